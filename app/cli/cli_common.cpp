@@ -1,0 +1,53 @@
+#include "cli_common.h"
+
+#include <cstdio>
+#include <iostream>
+
+namespace cli {
+
+bool parseArgs(QCommandLineParser& parser, const QStringList& args, const QString& usage, int& exitCode) {
+  parser.setApplicationDescription(usage);
+  parser.addHelpOption();
+  parser.addOption(QCommandLineOption("json", "Print one JSON object on stdout."));
+  if (!parser.parse(args)) {
+    std::cerr << "error: " << parser.errorText().toStdString() << "\n";
+    exitCode = 2;
+    return false;
+  }
+  if (parser.isSet("help")) {
+    std::cout << parser.helpText().toStdString();
+    exitCode = 0;
+    return false;
+  }
+  return true;
+}
+
+int fail(const topiary::Status& st) {
+  std::cerr << "error: " << st.message() << "\n";
+  return st.exitCode() == 0 ? 1 : st.exitCode();
+}
+
+int failBadInput(const std::string& message) { return fail(topiary::Status::badInput(message)); }
+
+void printJson(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
+
+std::string str(const QString& s) { return s.toStdString(); }
+
+std::string humanCount(double v) {
+  char buf[32];
+  if (v >= 1e9) std::snprintf(buf, sizeof buf, "%.2fG", v / 1e9);
+  else if (v >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
+  else if (v >= 1e3) std::snprintf(buf, sizeof buf, "%.1fK", v / 1e3);
+  else std::snprintf(buf, sizeof buf, "%.0f", v);
+  return buf;
+}
+
+std::string humanBytes(double v) {
+  char buf[32];
+  if (v >= 1 << 20) std::snprintf(buf, sizeof buf, "%.2f MB", v / (1 << 20));
+  else if (v >= 1 << 10) std::snprintf(buf, sizeof buf, "%.1f KB", v / (1 << 10));
+  else std::snprintf(buf, sizeof buf, "%.0f B", v);
+  return buf;
+}
+
+}  // namespace cli

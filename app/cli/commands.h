@@ -1,0 +1,12 @@
+// The command table of topiary-cli: one function per command, each in its
+// own cmd_<name>.cpp.
+#pragma once
+
+#include "cli_common.h"
+
+namespace cli {
+int cmdInfo(const QStringList& args);
+int cmdRun(const QStringList& args);
+
+const Command* commands(int& count);
+}  // namespace cli

@@ -1,0 +1,100 @@
+// Executor: runs a Graph on a batch. Kernels are built once (attribute errors
+// and unsupported operators surface in create()); every tensor gets a slot
+// whose buffer is kept between runs, so repeated runs on the same input
+// shape allocate nothing. Initializers are read in place from the Graph,
+// which must outlive the executor; changing weight values (pruning masks,
+// training) needs no rebuild, changing the graph's structure does.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "topiary/graph.h"
+#include "topiary/kernel.h"
+#include "topiary/status.h"
+#include "topiary/tensor.h"
+
+namespace topiary {
+
+struct ExecutorOptions {
+  int threads = 0;  // 0: every core
+};
+
+int defaultThreadCount();
+
+class Executor {
+ public:
+  static Result<std::unique_ptr<Executor>> create(const Graph& graph, const ExecutorOptions& options = {});
+
+  // Runs the graph. `inputs` are matched to graph inputs by name; every
+  // graph input must be given, with the declared type and fixed dimensions.
+  Status run(const std::vector<std::pair<std::string, const Tensor*>>& inputs);
+  // Same, for a graph with a single input.
+  Status run(const Tensor& input);
+
+  const Graph& graph() const { return *graph_; }
+  size_t outputCount() const { return outputSlots_.size(); }
+  const Tensor& output(size_t i) const { return *slots_[static_cast<size_t>(outputSlots_[i])].ptr; }
+  // Any tensor by name after a run (null when unknown).
+  const Tensor* value(const std::string& name) const;
+
+  int threads() const { return ctx_.threads; }
+  void setThreads(int threads);
+  void setTraining(bool training) { ctx_.training = training; }
+  bool training() const { return ctx_.training; }
+  void setCancelFlag(const std::atomic<bool>* flag) { ctx_.cancel = flag; }
+  const RunContext& context() const { return ctx_; }
+
+  // FLOPs of each node (graph order) for the shapes of the last run.
+  std::vector<double> nodeFlops() const;
+
+  // --- access for autograd / analysis, in graph node order ---
+  size_t nodeCount() const { return steps_.size(); }
+  Kernel& kernel(size_t node) { return *steps_[node].kernel; }
+  std::vector<const Tensor*> nodeInputs(size_t node) const;
+  std::vector<Tensor*> nodeOutputs(size_t node);
+  // Slot index of a tensor name, or -1. Slots cover inputs, initializers and node outputs.
+  int slotOf(const std::string& name) const;
+  const std::vector<int>& nodeInputSlots(size_t node) const { return steps_[node].in; }
+  const std::vector<int>& nodeOutputSlots(size_t node) const { return steps_[node].out; }
+  size_t slotCount() const { return slots_.size(); }
+  const Tensor* slotTensor(int slot) const { return slots_[static_cast<size_t>(slot)].ptr; }
+  bool slotIsInitializer(int slot) const { return slots_[static_cast<size_t>(slot)].initializer; }
+  const std::string& slotName(int slot) const { return slots_[static_cast<size_t>(slot)].name; }
+
+ private:
+  struct Slot {
+    std::string name;
+    Tensor owned;           // node outputs and copied inputs live here
+    const Tensor* ptr = nullptr;
+    bool initializer = false;
+  };
+  struct Step {
+    std::unique_ptr<Kernel> kernel;
+    std::vector<int> in;   // -1 for omitted optional inputs
+    std::vector<int> out;  // -1 for omitted optional outputs
+  };
+  Executor() = default;
+  Status checkInput(const ValueInfo& info, const Tensor& t) const;
+
+  const Graph* graph_ = nullptr;
+  std::vector<Slot> slots_;
+  std::vector<Step> steps_;
+  std::vector<int> inputSlots_;
+  std::vector<int> outputSlots_;
+  std::vector<Tensor> scratchOutputs_;  // for omitted optional outputs
+  RunContext ctx_;
+};
+
+// Runs the graph once on zeros with the given batch size and records every
+// tensor's shape in graph.valueInfo (the batch dimension stays symbolic where
+// the input's is). Used for display and FLOP counts.
+Status inferShapes(Graph& graph, int64_t batch = 1);
+
+// A zero tensor matching a graph input's declaration, symbolic dims set to `batch`.
+Result<Tensor> makeInputLike(const ValueInfo& info, int64_t batch);
+
+}  // namespace topiary

@@ -1,0 +1,66 @@
+#include "topiary/metrics.h"
+
+#include <set>
+
+#include "topiary/executor.h"
+#include "topiary/onnx_io.h"
+
+namespace topiary {
+
+Result<ModelMetrics> measureModel(const Graph& graph) {
+  ModelMetrics m;
+  auto ex = Executor::create(graph);
+  if (!ex) return ex.status();
+  std::vector<Tensor> inputs;
+  std::vector<std::pair<std::string, const Tensor*>> feed;
+  inputs.reserve(graph.inputs.size());
+  for (const auto& in : graph.inputs) {
+    auto t = makeInputLike(in, 1);
+    if (!t) return t.status();
+    inputs.push_back(std::move(t.value()));
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) feed.emplace_back(graph.inputs[i].name, &inputs[i]);
+  TOPIARY_RETURN_IF_ERROR((*ex)->run(feed));
+  std::vector<double> flops = (*ex)->nodeFlops();
+  std::set<std::string> counted;  // a shared weight counts once
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    const Node& n = graph.nodes[i];
+    LayerMetrics lm;
+    lm.name = n.label();
+    lm.op = n.opType;
+    lm.flops = flops[i];
+    for (const auto& in : n.inputs) {
+      auto it = graph.initializers.find(in);
+      if (it == graph.initializers.end() || it->second.dtype() != DType::Float) continue;
+      if (!counted.insert(in).second) continue;
+      lm.params += it->second.numel();
+      const float* p = it->second.f();
+      for (int64_t k = 0; k < it->second.numel(); ++k) lm.nonzeroParams += p[k] != 0.f;
+    }
+    if (!n.outputs.empty())
+      if (const Tensor* t = (*ex)->value(n.outputs[0])) lm.outputShape = shapeToString(t->shape());
+    m.params += lm.params;
+    m.nonzeroParams += lm.nonzeroParams;
+    m.flops += lm.flops;
+    m.layers.push_back(std::move(lm));
+  }
+  auto bytes = serializeModel(graph);
+  if (bytes) m.sizeBytes = static_cast<int64_t>(bytes->size());
+  return m;
+}
+
+nlohmann::json metricsToJson(const ModelMetrics& m) {
+  nlohmann::json j;
+  j["params"] = m.params;
+  j["nonzero_params"] = m.nonzeroParams;
+  j["flops"] = m.flops;
+  j["size_bytes"] = m.sizeBytes;
+  j["layers"] = nlohmann::json::array();
+  for (const auto& l : m.layers)
+    j["layers"].push_back({{"name", l.name}, {"op", l.op}, {"params", l.params},
+                           {"nonzero_params", l.nonzeroParams}, {"flops", l.flops},
+                           {"output_shape", l.outputShape}});
+  return j;
+}
+
+}  // namespace topiary

@@ -1,0 +1,7 @@
+// Factories of the neural-network family (Conv, Gemm, pooling, normalisation).
+#pragma once
+#include "topiary/kernel.h"
+
+namespace topiary::ops {
+Result<std::unique_ptr<Kernel>> createGemm(const Node& node, int opset);
+}  // namespace topiary::ops

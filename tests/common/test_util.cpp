@@ -1,0 +1,51 @@
+#include "common/test_util.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+namespace testutil {
+
+std::string sourcePath(const std::string& rel) { return std::string(TOPIARY_SOURCE_DIR) + "/" + rel; }
+
+std::string tempDir() {
+  static std::string dir = [] {
+    auto d = std::filesystem::temp_directory_path() / ("topiary-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(d);
+    return d.string();
+  }();
+  return dir;
+}
+
+double maxAbsDiff(const topiary::Tensor& a, const topiary::Tensor& b) {
+  if (a.shape() != b.shape()) return std::numeric_limits<double>::infinity();
+  auto va = a.toDoubles(), vb = b.toDoubles();
+  double m = 0;
+  for (size_t i = 0; i < va.size(); ++i) {
+    if (std::isnan(va[i]) != std::isnan(vb[i])) return std::numeric_limits<double>::infinity();
+    if (!std::isnan(va[i])) m = std::max(m, std::fabs(va[i] - vb[i]));
+  }
+  return m;
+}
+
+bool allClose(const topiary::Tensor& actual, const topiary::Tensor& expected, double rtol, double atol, std::string* why) {
+  if (actual.shape() != expected.shape()) {
+    if (why) *why = "shape " + topiary::shapeToString(actual.shape()) + " != expected " + topiary::shapeToString(expected.shape());
+    return false;
+  }
+  auto va = actual.toDoubles(), vb = expected.toDoubles();
+  for (size_t i = 0; i < va.size(); ++i) {
+    bool bothNan = std::isnan(va[i]) && std::isnan(vb[i]);
+    bool bothInf = std::isinf(va[i]) && std::isinf(vb[i]) && (va[i] > 0) == (vb[i] > 0);
+    if (bothNan || bothInf) continue;
+    if (!(std::fabs(va[i] - vb[i]) <= atol + rtol * std::fabs(vb[i]))) {
+      if (why) *why = "element " + std::to_string(i) + ": got " + std::to_string(va[i]) + ", expected " + std::to_string(vb[i]);
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace testutil

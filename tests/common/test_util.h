@@ -1,0 +1,20 @@
+// Helpers shared by all tests.
+#pragma once
+
+#include <string>
+
+#include "topiary/tensor.h"
+
+namespace testutil {
+
+inline const char* kOnnxTestData = "/usr/share/libonnx-testdata/data";
+
+std::string sourcePath(const std::string& rel);  // path under the source tree
+std::string tempDir();                            // a fresh temporary folder for this process
+
+// Max |a-b| over elements; +inf when shapes or types differ.
+double maxAbsDiff(const topiary::Tensor& a, const topiary::Tensor& b);
+// ONNX backend test rule: |a-b| <= atol + rtol*|b| everywhere. Describes the worst element in `why`.
+bool allClose(const topiary::Tensor& actual, const topiary::Tensor& expected, double rtol, double atol, std::string* why = nullptr);
+
+}  // namespace testutil
