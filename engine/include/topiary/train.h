@@ -1,0 +1,102 @@
+// Training and evaluation on top of the Executor: autograd over the graph,
+// cross-entropy loss, SGD/Adam, schedules, masks (pruned weights stay zero),
+// hooks for pruning methods (ADMM, dynamic network surgery, quantization-aware
+// training), progress and cancellation between batches.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "topiary/dataset.h"
+#include "topiary/graph.h"
+#include "topiary/status.h"
+#include "topiary/tensor.h"
+
+namespace topiary {
+
+// Initializer name -> mask of the same shape (1 keep, 0 pruned).
+using MaskSet = std::map<std::string, Tensor>;
+
+// Applies masks to the graph's initializers in place (w *= mask).
+Status applyMasks(Graph& graph, const MaskSet& masks);
+
+struct TrainOptions {
+  int epochs = 1;
+  int batchSize = 64;
+  float lr = 0.01f;
+  std::string optimizer = "sgd";   // sgd | adam
+  float momentum = 0.9f;
+  float weightDecay = 0.f;
+  std::string schedule = "none";   // none | step | cosine
+  int stepEvery = 1;               // step schedule: epochs between decays
+  float stepGamma = 0.1f;
+  uint64_t seed = 1;
+  int threads = 0;                 // 0: every core
+  int64_t maxBatchesPerEpoch = 0;  // 0: whole epoch (tests use fewer)
+};
+
+struct TrainProgress {
+  int epoch = 0;            // 1-based
+  int epochs = 0;
+  int64_t batch = 0;        // batches done in this epoch
+  int64_t batches = 0;      // batches per epoch
+  double loss = 0;          // running mean loss this epoch
+  double accuracy = 0;      // running training accuracy this epoch
+  double imagesPerSecond = 0;
+  double validationAccuracy = -1;  // at epoch end when a validation set is given
+  bool epochDone = false;
+};
+
+// Hooks for pruning methods. Each is optional.
+struct TrainHooks {
+  // Before each forward pass (e.g. fake-quantize weights, keeping full-precision copies).
+  std::function<void(Graph&)> beforeForward;
+  // After gradients are computed, before the optimizer step; grads by initializer
+  // name (e.g. ADMM adds rho*(W - Z + U); straight-through estimator restores weights).
+  std::function<void(Graph&, std::map<std::string, Tensor>& grads)> afterBackward;
+  // After each optimizer step and mask application (e.g. DNS updates masks).
+  std::function<void(Graph&, int64_t step)> afterStep;
+  // At the end of each epoch.
+  std::function<void(Graph&, int epoch)> afterEpoch;
+};
+
+// Trains the graph's float initializers in place (the graph must end in
+// logits [N, classes] or a Softmax/LogSoftmax over them). With masks, pruned
+// weights are zero after every step and receive no update. `progress` is
+// called after every batch; returning false cancels. A cancelled or failed
+// run restores the weights it started from and returns Cancelled / the error.
+Status train(Graph& graph, const Dataset& data, const TrainOptions& options, const MaskSet* masks = nullptr,
+             const TrainHooks& hooks = {}, const std::function<bool(const TrainProgress&)>& progress = {},
+             const std::atomic<bool>* cancel = nullptr, const Dataset* validation = nullptr);
+
+struct EvalResult {
+  double accuracy = 0;       // 0..1
+  int64_t samples = 0;
+  double loss = 0;           // mean cross-entropy
+  double latencyMsPerBatch = 0;
+  double seconds = 0;        // wall time of the whole evaluation
+  std::vector<int> predictions;
+};
+
+// Evaluates top-1 accuracy over the data set in batches.
+Result<EvalResult> evaluate(const Graph& graph, const Dataset& data, int batchSize = 256, int threads = 0,
+                            const std::atomic<bool>* cancel = nullptr,
+                            const std::function<void(int64_t done, int64_t total)>& progress = {});
+
+// Gradients of the mean cross-entropy loss with respect to every float
+// initializer (and, when requested, intermediate activations) for one batch.
+// Used by Taylor-criterion pruning and tests.
+struct GradientResult {
+  double loss = 0;
+  std::map<std::string, Tensor> weightGrads;      // initializer name -> dL/dW
+  std::map<std::string, Tensor> activationGrads;  // tensor name -> dL/dA (when asked)
+  std::map<std::string, Tensor> activations;      // tensor name -> A (when asked)
+};
+Result<GradientResult> computeGradients(const Graph& graph, const Tensor& images, const std::vector<int>& labels,
+                                        const std::vector<std::string>& activationNames = {}, int threads = 0);
+
+}  // namespace topiary
