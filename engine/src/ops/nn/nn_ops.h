@@ -4,4 +4,5 @@
 
 namespace topiary::ops {
 Result<std::unique_ptr<Kernel>> createGemm(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createConv(const Node& node, int opset);
 }  // namespace topiary::ops

@@ -6,6 +6,7 @@ namespace topiary {
 void registerNnOps(OpRegistry& r) {
   using namespace ops;
   r.add({"Gemm", 1, INT_MAX, createGemm});
+  r.add({"Conv", 1, INT_MAX, createConv});
 }
 
 }  // namespace topiary

@@ -1,0 +1,278 @@
+// Conv: 1-, 2- and 3-D convolution with groups, strides, dilations, pads and
+// auto_pad. Three paths: depthwise (one input channel per group) as direct
+// loops, 1x1 stride-1 unpadded as a plain GEMM on the input, and everything
+// else as im2col + GEMM per group. Backward gives dX, dW and dB on each path.
+#include <Eigen/Core>
+
+#include "ops/common.h"
+#include "ops/nn/im2col.h"
+#include "ops/nn/nn_ops.h"
+#include "ops/nn/window.h"
+
+namespace topiary::ops {
+namespace {
+
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using CMap = Eigen::Map<const RowMat>;
+using MMap = Eigen::Map<RowMat>;
+
+class Conv final : public Kernel {
+ public:
+  Conv(WindowAttrs attrs, int64_t group) : attrs_(std::move(attrs)), group_(group) {}
+
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+    TOPIARY_RETURN_IF_ERROR(prepare(in));
+    const Tensor& X = *in[0];
+    const Tensor& W = *in[1];
+    const Tensor* B = bias(in);
+    Tensor& Y = *out[0];
+    Y.resize(DType::Float, win_.outShape({N_, Cout_}));
+    const int64_t P = win_.outSize();
+    if (depthwise()) {
+      depthwiseForward(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), ctx.threads);
+      return Status::ok();
+    }
+    const int64_t Kc = Cg_ * win_.kSize(), CoutG = Cout_ / group_, inN = win_.inSize();
+    const int T = workers(ctx);
+    if (!pointwise()) col_.resize(static_cast<size_t>(T * Cin_ * win_.kSize() * P));
+    parallelFor(T, T, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        float* col = pointwise() ? nullptr : col_.data() + t * Cin_ * win_.kSize() * P;
+        for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n) {
+          const float* xn = X.f() + n * Cin_ * inN;
+          if (col) im2col(xn, Cin_, win_, col, T == 1 ? ctx.threads : 1);
+          const float* src = col ? col : xn;
+          for (int64_t g = 0; g < group_; ++g) {
+            MMap y(Y.f() + (n * Cout_ + g * CoutG) * P, CoutG, P);
+            y.noalias() = CMap(W.f() + g * CoutG * Kc, CoutG, Kc) * CMap(src + g * Kc * P, Kc, P);
+            if (B)
+              for (int64_t c = 0; c < CoutG; ++c) y.row(c).array() += B->f()[g * CoutG + c];
+          }
+        }
+      }
+    });
+    return Status::ok();
+  }
+
+  bool hasBackward() const override { return true; }
+  Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>&,
+                  const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
+                  const RunContext& ctx) override {
+    if (gradOut.empty() || !gradOut[0]) return Status::ok();
+    TOPIARY_RETURN_IF_ERROR(prepare(in));
+    const Tensor& X = *in[0];
+    const Tensor& W = *in[1];
+    const Tensor& GY = *gradOut[0];
+    if (GY.shape() != win_.outShape({N_, Cout_}))
+      return Status::badInput("Conv output gradient has shape " + shapeToString(GY.shape()) + ", expected " +
+                              shapeToString(win_.outShape({N_, Cout_})));
+    Tensor* GX = gradIn.size() > 0 ? gradIn[0] : nullptr;
+    Tensor* GW = gradIn.size() > 1 ? gradIn[1] : nullptr;
+    Tensor* GB = gradIn.size() > 2 && bias(in) ? gradIn[2] : nullptr;
+    const int64_t P = win_.outSize(), inN = win_.inSize();
+    const float* gy = GY.f();
+    if (GB) {
+      GB->resize(DType::Float, {Cout_});
+      float* gb = GB->f();
+      parallelFor(Cout_, ctx.threads, [&](int64_t c0, int64_t c1) {
+        for (int64_t c = c0; c < c1; ++c) {
+          double s = 0;
+          for (int64_t n = 0; n < N_; ++n) s += CMap(gy + (n * Cout_ + c) * P, 1, P).sum();
+          gb[c] = static_cast<float>(s);
+        }
+      });
+    }
+    if (GX) {
+      GX->resize(DType::Float, X.shape());
+      GX->setZero();
+    }
+    if (GW) GW->resize(DType::Float, W.shape());
+    if (depthwise()) {
+      depthwiseBackward(X.f(), W.f(), gy, GX ? GX->f() : nullptr, GW ? GW->f() : nullptr, ctx.threads);
+      return Status::ok();
+    }
+    const int64_t Kc = Cg_ * win_.kSize(), CoutG = Cout_ / group_, colN = Cin_ * win_.kSize() * P;
+    const int64_t wN = W.numel();
+    const int T = workers(ctx);
+    if (!pointwise()) col_.resize(static_cast<size_t>(T * colN));
+    if (GW) dwPart_.assign(static_cast<size_t>(T * wN), 0.f);
+    parallelFor(T, T, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        float* col = pointwise() ? nullptr : col_.data() + t * colN;
+        const int inner = T == 1 ? ctx.threads : 1;
+        for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n) {
+          const float* xn = X.f() + n * Cin_ * inN;
+          if (GW) {
+            // dW_g += dY_g * col_g^T, summed over the images of this worker.
+            if (col) im2col(xn, Cin_, win_, col, inner);
+            const float* src = col ? col : xn;
+            for (int64_t g = 0; g < group_; ++g)
+              MMap(dwPart_.data() + t * wN + g * CoutG * Kc, CoutG, Kc).noalias() +=
+                  CMap(gy + (n * Cout_ + g * CoutG) * P, CoutG, P) * CMap(src + g * Kc * P, Kc, P).transpose();
+          }
+          if (GX) {
+            // dcol_g = W_g^T dY_g, scattered back onto the input (directly for 1x1 convs).
+            float* gxn = GX->f() + n * Cin_ * inN;
+            for (int64_t g = 0; g < group_; ++g) {
+              CMap wg(W.f() + g * CoutG * Kc, CoutG, Kc);
+              CMap gyg(gy + (n * Cout_ + g * CoutG) * P, CoutG, P);
+              if (col) MMap(col + g * Kc * P, Kc, P).noalias() = wg.transpose() * gyg;
+              else MMap(gxn + g * Kc * P, Kc, P).noalias() = wg.transpose() * gyg;
+            }
+            if (col) col2imAdd(col, Cin_, win_, gxn, inner);
+          }
+        }
+      }
+    });
+    if (GW) {
+      float* gw = GW->f();
+      for (int64_t i = 0; i < wN; ++i) {
+        float s = 0;
+        for (int t = 0; t < T; ++t) s += dwPart_[static_cast<size_t>(t * wN + i)];
+        gw[i] = s;
+      }
+    }
+    return Status::ok();
+  }
+
+  double flops(const std::vector<Shape>& in, const std::vector<Shape>& out) const override {
+    if (in.size() < 2 || out.empty() || in[1].size() < 3 || out[0].size() < 3) return 0;
+    double outElems = static_cast<double>(numelOf(out[0]));
+    double perOut = 1;
+    for (size_t i = 1; i < in[1].size(); ++i) perOut *= static_cast<double>(in[1][i]);  // (Cin/groups) * kernel
+    double f = 2.0 * outElems * perOut;
+    if (in.size() > 2 && !in[2].empty()) f += outElems;
+    return f;
+  }
+
+ private:
+  static const Tensor* bias(const std::vector<const Tensor*>& in) {
+    return in.size() > 2 && in[2] && in[2]->numel() > 0 ? in[2] : nullptr;
+  }
+  bool depthwise() const { return Cg_ == 1 && group_ > 1; }
+  bool pointwise() const {
+    for (int i = 0; i < 3; ++i)
+      if (win_.k[i] != 1 || win_.s[i] != 1 || win_.padBegin[i] != 0 || win_.padEnd[i] != 0) return false;
+    return true;
+  }
+  // Images are split over workers when the batch allows; a single image
+  // instead lets im2col and Eigen's GEMM use the threads.
+  int workers(const RunContext& ctx) const {
+    return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads, N_)));
+  }
+
+  Status prepare(const std::vector<const Tensor*>& in) {
+    TOPIARY_RETURN_IF_ERROR(expectInputs(in, 2, "Conv"));
+    const Tensor& X = *in[0];
+    const Tensor& W = *in[1];
+    TOPIARY_RETURN_IF_ERROR(expectFloat(X, "Conv", "X"));
+    TOPIARY_RETURN_IF_ERROR(expectFloat(W, "Conv", "W"));
+    if (X.rank() < 3 || W.rank() != X.rank())
+      return Status::badInput("Conv needs X as [N,C,spatial...] and W of the same rank, got X " +
+                              shapeToString(X.shape()) + " and W " + shapeToString(W.shape()));
+    N_ = X.dim(0);
+    Cin_ = X.dim(1);
+    Cout_ = W.dim(0);
+    Cg_ = W.dim(1);
+    if (Cg_ * group_ != Cin_ || Cout_ % group_ != 0)
+      return Status::badInput("Conv with group " + std::to_string(group_) + ": X " + shapeToString(X.shape()) +
+                              " and W " + shapeToString(W.shape()) + " have inconsistent channel counts");
+    std::vector<int64_t> kernel(W.shape().begin() + 2, W.shape().end());
+    if (!attrs_.kernel.empty() && attrs_.kernel != kernel)
+      return Status::badInput("Conv attribute 'kernel_shape' does not match the weight " + shapeToString(W.shape()));
+    TOPIARY_RETURN_IF_ERROR(
+        resolveWindow(attrs_, "Conv", Shape(X.shape().begin() + 2, X.shape().end()), kernel, win_));
+    if (const Tensor* B = bias(in)) {
+      TOPIARY_RETURN_IF_ERROR(expectFloat(*B, "Conv", "B"));
+      if (B->numel() != Cout_)
+        return Status::badInput("Conv bias has shape " + shapeToString(B->shape()) + ", expected [" +
+                                std::to_string(Cout_) + "]");
+    }
+    return Status::ok();
+  }
+
+  // Output channel co reads input channel co / mult (mult = Cout / group).
+  void depthwiseForward(const float* x, const float* w, const float* b, float* y, int threads) const {
+    const int64_t P = win_.outSize(), inN = win_.inSize(), taps = win_.kSize(), mult = Cout_ / group_;
+    parallelFor(N_ * Cout_, threads, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        int64_t n = i / Cout_, co = i % Cout_;
+        const float* xc = x + (n * Cin_ + co / mult) * inN;
+        const float* wc = w + co * taps;
+        float* yc = y + i * P;
+        std::fill(yc, yc + P, b ? b[co] : 0.f);
+        int64_t t = 0;
+        for (int64_t kd = 0; kd < win_.k[0]; ++kd)
+          for (int64_t kh = 0; kh < win_.k[1]; ++kh)
+            for (int64_t kw = 0; kw < win_.k[2]; ++kw, ++t) {
+              const float wv = wc[t];
+              forEachTap(win_, kd, kh, kw, [&](int64_t o, int64_t s) { yc[o] += wv * xc[s]; });
+            }
+      }
+    });
+  }
+
+  void depthwiseBackward(const float* x, const float* w, const float* gy, float* gx, float* gw, int threads) const {
+    const int64_t P = win_.outSize(), inN = win_.inSize(), taps = win_.kSize(), mult = Cout_ / group_;
+    if (gx) {
+      // One task per input plane: it gathers from the mult output channels reading it.
+      parallelFor(N_ * Cin_, threads, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+          int64_t n = i / Cin_, ci = i % Cin_;
+          float* gxc = gx + i * inN;
+          for (int64_t co = ci * mult; co < (ci + 1) * mult; ++co) {
+            const float* gyc = gy + (n * Cout_ + co) * P;
+            int64_t t = 0;
+            for (int64_t kd = 0; kd < win_.k[0]; ++kd)
+              for (int64_t kh = 0; kh < win_.k[1]; ++kh)
+                for (int64_t kw = 0; kw < win_.k[2]; ++kw, ++t) {
+                  const float wv = w[co * taps + t];
+                  forEachTap(win_, kd, kh, kw, [&](int64_t o, int64_t s) { gxc[s] += wv * gyc[o]; });
+                }
+          }
+        }
+      });
+    }
+    if (gw) {
+      parallelFor(Cout_, threads, [&](int64_t c0, int64_t c1) {
+        for (int64_t co = c0; co < c1; ++co) {
+          int64_t t = 0;
+          for (int64_t kd = 0; kd < win_.k[0]; ++kd)
+            for (int64_t kh = 0; kh < win_.k[1]; ++kh)
+              for (int64_t kw = 0; kw < win_.k[2]; ++kw, ++t) {
+                double s = 0;
+                for (int64_t n = 0; n < N_; ++n) {
+                  const float* xc = x + (n * Cin_ + co / mult) * inN;
+                  const float* gyc = gy + (n * Cout_ + co) * P;
+                  float part = 0;
+                  forEachTap(win_, kd, kh, kw, [&](int64_t o, int64_t i) { part += gyc[o] * xc[i]; });
+                  s += part;
+                }
+                gw[co * taps + t] = static_cast<float>(s);
+              }
+        }
+      });
+    }
+  }
+
+  WindowAttrs attrs_;
+  int64_t group_;
+  // Resolved per call from the input shapes.
+  Window win_;
+  int64_t N_ = 0, Cin_ = 0, Cout_ = 0, Cg_ = 0;
+  // Scratch kept between runs: one im2col matrix per worker, per-worker dW partial sums.
+  std::vector<float> col_, dwPart_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Kernel>> createConv(const Node& node, int) {
+  WindowAttrs a;
+  TOPIARY_RETURN_IF_ERROR(parseWindowAttrs(node, "Conv", false, a));
+  int64_t group = node.attrInt("group", 1);
+  if (group < 1) return Status::badInput("Conv attribute 'group' must be positive, got " + std::to_string(group));
+  if (a.ceilMode) return Status::badInput("Conv has no attribute 'ceil_mode'");
+  return make<Conv>(std::move(a), group);
+}
+
+}  // namespace topiary::ops
