@@ -4,4 +4,22 @@
 
 namespace topiary::ops {
 Result<std::unique_ptr<Kernel>> createRelu(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createAdd(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createSub(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createMul(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createDiv(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createSqrt(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createSigmoid(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createTanh(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createExp(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createLog(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createNeg(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createAbs(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createReciprocal(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createErf(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createLeakyRelu(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createHardSigmoid(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createHardSwish(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createSoftmax(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createLogSoftmax(const Node& node, int opset);
 }  // namespace topiary::ops

@@ -3,9 +3,29 @@
 
 namespace topiary {
 
+// Opset ranges: the first version whose float32 semantics the kernel
+// implements; later versions only widened the type lists.
 void registerElementwiseOps(OpRegistry& r) {
   using namespace ops;
   r.add({"Relu", 1, INT_MAX, createRelu});
+  r.add({"Add", 6, INT_MAX, createAdd});            // < 7: 'broadcast' attr ok, 'axis' Unsupported
+  r.add({"Sub", 6, INT_MAX, createSub});
+  r.add({"Mul", 6, INT_MAX, createMul});
+  r.add({"Div", 6, INT_MAX, createDiv});
+  r.add({"Sqrt", 6, INT_MAX, createSqrt});
+  r.add({"Sigmoid", 6, INT_MAX, createSigmoid});
+  r.add({"Tanh", 6, INT_MAX, createTanh});
+  r.add({"Exp", 6, INT_MAX, createExp});
+  r.add({"Log", 6, INT_MAX, createLog});
+  r.add({"Neg", 6, INT_MAX, createNeg});
+  r.add({"Abs", 6, INT_MAX, createAbs});
+  r.add({"Reciprocal", 6, INT_MAX, createReciprocal});
+  r.add({"Erf", 9, INT_MAX, createErf});
+  r.add({"LeakyRelu", 6, INT_MAX, createLeakyRelu});
+  r.add({"HardSigmoid", 6, INT_MAX, createHardSigmoid});
+  r.add({"HardSwish", 14, INT_MAX, createHardSwish});
+  r.add({"Softmax", 1, INT_MAX, createSoftmax});    // < 13: coerced to 2-D at axis
+  r.add({"LogSoftmax", 1, INT_MAX, createLogSoftmax});
 }
 
 }  // namespace topiary

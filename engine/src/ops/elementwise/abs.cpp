@@ -1,0 +1,28 @@
+// Abs: y = |x|; dy/dx = sign(x) (0 at 0).
+#include <cmath>
+
+#include "ops/elementwise/elementwise_ops.h"
+#include "ops/elementwise/unary.h"
+
+namespace topiary::ops {
+namespace {
+
+class Abs final : public Kernel {
+ public:
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+    return unaryForward("Abs", in, out, ctx, [](float x) { return std::fabs(x); });
+  }
+  bool hasBackward() const override { return true; }
+  Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>& out,
+                  const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
+                  const RunContext& ctx) override {
+    return unaryBackward(in, out, gradOut, gradIn, ctx, [](float x, float, float gy) { return x > 0.f ? gy : (x < 0.f ? -gy : 0.f); });
+  }
+  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override { return unaryFlops(in, 1.0); }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Kernel>> createAbs(const Node&, int) { return make<Abs>(); }
+
+}  // namespace topiary::ops

@@ -1,0 +1,53 @@
+// Loops shared by the float32 unary operators (activations, Exp, Sqrt...):
+// each operator's file supplies only its formula and its derivative.
+#pragma once
+
+#include "ops/common.h"
+
+namespace topiary::ops {
+
+// y = f(x) elementwise over in[0].
+template <class F>
+Status unaryForward(const char* op, const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                    const RunContext& ctx, F f, int64_t grain = 1 << 14) {
+  TOPIARY_RETURN_IF_ERROR(expectInputs(in, 1, op));
+  TOPIARY_RETURN_IF_ERROR(expectFloat(*in[0], op));
+  out[0]->resize(DType::Float, in[0]->shape());
+  const float* x = in[0]->f();
+  float* y = out[0]->f();
+  parallelFor(in[0]->numel(), ctx.threads, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) y[i] = f(x[i]);
+  }, grain);
+  return Status::ok();
+}
+
+// gx = g(x, y, gy) elementwise, where y is the forward output.
+template <class G>
+Status unaryBackward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>& out,
+                     const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
+                     const RunContext& ctx, G g, int64_t grain = 1 << 14) {
+  if (gradIn.empty() || !gradIn[0] || gradOut.empty() || !gradOut[0]) return Status::ok();
+  if (!in[0] || !out[0] || out[0]->numel() != in[0]->numel() || gradOut[0]->numel() != in[0]->numel())
+    return Status::internal("backward called with tensors that do not match the forward pass");
+  gradIn[0]->resize(DType::Float, in[0]->shape());
+  const float* x = in[0]->f();
+  const float* y = out[0]->f();
+  const float* gy = gradOut[0]->f();
+  float* gx = gradIn[0]->f();
+  parallelFor(in[0]->numel(), ctx.threads, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) gx[i] = g(x[i], y[i], gy[i]);
+  }, grain);
+  return Status::ok();
+}
+
+// FLOPs of a unary operator costing `perElement` per output element.
+inline double unaryFlops(const std::vector<Shape>& in, double perElement) {
+  return in.empty() ? 0.0 : perElement * static_cast<double>(numelOf(in[0]));
+}
+
+// Costs used for FLOP counts: simple arithmetic is 1 per element; a
+// transcendental function (exp, log, tanh, erf, pow) is counted as 4, a
+// rough figure for a vectorised polynomial approximation.
+constexpr double kTranscendentalFlops = 4.0;
+
+}  // namespace topiary::ops
