@@ -7,6 +7,7 @@
 namespace cli {
 int cmdInfo(const QStringList& args);
 int cmdRun(const QStringList& args);
+int cmdBench(const QStringList& args);
 
 const Command* commands(int& count);
 }  // namespace cli

@@ -11,6 +11,7 @@ const Command* commands(int& count) {
   static const Command table[] = {
       {"info", "layers, params, nonzero params, FLOPs, per layer", cmdInfo},
       {"run", "run a model on TensorProto inputs, write outputs as TensorProto files", cmdRun},
+      {"bench", "latency on random inputs: median, min, max (--compare-ort: vs ONNX Runtime)", cmdBench},
   };
   count = static_cast<int>(sizeof(table) / sizeof(table[0]));
   return table;
