@@ -4,4 +4,21 @@
 
 namespace topiary::ops {
 Result<std::unique_ptr<Kernel>> createFlatten(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createReshape(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createTranspose(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createConcat(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createSplit(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createSlice(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createSqueeze(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createUnsqueeze(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createShape(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createSize(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createGather(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createGatherElements(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createConstant(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createConstantOfShape(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createExpand(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createTile(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createRange(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createIdentity(const Node& node, int opset);
 }  // namespace topiary::ops
