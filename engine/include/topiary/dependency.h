@@ -32,12 +32,13 @@ namespace topiary {
 // tensors) of its data input to those of its output. One row per operator in
 // channelRoleOf (dependency_table.cpp).
 enum class ChannelRole {
-  Producer,     // output channels are new (Conv, ConvTranspose is not supported, Gemm, MatMul):
+  Producer,     // output channels are new (Conv, Gemm, MatMul; ConvTranspose is not supported):
                 // the node consumes its input's channels and produces its own
   Passthrough,  // output channel i depends only on input channel i (Relu, BN, pools, depthwise Conv)
   Elementwise,  // binary op: inputs and output share channels (Add, Sub, Mul, Div)
   Concat,       // output channels are the inputs' channels one after another
-  Reshape,      // Flatten / Reshape: traced only when it flattens the trailing dims
+  Reshape,      // Flatten / Reshape: traced only when it flattens the trailing dims (or is a no-op)
+  ShapeOnly,    // reads only the shape (Shape, Size): no coupling
   Opaque,       // anything else: channels cannot be traced; the group is locked
 };
 ChannelRole channelRoleOf(const std::string& opType);
@@ -67,8 +68,9 @@ struct DependencyGroup {
   std::string rootTensor;  // an activation tensor whose channels the group is (a producer's output when any)
   int64_t channels = 0;
   std::vector<std::string> tensors;    // activation tensors carrying the group's channels (at offset 0, inner 1)
-  std::vector<std::string> producers;  // node names creating the channels (Conv/Gemm/MatMul)
-  std::vector<std::string> consumers;  // node names reading them as input channels/rows
+  // Nodes are named by Node::label(): the name, or "<Op -> output>" when unnamed.
+  std::vector<std::string> producers;  // nodes creating the channels (Conv/Gemm/MatMul)
+  std::vector<std::string> consumers;  // nodes reading them as input channels/rows
   std::vector<std::string> members;    // every node touched: producers, consumers, BN, activations, Add, Concat...
   std::vector<ChannelSlice> slices;    // every initializer slice removed with a channel
   std::vector<std::string> attrUpdates;  // nodes whose attributes/shape constants change (depthwise group, Reshape)

@@ -3,17 +3,7 @@
 
 namespace topiary {
 
-ChannelRole channelRoleOf(const std::string&) { return ChannelRole::Opaque; }
-const char* channelRoleName(ChannelRole) { return "opaque"; }
-const char* sliceKindName(ChannelSlice::Kind) { return "param"; }
 
-Result<std::vector<DependencyGroup>> buildDependencyGroups(const Graph&) {
-  return Status::unsupported("dependency groups are not implemented yet");
-}
-int groupProducedBy(const std::vector<DependencyGroup>&, const std::string&) { return -1; }
-int groupConsumedBy(const std::vector<DependencyGroup>&, const Graph&, const std::string&) { return -1; }
-int groupOfTensor(const std::vector<DependencyGroup>&, const std::string&) { return -1; }
-std::vector<int64_t> sliceElementIndices(const Shape&, const ChannelSlice&, int64_t) { return {}; }
 Result<std::vector<double>> groupImportance(const Graph&, const DependencyGroup&, const ImportanceOptions&) {
   return Status::unsupported("group importance is not implemented yet");
 }

@@ -1,0 +1,20 @@
+// Helpers shared by the dependency analysis, surgery and layer removal.
+#pragma once
+
+#include <string>
+
+#include "topiary/graph.h"
+
+namespace topiary {
+namespace depdetail {
+
+// Index of the node whose label() (its name, or "<Op -> output>" when
+// unnamed) is `label`; -1 when none. Groups name nodes by label.
+inline int findNodeByLabel(const Graph& g, const std::string& label) {
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    if (g.nodes[i].label() == label) return static_cast<int>(i);
+  return -1;
+}
+
+}  // namespace depdetail
+}  // namespace topiary

@@ -1,0 +1,45 @@
+// Finding groups by node or tensor, and the elements a channel slice covers.
+#include <algorithm>
+
+#include "prune/dependency_internal.h"
+#include "topiary/dependency.h"
+
+namespace topiary {
+
+int groupProducedBy(const std::vector<DependencyGroup>& groups, const std::string& nodeName) {
+  for (const auto& g : groups)
+    if (std::find(g.producers.begin(), g.producers.end(), nodeName) != g.producers.end()) return g.id;
+  return -1;
+}
+
+int groupConsumedBy(const std::vector<DependencyGroup>& groups, const Graph& graph, const std::string& nodeName) {
+  for (const auto& g : groups)
+    if (std::find(g.consumers.begin(), g.consumers.end(), nodeName) != g.consumers.end()) return g.id;
+  int idx = depdetail::findNodeByLabel(graph, nodeName);
+  if (idx < 0) return -1;
+  return groupOfTensor(groups, graph.nodes[static_cast<size_t>(idx)].input(0));
+}
+
+int groupOfTensor(const std::vector<DependencyGroup>& groups, const std::string& tensor) {
+  for (const auto& g : groups)
+    if (std::find(g.tensors.begin(), g.tensors.end(), tensor) != g.tensors.end()) return g.id;
+  return -1;
+}
+
+std::vector<int64_t> sliceElementIndices(const Shape& shape, const ChannelSlice& slice, int64_t channel) {
+  std::vector<int64_t> out;
+  if (slice.axis < 0 || slice.axis >= static_cast<int>(shape.size()) || slice.inner <= 0 || channel < 0) return out;
+  const size_t axis = static_cast<size_t>(slice.axis);
+  int64_t begin = slice.offset + channel * slice.inner, end = begin + slice.inner;
+  if (begin < 0 || end > shape[axis]) return out;
+  int64_t outer = 1, after = 1;
+  for (size_t i = 0; i < axis; ++i) outer *= shape[i];
+  for (size_t i = axis + 1; i < shape.size(); ++i) after *= shape[i];
+  out.reserve(static_cast<size_t>(outer * slice.inner * after));
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = begin; j < end; ++j)
+      for (int64_t k = 0; k < after; ++k) out.push_back((o * shape[axis] + j) * after + k);
+  return out;
+}
+
+}  // namespace topiary
