@@ -77,7 +77,8 @@ struct EvalResult {
   double accuracy = 0;       // 0..1
   int64_t samples = 0;
   double loss = 0;           // mean cross-entropy
-  double latencyMsPerBatch = 0;
+  double latencyMsPerBatch = 0;  // median over batches
+  std::vector<double> batchMs;   // wall time of each batch's forward pass
   double seconds = 0;        // wall time of the whole evaluation
   std::vector<int> predictions;
 };

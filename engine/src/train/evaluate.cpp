@@ -1,0 +1,115 @@
+// evaluate() and computeGradients().
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "topiary/train.h"
+#include "train/autograd.h"
+
+namespace topiary {
+
+namespace {
+
+// The tensor whose argmax is the prediction and whose softmax gives the
+// loss: the output, or the input of a final Softmax/LogSoftmax.
+std::string logitsName(const Graph& g) {
+  std::string name = g.outputs.empty() ? std::string() : g.outputs[0].name;
+  int p = g.producerOf(name);
+  if (p >= 0) {
+    const Node& n = g.nodes[static_cast<size_t>(p)];
+    if (n.opType == "Softmax" || n.opType == "LogSoftmax") return n.input(0);
+  }
+  return name;
+}
+
+}  // namespace
+
+Result<EvalResult> evaluate(const Graph& graph, const Dataset& data, int batchSize, int threads,
+                            const std::atomic<bool>* cancel,
+                            const std::function<void(int64_t done, int64_t total)>& progress) {
+  using Clock = std::chrono::steady_clock;
+  if (batchSize < 1) return Status::badInput("batch size must be >= 1, got " + std::to_string(batchSize));
+  if (data.size() == 0) return Status::badInput("the data set '" + data.name + "' is empty");
+  if (graph.inputs.size() != 1)
+    return Status::badInput("evaluation needs a model with one input, this one has " +
+                            std::to_string(graph.inputs.size()));
+  ExecutorOptions eo;
+  eo.threads = threads;
+  auto exr = Executor::create(graph, eo);
+  if (!exr) return exr.status();
+  Executor& ex = *exr.value();
+  ex.setCancelFlag(cancel);
+  std::string logits = logitsName(graph);
+  EvalResult r;
+  r.predictions.reserve(static_cast<size_t>(data.size()));
+  Tensor batch;
+  std::vector<int> labels;
+  int64_t correct = 0;
+  double lossSum = 0;
+  auto start = Clock::now();
+  for (int64_t begin = 0; begin < data.size(); begin += batchSize) {
+    if (cancel && cancel->load()) return Status::cancelled("evaluation cancelled");
+    int64_t count = std::min<int64_t>(batchSize, data.size() - begin);
+    data.batch(begin, count, batch, &labels);
+    auto t0 = Clock::now();
+    Status st = ex.run(batch);
+    if (!st.isOk()) return st;
+    r.batchMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    const Tensor* z = ex.value(logits);
+    if (!z || z->dtype() != DType::Float || z->rank() != 2 || z->dim(0) != count)
+      return Status::badInput("the model's output '" + logits + "' has shape " +
+                              (z ? shapeToString(z->shape()) : std::string("?")) + "; expected [" +
+                              std::to_string(count) + ", classes] for classification");
+    int64_t c = z->dim(1);
+    for (int64_t i = 0; i < count; ++i) {
+      const float* row = z->f() + i * c;
+      int64_t arg = std::max_element(row, row + c) - row;
+      r.predictions.push_back(static_cast<int>(arg));
+      int label = labels[static_cast<size_t>(i)];
+      if (arg == label) ++correct;
+      if (label >= 0 && label < c) {
+        double mx = row[arg], sum = 0;
+        for (int64_t k = 0; k < c; ++k) sum += std::exp(static_cast<double>(row[k]) - mx);
+        lossSum += std::log(sum) + mx - row[label];
+      }
+    }
+    if (progress) progress(begin + count, data.size());
+  }
+  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  r.samples = data.size();
+  r.accuracy = static_cast<double>(correct) / static_cast<double>(r.samples);
+  r.loss = lossSum / static_cast<double>(r.samples);
+  std::vector<double> sorted = r.batchMs;
+  std::sort(sorted.begin(), sorted.end());
+  r.latencyMsPerBatch = sorted.empty() ? 0 : sorted[sorted.size() / 2];
+  return r;
+}
+
+Result<GradientResult> computeGradients(const Graph& graph, const Tensor& images, const std::vector<int>& labels,
+                                        const std::vector<std::string>& activationNames, int threads) {
+  auto ag = training::Autograd::create(graph, threads);
+  if (!ag) return ag.status();
+  training::Autograd& a = *ag.value();
+  // Inference mode: BatchNorm uses its running statistics, as the pruned
+  // model will when it runs.
+  TOPIARY_RETURN_IF_ERROR(a.forward(images, false));
+  GradientResult r;
+  int64_t correct = 0;
+  TOPIARY_RETURN_IF_ERROR(a.loss(labels, r.loss, correct));
+  TOPIARY_RETURN_IF_ERROR(a.backward());
+  for (size_t i = 0; i < a.parameters().size(); ++i) {
+    const std::string& name = a.parameters()[i];
+    const Tensor* g = a.gradOfSlot(a.parameterSlot(i));
+    r.weightGrads[name] = g ? *g : Tensor(DType::Float, graph.initializers.at(name).shape());
+  }
+  for (const auto& name : activationNames) {
+    const Tensor* v = a.executor().value(name);
+    if (!v) return Status::badInput("no tensor named '" + name + "' in the model");
+    r.activations[name] = *v;
+    const Tensor* g = a.gradOf(name);
+    r.activationGrads[name] = g ? *g : Tensor(DType::Float, v->shape());
+  }
+  return r;
+}
+
+}  // namespace topiary
