@@ -5,4 +5,9 @@
 namespace topiary::ops {
 Result<std::unique_ptr<Kernel>> createGemm(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createConv(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createMaxPool(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createAveragePool(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createGlobalAveragePool(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createGlobalMaxPool(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createBatchNorm(const Node& node, int opset);
 }  // namespace topiary::ops

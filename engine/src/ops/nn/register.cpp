@@ -7,6 +7,11 @@ void registerNnOps(OpRegistry& r) {
   using namespace ops;
   r.add({"Gemm", 1, INT_MAX, createGemm});
   r.add({"Conv", 1, INT_MAX, createConv});
+  r.add({"MaxPool", 1, INT_MAX, createMaxPool});
+  r.add({"AveragePool", 1, INT_MAX, createAveragePool});
+  r.add({"GlobalAveragePool", 1, INT_MAX, createGlobalAveragePool});
+  r.add({"GlobalMaxPool", 1, INT_MAX, createGlobalMaxPool});
+  r.add({"BatchNormalization", 6, INT_MAX, createBatchNorm});
 }
 
 }  // namespace topiary

@@ -1,0 +1,146 @@
+// MaxPool: window maximum with strides, pads, dilations, ceil_mode and
+// auto_pad; optional Indices output (flat index into X, row-major or, with
+// storage_order 1, column-major over the spatial axes). Forward also runs on
+// int8/uint8 (opset 12); backward routes dY to each window's argmax.
+#include <limits>
+
+#include "ops/common.h"
+#include "ops/nn/nn_ops.h"
+#include "ops/nn/window.h"
+
+namespace topiary::ops {
+namespace {
+
+class MaxPool final : public Kernel {
+ public:
+  MaxPool(WindowAttrs a, bool columnMajor) : attrs_(std::move(a)), columnMajor_(columnMajor) {}
+
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+    TOPIARY_RETURN_IF_ERROR(prepare(in));
+    const Tensor& X = *in[0];
+    Tensor& Y = *out[0];
+    Tensor* I = out.size() > 1 ? out[1] : nullptr;
+    Y.resize(X.dtype(), win_.outShape({N_, C_}));
+    if (I) I->resize(DType::Int64, Y.shape());
+    argmax_.resize(static_cast<size_t>(N_ * C_ * win_.outSize()));
+    switch (X.dtype()) {
+      case DType::Float: run<float>(X, Y, ctx); break;
+      case DType::UInt8: run<uint8_t>(X, Y, ctx); break;
+      case DType::Int8: run<int8_t>(X, Y, ctx); break;
+      default: return Status::unsupported(std::string("MaxPool on ") + dtypeName(X.dtype()) + " input");
+    }
+    if (I) {
+      // argmax_ holds plane-local row-major indices; Indices are global.
+      const int64_t inN = win_.inSize(), P = win_.outSize();
+      int64_t* idx = I->data<int64_t>();
+      for (int64_t p = 0; p < N_ * C_; ++p)
+        for (int64_t o = 0; o < P; ++o) {
+          int64_t local = argmax_[static_cast<size_t>(p * P + o)];
+          idx[p * P + o] = p * inN + (columnMajor_ ? toColumnMajor(local) : local);
+        }
+    }
+    return Status::ok();
+  }
+
+  bool hasBackward() const override { return true; }
+  Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>&,
+                  const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
+                  const RunContext& ctx) override {
+    if (gradIn.empty() || !gradIn[0] || gradOut.empty() || !gradOut[0]) return Status::ok();
+    TOPIARY_RETURN_IF_ERROR(prepare(in));
+    const Tensor& X = *in[0];
+    TOPIARY_RETURN_IF_ERROR(expectFloat(X, "MaxPool"));
+    if (gradOut[0]->shape() != win_.outShape({N_, C_}))
+      return Status::badInput("MaxPool output gradient has shape " + shapeToString(gradOut[0]->shape()));
+    // Recomputing the argmax keeps backward correct whatever ran in between.
+    argmax_.resize(static_cast<size_t>(N_ * C_ * win_.outSize()));
+    scratchY_.resize(DType::Float, win_.outShape({N_, C_}));
+    run<float>(X, scratchY_, ctx);
+    Tensor& GX = *gradIn[0];
+    GX.resize(DType::Float, X.shape());
+    GX.setZero();
+    const int64_t inN = win_.inSize(), P = win_.outSize();
+    const float* gy = gradOut[0]->f();
+    float* gx = GX.f();
+    parallelFor(N_ * C_, ctx.threads, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p)
+        for (int64_t o = 0; o < P; ++o) {
+          int64_t a = argmax_[static_cast<size_t>(p * P + o)];
+          if (a >= 0) gx[p * inN + a] += gy[p * P + o];
+        }
+    });
+    return Status::ok();
+  }
+
+  double flops(const std::vector<Shape>&, const std::vector<Shape>& out) const override {
+    if (out.empty()) return 0;
+    double k = 1;
+    for (int64_t v : attrs_.kernel) k *= static_cast<double>(v);
+    return static_cast<double>(numelOf(out[0])) * k;
+  }
+
+ private:
+  Status prepare(const std::vector<const Tensor*>& in) {
+    TOPIARY_RETURN_IF_ERROR(expectInputs(in, 1, "MaxPool"));
+    const Tensor& X = *in[0];
+    if (X.rank() < 3) return Status::badInput("MaxPool needs X as [N,C,spatial...], got " + shapeToString(X.shape()));
+    N_ = X.dim(0);
+    C_ = X.dim(1);
+    return resolveWindow(attrs_, "MaxPool", Shape(X.shape().begin() + 2, X.shape().end()), attrs_.kernel, win_);
+  }
+
+  template <class T>
+  void run(const Tensor& X, Tensor& Y, const RunContext& ctx) {
+    const int64_t inN = win_.inSize(), P = win_.outSize();
+    const T* x = X.data<T>();
+    T* y = Y.data<T>();
+    parallelFor(N_ * C_, ctx.threads, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const T* xc = x + p * inN;
+        T* yc = y + p * P;
+        int64_t* am = argmax_.data() + p * P;
+        std::fill(yc, yc + P, std::numeric_limits<T>::lowest());
+        std::fill(am, am + P, int64_t(-1));
+        for (int64_t kd = 0; kd < win_.k[0]; ++kd)
+          for (int64_t kh = 0; kh < win_.k[1]; ++kh)
+            for (int64_t kw = 0; kw < win_.k[2]; ++kw)
+              forEachTap(win_, kd, kh, kw, [&](int64_t o, int64_t i) {
+                // Strict '>' keeps the first maximum in tap order, as ONNX's reference does.
+                if (am[o] < 0 || xc[i] > yc[o]) {
+                  yc[o] = xc[i];
+                  am[o] = i;
+                }
+              });
+      }
+    }, 4);
+  }
+
+  int64_t toColumnMajor(int64_t local) const {
+    int64_t i2 = local % win_.in[2], i1 = (local / win_.in[2]) % win_.in[1], i0 = local / (win_.in[2] * win_.in[1]);
+    switch (win_.nd) {
+      case 1: return i2;
+      case 2: return i2 * win_.in[1] + i1;
+      default: return (i2 * win_.in[1] + i1) * win_.in[0] + i0;
+    }
+  }
+
+  WindowAttrs attrs_;
+  bool columnMajor_;
+  Window win_;
+  int64_t N_ = 0, C_ = 0;
+  std::vector<int64_t> argmax_;  // per output: plane-local input index of the maximum (-1: none)
+  Tensor scratchY_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Kernel>> createMaxPool(const Node& node, int) {
+  WindowAttrs a;
+  TOPIARY_RETURN_IF_ERROR(parseWindowAttrs(node, "MaxPool", true, a));
+  int64_t order = node.attrInt("storage_order", 0);
+  if (order != 0 && order != 1)
+    return Status::badInput("MaxPool attribute 'storage_order' must be 0 or 1, got " + std::to_string(order));
+  return make<MaxPool>(std::move(a), order == 1);
+}
+
+}  // namespace topiary::ops
