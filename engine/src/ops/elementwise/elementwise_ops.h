@@ -22,4 +22,10 @@ Result<std::unique_ptr<Kernel>> createHardSigmoid(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createHardSwish(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createSoftmax(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createLogSoftmax(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createClip(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createPow(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createIdentity(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createDropout(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createCast(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createReduceMean(const Node& node, int opset);
 }  // namespace topiary::ops

@@ -26,6 +26,12 @@ void registerElementwiseOps(OpRegistry& r) {
   r.add({"HardSwish", 14, INT_MAX, createHardSwish});
   r.add({"Softmax", 1, INT_MAX, createSoftmax});    // < 13: coerced to 2-D at axis
   r.add({"LogSoftmax", 1, INT_MAX, createLogSoftmax});
+  r.add({"Clip", 6, INT_MAX, createClip});          // < 11: bounds as attributes
+  r.add({"Pow", 7, INT_MAX, createPow});
+  r.add({"Identity", 1, INT_MAX, createIdentity});
+  r.add({"Dropout", 6, INT_MAX, createDropout});    // < 12: ratio attribute; >= 12: ratio, training_mode inputs
+  r.add({"Cast", 6, INT_MAX, createCast});
+  r.add({"ReduceMean", 1, INT_MAX, createReduceMean});  // >= 18: axes as input
 }
 
 }  // namespace topiary
