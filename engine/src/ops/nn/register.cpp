@@ -12,6 +12,7 @@ void registerNnOps(OpRegistry& r) {
   r.add({"GlobalAveragePool", 1, INT_MAX, createGlobalAveragePool});
   r.add({"GlobalMaxPool", 1, INT_MAX, createGlobalMaxPool});
   r.add({"BatchNormalization", 6, INT_MAX, createBatchNorm});
+  r.add({"MatMul", 1, INT_MAX, createMatMul});
 }
 
 }  // namespace topiary
