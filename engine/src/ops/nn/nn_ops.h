@@ -11,4 +11,5 @@ Result<std::unique_ptr<Kernel>> createGlobalAveragePool(const Node& node, int op
 Result<std::unique_ptr<Kernel>> createGlobalMaxPool(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createBatchNorm(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createMatMul(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createPad(const Node& node, int opset);
 }  // namespace topiary::ops

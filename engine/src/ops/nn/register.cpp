@@ -13,6 +13,7 @@ void registerNnOps(OpRegistry& r) {
   r.add({"GlobalMaxPool", 1, INT_MAX, createGlobalMaxPool});
   r.add({"BatchNormalization", 6, INT_MAX, createBatchNorm});
   r.add({"MatMul", 1, INT_MAX, createMatMul});
+  r.add({"Pad", 1, INT_MAX, createPad});
 }
 
 }  // namespace topiary
