@@ -7,6 +7,8 @@
 namespace cli {
 int cmdInfo(const QStringList& args);
 int cmdRun(const QStringList& args);
+int cmdTrain(const QStringList& args);
+int cmdEval(const QStringList& args);
 int cmdBench(const QStringList& args);
 
 const Command* commands(int& count);

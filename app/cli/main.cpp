@@ -5,12 +5,15 @@
 #include <iostream>
 
 #include "commands.h"
+#include "image_decoder.h"
 
 namespace cli {
 const Command* commands(int& count) {
   static const Command table[] = {
       {"info", "layers, params, nonzero params, FLOPs, per layer", cmdInfo},
       {"run", "run a model on TensorProto inputs, write outputs as TensorProto files", cmdRun},
+      {"train", "train an architecture from scratch on a data set, save ONNX", cmdTrain},
+      {"eval", "accuracy, samples and latency of a classifier on a data set", cmdEval},
       {"bench", "latency on random inputs: median, min, max (--compare-ort: vs ONNX Runtime)", cmdBench},
   };
   count = static_cast<int>(sizeof(table) / sizeof(table[0]));
@@ -27,6 +30,7 @@ static void usage() {
 
 int main(int argc, char** argv) {
   QCoreApplication app(argc, argv);
+  cli::installImageDecoder();
   QCoreApplication::setApplicationName("topiary-cli");
   QCoreApplication::setApplicationVersion("0.1.0");
   QStringList args = app.arguments();
