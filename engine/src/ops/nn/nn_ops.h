@@ -12,4 +12,5 @@ Result<std::unique_ptr<Kernel>> createGlobalMaxPool(const Node& node, int opset)
 Result<std::unique_ptr<Kernel>> createBatchNorm(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createMatMul(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createPad(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createConvTranspose(const Node& node, int opset);
 }  // namespace topiary::ops

@@ -14,6 +14,7 @@ void registerNnOps(OpRegistry& r) {
   r.add({"BatchNormalization", 6, INT_MAX, createBatchNorm});
   r.add({"MatMul", 1, INT_MAX, createMatMul});
   r.add({"Pad", 1, INT_MAX, createPad});
+  r.add({"ConvTranspose", 1, INT_MAX, createConvTranspose});
 }
 
 }  // namespace topiary
