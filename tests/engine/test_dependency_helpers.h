@@ -1,0 +1,178 @@
+// Small graphs and helpers shared by test_dependency.cpp and test_surgery.cpp.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "arch/graph_builder.h"
+#include "topiary/arch.h"
+#include "topiary/dependency.h"
+#include "topiary/executor.h"
+
+namespace deptest {
+
+using namespace topiary;
+using arch::GraphBuilder;
+
+inline std::set<std::string> asSet(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
+
+// Replaces every float initializer with random values of a sensible scale, so
+// BatchNorm is not the identity (non-zero beta and mean, varied variance) and
+// a channel that is still read after masking would show in the outputs.
+inline void randomizeWeights(Graph& g, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::set<std::string> bnVar, bnScale;
+  for (const auto& n : g.nodes)
+    if (n.opType == "BatchNormalization") {
+      bnScale.insert(n.input(1));
+      bnVar.insert(n.input(4));
+    }
+  for (auto& kv : g.initializers) {
+    Tensor& t = kv.second;
+    if (t.dtype() != DType::Float) continue;
+    int64_t fanIn = t.rank() >= 2 ? t.numel() / t.dim(0) : 1;
+    float scale = t.rank() >= 2 ? std::sqrt(3.f / static_cast<float>(fanIn)) : 0.5f;
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      float v = u(rng);
+      if (bnVar.count(kv.first)) t.f()[i] = 1.f + 0.5f * v;
+      else if (bnScale.count(kv.first)) t.f()[i] = 1.f + 0.4f * v;
+      else t.f()[i] = scale * v;
+    }
+  }
+}
+
+inline Tensor randomInput(const Graph& g, int64_t batch, uint64_t seed) {
+  auto t = makeInputLike(g.inputs.at(0), batch);
+  Tensor x = t.isOk() ? t.value() : Tensor();
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (int64_t i = 0; i < x.numel(); ++i) x.f()[i] = u(rng);
+  return x;
+}
+
+// Runs the graph; an empty tensor when it fails (the caller's QVERIFY shows it).
+inline Tensor runGraph(const Graph& g, const Tensor& x, std::string* error = nullptr) {
+  auto ex = Executor::create(g);
+  if (!ex) {
+    if (error) *error = ex.status().message();
+    return Tensor();
+  }
+  Status st = (*ex)->run(x);
+  if (!st.isOk()) {
+    if (error) *error = st.message();
+    return Tensor();
+  }
+  return (*ex)->output(0);
+}
+
+// HardSwish exists from opset 14; mobilenet-tiny is built at 13 by
+// arch/architectures.cpp (reported to its owner), so lift it here.
+inline Result<Graph> architecture(const std::string& name) {
+  auto g = buildArchitecture(name);
+  if (g.isOk() && g->opset() < 14)
+    for (auto& imp : g->opsetImports)
+      if (imp.domain.empty() || imp.domain == "ai.onnx") imp.version = 14;
+  return g;
+}
+
+inline const DependencyGroup* producedBy(const std::vector<DependencyGroup>& groups, const std::string& node) {
+  int id = groupProducedBy(groups, node);
+  return id < 0 ? nullptr : &groups[static_cast<size_t>(id)];
+}
+
+// Every other channel, starting at 1 (so channel 0 stays): about half.
+inline std::vector<int64_t> everyOther(int64_t channels) {
+  std::vector<int64_t> out;
+  for (int64_t c = 1; c < channels; c += 2) out.push_back(c);
+  return out;
+}
+
+// ---- hand-made patterns (input [N,3,8,8], output "logits" [N,4]) ----------
+inline void head(GraphBuilder& b, const std::string& x, int64_t c) {
+  std::string y = b.flatten(b.globalAveragePool(x, "gap"), "flatten");
+  b.output(b.gemm(y, "fc", c, 4), "logits", {4});
+}
+
+// conv1 -> bn1 -> relu1 -> conv2 -> (gap, flatten, fc)
+inline Graph chainGraph() {
+  GraphBuilder b("chain", 7);
+  std::string x = b.input("input", {3, 8, 8});
+  x = b.relu(b.batchNorm(b.conv(x, "conv1", 3, 8, 3, 1, 1), "bn1", 8), "relu1");
+  x = b.conv(x, "conv2", 8, 6, 3, 1, 1);
+  head(b, x, 6);
+  return b.finish().value();
+}
+
+// stem -> relu; branch convA -> bnA -> reluA -> convB -> bnB; Add(bnB, stem relu) -> relu -> conv3
+inline Graph residualGraph() {
+  GraphBuilder b("residual", 7);
+  std::string x = b.input("input", {3, 8, 8});
+  x = b.relu(b.batchNorm(b.conv(x, "stem", 3, 8, 3, 1, 1), "stem_bn", 8), "stem_relu");
+  std::string y = b.relu(b.batchNorm(b.conv(x, "convA", 8, 8, 3, 1, 1), "bnA", 8), "reluA");
+  y = b.batchNorm(b.conv(y, "convB", 8, 8, 3, 1, 1), "bnB", 8);
+  x = b.relu(b.add(y, x, "add"), "add_relu");
+  x = b.conv(x, "conv3", 8, 6, 1);
+  head(b, x, 6);
+  return b.finish().value();
+}
+
+// convA (4) and convB (6) -> Concat -> bn -> relu -> conv3 (10 -> 5)
+inline Graph concatGraph() {
+  GraphBuilder b("concat", 7);
+  std::string x = b.input("input", {3, 8, 8});
+  std::string a = b.conv(x, "convA", 3, 4, 3, 1, 1);
+  std::string c = b.relu(b.conv(x, "convB", 3, 6, 1), "reluB");
+  std::string y = b.node("Concat", "cat", {a, c}, {{"axis", Attribute::ofInt(1)}});
+  y = b.relu(b.batchNorm(y, "cat_bn", 10), "cat_relu");
+  y = b.conv(y, "conv3", 10, 5, 3, 1, 1);
+  head(b, y, 5);
+  return b.finish().value();
+}
+
+// conv1 -> bn -> relu -> depthwise -> bn -> relu -> pointwise
+inline Graph depthwiseGraph() {
+  GraphBuilder b("depthwise", 7);
+  std::string x = b.input("input", {3, 8, 8});
+  x = b.relu(b.batchNorm(b.conv(x, "conv1", 3, 8, 3, 1, 1), "bn1", 8), "relu1");
+  x = b.relu(b.batchNorm(b.conv(x, "dw", 8, 8, 3, 1, 1, 8), "dw_bn", 8), "dw_relu");
+  x = b.conv(x, "pw", 8, 6, 1);
+  head(b, x, 6);
+  return b.finish().value();
+}
+
+// conv1 -> hardswish = x; GAP(x) -> se_reduce -> relu -> se_expand -> hardsigmoid = s; Mul(x, s) -> conv2
+inline Graph seGraph() {
+  GraphBuilder b("se", 7, 14);  // HardSwish needs opset 14
+  std::string x = b.input("input", {3, 8, 8});
+  x = b.hardSwish(b.batchNorm(b.conv(x, "conv1", 3, 8, 3, 1, 1), "bn1", 8), "act1");
+  std::string s = b.globalAveragePool(x, "se_pool");
+  s = b.relu(b.conv(s, "se_reduce", 8, 4, 1), "se_relu");
+  s = b.hardSigmoid(b.conv(s, "se_expand", 4, 8, 1), "se_gate");
+  x = b.mul(x, s, "se_scale");
+  x = b.conv(x, "conv2", 8, 6, 1);
+  head(b, x, 6);
+  return b.finish().value();
+}
+
+// conv1 (4, 5x5 map) -> relu -> Flatten -> fc1 (100 -> 10) -> relu -> fc2 (10 -> 4)
+inline Graph flattenGemmGraph(bool reshapeInsteadOfFlatten = false) {
+  GraphBuilder b("flatten_gemm", 7);
+  std::string x = b.input("input", {3, 5, 5});
+  x = b.relu(b.conv(x, "conv1", 3, 4, 3, 1, 1), "relu1");
+  if (reshapeInsteadOfFlatten) {
+    std::string shape = b.constant("flat_shape", Tensor::fromVector<int64_t>({2}, {-1, 100}));
+    x = b.node("Reshape", "flat", {x, shape});
+  } else {
+    x = b.flatten(x, "flat");
+  }
+  x = b.relu(b.gemm(x, "fc1", 100, 10), "fc1_relu");
+  b.output(b.gemm(x, "fc2", 10, 4), "logits", {4});
+  return b.finish().value();
+}
+
+}  // namespace deptest
