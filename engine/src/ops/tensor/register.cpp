@@ -22,7 +22,6 @@ void registerTensorOps(OpRegistry& r) {
   r.add({"Expand", 8, INT_MAX, createExpand});
   r.add({"Tile", 6, INT_MAX, createTile});  // opset 1 Tile took (tiles, axis) inputs
   r.add({"Range", 11, INT_MAX, createRange});
-  r.add({"Identity", 1, INT_MAX, createIdentity});
 }
 
 }  // namespace topiary
