@@ -13,4 +13,6 @@ Result<std::unique_ptr<Kernel>> createBatchNorm(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createMatMul(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createPad(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createConvTranspose(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createResize(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createUpsample(const Node& node, int opset);
 }  // namespace topiary::ops

@@ -15,6 +15,8 @@ void registerNnOps(OpRegistry& r) {
   r.add({"MatMul", 1, INT_MAX, createMatMul});
   r.add({"Pad", 1, INT_MAX, createPad});
   r.add({"ConvTranspose", 1, INT_MAX, createConvTranspose});
+  r.add({"Resize", 10, 17, createResize});  // 18 adds antialias, axes, keep_aspect_ratio_policy
+  r.add({"Upsample", 7, 9, createUpsample});
 }
 
 }  // namespace topiary
