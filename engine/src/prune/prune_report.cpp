@@ -1,0 +1,135 @@
+// Reports of a model for the prune command and the GUI.
+#include "topiary/prune_report.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "topiary/executor.h"
+#include "topiary/prune.h"
+#include "topiary/train.h"
+
+namespace topiary {
+
+namespace {
+Result<std::vector<Tensor>> zeroInputs(const Graph& graph, int batch) {
+  std::vector<Tensor> inputs;
+  for (const auto& in : graph.inputs) {
+    auto t = makeInputLike(in, batch);
+    if (!t) return t.status();
+    inputs.push_back(std::move(t.value()));
+  }
+  return inputs;
+}
+}  // namespace
+
+Result<LatencyStats> measureLatency(const Graph& graph, int batch, int runs, int threads) {
+  ExecutorOptions eo;
+  eo.threads = threads;
+  auto ex = Executor::create(graph, eo);
+  if (!ex) return ex.status();
+  auto inputs = zeroInputs(graph, batch);
+  if (!inputs) return inputs.status();
+  std::vector<std::pair<std::string, const Tensor*>> feed;
+  for (size_t i = 0; i < inputs->size(); ++i) feed.emplace_back(graph.inputs[i].name, &(*inputs)[i]);
+  TOPIARY_RETURN_IF_ERROR((*ex)->run(feed));  // warm-up: buffers allocated
+  std::vector<double> ms;
+  runs = std::max(1, runs);
+  for (int r = 0; r < runs; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    TOPIARY_RETURN_IF_ERROR((*ex)->run(feed));
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  LatencyStats s;
+  s.runs = runs;
+  s.batch = batch;
+  s.min = ms.front();
+  s.max = ms.back();
+  s.median = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+  return s;
+}
+
+Result<EffectiveFlops> measureEffectiveFlops(const Graph& graph) {
+  auto ex = Executor::create(graph);
+  if (!ex) return ex.status();
+  auto inputs = zeroInputs(graph, 1);
+  if (!inputs) return inputs.status();
+  std::vector<std::pair<std::string, const Tensor*>> feed;
+  for (size_t i = 0; i < inputs->size(); ++i) feed.emplace_back(graph.inputs[i].name, &(*inputs)[i]);
+  TOPIARY_RETURN_IF_ERROR((*ex)->run(feed));
+  EffectiveFlops f;
+  f.perNodeDense = (*ex)->nodeFlops();
+  f.perNodeEffective = f.perNodeDense;
+  for (const auto& L : findPrunableLayers(graph)) {
+    int ni = graph.findNode(L.node);
+    if (ni < 0) continue;
+    const Node& n = graph.nodes[static_cast<size_t>(ni)];
+    const Tensor* out = n.outputs.empty() ? nullptr : (*ex)->value(n.outputs[0]);
+    if (!out || L.outUnits == 0) continue;
+    double uses = static_cast<double>(out->numel()) / static_cast<double>(L.outUnits);
+    const Tensor& w = graph.initializers.at(L.weight);
+    int64_t zeros = 0;
+    for (int64_t i = 0; i < w.numel(); ++i) zeros += w.f()[i] == 0.f;
+    // Every node reading this (possibly shared) weight saves the same.
+    for (size_t k = 0; k < graph.nodes.size(); ++k)
+      if (graph.nodes[k].inputs.size() > 1 && graph.nodes[k].inputs[1] == L.weight)
+        f.perNodeEffective[k] = std::max(0.0, f.perNodeEffective[k] - 2.0 * static_cast<double>(zeros) * uses);
+  }
+  for (size_t k = 0; k < f.perNodeDense.size(); ++k) {
+    f.dense += f.perNodeDense[k];
+    f.effective += f.perNodeEffective[k];
+  }
+  return f;
+}
+
+Result<ModelReport> measureReport(const Graph& graph, const ReportOptions& o) {
+  ModelReport r;
+  auto m = measureModel(graph);
+  if (!m) return m.status();
+  r.metrics = std::move(m.value());
+  auto f = measureEffectiveFlops(graph);
+  if (!f) return f.status();
+  r.flops = std::move(f.value());
+  for (int b : o.bits) {
+    StorageOptions so;
+    so.bits = b;
+    so.perChannel = o.perChannel;
+    so.n = o.n;
+    so.m = o.m;
+    r.storage.push_back(measureStorage(graph, so));
+  }
+  if (o.latencyRuns > 0) {
+    auto l = measureLatency(graph, o.batch, o.latencyRuns, o.threads);
+    if (!l) return l.status();
+    r.latency = l.value();
+    r.hasLatency = true;
+  }
+  if (o.data) {
+    auto e = evaluate(graph, *o.data, 256, o.threads, o.cancel);
+    if (!e) return e.status();
+    r.hasAccuracy = true;
+    r.accuracy = e->accuracy;
+    r.samples = e->samples;
+  }
+  return r;
+}
+
+nlohmann::json reportToJson(const ModelReport& r) {
+  nlohmann::json j = metricsToJson(r.metrics);
+  j["effective_flops"] = r.flops.effective;
+  for (size_t i = 0; i < j["layers"].size() && i < r.flops.perNodeEffective.size(); ++i)
+    j["layers"][i]["effective_flops"] = r.flops.perNodeEffective[i];
+  if (r.hasLatency)
+    j["latency_ms"] = {{"median", r.latency.median}, {"min", r.latency.min}, {"max", r.latency.max},
+                       {"runs", r.latency.runs}, {"batch", r.latency.batch}};
+  if (r.hasAccuracy) {
+    j["accuracy"] = r.accuracy;
+    j["samples"] = r.samples;
+  }
+  nlohmann::json s = nlohmann::json::object();
+  for (const auto& ms : r.storage) s[std::to_string(ms.options.bits)] = storageToJson(ms);
+  j["storage"] = s;
+  return j;
+}
+
+}  // namespace topiary
