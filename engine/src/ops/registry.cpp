@@ -19,6 +19,7 @@ const OpRegistry& OpRegistry::instance() {
     registerNnOps(r);
     registerElementwiseOps(r);
     registerTensorOps(r);
+    registerQuantOps(r);
     return r;
   }();
   return registry;
