@@ -68,7 +68,8 @@ int64_t Graph::opset() const {
 Status Graph::validate() {
   std::unordered_map<std::string, int> producer;
   std::unordered_set<std::string> available;
-  for (const auto& in : inputs) available.insert(in.name);
+  for (const auto& in : inputs)
+    if (!available.insert(in.name).second) return Status::badInput("graph input '" + in.name + "' is declared twice");
   for (const auto& kv : initializers) available.insert(kv.first);
   for (size_t i = 0; i < nodes.size(); ++i) {
     for (const auto& out : nodes[i].outputs) {

@@ -5,6 +5,8 @@
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
+#include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -37,14 +39,22 @@ void copyField(const google::protobuf::RepeatedField<Src>& src, Dst* dst, int64_
 }
 
 Status readExternal(const onnx::TensorProto& tp, LoadState& st, std::string& out) {
+  std::string what = "tensor '" + tp.name() + "'";
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto& kv : tp.external_data()) {
-    if (kv.key() == "location") location = kv.value();
-    else if (kv.key() == "offset") offset = std::atoll(kv.value().c_str());
-    else if (kv.key() == "length") length = std::atoll(kv.value().c_str());
+    if (kv.key() == "location") {
+      location = kv.value();
+    } else if (kv.key() == "offset" || kv.key() == "length") {
+      // Strict parse: atoll would turn "abc" into 0 and overflow silently.
+      int64_t v = 0;
+      const char* end = kv.value().data() + kv.value().size();
+      auto r = std::from_chars(kv.value().data(), end, v);
+      if (r.ec != std::errc() || r.ptr != end || v < 0)
+        return Status::badInput(what + ": external data " + kv.key() + " '" + kv.value() + "' is not a valid byte count");
+      (kv.key() == "offset" ? offset : length) = v;
+    }
   }
-  std::string what = "tensor '" + tp.name() + "'";
   if (st.externalDir.empty())
     return Status::badInput(what + " stores its data in an external file, which is not allowed here");
   if (location.empty()) return Status::badInput(what + " has external data without a location");
@@ -78,10 +88,15 @@ Result<Tensor> tensorFromProto(const onnx::TensorProto& tp, LoadState& st) {
   Shape shape;
   TOPIARY_RETURN_IF_ERROR(checkDims(tp.dims(), shape, what));
   int64_t n = numelOf(shape);
-  uint64_t need = static_cast<uint64_t>(n) * dtypeSize(dt);
-  if (need > st.limits.maxTensorBytes)
-    return Status::badInput(what + " of shape " + shapeToString(shape) + " would need " + std::to_string(need) +
+  // Compare element counts first: count * size can wrap around in 64 bits.
+  if (static_cast<uint64_t>(n) > st.limits.maxTensorBytes / dtypeSize(dt)) {
+    long double bytes = static_cast<long double>(n) * static_cast<long double>(dtypeSize(dt));
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.0Lf", bytes);
+    return Status::badInput(what + " of shape " + shapeToString(shape) + " would need " + buf +
                             " bytes, over the limit of " + std::to_string(st.limits.maxTensorBytes));
+  }
+  uint64_t need = static_cast<uint64_t>(n) * dtypeSize(dt);
   st.totalBytes += need;
   if (st.totalBytes > st.limits.maxTotalBytes)
     return Status::badInput("the model's weights would need more than " + std::to_string(st.limits.maxTotalBytes) +
