@@ -1,5 +1,6 @@
 // Architectures buildable by name (topiary-cli train --arch), as ONNX graphs
-// with freshly initialised weights (He/Kaiming uniform, deterministic by seed).
+// with freshly initialised weights (He/Kaiming uniform, deterministic by seed),
+// opset 13 (mobilenet-tiny: 14, the first opset with HardSwish).
 // Input "input" [N, C, H, W] float32 with a symbolic batch, output "logits" [N, classes].
 #pragma once
 

@@ -114,9 +114,9 @@ std::string separableBlock(GraphBuilder& b, const std::string& x, const std::str
   return b.hardSwish(convBn(b, y, name + "_pw", inC, outC, 1, 1), name + "_pw_act");
 }
 
-// A MobileNetV3-flavoured small network.
+// A MobileNetV3-flavoured small network. Opset 14, the first with HardSwish.
 Result<Graph> mobilenetTiny(const ArchOptions& o) {
-  GraphBuilder b("mobilenet-tiny", o.seed);
+  GraphBuilder b("mobilenet-tiny", o.seed, 14);
   std::string x = b.input("input", {o.inChannels, o.imageSize, o.imageSize});
   x = b.hardSwish(convBn(b, x, "stem", o.inChannels, 16, 3, 1), "stem_act");
   x = separableBlock(b, x, "block1", 16, 32, 1);
