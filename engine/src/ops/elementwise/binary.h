@@ -49,6 +49,32 @@ class BinaryKernel : public Kernel {
     return Status::ok();
   }
 
+  // y = pred(a, b) as bool for two inputs of the same numeric or bool type.
+  template <class Pred>
+  Status forwardCompare(const char* name, const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                        const RunContext& ctx, Pred pred) {
+    TOPIARY_RETURN_IF_ERROR(plan(name, in));
+    const Tensor& A = *in[0];
+    const Tensor& B = *in[1];
+    if (A.dtype() != B.dtype())
+      return Status::badInput(std::string(name) + " inputs have different types (" + dtypeName(A.dtype()) + " and " +
+                              dtypeName(B.dtype()) + ")");
+    out[0]->resize(DType::Bool, outShape_);
+    uint8_t* y = out[0]->data<uint8_t>();
+    auto body = [&](auto tag) {
+      using T = decltype(tag);
+      runBinary(plan_, A.data<T>(), B.data<T>(), y, ctx.threads,
+                [pred](T a, T b) { return static_cast<uint8_t>(pred(a, b) ? 1 : 0); });
+    };
+    if (A.dtype() == DType::Bool) {
+      body(uint8_t{});
+      return Status::ok();
+    }
+    if (!visitNumeric(A.dtype(), body))
+      return Status::unsupported(std::string(name) + " on " + dtypeName(A.dtype()) + " tensors is not supported");
+    return Status::ok();
+  }
+
   // Writes into grad (shaped like in[k]) the sum over the broadcast dims of
   // term(gy, a, b), evaluated at every output element. Float32 only.
   template <class Term>

@@ -10,6 +10,7 @@
 
 #include "ops/common.h"
 #include "ops/elementwise/dispatch.h"
+#include "ops/elementwise/cast_util.h"
 #include "ops/elementwise/elementwise_ops.h"
 
 namespace topiary::ops {
@@ -85,34 +86,40 @@ bool visitCastable(DType t, Fn&& fn) {
   return visitNumeric(t, fn);
 }
 
+}  // namespace
+
+Status castTensor(const Tensor& X, Tensor& Y, DType to, int threads) {
+  Y.resize(to, X.shape());
+  if (X.dtype() == to) {
+    if (X.bytes()) std::memcpy(Y.raw(), X.raw(), X.bytes());
+    return Status::ok();
+  }
+  bool okTo = false;
+  bool okFrom = visitCastable(X.dtype(), [&](auto s) {
+    using S = decltype(s);
+    okTo = visitCastable(to, [&](auto d) {
+      using D = decltype(d);
+      const S* x = static_cast<const S*>(X.raw());
+      D* y = static_cast<D*>(Y.raw());
+      parallelFor(X.numel(), threads, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) y[i] = castOne<D>(x[i]);
+      }, 1 << 15);
+    });
+  });
+  if (!okFrom || !okTo)
+    return Status::unsupported(std::string("Cast from ") + dtypeName(X.dtype()) + " to " + dtypeName(to) +
+                               " is not supported");
+  return Status::ok();
+}
+
+namespace {
+
 class Cast final : public Kernel {
  public:
   explicit Cast(DType to) : to_(to) {}
   Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(expectInputs(in, 1, "Cast"));
-    const Tensor& X = *in[0];
-    out[0]->resize(to_, X.shape());
-    Tensor& Y = *out[0];
-    if (X.dtype() == to_) {
-      if (X.bytes()) std::memcpy(Y.raw(), X.raw(), X.bytes());
-      return Status::ok();
-    }
-    bool okTo = false;
-    bool okFrom = visitCastable(X.dtype(), [&](auto s) {
-      using S = decltype(s);
-      okTo = visitCastable(to_, [&](auto d) {
-        using D = decltype(d);
-        const S* x = static_cast<const S*>(X.raw());
-        D* y = static_cast<D*>(Y.raw());
-        parallelFor(X.numel(), ctx.threads, [&](int64_t b, int64_t e) {
-          for (int64_t i = b; i < e; ++i) y[i] = castOne<D>(x[i]);
-        }, 1 << 15);
-      });
-    });
-    if (!okFrom || !okTo)
-      return Status::unsupported(std::string("Cast from ") + dtypeName(X.dtype()) + " to " + dtypeName(to_) +
-                                 " is not supported");
-    return Status::ok();
+    return castTensor(*in[0], *out[0], to_, ctx.threads);
   }
   bool hasBackward() const override { return true; }
   Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>&,

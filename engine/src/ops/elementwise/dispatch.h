@@ -72,6 +72,12 @@ T safeDiv(T a, T b) {
   }
 }
 
+template <class T>
+bool isNan(T v) {
+  if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
+  else return false;
+}
+
 // Converts a double to T without undefined behaviour: NaN becomes 0 and
 // out-of-range values saturate for integer targets.
 template <class T>

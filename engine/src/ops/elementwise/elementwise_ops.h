@@ -28,4 +28,15 @@ Result<std::unique_ptr<Kernel>> createIdentity(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createDropout(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createCast(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createReduceMean(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createCastLike(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createEqual(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createLess(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createGreater(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createLessOrEqual(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createGreaterOrEqual(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createWhere(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createMax(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createMin(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createSum(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createMean(const Node& node, int opset);
 }  // namespace topiary::ops

@@ -32,6 +32,17 @@ void registerElementwiseOps(OpRegistry& r) {
   r.add({"Dropout", 6, INT_MAX, createDropout});    // < 12: ratio attribute; >= 12: ratio, training_mode inputs
   r.add({"Cast", 6, INT_MAX, createCast});
   r.add({"ReduceMean", 1, INT_MAX, createReduceMean});  // >= 18: axes as input
+  r.add({"CastLike", 15, INT_MAX, createCastLike});
+  r.add({"Equal", 7, INT_MAX, createEqual});
+  r.add({"Less", 7, INT_MAX, createLess});
+  r.add({"Greater", 7, INT_MAX, createGreater});
+  r.add({"LessOrEqual", 12, INT_MAX, createLessOrEqual});
+  r.add({"GreaterOrEqual", 12, INT_MAX, createGreaterOrEqual});
+  r.add({"Where", 9, INT_MAX, createWhere});
+  r.add({"Max", 6, INT_MAX, createMax});            // < 8 required equal shapes: broadcasting is a superset
+  r.add({"Min", 6, INT_MAX, createMin});
+  r.add({"Sum", 6, INT_MAX, createSum});
+  r.add({"Mean", 6, INT_MAX, createMean});
 }
 
 }  // namespace topiary

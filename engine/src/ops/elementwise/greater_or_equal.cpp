@@ -1,0 +1,23 @@
+// GreaterOrEqual: elementwise a >= b with broadcasting, for numeric and bool inputs;
+// the output is bool. Not differentiable.
+#include "ops/elementwise/binary.h"
+#include "ops/elementwise/elementwise_ops.h"
+
+namespace topiary::ops {
+namespace {
+
+class GreaterOrEqual final : public BinaryKernel {
+ public:
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+    return forwardCompare("GreaterOrEqual", in, out, ctx, [](auto a, auto b) { return a >= b; });
+  }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Kernel>> createGreaterOrEqual(const Node& node, int opset) {
+  TOPIARY_RETURN_IF_ERROR(checkLegacyBroadcast(node, opset));
+  return make<GreaterOrEqual>();
+}
+
+}  // namespace topiary::ops

@@ -1,0 +1,23 @@
+// LessOrEqual: elementwise a <= b with broadcasting, for numeric and bool inputs;
+// the output is bool. Not differentiable.
+#include "ops/elementwise/binary.h"
+#include "ops/elementwise/elementwise_ops.h"
+
+namespace topiary::ops {
+namespace {
+
+class LessOrEqual final : public BinaryKernel {
+ public:
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+    return forwardCompare("LessOrEqual", in, out, ctx, [](auto a, auto b) { return a <= b; });
+  }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Kernel>> createLessOrEqual(const Node& node, int opset) {
+  TOPIARY_RETURN_IF_ERROR(checkLegacyBroadcast(node, opset));
+  return make<LessOrEqual>();
+}
+
+}  // namespace topiary::ops
