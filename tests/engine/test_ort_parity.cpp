@@ -14,6 +14,7 @@
 
 #include "common/ort_util.h"
 #include "common/test_util.h"
+#include "topiary/arch.h"
 #include "topiary/executor.h"
 #include "topiary/onnx_io.h"
 
@@ -171,6 +172,19 @@ class TestOrtParity : public QObject {
     if (!why.empty()) QSKIP(("ONNX Runtime is not available: " + why).c_str());
     addConformanceFolder("pytorch-converted");
     addConformanceFolder("simple");
+    // Every architecture topiary can train (lenet5, resnet8 with residual Add
+    // and BatchNorm, mobilenet-tiny with depthwise conv and squeeze-excite...).
+    for (const auto& name : architectureNames()) {
+      auto g = buildArchitecture(name);
+      if (!g) {
+        skipped_.push_back("arch/" + name + ": " + g.status().message());
+        continue;
+      }
+      std::string path = testutil::tempDir() + "/arch_" + name + ".onnx";
+      Status st = saveModel(g.value(), path);
+      QVERIFY2(st.isOk(), st.message().c_str());
+      addCase("arch/" + name, path, {});
+    }
     fs::path models = testutil::sourcePath("resources/models");
     if (fs::exists(models))
       for (const auto& e : fs::directory_iterator(models))
