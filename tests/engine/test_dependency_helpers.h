@@ -57,7 +57,9 @@ inline Tensor randomInput(const Graph& g, int64_t batch, uint64_t seed) {
 
 // Runs the graph; an empty tensor when it fails (the caller's QVERIFY shows it).
 inline Tensor runGraph(const Graph& g, const Tensor& x, std::string* error = nullptr) {
-  auto ex = Executor::create(g);
+  ExecutorOptions one;
+  one.threads = 1;  // tests run beside builds on few cores: threads only add waiting
+  auto ex = Executor::create(g, one);
   if (!ex) {
     if (error) *error = ex.status().message();
     return Tensor();

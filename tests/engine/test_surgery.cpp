@@ -1,0 +1,231 @@
+// Group surgery: removing channels physically gives the same outputs as
+// masking them (every pattern and architecture), a smaller model that passes
+// the ONNX checker, saves, reloads and runs in ONNX Runtime.
+#include <QtTest>
+
+#include <cstdio>
+
+#include "common/ort_util.h"
+#include "common/test_util.h"
+#include "engine/test_dependency_helpers.h"
+#include "topiary/metrics.h"
+#include "topiary/onnx_io.h"
+
+using namespace topiary;
+using namespace deptest;
+
+namespace {
+
+struct Case {
+  std::string name;
+  Graph graph;
+};
+
+std::vector<Case> allCases() {
+  std::vector<Case> cases = {{"chain", chainGraph()},         {"residual", residualGraph()},
+                             {"concat", concatGraph()},       {"depthwise", depthwiseGraph()},
+                             {"se", seGraph()},               {"flatten_gemm", flattenGemmGraph(false)},
+                             {"reshape_gemm", flattenGemmGraph(true)}};
+  for (const char* a : {"lenet5", "lenet-300-100", "resnet8", "mobilenet-tiny", "vgg-small"}) {
+    auto g = architecture(a);
+    if (g.isOk()) cases.push_back({a, g.value()});
+    else qWarning("%s: %s", a, g.status().message().c_str());
+  }
+  for (size_t i = 0; i < cases.size(); ++i) randomizeWeights(cases[i].graph, 100 + i);
+  return cases;
+}
+
+// Prunes every unlocked group by `pick` on one copy and masks the same
+// channels on another; groups are rebuilt after each surgery and matched by
+// their root tensor (a group's channel indices are not changed by surgery on
+// other groups).
+struct Pruned {
+  Graph masked, cut;
+  int groups = 0;
+  std::string error;
+};
+Pruned pruneEverything(const Graph& g) {
+  Pruned out{g, g, 0, {}};
+  auto groups = buildDependencyGroups(g);
+  if (!groups) return out.error = groups.status().message(), out;
+  for (const auto& gr : groups.value()) {
+    if (gr.locked) continue;
+    auto pick = everyOther(gr.channels);
+    Status m = maskGroupChannels(out.masked, gr, pick);
+    if (!m.isOk()) return out.error = m.message(), out;
+    auto now = buildDependencyGroups(out.cut);
+    if (!now) return out.error = now.status().message(), out;
+    int id = -1;
+    for (const auto& n : now.value())
+      if (n.rootTensor == gr.rootTensor) id = n.id;
+    if (id < 0) return out.error = "group " + gr.rootTensor + " vanished after surgery", out;
+    Status s = pruneGroupChannels(out.cut, now.value()[static_cast<size_t>(id)], pick);
+    if (!s.isOk()) return out.error = s.message(), out;
+    ++out.groups;
+  }
+  return out;
+}
+
+}  // namespace
+
+class TestSurgery : public QObject {
+  Q_OBJECT
+ private slots:
+  void eachGroupAloneMatchesItsMask() {
+    for (const auto& c : allCases()) {
+      auto groups = buildDependencyGroups(c.graph);
+      QVERIFY2(groups.isOk(), (c.name + ": " + groups.status().message()).c_str());
+      Tensor x = randomInput(c.graph, 2, 9);
+      int tested = 0, changed = 0;
+      for (const auto& gr : groups.value()) {
+        if (gr.locked) continue;
+        Graph masked = c.graph, cut = c.graph;
+        auto pick = everyOther(gr.channels);
+        QVERIFY(maskGroupChannels(masked, gr, pick).isOk());
+        Status st = pruneGroupChannels(cut, gr, pick);
+        std::string where = c.name + " group " + gr.rootTensor;
+        QVERIFY2(st.isOk(), (where + ": " + st.message()).c_str());
+        std::string err;
+        Tensor a = runGraph(masked, x, &err), b = runGraph(cut, x, &err);
+        QVERIFY2(a.numel() > 0 && b.numel() > 0, (where + ": " + err).c_str());
+        double d = testutil::maxAbsDiff(a, b);
+        QVERIFY2(d < 1e-4, (where + ": max abs diff " + std::to_string(d)).c_str());
+        // The mask changes the function unless the channels happened to be
+        // dead for this input (e.g. always negative before a ReLU).
+        changed += testutil::maxAbsDiff(a, runGraph(c.graph, x)) > 1e-6 ? 1 : 0;
+        QVERIFY(cut.paramCount() < c.graph.paramCount());
+        ++tested;
+      }
+      QVERIFY2(tested > 0, c.name.c_str());
+      QVERIFY2(2 * changed >= tested, (c.name + ": the masks changed the outputs of only " + std::to_string(changed) +
+                                       " of " + std::to_string(tested) + " groups").c_str());
+    }
+  }
+
+  void everyGroupAtOnceIsValidSmallerAndEquivalent() {
+    const bool ort = testutil::ortUnavailableReason().empty();
+    for (const auto& c : allCases()) {
+      Pruned p = pruneEverything(c.graph);
+      QVERIFY2(p.error.empty(), (c.name + ": " + p.error).c_str());
+      Tensor x = randomInput(c.graph, 3, 11);
+      Tensor a = runGraph(p.masked, x), b = runGraph(p.cut, x);
+      QVERIFY2(b.numel() > 0, c.name.c_str());
+      double d = testutil::maxAbsDiff(a, b);
+      QVERIFY2(d < 1e-4, (c.name + ": max abs diff " + std::to_string(d)).c_str());
+      Status chk = checkModel(p.cut);
+      QVERIFY2(chk.isOk(), (c.name + ": " + chk.message()).c_str());
+      auto before = measureModel(c.graph), after = measureModel(p.cut);
+      QVERIFY(before.isOk() && after.isOk());
+      QVERIFY2(after->params < before->params, c.name.c_str());
+      QVERIFY2(after->flops < before->flops, c.name.c_str());
+      std::string path = testutil::tempDir() + "/" + c.name + "_pruned.onnx";
+      QVERIFY(saveModel(p.cut, path).isOk());
+      auto back = loadModel(path);
+      QVERIFY2(back.isOk(), back.status().message().c_str());
+      QCOMPARE(testutil::maxAbsDiff(runGraph(back.value(), x), b), 0.0);
+      if (ort) {
+        testutil::OrtJob job;
+        job.model = path;
+        job.inputs = {{c.graph.inputs[0].name, x}};
+        auto rep = testutil::runOrt(job);
+        QVERIFY2(rep.error.empty(), (c.name + ": " + rep.error).c_str());
+        QVERIFY(!rep.outputs.empty());
+        double od = testutil::maxAbsDiff(rep.outputs[0].tensor, b);
+        QVERIFY2(od < 1e-4, (c.name + ": ORT differs by " + std::to_string(od)).c_str());
+      }
+      qInfo("%-14s groups %2d  params %7lld -> %7lld  flops %10.0f -> %10.0f", c.name.c_str(), p.groups,
+            static_cast<long long>(before->params), static_cast<long long>(after->params), before->flops,
+            after->flops);
+    }
+    if (!ort) QSKIP(("ONNX Runtime comparison skipped: " + testutil::ortUnavailableReason()).c_str());
+  }
+
+  void depthwiseGroupCountFollowsTheChannels() {
+    Graph g = depthwiseGraph();
+    auto groups = buildDependencyGroups(g);
+    const DependencyGroup* gr = producedBy(groups.value(), "conv1");
+    QVERIFY(pruneGroupChannels(g, *gr, {0, 2, 5}).isOk());
+    const Node& dw = g.nodes[static_cast<size_t>(g.findNode("dw"))];
+    QCOMPARE(dw.attrInt("group", 0), int64_t(5));
+    QCOMPARE(g.initializers.at("dw.weight").shape(), Shape({5, 1, 3, 3}));
+    QCOMPARE(g.initializers.at("pw.weight").shape(), Shape({6, 5, 1, 1}));
+    QCOMPARE(g.initializers.at("dw_bn.var").shape(), Shape({5}));
+  }
+
+  void flattenAndReshapeColumnsAreRemoved() {
+    for (bool viaReshape : {false, true}) {
+      Graph g = flattenGemmGraph(viaReshape);
+      randomizeWeights(g, 3);
+      auto groups = buildDependencyGroups(g);
+      const DependencyGroup* gr = producedBy(groups.value(), "conv1");
+      // Keep channel 2 only: fc1 keeps columns 50..74 of the original.
+      Tensor w = g.initializers.at("fc1.weight");
+      QVERIFY(pruneGroupChannels(g, *gr, {0, 1, 3}).isOk());
+      const Tensor& nw = g.initializers.at("fc1.weight");
+      QCOMPARE(nw.shape(), Shape({10, 25}));
+      QCOMPARE(nw.f()[0], w.f()[50]);
+      QCOMPARE(nw.f()[25 + 24], w.f()[100 + 74]);
+      if (viaReshape) {
+        const Node& r = g.nodes[static_cast<size_t>(g.findNode("flat"))];
+        QCOMPARE(g.initializers.at(r.input(1)).toInt64s(), std::vector<int64_t>({0, -1}));
+      }
+    }
+  }
+
+  void neuronsOfAGemm() {
+    Graph g = flattenGemmGraph(false);
+    auto groups = buildDependencyGroups(g);
+    const DependencyGroup* n = producedBy(groups.value(), "fc1");
+    QVERIFY(pruneGroupChannels(g, *n, {0, 9}).isOk());
+    QCOMPARE(g.initializers.at("fc1.weight").shape(), Shape({8, 100}));
+    QCOMPARE(g.initializers.at("fc1.bias").shape(), Shape({8}));
+    QCOMPARE(g.initializers.at("fc2.weight").shape(), Shape({4, 8}));
+  }
+
+  void badRequestsLeaveTheGraphUntouched() {
+    Graph g = chainGraph();
+    const Graph original = g;
+    auto groups = buildDependencyGroups(g);
+    const DependencyGroup* gr = producedBy(groups.value(), "conv1");
+    Status s = pruneGroupChannels(g, *gr, {8});
+    QCOMPARE(s.kind(), ErrorKind::BadInput);
+    QVERIFY2(s.message().find("channel 8 is out of range") != std::string::npos, s.message().c_str());
+    QVERIFY(pruneGroupChannels(g, *gr, {1, 1}).message().find("twice") != std::string::npos);
+    QVERIFY(pruneGroupChannels(g, *gr, {0, 1, 2, 3, 4, 5, 6, 7}).message().find("keep at least one") !=
+            std::string::npos);
+    QCOMPARE(g.initializers.at("conv1.weight").shape(), original.initializers.at("conv1.weight").shape());
+    QVERIFY(pruneGroupChannels(g, *gr, {7}).isOk());
+    Status stale = pruneGroupChannels(g, *gr, {7});  // the group still says 8 channels
+    QCOMPARE(stale.kind(), ErrorKind::BadInput);
+    QVERIFY2(stale.message().find("stale") != std::string::npos, stale.message().c_str());
+    const DependencyGroup* fc = producedBy(groups.value(), "fc");
+    QVERIFY(pruneGroupChannels(g, *fc, {0}).message().find("graph output") != std::string::npos);
+  }
+
+  void resnet8HalfOfEveryGroup() {
+    auto base = architecture("resnet8");
+    QVERIFY(base.isOk());
+    Graph g = base.value();
+    randomizeWeights(g, 21);
+    auto removed = pruneAllGroups(g, 0.5);
+    QVERIFY2(removed.isOk(), removed.status().message().c_str());
+    // 16 + 16 + 32 + 32 + 64 + 64 channels in the six groups, half of each.
+    QCOMPARE(removed.value(), int64_t(112));
+    auto before = measureModel(base.value()), after = measureModel(g);
+    QVERIFY(before.isOk() && after.isOk());
+    QVERIFY(checkModel(g).isOk());
+    double pr = static_cast<double>(after->params) / static_cast<double>(before->params);
+    double fr = after->flops / before->flops;
+    // Conv weights shrink on both axes: about a quarter of the parameters remain.
+    QVERIFY2(pr > 0.2 && pr < 0.35, std::to_string(pr).c_str());
+    QVERIFY2(fr > 0.2 && fr < 0.35, std::to_string(fr).c_str());
+    qInfo("resnet8 50%% filters: params %lld -> %lld (%.3f), flops %.0f -> %.0f (%.3f)",
+          static_cast<long long>(before->params), static_cast<long long>(after->params), pr, before->flops,
+          after->flops, fr);
+    QCOMPARE(g.initializers.at("block3_conv2.weight").shape(), Shape({32, 32, 3, 3}));
+    QCOMPARE(g.initializers.at("fc.weight").shape(), Shape({10, 32}));
+  }
+};
+
+QTEST_APPLESS_MAIN(TestSurgery)
+#include "test_surgery.moc"
