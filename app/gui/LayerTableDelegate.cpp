@@ -1,0 +1,91 @@
+#include "LayerTableDelegate.h"
+
+#include <QComboBox>
+#include <QPainter>
+
+#include "LayerTableModel.h"
+#include "PrunePlan.h"
+#include "SparsityEditor.h"
+
+QWidget* LayerTableDelegate::createEditor(QWidget* parent, const QStyleOptionViewItem& option,
+                                          const QModelIndex& index) const {
+  switch (index.column()) {
+    case LayerTableModel::Granularity: {
+      auto* c = new QComboBox(parent);
+      QStringList items = PrunePlan::granularities();
+      items.replace(items.indexOf("nm"), "2:4");
+      items << "1:4" << "4:8";
+      c->addItems(items);
+      return c;
+    }
+    case LayerTableModel::Criterion: {
+      auto* c = new QComboBox(parent);
+      c->addItems(PrunePlan::criteria());
+      return c;
+    }
+    case LayerTableModel::Sparsity: {
+      auto* e = new SparsityEditor(parent);
+      // Commit while dragging: the preview follows the slider (the undo
+      // commands of one drag merge into one step).
+      connect(e, &SparsityEditor::valueChanged, this, [this, e] {
+        emit const_cast<LayerTableDelegate*>(this)->commitData(e);
+      });
+      return e;
+    }
+    default: return QStyledItemDelegate::createEditor(parent, option, index);
+  }
+}
+
+void LayerTableDelegate::setEditorData(QWidget* editor, const QModelIndex& index) const {
+  if (auto* c = qobject_cast<QComboBox*>(editor)) {
+    QString v = index.data(Qt::DisplayRole).toString();
+    int i = c->findText(v);
+    c->setCurrentIndex(i < 0 ? 0 : i);
+    return;
+  }
+  if (auto* e = qobject_cast<SparsityEditor*>(editor)) {
+    if (qAbs(e->value() - index.data(Qt::EditRole).toDouble()) > 1e-9) e->setValue(index.data(Qt::EditRole).toDouble());
+    return;
+  }
+  QStyledItemDelegate::setEditorData(editor, index);
+}
+
+void LayerTableDelegate::setModelData(QWidget* editor, QAbstractItemModel* model, const QModelIndex& index) const {
+  if (auto* c = qobject_cast<QComboBox*>(editor)) {
+    model->setData(index, c->currentText());
+    return;
+  }
+  if (auto* e = qobject_cast<SparsityEditor*>(editor)) {
+    model->setData(index, e->value());
+    return;
+  }
+  QStyledItemDelegate::setModelData(editor, model, index);
+}
+
+void LayerTableDelegate::paint(QPainter* painter, const QStyleOptionViewItem& option, const QModelIndex& index) const {
+  if (index.column() != LayerTableModel::Sparsity) {
+    QStyledItemDelegate::paint(painter, option, index);
+    return;
+  }
+  // A bar under the percentage makes the table readable at a glance.
+  QStyleOptionViewItem opt = option;
+  initStyleOption(&opt, index);
+  const double s = index.data(Qt::EditRole).toDouble();
+  painter->save();
+  if (opt.state & QStyle::State_Selected) painter->fillRect(opt.rect, opt.palette.highlight());
+  QRect bar = opt.rect.adjusted(3, 4, -3, -4);
+  painter->setPen(Qt::NoPen);
+  painter->setBrush(QColor(230, 230, 230));
+  painter->drawRect(bar);
+  painter->setBrush(QColor(214, 80, 60));
+  painter->drawRect(QRect(bar.left(), bar.top(), int(bar.width() * s), bar.height()));
+  painter->setPen(s > 0.55 ? Qt::white : Qt::black);
+  painter->drawText(bar.adjusted(0, 0, -3, 0), Qt::AlignRight | Qt::AlignVCenter, opt.text);
+  painter->restore();
+}
+
+QSize LayerTableDelegate::sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const {
+  QSize s = QStyledItemDelegate::sizeHint(option, index);
+  if (index.column() == LayerTableModel::Sparsity) s.setWidth(qMax(s.width(), 90));
+  return s;
+}

@@ -1,0 +1,164 @@
+#include "LayerTableModel.h"
+
+#include <QBrush>
+#include <QColor>
+
+#include "ModelDocument.h"
+
+LayerTableModel::LayerTableModel(ModelDocument* doc, QObject* parent) : QAbstractTableModel(parent), doc_(doc) {
+  connect(doc, &ModelDocument::modelChanged, this, [this] {
+    beginResetModel();
+    endResetModel();
+  });
+  connect(doc, &ModelDocument::planChanged, this, &LayerTableModel::refreshAll);
+  connect(doc, &ModelDocument::previewChanged, this, &LayerTableModel::refreshAll);
+}
+
+void LayerTableModel::refreshAll() {
+  if (rowCount() > 0) emit dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1));
+}
+
+int LayerTableModel::rowCount(const QModelIndex& parent) const {
+  if (parent.isValid() || !doc_->hasModel()) return 0;
+  return doc_->model()->layers.size();
+}
+
+int LayerTableModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+
+QString LayerTableModel::layerAt(int row) const {
+  if (!doc_->hasModel() || row < 0 || row >= rowCount()) return {};
+  return doc_->model()->layers[row].name;
+}
+
+int LayerTableModel::rowOf(const QString& layer) const {
+  return doc_->hasModel() ? doc_->model()->layerIndex(layer) : -1;
+}
+
+QString LayerTableModel::formatCount(double v) {
+  if (v >= 1e9) return QString::number(v / 1e9, 'f', 2) + "G";
+  if (v >= 1e6) return QString::number(v / 1e6, 'f', 2) + "M";
+  if (v >= 1e4) return QString::number(v / 1e3, 'f', 1) + "k";
+  return QString::number(qint64(v));
+}
+
+QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
+  if (!index.isValid() || index.row() >= rowCount()) return {};
+  const LayerInfo& li = doc_->model()->layers[index.row()];
+  const LayerPlan plan = doc_->plan().layerPlan(li.name);
+  const PreviewResult& pv = doc_->preview();
+  const bool measured = pv.ok && pv.layerNonzeros.contains(li.name);
+  const qint64 weightCount = topiary::numelOf(li.weightShape);
+  const double achieved = measured ? pv.layerSparsity.value(li.name) : 0.0;
+  switch (role) {
+    case Qt::DisplayRole:
+      switch (index.column()) {
+        case Name: return li.name;
+        case Op: return li.op;
+        case Granularity:
+          return plan.granularity == "nm" ? QString("%1:%2").arg(plan.n).arg(plan.m) : plan.granularity;
+        case Criterion: return plan.criterion;
+        case Sparsity: return QString("%1%").arg(plan.locked ? 0 : qRound(plan.sparsity * 100));
+        case Params: return formatCount(double(li.params));
+        case Nonzeros: return formatCount(measured ? double(pv.layerNonzeros.value(li.name)) : double(li.params));
+        case Flops: return formatCount(li.flops * (1.0 - achieved));
+        default: return {};
+      }
+    case Qt::EditRole:
+      switch (index.column()) {
+        case Granularity: return plan.granularity;
+        case Criterion: return plan.criterion;
+        case Sparsity: return plan.sparsity;
+        case Params: return li.params;
+        case Nonzeros: return measured ? pv.layerNonzeros.value(li.name) : li.params;
+        case Flops: return li.flops * (1.0 - achieved);
+        default: return data(index, Qt::DisplayRole);
+      }
+    case Qt::CheckStateRole:
+      if (index.column() == Lock) return plan.locked ? Qt::Checked : Qt::Unchecked;
+      return {};
+    case Qt::ToolTipRole:
+      if (index.column() == Name || index.column() == Op)
+        return QString("%1 (%2)\nweight %3: %4\noutput %5")
+            .arg(li.name, li.op, li.weight, QString::fromStdString(topiary::shapeToString(li.weightShape)),
+                 li.outputShape);
+      if (index.column() == Nonzeros && measured)
+        return QString("%1 of %2 weights pruned (%3%)")
+            .arg(weightCount - (pv.layerNonzeros.value(li.name) - (li.params - weightCount)))
+            .arg(weightCount)
+            .arg(achieved * 100, 0, 'f', 1);
+      return {};
+    case Qt::TextAlignmentRole:
+      if (index.column() >= Sparsity && index.column() != Lock) return int(Qt::AlignRight | Qt::AlignVCenter);
+      return {};
+    case Qt::ForegroundRole:
+      if (!doc_->plan().hasOwnPlan(li.name) && (index.column() >= Granularity && index.column() <= Sparsity))
+        return QBrush(QColor(110, 110, 110));  // inherited from the global settings
+      return {};
+    default: return {};
+  }
+}
+
+QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
+  if (orientation != Qt::Horizontal) return {};
+  static const char* names[] = {"Layer", "Op", "Granularity", "Criterion", "Sparsity", "Lock", "Params", "Nonzeros",
+                                "FLOPs"};
+  if (role == Qt::DisplayRole && section >= 0 && section < ColumnCount) return tr(names[section]);
+  if (role == Qt::ToolTipRole && section == Flops) return tr("FLOPs at batch 1, scaled by the layer's density");
+  if (role == Qt::ToolTipRole && section == Lock) return tr("Locked layers are never pruned");
+  return {};
+}
+
+Qt::ItemFlags LayerTableModel::flags(const QModelIndex& index) const {
+  if (!index.isValid()) return Qt::NoItemFlags;
+  Qt::ItemFlags f = Qt::ItemIsEnabled | Qt::ItemIsSelectable;
+  switch (index.column()) {
+    case Granularity:
+    case Criterion:
+    case Sparsity: return f | Qt::ItemIsEditable;
+    case Lock: return f | Qt::ItemIsUserCheckable;
+    default: return f;
+  }
+}
+
+bool LayerTableModel::setData(const QModelIndex& index, const QVariant& value, int role) {
+  if (!index.isValid() || index.row() >= rowCount()) return false;
+  const QString layer = layerAt(index.row());
+  LayerPlan plan = doc_->plan().layerPlan(layer);
+  QString what;
+  switch (index.column()) {
+    case Granularity: {
+      QString g = value.toString();
+      if (g.contains(':')) {  // "2:4" means N:M
+        plan.n = g.section(':', 0, 0).toInt();
+        plan.m = g.section(':', 1, 1).toInt();
+        if (plan.n <= 0 || plan.m <= plan.n) return false;
+        g = "nm";
+      }
+      if (!PrunePlan::granularities().contains(g)) return false;
+      plan.granularity = g;
+      what = tr("Set %1 granularity to %2").arg(layer, g);
+      break;
+    }
+    case Criterion:
+      if (!PrunePlan::criteria().contains(value.toString())) return false;
+      plan.criterion = value.toString();
+      what = tr("Set %1 criterion to %2").arg(layer, plan.criterion);
+      break;
+    case Sparsity: {
+      bool ok = false;
+      double s = value.toDouble(&ok);
+      if (!ok || s < 0 || s >= 1) return false;
+      plan.sparsity = s;
+      what = tr("Set %1 sparsity").arg(layer);
+      break;
+    }
+    case Lock:
+      if (role != Qt::CheckStateRole) return false;
+      plan.locked = value.toInt() == Qt::Checked;
+      what = plan.locked ? tr("Lock %1").arg(layer) : tr("Unlock %1").arg(layer);
+      break;
+    default: return false;
+  }
+  doc_->editLayerPlan(layer, plan, what);
+  return true;
+}

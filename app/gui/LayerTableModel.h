@@ -1,0 +1,32 @@
+// The layer table: one row per layer with prunable weights. Editable columns
+// (granularity, criterion, sparsity, lock) turn into undo commands on the
+// document; the read-only columns show the latest preview's numbers.
+#pragma once
+
+#include <QAbstractTableModel>
+
+class ModelDocument;
+
+class LayerTableModel : public QAbstractTableModel {
+  Q_OBJECT
+ public:
+  enum Column { Name, Op, Granularity, Criterion, Sparsity, Lock, Params, Nonzeros, Flops, ColumnCount };
+
+  explicit LayerTableModel(ModelDocument* doc, QObject* parent = nullptr);
+
+  int rowCount(const QModelIndex& parent = QModelIndex()) const override;
+  int columnCount(const QModelIndex& parent = QModelIndex()) const override;
+  QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+  QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+  Qt::ItemFlags flags(const QModelIndex& index) const override;
+  bool setData(const QModelIndex& index, const QVariant& value, int role = Qt::EditRole) override;
+
+  QString layerAt(int row) const;
+  int rowOf(const QString& layer) const;
+
+  static QString formatCount(double v);  // 1234567 -> "1.23M"
+
+ private:
+  void refreshAll();
+  ModelDocument* doc_;
+};

@@ -1,0 +1,358 @@
+#include "MainWindow.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QSettings>
+#include <QStatusBar>
+#include <QTableView>
+#include <QToolBar>
+#include <QUndoStack>
+#include <QVBoxLayout>
+#include <QtConcurrent>
+
+#include "GlobalControls.h"
+#include "GraphNodeItem.h"
+#include "GraphScene.h"
+#include "GraphView.h"
+#include "HeatmapPanel.h"
+#include "LayerTableDelegate.h"
+#include "LayerTableModel.h"
+#include "ModelDocument.h"
+#include "PreviewController.h"
+#include "PreviewPanel.h"
+#include "RecentFiles.h"
+#include "ResourceLocator.h"
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+  setWindowTitle(tr("Topiary"));
+  setAcceptDrops(true);
+  setDockOptions(AnimatedDocks | AllowNestedDocks | AllowTabbedDocks);
+  doc_ = new ModelDocument(this);
+  recent_ = new RecentFiles(this);
+  preview_ = new PreviewController(doc_, this);
+
+  // Centre: the graph with its own small toolbar (fit, zoom, find, groups).
+  scene_ = new GraphScene(this);
+  view_ = new GraphView;
+  view_->setScene(scene_);
+  auto* centre = new QWidget(this);
+  auto* bar = new QToolBar(centre);
+  bar->setIconSize(QSize(16, 16));
+  find_ = new QLineEdit(centre);
+  find_->setPlaceholderText(tr("Find layer (Ctrl+F)"));
+  find_->setClearButtonEnabled(true);
+  find_->setMaximumWidth(220);
+  groups_ = new QComboBox(centre);
+  groups_->setToolTip(tr("Dependency groups: channels that must be pruned together"));
+  groups_->setMinimumContentsLength(24);
+  groups_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  auto* centreLayout = new QVBoxLayout(centre);
+  centreLayout->setContentsMargins(0, 0, 0, 0);
+  centreLayout->setSpacing(0);
+  centreLayout->addWidget(bar);
+  centreLayout->addWidget(view_, 1);
+  setCentralWidget(centre);
+  QAction* fit = bar->addAction(tr("Fit"), view_, &GraphView::fitAll);
+  fit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_0));
+  fit->setToolTip(tr("Fit the graph to the window (Ctrl+0)"));
+  QAction* zin = bar->addAction(tr("Zoom +"), this, [this] { view_->zoomBy(1.25); });
+  zin->setShortcut(QKeySequence::ZoomIn);
+  QAction* zout = bar->addAction(tr("Zoom -"), this, [this] { view_->zoomBy(0.8); });
+  zout->setShortcut(QKeySequence::ZoomOut);
+  bar->addSeparator();
+  bar->addWidget(find_);
+  bar->addSeparator();
+  bar->addWidget(new QLabel(tr(" Group "), centre));
+  bar->addWidget(groups_);
+  connect(find_, &QLineEdit::returnPressed, this, &MainWindow::findNext);
+  connect(find_, &QLineEdit::textChanged, this, [this] { findIndex_ = 0; });
+  connect(groups_, &QComboBox::activated, this, [this](int i) { highlightGroup(groups_->itemData(i).toInt()); });
+
+  buildDocks();
+  buildMenus();
+
+  statusLabel_ = new QLabel(tr("Ready"), this);
+  modelLabel_ = new QLabel(this);
+  statusBar()->addWidget(statusLabel_, 1);
+  statusBar()->addPermanentWidget(modelLabel_);
+
+  connect(scene_, &GraphScene::nodeSelected, this, &MainWindow::onGraphSelection);
+  connect(&loader_, &QFutureWatcher<topiary::Result<std::shared_ptr<const LoadedModel>>>::finished, this,
+          &MainWindow::onModelLoaded);
+  connect(doc_, &ModelDocument::planChanged, this, &MainWindow::refreshShading);
+  connect(doc_, &ModelDocument::previewChanged, this, [this] {
+    refreshShading();
+    if (!selected_.isEmpty())
+      heatmaps_->showLayer(doc_->model(), selected_, doc_->preview().masks, doc_->plan().layerPlan(selected_).criterion);
+  });
+  connect(recent_, &RecentFiles::openRequested, this, &MainWindow::openModel);
+  restoreWindowState();
+}
+
+MainWindow::~MainWindow() { loader_.waitForFinished(); }
+
+void MainWindow::buildDocks() {
+  // Layers: global controls above the table.
+  tableModel_ = new LayerTableModel(doc_, this);
+  table_ = new QTableView;
+  table_->setModel(tableModel_);
+  table_->setItemDelegate(new LayerTableDelegate(table_));
+  table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  table_->setSelectionMode(QAbstractItemView::SingleSelection);
+  table_->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::SelectedClicked |
+                          QAbstractItemView::EditKeyPressed | QAbstractItemView::AnyKeyPressed);
+  table_->verticalHeader()->setVisible(false);
+  table_->verticalHeader()->setDefaultSectionSize(24);
+  table_->horizontalHeader()->setStretchLastSection(true);
+  table_->setAlternatingRowColors(true);
+  connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this, &MainWindow::onTableSelection);
+  controls_ = new GlobalControls(doc_, this);
+  auto* layersWidget = new QWidget(this);
+  auto* ll = new QVBoxLayout(layersWidget);
+  ll->setContentsMargins(0, 0, 0, 0);
+  ll->addWidget(controls_);
+  ll->addWidget(table_, 1);
+  layersDock_ = new QDockWidget(tr("Layers"), this);
+  layersDock_->setObjectName("LayersDock");
+  layersDock_->setWidget(layersWidget);
+  addDockWidget(Qt::LeftDockWidgetArea, layersDock_);
+
+  heatmaps_ = new HeatmapPanel(this);
+  weightsDock_ = new QDockWidget(tr("Weights"), this);
+  weightsDock_->setObjectName("WeightsDock");
+  weightsDock_->setWidget(heatmaps_);
+  addDockWidget(Qt::RightDockWidgetArea, weightsDock_);
+
+  previewPanel_ = new PreviewPanel(doc_, this);
+  previewDock_ = new QDockWidget(tr("Preview"), this);
+  previewDock_->setObjectName("PreviewDock");
+  previewDock_->setWidget(previewPanel_);
+  addDockWidget(Qt::RightDockWidgetArea, previewDock_);
+  connect(preview_, &PreviewController::busyChanged, this, [this](bool busy) {
+    previewPanel_->setBusy(busy);
+    if (busy) setEngineStatus(tr("Engine: computing masks, accuracy, size and latency..."));
+  });
+  connect(preview_, &PreviewController::resultReady, this, [this](const PreviewResult& r) {
+    setEngineStatus(tr("Engine: idle. Last preview %1 ms%2")
+                        .arg(r.elapsedMs, 0, 'f', 0)
+                        .arg(r.accuracyValid ? tr(", accuracy %1%").arg(r.accuracy * 100, 0, 'f', 2) : QString()));
+  });
+  connect(preview_, &PreviewController::failed, this, [this](const QString& m) {
+    previewPanel_->showError(m);
+    setEngineStatus(tr("Engine: preview failed"));
+  });
+  connect(previewPanel_, &PreviewPanel::restoreRequested, this, [this](int i) {
+    if (i >= 0 && i < doc_->tried().size()) doc_->restorePlan(doc_->tried()[i].plan, tr("Restore tried configuration"));
+  });
+}
+
+void MainWindow::buildMenus() {
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(tr("&Open Model..."), QKeySequence::Open, this, &MainWindow::openDialog);
+  recentMenu_ = file->addMenu(tr("Open &Recent"));
+  connect(recentMenu_, &QMenu::aboutToShow, this, [this] { recent_->fillMenu(recentMenu_); });
+  QAction* demo = file->addAction(tr("Open &Demo Model"), this, [this] {
+    QString d = ResourceLocator::demoModel();
+    if (d.isEmpty()) QMessageBox::information(this, tr("Demo model"), tr("resources/models/lenet5.onnx was not found."));
+    else openModel(d);
+  });
+  demo->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D));
+  file->addSeparator();
+  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+  QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+  QAction* undo = doc_->undoStack()->createUndoAction(this, tr("&Undo"));
+  undo->setShortcut(QKeySequence::Undo);
+  QAction* redo = doc_->undoStack()->createRedoAction(this, tr("&Redo"));
+  redo->setShortcut(QKeySequence::Redo);
+  edit->addAction(undo);
+  edit->addAction(redo);
+  edit->addSeparator();
+  edit->addAction(tr("&Find Layer"), QKeySequence::Find, this, [this] {
+    find_->setFocus();
+    find_->selectAll();
+  });
+
+  viewMenu_ = menuBar()->addMenu(tr("&View"));
+  viewMenu_->addAction(layersDock_->toggleViewAction());
+  viewMenu_->addAction(weightsDock_->toggleViewAction());
+  viewMenu_->addAction(previewDock_->toggleViewAction());
+  viewMenu_->addSeparator();
+  viewMenu_->addAction(tr("&Fit Graph"), this, [this] { view_->fitAll(); });
+}
+
+void MainWindow::restoreWindowState() {
+  QSettings s;
+  resize(1400, 860);
+  restoreGeometry(s.value("window/geometry").toByteArray());
+  restoreState(s.value("window/state").toByteArray());
+}
+
+void MainWindow::closeEvent(QCloseEvent* e) {
+  QSettings s;
+  s.setValue("window/geometry", saveGeometry());
+  s.setValue("window/state", saveState());
+  e->accept();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* e) {
+  if (e->mimeData()->hasUrls()) e->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* e) {
+  for (const QUrl& u : e->mimeData()->urls())
+    if (u.isLocalFile()) {
+      openModel(u.toLocalFile());
+      break;
+    }
+}
+
+QString MainWindow::defaultModel() const {
+  for (const QString& f : recent_->files())
+    if (QFileInfo::exists(f) && f.endsWith(".onnx")) return f;
+  return ResourceLocator::demoModel();
+}
+
+void MainWindow::openDialog() {
+  QString dir = doc_->hasModel() ? QFileInfo(doc_->model()->path).absolutePath() : QString();
+  QString f = QFileDialog::getOpenFileName(this, tr("Open ONNX model"), dir, tr("ONNX models (*.onnx);;All files (*)"));
+  if (!f.isEmpty()) openModel(f);
+}
+
+void MainWindow::openModel(const QString& path) {
+  if (loader_.isRunning()) loader_.waitForFinished();  // a load takes well under a second
+  loadingPath_ = path;
+  setEngineStatus(tr("Loading %1...").arg(QFileInfo(path).fileName()));
+  loader_.setFuture(QtConcurrent::run([path] { return LoadedModel::load(path); }));
+}
+
+void MainWindow::onModelLoaded() {
+  auto r = loader_.result();
+  if (!r) {
+    QString msg = QString::fromStdString(r.status().message());
+    setEngineStatus(tr("Could not open %1").arg(QFileInfo(loadingPath_).fileName()));
+    emit openFailed(msg);
+    if (isVisible()) QMessageBox::warning(this, tr("Could not open model"), msg);
+    return;
+  }
+  std::shared_ptr<const LoadedModel> m = r.value();
+  recent_->add(m->path);
+  selected_.clear();
+  doc_->setModel(m);
+  QSet<QString> prunable;
+  for (const LayerInfo& li : m->layers) prunable.insert(li.name);
+  scene_->setGraph(*m->graph, prunable);
+  refreshGroups();
+  view_->fitAll();
+  heatmaps_->clear();
+  setWindowTitle(tr("Topiary - %1").arg(QFileInfo(m->path).fileName()));
+  modelLabel_->setText(tr("%1 nodes, %2 params").arg(m->graph->nodes.size()).arg(
+      LayerTableModel::formatCount(double(m->graph->paramCount()))));
+  QString status = tr("Opened %1").arg(QFileInfo(m->path).fileName());
+  if (!m->warnings.isEmpty()) status += " (" + m->warnings.join("; ") + ")";
+  setEngineStatus(status);
+  table_->resizeColumnsToContents();
+  if (!m->layers.isEmpty()) selectLayer(m->layers.front().name);
+  emit modelOpened(m->path);
+}
+
+void MainWindow::refreshGroups() {
+  groups_->clear();
+  groups_->addItem(tr("(none)"), -1);
+  if (!doc_->hasModel()) return;
+  const auto& m = doc_->model();
+  for (const auto& g : m->groups) {
+    QStringList prod;
+    for (const auto& p : g.producers) prod << QString::fromStdString(p);
+    QString label = tr("#%1 %2 (%3 ch)%4")
+                        .arg(g.id)
+                        .arg(prod.isEmpty() ? QString::fromStdString(g.rootTensor) : prod.join("+"))
+                        .arg(g.channels)
+                        .arg(g.locked ? tr(" locked") : QString());
+    groups_->addItem(label, g.id);
+  }
+  if (!m->groupsError.isEmpty()) groups_->setToolTip(tr("Dependency analysis failed: %1").arg(m->groupsError));
+}
+
+void MainWindow::highlightGroup(int id) {
+  QSet<QString> names;
+  if (doc_->hasModel())
+    for (const auto& g : doc_->model()->groups)
+      if (g.id == id)
+        for (const auto& n : g.members) names.insert(QString::fromStdString(n));
+  scene_->setHighlighted(names);
+  int idx = groups_->findData(id);
+  if (idx >= 0 && groups_->currentIndex() != idx) {
+    QSignalBlocker b(groups_);
+    groups_->setCurrentIndex(idx);
+  }
+}
+
+void MainWindow::selectLayer(const QString& name) {
+  if (name == selected_) return;
+  selected_ = name;
+  scene_->selectNode(name);
+  int row = tableModel_->rowOf(name);
+  {
+    QSignalBlocker b(table_->selectionModel());
+    if (row >= 0) {
+      table_->selectRow(row);
+      table_->scrollTo(tableModel_->index(row, 0));
+    } else {
+      table_->clearSelection();
+    }
+  }
+  heatmaps_->showLayer(doc_->model(), name, doc_->preview().masks, doc_->plan().layerPlan(name).criterion);
+  // Structured granularities act on the layer's dependency group: show it.
+  int g = doc_->hasModel() ? doc_->model()->groupOfLayer(name) : -1;
+  highlightGroup(g);
+}
+
+void MainWindow::onGraphSelection(const QString& name) {
+  if (!name.isEmpty()) selectLayer(name);
+}
+
+void MainWindow::onTableSelection() {
+  QModelIndexList rows = table_->selectionModel()->selectedRows();
+  if (!rows.isEmpty()) selectLayer(tableModel_->layerAt(rows.first().row()));
+}
+
+void MainWindow::refreshShading() {
+  if (!doc_->hasModel()) return;
+  QHash<QString, double> s;
+  const PreviewResult& pv = doc_->preview();
+  for (const LayerInfo& li : doc_->model()->layers) {
+    // Measured sparsity when a preview matches the plan, else the target.
+    double v = pv.ok && pv.plan == doc_->plan() ? pv.layerSparsity.value(li.name) : doc_->plan().layerPlan(li.name).sparsity;
+    if (doc_->plan().layerPlan(li.name).locked) v = 0;
+    s.insert(li.name, v);
+  }
+  scene_->setSparsity(s);
+}
+
+void MainWindow::findNext() {
+  QStringList hits = scene_->findNodes(find_->text());
+  if (hits.isEmpty()) {
+    setEngineStatus(tr("No layer matches '%1'").arg(find_->text()));
+    return;
+  }
+  QString name = hits[findIndex_ % hits.size()];
+  ++findIndex_;
+  selectLayer(name);
+  view_->centerOnNode(name);
+  setEngineStatus(tr("Match %1 of %2: %3").arg((findIndex_ - 1) % hits.size() + 1).arg(hits.size()).arg(name));
+}
+
+void MainWindow::setEngineStatus(const QString& text) { statusLabel_->setText(text); }
+QString MainWindow::engineStatus() const { return statusLabel_->text(); }

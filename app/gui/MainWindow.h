@@ -1,0 +1,102 @@
+// The workbench window: layer graph in the centre; layer table, weights,
+// preview and jobs as dock widgets the user can rearrange (state kept in
+// QSettings). Opens models on a worker thread; every engine call runs off
+// the GUI thread.
+#pragma once
+
+#include <QFutureWatcher>
+#include <QMainWindow>
+#include <memory>
+
+#include "LoadedModel.h"
+
+class ModelDocument;
+class GraphScene;
+class GraphView;
+class LayerTableModel;
+class HeatmapPanel;
+class GlobalControls;
+class RecentFiles;
+class PreviewController;
+class PreviewPanel;
+class QTableView;
+class QLabel;
+class QLineEdit;
+class QComboBox;
+class QProgressBar;
+class QDockWidget;
+class QMenu;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+ public:
+  explicit MainWindow(QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  // Starts loading a model in the background; modelOpened/openFailed follow.
+  void openModel(const QString& path);
+  // What main() opens when no file is given: the last file, else the demo.
+  QString defaultModel() const;
+
+  ModelDocument* document() const { return doc_; }
+  GraphScene* graphScene() const { return scene_; }
+  GraphView* graphView() const { return view_; }
+  LayerTableModel* layerModel() const { return tableModel_; }
+  QTableView* layerTable() const { return table_; }
+  HeatmapPanel* heatmaps() const { return heatmaps_; }
+  GlobalControls* globalControls() const { return controls_; }
+  PreviewController* previewController() const { return preview_; }
+  PreviewPanel* previewPanel() const { return previewPanel_; }
+
+  // Selects a node everywhere (graph, table, heatmaps, group highlight).
+  void selectLayer(const QString& name);
+  // Highlights the nodes of dependency group `id` (-1 clears).
+  void highlightGroup(int id);
+  void setEngineStatus(const QString& text);
+  QString engineStatus() const;
+
+ signals:
+  void modelOpened(const QString& path);
+  void openFailed(const QString& message);
+
+ protected:
+  void closeEvent(QCloseEvent* e) override;
+  void dragEnterEvent(QDragEnterEvent* e) override;
+  void dropEvent(QDropEvent* e) override;
+
+ private:
+  void buildDocks();
+  void buildMenus();
+  void onModelLoaded();
+  void onGraphSelection(const QString& name);
+  void onTableSelection();
+  void refreshShading();
+  void refreshGroups();
+  void findNext();
+  void openDialog();
+  void restoreWindowState();
+
+  ModelDocument* doc_;
+  GraphScene* scene_;
+  GraphView* view_;
+  LayerTableModel* tableModel_;
+  QTableView* table_;
+  HeatmapPanel* heatmaps_;
+  GlobalControls* controls_;
+  RecentFiles* recent_;
+  PreviewController* preview_;
+  PreviewPanel* previewPanel_;
+  QDockWidget* previewDock_;
+  QLineEdit* find_;
+  QComboBox* groups_;
+  QLabel* statusLabel_;
+  QLabel* modelLabel_;
+  QMenu* recentMenu_;
+  QMenu* viewMenu_;
+  QDockWidget* layersDock_;
+  QDockWidget* weightsDock_;
+  QFutureWatcher<topiary::Result<std::shared_ptr<const LoadedModel>>> loader_;
+  QString loadingPath_;
+  QString selected_;
+  int findIndex_ = 0;
+};

@@ -1,0 +1,76 @@
+#include "ModelDocument.h"
+
+#include "PlanCommand.h"
+
+ModelDocument::ModelDocument(QObject* parent) : QObject(parent) {}
+
+void ModelDocument::setModel(std::shared_ptr<const LoadedModel> model) {
+  model_ = std::move(model);
+  undo_.clear();
+  plan_ = PrunePlan();
+  preview_ = PreviewResult();
+  baseline_ = PreviewResult();
+  tried_.clear();
+  emit modelChanged();
+  emit planChanged();
+  emit previewChanged();
+  emit triedChanged();
+}
+
+void ModelDocument::editLayerPlan(const QString& layer, const LayerPlan& plan, const QString& what) {
+  PrunePlan next = plan_;
+  next.setPlan(layer, plan);
+  if (next == plan_) return;
+  undo_.push(new PlanCommand(this, plan_, next, what, "layer:" + layer + ":" + what));
+}
+
+void ModelDocument::editGlobal(const GlobalPlan& plan, const QString& what) {
+  PrunePlan next = plan_;
+  next.setGlobal(plan);
+  if (next == plan_) return;
+  undo_.push(new PlanCommand(this, plan_, next, what, "global:" + what));
+}
+
+void ModelDocument::editAllSparsity(double sparsity) {
+  PrunePlan next = plan_;
+  next.setAllSparsity(sparsity);
+  if (next == plan_) return;
+  undo_.push(new PlanCommand(this, plan_, next, tr("Set all sparsities"), "all-sparsity"));
+}
+
+void ModelDocument::restorePlan(const PrunePlan& plan, const QString& what) {
+  if (plan == plan_) return;
+  undo_.push(new PlanCommand(this, plan_, plan, what));
+}
+
+void ModelDocument::applyPlan(const PrunePlan& plan) {
+  if (plan == plan_) return;
+  plan_ = plan;
+  emit planChanged();
+}
+
+void ModelDocument::setPreview(const PreviewResult& r) {
+  if (!r.ok) {
+    preview_ = r;
+    emit previewChanged();
+    return;
+  }
+  // The first successful preview of an all-zero configuration is the baseline.
+  bool dense = r.nonzeroParams == r.params || (!baseline_.ok && r.plan == PrunePlan());
+  if (!baseline_.ok && dense) baseline_ = r;
+  preview_ = r;
+  if (r.accuracyValid) {
+    bool seen = false;
+    for (const TriedPoint& p : tried_) seen = seen || p.plan == r.plan;
+    if (!seen) {
+      tried_.push_back({r.plan, r.accuracy, r.storageBytes, r.latencyMs});
+      emit triedChanged();
+    }
+  }
+  emit previewChanged();
+}
+
+void ModelDocument::setTried(const QVector<TriedPoint>& t) {
+  tried_ = t;
+  emit triedChanged();
+}

@@ -1,0 +1,117 @@
+#include "ParetoChart.h"
+
+#include <QLineSeries>
+#include <QScatterSeries>
+#include <QValueAxis>
+#include <algorithm>
+#include <numeric>
+
+ParetoChart::ParetoChart(Cost cost, QWidget* parent) : QChartView(parent), cost_(cost) {
+  auto* chart = new QChart;
+  chart->setMargins(QMargins(4, 4, 4, 4));
+  chart->legend()->setAlignment(Qt::AlignBottom);
+  tried_ = new QScatterSeries;
+  tried_->setName(tr("tried"));
+  tried_->setMarkerSize(9);
+  tried_->setColor(QColor(70, 120, 190));
+  tried_->setBorderColor(QColor(40, 70, 120));
+  frontLine_ = new QLineSeries;
+  frontLine_->setName(tr("Pareto front"));
+  frontLine_->setPen(QPen(QColor(214, 80, 60), 2));
+  frontLine_->setPointsVisible(false);
+  current_ = new QScatterSeries;
+  current_->setName(tr("current"));
+  current_->setMarkerShape(QScatterSeries::MarkerShapeRectangle);
+  current_->setMarkerSize(13);
+  current_->setColor(QColor(255, 170, 0));
+  current_->setBorderColor(Qt::black);
+  chart->addSeries(frontLine_);
+  chart->addSeries(tried_);
+  chart->addSeries(current_);
+  ax_ = new QValueAxis;
+  ax_->setTitleText(cost == Cost::SizeKB ? tr("size (KB)") : tr("latency (ms, batch 1)"));
+  ax_->setLabelFormat(cost == Cost::SizeKB ? "%.0f" : "%.3f");
+  ay_ = new QValueAxis;
+  ay_->setTitleText(tr("accuracy (%)"));
+  ay_->setLabelFormat("%.1f");
+  chart->addAxis(ax_, Qt::AlignBottom);
+  chart->addAxis(ay_, Qt::AlignLeft);
+  for (QAbstractSeries* s : {static_cast<QAbstractSeries*>(frontLine_), static_cast<QAbstractSeries*>(tried_),
+                             static_cast<QAbstractSeries*>(current_)}) {
+    s->attachAxis(ax_);
+    s->attachAxis(ay_);
+  }
+  setChart(chart);
+  setRenderHint(QPainter::Antialiasing);
+  setMinimumHeight(200);
+  auto clicked = [this](const QPointF& p) {
+    int i = nearest(p);
+    if (i >= 0) emit pointClicked(i);
+  };
+  connect(tried_, &QScatterSeries::clicked, this, clicked);
+  connect(current_, &QScatterSeries::clicked, this, clicked);
+}
+
+QVector<int> ParetoChart::paretoFront(const QVector<QPointF>& pts) {
+  QVector<int> order(pts.size(), 0);
+  std::iota(order.begin(), order.end(), 0);
+  // Cheapest first; for equal cost the most accurate first.
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    if (pts[a].x() != pts[b].x()) return pts[a].x() < pts[b].x();
+    return pts[a].y() > pts[b].y();
+  });
+  QVector<int> front;
+  double best = -1e300;
+  for (int i : order)
+    if (pts[i].y() > best) {
+      front.push_back(i);
+      best = pts[i].y();
+    }
+  return front;
+}
+
+int ParetoChart::nearest(const QPointF& v) const {
+  int best = -1;
+  double bestD = 1e300;
+  const double sx = std::max(1e-12, ax_->max() - ax_->min()), sy = std::max(1e-12, ay_->max() - ay_->min());
+  for (int i = 0; i < xy_.size(); ++i) {
+    double dx = (xy_[i].x() - v.x()) / sx, dy = (xy_[i].y() - v.y()) / sy;
+    double d = dx * dx + dy * dy;
+    if (d < bestD) {
+      bestD = d;
+      best = i;
+    }
+  }
+  return best;
+}
+
+void ParetoChart::setPoints(const QVector<TriedPoint>& points, int currentIndex) {
+  xy_.clear();
+  for (const TriedPoint& p : points)
+    xy_.push_back(QPointF(cost_ == Cost::SizeKB ? p.storageBytes / 1024.0 : p.latencyMs, p.accuracy * 100.0));
+  front_ = paretoFront(xy_);
+  QList<QPointF> all(xy_.begin(), xy_.end());
+  tried_->replace(all);
+  QList<QPointF> f;
+  for (int i : front_) f << xy_[i];
+  frontLine_->replace(f);
+  QList<QPointF> cur;
+  if (currentIndex >= 0 && currentIndex < xy_.size()) cur << xy_[currentIndex];
+  current_->replace(cur);
+  if (xy_.isEmpty()) {
+    ax_->setRange(0, 1);
+    ay_->setRange(0, 100);
+    return;
+  }
+  double x0 = 1e300, x1 = -1e300, y0 = 1e300, y1 = -1e300;
+  for (const QPointF& p : xy_) {
+    x0 = std::min(x0, p.x());
+    x1 = std::max(x1, p.x());
+    y0 = std::min(y0, p.y());
+    y1 = std::max(y1, p.y());
+  }
+  const double px = std::max((x1 - x0) * 0.08, std::max(std::abs(x1) * 0.02, 1e-3));
+  const double py = std::max((y1 - y0) * 0.1, 1.0);
+  ax_->setRange(std::max(0.0, x0 - px), x1 + px);
+  ay_->setRange(std::max(0.0, y0 - py), std::min(100.0, y1 + py));
+}

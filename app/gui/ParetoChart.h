@@ -1,0 +1,42 @@
+// Accuracy against one cost (size or latency) for every configuration tried,
+// with the Pareto front (no other point is both cheaper and more accurate)
+// drawn as a line and the current configuration marked. Clicking a point
+// asks to restore its configuration.
+#pragma once
+
+#include <QChartView>
+#include <QVector>
+
+#include "PreviewResult.h"
+
+class QScatterSeries;
+class QLineSeries;
+class QValueAxis;
+
+class ParetoChart : public QChartView {
+  Q_OBJECT
+ public:
+  enum class Cost { SizeKB, LatencyMs };
+  explicit ParetoChart(Cost cost, QWidget* parent = nullptr);
+
+  void setPoints(const QVector<TriedPoint>& points, int currentIndex);
+  // Indices (into the points) on the Pareto front, cheapest first.
+  static QVector<int> paretoFront(const QVector<QPointF>& costAccuracy);
+  const QVector<int>& front() const { return front_; }
+  int pointCount() const { return xy_.size(); }
+  // The index of the point nearest to a value-space position.
+  int nearest(const QPointF& value) const;
+
+ signals:
+  void pointClicked(int index);
+
+ private:
+  Cost cost_;
+  QScatterSeries* tried_;
+  QScatterSeries* current_;
+  QLineSeries* frontLine_;
+  QValueAxis* ax_;
+  QValueAxis* ay_;
+  QVector<QPointF> xy_;
+  QVector<int> front_;
+};

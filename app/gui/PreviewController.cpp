@@ -1,0 +1,72 @@
+#include "PreviewController.h"
+
+#include "ModelDocument.h"
+#include "PreviewWorker.h"
+
+PreviewController::PreviewController(ModelDocument* doc, QObject* parent)
+    : QObject(parent), doc_(doc), latest_(std::make_shared<std::atomic<quint64>>(0)) {
+  qRegisterMetaType<PreviewRequest>();
+  qRegisterMetaType<PreviewResult>();
+  worker_ = new PreviewWorker(latest_);
+  worker_->moveToThread(&thread_);
+  thread_.setObjectName("preview");
+  connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
+  connect(this, &PreviewController::submit, worker_, &PreviewWorker::run, Qt::QueuedConnection);
+  connect(worker_, &PreviewWorker::started, this, &PreviewController::onStarted, Qt::QueuedConnection);
+  connect(worker_, &PreviewWorker::finished, this, &PreviewController::onFinished, Qt::QueuedConnection);
+  connect(worker_, &PreviewWorker::skipped, this, &PreviewController::onSkipped, Qt::QueuedConnection);
+  thread_.start();
+  connect(doc_, &ModelDocument::planChanged, this, [this] {
+    if (auto_) request();
+  });
+  connect(doc_, &ModelDocument::modelChanged, this, [this] {
+    if (auto_ && doc_->hasModel()) request();
+  });
+}
+
+PreviewController::~PreviewController() {
+  cancel();
+  thread_.quit();
+  thread_.wait();
+}
+
+void PreviewController::setData(const QString& spec, qint64 limit) {
+  // Runs on the worker's thread, after whatever it is doing now.
+  QMetaObject::invokeMethod(worker_, [w = worker_, spec, limit] { w->setData(spec, limit); }, Qt::QueuedConnection);
+}
+
+void PreviewController::request() {
+  if (!doc_->hasModel()) return;
+  cancel();
+  PreviewRequest req;
+  req.generation = latest_->load() + 1;
+  latest_->store(req.generation);
+  req.model = doc_->model();
+  req.plan = doc_->plan();
+  req.cancel = std::make_shared<std::atomic<bool>>(false);
+  currentCancel_ = req.cancel;
+  if (running_++ == 0) emit busyChanged(true);
+  emit submit(req);
+}
+
+void PreviewController::cancel() {
+  if (currentCancel_) currentCancel_->store(true);
+}
+
+void PreviewController::onStarted(quint64) {}
+
+void PreviewController::onSkipped(quint64) {
+  if (--running_ == 0) emit busyChanged(false);
+}
+
+void PreviewController::onFinished(const PreviewResult& r) {
+  if (--running_ == 0) emit busyChanged(false);
+  if (r.generation != latest_->load()) return;  // a newer request is on its way
+  lastMs_ = r.elapsedMs;
+  if (!r.ok) {
+    emit failed(r.error);
+    return;
+  }
+  doc_->setPreview(r);
+  emit resultReady(r);
+}

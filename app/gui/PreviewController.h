@@ -1,0 +1,55 @@
+// Owns the preview thread. Every plan change becomes a numbered request:
+// the previous one's cancel flag is raised, the new one is queued to the
+// worker, and only the newest result reaches the document. The GUI thread
+// never waits for the engine.
+#pragma once
+
+#include <QObject>
+#include <QThread>
+#include <atomic>
+#include <memory>
+
+#include "PreviewRequest.h"
+#include "PreviewResult.h"
+
+class ModelDocument;
+class PreviewWorker;
+
+class PreviewController : public QObject {
+  Q_OBJECT
+ public:
+  explicit PreviewController(ModelDocument* doc, QObject* parent = nullptr);
+  ~PreviewController() override;
+
+  // Validation data for accuracy (default: 2,000 Fashion-MNIST test images).
+  void setData(const QString& spec, qint64 limit);
+  void setAutoPreview(bool on) { auto_ = on; }
+  bool busy() const { return running_ != 0; }
+  quint64 latestGeneration() const { return latest_->load(); }
+  double lastLatencyMs() const { return lastMs_; }
+
+ public slots:
+  // Requests a preview of the document's current plan.
+  void request();
+  void cancel();
+
+ signals:
+  void busyChanged(bool busy);
+  void resultReady(const PreviewResult& result);  // after the document took it
+  void failed(const QString& message);
+  void submit(const PreviewRequest& req);  // to the worker (queued)
+
+ private:
+  void onStarted(quint64 generation);
+  void onFinished(const PreviewResult& r);
+  void onSkipped(quint64 generation);
+
+  ModelDocument* doc_;
+  QThread thread_;
+  PreviewWorker* worker_;
+  std::shared_ptr<std::atomic<quint64>> latest_;
+  std::shared_ptr<std::atomic<bool>> currentCancel_;
+  int running_ = 0;  // requests submitted and not yet answered
+  bool auto_ = true;
+  double lastMs_ = 0;
+};

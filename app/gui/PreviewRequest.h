@@ -1,0 +1,21 @@
+// One preview job as handed to the PreviewWorker: a snapshot of the model and
+// the plan, a request number and the cancel flag the controller raises when
+// a newer request supersedes it.
+#pragma once
+
+#include <QMetaType>
+#include <atomic>
+#include <memory>
+
+#include "LoadedModel.h"
+#include "PrunePlan.h"
+
+struct PreviewRequest {
+  quint64 generation = 0;
+  std::shared_ptr<const LoadedModel> model;
+  PrunePlan plan;
+  std::shared_ptr<std::atomic<bool>> cancel;
+  bool measureLatency = true;
+};
+
+Q_DECLARE_METATYPE(PreviewRequest)

@@ -1,0 +1,182 @@
+#include "PreviewWorker.h"
+
+#include <QElapsedTimer>
+#include <QJsonDocument>
+#include <algorithm>
+#include <chrono>
+
+#include "ValidationData.h"
+#include "topiary/executor.h"
+#include "topiary/onnx_io.h"
+#include "topiary/recipe.h"
+#include "topiary/storage.h"
+#include "topiary/train.h"
+
+namespace {
+
+QString qs(const std::string& s) { return QString::fromStdString(s); }
+
+// Median single-image latency of the graph in milliseconds (-1 on failure).
+double medianLatencyMs(const topiary::Graph& g, const topiary::Dataset* data, const std::atomic<bool>& cancel) {
+  auto ex = topiary::Executor::create(g);
+  if (!ex) return -1;
+  topiary::Tensor input;
+  if (data) {
+    data->batch(0, 1, input);
+  } else {
+    auto t = topiary::makeInputLike(g.inputs[0], 1);
+    if (!t) return -1;
+    input = std::move(t.value());
+  }
+  using Clock = std::chrono::steady_clock;
+  std::vector<double> ms;
+  const auto budget = Clock::now() + std::chrono::milliseconds(150);
+  for (int i = 0; i < 3; ++i)  // warm-up: buffers allocated, caches filled
+    if (!(*ex)->run(input)) return -1;
+  for (int i = 0; i < 25 && (ms.size() < 5 || Clock::now() < budget); ++i) {
+    if (cancel.load()) return -1;
+    auto t0 = Clock::now();
+    if (!(*ex)->run(input)) return -1;
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
+  return ms[ms.size() / 2];
+}
+
+bool parseStorage(const QString& name, topiary::StorageFormat& out) {
+  for (topiary::StorageFormat f : topiary::allStorageFormats())
+    if (name == topiary::storageFormatName(f)) {
+      out = f;
+      return true;
+    }
+  return false;
+}
+
+}  // namespace
+
+PreviewWorker::PreviewWorker(std::shared_ptr<std::atomic<quint64>> latest, QObject* parent)
+    : QObject(parent), latest_(std::move(latest)), data_(std::make_unique<ValidationData>("fashion-mnist", 2000)) {}
+
+PreviewWorker::~PreviewWorker() = default;
+
+void PreviewWorker::setData(const QString& spec, qint64 limit) {
+  data_ = std::make_unique<ValidationData>(spec, limit);
+}
+
+void PreviewWorker::run(const PreviewRequest& req) {
+  // Requests queue up while one runs; only the newest is worth computing.
+  if (req.generation < latest_->load() || (req.cancel && req.cancel->load())) {
+    emit skipped(req.generation);
+    return;
+  }
+  emit started(req.generation);
+  PreviewResult r = compute(req);
+  if (req.cancel && req.cancel->load()) {
+    emit skipped(req.generation);
+    return;
+  }
+  emit finished(r);
+}
+
+PreviewResult PreviewWorker::compute(const PreviewRequest& req) {
+  QElapsedTimer timer;
+  timer.start();
+  PreviewResult r;
+  r.generation = req.generation;
+  r.plan = req.plan;
+  static const std::atomic<bool> never{false};
+  const std::atomic<bool>& cancel = req.cancel ? *req.cancel : never;
+  auto fail = [&](const QString& why) {
+    r.ok = false;
+    r.error = why;
+    r.elapsedMs = timer.nsecsElapsed() / 1e6;
+    return r;
+  };
+  if (!req.model) return fail("no model");
+  const LoadedModel& model = *req.model;
+  const topiary::Graph& graph = *model.graph;
+
+  // The plan goes through the recipe parser and resolver, the same path as
+  // `topiary-cli prune --recipe`, so an exported recipe reproduces it.
+  const QByteArray json = QJsonDocument(req.plan.toRecipe()).toJson(QJsonDocument::Compact);
+  auto recipe = topiary::parseRecipe(json.toStdString());
+  if (!recipe) return fail(qs(recipe.status().message()));
+  const std::vector<topiary::DependencyGroup>* groups = model.groups.empty() ? nullptr : &model.groups;
+  auto resolved = topiary::resolveRecipe(graph, recipe.value(), groups);
+  if (!resolved) return fail(qs(resolved.status().message()));
+  for (const auto& n : resolved->notes) r.notes << qs(n);
+
+  QString dataWhy;
+  const topiary::Dataset* data = data_->forGraph(graph, &dataWhy);
+  topiary::MaskOptions mo;
+  mo.data = data;
+  mo.groups = groups;
+  mo.cancel = &cancel;
+  auto masks = topiary::computeMasks(graph, resolved->config, mo);
+  if (!masks) return fail(qs(masks.status().message()));
+  if (cancel.load()) return fail("cancelled");
+
+  topiary::Graph pruned = graph;
+  topiary::Status st = topiary::applyMasks(pruned, masks.value());
+  if (!st) return fail(qs(st.message()));
+  for (const auto& layer : resolved->removeLayers) {
+    st = topiary::removeLayer(pruned, layer);
+    if (!st) r.notes << qs(st.message());
+  }
+  r.masks = std::make_shared<const topiary::MaskSet>(std::move(masks.value()));
+
+  // Counts and FLOPs: a layer's FLOPs scale with the fraction of its weights kept.
+  r.params = pruned.paramCount();
+  r.nonzeroParams = pruned.nonzeroParamCount();
+  r.flops = model.metrics.flops;
+  double prunableFlops = 0, keptFlops = 0;
+  for (const LayerInfo& li : model.layers) {
+    auto it = pruned.initializers.find(li.weight.toStdString());
+    if (it == pruned.initializers.end()) continue;  // removed with its layer
+    const topiary::Tensor& w = it->second;
+    int64_t nz = 0;
+    for (int64_t i = 0; i < w.numel(); ++i) nz += w.f()[i] != 0.f;
+    const double density = w.numel() ? double(nz) / double(w.numel()) : 1.0;
+    r.layerSparsity[li.name] = 1.0 - density;
+    r.layerNonzeros[li.name] = nz + (li.params - w.numel());
+    prunableFlops += li.flops;
+    keptFlops += li.flops * density;
+  }
+  r.effectiveFlops = r.flops - prunableFlops + keptFlops;
+
+  // Size: the ONNX file with zeros stored, and the chosen storage model.
+  auto bytes = topiary::serializeModel(pruned);
+  r.denseBytes = bytes ? qint64(bytes->size()) : 0;
+  topiary::StorageOptions so;
+  so.bits = req.plan.global().quantBits > 0 ? req.plan.global().quantBits : 32;
+  topiary::StorageFormat fmt = topiary::StorageFormat::Dense;
+  parseStorage(req.plan.global().storage, fmt);
+  r.storageName = QString("%1 @ %2 bit").arg(topiary::storageFormatName(fmt)).arg(so.bits);
+  topiary::ModelStorage storage = topiary::measureStorage(pruned, so);
+  auto tot = storage.totals.find(fmt);
+  r.storageBytes = tot != storage.totals.end() ? qint64(tot->second.bytes()) : r.denseBytes;
+  if (tot != storage.totals.end() && tot->second.denseFallbacks > 0)
+    r.notes << QString("%1 layer(s) priced dense: %2 does not apply")
+                   .arg(tot->second.denseFallbacks)
+                   .arg(topiary::storageFormatName(fmt));
+  if (cancel.load()) return fail("cancelled");
+
+  if (data) {
+    auto ev = topiary::evaluate(pruned, *data, 250, 0, &cancel);
+    if (!ev) {
+      if (ev.status().kind() == topiary::ErrorKind::Cancelled) return fail("cancelled");
+      r.notes << "accuracy unavailable: " + qs(ev.status().message());
+    } else {
+      r.accuracyValid = true;
+      r.accuracy = ev->accuracy;
+      r.samples = ev->samples;
+    }
+  } else {
+    r.notes << "accuracy unavailable: " + dataWhy;
+  }
+  if (req.measureLatency) r.latencyMs = medianLatencyMs(pruned, data, cancel);
+  if (cancel.load()) return fail("cancelled");
+  r.ok = true;
+  r.elapsedMs = timer.nsecsElapsed() / 1e6;
+  return r;
+}

@@ -1,0 +1,40 @@
+// Computes a preview on its own thread: masks from the plan (through the
+// recipe, exactly as topiary-cli prune would), the masked model's accuracy on
+// the validation images, its size under the chosen storage format, FLOPs and
+// measured single-image latency. Requests arrive by queued signal; a request
+// older than the newest one is skipped, and a running one stops at its next
+// check of the cancel flag.
+#pragma once
+
+#include <QObject>
+#include <atomic>
+#include <memory>
+
+#include "PreviewRequest.h"
+#include "PreviewResult.h"
+
+class ValidationData;
+
+class PreviewWorker : public QObject {
+  Q_OBJECT
+ public:
+  explicit PreviewWorker(std::shared_ptr<std::atomic<quint64>> latest, QObject* parent = nullptr);
+  ~PreviewWorker() override;
+
+  void setData(const QString& spec, qint64 limit);
+
+  // Does the whole preview synchronously on the calling thread.
+  PreviewResult compute(const PreviewRequest& req);
+
+ public slots:
+  void run(const PreviewRequest& req);
+
+ signals:
+  void started(quint64 generation);
+  void finished(const PreviewResult& result);
+  void skipped(quint64 generation);
+
+ private:
+  std::shared_ptr<std::atomic<quint64>> latest_;
+  std::unique_ptr<ValidationData> data_;
+};

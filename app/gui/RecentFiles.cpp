@@ -1,0 +1,39 @@
+#include "RecentFiles.h"
+
+#include <QFileInfo>
+#include <QMenu>
+#include <QSettings>
+
+namespace {
+const char* kKey = "recentFiles";
+const int kMax = 8;
+}  // namespace
+
+RecentFiles::RecentFiles(QObject* parent) : QObject(parent) {}
+
+QStringList RecentFiles::files() const { return QSettings().value(kKey).toStringList(); }
+
+void RecentFiles::add(const QString& path) {
+  QString abs = QFileInfo(path).absoluteFilePath();
+  QStringList f = files();
+  f.removeAll(abs);
+  f.prepend(abs);
+  while (f.size() > kMax) f.removeLast();
+  QSettings().setValue(kKey, f);
+}
+
+void RecentFiles::clear() { QSettings().remove(kKey); }
+
+void RecentFiles::fillMenu(QMenu* menu) {
+  menu->clear();
+  int i = 1;
+  for (const QString& f : files()) {
+    if (!QFileInfo::exists(f)) continue;
+    QAction* a = menu->addAction(QString("&%1 %2").arg(i++).arg(QFileInfo(f).fileName()));
+    a->setToolTip(f);
+    connect(a, &QAction::triggered, this, [this, f] { emit openRequested(f); });
+  }
+  if (menu->isEmpty()) menu->addAction(tr("(none)"))->setEnabled(false);
+  menu->addSeparator();
+  connect(menu->addAction(tr("Clear list")), &QAction::triggered, this, [this] { clear(); });
+}

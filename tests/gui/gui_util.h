@@ -1,0 +1,23 @@
+// Helpers shared by the GUI tests.
+#pragma once
+
+#include <QString>
+
+#include "topiary/graph.h"
+
+namespace guitest {
+
+// The demo model: resources/models/lenet5.onnx when it exists, otherwise a
+// freshly initialised LeNet-5 (topiary::buildArchitecture) saved to a
+// temporary folder. Empty on failure.
+QString demoModelPath();
+
+// A random layered DAG of `nodes` operator nodes (Relu/Add/Conv-like types,
+// no weights), for layout and drawing benchmarks. Deterministic by seed.
+topiary::Graph syntheticGraph(int nodes, unsigned seed = 7);
+
+// A fresh QSettings scope so tests do not read the user's recent files or
+// window state.
+void isolateSettings();
+
+}  // namespace guitest

@@ -1,0 +1,104 @@
+// Layered DAG layout and the graph scene on a generated 500-node graph:
+// layering respects edges, sweeps reduce crossings, the layout is fast.
+#include <QElapsedTimer>
+#include <QtTest>
+
+#include "GraphLayout.h"
+#include "GraphNodeItem.h"
+#include "GraphScene.h"
+#include "GraphView.h"
+#include "gui_util.h"
+
+class TestGraphLayout : public QObject {
+  Q_OBJECT
+ private slots:
+  void chainIsVertical();
+  void diamondIsSymmetric();
+  void sweepsReduceCrossings();
+  void fiveHundredNodes();
+  void findAndSelect();
+};
+
+void TestGraphLayout::chainIsVertical() {
+  GraphLayout l;
+  auto r = l.layout(4, {{0, 1}, {1, 2}, {2, 3}});
+  QCOMPARE(r.layers, 4);
+  for (int i = 1; i < 4; ++i) {
+    QCOMPARE(r.centers[i].x(), r.centers[0].x());
+    QVERIFY(r.centers[i].y() > r.centers[i - 1].y());
+  }
+}
+
+void TestGraphLayout::diamondIsSymmetric() {
+  // 0 -> {1, 2} -> 3, plus a long edge 0 -> 3 routed through a dummy.
+  GraphLayout l;
+  auto r = l.layout(4, {{0, 1}, {0, 2}, {1, 3}, {2, 3}, {0, 3}});
+  QCOMPARE(r.layers, 3);
+  QCOMPARE(r.layerOf[3], 2);
+  QVERIFY(r.centers[1].x() != r.centers[2].x());
+  QCOMPARE(r.routes[4].size(), 3);  // source, dummy, target
+  QCOMPARE(r.crossings, 0);
+}
+
+void TestGraphLayout::sweepsReduceCrossings() {
+  topiary::Graph g = guitest::syntheticGraph(300, 3);
+  QVector<GraphLayout::Edge> edges;
+  std::map<std::string, int> producer{{"input", 0}};
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    for (const auto& in : g.nodes[i].inputs) edges.push_back({producer[in], int(i) + 1});
+    producer[g.nodes[i].outputs[0]] = int(i) + 1;
+  }
+  GraphLayout none;
+  none.setSweeps(0);
+  GraphLayout swept;
+  auto a = none.layout(int(g.nodes.size()) + 1, edges);
+  auto b = swept.layout(int(g.nodes.size()) + 1, edges);
+  qInfo("crossings: %d without ordering, %d with barycentric sweeps", a.crossings, b.crossings);
+  QVERIFY(b.crossings < a.crossings);
+  for (const auto& e : edges) QVERIFY(b.layerOf[e.to] > b.layerOf[e.from]);
+}
+
+void TestGraphLayout::fiveHundredNodes() {
+  topiary::Graph g = guitest::syntheticGraph(500);
+  GraphScene scene;
+  QElapsedTimer t;
+  t.start();
+  scene.setGraph(g, {});
+  const double total = t.nsecsElapsed() / 1e6;
+  qInfo("500 nodes: layout %.1f ms, scene build %.1f ms (%d edges, %d crossings)", scene.lastLayoutMs(),
+        scene.lastBuildMs(), scene.edgeCount(), scene.crossings());
+  QCOMPARE(scene.nodeCount(), 502);  // + input + output
+  QVERIFY(scene.edgeCount() >= 500);
+  // Generous bound for 2 busy cores; typical is a few tens of ms.
+  QVERIFY2(total < 3000, qPrintable(QString("scene build took %1 ms").arg(total)));
+  // Drawing the whole graph once (every item's cache filled) stays fast too.
+  GraphView view;
+  view.setScene(&scene);
+  view.resize(1200, 900);
+  view.fitAll();
+  QImage img(1200, 900, QImage::Format_RGB32);
+  QPainter p(&img);
+  t.restart();
+  scene.render(&p);
+  qInfo("500 nodes: full render %.1f ms", t.nsecsElapsed() / 1e6);
+}
+
+void TestGraphLayout::findAndSelect() {
+  topiary::Graph g = guitest::syntheticGraph(50);
+  GraphScene scene;
+  scene.setGraph(g, {"n7"});
+  QStringList hits = scene.findNodes("n4");
+  QCOMPARE(hits.first(), QString("n4"));
+  QVERIFY(hits.contains("n42"));
+  QSignalSpy spy(&scene, &GraphScene::nodeSelected);
+  scene.selectNode("n7");
+  QCOMPARE(spy.count(), 1);
+  QCOMPARE(spy.takeFirst().at(0).toString(), QString("n7"));
+  QCOMPARE(scene.selectedNode(), QString("n7"));
+  QVERIFY(scene.node("n7")->prunable());
+  scene.setHighlighted({"n1", "n2", "missing"});
+  QCOMPARE(scene.highlighted(), (QSet<QString>{"n1", "n2"}));
+}
+
+QTEST_MAIN(TestGraphLayout)
+#include "test_graph_layout.moc"
