@@ -39,4 +39,8 @@ Result<std::unique_ptr<Kernel>> createMax(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createMin(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createSum(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createMean(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createAnd(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createOr(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createXor(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createNot(const Node& node, int opset);
 }  // namespace topiary::ops

@@ -43,6 +43,10 @@ void registerElementwiseOps(OpRegistry& r) {
   r.add({"Min", 6, INT_MAX, createMin});
   r.add({"Sum", 6, INT_MAX, createSum});
   r.add({"Mean", 6, INT_MAX, createMean});
+  r.add({"And", 7, INT_MAX, createAnd});
+  r.add({"Or", 7, INT_MAX, createOr});
+  r.add({"Xor", 7, INT_MAX, createXor});
+  r.add({"Not", 1, INT_MAX, createNot});
 }
 
 }  // namespace topiary
