@@ -21,7 +21,10 @@ inline Result<QuantAxis> quantAxisFor(const Tensor& x, const Tensor& scale, cons
   if (zeroPoint && zeroPoint->numel() != scale.numel())
     return Status::badInput(std::string(op) + ": zero point has " + std::to_string(zeroPoint->numel()) +
                             " elements, scale " + std::to_string(scale.numel()));
-  if (scale.rank() == 0 || scale.numel() == 1) return q;
+  if (scale.rank() == 0 || scale.numel() == 1) {
+    q.inner = x.numel();  // one scale for everything
+    return q;
+  }
   if (scale.rank() != 1) return Status::badInput(std::string(op) + ": scale must be a scalar or 1-D");
   TOPIARY_RETURN_IF_ERROR(normalizeAxis(axis, x.rank()));
   if (x.dim(static_cast<int>(axis)) != scale.numel())

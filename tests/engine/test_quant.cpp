@@ -1,0 +1,191 @@
+// Weight quantization: error bounds, zeros preserved, binary/ternary codes,
+// QuantizeLinear/DequantizeLinear kernels, QDQ export run by our executor and
+// by ONNX Runtime.
+#include <QtTest>
+
+#include <cmath>
+#include <random>
+#include <set>
+
+#include "common/ort_util.h"
+#include "common/test_util.h"
+#include "topiary/arch.h"
+#include "topiary/executor.h"
+#include "topiary/onnx_io.h"
+#include "topiary/quantize.h"
+
+using namespace topiary;
+
+namespace {
+
+Graph lenetWithZeros() {
+  auto g = buildArchitecture("lenet5");
+  if (!g) qFatal("%s", g.status().message().c_str());
+  // Every third weight pruned.
+  for (auto& kv : g->initializers)
+    if (kv.first.find("weight") != std::string::npos)
+      for (int64_t i = 0; i < kv.second.numel(); i += 3) kv.second.f()[i] = 0.f;
+  return std::move(g.value());
+}
+
+Tensor runOnce(const Graph& g, const Tensor& x) {
+  auto ex = Executor::create(g);
+  if (!ex) qFatal("%s", ex.status().message().c_str());
+  Status st = (*ex)->run(x);
+  if (!st) qFatal("%s", st.message().c_str());
+  return (*ex)->output(0);
+}
+
+Tensor randomInput(int64_t n) {
+  Tensor x({n, 1, 28, 28});
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  for (int64_t i = 0; i < x.numel(); ++i) x.f()[i] = u(rng);
+  return x;
+}
+
+}  // namespace
+
+class TestQuant : public QObject {
+  Q_OBJECT
+ private slots:
+  void errorBoundAndZeros() {
+    Graph g = lenetWithZeros();
+    auto layers = findPrunableLayers(g);
+    for (int bits = 1; bits <= 8; ++bits)
+      for (bool perChannel : {true, false}) {
+        QuantSpec spec{bits, perChannel};
+        for (const auto& L : layers) {
+          const Tensor& w = g.initializers.at(L.weight);
+          auto qw = quantizeWeight(L, w, spec);
+          QVERIFY(qw.isOk());
+          Tensor fq = w;
+          QVERIFY(fakeQuantize(L, fq, spec).isOk());
+          for (int64_t o = 0; o < L.outUnits; ++o) {
+            float s = qw->scales[perChannel ? static_cast<size_t>(o) : 0];
+            std::set<float> levels;
+            for (int64_t c = 0; c < L.inUnits; ++c)
+              for (int64_t k = 0; k < L.kernelSize; ++k) {
+                int64_t i = L.index(o, c, k);
+                if (w.f()[i] == 0.f) QCOMPARE(fq.f()[i], 0.f);  // pruned stays pruned
+                if (bits >= 3) QVERIFY(std::fabs(w.f()[i] - fq.f()[i]) <= s * 0.5f * 1.0001f);
+                levels.insert(fq.f()[i]);
+              }
+            // 1 bit: {-s, 0 (pruned), s}; 2 bits: the same three levels; k bits: at most 2^k - 1.
+            QVERIFY(static_cast<int>(levels.size()) <= (bits <= 2 ? 3 : (1 << bits) - 1));
+          }
+        }
+      }
+  }
+
+  void binaryScaleIsMeanMagnitude() {
+    Graph g = lenetWithZeros();
+    auto layers = findPrunableLayers(g);
+    const PrunableLayer& L = layers[4];  // fc3 [10, 84]
+    Tensor& w = g.initializers.at(L.weight);
+    for (int64_t i = 0; i < 84; ++i) w.f()[i] = (i % 2 ? 1.f : -3.f);  // row 0: mean |w| = 2
+    auto qw = quantizeWeight(L, w, {1, true});
+    QVERIFY(qw.isOk());
+    QCOMPARE(qw->scales[0], 2.f);
+    QCOMPARE(int(qw->codes.data<int8_t>()[0]), -1);
+    QCOMPARE(int(qw->codes.data<int8_t>()[1]), 1);
+  }
+
+  void rejectsBadBits() {
+    QuantSpec spec{9, true};
+    Status st = checkQuantSpec(spec);
+    QVERIFY(!st.isOk());
+    QVERIFY(st.message().find("9") != std::string::npos);
+  }
+
+  void quantizeLinearKernel() {
+    Node n;
+    n.name = "q";
+    n.opType = "QuantizeLinear";
+    n.attrs["axis"] = Attribute::ofInt(0);
+    auto k = OpRegistry::instance().build(n, 13);
+    QVERIFY(k.isOk());
+    Tensor x = Tensor::fromVector<float>({2, 3}, {0.5f, 1.5f, -300.f, 2.5f, 10.f, -1.f});
+    Tensor s = Tensor::fromVector<float>({2}, {1.f, 2.f});
+    Tensor z(DType::Int8, {2});
+    Tensor y;
+    QVERIFY((*k)->forward({&x, &s, &z}, {&y}, RunContext{}).isOk());
+    QCOMPARE(y.dtype(), DType::Int8);
+    const int8_t* q = y.data<int8_t>();
+    // round half to even: 0.5 -> 0, 1.5 -> 2; saturation at -128; row 1 scale 2: 1.25 -> 1, 5, -0.5 -> -0.
+    QCOMPARE(int(q[0]), 0);
+    QCOMPARE(int(q[1]), 2);
+    QCOMPARE(int(q[2]), -128);
+    QCOMPARE(int(q[3]), 1);
+    QCOMPARE(int(q[4]), 5);
+    QCOMPARE(int(q[5]), 0);
+  }
+
+  void dequantizeLinearKernel() {
+    Node n;
+    n.name = "dq";
+    n.opType = "DequantizeLinear";
+    n.attrs["axis"] = Attribute::ofInt(1);
+    auto k = OpRegistry::instance().build(n, 13);
+    QVERIFY(k.isOk());
+    Tensor x = Tensor::fromVector<int8_t>({2, 2}, {10, -4, 3, 127});
+    Tensor s = Tensor::fromVector<float>({2}, {0.5f, 2.f});
+    Tensor z = Tensor::fromVector<int8_t>({2}, {2, 0});
+    Tensor y;
+    QVERIFY((*k)->forward({&x, &s, &z}, {&y}, RunContext{}).isOk());
+    QCOMPARE(y.f()[0], 4.f);    // (10-2)*0.5
+    QCOMPARE(y.f()[1], -8.f);   // -4*2
+    QCOMPARE(y.f()[2], 0.5f);   // (3-2)*0.5
+    QCOMPARE(y.f()[3], 254.f);
+    // Per-tensor uint8 without zero point.
+    Tensor xu = Tensor::fromVector<uint8_t>({3}, {0, 1, 255});
+    Tensor su = Tensor::scalar(0.25f);
+    QVERIFY((*k)->forward({&xu, &su}, {&y}, RunContext{}).isOk());
+    QCOMPARE(y.f()[2], 63.75f);
+  }
+
+  void qdqExportMatchesFakeQuant() {
+    Graph g = lenetWithZeros();
+    Tensor x = randomInput(4);
+    for (bool perChannel : {true, false}) {
+      QuantSpec spec{8, perChannel};
+      auto q = exportQdq(g, spec);
+      QVERIFY2(q.isOk(), q.status().message().c_str());
+      Status chk = checkModel(q.value());
+      QVERIFY2(chk.isOk(), chk.message().c_str());
+      QCOMPARE(q->initializers.at("conv1.weight_quantized").dtype(), DType::Int8);
+      Graph fq = g;
+      QVERIFY(fakeQuantizeGraph(fq, spec).isOk());
+      Tensor a = runOnce(q.value(), x), b = runOnce(fq, x);
+      QVERIFY(testutil::maxAbsDiff(a, b) < 1e-4);
+      auto bytesQ = serializeModel(q.value()), bytesF = serializeModel(g);
+      QVERIFY(bytesQ->size() * 3 < bytesF->size());  // int8 weights: about 4x smaller
+      // Reload: the saved file runs the same.
+      auto back = loadModelFromBytes(bytesQ.value());
+      QVERIFY(back.isOk());
+      QVERIFY(testutil::maxAbsDiff(runOnce(back.value(), x), a) == 0.0);
+    }
+  }
+
+  void qdqRunsInOnnxRuntime() {
+    std::string why = testutil::ortUnavailableReason();
+    if (!why.empty()) QSKIP(why.c_str());
+    Graph g = lenetWithZeros();
+    auto q = exportQdq(g, {8, true});
+    QVERIFY(q.isOk());
+    std::string path = testutil::tempDir() + "/qdq.onnx";
+    QVERIFY(saveModel(q.value(), path).isOk());
+    Tensor x = randomInput(2);
+    testutil::OrtJob job;
+    job.model = path;
+    job.inputs.push_back({"input", x});
+    auto rep = testutil::runOrt(job);
+    QVERIFY2(rep.error.empty(), rep.error.c_str());
+    QCOMPARE(rep.outputs.size(), size_t(1));
+    double d = testutil::maxAbsDiff(rep.outputs[0].tensor, runOnce(q.value(), x));
+    QVERIFY2(d < 1e-3, std::to_string(d).c_str());
+  }
+};
+
+QTEST_APPLESS_MAIN(TestQuant)
+#include "test_quant.moc"
