@@ -104,6 +104,8 @@ class TestSurgery : public QObject {
 
   void everyGroupAtOnceIsValidSmallerAndEquivalent() {
     const bool ort = testutil::ortUnavailableReason().empty();
+    std::vector<testutil::OrtJob> jobs;  // one Node process for all models
+    std::vector<NamedTensor> expected;
     for (const auto& c : allCases()) {
       Pruned p = pruneEverything(c.graph);
       QVERIFY2(p.error.empty(), (c.name + ": " + p.error).c_str());
@@ -127,15 +129,21 @@ class TestSurgery : public QObject {
         testutil::OrtJob job;
         job.model = path;
         job.inputs = {{c.graph.inputs[0].name, x}};
-        auto rep = testutil::runOrt(job);
-        QVERIFY2(rep.error.empty(), (c.name + ": " + rep.error).c_str());
-        QVERIFY(!rep.outputs.empty());
-        double od = testutil::maxAbsDiff(rep.outputs[0].tensor, b);
-        QVERIFY2(od < 1e-4, (c.name + ": ORT differs by " + std::to_string(od)).c_str());
+        jobs.push_back(job);
+        expected.push_back({c.name, b});
       }
       qInfo("%-14s groups %2d  params %7lld -> %7lld  flops %10.0f -> %10.0f", c.name.c_str(), p.groups,
             static_cast<long long>(before->params), static_cast<long long>(after->params), before->flops,
             after->flops);
+    }
+    auto reports = testutil::runOrtJobs(jobs);
+    QCOMPARE(reports.size(), expected.size());
+    for (size_t i = 0; i < reports.size(); ++i) {
+      const std::string& name = expected[i].name;
+      QVERIFY2(reports[i].error.empty(), (name + ": " + reports[i].error).c_str());
+      QVERIFY(!reports[i].outputs.empty());
+      double od = testutil::maxAbsDiff(reports[i].outputs[0].tensor, expected[i].tensor);
+      QVERIFY2(od < 1e-4, (name + ": ONNX Runtime differs by " + std::to_string(od)).c_str());
     }
     if (!ort) QSKIP(("ONNX Runtime comparison skipped: " + testutil::ortUnavailableReason()).c_str());
   }
