@@ -32,6 +32,14 @@ class TestOpsElementwiseGrad : public QObject {
     }
   }
 
+  void legacyAxisBroadcastGradient() {
+    std::mt19937 rng(22);
+    Tensor A = randomTensor(rng, {2, 3, 4}), B = randomTensor(rng, {3}, 0.5f, 2.f);
+    auto k = build("Div", {{"broadcast", Attribute::ofInt(1)}, {"axis", Attribute::ofInt(1)}}, {&A, &B}, 1, 6);
+    QVERIFY(k);
+    QVERIFY(gradCheck(*k, {A, B}, {0, 1}, rng) < 1e-2);
+  }
+
   void unaryGradients_data() {
     QTest::addColumn<QString>("op");
     for (const char* op : {"Relu", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Sqrt", "Exp", "Log",

@@ -1,4 +1,6 @@
-// Abs: y = |x|; dy/dx = sign(x) (0 at 0).
+// Abs: y = |x| for every numeric type (integers wrap: |MIN| is MIN);
+// dy/dx = sign(x) (0 at 0).
+#include <type_traits>
 #include <cmath>
 
 #include "ops/elementwise/elementwise_ops.h"
@@ -10,7 +12,12 @@ namespace {
 class Abs final : public Kernel {
  public:
   Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
-    return unaryForward("Abs", in, out, ctx, [](float x) { return std::fabs(x); });
+    return unaryForwardNumeric("Abs", in, out, ctx, [](auto x) {
+      using T = decltype(x);
+      if constexpr (std::is_floating_point_v<T>) return std::fabs(x);
+      else if constexpr (std::is_signed_v<T>) return x < 0 ? wrapSub(T(0), x) : x;
+      else return x;
+    });
   }
   bool hasBackward() const override { return true; }
   Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>& out,

@@ -9,6 +9,7 @@ namespace {
 
 class Add final : public BinaryKernel {
  public:
+  explicit Add(int64_t legacyAxis) : BinaryKernel(legacyAxis) {}
   Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
     return forwardSameType("Add", in, out, ctx, [](auto a, auto b) { return wrapAdd(a, b); });
   }
@@ -26,8 +27,7 @@ class Add final : public BinaryKernel {
 }  // namespace
 
 Result<std::unique_ptr<Kernel>> createAdd(const Node& node, int opset) {
-  TOPIARY_RETURN_IF_ERROR(checkLegacyBroadcast(node, opset));
-  return make<Add>();
+  return make<Add>(legacyAxisOf(node, opset));
 }
 
 }  // namespace topiary::ops

@@ -4,6 +4,7 @@
 // (elementwise term over the output, summed over the broadcast dims).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "ops/common.h"
@@ -12,20 +13,48 @@
 
 namespace topiary::ops {
 
-// Opset < 7 arithmetic had explicit `broadcast`/`axis` attributes; numpy
-// style broadcasting covers `broadcast` alone, an explicit axis is declined.
+// Opset < 7 arithmetic had explicit `broadcast`/`axis` attributes. With
+// `broadcast` alone b is suffix-aligned, which numpy-style broadcasting
+// covers; `axis` aligns b's first dim with a's dim `axis` instead, which
+// BinaryKernel emulates by padding b's shape with trailing ones.
+constexpr int64_t kNoLegacyAxis = INT64_MIN;
+inline int64_t legacyAxisOf(const Node& node, int opset) {
+  if (opset < 7 && node.attrInt("broadcast", 0) != 0 && node.hasAttr("axis")) return node.attrInt("axis", 0);
+  return kNoLegacyAxis;
+}
+// For operators without the legacy form.
 inline Status checkLegacyBroadcast(const Node& node, int opset) {
   if (opset < 7 && node.hasAttr("axis"))
-    return Status::unsupported("the legacy 'axis' broadcast attribute (opset < 7) is not supported");
+    return Status::unsupported("the legacy 'axis' broadcast attribute (opset < 7) is not supported for " + node.opType);
   return Status::ok();
 }
 
 class BinaryKernel : public Kernel {
  protected:
+  explicit BinaryKernel(int64_t legacyAxis = kNoLegacyAxis) : legacyAxis_(legacyAxis) {}
+
+  // b's shape as broadcasting sees it (see legacyAxisOf).
+  Status effectiveShapeB(const Tensor& A, const Tensor& B, const Shape*& sb) {
+    sb = &B.shape();
+    if (legacyAxis_ == kNoLegacyAxis) return Status::ok();
+    int64_t axis = legacyAxis_;
+    TOPIARY_RETURN_IF_ERROR(normalizeAxis(axis, A.rank(), "broadcast axis"));
+    const int64_t pad = A.rank() - axis - B.rank();
+    if (pad < 0)
+      return Status::badInput("shape " + shapeToString(B.shape()) + " does not fit in " + shapeToString(A.shape()) +
+                              " from axis " + std::to_string(legacyAxis_));
+    legacyB_.assign(B.shape().begin(), B.shape().end());
+    legacyB_.insert(legacyB_.end(), static_cast<size_t>(pad), 1);
+    sb = &legacyB_;
+    return Status::ok();
+  }
+
   // Checks both inputs exist and plans the broadcast into outShape_/plan_.
   Status plan(const char* op, const std::vector<const Tensor*>& in) {
     TOPIARY_RETURN_IF_ERROR(expectInputs(in, 2, op));
-    return planBinary(in[0]->shape(), in[1]->shape(), outShape_, plan_);
+    const Shape* sb = nullptr;
+    TOPIARY_RETURN_IF_ERROR(effectiveShapeB(*in[0], *in[1], sb));
+    return planBinary(in[0]->shape(), *sb, outShape_, plan_);
   }
 
   // y = op(a, b) for two inputs of the same numeric type; the output has
@@ -85,10 +114,12 @@ class BinaryKernel : public Kernel {
     const Tensor& B = *in[1];
     if (A.dtype() != DType::Float || B.dtype() != DType::Float || gy.dtype() != DType::Float)
       return Status::unsupported("gradients are computed for float32 tensors only");
-    const Shape* shapes[3] = {&gy.shape(), &A.shape(), &B.shape()};
+    const Shape* sb = nullptr;
+    TOPIARY_RETURN_IF_ERROR(effectiveShapeB(A, B, sb));
+    const Shape* shapes[3] = {&gy.shape(), &A.shape(), sb};
     TOPIARY_RETURN_IF_ERROR(planBroadcast<3>(shapes, gradShape_, gradPlan_));
     if (gradShape_ != gy.shape()) return Status::internal("output gradient has the wrong shape");
-    const Shape& target = in[k]->shape();
+    const Shape& target = k == 0 ? A.shape() : *sb;
     grad->resize(DType::Float, target);
     const bool direct = target == gy.shape();
     float* t = grad->f();
@@ -107,6 +138,7 @@ class BinaryKernel : public Kernel {
       for (int64_t j = 0; j < len; ++j) t[i + j] = term(pg[j], pa[j * sa], pb[j * sb]);
     });
     if (!direct) TOPIARY_RETURN_IF_ERROR(sumToShape(t, gy.shape(), grad->f(), target, ctx.threads));
+    grad->reshapeInPlace(in[k]->shape());  // same elements; drops legacy padding
     return Status::ok();
   }
 
@@ -114,6 +146,8 @@ class BinaryKernel : public Kernel {
     return out.empty() ? 0.0 : static_cast<double>(numelOf(out[0]));
   }
 
+  int64_t legacyAxis_;
+  Shape legacyB_;
   Shape outShape_;
   BroadcastPlan<2> plan_;
   Shape gradShape_;

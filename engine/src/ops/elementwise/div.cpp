@@ -10,6 +10,7 @@ namespace {
 
 class Div final : public BinaryKernel {
  public:
+  explicit Div(int64_t legacyAxis) : BinaryKernel(legacyAxis) {}
   Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
     return forwardSameType("Div", in, out, ctx, [](auto a, auto b) { return safeDiv(a, b); });
   }
@@ -30,8 +31,7 @@ class Div final : public BinaryKernel {
 }  // namespace
 
 Result<std::unique_ptr<Kernel>> createDiv(const Node& node, int opset) {
-  TOPIARY_RETURN_IF_ERROR(checkLegacyBroadcast(node, opset));
-  return make<Div>();
+  return make<Div>(legacyAxisOf(node, opset));
 }
 
 }  // namespace topiary::ops

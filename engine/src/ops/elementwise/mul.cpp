@@ -8,6 +8,7 @@ namespace {
 
 class Mul final : public BinaryKernel {
  public:
+  explicit Mul(int64_t legacyAxis) : BinaryKernel(legacyAxis) {}
   Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
     return forwardSameType("Mul", in, out, ctx, [](auto a, auto b) { return wrapMul(a, b); });
   }
@@ -28,8 +29,7 @@ class Mul final : public BinaryKernel {
 }  // namespace
 
 Result<std::unique_ptr<Kernel>> createMul(const Node& node, int opset) {
-  TOPIARY_RETURN_IF_ERROR(checkLegacyBroadcast(node, opset));
-  return make<Mul>();
+  return make<Mul>(legacyAxisOf(node, opset));
 }
 
 }  // namespace topiary::ops

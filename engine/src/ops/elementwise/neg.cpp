@@ -1,4 +1,4 @@
-// Neg: y = -x.
+// Neg: y = -x, for every numeric type (integers wrap: -MIN is MIN).
 #include <cmath>
 
 #include "ops/elementwise/elementwise_ops.h"
@@ -10,7 +10,7 @@ namespace {
 class Neg final : public Kernel {
  public:
   Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
-    return unaryForward("Neg", in, out, ctx, [](float x) { return -x; });
+    return unaryForwardNumeric("Neg", in, out, ctx, [](auto x) { return wrapSub(decltype(x)(0), x); });
   }
   bool hasBackward() const override { return true; }
   Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>& out,

@@ -8,7 +8,7 @@ namespace topiary {
 void registerElementwiseOps(OpRegistry& r) {
   using namespace ops;
   r.add({"Relu", 1, INT_MAX, createRelu});
-  r.add({"Add", 6, INT_MAX, createAdd});            // < 7: 'broadcast' attr ok, 'axis' Unsupported
+  r.add({"Add", 6, INT_MAX, createAdd});            // < 7: legacy broadcast/axis attributes emulated
   r.add({"Sub", 6, INT_MAX, createSub});
   r.add({"Mul", 6, INT_MAX, createMul});
   r.add({"Div", 6, INT_MAX, createDiv});

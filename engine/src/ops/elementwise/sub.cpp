@@ -8,6 +8,7 @@ namespace {
 
 class Sub final : public BinaryKernel {
  public:
+  explicit Sub(int64_t legacyAxis) : BinaryKernel(legacyAxis) {}
   Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
     return forwardSameType("Sub", in, out, ctx, [](auto a, auto b) { return wrapSub(a, b); });
   }
@@ -26,8 +27,7 @@ class Sub final : public BinaryKernel {
 }  // namespace
 
 Result<std::unique_ptr<Kernel>> createSub(const Node& node, int opset) {
-  TOPIARY_RETURN_IF_ERROR(checkLegacyBroadcast(node, opset));
-  return make<Sub>();
+  return make<Sub>(legacyAxisOf(node, opset));
 }
 
 }  // namespace topiary::ops

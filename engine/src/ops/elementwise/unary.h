@@ -2,7 +2,10 @@
 // each operator's file supplies only its formula and its derivative.
 #pragma once
 
+#include <string>
+
 #include "ops/common.h"
+#include "ops/elementwise/dispatch.h"
 
 namespace topiary::ops {
 
@@ -18,6 +21,26 @@ Status unaryForward(const char* op, const std::vector<const Tensor*>& in, const 
   parallelFor(in[0]->numel(), ctx.threads, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) y[i] = f(x[i]);
   }, grain);
+  return Status::ok();
+}
+
+// y = f(x) for any numeric type (f is a generic lambda); y has x's type.
+template <class F>
+Status unaryForwardNumeric(const char* op, const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                           const RunContext& ctx, F f, int64_t grain = 1 << 14) {
+  TOPIARY_RETURN_IF_ERROR(expectInputs(in, 1, op));
+  const Tensor& X = *in[0];
+  out[0]->resize(X.dtype(), X.shape());
+  Tensor& Y = *out[0];
+  bool ok = visitNumeric(X.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = X.data<T>();
+    T* y = Y.data<T>();
+    parallelFor(X.numel(), ctx.threads, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) y[i] = static_cast<T>(f(x[i]));
+    }, grain);
+  });
+  if (!ok) return Status::unsupported(std::string(op) + " on " + dtypeName(X.dtype()) + " tensors is not supported");
   return Status::ok();
 }
 
