@@ -73,6 +73,16 @@ class TestDependency : public QObject {
     QCOMPARE(groupConsumedBy(groups, chainGraph(), "conv2"), g1->id);
   }
 
+  void outputsWithoutDeclaredShapesStillLock() {
+    Graph g = chainGraph();
+    g.outputs[0].hasShape = false;
+    g.outputs[0].dims.clear();
+    auto groups = groupsOf(g);
+    QVERIFY(producedBy(groups, "fc") && producedBy(groups, "fc")->locked);
+    QVERIFY(!producedBy(groups, "conv2")->locked);
+    QCOMPARE(g.outputs[0].hasShape, false);  // the caller's graph is not modified
+  }
+
   void residualPartnersShareOneGroup() {
     auto groups = groupsOf(residualGraph());
     const DependencyGroup* g = producedBy(groups, "stem");

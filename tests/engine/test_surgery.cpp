@@ -233,6 +233,71 @@ class TestSurgery : public QObject {
     QCOMPARE(g.initializers.at("block3_conv2.weight").shape(), Shape({32, 32, 3, 3}));
     QCOMPARE(g.initializers.at("fc.weight").shape(), Shape({10, 32}));
   }
+
+  void removesAResidualBranch() {
+    auto base = architecture("resnet8");
+    QVERIFY(base.isOk());
+    Graph g = base.value();
+    randomizeWeights(g, 4);
+    // Reference: a branch whose last BN has gamma = beta = 0 adds exactly zero.
+    Graph silenced = g;
+    silenced.initializers.at("block1_conv2_bn.scale").setZero();
+    silenced.initializers.at("block1_conv2_bn.bias").setZero();
+    Graph cut = g;
+    Status st = removeLayer(cut, "block1_add");
+    QVERIFY2(st.isOk(), st.message().c_str());
+    for (const char* gone : {"block1_conv1", "block1_conv1_bn", "block1_relu1", "block1_conv2", "block1_add"})
+      QCOMPARE(cut.findNode(gone), -1);
+    QVERIFY(cut.findNode("block1_relu2") >= 0);
+    QCOMPARE(g.paramCount() - cut.paramCount(), int64_t(2 * (16 * 16 * 9) + 2 * 4 * 16));
+    QVERIFY(checkModel(cut).isOk());
+    Tensor x = randomInput(g, 2, 5);
+    double d = testutil::maxAbsDiff(runGraph(cut, x), runGraph(silenced, x));
+    QVERIFY2(d < 1e-5, std::to_string(d).c_str());
+    // With a projection shortcut the projection is what remains.
+    Graph proj = g;
+    QVERIFY(removeLayer(proj, "block2_add").isOk());
+    QCOMPARE(proj.findNode("block2_conv1"), -1);
+    QVERIFY(proj.findNode("block2_proj") >= 0);
+    QVERIFY(runGraph(proj, x).numel() == 2 * 10);
+  }
+
+  void refusesShapeChangingLayers() {
+    auto base = architecture("resnet8");
+    Graph g = base.value();
+    Status st = removeLayer(g, "block2_conv1");
+    QCOMPARE(st.kind(), ErrorKind::BadInput);
+    QVERIFY2(st.message().find("would change its output [1,32,14,14]") != std::string::npos, st.message().c_str());
+    QVERIFY(st.message().find("[1,16,28,28]") != std::string::npos);
+    QCOMPARE(g.nodes.size(), base->nodes.size());
+    QVERIFY(removeLayer(g, "nope").message().find("no node named 'nope'") != std::string::npos);
+    auto names = removableLayers(g);
+    std::set<std::string> s(names.begin(), names.end());
+    QVERIFY(s.count("block1_add") && s.count("block1_relu1") && s.count("block1_conv2") && s.count("block3_add"));
+    QVERIFY(!s.count("block2_conv1") && !s.count("fc") && !s.count("gap"));
+    QVERIFY(checkLayerRemoval(g, "block1_conv1_bn").isOk());
+    QVERIFY(removeLayer(g, "block1_conv1_bn").isOk());
+    QCOMPARE(g.initializers.count("block1_conv1_bn.scale"), size_t(0));
+  }
+
+  void removingTheOutputLayerKeepsTheOutputName() {
+    GraphBuilder b("tail", 3);
+    std::string x = b.input("input", {2, 4, 4});
+    x = b.conv(x, "conv", 2, 3, 3, 1, 1);
+    b.output(b.relu(x, "relu"), "out", {3, 4, 4});
+    Graph g = b.finish().value();
+    randomizeWeights(g, 2);
+    Graph cut = g;
+    Status st = removeLayer(cut, "relu");
+    QVERIFY2(st.isOk(), st.message().c_str());
+    QCOMPARE(cut.outputs[0].name, std::string("out"));
+    QCOMPARE(cut.nodes.back().opType, std::string("Identity"));
+    Tensor x0 = randomInput(g, 1, 3);
+    Graph convOnly = g;
+    convOnly.nodes.back().opType = "Identity";
+    QCOMPARE(testutil::maxAbsDiff(runGraph(cut, x0), runGraph(convOnly, x0)), 0.0);
+    QVERIFY(checkModel(cut).isOk());
+  }
 };
 
 QTEST_APPLESS_MAIN(TestSurgery)

@@ -562,22 +562,12 @@ std::vector<DependencyGroup> Analyzer::assemble() {
   return result;
 }
 
-bool hasInferredShapes(const Graph& g) {
-  for (const auto& n : g.nodes)
-    for (const auto& o : n.outputs) {
-      if (o.empty()) continue;
-      const ValueInfo* vi = g.info(o);
-      if (!vi || !vi->hasShape) return false;
-    }
-  return true;
-}
-
 }  // namespace
 
 Result<std::vector<DependencyGroup>> buildDependencyGroups(const Graph& graph) {
-  if (hasInferredShapes(graph)) return Analyzer(graph).run();
+  if (depdetail::hasAllShapes(graph)) return Analyzer(graph).run();
   Graph copy = graph;
-  Status st = inferShapes(copy);
+  Status st = depdetail::fillShapes(copy);
   if (!st.isOk()) return st.withContext("dependency analysis needs tensor shapes");
   return Analyzer(copy).run();
 }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "topiary/graph.h"
+#include "topiary/status.h"
 
 namespace topiary {
 namespace depdetail {
@@ -15,6 +16,12 @@ inline int findNodeByLabel(const Graph& g, const std::string& label) {
     if (g.nodes[i].label() == label) return static_cast<int>(i);
   return -1;
 }
+
+// True when every node output (graph outputs included) has a known shape.
+bool hasAllShapes(const Graph& g);
+// Runs the graph once at batch 1 and records every node output's shape: in
+// valueInfo, and on graph outputs whose declaration lacks one.
+Status fillShapes(Graph& g);
 
 }  // namespace depdetail
 }  // namespace topiary

@@ -3,6 +3,7 @@
 
 #include "prune/dependency_internal.h"
 #include "topiary/dependency.h"
+#include "topiary/executor.h"
 
 namespace topiary {
 
@@ -41,5 +42,47 @@ std::vector<int64_t> sliceElementIndices(const Shape& shape, const ChannelSlice&
       for (int64_t k = 0; k < after; ++k) out.push_back((o * shape[axis] + j) * after + k);
   return out;
 }
+
+namespace depdetail {
+
+bool hasAllShapes(const Graph& g) {
+  for (const auto& n : g.nodes)
+    for (const auto& o : n.outputs) {
+      if (o.empty()) continue;
+      const ValueInfo* vi = g.info(o);
+      if (!vi || !vi->hasShape) return false;
+    }
+  return true;
+}
+
+Status fillShapes(Graph& g) {
+  TOPIARY_RETURN_IF_ERROR(inferShapes(g));
+  for (auto& out : g.outputs) {
+    if (out.hasShape) continue;
+    // inferShapes leaves graph outputs alone; copy what it saw for them.
+    auto ex = Executor::create(g);
+    if (!ex) return ex.status();
+    std::vector<Tensor> inputs;
+    std::vector<std::pair<std::string, const Tensor*>> feed;
+    for (const auto& in : g.inputs) {
+      auto t = makeInputLike(in, 1);
+      if (!t) return t.status();
+      inputs.push_back(std::move(t.value()));
+    }
+    for (size_t i = 0; i < inputs.size(); ++i) feed.emplace_back(g.inputs[i].name, &inputs[i]);
+    TOPIARY_RETURN_IF_ERROR((*ex)->run(feed));
+    for (auto& o : g.outputs) {
+      const Tensor* t = (*ex)->value(o.name);
+      if (o.hasShape || !t) continue;
+      o.hasShape = true;
+      o.dims.clear();
+      for (int64_t d : t->shape()) o.dims.push_back(Dim{d, ""});
+    }
+    break;
+  }
+  return Status::ok();
+}
+
+}  // namespace depdetail
 
 }  // namespace topiary
