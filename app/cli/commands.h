@@ -10,6 +10,8 @@ int cmdRun(const QStringList& args);
 int cmdTrain(const QStringList& args);
 int cmdEval(const QStringList& args);
 int cmdBench(const QStringList& args);
+int cmdPrune(const QStringList& args);
+int cmdSensitivity(const QStringList& args);
 
 const Command* commands(int& count);
 }  // namespace cli

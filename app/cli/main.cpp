@@ -14,6 +14,8 @@ const Command* commands(int& count) {
       {"run", "run a model on TensorProto inputs, write outputs as TensorProto files", cmdRun},
       {"train", "train an architecture from scratch on a data set, save ONNX", cmdTrain},
       {"eval", "accuracy, samples and latency of a classifier on a data set", cmdEval},
+      {"prune", "run a pruning recipe, write the pruned model, report before/after", cmdPrune},
+      {"sensitivity", "per-layer accuracy vs sparsity", cmdSensitivity},
       {"bench", "latency on random inputs: median, min, max (--compare-ort: vs ONNX Runtime)", cmdBench},
   };
   count = static_cast<int>(sizeof(table) / sizeof(table[0]));

@@ -1,0 +1,88 @@
+// topiary-cli sensitivity MODEL --data SPEC: per-layer accuracy vs sparsity.
+#include <cstdio>
+#include <iostream>
+
+#include "commands.h"
+#include "topiary/dataset.h"
+#include "topiary/file_util.h"
+#include "topiary/onnx_io.h"
+#include "topiary/sensitivity.h"
+
+namespace cli {
+
+int cmdSensitivity(const QStringList& args) {
+  QCommandLineParser p;
+  p.addPositionalArgument("model", "ONNX model file");
+  p.addOption(QCommandLineOption("data", "Data spec (e.g. fashion-mnist).", "SPEC"));
+  p.addOption(QCommandLineOption("granularity", "element | nm | kernel | filter | channel | neuron (default element).", "G", "element"));
+  p.addOption(QCommandLineOption("criterion", "l1 | l2 | taylor | bn_scale | random (default l1).", "C", "l1"));
+  p.addOption(QCommandLineOption("sparsities", "Comma-separated sparsities (default 0.1,0.3,0.5,0.7,0.9).", "LIST",
+                                 "0.1,0.3,0.5,0.7,0.9"));
+  p.addOption(QCommandLineOption("layers", "Comma-separated layer names (default: every prunable layer).", "LIST"));
+  p.addOption(QCommandLineOption("limit", "Use the first N samples only.", "N", "0"));
+  p.addOption(QCommandLineOption("workers", "Worker threads (default: one per core).", "N", "0"));
+  p.addOption(QCommandLineOption("agreement", "Measure top-1 agreement with the dense model instead of accuracy."));
+  p.addOption(QCommandLineOption("out", "Write the JSON result to this file.", "S.json"));
+  int code = 0;
+  if (!parseArgs(p, args, "Prune one layer at a time and measure accuracy at each sparsity.", code)) return code;
+  if (p.positionalArguments().size() != 1) return failBadInput("sensitivity takes exactly one MODEL argument");
+  if (!p.isSet("data")) return failBadInput("sensitivity needs --data SPEC");
+  topiary::SensitivityOptions o;
+  if (!topiary::parseGranularity(str(p.value("granularity")), o.granularity) || o.granularity == topiary::Granularity::Layer)
+    return failBadInput("--granularity '" + str(p.value("granularity")) + "' is not one of element, nm, kernel, filter, channel, neuron");
+  if (!topiary::parseCriterion(str(p.value("criterion")), o.criterion))
+    return failBadInput("--criterion '" + str(p.value("criterion")) + "' is not one of l1, l2, taylor, bn_scale, random");
+  o.sparsities.clear();
+  for (const QString& s : p.value("sparsities").split(',', Qt::SkipEmptyParts)) {
+    bool ok = false;
+    double v = s.trimmed().toDouble(&ok);
+    if (!ok || !(v >= 0 && v < 1)) return failBadInput("--sparsities: '" + str(s) + "' is not a number in [0, 1)");
+    o.sparsities.push_back(v);
+  }
+  if (o.sparsities.empty()) return failBadInput("--sparsities is empty");
+  if (p.isSet("layers"))
+    for (const QString& s : p.value("layers").split(',', Qt::SkipEmptyParts)) o.layers.push_back(str(s.trimmed()));
+  bool ok1 = false, ok2 = false;
+  long long limit = p.value("limit").toLongLong(&ok1);
+  o.workers = p.value("workers").toInt(&ok2);
+  if (!ok1 || limit < 0) return failBadInput("--limit must be a non-negative integer, got '" + str(p.value("limit")) + "'");
+  if (!ok2 || o.workers < 0 || o.workers > 256) return failBadInput("--workers must be a non-negative integer");
+  o.agreement = p.isSet("agreement");
+  bool json = p.isSet("json");
+  o.progress = [json](int done, int total) {
+    if (!json) std::fprintf(stderr, "\r%d/%d", done, total);
+  };
+  std::string path = str(p.positionalArguments()[0]);
+  auto g = topiary::loadModel(path);
+  if (!g) return fail(g.status());
+  topiary::DatasetOptions dopt;
+  dopt.limit = limit;
+  auto data = topiary::loadDataset(str(p.value("data")), dopt);
+  if (!data) return fail(data.status());
+  auto r = topiary::runSensitivity(g.value(), data.value(), o);
+  if (!json) std::fprintf(stderr, "\n");
+  if (!r) return fail(r.status().withContext(path));
+  nlohmann::json j = topiary::sensitivityToJson(r.value());
+  j["model"] = path;
+  j["data"] = data->name;
+  if (p.isSet("out")) {
+    topiary::Status st = topiary::writeFileAtomic(str(p.value("out")), j.dump(2) + "\n", path);
+    if (!st) return fail(st);
+  }
+  if (json) {
+    printJson(j);
+    return 0;
+  }
+  std::printf("%s on %s (%lld samples), %s %s, dense %s %.4f\n\n", path.c_str(), data->name.c_str(),
+              static_cast<long long>(r->samples), r->granularity.c_str(), r->criterion.c_str(),
+              r->agreement ? "agreement" : "accuracy", r->denseAccuracy);
+  for (const auto& c : r->layers) {
+    std::printf("%-20s %-6s", c.layer.substr(0, 20).c_str(), c.op.c_str());
+    if (!c.skipped.empty()) std::printf(" skipped: %s", c.skipped.c_str());
+    for (size_t i = 0; i < c.sparsities.size(); ++i) std::printf("  %.0f%%:%.3f", 100 * c.sparsities[i], c.accuracies[i]);
+    std::printf("\n");
+  }
+  return 0;
+}
+
+}  // namespace cli
