@@ -43,4 +43,15 @@ Result<std::unique_ptr<Kernel>> createAnd(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createOr(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createXor(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createNot(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createSoftplus(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createSoftsign(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createSin(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createCos(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createFloor(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createCeil(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createRound(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createSign(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createElu(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createSelu(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createPRelu(const Node& node, int opset);
 }  // namespace topiary::ops

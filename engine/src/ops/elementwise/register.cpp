@@ -47,6 +47,17 @@ void registerElementwiseOps(OpRegistry& r) {
   r.add({"Or", 7, INT_MAX, createOr});
   r.add({"Xor", 7, INT_MAX, createXor});
   r.add({"Not", 1, INT_MAX, createNot});
+  r.add({"Softplus", 1, INT_MAX, createSoftplus});
+  r.add({"Softsign", 1, INT_MAX, createSoftsign});
+  r.add({"Sin", 7, INT_MAX, createSin});
+  r.add({"Cos", 7, INT_MAX, createCos});
+  r.add({"Floor", 6, INT_MAX, createFloor});
+  r.add({"Ceil", 6, INT_MAX, createCeil});
+  r.add({"Round", 11, INT_MAX, createRound});
+  r.add({"Sign", 9, INT_MAX, createSign});
+  r.add({"Elu", 6, INT_MAX, createElu});
+  r.add({"Selu", 6, INT_MAX, createSelu});
+  r.add({"PRelu", 6, INT_MAX, createPRelu});       // < 7: slope broadcast as numpy does (superset)
 }
 
 }  // namespace topiary
