@@ -1,5 +1,5 @@
 // Conv and ConvTranspose against naive reference loops on random shapes and
-// attribute combinations; Conv's backward (dX, dW, dB) by finite differences.
+// attribute combinations; both backward passes (dX, dW, dB) by finite differences.
 #include <QtTest>
 
 #include "engine/test_ops_nn_helpers.h"
@@ -235,6 +235,7 @@ class TestOpsNnConv : public QObject {
       QVERIFY2(!y.empty(), why.c_str());
       QCOMPARE(y[0].shape(), ys);
       QVERIFY2(testutil::allClose(y[0], ref, 1e-4, 1e-5, &why), ("case " + std::to_string(ci) + ": " + why).c_str());
+      QVERIFY2(gradCheck(*k.value(), {X, W, B}, {0, 1, 2}, ctx, rng, &why), ("backward case " + std::to_string(ci) + ": " + why).c_str());
     }
   }
 

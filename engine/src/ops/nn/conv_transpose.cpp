@@ -1,8 +1,8 @@
-// ConvTranspose (forward): the adjoint of Conv. Per image and group, one
+// ConvTranspose: the adjoint of Conv. Per image and group, one
 // GEMM col = W_g^T X_g, then col2im scatters the columns onto the output,
 // whose geometry is that of a convolution reading Y and producing X. Output
 // size from output_shape, auto_pad (SAME_*: in * stride) or explicit pads
-// and output_padding.
+// and output_padding. Backward (dX, dW, dB) is the matching convolution.
 #include <Eigen/Core>
 
 #include "ops/common.h"
@@ -52,6 +52,50 @@ class ConvTranspose final : public Kernel {
         }
       }
     });
+    return Status::ok();
+  }
+
+  bool hasBackward() const override { return true; }
+  // The adjoint of a scatter is a gather: im2col of dY with the same window
+  // gives, per group, dX_g = W_g col and dW_g = sum_n X_g col^T.
+  Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>&,
+                  const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
+                  const RunContext& ctx) override {
+    if (gradOut.empty() || !gradOut[0]) return Status::ok();
+    TOPIARY_RETURN_IF_ERROR(prepare(in));
+    const Tensor &X = *in[0], &W = *in[1], &GY = *gradOut[0];
+    const int64_t xN = win_.outSize(), yN = win_.inSize(), K = win_.kSize();
+    const int64_t CinG = Cin_ / group_, CoutG = Cout_ / group_, colN = Cout_ * K * xN;
+    if (GY.numel() != N_ * Cout_ * yN)
+      return Status::badInput("ConvTranspose output gradient has shape " + shapeToString(GY.shape()));
+    Tensor* GX = gradIn.size() > 0 ? gradIn[0] : nullptr;
+    Tensor* GW = gradIn.size() > 1 ? gradIn[1] : nullptr;
+    Tensor* GB = gradIn.size() > 2 && in.size() > 2 && in[2] && in[2]->numel() > 0 ? gradIn[2] : nullptr;
+    if (GX) GX->resize(DType::Float, X.shape());
+    if (GW) {
+      GW->resize(DType::Float, W.shape());
+      GW->setZero();
+    }
+    if (GB) {
+      GB->resize(DType::Float, {Cout_});
+      for (int64_t c = 0; c < Cout_; ++c) {
+        double s = 0;
+        for (int64_t n = 0; n < N_; ++n) s += CMap(GY.f() + (n * Cout_ + c) * yN, 1, yN).sum();
+        GB->f()[c] = static_cast<float>(s);
+      }
+    }
+    col_.resize(static_cast<size_t>(colN));
+    // Images run in order (dW accumulates); im2col and the GEMMs use the threads.
+    for (int64_t n = 0; n < N_; ++n) {
+      im2col(GY.f() + n * Cout_ * yN, Cout_, win_, col_.data(), ctx.threads);
+      for (int64_t g = 0; g < group_; ++g) {
+        CMap colg(col_.data() + g * CoutG * K * xN, CoutG * K, xN);
+        if (GX) MMap(GX->f() + (n * Cin_ + g * CinG) * xN, CinG, xN).noalias() = CMap(W.f() + g * CinG * CoutG * K, CinG, CoutG * K) * colg;
+        if (GW)
+          MMap(GW->f() + g * CinG * CoutG * K, CinG, CoutG * K).noalias() +=
+              CMap(X.f() + (n * Cin_ + g * CinG) * xN, CinG, xN) * colg.transpose();
+      }
+    }
     return Status::ok();
   }
 

@@ -151,6 +151,9 @@ class Resize final : public Kernel {
     } else {
       return Status::badInput("Resize needs either scales or sizes");
     }
+    for (size_t d = 0; d < r; ++d)
+      if (X.shape()[d] == 0 && outShape_[d] > 0)
+        return Status::badInput("Resize cannot grow the empty axis " + std::to_string(d) + " of " + shapeToString(X.shape()));
     size_t combos = 1;
     index_.resize(r);
     weight_.resize(r);
