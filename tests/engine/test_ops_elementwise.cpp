@@ -179,6 +179,15 @@ class TestOpsElementwise : public QObject {
         {"Reciprocal", {}, [](double x) { return 1 / x; }},
         {"Erf", {}, [](double x) { return std::erf(x); }},
         {"Identity", {}, [](double x) { return x; }},
+        {"Elu", {{"alpha", Attribute::ofFloat(0.5f)}}, [](double x) { return x > 0 ? x : 0.5 * std::expm1(x); }},
+        {"Selu", {}, [](double x) { return 1.0507009873554805 * (x > 0 ? x : 1.6732632423543772 * std::expm1(x)); }},
+        {"Softplus", {}, [](double x) { return std::log1p(std::exp(x)); }},
+        {"Softsign", {}, [](double x) { return x / (1 + std::fabs(x)); }},
+        {"Sin", {}, [](double x) { return std::sin(x); }},
+        {"Cos", {}, [](double x) { return std::cos(x); }},
+        {"Floor", {}, [](double x) { return std::floor(x); }},
+        {"Ceil", {}, [](double x) { return std::ceil(x); }},
+        {"Sign", {}, [](double x) { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); }},
     };
     std::mt19937 rng(11);
     for (const auto& u : ops) {
@@ -193,6 +202,103 @@ class TestOpsElementwise : public QObject {
       QCOMPARE(r.outs[0].shape(), X.shape());
       QVERIFY2(worstRatio(r.outs[0], want, 1e-5, 1e-6) <= 1.0, op.c_str());
     }
+  }
+
+  void roundHalvesToEvenAndIntegerNegAbs() {
+    Tensor X = Tensor::fromVector<float>({6}, {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 2.6f});
+    QCOMPARE(run("Round", {}, {&X}).outs[0].toDoubles(), (std::vector<double>{0, 2, 2, -0, -2, 3}));
+    Tensor I = Tensor::fromVector<int64_t>({3}, {-5, 0, 7});
+    auto neg = run("Neg", {}, {&I}), abs = run("Abs", {}, {&I});
+    QCOMPARE(neg.outs[0].dtype(), DType::Int64);
+    QCOMPARE(neg.outs[0].toInt64s(), (std::vector<int64_t>{5, 0, -7}));
+    QCOMPARE(abs.outs[0].toInt64s(), (std::vector<int64_t>{5, 0, 7}));
+  }
+
+  void comparisonsAndLogic() {
+    std::mt19937 rng(2);
+    Tensor A = randomTensor(rng, {2, 3, 4}), B = randomTensor(rng, {3, 1});
+    A.at(5) = B.at(1);  // one exact tie for Equal / LessOrEqual
+    struct C {
+      const char* op;
+      std::function<bool(double, double)> f;
+    };
+    for (const C& c : std::vector<C>{{"Equal", [](double a, double b) { return a == b; }},
+                                     {"Less", [](double a, double b) { return a < b; }},
+                                     {"Greater", [](double a, double b) { return a > b; }},
+                                     {"LessOrEqual", [](double a, double b) { return a <= b; }},
+                                     {"GreaterOrEqual", [](double a, double b) { return a >= b; }}}) {
+      for (DType dt : {DType::Float, DType::Int64}) {
+        Tensor a = A.cast(dt), b = B.cast(dt);
+        auto r = run(c.op, {}, {&a, &b});
+        QVERIFY2(r.status.isOk(), c.op);
+        QCOMPARE(r.outs[0].dtype(), DType::Bool);
+        auto want = refBinary(a.toDoubles(), a.shape(), b.toDoubles(), b.shape(),
+                              [&](double x, double y) { return c.f(x, y) ? 1.0 : 0.0; }, nullptr);
+        QVERIFY2(worstRatio(r.outs[0], want, 0, 1e-9) <= 1.0, c.op);
+      }
+    }
+    Tensor P(DType::Bool, {4}), Q(DType::Bool, {2, 1});
+    for (int i = 0; i < 4; ++i) P.data<uint8_t>()[i] = i % 2;
+    Q.data<uint8_t>()[1] = 1;
+    auto andR = run("And", {}, {&P, &Q}), orR = run("Or", {}, {&P, &Q}), xorR = run("Xor", {}, {&P, &Q}),
+         notR = run("Not", {}, {&P});
+    QCOMPARE(andR.outs[0].shape(), (Shape{2, 4}));
+    QCOMPARE(andR.outs[0].toInt64s(), (std::vector<int64_t>{0, 0, 0, 0, 0, 1, 0, 1}));
+    QCOMPARE(orR.outs[0].toInt64s(), (std::vector<int64_t>{0, 1, 0, 1, 1, 1, 1, 1}));
+    QCOMPARE(xorR.outs[0].toInt64s(), (std::vector<int64_t>{0, 1, 0, 1, 1, 0, 1, 0}));
+    QCOMPARE(notR.outs[0].toInt64s(), (std::vector<int64_t>{1, 0, 1, 0}));
+    QCOMPARE(run("And", {}, {&A, &B}).status.kind(), ErrorKind::BadInput);
+  }
+
+  void whereSelectsWithBroadcasting() {
+    std::mt19937 rng(6);
+    Tensor cond(DType::Bool, {3, 1});
+    cond.data<uint8_t>()[0] = 1;
+    cond.data<uint8_t>()[2] = 1;
+    for (DType dt : {DType::Float, DType::Int64, DType::UInt8}) {
+      Tensor X = randomTensor(rng, {2, 3, 4}, 0.f, 100.f).cast(dt), Z = randomTensor(rng, {4}, 0.f, 100.f).cast(dt);
+      auto r = run("Where", {}, {&cond, &X, &Z});
+      QVERIFY(r.status.isOk());
+      QCOMPARE(r.outs[0].shape(), (Shape{2, 3, 4}));
+      QCOMPARE(r.outs[0].dtype(), dt);
+      auto x = X.toDoubles(), z = Z.toDoubles(), y = r.outs[0].toDoubles();
+      for (int64_t i = 0; i < 24; ++i) {
+        int64_t row = (i / 4) % 3;
+        QCOMPARE(y[static_cast<size_t>(i)], row != 1 ? x[static_cast<size_t>(i)] : z[static_cast<size_t>(i % 4)]);
+      }
+    }
+    Tensor notBool(DType::Float, {3, 1}), X(DType::Float, {3});
+    QCOMPARE(run("Where", {}, {&notBool, &X, &X}).status.kind(), ErrorKind::BadInput);
+  }
+
+  void variadicMaxMinSumMean() {
+    std::mt19937 rng(8);
+    Tensor A = randomTensor(rng, {2, 3}), B = randomTensor(rng, {3}), C = randomTensor(rng, {2, 1});
+    auto a = A.toDoubles(), b = B.toDoubles(), c = C.toDoubles();
+    auto mx = run("Max", {}, {&A, &B, &C}), mn = run("Min", {}, {&A, &B, &C}), sm = run("Sum", {}, {&A, &B, &C}),
+         me = run("Mean", {}, {&A, &B, &C});
+    QVERIFY(mx.status.isOk() && mn.status.isOk() && sm.status.isOk() && me.status.isOk());
+    QCOMPARE(mx.outs[0].shape(), (Shape{2, 3}));
+    for (size_t i = 0; i < 6; ++i) {
+      double x = a[i], y = b[i % 3], z = c[i / 3];
+      QCOMPARE(mx.outs[0].toDoubles()[i], std::max({x, y, z}));
+      QCOMPARE(mn.outs[0].toDoubles()[i], std::min({x, y, z}));
+      QVERIFY(std::fabs(sm.outs[0].toDoubles()[i] - (x + y + z)) < 1e-5);
+      QVERIFY(std::fabs(me.outs[0].toDoubles()[i] - (x + y + z) / 3) < 1e-5);
+    }
+    // One input: a copy; integer Max; float-only Sum.
+    QCOMPARE(run("Max", {}, {&B}).outs[0].toDoubles(), b);
+    Tensor I = Tensor::fromVector<int32_t>({3}, {1, -5, 9}), J = Tensor::fromVector<int32_t>({1}, {2});
+    QCOMPARE(run("Max", {}, {&I, &J}).outs[0].toInt64s(), (std::vector<int64_t>{2, 2, 9}));
+    QCOMPARE(run("Sum", {}, {&I, &J}).status.kind(), ErrorKind::Unsupported);
+  }
+
+  void castLikeTakesTheSecondType() {
+    Tensor X = Tensor::fromVector<float>({2}, {2.7f, -1.2f}), like(DType::Int32, {1});
+    auto r = run("CastLike", {}, {&X, &like}, 1, 15);
+    QVERIFY(r.status.isOk());
+    QCOMPARE(r.outs[0].dtype(), DType::Int32);
+    QCOMPARE(r.outs[0].toInt64s(), (std::vector<int64_t>{2, -1}));
   }
 
   void softmaxAlongAxis() {

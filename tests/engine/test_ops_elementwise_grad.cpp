@@ -43,7 +43,8 @@ class TestOpsElementwiseGrad : public QObject {
   void unaryGradients_data() {
     QTest::addColumn<QString>("op");
     for (const char* op : {"Relu", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Sqrt", "Exp", "Log",
-                           "Neg", "Abs", "Reciprocal", "Erf", "Identity", "Clip", "Softmax", "LogSoftmax"})
+                           "Neg", "Abs", "Reciprocal", "Erf", "Identity", "Clip", "Softmax", "LogSoftmax", "Elu", "Selu",
+                           "Softplus", "Softsign", "Sin", "Cos"})
       QTest::newRow(op) << QString(op);
   }
   void unaryGradients() {
@@ -78,6 +79,20 @@ class TestOpsElementwiseGrad : public QObject {
       double worst = gradCheck(*k, in, check, rng);
       QVERIFY2(worst < 1e-2, (name + " opset " + std::to_string(opset) + ": " + std::to_string(worst)).c_str());
     }
+  }
+
+  void preluAndWhereGradients() {
+    std::mt19937 rng(25);
+    Tensor X = randomTensor(rng, {2, 3, 4, 5}, -2.f, 2.f, {0.f}, 0.05f);
+    Tensor slope = randomTensor(rng, {3, 1, 1}, 0.1f, 0.5f);
+    auto k = build("PRelu", {}, {&X, &slope});
+    QVERIFY(k);
+    QVERIFY(gradCheck(*k, {X, slope}, {0, 1}, rng) < 1e-2);
+    Tensor cond(DType::Bool, {3, 1}), A = randomTensor(rng, {2, 3, 4}), B = randomTensor(rng, {4});
+    cond.data<uint8_t>()[1] = 1;
+    auto w = build("Where", {}, {&cond, &A, &B});
+    QVERIFY(w);
+    QVERIFY(gradCheck(*w, {cond, A, B}, {1, 2}, rng) < 1e-2);
   }
 
   void softmaxGradientsOnInnerAxes() {
