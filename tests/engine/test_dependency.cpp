@@ -111,6 +111,54 @@ class TestDependency : public QObject {
     QVERIFY(asSet(a->members).count("cat") && asSet(b->members).count("cat_relu"));
   }
 
+  void concatThenFlattenMultipliesOffsets() {
+    auto groups = groupsOf(concatFlattenGraph());
+    const DependencyGroup* a = producedBy(groups, "convA");
+    const DependencyGroup* b = producedBy(groups, "convB");
+    QVERIFY(a && b && !a->locked && !b->locked);
+    QVERIFY(hasSlice(*a, "fc.weight", 1, 0, 16, ChannelSlice::Kind::ConsumerIn));
+    QVERIFY(hasSlice(*b, "fc.weight", 1, 32, 16, ChannelSlice::Kind::ConsumerIn));
+  }
+
+  void nestedConcat() {
+    auto groups = groupsOf(nestedConcatGraph());
+    const DependencyGroup* c = producedBy(groups, "convC");
+    const DependencyGroup* b = producedBy(groups, "convB");
+    QVERIFY(c && b && !c->locked && !b->locked);
+    QVERIFY(hasSlice(*b, "bn.mean", 0, 2, 1, ChannelSlice::Kind::Param));
+    QVERIFY(hasSlice(*c, "bn.mean", 0, 5, 1, ChannelSlice::Kind::Param));
+    QVERIFY(hasSlice(*c, "conv3.weight", 1, 5, 1, ChannelSlice::Kind::ConsumerIn));
+    QCOMPARE(asSet(c->members), Set({"convC", "poolC", "cat2", "bn", "relu", "conv3"}));
+  }
+
+  void matmulNeurons() {
+    auto groups = groupsOf(matmulGraph());
+    const DependencyGroup* n = producedBy(groups, "mm1");
+    QVERIFY(n && !n->locked);
+    QCOMPARE(n->channels, int64_t(6));
+    QVERIFY(hasSlice(*n, "w1", 1, 0, 1, ChannelSlice::Kind::ProducerOut));
+    QVERIFY(hasSlice(*n, "b1", 0, 0, 1, ChannelSlice::Kind::Param));
+    QVERIFY(hasSlice(*n, "w2", 0, 0, 1, ChannelSlice::Kind::ConsumerIn));
+  }
+
+  void concatAddedToAProducerLocks() {
+    // Add(Concat(a, b), convC): the sum's channels mix two groups with a third.
+    GraphBuilder gb("mix", 3);
+    std::string x = gb.input("input", {3, 6, 6});
+    std::string a = gb.conv(x, "convA", 3, 2, 1);
+    std::string b = gb.conv(x, "convB", 3, 3, 1);
+    std::string c = gb.conv(x, "convC", 3, 5, 1);
+    std::string y = gb.node("Concat", "cat", {a, b}, {{"axis", Attribute::ofInt(1)}});
+    y = gb.add(y, c, "sum");
+    head(gb, y, 5);
+    auto groups = groupsOf(gb.finish().value());
+    for (const char* p : {"convA", "convB", "convC"}) {
+      const DependencyGroup* g = producedBy(groups, p);
+      QVERIFY2(g && g->locked, p);
+      QVERIFY2(g->lockReason.find("combined by node 'cat'") != std::string::npos, g->lockReason.c_str());
+    }
+  }
+
   void depthwiseIsCoupled() {
     auto groups = groupsOf(depthwiseGraph());
     const DependencyGroup* g = producedBy(groups, "conv1");

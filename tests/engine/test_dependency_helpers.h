@@ -177,4 +177,42 @@ inline Graph flattenGemmGraph(bool reshapeInsteadOfFlatten = false) {
   return b.finish().value();
 }
 
+// convA (2) and convB (3) on 4x4 -> Concat -> Flatten -> fc (80 -> 4): offsets times H*W
+inline Graph concatFlattenGraph() {
+  GraphBuilder b("concat_flatten", 7);
+  std::string x = b.input("input", {3, 4, 4});
+  std::string a = b.relu(b.conv(x, "convA", 3, 2, 3, 1, 1), "reluA");
+  std::string c = b.conv(x, "convB", 3, 3, 1);
+  std::string y = b.node("Concat", "cat", {a, c}, {{"axis", Attribute::ofInt(1)}});
+  b.output(b.gemm(b.flatten(y, "flat"), "fc", 80, 4), "logits", {4});
+  return b.finish().value();
+}
+
+// Concat(Concat(convA, convB), convC) -> bn -> conv3, and a residual-free MaxPool on the way
+inline Graph nestedConcatGraph() {
+  GraphBuilder b("nested_concat", 7);
+  std::string x = b.input("input", {3, 8, 8});
+  std::string a = b.conv(x, "convA", 3, 2, 3, 1, 1);
+  std::string c = b.conv(x, "convB", 3, 3, 1);
+  std::string d = b.maxPool(b.conv(x, "convC", 3, 4, 3, 1, 1), "poolC", 3, 1, 1);
+  std::string y = b.node("Concat", "cat1", {a, c}, {{"axis", Attribute::ofInt(1)}});
+  y = b.node("Concat", "cat2", {y, d}, {{"axis", Attribute::ofInt(1)}});
+  y = b.conv(b.relu(b.batchNorm(y, "bn", 9), "relu"), "conv3", 9, 5, 3, 1, 1);
+  head(b, y, 5);
+  return b.finish().value();
+}
+
+// [N,8] -> MatMul (8x6) -> Add bias -> Relu -> MatMul (6x4) = logits
+inline Graph matmulGraph() {
+  GraphBuilder b("matmul", 7);
+  std::string x = b.input("input", {8});
+  std::string w1 = b.heUniform("w1", {8, 6}, 8);
+  std::string b1 = b.constant("b1", Tensor(DType::Float, {6}));
+  std::string w2 = b.heUniform("w2", {6, 4}, 6);
+  x = b.node("MatMul", "mm1", {x, w1});
+  x = b.relu(b.node("Add", "bias1", {x, b1}), "relu1");
+  b.output(b.node("MatMul", "mm2", {x, w2}), "logits", {4});
+  return b.finish().value();
+}
+
 }  // namespace deptest

@@ -25,7 +25,8 @@ std::vector<Case> allCases() {
   std::vector<Case> cases = {{"chain", chainGraph()},         {"residual", residualGraph()},
                              {"concat", concatGraph()},       {"depthwise", depthwiseGraph()},
                              {"se", seGraph()},               {"flatten_gemm", flattenGemmGraph(false)},
-                             {"reshape_gemm", flattenGemmGraph(true)}};
+                             {"reshape_gemm", flattenGemmGraph(true)}, {"concat_flatten", concatFlattenGraph()},
+                             {"nested_concat", nestedConcatGraph()},  {"matmul", matmulGraph()}};
   for (const char* a : {"lenet5", "lenet-300-100", "resnet8", "mobilenet-tiny", "vgg-small"}) {
     auto g = architecture(a);
     if (g.isOk()) cases.push_back({a, g.value()});
