@@ -6,7 +6,8 @@
 // operator is not claimed at the model's opset, the model or a datum uses a
 // type the engine does not store (strings, sequences, optionals), or a kernel
 // reports Unsupported (e.g. a dtype it does not handle). Everything else that
-// goes wrong is a failure.
+// goes wrong is a failure. The four training-mode Dropout cases with random
+// masks are skipped: their expected values come from numpy's generator.
 //
 // Environment:
 //   TOPIARY_CONFORMANCE_FILTER=<regex>  only cases whose name ("test_relu" or
@@ -99,9 +100,21 @@ CaseResult runCase(const fs::path& dir, std::set<std::string>& opsInCase) {
   std::string nonTensor = conformance::firstNonTensorIo(modelBytes);
   if (!nonTensor.empty()) return skip(nonTensor);
 
+  // Expected outputs drawn from the reference's random generator cannot be
+  // reproduced by any other implementation (ONNX Runtime skips them too).
+  static const std::set<std::string> kRandom = {"test_training_dropout", "test_training_dropout_default",
+                                                "test_training_dropout_default_mask", "test_training_dropout_mask"};
+  if (kRandom.count(dir.filename().string())) return skip("the expected output depends on numpy's random generator");
+
   auto loaded = loadModel((dir / "model.onnx").string());
   if (!loaded) return fromStatus(loaded.status(), "loading the model");
   const Graph& graph = loaded.value();
+  // A declared type the engine cannot store (bfloat16, string, ...).
+  for (const auto* list : {&graph.inputs, &graph.outputs})
+    for (const auto& v : *list)
+      if (!dtypeSupported(v.dtype))
+        return skip("'" + v.name + "' has element type " + std::to_string(static_cast<int>(v.dtype)) +
+                    ", which the engine does not store");
   const OpRegistry& reg = OpRegistry::instance();
   int64_t opset = graph.opset();
   std::string unclaimed;
