@@ -1,0 +1,152 @@
+// Recipes: parsing, validation errors that name the key and value, JSON
+// round trip, resolution against a graph, every shipped example recipe.
+#include <QtTest>
+
+#include <QDir>
+
+#include "common/test_util.h"
+#include "topiary/arch.h"
+#include "topiary/recipe.h"
+
+using namespace topiary;
+
+namespace {
+Graph lenet() {
+  auto g = buildArchitecture("lenet5");
+  if (!g) qFatal("%s", g.status().message().c_str());
+  return std::move(g.value());
+}
+}  // namespace
+
+class TestRecipe : public QObject {
+  Q_OBJECT
+ private slots:
+  void parsesDesignExample() {
+    auto r = parseRecipe(R"({ "default":  {"granularity": "filter", "sparsity": 0.5, "criterion": "l1"},
+      "layers":   {"conv2": {"granularity": "nm", "n": 2, "m": 4}, "fc3": {"sparsity": 0}},
+      "method":   "magnitude",
+      "schedule": {"kind": "agp", "steps": 5},
+      "finetune": {"epochs": 2, "lr": 0.01, "data": "fashion-mnist:train"},
+      "quantize": {"bits": 8, "per_channel": true} })");
+    QVERIFY2(r.isOk(), r.status().message().c_str());
+    QCOMPARE(r->defaults.granularity, Granularity::Filter);
+    QCOMPARE(r->defaults.sparsity, 0.5);
+    QCOMPARE(*r->layers.at("conv2").granularity, Granularity::NM);
+    QCOMPARE(*r->layers.at("fc3").sparsity, 0.0);
+    QCOMPARE(r->schedule.kind, ScheduleKind::Agp);
+    QCOMPARE(r->schedule.steps, 5);
+    QCOMPARE(r->finetune.epochs, 2);
+    QCOMPARE(QString::fromStdString(r->finetune.data), QString("fashion-mnist:train"));
+    QCOMPARE(r->quantize.bits, 8);
+  }
+
+  void errorsNameKeyAndValue_data() {
+    QTest::addColumn<QString>("json");
+    QTest::addColumn<QString>("expect1");
+    QTest::addColumn<QString>("expect2");
+    QTest::newRow("sparsity") << R"({"default": {"sparsity": 1.5}})" << "default.sparsity" << "1.5";
+    QTest::newRow("n>=m") << R"({"layers": {"fc1": {"granularity": "nm", "n": 4, "m": 4}}})" << "layers.fc1.n" << "4";
+    QTest::newRow("criterion") << R"({"default": {"criterion": "magic"}})" << "default.criterion" << "magic";
+    QTest::newRow("granularity") << R"({"default": {"granularity": "block"}})" << "default.granularity" << "block";
+    QTest::newRow("bits") << R"({"quantize": {"bits": 9}})" << "quantize.bits" << "9";
+    QTest::newRow("unknown key") << R"({"default": {"sparsty": 0.5}})" << "default.sparsty" << "unknown";
+    QTest::newRow("unknown top") << R"({"prune": {}})" << "prune" << "unknown";
+    QTest::newRow("method") << R"({"method": "obd"})" << "method" << "obd";
+    QTest::newRow("schedule") << R"({"schedule": {"kind": "cubic"}})" << "schedule.kind" << "cubic";
+    QTest::newRow("lr") << R"({"finetune": {"lr": -1}})" << "finetune.lr" << "-1";
+    QTest::newRow("type") << R"({"finetune": {"epochs": "two"}})" << "finetune.epochs" << "two";
+    QTest::newRow("steps") << R"({"schedule": {"steps": 0}})" << "schedule.steps" << "0";
+  }
+  void errorsNameKeyAndValue() {
+    QFETCH(QString, json);
+    QFETCH(QString, expect1);
+    QFETCH(QString, expect2);
+    auto r = parseRecipe(json.toStdString());
+    QVERIFY(!r.isOk());
+    QCOMPARE(r.status().kind(), ErrorKind::BadInput);
+    QString msg = QString::fromStdString(r.status().message());
+    QVERIFY2(msg.contains(expect1), qPrintable(msg));
+    QVERIFY2(msg.contains(expect2), qPrintable(msg));
+  }
+
+  void notJson() {
+    auto r = parseRecipe("{ default: ");
+    QVERIFY(!r.isOk());
+    QCOMPARE(r.status().kind(), ErrorKind::BadInput);
+  }
+
+  void unknownLayerNamed() {
+    Graph g = lenet();
+    auto r = parseRecipe(R"({"layers": {"conv9": {"sparsity": 0.5}}})");
+    QVERIFY(r.isOk());
+    auto rr = resolveRecipe(g, r.value());
+    QVERIFY(!rr.isOk());
+    QVERIFY(rr.status().message().find("layers.conv9") != std::string::npos);
+    QVERIFY(rr.status().message().find("conv1") != std::string::npos);  // lists the real names
+  }
+
+  void roundTrip() {
+    auto r = parseRecipe(R"({"default": {"granularity": "element", "sparsity": 0.7, "criterion": "taylor"},
+      "layers": {"fc1.weight": {"sparsity": 0.9}, "conv1": {"locked": true}}, "ranking": "global",
+      "method": "dns", "dns": {"hysteresis": 0.2, "update_every": 5},
+      "finetune": {"epochs": 3, "batch": 32, "max_batches": 10}, "quantize": {"bits": 2, "per_channel": false}})");
+    QVERIFY2(r.isOk(), r.status().message().c_str());
+    auto back = recipeFromJson(recipeToJson(r.value()));
+    QVERIFY2(back.isOk(), back.status().message().c_str());
+    QCOMPARE(recipeToJson(back.value()).dump(), recipeToJson(r.value()).dump());
+    QCOMPARE(back->method, PruneMethod::Dns);
+    QCOMPARE(back->dns.updateEvery, 5);
+    QCOMPARE(back->quantize.bits, 2);
+    QVERIFY(!back->quantize.perChannel);
+    QVERIFY(back->globalRanking);
+    QCOMPARE(*back->layers.at("fc1.weight").sparsity, 0.9);
+  }
+
+  void resolveAdaptsDefault() {
+    Graph g = lenet();
+    auto r = parseRecipe(R"({"default": {"granularity": "filter", "sparsity": 0.5},
+                            "layers": {"fc1.weight": {"sparsity": 0.25}, "conv1": {"locked": true}}})");
+    QVERIFY(r.isOk());
+    auto rr = resolveRecipe(g, r.value());
+    QVERIFY2(rr.isOk(), rr.status().message().c_str());
+    const auto& L = rr->config.layers;
+    QCOMPARE(L.at("conv2").granularity, Granularity::Filter);
+    QCOMPARE(L.at("fc1").granularity, Granularity::Neuron);  // filter on a Gemm means neuron
+    QCOMPARE(L.at("fc1").sparsity, 0.25);                   // named by weight initializer
+    QVERIFY(L.at("conv1").locked);
+    QVERIFY(!L.count("fc3"));  // the logits' outputs cannot be pruned: left dense with a note
+    QVERIFY(!rr->notes.empty());
+    // Explicitly asking for it is an error naming the layer.
+    auto bad = parseRecipe(R"({"layers": {"fc3": {"granularity": "neuron", "sparsity": 0.5}}})");
+    QVERIFY(bad.isOk());
+    auto br = resolveRecipe(g, bad.value());
+    QVERIFY(!br.isOk());
+    QVERIFY(br.status().message().find("fc3") != std::string::npos);
+  }
+
+  void kernelOnGemmExplicitIsError() {
+    Graph g = lenet();
+    auto r = parseRecipe(R"({"layers": {"fc1": {"granularity": "kernel", "sparsity": 0.5}}})");
+    QVERIFY(r.isOk());
+    auto rr = resolveRecipe(g, r.value());
+    QVERIFY(!rr.isOk());
+    QVERIFY(rr.status().message().find("kernel") != std::string::npos);
+  }
+
+  void shippedRecipesParse() {
+    QDir dir(QString::fromStdString(testutil::sourcePath("resources/recipes")));
+    QStringList files = dir.entryList({"*.json"}, QDir::Files);
+    QVERIFY(files.size() >= 8);
+    Graph g = lenet();
+    for (const QString& f : files) {
+      auto r = loadRecipe(dir.filePath(f).toStdString());
+      QVERIFY2(r.isOk(), qPrintable(f + ": " + QString::fromStdString(r.status().message())));
+      auto rr = resolveRecipe(g, r.value());
+      QVERIFY2(rr.isOk() || r->defaults.criterion == Criterion::BnScale,
+               qPrintable(f + ": " + QString::fromStdString(rr.status().message())));
+    }
+  }
+};
+
+QTEST_APPLESS_MAIN(TestRecipe)
+#include "test_recipe.moc"
