@@ -1,0 +1,175 @@
+// topiary-cli prune and sensitivity as a user runs them: the report's JSON
+// keys with checked values, the written model, refusing to overwrite the
+// source, recipe errors with exit code 2.
+#include <QProcess>
+#include <QtTest>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/test_util.h"
+#include "topiary/arch.h"
+#include "topiary/dataset.h"
+#include "topiary/file_util.h"
+#include "topiary/onnx_io.h"
+
+using namespace topiary;
+using json = nlohmann::json;
+
+namespace {
+
+struct CliResult {
+  int exitCode = -1;
+  bool finished = false;
+  std::string out, err;
+};
+
+CliResult runCli(const QStringList& args, int timeoutMs = 120000) {
+  QProcess p;
+  p.start(TOPIARY_CLI, args);
+  CliResult r;
+  if (!p.waitForStarted(10000)) return r;
+  r.finished = p.waitForFinished(timeoutMs);
+  if (!r.finished) {
+    p.kill();
+    p.waitForFinished(5000);
+  }
+  r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+  r.out = p.readAllStandardOutput().toStdString();
+  r.err = p.readAllStandardError().toStdString();
+  return r;
+}
+
+QString writeText(const std::string& name, const std::string& text) {
+  std::string path = testutil::tempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return QString::fromStdString(path);
+}
+
+}  // namespace
+
+class TestCliPrune : public QObject {
+  Q_OBJECT
+  QString model_;
+
+  json pruneJson(const std::string& recipe, const QString& out, QStringList extra = {}) {
+    QString r = writeText("recipe.json", recipe);
+    QStringList args = {"prune", model_, "--recipe", r, "--out", out, "--latency-runs", "2", "--threads", "1", "--json"};
+    args << extra;
+    auto res = runCli(args);
+    if (res.exitCode != 0) qWarning("stderr: %s", res.err.c_str());
+    if (res.exitCode != 0) return json();
+    return json::parse(res.out, nullptr, false);
+  }
+
+ private slots:
+  void initTestCase() {
+    auto g = buildArchitecture("lenet5");
+    QVERIFY(g.isOk());
+    model_ = QString::fromStdString(testutil::tempDir() + "/lenet5.onnx");
+    QVERIFY(saveModel(g.value(), model_.toStdString()).isOk());
+  }
+
+  void elementReportKeys() {
+    QString out = QString::fromStdString(testutil::tempDir() + "/element.onnx");
+    bool haveData = loadDataset("fashion-mnist", {1, 0.f, 1.f}).isOk();
+    QStringList extra;
+    if (haveData) extra << "--data" << "fashion-mnist" << "--limit" << "200";
+    json j = pruneJson(R"({"default": {"granularity": "element", "sparsity": 0.75}})", out, extra);
+    QVERIFY(j.is_object());
+    for (const char* side : {"before", "after"}) {
+      for (const char* k : {"params", "nonzero_params", "flops", "size_bytes", "layers", "latency_ms", "storage"})
+        QVERIFY2(j[side].contains(k), k);
+      if (haveData) {
+        QVERIFY(j[side].contains("accuracy"));
+        QCOMPARE(j[side]["samples"].get<int64_t>(), int64_t(200));
+      }
+      QVERIFY(j[side]["latency_ms"].contains("median"));
+      QVERIFY(j[side]["storage"].contains("8"));
+    }
+    int64_t params = j["before"]["params"].get<int64_t>();
+    QCOMPARE(params, int64_t(61706));
+    QCOMPARE(j["after"]["params"].get<int64_t>(), params);
+    // 75% of the 61,470 weights are zero now (biases untouched).
+    int64_t weights = 61706 - (6 + 16 + 120 + 84 + 10);
+    QCOMPARE(j["before"]["nonzero_params"].get<int64_t>() - j["after"]["nonzero_params"].get<int64_t>(),
+             int64_t(0.75 * 150 + 0.5) + int64_t(0.75 * 2400) + int64_t(0.75 * 48000) + int64_t(0.75 * 10080) +
+                 int64_t(0.75 * 840));
+    QVERIFY(weights > 0);
+    QVERIFY(j["after"]["effective_flops"].get<double>() < 0.5 * j["before"]["flops"].get<double>());
+    auto written = loadModel(out.toStdString());
+    QVERIFY(written.isOk());
+    QCOMPARE(written->nonzeroParamCount(), j["after"]["nonzero_params"].get<int64_t>());
+  }
+
+  void filterWritesSmallerModel() {
+    QString out = QString::fromStdString(testutil::tempDir() + "/filter.onnx");
+    json j = pruneJson(R"({"default": {"granularity": "filter", "sparsity": 0.5}})", out);
+    QVERIFY(j.is_object());
+    QVERIFY(j["structural"].get<bool>());
+    QCOMPARE(QString::fromStdString(j["written_view"].get<std::string>()), QString("removed"));
+    QVERIFY(j["after"]["params"].get<int64_t>() < j["before"]["params"].get<int64_t>() / 2);
+    QCOMPARE(j["masked"]["params"].get<int64_t>(), j["before"]["params"].get<int64_t>());
+    auto written = loadModel(out.toStdString());
+    QVERIFY(written.isOk());
+    QCOMPARE(written->paramCount(), j["after"]["params"].get<int64_t>());
+    QCOMPARE(written->initializers.at("conv2.weight").dim(0), int64_t(8));
+  }
+
+  void quantizedWritesQdq() {
+    QString out = QString::fromStdString(testutil::tempDir() + "/q8.onnx");
+    json j = pruneJson(R"({"default": {"sparsity": 0.5}, "quantize": {"bits": 8}})", out);
+    QVERIFY(j.is_object());
+    auto written = loadModel(out.toStdString());
+    QVERIFY(written.isOk());
+    int dq = 0;
+    for (const auto& n : written->nodes) dq += n.opType == "DequantizeLinear";
+    QCOMPARE(dq, 5);
+    QVERIFY(j["after"]["size_bytes"].get<int64_t>() * 3 < j["before"]["size_bytes"].get<int64_t>());
+  }
+
+  void refusesToOverwriteModel() {
+    auto before = readFile(model_.toStdString());
+    QString r = writeText("r.json", R"({"default": {"sparsity": 0.5}})");
+    auto res = runCli({"prune", model_, "--recipe", r, "--out", model_});
+    QCOMPARE(res.exitCode, 2);
+    QVERIFY(res.err.find("overwrite") != std::string::npos);
+    QCOMPARE(readFile(model_.toStdString()).value(), before.value());
+  }
+
+  void recipeErrorsExitTwo() {
+    QString r = writeText("bad.json", R"({"default": {"sparsity": 1.5}})");
+    auto res = runCli({"prune", model_, "--recipe", r, "--out", QString::fromStdString(testutil::tempDir() + "/x.onnx")});
+    QCOMPARE(res.exitCode, 2);
+    QVERIFY2(res.err.find("default.sparsity") != std::string::npos, res.err.c_str());
+    QString r2 = writeText("bad2.json", R"({"layers": {"conv7": {"sparsity": 0.5}}})");
+    res = runCli({"prune", model_, "--recipe", r2, "--out", QString::fromStdString(testutil::tempDir() + "/x.onnx")});
+    QCOMPARE(res.exitCode, 2);
+    QVERIFY2(res.err.find("conv7") != std::string::npos, res.err.c_str());
+  }
+
+  void sensitivityJson() {
+    if (!loadDataset("fashion-mnist", {1, 0.f, 1.f}).isOk()) QSKIP("Fashion-MNIST not installed");
+    QString out = QString::fromStdString(testutil::tempDir() + "/s.json");
+    auto res = runCli({"sensitivity", model_, "--data", "fashion-mnist", "--limit", "100", "--sparsities", "0.5,0.9",
+                       "--out", out, "--json"});
+    QCOMPARE(res.exitCode, 0);
+    json j = json::parse(res.out, nullptr, false);
+    QVERIFY(j.is_object());
+    QCOMPARE(j["layers"].size(), size_t(5));
+    QCOMPARE(j["layers"][2]["points"].size(), size_t(2));
+    QCOMPARE(j["layers"][2]["points"][1]["sparsity"].get<double>(), 0.9);
+    double acc = j["layers"][2]["points"][0]["accuracy"].get<double>();
+    QVERIFY(acc >= 0 && acc <= 1);
+    QCOMPARE(j["samples"].get<int64_t>(), int64_t(100));
+    auto saved = readFile(out.toStdString());
+    QVERIFY(saved.isOk());
+    QCOMPARE(json::parse(saved.value())["layers"].size(), size_t(5));
+    res = runCli({"sensitivity", model_, "--data", "fashion-mnist", "--granularity", "blob"});
+    QCOMPARE(res.exitCode, 2);
+    QVERIFY(res.err.find("blob") != std::string::npos);
+  }
+};
+
+QTEST_APPLESS_MAIN(TestCliPrune)
+#include "test_cli_prune.moc"
