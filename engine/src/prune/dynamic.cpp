@@ -27,6 +27,9 @@ Result<DynamicReport> analyzeDynamicSkipping(const Graph& graph, const Tensor& i
   for (size_t k = 0; k < graph.nodes.size(); ++k) {
     const Node& n = graph.nodes[k];
     if (n.opType != "Conv" || n.inputs.empty() || graph.isInitializer(n.inputs[0])) continue;
+    bool graphInput = false;  // the image itself is not an activation a layer can leave silent
+    for (const auto& in : graph.inputs) graphInput |= in.name == n.inputs[0];
+    if (graphInput) continue;
     const Tensor* a = (*ex)->value(n.inputs[0]);
     if (!a || a->rank() < 3 || a->dim(0) != N || a->dtype() != DType::Float) continue;
     int64_t C = a->dim(1), inner = a->numel() / (N * C);
