@@ -400,6 +400,36 @@ class TestOpsTensor : public QObject {
     QCOMPARE(range(3.0, 3.5, 0.2).outs[0].numel(), int64_t(3));
     QCOMPARE(range(int64_t(0), int64_t(5), int64_t(0)).status.kind(), ErrorKind::BadInput);
   }
+  void depthToSpaceAndBackAgain() {
+    std::mt19937 rng(10);
+    for (DType dt : {DType::Float, DType::UInt8, DType::Int64})
+      for (int64_t b : {1, 2, 3}) {
+        const int64_t N = 2, Co = 2, H = 3, W = 2, C = Co * b * b;
+        Tensor x = randomTensor(rng, {N, C, H, W}, dt);
+        for (bool crd : {false, true}) {
+          auto r = runOp("DepthToSpace", {{"blocksize", Attribute::ofInt(b)}, {"mode", Attribute::ofString(crd ? "CRD" : "DCR")}},
+                         {&x}, 1, 13);
+          QVERIFY2(r.status.isOk(), r.status.message().c_str());
+          const Shape os = {N, Co, H * b, W * b};
+          Tensor want = gatherReference(x, os, [&](int64_t i) {
+            auto o = unravel(i, os);
+            int64_t bi = o[2] % b, bj = o[3] % b;
+            int64_t c = crd ? o[1] * b * b + bi * b + bj : (bi * b + bj) * Co + o[1];
+            return ravel({o[0], c, o[2] / b, o[3] / b}, x.shape());
+          });
+          QVERIFY(sameBytes(r.outs[0], want));
+          if (!crd) {  // SpaceToDepth undoes the DCR arrangement
+            auto back = runOp("SpaceToDepth", {{"blocksize", Attribute::ofInt(b)}}, {&r.outs[0]}, 1, 13);
+            QVERIFY2(back.status.isOk(), back.status.message().c_str());
+            QVERIFY(sameBytes(back.outs[0], x));
+          }
+        }
+      }
+    Tensor odd(DType::Float, {1, 3, 2, 2});
+    QCOMPARE(runOp("DepthToSpace", {{"blocksize", Attribute::ofInt(2)}}, {&odd}, 1, 13).status.kind(), ErrorKind::BadInput);
+    QCOMPARE(runOp("SpaceToDepth", {{"blocksize", Attribute::ofInt(3)}}, {&odd}, 1, 13).status.kind(), ErrorKind::BadInput);
+    QCOMPARE(buildOp("DepthToSpace", {}, 1, 1, 13).status().kind(), ErrorKind::BadInput);
+  }
 };
 
 QTEST_GUILESS_MAIN(TestOpsTensor)

@@ -22,6 +22,8 @@ void registerTensorOps(OpRegistry& r) {
   r.add({"Expand", 8, INT_MAX, createExpand});
   r.add({"Tile", 6, INT_MAX, createTile});  // opset 1 Tile took (tiles, axis) inputs
   r.add({"Range", 11, INT_MAX, createRange});
+  r.add({"DepthToSpace", 1, INT_MAX, createDepthToSpace});  // mode (CRD) from opset 11
+  r.add({"SpaceToDepth", 1, INT_MAX, createSpaceToDepth});
 }
 
 }  // namespace topiary

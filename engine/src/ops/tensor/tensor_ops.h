@@ -20,4 +20,6 @@ Result<std::unique_ptr<Kernel>> createConstantOfShape(const Node& node, int opse
 Result<std::unique_ptr<Kernel>> createExpand(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createTile(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createRange(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createDepthToSpace(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createSpaceToDepth(const Node& node, int opset);
 }  // namespace topiary::ops
