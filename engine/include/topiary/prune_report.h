@@ -23,7 +23,7 @@ struct LatencyStats {
   int batch = 1;
 };
 
-// Runs the graph `runs` times on zeros (after one warm-up run) and reports the
+// Runs the graph `runs` times on zeros (after three warm-up runs) and reports the
 // median, min and max wall time.
 Result<LatencyStats> measureLatency(const Graph& graph, int batch = 1, int runs = 20, int threads = 0);
 

@@ -31,7 +31,7 @@ Result<LatencyStats> measureLatency(const Graph& graph, int batch, int runs, int
   if (!inputs) return inputs.status();
   std::vector<std::pair<std::string, const Tensor*>> feed;
   for (size_t i = 0; i < inputs->size(); ++i) feed.emplace_back(graph.inputs[i].name, &(*inputs)[i]);
-  TOPIARY_RETURN_IF_ERROR((*ex)->run(feed));  // warm-up: buffers allocated
+  for (int w = 0; w < 3; ++w) TOPIARY_RETURN_IF_ERROR((*ex)->run(feed));  // warm-up: buffers, caches, threads
   std::vector<double> ms;
   runs = std::max(1, runs);
   for (int r = 0; r < runs; ++r) {
