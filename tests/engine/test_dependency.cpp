@@ -159,6 +159,38 @@ class TestDependency : public QObject {
     }
   }
 
+  void passthroughOpsAndPerChannelConstants() {
+    auto groups = groupsOf(passthroughMixGraph());
+    const DependencyGroup* a = producedBy(groups, "conv1");
+    QVERIFY2(a && !a->locked, a ? a->lockReason.c_str() : "no group");
+    QVERIFY(hasSlice(*a, "slope", 0, 0, 1, ChannelSlice::Kind::Param));
+    QVERIFY(hasSlice(*a, "gain", 1, 0, 1, ChannelSlice::Kind::Param));
+    QVERIFY(hasSlice(*a, "divisor", 0, 0, 1, ChannelSlice::Kind::Param));
+    QCOMPARE(asSet(a->members), Set({"conv1", "prelu", "scale", "div", "pool", "pad", "conv2"}));
+    const DependencyGroup* b = producedBy(groups, "conv2");
+    QVERIFY2(b && !b->locked, b ? b->lockReason.c_str() : "no group");
+    QVERIFY(hasSlice(*b, "fc.weight", 0, 0, 1, ChannelSlice::Kind::ConsumerIn));  // transB=0: rows
+    QCOMPARE(asSet(b->members), Set({"conv2", "mean", "squeeze", "fc"}));
+    // The mask leaves the divisor alone (zero would give inf * 0 = NaN downstream).
+    Graph g = passthroughMixGraph();
+    QVERIFY(maskGroupChannels(g, *a, {1}).isOk());
+    QCOMPARE(g.initializers.at("divisor").f()[1], 2.f);
+    QCOMPARE(g.initializers.at("gain").f()[1], 0.f);
+  }
+
+  void padOnChannelsLocks() {
+    Graph g = passthroughMixGraph();
+    // Padding the batch axis keeps the graph runnable but is not per-channel.
+    g.initializers.at("pads") = Tensor::fromVector<int64_t>({8}, {1, 0, 1, 1, 0, 0, 1, 1});
+    g.valueInfo.clear();
+    auto groups = groupsOf(g);
+    const DependencyGroup* a = producedBy(groups, "conv1");
+    QVERIFY(a && a->locked);
+    QVERIFY2(a->lockReason.find("'pad' (Pad)") != std::string::npos &&
+                 a->lockReason.find("pads the batch or channel axis") != std::string::npos,
+             a->lockReason.c_str());
+  }
+
   void depthwiseIsCoupled() {
     auto groups = groupsOf(depthwiseGraph());
     const DependencyGroup* g = producedBy(groups, "conv1");

@@ -215,4 +215,29 @@ inline Graph matmulGraph() {
   return b.finish().value();
 }
 
+// conv1 (6) -> PRelu [6,1,1] -> Mul [1,6,1,1] -> Div [6,1,1] -> MaxPool -> Pad (spatial) -> conv2 (5)
+// -> ReduceMean(2,3) -> Squeeze -> Gemm with transB=0 ([5,4] weight)
+inline Graph passthroughMixGraph() {
+  GraphBuilder b("mix", 7);
+  std::string x = b.input("input", {3, 6, 6});
+  x = b.conv(x, "conv1", 3, 6, 3, 1, 1);
+  x = b.node("PRelu", "prelu", {x, b.heUniform("slope", {6, 1, 1}, 1)});
+  x = b.node("Mul", "scale", {x, b.heUniform("gain", {1, 6, 1, 1}, 1)});
+  Tensor d(DType::Float, {6, 1, 1});
+  d.fill(2.f);
+  x = b.node("Div", "div", {x, b.constant("divisor", d)});
+  // Pool before Pad: ONNX Runtime's Pad+MaxPool fusion pads with -inf
+  // instead of 0 (ORT PR #18136), which would break the ORT comparison.
+  x = b.maxPool(x, "pool", 2, 2);
+  std::string pads = b.constant("pads", Tensor::fromVector<int64_t>({8}, {0, 0, 1, 1, 0, 0, 1, 1}));
+  x = b.node("Pad", "pad", {x, pads});
+  x = b.conv(x, "conv2", 6, 5, 3, 1, 1);
+  x = b.node("ReduceMean", "mean", {x}, {{"axes", Attribute::ofInts({2, 3})}});
+  x = b.node("Squeeze", "squeeze", {x, b.constant("sq_axes", Tensor::fromVector<int64_t>({2}, {2, 3}))});
+  std::string w = b.heUniform("fc.weight", {5, 4}, 5);
+  std::string bias = b.heUniform("fc.bias", {4}, 5);
+  b.output(b.node("Gemm", "fc", {x, w, bias}), "logits", {4});
+  return b.finish().value();
+}
+
 }  // namespace deptest

@@ -26,7 +26,8 @@ std::vector<Case> allCases() {
                              {"concat", concatGraph()},       {"depthwise", depthwiseGraph()},
                              {"se", seGraph()},               {"flatten_gemm", flattenGemmGraph(false)},
                              {"reshape_gemm", flattenGemmGraph(true)}, {"concat_flatten", concatFlattenGraph()},
-                             {"nested_concat", nestedConcatGraph()},  {"matmul", matmulGraph()}};
+                             {"nested_concat", nestedConcatGraph()},  {"matmul", matmulGraph()},
+                             {"passthrough_mix", passthroughMixGraph()}};
   for (const char* a : {"lenet5", "lenet-300-100", "resnet8", "mobilenet-tiny", "vgg-small"}) {
     auto g = architecture(a);
     if (g.isOk()) cases.push_back({a, g.value()});
