@@ -6,6 +6,7 @@
 
 #include "common/test_util.h"
 #include "topiary/arch.h"
+#include "topiary/prune_run.h"
 #include "topiary/recipe.h"
 
 using namespace topiary;
@@ -131,6 +132,24 @@ class TestRecipe : public QObject {
     auto rr = resolveRecipe(g, r.value());
     QVERIFY(!rr.isOk());
     QVERIFY(rr.status().message().find("kernel") != std::string::npos);
+  }
+
+  void layerGranularityRemovesNodes() {
+    auto g = buildArchitecture("resnet8");
+    QVERIFY(g.isOk());
+    auto r = parseRecipe(R"({"layers": {"block1_add": {"granularity": "layer", "sparsity": 0.5}}})");
+    QVERIFY(r.isOk());
+    auto res = runRecipe(g.value(), r.value());
+    QVERIFY2(res.isOk(), res.status().message().c_str());
+    QVERIFY(res->structural);
+    QVERIFY(res->removed.findNode("block1_add") < 0);
+    QVERIFY(res->removed.findNode("block1_conv1") < 0);  // the residual branch went with it
+    QVERIFY(res->removed.paramCount() < g->paramCount());
+    auto bad = parseRecipe(R"({"layers": {"nosuchnode": {"granularity": "layer", "sparsity": 0.5}}})");
+    QVERIFY(bad.isOk());
+    auto br = runRecipe(g.value(), bad.value());
+    QVERIFY(!br.isOk());
+    QVERIFY(br.status().message().find("nosuchnode") != std::string::npos);
   }
 
   void shippedRecipesParse() {

@@ -13,7 +13,10 @@
 //   "quantize": {"bits": 8, "per_channel": true, "aware": false} }
 //
 // Layer keys of "default" and each "layers" entry: granularity, sparsity,
-// criterion, n, m, locked. Layers are named by node name or, for
+// criterion, n, m, locked. A "layers" entry with granularity "layer" and
+// sparsity > 0 removes that node (any node dependency.h's checkLayerRemoval
+// accepts: an activation, a BatchNorm, a residual Add with its branch).
+// Layers are named by node name or, for
 // convenience, by their weight initializer's name. Every key is checked:
 // unknown keys, wrong types and impossible values are BadInput errors that
 // name the key path and the value ("recipe key 'default.sparsity': 1.5 is

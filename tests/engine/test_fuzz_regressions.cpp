@@ -1,0 +1,91 @@
+// Replays the inputs the fuzzers once crashed on (tests/fuzz/regressions/,
+// filled by scripts/fuzz.sh) through the very code the fuzz targets run
+// (tests/fuzz/fuzz_targets.h). Each must now end in a clean refusal with a
+// message or a successful run, the same way twice; under the sanitizer build
+// (scripts/sanitize.sh) this also catches any memory error coming back.
+#include <QtTest>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "common/test_util.h"
+#include "fuzz/fuzz_targets.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<fs::path> regressionFiles(const std::string& target) {
+  std::vector<fs::path> files;
+  fs::path dir = testutil::sourcePath("tests/fuzz/regressions/" + target);
+  if (!fs::exists(dir)) return files;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_regular_file() && e.path().filename().string()[0] != '.') files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::string readBytes(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+using Target = fuzz::Outcome (*)(const uint8_t*, size_t);
+
+fuzz::Outcome replay(Target target, const std::string& bytes) {
+  return target(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+}  // namespace
+
+class TestFuzzRegressions : public QObject {
+  Q_OBJECT
+
+  void replayAll(const std::string& target, Target fn) {
+    auto files = regressionFiles(target);
+    int refused = 0, ran = 0;
+    for (const auto& f : files) {
+      std::string bytes = readBytes(f);
+      fuzz::Outcome a = replay(fn, bytes), b = replay(fn, bytes);
+      std::string label = f.filename().string();
+      QVERIFY2(a.stage == b.stage && a.message == b.message, (label + ": outcome differs between two runs").c_str());
+      if (a.stage == fuzz::Stage::Ran) {
+        ++ran;
+      } else {
+        ++refused;
+        QVERIFY2(!a.message.empty(), (label + ": refused without a message").c_str());
+      }
+      if (target == "recipe")
+        QVERIFY2(a.stage != fuzz::Stage::CreateRefused, (label + ": " + a.message).c_str());
+    }
+    std::printf("%s: %zu regression inputs replayed (%d refused, %d ran)\n", target.c_str(), files.size(), refused, ran);
+    QCOMPARE(refused + ran, static_cast<int>(files.size()));
+  }
+
+ private slots:
+  void loaderTargetSanity() {
+    // The harness itself: empty bytes are refused, a real model runs.
+    fuzz::Outcome empty = replay(fuzz::runLoaderTarget, "");
+    QVERIFY(empty.stage == fuzz::Stage::LoadRefused);
+    QVERIFY(empty.message.find("empty") != std::string::npos);
+    std::string relu = readBytes(std::string(testutil::kOnnxTestData) + "/node/test_relu/model.onnx");
+    QVERIFY(!relu.empty());
+    fuzz::Outcome ok = replay(fuzz::runLoaderTarget, relu);
+    QVERIFY2(ok.stage == fuzz::Stage::Ran, ok.message.c_str());
+  }
+
+  void recipeTargetSanity() {
+    fuzz::Outcome ok = replay(fuzz::runRecipeTarget, R"({"default": {"granularity": "element", "sparsity": 0.5}})");
+    QVERIFY2(ok.stage == fuzz::Stage::Ran, ok.message.c_str());
+    fuzz::Outcome bad = replay(fuzz::runRecipeTarget, R"({"default": {"sparsity": 1.5}})");
+    QVERIFY(bad.stage == fuzz::Stage::LoadRefused);
+    QVERIFY2(bad.message.find("sparsity") != std::string::npos, bad.message.c_str());
+  }
+
+  void loaderRegressionsReplay() { replayAll("loader", fuzz::runLoaderTarget); }
+  void recipeRegressionsReplay() { replayAll("recipe", fuzz::runRecipeTarget); }
+};
+
+QTEST_GUILESS_MAIN(TestFuzzRegressions)
+#include "test_fuzz_regressions.moc"
