@@ -31,8 +31,13 @@ Tensor refPad(const Tensor& X, const std::vector<int64_t>& pads, const std::stri
   return Y;
 }
 
-Tensor int64s(const std::vector<int64_t>& v) { return Tensor::fromVector<int64_t>({static_cast<int64_t>(v.size())}, v); }
-Tensor floats(const std::vector<float>& v) { return Tensor::fromVector<float>({static_cast<int64_t>(v.size())}, v); }
+// 1-D tensors; an empty list gives an empty tensor without copying from a null buffer.
+Tensor int64s(const std::vector<int64_t>& v) {
+  return v.empty() ? Tensor(DType::Int64, {0}) : Tensor::fromVector<int64_t>({static_cast<int64_t>(v.size())}, v);
+}
+Tensor floats(const std::vector<float>& v) {
+  return v.empty() ? Tensor(DType::Float, {0}) : Tensor::fromVector<float>({static_cast<int64_t>(v.size())}, v);
+}
 
 // Source coordinate of output index o along one axis.
 double sourceCoord(const std::string& mode, int64_t o, double scale, int64_t in, int64_t out) {
