@@ -13,6 +13,13 @@ GraphScene::GraphScene(QObject* parent) : QGraphicsScene(parent) {
   connect(this, &QGraphicsScene::selectionChanged, this, &GraphScene::onSelectionChanged);
 }
 
+GraphScene::~GraphScene() {
+  // ~QGraphicsScene deletes the items and emits selectionChanged while this
+  // part of the object is already gone: clear here, with signals blocked.
+  blockSignals(true);
+  clear();
+}
+
 void GraphScene::clearGraph() {
   QSignalBlocker block(this);
   clear();

@@ -18,6 +18,7 @@ class GraphScene : public QGraphicsScene {
   Q_OBJECT
  public:
   explicit GraphScene(QObject* parent = nullptr);
+  ~GraphScene() override;
 
   // Rebuilds every item. `prunable` names the nodes with prunable weights.
   void setGraph(const topiary::Graph& graph, const QSet<QString>& prunable);

@@ -29,7 +29,10 @@
 #include "LayerTableDelegate.h"
 #include "LayerTableModel.h"
 #include "ModelDocument.h"
+#include "Exporter.h"
+#include "JobPanel.h"
 #include "PreviewController.h"
+#include "SessionStore.h"
 #include "PreviewPanel.h"
 #include "RecentFiles.h"
 #include "ResourceLocator.h"
@@ -41,6 +44,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   doc_ = new ModelDocument(this);
   recent_ = new RecentFiles(this);
   preview_ = new PreviewController(doc_, this);
+  sessions_ = new SessionStore(doc_, this);
 
   // Centre: the graph with its own small toolbar (fit, zoom, find, groups).
   scene_ = new GraphScene(this);
@@ -152,6 +156,16 @@ void MainWindow::buildDocks() {
     previewPanel_->showError(m);
     setEngineStatus(tr("Engine: preview failed"));
   });
+  jobs_ = new JobPanel(doc_, this);
+  jobsDock_ = new QDockWidget(tr("Jobs"), this);
+  jobsDock_->setObjectName("JobsDock");
+  jobsDock_->setWidget(jobs_);
+  addDockWidget(Qt::BottomDockWidgetArea, jobsDock_);
+  connect(jobs_, &JobPanel::jobStarted, this, [this](const QString& w) { setEngineStatus(tr("Engine: %1 running").arg(w)); });
+  connect(jobs_, &JobPanel::jobFinished, this, [this](const JobOutcome& o) { setEngineStatus(tr("Engine: %1").arg(o.message)); });
+  tabifyDockWidget(weightsDock_, previewDock_);
+  weightsDock_->raise();
+
   connect(previewPanel_, &PreviewPanel::restoreRequested, this, [this](int i) {
     if (i >= 0 && i < doc_->tried().size()) doc_->restorePlan(doc_->tried()[i].plan, tr("Restore tried configuration"));
   });
@@ -168,6 +182,11 @@ void MainWindow::buildMenus() {
     else openModel(d);
   });
   demo->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D));
+  file->addSeparator();
+  file->addAction(tr("Open &Session..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), this,
+                  &MainWindow::openSessionDialog);
+  file->addAction(tr("Save Session &As..."), QKeySequence::Save, this, &MainWindow::saveSessionDialog);
+  file->addAction(tr("&Export Pruned Model..."), QKeySequence(Qt::CTRL | Qt::Key_E), this, &MainWindow::exportDialog);
   file->addSeparator();
   file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
@@ -188,6 +207,15 @@ void MainWindow::buildMenus() {
   viewMenu_->addAction(layersDock_->toggleViewAction());
   viewMenu_->addAction(weightsDock_->toggleViewAction());
   viewMenu_->addAction(previewDock_->toggleViewAction());
+  viewMenu_->addAction(jobsDock_->toggleViewAction());
+  QMenu* jobs = menuBar()->addMenu(tr("&Jobs"));
+  jobs->addAction(tr("&Fine-tune 1 Epoch"), QKeySequence(Qt::CTRL | Qt::Key_T), this, [this] {
+    topiary::TrainOptions o;
+    o.epochs = 1;
+    jobs_->startFineTune(o);
+  });
+  jobs->addAction(tr("&Benchmark Latency"), QKeySequence(Qt::CTRL | Qt::Key_B), this, [this] { jobs_->startBenchmark(); });
+  jobs->addAction(tr("&Cancel Job"), QKeySequence(Qt::Key_Escape), jobs_, &JobPanel::cancel);
   viewMenu_->addSeparator();
   viewMenu_->addAction(tr("&Fit Graph"), this, [this] { view_->fitAll(); });
 }
@@ -203,6 +231,8 @@ void MainWindow::closeEvent(QCloseEvent* e) {
   QSettings s;
   s.setValue("window/geometry", saveGeometry());
   s.setValue("window/state", saveState());
+  // A clean exit leaves no recovery file behind.
+  sessions_->discardRecovery();
   e->accept();
 }
 
@@ -264,6 +294,11 @@ void MainWindow::onModelLoaded() {
   setEngineStatus(status);
   table_->resizeColumnsToContents();
   if (!m->layers.isEmpty()) selectLayer(m->layers.front().name);
+  if (!pendingSession_.isEmpty()) {
+    QString err;
+    if (!SessionStore::applyTo(pendingSession_, *doc_, &err)) setEngineStatus(tr("Session not applied: %1").arg(err));
+    pendingSession_ = QJsonObject();
+  }
   emit modelOpened(m->path);
 }
 
@@ -356,3 +391,73 @@ void MainWindow::findNext() {
 
 void MainWindow::setEngineStatus(const QString& text) { statusLabel_->setText(text); }
 QString MainWindow::engineStatus() const { return statusLabel_->text(); }
+
+bool MainWindow::openSession(const QString& path, QString* error) {
+  QJsonObject s;
+  if (!SessionStore::readJson(path, s, error)) return false;
+  const QString model = s["model"].toString();
+  if (!QFileInfo::exists(model)) {
+    if (error) *error = tr("the session's model %1 does not exist (key 'model')").arg(model);
+    return false;
+  }
+  pendingSession_ = s;
+  openModel(model);
+  return true;
+}
+
+bool MainWindow::recoverIfCrashed(bool ask) {
+  if (!sessions_->hasRecovery()) return false;
+  if (ask && QMessageBox::question(this, tr("Recover session"),
+                                   tr("Topiary did not exit cleanly last time. Recover the autosaved session?")) !=
+                 QMessageBox::Yes) {
+    sessions_->discardRecovery();
+    return false;
+  }
+  QString err;
+  if (!openSession(sessions_->autosavePath(), &err)) {
+    setEngineStatus(tr("Recovery failed: %1").arg(err));
+    return false;
+  }
+  return true;
+}
+
+void MainWindow::saveSessionDialog() {
+  if (!doc_->hasModel()) return;
+  QString f = QFileDialog::getSaveFileName(this, tr("Save session"), sessions_->currentPath(),
+                                           tr("Topiary sessions (*.topiary)"));
+  if (f.isEmpty()) return;
+  if (!f.endsWith(".topiary")) f += ".topiary";
+  QString err;
+  if (!sessions_->save(f, &err)) QMessageBox::warning(this, tr("Save session"), err);
+  else setEngineStatus(tr("Saved session %1").arg(f));
+}
+
+void MainWindow::openSessionDialog() {
+  QString f = QFileDialog::getOpenFileName(this, tr("Open session"), QString(), tr("Topiary sessions (*.topiary)"));
+  if (f.isEmpty()) return;
+  QString err;
+  if (!openSession(f, &err)) QMessageBox::warning(this, tr("Open session"), err);
+}
+
+void MainWindow::exportDialog() {
+  if (!doc_->hasModel()) return;
+  QFileInfo src(doc_->model()->path);
+  QString f = QFileDialog::getSaveFileName(this, tr("Export pruned model"),
+                                           src.absolutePath() + "/" + src.completeBaseName() + "-pruned.onnx",
+                                           tr("ONNX models (*.onnx)"));
+  if (f.isEmpty()) return;
+  setEngineStatus(tr("Engine: exporting %1...").arg(QFileInfo(f).fileName()));
+  auto* watcher = new QFutureWatcher<ExportResult>(this);
+  connect(watcher, &QFutureWatcher<ExportResult>::finished, this, [this, watcher] {
+    ExportResult r = watcher->result();
+    watcher->deleteLater();
+    if (!r.ok) {
+      setEngineStatus(tr("Export failed"));
+      QMessageBox::warning(this, tr("Export"), r.error);
+      return;
+    }
+    setEngineStatus(tr("Exported %1 and %2").arg(r.modelPath, r.recipePath));
+  });
+  watcher->setFuture(QtConcurrent::run(
+      [m = doc_->model(), plan = doc_->plan(), f] { return Exporter::exportModel(*m, plan, f); }));
+}

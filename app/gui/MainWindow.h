@@ -5,6 +5,7 @@
 #pragma once
 
 #include <QFutureWatcher>
+#include <QJsonObject>
 #include <QMainWindow>
 #include <memory>
 
@@ -19,6 +20,8 @@ class GlobalControls;
 class RecentFiles;
 class PreviewController;
 class PreviewPanel;
+class JobPanel;
+class SessionStore;
 class QTableView;
 class QLabel;
 class QLineEdit;
@@ -47,6 +50,14 @@ class MainWindow : public QMainWindow {
   GlobalControls* globalControls() const { return controls_; }
   PreviewController* previewController() const { return preview_; }
   PreviewPanel* previewPanel() const { return previewPanel_; }
+  JobPanel* jobPanel() const { return jobs_; }
+  SessionStore* sessions() const { return sessions_; }
+
+  // Opens a .topiary session: its model, then its plan and tried points.
+  bool openSession(const QString& path, QString* error);
+  // Offers to recover an autosaved session from a crashed run (asks when
+  // `ask`; otherwise recovers). Returns true when one was recovered.
+  bool recoverIfCrashed(bool ask);
 
   // Selects a node everywhere (graph, table, heatmaps, group highlight).
   void selectLayer(const QString& name);
@@ -75,6 +86,9 @@ class MainWindow : public QMainWindow {
   void findNext();
   void openDialog();
   void restoreWindowState();
+  void exportDialog();
+  void saveSessionDialog();
+  void openSessionDialog();
 
   ModelDocument* doc_;
   GraphScene* scene_;
@@ -87,6 +101,10 @@ class MainWindow : public QMainWindow {
   PreviewController* preview_;
   PreviewPanel* previewPanel_;
   QDockWidget* previewDock_;
+  JobPanel* jobs_;
+  QDockWidget* jobsDock_;
+  SessionStore* sessions_;
+  QJsonObject pendingSession_;
   QLineEdit* find_;
   QComboBox* groups_;
   QLabel* statusLabel_;

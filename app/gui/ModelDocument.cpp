@@ -11,6 +11,7 @@ void ModelDocument::setModel(std::shared_ptr<const LoadedModel> model) {
   preview_ = PreviewResult();
   baseline_ = PreviewResult();
   tried_.clear();
+  weightsModified_ = false;
   emit modelChanged();
   emit planChanged();
   emit previewChanged();
@@ -72,5 +73,15 @@ void ModelDocument::setPreview(const PreviewResult& r) {
 
 void ModelDocument::setTried(const QVector<TriedPoint>& t) {
   tried_ = t;
+  emit triedChanged();
+}
+
+void ModelDocument::replaceWeights(std::shared_ptr<const LoadedModel> model) {
+  model_ = std::move(model);
+  weightsModified_ = true;
+  // Points measured on the old weights are not comparable any more; the
+  // baseline stays the original model's.
+  tried_.clear();
+  emit weightsChanged();
   emit triedChanged();
 }

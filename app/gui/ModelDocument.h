@@ -20,6 +20,10 @@ class ModelDocument : public QObject {
   void setModel(std::shared_ptr<const LoadedModel> model);
   const std::shared_ptr<const LoadedModel>& model() const { return model_; }
   bool hasModel() const { return model_ != nullptr; }
+  // Same graph structure, new weights (after fine-tuning): keeps the plan,
+  // the undo history and the tried points; the preview is recomputed.
+  void replaceWeights(std::shared_ptr<const LoadedModel> model);
+  bool weightsModified() const { return weightsModified_; }
 
   const PrunePlan& plan() const { return plan_; }
   QUndoStack* undoStack() { return &undo_; }
@@ -47,6 +51,7 @@ class ModelDocument : public QObject {
   void planChanged();
   void previewChanged();
   void triedChanged();
+  void weightsChanged();
 
  private:
   std::shared_ptr<const LoadedModel> model_;
@@ -55,4 +60,5 @@ class ModelDocument : public QObject {
   PreviewResult preview_;
   PreviewResult baseline_;  // the unpruned model's numbers
   QVector<TriedPoint> tried_;
+  bool weightsModified_ = false;
 };

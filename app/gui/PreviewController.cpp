@@ -19,6 +19,7 @@ PreviewController::PreviewController(ModelDocument* doc, QObject* parent)
   connect(doc_, &ModelDocument::planChanged, this, [this] {
     if (auto_) request();
   });
+  connect(doc_, &ModelDocument::weightsChanged, this, &PreviewController::request);
   connect(doc_, &ModelDocument::modelChanged, this, [this] {
     if (auto_ && doc_->hasModel()) request();
   });

@@ -21,7 +21,14 @@ int main(int argc, char** argv) {
   MainWindow w;
   w.show();
   QString model = parser.positionalArguments().value(0);
-  if (model.isEmpty()) model = w.defaultModel();
-  if (!model.isEmpty()) w.openModel(model);
+  if (model.endsWith(".topiary")) {
+    QString err;
+    if (!w.openSession(model, &err)) qWarning("%s", qPrintable(err));
+  } else if (!model.isEmpty()) {
+    w.openModel(model);
+  } else if (!w.recoverIfCrashed(true)) {
+    model = w.defaultModel();
+    if (!model.isEmpty()) w.openModel(model);
+  }
   return app.exec();
 }

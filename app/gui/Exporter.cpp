@@ -1,0 +1,54 @@
+#include "Exporter.h"
+
+#include <QFileInfo>
+#include <QJsonDocument>
+
+#include "topiary/file_util.h"
+#include "topiary/onnx_io.h"
+#include "topiary/prune_run.h"
+#include "topiary/quantize.h"
+#include "topiary/recipe.h"
+
+QString Exporter::defaultRecipePath(const QString& outPath) {
+  QString base = outPath;
+  if (base.endsWith(".onnx", Qt::CaseInsensitive)) base.chop(5);
+  return base + ".recipe.json";
+}
+
+ExportResult Exporter::exportModel(const LoadedModel& model, const PrunePlan& plan, const QString& outPath,
+                                   QString recipePath) {
+  ExportResult r;
+  if (recipePath.isEmpty()) recipePath = defaultRecipePath(outPath);
+  auto fail = [&](const QString& why) {
+    r.error = why;
+    return r;
+  };
+  if (topiary::sameFile(outPath.toStdString(), model.path.toStdString()) ||
+      topiary::sameFile(recipePath.toStdString(), model.path.toStdString()))
+    return fail(QString("refusing to overwrite the source model %1").arg(model.path));
+  const QByteArray json = QJsonDocument(plan.toRecipe()).toJson(QJsonDocument::Indented);
+  auto recipe = topiary::parseRecipe(json.toStdString());
+  if (!recipe) return fail(QString::fromStdString(recipe.status().message()));
+  auto run = topiary::runRecipe(*model.graph, recipe.value());
+  if (!run) return fail(QString::fromStdString(run.status().message()));
+  for (const auto& l : run->log) r.log << QString::fromStdString(l);
+  // Same choice as `topiary-cli prune` without --keep-shapes.
+  r.structural = run->structural;
+  const topiary::Graph& outFloat = run->structural ? run->removed : run->masked;
+  r.params = outFloat.paramCount();
+  r.nonzeroParams = outFloat.nonzeroParamCount();
+  topiary::Graph written = outFloat;
+  if (recipe->quantize.bits > 0) {
+    auto q = topiary::exportQdq(outFloat, {recipe->quantize.bits, recipe->quantize.perChannel});
+    if (!q) return fail(QString::fromStdString(q.status().message()));
+    written = std::move(q.value());
+  }
+  topiary::Status st = topiary::saveModel(written, outPath.toStdString(), model.path.toStdString());
+  if (!st) return fail(QString::fromStdString(st.message()));
+  st = topiary::writeFileAtomic(recipePath.toStdString(), json.toStdString(), model.path.toStdString());
+  if (!st) return fail(QString::fromStdString(st.message()));
+  r.ok = true;
+  r.modelPath = QFileInfo(outPath).absoluteFilePath();
+  r.recipePath = QFileInfo(recipePath).absoluteFilePath();
+  return r;
+}

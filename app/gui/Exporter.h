@@ -1,0 +1,30 @@
+// Export of the current work: the pruned (optionally quantized) ONNX model
+// and the recipe JSON that reproduces it with `topiary-cli prune`. Runs the
+// recipe through topiary::runRecipe exactly as the CLI does (no fine-tuning
+// unless the recipe asks for it), so both write the same weights. Never
+// writes over the source model; writes are atomic. Call from a worker.
+#pragma once
+
+#include <QString>
+#include <QStringList>
+
+#include "LoadedModel.h"
+#include "PrunePlan.h"
+
+struct ExportResult {
+  bool ok = false;
+  QString error;
+  QString modelPath;
+  QString recipePath;
+  bool structural = false;  // channels physically removed
+  qint64 params = 0, nonzeroParams = 0;
+  QStringList log;
+};
+
+class Exporter {
+ public:
+  // recipePath empty: <out without .onnx>.recipe.json next to the model.
+  static ExportResult exportModel(const LoadedModel& model, const PrunePlan& plan, const QString& outPath,
+                                  QString recipePath = QString());
+  static QString defaultRecipePath(const QString& outPath);
+};

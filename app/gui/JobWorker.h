@@ -1,0 +1,27 @@
+// Runs long jobs on its own thread: fine-tuning the masked model with the
+// engine's trainer, or benchmarking its latency. Progress goes out as queued
+// signals (at most ~20 per second); cancel is the request's atomic flag,
+// which the trainer checks between batches, so a cancel lands well within a
+// second and leaves the weights as they were.
+#pragma once
+
+#include <QObject>
+
+#include "JobRequest.h"
+
+class JobWorker : public QObject {
+  Q_OBJECT
+ public:
+  using QObject::QObject;
+
+ public slots:
+  void run(const JobRequest& req);
+
+ signals:
+  void progress(const JobProgress& p);
+  void finished(const JobOutcome& outcome);
+
+ private:
+  JobOutcome fineTune(const JobRequest& req);
+  JobOutcome benchmark(const JobRequest& req);
+};

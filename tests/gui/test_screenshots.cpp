@@ -1,0 +1,85 @@
+// Renders the workbench offscreen and writes PNGs of the main window, the
+// graph, the heatmaps and the preview chart to $TOPIARY_SCREENSHOT_DIR
+// (default: <build>/screenshots), for the README and for looking at.
+#include <QDir>
+#include <QtTest>
+
+#include "GraphView.h"
+#include "HeatmapPanel.h"
+#include "HeatmapView.h"
+#include "LayerTableModel.h"
+#include "MainWindow.h"
+#include "ModelDocument.h"
+#include "PreviewController.h"
+#include "PreviewPanel.h"
+#include "gui_util.h"
+
+namespace {
+
+// Distinct colours in a downscaled copy: an empty panel has one or two.
+int colourCount(const QImage& img) {
+  QImage small = img.scaled(160, 120).convertToFormat(QImage::Format_RGB32);
+  QSet<QRgb> seen;
+  for (int y = 0; y < small.height(); ++y)
+    for (int x = 0; x < small.width(); ++x) seen.insert(small.pixel(x, y));
+  return seen.size();
+}
+
+}  // namespace
+
+class TestScreenshots : public QObject {
+  Q_OBJECT
+ private slots:
+  void writeScreenshots();
+};
+
+void TestScreenshots::writeScreenshots() {
+  guitest::isolateSettings();
+  QString dir = qEnvironmentVariable("TOPIARY_SCREENSHOT_DIR");
+  if (dir.isEmpty()) dir = QStringLiteral(TOPIARY_BINARY_DIR) + "/screenshots";
+  QVERIFY(QDir().mkpath(dir));
+  MainWindow w;
+  w.resize(1600, 1000);
+  w.show();
+  QSignalSpy opened(&w, &MainWindow::modelOpened);
+  w.openModel(guitest::demoModelPath());
+  QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
+  ModelDocument* doc = w.document();
+  // A few configurations so the chart has points and a front.
+  const double sparsities[] = {0.3, 0.6, 0.8};
+  for (double s : sparsities) {
+    QSignalSpy ready(w.previewController(), &PreviewController::resultReady);
+    doc->editAllSparsity(s);
+    QTRY_VERIFY_WITH_TIMEOUT(doc->hasPreview() && doc->preview().plan == doc->plan(), 60000);
+  }
+  LayerTableModel* tm = w.layerModel();
+  QVERIFY(tm->setData(tm->index(1, LayerTableModel::Granularity), "element"));
+  QVERIFY(tm->setData(tm->index(1, LayerTableModel::Sparsity), 0.7));
+  QTRY_VERIFY_WITH_TIMEOUT(doc->hasPreview() && doc->preview().plan == doc->plan(), 60000);
+  w.selectLayer(tm->layerAt(1));
+  QTest::qWait(50);  // let queued layout/paint events run before grabbing
+
+  struct Shot {
+    const char* name;
+    QWidget* widget;
+  };
+  const Shot shots[] = {{"main-window.png", &w},
+                        {"graph.png", w.graphView()},
+                        {"heatmaps.png", w.heatmaps()},
+                        {"preview.png", w.previewPanel()}};
+  for (const Shot& s : shots) {
+    if (s.widget != &w && !s.widget->isVisible()) s.widget->parentWidget()->show();
+    QImage img = s.widget->grab().toImage();
+    const QString path = dir + "/" + s.name;
+    QVERIFY2(img.save(path), qPrintable(path));
+    qInfo("%s: %dx%d, %d colours", qPrintable(path), img.width(), img.height(), colourCount(img));
+    QVERIFY(img.width() > 100 && img.height() > 100);
+    QVERIFY2(colourCount(img) > 8, s.name);
+  }
+  // The heatmap image itself, at full resolution.
+  const QString hm = dir + "/heatmap-image.png";
+  QVERIFY(w.heatmaps()->view()->grab().toImage().save(hm));
+}
+
+QTEST_MAIN(TestScreenshots)
+#include "test_screenshots.moc"
