@@ -109,6 +109,9 @@ Status planRemoval(const Graph& g, const std::string& nodeName, RemovalPlan& pla
     return Status::badInput(who(n) + " has tensors of unknown shape");
   const ValueInfo* vin = g.info(data[0]);
   const ValueInfo* vout = g.info(n.outputs[0]);
+  if (vin->dtype != DType::Float)
+    return Status::badInput(who(n) + " works on " + dtypeName(vin->dtype) +
+                            " tensors (shape arithmetic, indices); only layers on float activations can be removed");
   if (!sameShape(in, out) || vin->dtype != vout->dtype)
     return Status::badInput("removing " + who(n) + " would change its output " + shapeToString(out) + " " +
                             dtypeName(vout->dtype) + " into its input " + shapeToString(in) + " " +
