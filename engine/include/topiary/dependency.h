@@ -120,7 +120,10 @@ std::vector<int64_t> lowestChannels(const std::vector<double>& scores, int64_t c
 // Zeros every slice of the given channels in place, shapes unchanged. Because
 // consumer input slices are zeroed too, the channel's (possibly nonzero, e.g.
 // BN beta) activation is never read, so the masked graph computes exactly what
-// pruneGroupChannels' smaller graph computes. Fails on locked groups.
+// pruneGroupChannels' smaller graph computes. A BN variance and a Div divisor
+// are left as they are (zero there would give inf * 0 = NaN downstream), so
+// "every slice is zero" is not the test for a masked channel. Fails on locked
+// groups.
 Status maskGroupChannels(Graph& graph, const DependencyGroup& group, const std::vector<int64_t>& channels);
 
 // Physically removes the channels from every slice of the group, updates the
