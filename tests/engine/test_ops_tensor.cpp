@@ -430,6 +430,22 @@ class TestOpsTensor : public QObject {
     QCOMPARE(runOp("SpaceToDepth", {{"blocksize", Attribute::ofInt(3)}}, {&odd}, 1, 13).status.kind(), ErrorKind::BadInput);
     QCOMPARE(buildOp("DepthToSpace", {}, 1, 1, 13).status().kind(), ErrorKind::BadInput);
   }
+  void gatherNdAddressesSlices() {
+    Tensor x = Tensor::fromVector<int32_t>({2, 2, 2}, {0, 1, 2, 3, 4, 5, 6, 7});
+    Tensor pairs = Tensor::fromVector<int64_t>({2, 2}, {0, 1, -1, 0});
+    auto r = runOp("GatherND", {}, {&x, &pairs}, 1, 13);
+    QVERIFY2(r.status.isOk(), r.status.message().c_str());
+    QCOMPARE(r.outs[0].shape(), (Shape{2, 2}));
+    QCOMPARE(r.outs[0].toInt64s(), (std::vector<int64_t>{2, 3, 4, 5}));
+    Tensor triples = Tensor::fromVector<int64_t>({1, 3}, {1, 1, 0});
+    QCOMPARE(runOp("GatherND", {}, {&x, &triples}, 1, 13).outs[0].toInt64s(), std::vector<int64_t>{6});
+    Tensor perBatch = Tensor::fromVector<int64_t>({2, 1}, {1, 0});
+    auto batched = runOp("GatherND", {{"batch_dims", Attribute::ofInt(1)}}, {&x, &perBatch}, 1, 13);
+    QCOMPARE(batched.outs[0].shape(), (Shape{2, 2}));
+    QCOMPARE(batched.outs[0].toInt64s(), (std::vector<int64_t>{2, 3, 4, 5}));
+    Tensor outside = Tensor::fromVector<int64_t>({1, 2}, {2, 0});
+    QCOMPARE(runOp("GatherND", {}, {&x, &outside}, 1, 13).status.kind(), ErrorKind::BadInput);
+  }
 };
 
 QTEST_GUILESS_MAIN(TestOpsTensor)

@@ -17,6 +17,7 @@ void registerTensorOps(OpRegistry& r) {
   r.add({"Size", 1, INT_MAX, createSize});
   r.add({"Gather", 1, INT_MAX, createGather});
   r.add({"GatherElements", 11, INT_MAX, createGatherElements});
+  r.add({"GatherND", 11, INT_MAX, createGatherND});  // batch_dims from opset 12
   r.add({"Constant", 1, INT_MAX, createConstant});
   r.add({"ConstantOfShape", 9, INT_MAX, createConstantOfShape});
   r.add({"Expand", 8, INT_MAX, createExpand});

@@ -22,4 +22,5 @@ Result<std::unique_ptr<Kernel>> createTile(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createRange(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createDepthToSpace(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createSpaceToDepth(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createGatherND(const Node& node, int opset);
 }  // namespace topiary::ops
