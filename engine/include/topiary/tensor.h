@@ -73,7 +73,8 @@ class Tensor {
   template <class T>
   static Tensor fromVector(Shape shape, const std::vector<T>& values) {
     Tensor t(DTypeOf<T>::value, std::move(shape));
-    std::memcpy(t.raw(), values.data(), std::min(t.bytes(), values.size() * sizeof(T)));
+    size_t n = std::min(t.bytes(), values.size() * sizeof(T));
+    if (n) std::memcpy(t.raw(), values.data(), n);
     return t;
   }
   static Tensor scalar(float v) { return fromVector<float>({}, {v}); }
