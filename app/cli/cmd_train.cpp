@@ -51,6 +51,7 @@ int cmdTrain(const QStringList& args) {
   p.addOption(QCommandLineOption("limit", "Use only the first N training samples.", "N", "0"));
   p.addOption(QCommandLineOption("val-fraction", "Hold out this fraction for validation accuracy (default 0.05; 0: none).",
                                  "F", "0.05"));
+  p.addOption(QCommandLineOption("save-every-epoch", "Also write --out after every epoch (a checkpoint for long runs)."));
   int code = 0;
   if (!parseArgs(p, args, "Train an architecture from scratch and save it as ONNX.", code)) return code;
   if (!p.positionalArguments().isEmpty()) return failBadInput("train takes no positional arguments");
@@ -71,6 +72,8 @@ int cmdTrain(const QStringList& args) {
   if (!toFloat(p.value("val-fraction"), valFraction) || valFraction < 0 || valFraction >= 1)
     return failBadInput("--val-fraction must be in [0, 1)");
   o.optimizer = str(p.value("optimizer"));
+  if (o.optimizer != "sgd" && o.optimizer != "adam")
+    return failBadInput("unknown optimizer '" + o.optimizer + "'; use sgd or adam");
   o.lr = o.optimizer == "adam" ? 0.001f : 0.01f;
   if (p.isSet("lr") && (!toFloat(p.value("lr"), o.lr) || !(o.lr > 0)))
     return failBadInput("--lr must be a positive number, got '" + str(p.value("lr")) + "'");
@@ -82,6 +85,8 @@ int cmdTrain(const QStringList& args) {
   o.batchSize = static_cast<int>(batch);
   o.threads = static_cast<int>(threads);
   o.schedule = str(p.value("schedule"));
+  if (o.schedule != "none" && o.schedule != "step" && o.schedule != "cosine")
+    return failBadInput("unknown schedule '" + o.schedule + "'; use none, step or cosine");
   o.stepEvery = static_cast<int>(stepEvery);
   const std::string arch = str(p.value("arch")), spec = str(p.value("data")), out = str(p.value("out"));
   const bool json = p.isSet("json");
@@ -129,6 +134,13 @@ int cmdTrain(const QStringList& args) {
                         {"images_per_second", pr.imagesPerSecond}, {"seconds", secs}};
     if (pr.validationAccuracy >= 0) e["validation_accuracy"] = pr.validationAccuracy;
     epochsJson.push_back(e);
+    if (p.isSet("save-every-epoch") && pr.epoch < pr.epochs) {
+      Status saved = topiary::saveModel(g.value(), out);
+      if (!saved.isOk()) {
+        std::cerr << "error: " << saved.message() << "\n";
+        return false;  // cancels training; the error is reported below
+      }
+    }
     if (!json) {
       if (tty) std::fprintf(stderr, "\r%80s\r", "");
       std::printf("epoch %3d/%d  loss %.4f  acc %.4f  %7.0f img/s  %6.1f s", pr.epoch, pr.epochs, pr.loss, pr.accuracy,

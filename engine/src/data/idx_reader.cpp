@@ -2,6 +2,8 @@
 
 #include <zlib.h>
 
+#include <cstdio>
+
 #include "topiary/file_util.h"
 
 namespace topiary::data {
@@ -50,9 +52,11 @@ Result<IdxArray> readIdx(const std::string& path, int expectedRank) {
   auto u8 = [&](size_t i) { return static_cast<uint8_t>(b[i]); };
   // Magic: two zero bytes, the element type (0x08 = unsigned byte), the rank.
   if (u8(0) != 0 || u8(1) != 0) return Status::badInput(path + " is not an IDX file (bad magic number)");
-  if (u8(2) != 0x08)
-    return Status::unsupported(path + " holds IDX type 0x" + std::to_string(u8(2)) +
-                               "; only unsigned-byte IDX files are supported");
+  if (u8(2) != 0x08) {
+    char type[8];
+    std::snprintf(type, sizeof type, "0x%02x", u8(2));
+    return Status::unsupported(path + " holds IDX type " + type + "; only unsigned-byte (0x08) IDX files are supported");
+  }
   int rank = u8(3);
   if (rank != expectedRank)
     return Status::badInput(path + " has " + std::to_string(rank) + " dimensions, expected " +
