@@ -3,7 +3,6 @@
 // Dropout, plus the broadcasting helper itself. Gradients are checked in
 // test_ops_elementwise_grad.cpp; ONNX test data by the conformance runner.
 #include <QtTest>
-
 #include <cmath>
 #include <limits>
 
@@ -17,10 +16,18 @@ namespace {
 
 const std::vector<std::pair<Shape, Shape>>& broadcastPairs() {
   static const std::vector<std::pair<Shape, Shape>> pairs = {
-      {{2, 3, 4, 5}, {2, 3, 4, 5}}, {{2, 3, 4, 5}, {5}},       {{2, 3, 4, 5}, {3, 1, 1}},
-      {{2, 3, 4, 5}, {1}},          {{2, 3, 4, 5}, {2, 1, 4, 1}}, {{2, 3, 4, 5}, {}},
-      {{5}, {2, 3, 4, 5}},          {{3, 1, 1}, {2, 3, 4, 5}},  {{3, 1, 5}, {1, 4, 1}},
-      {{2, 3, 1, 1}, {2, 3, 4, 5}}, {{}, {}},                   {{1, 1}, {7}},
+      {{2, 3, 4, 5}, {2, 3, 4, 5}},
+      {{2, 3, 4, 5}, {5}},
+      {{2, 3, 4, 5}, {3, 1, 1}},
+      {{2, 3, 4, 5}, {1}},
+      {{2, 3, 4, 5}, {2, 1, 4, 1}},
+      {{2, 3, 4, 5}, {}},
+      {{5}, {2, 3, 4, 5}},
+      {{3, 1, 1}, {2, 3, 4, 5}},
+      {{3, 1, 5}, {1, 4, 1}},
+      {{2, 3, 1, 1}, {2, 3, 4, 5}},
+      {{}, {}},
+      {{1, 1}, {7}},
   };
   return pairs;
 }
@@ -66,7 +73,8 @@ class TestOpsElementwise : public QObject {
       auto r = run(name, {}, {&A, &B});
       QVERIFY2(r.status.isOk(), r.status.message().c_str());
       Shape so;
-      auto want = refBinary(A.toDoubles(), sa, B.toDoubles(), sb, [&](double x, double y) { return refOp(name, x, y); }, &so);
+      auto want = refBinary(
+          A.toDoubles(), sa, B.toDoubles(), sb, [&](double x, double y) { return refOp(name, x, y); }, &so);
       QCOMPARE(r.outs[0].shape(), so);
       QCOMPARE(r.outs[0].dtype(), DType::Float);
       QVERIFY2(worstRatio(r.outs[0], want, 1e-5, 1e-6) <= 1.0, (shapeToString(sa) + " " + shapeToString(sb)).c_str());
@@ -82,7 +90,8 @@ class TestOpsElementwise : public QObject {
       auto serial = run("Mul", {}, {&A, &B}, 1, 17, 1);
       auto parallel = run("Mul", {}, {&A, &B}, 1, 17, 3);
       QVERIFY(serial.status.isOk() && parallel.status.isOk());
-      auto want = refBinary(A.toDoubles(), sa, B.toDoubles(), sb, [](double x, double y) { return x * y; }, nullptr);
+      auto want = refBinary(
+          A.toDoubles(), sa, B.toDoubles(), sb, [](double x, double y) { return x * y; }, nullptr);
       QVERIFY(worstRatio(parallel.outs[0], want, 1e-6, 1e-7) <= 1.0);
       QCOMPARE(std::memcmp(serial.outs[0].raw(), parallel.outs[0].raw(), serial.outs[0].bytes()), 0);
     }
@@ -100,8 +109,10 @@ class TestOpsElementwise : public QObject {
       auto a = A.toInt64s(), b = B.toInt64s();
       for (int i = 0; i < 6; ++i) {
         int64_t x = a[static_cast<size_t>(i)], y = b[static_cast<size_t>(i % 3)];
-        QCOMPARE(add.outs[0].toInt64s()[static_cast<size_t>(i)], Tensor::fromVector<int64_t>({1}, {x + y}).cast(dt).toInt64s()[0]);
-        QCOMPARE(mul.outs[0].toInt64s()[static_cast<size_t>(i)], Tensor::fromVector<int64_t>({1}, {x * y}).cast(dt).toInt64s()[0]);
+        QCOMPARE(add.outs[0].toInt64s()[static_cast<size_t>(i)],
+                 Tensor::fromVector<int64_t>({1}, {x + y}).cast(dt).toInt64s()[0]);
+        QCOMPARE(mul.outs[0].toInt64s()[static_cast<size_t>(i)],
+                 Tensor::fromVector<int64_t>({1}, {x * y}).cast(dt).toInt64s()[0]);
         // Integer division truncates toward zero; by zero gives 0.
         QCOMPARE(div.outs[0].toInt64s()[static_cast<size_t>(i)], y == 0 ? 0 : x / y);
         if (!isUnsigned) QCOMPARE(sub.outs[0].toInt64s()[static_cast<size_t>(i)], x - y);
@@ -136,7 +147,8 @@ class TestOpsElementwise : public QObject {
     QVERIFY(k);
     auto r = forward(*k, {&A, &B});
     QVERIFY(r.status.isOk());
-    auto want = refBinary(A.toDoubles(), A.shape(), B.toDoubles(), {3, 4, 1}, [](double x, double y) { return x * y; }, nullptr);
+    auto want = refBinary(
+        A.toDoubles(), A.shape(), B.toDoubles(), {3, 4, 1}, [](double x, double y) { return x * y; }, nullptr);
     QVERIFY(worstRatio(r.outs[0], want, 1e-6, 1e-7) <= 1.0);
     Tensor C = randomTensor(rng, {4, 5, 6});
     auto bad = forward(*k, {&A, &C});
@@ -167,7 +179,8 @@ class TestOpsElementwise : public QObject {
         {"LeakyRelu", {}, [](double x) { return x >= 0 ? x : 0.01 * x; }},
         {"Sigmoid", {}, [](double x) { return 1 / (1 + std::exp(-x)); }},
         {"HardSigmoid", {}, [](double x) { return std::clamp(0.2 * x + 0.5, 0.0, 1.0); }},
-        {"HardSigmoid", {{"alpha", Attribute::ofFloat(0.5f)}, {"beta", Attribute::ofFloat(0.6f)}},
+        {"HardSigmoid",
+         {{"alpha", Attribute::ofFloat(0.5f)}, {"beta", Attribute::ofFloat(0.6f)}},
          [](double x) { return std::clamp(0.5 * x + 0.6, 0.0, 1.0); }},
         {"HardSwish", {}, [](double x) { return x * std::clamp(x / 6 + 0.5, 0.0, 1.0); }},
         {"Tanh", {}, [](double x) { return std::tanh(x); }},
@@ -232,8 +245,9 @@ class TestOpsElementwise : public QObject {
         auto r = run(c.op, {}, {&a, &b});
         QVERIFY2(r.status.isOk(), c.op);
         QCOMPARE(r.outs[0].dtype(), DType::Bool);
-        auto want = refBinary(a.toDoubles(), a.shape(), b.toDoubles(), b.shape(),
-                              [&](double x, double y) { return c.f(x, y) ? 1.0 : 0.0; }, nullptr);
+        auto want = refBinary(
+            a.toDoubles(), a.shape(), b.toDoubles(), b.shape(),
+            [&](double x, double y) { return c.f(x, y) ? 1.0 : 0.0; }, nullptr);
         QVERIFY2(worstRatio(r.outs[0], want, 0, 1e-9) <= 1.0, c.op);
       }
     }
@@ -376,9 +390,9 @@ class TestOpsElementwise : public QObject {
       int keepdims;
       Shape out;
     };
-    std::vector<Case> cases = {{{1}, 1, {2, 1, 4, 5}},     {{1}, 0, {2, 4, 5}},   {{0, 2}, 1, {1, 3, 1, 5}},
-                               {{-1, -3}, 0, {2, 4}},       {{3}, 1, {2, 3, 4, 1}}, {{}, 1, {1, 1, 1, 1}},
-                               {{0, 1, 2, 3}, 0, {}},       {{0, 3}, 0, {3, 4}}};
+    std::vector<Case> cases = {{{1}, 1, {2, 1, 4, 5}}, {{1}, 0, {2, 4, 5}},    {{0, 2}, 1, {1, 3, 1, 5}},
+                               {{-1, -3}, 0, {2, 4}},  {{3}, 1, {2, 3, 4, 1}}, {{}, 1, {1, 1, 1, 1}},
+                               {{0, 1, 2, 3}, 0, {}},  {{0, 3}, 0, {3, 4}}};
     for (const auto& c : cases) {
       Attrs attrs{{"keepdims", Attribute::ofInt(c.keepdims)}};
       if (!c.axes.empty()) attrs["axes"] = Attribute::ofInts(c.axes);
@@ -418,9 +432,14 @@ class TestOpsElementwise : public QObject {
   // paths (innermost dim reduced / kept, more than one 64-column block).
   void sumToShapeMatchesNaive() {
     std::mt19937 rng(13);
-    for (const auto& [src, dst] : std::vector<std::pair<Shape, Shape>>{
-             {{2, 3, 4, 5}, {5}}, {{2, 3, 4, 5}, {3, 1, 1}}, {{2, 3, 4, 5}, {2, 1, 4, 1}}, {{2, 3, 4, 5}, {}},
-             {{7, 200}, {200}}, {{3, 130, 9}, {1, 130, 1}}, {{4, 5}, {4, 5}}, {{6, 1, 70}, {6, 1, 1}}}) {
+    for (const auto& [src, dst] : std::vector<std::pair<Shape, Shape>>{{{2, 3, 4, 5}, {5}},
+                                                                       {{2, 3, 4, 5}, {3, 1, 1}},
+                                                                       {{2, 3, 4, 5}, {2, 1, 4, 1}},
+                                                                       {{2, 3, 4, 5}, {}},
+                                                                       {{7, 200}, {200}},
+                                                                       {{3, 130, 9}, {1, 130, 1}},
+                                                                       {{4, 5}, {4, 5}},
+                                                                       {{6, 1, 70}, {6, 1, 1}}}) {
       Tensor S = randomTensor(rng, src);
       Tensor D(DType::Float, dst);
       QVERIFY(ops::sumToShape(S.f(), src, D.f(), dst, 2, 0.5).isOk());
@@ -475,7 +494,8 @@ class TestOpsElementwise : public QObject {
     QVERIFY(inf.status.isOk());
     QCOMPARE(testMaxDiff(inf.outs[0], X), 0.0);
     QCOMPARE(inf.outs[1].dtype(), DType::Bool);
-    QCOMPARE(static_cast<int64_t>(std::count(inf.outs[1].data<uint8_t>(), inf.outs[1].data<uint8_t>() + X.numel(), 1)), X.numel());
+    QCOMPARE(static_cast<int64_t>(std::count(inf.outs[1].data<uint8_t>(), inf.outs[1].data<uint8_t>() + X.numel(), 1)),
+             X.numel());
     // Training: about 30% dropped, survivors scaled by 1/0.7, mask agrees,
     // same mask whatever the thread count, a new mask on the next pass.
     Tensor ratio = Tensor::scalar(0.3f);

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <QtTest>
-
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -122,7 +121,8 @@ inline std::vector<double> refBinary(const std::vector<double>& a, const Shape& 
   std::vector<double> y(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     auto idx = unravel(i, so);
-    y[static_cast<size_t>(i)] = f(a[static_cast<size_t>(sourceIndex(idx, sa))], b[static_cast<size_t>(sourceIndex(idx, sb))]);
+    y[static_cast<size_t>(i)] =
+        f(a[static_cast<size_t>(sourceIndex(idx, sa))], b[static_cast<size_t>(sourceIndex(idx, sb))]);
   }
   if (outShape) *outShape = so;
   return y;

@@ -20,7 +20,7 @@ class TestOpsElementwiseGrad : public QObject {
     const std::string name = op.toStdString();
     std::mt19937 rng(21);
     const std::vector<std::pair<Shape, Shape>> pairs = {
-        {{2, 3, 4, 5}, {5}}, {{2, 3, 4, 5}, {3, 1, 1}}, {{2, 3, 4, 5}, {1}}, {{2, 3, 4, 5}, {2, 1, 4, 1}},
+        {{2, 3, 4, 5}, {5}}, {{2, 3, 4, 5}, {3, 1, 1}}, {{2, 3, 4, 5}, {1}},    {{2, 3, 4, 5}, {2, 1, 4, 1}},
         {{2, 3, 4, 5}, {}},  {{3, 1, 1}, {2, 3, 4, 5}}, {{3, 1, 5}, {1, 4, 1}}, {{2, 3}, {2, 3}}};
     for (const auto& [sa, sb] : pairs) {
       Tensor A = randomTensor(rng, sa, name == "Pow" ? 0.5f : -2.f, 2.f);
@@ -42,9 +42,10 @@ class TestOpsElementwiseGrad : public QObject {
 
   void unaryGradients_data() {
     QTest::addColumn<QString>("op");
-    for (const char* op : {"Relu", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Sqrt", "Exp", "Log",
-                           "Neg", "Abs", "Reciprocal", "Erf", "Identity", "Clip", "Softmax", "LogSoftmax", "Elu", "Selu",
-                           "Softplus", "Softsign", "Sin", "Cos"})
+    for (const char* op :
+         {"Relu",       "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh",     "Sqrt", "Exp",
+          "Log",        "Neg",       "Abs",     "Reciprocal",  "Erf",       "Identity", "Clip", "Softmax",
+          "LogSoftmax", "Elu",       "Selu",    "Softplus",    "Softsign",  "Sin",      "Cos"})
       QTest::newRow(op) << QString(op);
   }
   void unaryGradients() {

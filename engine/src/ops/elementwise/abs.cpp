@@ -1,7 +1,7 @@
 // Abs: y = |x| for every numeric type (integers wrap: |MIN| is MIN);
 // dy/dx = sign(x) (0 at 0).
-#include <type_traits>
 #include <cmath>
+#include <type_traits>
 
 #include "ops/elementwise/elementwise_ops.h"
 #include "ops/elementwise/unary.h"
@@ -11,19 +11,24 @@ namespace {
 
 class Abs final : public Kernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     return unaryForwardNumeric("Abs", in, out, ctx, [](auto x) {
       using T = decltype(x);
-      if constexpr (std::is_floating_point_v<T>) return std::fabs(x);
-      else if constexpr (std::is_signed_v<T>) return x < 0 ? wrapSub(T(0), x) : x;
-      else return x;
+      if constexpr (std::is_floating_point_v<T>)
+        return std::fabs(x);
+      else if constexpr (std::is_signed_v<T>)
+        return x < 0 ? wrapSub(T(0), x) : x;
+      else
+        return x;
     });
   }
   bool hasBackward() const override { return true; }
   Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>& out,
                   const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
                   const RunContext& ctx) override {
-    return unaryBackward(in, out, gradOut, gradIn, ctx, [](float x, float, float gy) { return x > 0.f ? gy : (x < 0.f ? -gy : 0.f); });
+    return unaryBackward(in, out, gradOut, gradIn, ctx,
+                         [](float x, float, float gy) { return x > 0.f ? gy : (x < 0.f ? -gy : 0.f); });
   }
   double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override { return unaryFlops(in, 1.0); }
 };

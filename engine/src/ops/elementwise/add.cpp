@@ -10,7 +10,8 @@ namespace {
 class Add final : public BinaryKernel {
  public:
   explicit Add(int64_t legacyAxis) : BinaryKernel(legacyAxis) {}
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     return forwardSameType("Add", in, out, ctx, [](auto a, auto b) { return wrapAdd(a, b); });
   }
   bool hasBackward() const override { return true; }
@@ -26,8 +27,6 @@ class Add final : public BinaryKernel {
 
 }  // namespace
 
-Result<std::unique_ptr<Kernel>> createAdd(const Node& node, int opset) {
-  return make<Add>(legacyAxisOf(node, opset));
-}
+Result<std::unique_ptr<Kernel>> createAdd(const Node& node, int opset) { return make<Add>(legacyAxisOf(node, opset)); }
 
 }  // namespace topiary::ops

@@ -74,7 +74,8 @@ class BinaryKernel : public Kernel {
       using T = decltype(tag);
       runBinary(plan_, A.data<T>(), B.data<T>(), Y.data<T>(), ctx.threads, [op](T a, T b) { return op(a, b); });
     });
-    if (!ok) return Status::unsupported(std::string(name) + " on " + dtypeName(A.dtype()) + " tensors is not supported");
+    if (!ok)
+      return Status::unsupported(std::string(name) + " on " + dtypeName(A.dtype()) + " tensors is not supported");
     return Status::ok();
   }
 

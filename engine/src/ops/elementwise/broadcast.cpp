@@ -40,8 +40,8 @@ Status planBroadcast(const Shape* const (&shapes)[N], Shape& out, BroadcastPlan<
       plan.dims[plan.rank - 1] *= d;
     } else {
       if (plan.rank == kMaxBroadcastRank)
-        return Status::unsupported("broadcast pattern of shapes needs more than " +
-                                   std::to_string(kMaxBroadcastRank) + " merged dimensions");
+        return Status::unsupported("broadcast pattern of shapes needs more than " + std::to_string(kMaxBroadcastRank) +
+                                   " merged dimensions");
       plan.dims[plan.rank++] = d;
       // Mark broadcast dims with stride 0 now; real strides come below.
       for (int k = 0; k < N; ++k) plan.strides[k][plan.rank - 1] = read[k] ? 1 : 0;
@@ -103,9 +103,12 @@ Status sumToShape(const float* src, const Shape& srcShape, float* dst, const Sha
     return Status::ok();
   }
   if (dstNumel == p.numel) {
-    parallelFor(p.numel, threads, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) dst[i] = static_cast<float>(scale * src[i]);
-    }, 1 << 15);
+    parallelFor(
+        p.numel, threads,
+        [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) dst[i] = static_cast<float>(scale * src[i]);
+        },
+        1 << 15);
     return Status::ok();
   }
   // Split merged dims into kept (dst reads them) and reduced ones, each in
@@ -146,17 +149,20 @@ Status sumToShape(const float* src, const Shape& srcShape, float* dst, const Sha
     const int64_t L = redDims[nr - 1];
     int64_t R = 1;
     for (int d = 0; d < nr - 1; ++d) R *= redDims[d];
-    parallelFor(dstNumel, threads, [&](int64_t b, int64_t e) {
-      for (int64_t j = b; j < e; ++j) {
-        const float* base = src + offsetOf(j, keptDims, keptStr, nk);
-        double s = 0;
-        for (int64_t r = 0; r < R; ++r) {
-          const float* run = base + offsetOf(r, redDims, redStr, nr - 1);
-          for (int64_t c = 0; c < L; ++c) s += run[c];
-        }
-        dst[j] = static_cast<float>(s * scale);
-      }
-    }, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, R * L)));
+    parallelFor(
+        dstNumel, threads,
+        [&](int64_t b, int64_t e) {
+          for (int64_t j = b; j < e; ++j) {
+            const float* base = src + offsetOf(j, keptDims, keptStr, nk);
+            double s = 0;
+            for (int64_t r = 0; r < R; ++r) {
+              const float* run = base + offsetOf(r, redDims, redStr, nr - 1);
+              for (int64_t c = 0; c < L; ++c) s += run[c];
+            }
+            dst[j] = static_cast<float>(s * scale);
+          }
+        },
+        std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, R * L)));
   } else {
     // The innermost dim is kept: accumulate blocks of dst columns over all
     // reduced positions, reading the source rows contiguously.
@@ -166,20 +172,23 @@ Status sumToShape(const float* src, const Shape& srcShape, float* dst, const Sha
     const int64_t nblk = (W + kCols - 1) / kCols;
     int64_t R = 1;
     for (int d = 0; d < nr; ++d) R *= redDims[d];
-    parallelFor(rows * nblk, threads, [&](int64_t b, int64_t e) {
-      double acc[kCols];
-      for (int64_t u = b; u < e; ++u) {
-        const int64_t row = u / nblk, c0 = (u % nblk) * kCols, c1 = std::min(W, c0 + kCols);
-        const float* base = src + offsetOf(row, keptDims, keptStr, nk - 1) + c0;
-        std::fill(acc, acc + (c1 - c0), 0.0);
-        for (int64_t r = 0; r < R; ++r) {
-          const float* run = base + offsetOf(r, redDims, redStr, nr);
-          for (int64_t c = 0; c < c1 - c0; ++c) acc[c] += run[c];
-        }
-        float* o = dst + row * W + c0;
-        for (int64_t c = 0; c < c1 - c0; ++c) o[c] = static_cast<float>(acc[c] * scale);
-      }
-    }, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, R * kCols)));
+    parallelFor(
+        rows * nblk, threads,
+        [&](int64_t b, int64_t e) {
+          double acc[kCols];
+          for (int64_t u = b; u < e; ++u) {
+            const int64_t row = u / nblk, c0 = (u % nblk) * kCols, c1 = std::min(W, c0 + kCols);
+            const float* base = src + offsetOf(row, keptDims, keptStr, nk - 1) + c0;
+            std::fill(acc, acc + (c1 - c0), 0.0);
+            for (int64_t r = 0; r < R; ++r) {
+              const float* run = base + offsetOf(r, redDims, redStr, nr);
+              for (int64_t c = 0; c < c1 - c0; ++c) acc[c] += run[c];
+            }
+            float* o = dst + row * W + c0;
+            for (int64_t c = 0; c < c1 - c0; ++c) o[c] = static_cast<float>(acc[c] * scale);
+          }
+        },
+        std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, R * kCols)));
   }
   return Status::ok();
 }

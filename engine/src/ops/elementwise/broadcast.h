@@ -23,9 +23,9 @@ constexpr int kMaxBroadcastRank = 16;  // after merging; more is Unsupported
 
 template <int N>
 struct BroadcastPlan {
-  int rank = 1;                                 // merged rank, >= 1
+  int rank = 1;  // merged rank, >= 1
   int64_t dims[kMaxBroadcastRank] = {1};
-  int64_t strides[N][kMaxBroadcastRank] = {};   // element strides, 0 where broadcast
+  int64_t strides[N][kMaxBroadcastRank] = {};  // element strides, 0 where broadcast
   int64_t numel = 1;
 };
 
@@ -48,34 +48,37 @@ template <int N, class Row>
 void forEachRow(const BroadcastPlan<N>& p, int threads, Row&& row, int64_t grain = 1 << 15) {
   const int r = p.rank;
   const int64_t inner = p.dims[r - 1];
-  parallelFor(p.numel, threads, [&](int64_t begin, int64_t end) {
-    int64_t coord[kMaxBroadcastRank];
-    int64_t off[N] = {};
-    int64_t step[N];
-    for (int k = 0; k < N; ++k) step[k] = p.strides[k][r - 1];
-    int64_t rem = begin;
-    for (int d = r - 1; d >= 0; --d) {
-      coord[d] = rem % p.dims[d];
-      rem /= p.dims[d];
-      for (int k = 0; k < N; ++k) off[k] += coord[d] * p.strides[k][d];
-    }
-    int64_t i = begin;
-    while (i < end) {
-      int64_t len = std::min(inner - coord[r - 1], end - i);
-      row(i, len, static_cast<const int64_t*>(off), static_cast<const int64_t*>(step));
-      i += len;
-      if (i >= end) break;
-      // Advance the odometer by len (which always finishes the current row).
-      for (int k = 0; k < N; ++k) off[k] += (len - inner) * step[k];
-      coord[r - 1] = 0;
-      for (int d = r - 2; d >= 0; --d) {
-        for (int k = 0; k < N; ++k) off[k] += p.strides[k][d];
-        if (++coord[d] < p.dims[d]) break;
-        for (int k = 0; k < N; ++k) off[k] -= p.dims[d] * p.strides[k][d];
-        coord[d] = 0;
-      }
-    }
-  }, grain);
+  parallelFor(
+      p.numel, threads,
+      [&](int64_t begin, int64_t end) {
+        int64_t coord[kMaxBroadcastRank];
+        int64_t off[N] = {};
+        int64_t step[N];
+        for (int k = 0; k < N; ++k) step[k] = p.strides[k][r - 1];
+        int64_t rem = begin;
+        for (int d = r - 1; d >= 0; --d) {
+          coord[d] = rem % p.dims[d];
+          rem /= p.dims[d];
+          for (int k = 0; k < N; ++k) off[k] += coord[d] * p.strides[k][d];
+        }
+        int64_t i = begin;
+        while (i < end) {
+          int64_t len = std::min(inner - coord[r - 1], end - i);
+          row(i, len, static_cast<const int64_t*>(off), static_cast<const int64_t*>(step));
+          i += len;
+          if (i >= end) break;
+          // Advance the odometer by len (which always finishes the current row).
+          for (int k = 0; k < N; ++k) off[k] += (len - inner) * step[k];
+          coord[r - 1] = 0;
+          for (int d = r - 2; d >= 0; --d) {
+            for (int k = 0; k < N; ++k) off[k] += p.strides[k][d];
+            if (++coord[d] < p.dims[d]) break;
+            for (int k = 0; k < N; ++k) off[k] -= p.dims[d] * p.strides[k][d];
+            coord[d] = 0;
+          }
+        }
+      },
+      grain);
 }
 
 // y = op(a, b) with broadcasting; the inner loops are specialised on which

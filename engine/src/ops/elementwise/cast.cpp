@@ -9,15 +9,19 @@
 #include <type_traits>
 
 #include "ops/common.h"
-#include "ops/elementwise/dispatch.h"
 #include "ops/elementwise/cast_util.h"
+#include "ops/elementwise/dispatch.h"
 #include "ops/elementwise/elementwise_ops.h"
 
 namespace topiary::ops {
 namespace {
 
-struct Bool8 { uint8_t v; };     // storage of a bool element
-struct Half { uint16_t bits; };  // storage of a float16 element
+struct Bool8 {
+  uint8_t v;
+};  // storage of a bool element
+struct Half {
+  uint16_t bits;
+};  // storage of a float16 element
 
 float halfToFloat(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
@@ -81,8 +85,14 @@ D castOne(S s) {
 
 template <class Fn>
 bool visitCastable(DType t, Fn&& fn) {
-  if (t == DType::Bool) { fn(Bool8{}); return true; }
-  if (t == DType::Float16) { fn(Half{}); return true; }
+  if (t == DType::Bool) {
+    fn(Bool8{});
+    return true;
+  }
+  if (t == DType::Float16) {
+    fn(Half{});
+    return true;
+  }
   return visitNumeric(t, fn);
 }
 
@@ -101,9 +111,12 @@ Status castTensor(const Tensor& X, Tensor& Y, DType to, int threads) {
       using D = decltype(d);
       const S* x = static_cast<const S*>(X.raw());
       D* y = static_cast<D*>(Y.raw());
-      parallelFor(X.numel(), threads, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) y[i] = castOne<D>(x[i]);
-      }, 1 << 15);
+      parallelFor(
+          X.numel(), threads,
+          [&](int64_t b, int64_t e) {
+            for (int64_t i = b; i < e; ++i) y[i] = castOne<D>(x[i]);
+          },
+          1 << 15);
     });
   });
   if (!okFrom || !okTo)
@@ -117,7 +130,8 @@ namespace {
 class Cast final : public Kernel {
  public:
   explicit Cast(DType to) : to_(to) {}
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(expectInputs(in, 1, "Cast"));
     return castTensor(*in[0], *out[0], to_, ctx.threads);
   }

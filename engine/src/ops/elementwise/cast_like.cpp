@@ -11,7 +11,8 @@ namespace {
 
 class CastLike final : public Kernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(expectInputs(in, 2, "CastLike"));
     return castTensor(*in[0], *out[0], in[1]->dtype(), ctx.threads);
   }

@@ -18,7 +18,8 @@ class Clip final : public Kernel {
   // Attribute bounds (opset < 11); ignored when bounds come as inputs.
   Clip(float lo, float hi, bool boundsAreInputs) : lo_(lo), hi_(hi), inputs_(boundsAreInputs) {}
 
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(expectInputs(in, 1, "Clip"));
     const Tensor& X = *in[0];
     for (size_t k = 1; k < 3 && inputs_; ++k) {
@@ -44,9 +45,12 @@ class Clip final : public Kernel {
       }
       const T* x = X.data<T>();
       T* y = Y.data<T>();
-      parallelFor(X.numel(), ctx.threads, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) y[i] = std::min(std::max(x[i], lo), hi);
-      }, 1 << 14);
+      parallelFor(
+          X.numel(), ctx.threads,
+          [&](int64_t b, int64_t e) {
+            for (int64_t i = b; i < e; ++i) y[i] = std::min(std::max(x[i], lo), hi);
+          },
+          1 << 14);
     });
     if (!ok) return Status::unsupported(std::string("Clip on ") + dtypeName(X.dtype()) + " tensors is not supported");
     return Status::ok();

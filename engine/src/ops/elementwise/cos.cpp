@@ -9,7 +9,8 @@ namespace {
 
 class Cos final : public Kernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     return unaryForward("Cos", in, out, ctx, [](float x) { return std::cos(x); });
   }
   bool hasBackward() const override { return true; }
@@ -18,7 +19,9 @@ class Cos final : public Kernel {
                   const RunContext& ctx) override {
     return unaryBackward(in, out, gradOut, gradIn, ctx, [](float x, float, float gy) { return -gy * std::sin(x); });
   }
-  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override { return unaryFlops(in, kTranscendentalFlops); }
+  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override {
+    return unaryFlops(in, kTranscendentalFlops);
+  }
 };
 
 }  // namespace

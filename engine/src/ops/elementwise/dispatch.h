@@ -17,17 +17,38 @@ namespace topiary::ops {
 template <class Fn>
 bool visitNumeric(DType t, Fn&& fn) {
   switch (t) {
-    case DType::Float: fn(float{}); return true;
-    case DType::Double: fn(double{}); return true;
-    case DType::Int64: fn(int64_t{}); return true;
-    case DType::Int32: fn(int32_t{}); return true;
-    case DType::Int16: fn(int16_t{}); return true;
-    case DType::Int8: fn(int8_t{}); return true;
-    case DType::UInt8: fn(uint8_t{}); return true;
-    case DType::UInt16: fn(uint16_t{}); return true;
-    case DType::UInt32: fn(uint32_t{}); return true;
-    case DType::UInt64: fn(uint64_t{}); return true;
-    default: return false;
+    case DType::Float:
+      fn(float{});
+      return true;
+    case DType::Double:
+      fn(double{});
+      return true;
+    case DType::Int64:
+      fn(int64_t{});
+      return true;
+    case DType::Int32:
+      fn(int32_t{});
+      return true;
+    case DType::Int16:
+      fn(int16_t{});
+      return true;
+    case DType::Int8:
+      fn(int8_t{});
+      return true;
+    case DType::UInt8:
+      fn(uint8_t{});
+      return true;
+    case DType::UInt16:
+      fn(uint16_t{});
+      return true;
+    case DType::UInt32:
+      fn(uint32_t{});
+      return true;
+    case DType::UInt64:
+      fn(uint64_t{});
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -74,8 +95,10 @@ T safeDiv(T a, T b) {
 
 template <class T>
 bool isNan(T v) {
-  if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
-  else return false;
+  if constexpr (std::is_floating_point_v<T>)
+    return std::isnan(v);
+  else
+    return false;
 }
 
 // Converts a double to T without undefined behaviour: NaN becomes 0 and

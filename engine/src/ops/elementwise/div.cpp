@@ -11,7 +11,8 @@ namespace {
 class Div final : public BinaryKernel {
  public:
   explicit Div(int64_t legacyAxis) : BinaryKernel(legacyAxis) {}
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     return forwardSameType("Div", in, out, ctx, [](auto a, auto b) { return safeDiv(a, b); });
   }
   bool hasBackward() const override { return true; }
@@ -30,8 +31,6 @@ class Div final : public BinaryKernel {
 
 }  // namespace
 
-Result<std::unique_ptr<Kernel>> createDiv(const Node& node, int opset) {
-  return make<Div>(legacyAxisOf(node, opset));
-}
+Result<std::unique_ptr<Kernel>> createDiv(const Node& node, int opset) { return make<Div>(legacyAxisOf(node, opset)); }
 
 }  // namespace topiary::ops

@@ -26,7 +26,8 @@ class Dropout final : public Kernel {
   Dropout(float ratio, bool ratioIsInput, bool boolMask, uint64_t seed)
       : ratio_(ratio), ratioIsInput_(ratioIsInput), boolMask_(boolMask), seed_(seed) {}
 
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(expectInputs(in, 1, "Dropout"));
     const Tensor& X = *in[0];
     TOPIARY_RETURN_IF_ERROR(expectFloat(X, "Dropout"));
@@ -54,21 +55,28 @@ class Dropout final : public Kernel {
     float* y = out[0]->f();
     if (!lastTraining_) {
       if (n) std::memcpy(y, x, X.bytes());
-      if (mask && boolMask_) std::memset(mask->raw(), 1, mask->bytes());
-      else if (mask) mask->fill(1.f);
+      if (mask && boolMask_)
+        std::memset(mask->raw(), 1, mask->bytes());
+      else if (mask)
+        mask->fill(1.f);
       return Status::ok();
     }
     const float scale = ratio < 1.f ? 1.f / (1.f - ratio) : 0.f;
     const uint32_t threshold = threshold24(ratio);
     const uint64_t stream = streamKey();
-    parallelFor(n, ctx.threads, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        const bool keep = keepElement(stream, i, threshold);
-        y[i] = keep ? x[i] * scale : 0.f;
-        if (mask && boolMask_) mask->data<uint8_t>()[i] = keep ? 1 : 0;
-        else if (mask) mask->f()[i] = keep ? 1.f : 0.f;
-      }
-    }, 1 << 14);
+    parallelFor(
+        n, ctx.threads,
+        [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) {
+            const bool keep = keepElement(stream, i, threshold);
+            y[i] = keep ? x[i] * scale : 0.f;
+            if (mask && boolMask_)
+              mask->data<uint8_t>()[i] = keep ? 1 : 0;
+            else if (mask)
+              mask->f()[i] = keep ? 1.f : 0.f;
+          }
+        },
+        1 << 14);
     return Status::ok();
   }
 
@@ -89,9 +97,12 @@ class Dropout final : public Kernel {
     const float scale = lastRatio_ < 1.f ? 1.f / (1.f - lastRatio_) : 0.f;
     const uint32_t threshold = threshold24(lastRatio_);
     const uint64_t stream = streamKey();
-    parallelFor(n, ctx.threads, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) gx[i] = keepElement(stream, i, threshold) ? gy[i] * scale : 0.f;
-    }, 1 << 14);
+    parallelFor(
+        n, ctx.threads,
+        [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) gx[i] = keepElement(stream, i, threshold) ? gy[i] * scale : 0.f;
+        },
+        1 << 14);
     return Status::ok();
   }
 
@@ -111,7 +122,7 @@ class Dropout final : public Kernel {
   float ratio_;
   bool ratioIsInput_, boolMask_;
   uint64_t seed_;
-  uint64_t call_ = 0;       // training passes so far: each draws a new mask
+  uint64_t call_ = 0;  // training passes so far: each draws a new mask
   bool lastTraining_ = false;
   float lastRatio_ = 0.f;
 };

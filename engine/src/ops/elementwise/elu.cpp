@@ -12,7 +12,8 @@ namespace {
 class Elu final : public Kernel {
  public:
   Elu(const char* name, float alpha, float gamma) : name_(name), alpha_(alpha), gamma_(gamma) {}
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     const float a = alpha_, g = gamma_;
     return unaryForward(name_, in, out, ctx, [a, g](float x) { return g * (x > 0.f ? x : a * std::expm1(x)); });
   }

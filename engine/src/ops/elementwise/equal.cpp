@@ -8,7 +8,8 @@ namespace {
 
 class Equal final : public BinaryKernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     return forwardCompare("Equal", in, out, ctx, [](auto a, auto b) { return a == b; });
   }
 };

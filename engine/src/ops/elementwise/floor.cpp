@@ -9,7 +9,8 @@ namespace {
 
 class Floor final : public Kernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     return unaryForward("Floor", in, out, ctx, [](float x) { return std::floor(x); });
   }
   bool hasBackward() const override { return true; }

@@ -11,7 +11,8 @@ namespace {
 class HardSigmoid final : public Kernel {
  public:
   HardSigmoid(float alpha, float beta) : alpha_(alpha), beta_(beta) {}
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     const float a = alpha_, b = beta_;
     return unaryForward("HardSigmoid", in, out, ctx,
                         [a, b](float x) { return std::min(1.f, std::max(0.f, a * x + b)); });

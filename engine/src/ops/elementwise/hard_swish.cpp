@@ -10,7 +10,8 @@ namespace {
 
 class HardSwish final : public Kernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     return unaryForward("HardSwish", in, out, ctx,
                         [](float x) { return x * std::min(1.f, std::max(0.f, x * (1.f / 6.f) + 0.5f)); });
   }

@@ -8,7 +8,8 @@ namespace {
 class LeakyRelu final : public Kernel {
  public:
   explicit LeakyRelu(float alpha) : alpha_(alpha) {}
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     const float a = alpha_;
     return unaryForward("LeakyRelu", in, out, ctx, [a](float x) { return x >= 0.f ? x : a * x; });
   }
@@ -17,7 +18,8 @@ class LeakyRelu final : public Kernel {
                   const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
                   const RunContext& ctx) override {
     const float a = alpha_;
-    return unaryBackward(in, out, gradOut, gradIn, ctx, [a](float x, float, float gy) { return x >= 0.f ? gy : a * gy; });
+    return unaryBackward(in, out, gradOut, gradIn, ctx,
+                         [a](float x, float, float gy) { return x >= 0.f ? gy : a * gy; });
   }
   double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override { return unaryFlops(in, 1.0); }
 

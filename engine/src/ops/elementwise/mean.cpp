@@ -9,7 +9,8 @@ namespace {
 
 class Mean final : public VariadicKernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(fold("Mean", in, out, ctx, true, [](auto a, auto b) { return a + b; }));
     // Divide the folded sum by the input count.
     const double inv = 1.0 / static_cast<double>(in.size());

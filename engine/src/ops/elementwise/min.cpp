@@ -9,7 +9,8 @@ namespace {
 
 class Min final : public VariadicKernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(fold("Min", in, out, ctx, false, [](auto a, auto b) { return isNan(a) || a < b ? a : b; }));
     return Status::ok();
   }

@@ -9,7 +9,8 @@ namespace {
 class Mul final : public BinaryKernel {
  public:
   explicit Mul(int64_t legacyAxis) : BinaryKernel(legacyAxis) {}
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     return forwardSameType("Mul", in, out, ctx, [](auto a, auto b) { return wrapMul(a, b); });
   }
   bool hasBackward() const override { return true; }
@@ -28,8 +29,6 @@ class Mul final : public BinaryKernel {
 
 }  // namespace
 
-Result<std::unique_ptr<Kernel>> createMul(const Node& node, int opset) {
-  return make<Mul>(legacyAxisOf(node, opset));
-}
+Result<std::unique_ptr<Kernel>> createMul(const Node& node, int opset) { return make<Mul>(legacyAxisOf(node, opset)); }
 
 }  // namespace topiary::ops

@@ -9,7 +9,8 @@ namespace {
 
 class Neg final : public Kernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     return unaryForwardNumeric("Neg", in, out, ctx, [](auto x) { return wrapSub(decltype(x)(0), x); });
   }
   bool hasBackward() const override { return true; }

@@ -14,7 +14,8 @@ namespace {
 
 class Pow final : public BinaryKernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(plan("Pow", in));
     const Tensor& A = *in[0];
     const Tensor& B = *in[1];

@@ -9,7 +9,8 @@ namespace {
 
 class PRelu final : public BinaryKernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(plan("PRelu", in));
     TOPIARY_RETURN_IF_ERROR(expectFloat(*in[0], "PRelu"));
     TOPIARY_RETURN_IF_ERROR(expectFloat(*in[1], "PRelu", "slope"));
@@ -26,11 +27,11 @@ class PRelu final : public BinaryKernel {
                   const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
                   const RunContext& ctx) override {
     if (!gradOut[0]) return Status::ok();
-    TOPIARY_RETURN_IF_ERROR(
-        operandGrad(0, in, *gradOut[0], gradIn[0], ctx, [](float g, float x, float s) { return x >= 0.f ? g : s * g; }));
+    TOPIARY_RETURN_IF_ERROR(operandGrad(0, in, *gradOut[0], gradIn[0], ctx,
+                                        [](float g, float x, float s) { return x >= 0.f ? g : s * g; }));
     if (gradIn.size() > 1)
-      TOPIARY_RETURN_IF_ERROR(
-          operandGrad(1, in, *gradOut[0], gradIn[1], ctx, [](float g, float x, float) { return x >= 0.f ? 0.f : x * g; }));
+      TOPIARY_RETURN_IF_ERROR(operandGrad(1, in, *gradOut[0], gradIn[1], ctx,
+                                          [](float g, float x, float) { return x >= 0.f ? 0.f : x * g; }));
     return Status::ok();
   }
 };

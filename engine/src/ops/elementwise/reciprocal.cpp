@@ -9,7 +9,8 @@ namespace {
 
 class Reciprocal final : public Kernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     return unaryForward("Reciprocal", in, out, ctx, [](float x) { return 1.f / x; });
   }
   bool hasBackward() const override { return true; }

@@ -18,7 +18,8 @@ class ReduceMean final : public Kernel {
   ReduceMean(std::vector<int64_t> axes, bool keepdims, bool noopEmpty, bool axesInput)
       : attrAxes_(std::move(axes)), keepdims_(keepdims), noopEmpty_(noopEmpty), axesInput_(axesInput) {}
 
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(expectInputs(in, 1, "ReduceMean"));
     const Tensor& X = *in[0];
     TOPIARY_RETURN_IF_ERROR(expectFloat(X, "ReduceMean"));
@@ -103,8 +104,10 @@ class ReduceMean final : public Kernel {
     outShape_.clear();
     for (int64_t d = 0; d < r; ++d) {
       bool reduced = std::binary_search(axes_.begin(), axes_.end(), d);
-      if (!reduced) outShape_.push_back(s[static_cast<size_t>(d)]);
-      else if (keepdims_) outShape_.push_back(1);
+      if (!reduced)
+        outShape_.push_back(s[static_cast<size_t>(d)]);
+      else if (keepdims_)
+        outShape_.push_back(1);
     }
     return Status::ok();
   }

@@ -8,7 +8,7 @@ namespace topiary {
 void registerElementwiseOps(OpRegistry& r) {
   using namespace ops;
   r.add({"Relu", 1, INT_MAX, createRelu});
-  r.add({"Add", 6, INT_MAX, createAdd});            // < 7: legacy broadcast/axis attributes emulated
+  r.add({"Add", 6, INT_MAX, createAdd});  // < 7: legacy broadcast/axis attributes emulated
   r.add({"Sub", 6, INT_MAX, createSub});
   r.add({"Mul", 6, INT_MAX, createMul});
   r.add({"Div", 6, INT_MAX, createDiv});
@@ -24,12 +24,12 @@ void registerElementwiseOps(OpRegistry& r) {
   r.add({"LeakyRelu", 6, INT_MAX, createLeakyRelu});
   r.add({"HardSigmoid", 6, INT_MAX, createHardSigmoid});
   r.add({"HardSwish", 14, INT_MAX, createHardSwish});
-  r.add({"Softmax", 1, INT_MAX, createSoftmax});    // < 13: coerced to 2-D at axis
+  r.add({"Softmax", 1, INT_MAX, createSoftmax});  // < 13: coerced to 2-D at axis
   r.add({"LogSoftmax", 1, INT_MAX, createLogSoftmax});
-  r.add({"Clip", 6, INT_MAX, createClip});          // < 11: bounds as attributes
+  r.add({"Clip", 6, INT_MAX, createClip});  // < 11: bounds as attributes
   r.add({"Pow", 7, INT_MAX, createPow});
   r.add({"Identity", 1, INT_MAX, createIdentity});
-  r.add({"Dropout", 6, INT_MAX, createDropout});    // < 12: ratio attribute; >= 12: ratio, training_mode inputs
+  r.add({"Dropout", 6, INT_MAX, createDropout});  // < 12: ratio attribute; >= 12: ratio, training_mode inputs
   r.add({"Cast", 6, INT_MAX, createCast});
   r.add({"ReduceMean", 1, INT_MAX, createReduceMean});  // >= 18: axes as input
   r.add({"CastLike", 15, INT_MAX, createCastLike});
@@ -39,7 +39,7 @@ void registerElementwiseOps(OpRegistry& r) {
   r.add({"LessOrEqual", 12, INT_MAX, createLessOrEqual});
   r.add({"GreaterOrEqual", 12, INT_MAX, createGreaterOrEqual});
   r.add({"Where", 9, INT_MAX, createWhere});
-  r.add({"Max", 6, INT_MAX, createMax});            // < 8 required equal shapes: broadcasting is a superset
+  r.add({"Max", 6, INT_MAX, createMax});  // < 8 required equal shapes: broadcasting is a superset
   r.add({"Min", 6, INT_MAX, createMin});
   r.add({"Sum", 6, INT_MAX, createSum});
   r.add({"Mean", 6, INT_MAX, createMean});
@@ -57,7 +57,7 @@ void registerElementwiseOps(OpRegistry& r) {
   r.add({"Sign", 9, INT_MAX, createSign});
   r.add({"Elu", 6, INT_MAX, createElu});
   r.add({"Selu", 6, INT_MAX, createSelu});
-  r.add({"PRelu", 6, INT_MAX, createPRelu});       // < 7: slope broadcast as numpy does (superset)
+  r.add({"PRelu", 6, INT_MAX, createPRelu});  // < 7: slope broadcast as numpy does (superset)
 }
 
 }  // namespace topiary

@@ -7,15 +7,19 @@ namespace {
 
 class Relu final : public Kernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(expectInputs(in, 1, "Relu"));
     TOPIARY_RETURN_IF_ERROR(expectFloat(*in[0], "Relu"));
     out[0]->resize(DType::Float, in[0]->shape());
     const float* x = in[0]->f();
     float* y = out[0]->f();
-    parallelFor(in[0]->numel(), ctx.threads, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) y[i] = x[i] > 0.f ? x[i] : 0.f;
-    }, 1 << 14);
+    parallelFor(
+        in[0]->numel(), ctx.threads,
+        [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) y[i] = x[i] > 0.f ? x[i] : 0.f;
+        },
+        1 << 14);
     return Status::ok();
   }
   bool hasBackward() const override { return true; }
@@ -27,9 +31,12 @@ class Relu final : public Kernel {
     const float* x = in[0]->f();
     const float* gy = gradOut[0]->f();
     float* gx = gradIn[0]->f();
-    parallelFor(in[0]->numel(), ctx.threads, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) gx[i] = x[i] > 0.f ? gy[i] : 0.f;
-    }, 1 << 14);
+    parallelFor(
+        in[0]->numel(), ctx.threads,
+        [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) gx[i] = x[i] > 0.f ? gy[i] : 0.f;
+        },
+        1 << 14);
     return Status::ok();
   }
   double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override {

@@ -1,4 +1,5 @@
-// Round: y = x rounded to the nearest integer, halves to even (as ONNX specifies); the derivative is 0 almost everywhere.
+// Round: y = x rounded to the nearest integer, halves to even (as ONNX specifies); the derivative is 0 almost
+// everywhere.
 #include <cmath>
 
 #include "ops/elementwise/elementwise_ops.h"
@@ -9,7 +10,8 @@ namespace {
 
 class Round final : public Kernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     return unaryForward("Round", in, out, ctx, [](float x) { return std::nearbyint(x); });
   }
   bool hasBackward() const override { return true; }

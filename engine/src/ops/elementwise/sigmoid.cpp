@@ -9,7 +9,8 @@ namespace {
 
 class Sigmoid final : public Kernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     return unaryForward("Sigmoid", in, out, ctx, [](float x) { return 1.f / (1.f + std::exp(-x)); });
   }
   bool hasBackward() const override { return true; }
@@ -18,7 +19,9 @@ class Sigmoid final : public Kernel {
                   const RunContext& ctx) override {
     return unaryBackward(in, out, gradOut, gradIn, ctx, [](float, float y, float gy) { return gy * y * (1.f - y); });
   }
-  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override { return unaryFlops(in, kTranscendentalFlops); }
+  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override {
+    return unaryFlops(in, kTranscendentalFlops);
+  }
 };
 
 }  // namespace

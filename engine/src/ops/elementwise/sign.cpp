@@ -9,7 +9,8 @@ namespace {
 
 class Sign final : public Kernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     return unaryForward("Sign", in, out, ctx, [](float x) { return x > 0.f ? 1.f : (x < 0.f ? -1.f : 0.f); });
   }
   bool hasBackward() const override { return true; }

@@ -10,7 +10,8 @@ namespace {
 class Softmax final : public Kernel {
  public:
   Softmax(int64_t axis, bool coerce2d) : axis_(axis), coerce2d_(coerce2d) {}
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(expectInputs(in, 1, "Softmax"));
     TOPIARY_RETURN_IF_ERROR(expectFloat(*in[0], "Softmax"));
     SoftmaxGeometry g;

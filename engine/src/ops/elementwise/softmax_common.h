@@ -21,9 +21,12 @@ inline Status softmaxGeometry(const Shape& s, int64_t axis, bool coerce2d, Softm
   TOPIARY_RETURN_IF_ERROR(normalizeAxis(axis, r));
   g = SoftmaxGeometry();
   for (int64_t d = 0; d < r; ++d) {
-    if (d < axis) g.outer *= s[static_cast<size_t>(d)];
-    else if (d == axis || coerce2d) g.n *= s[static_cast<size_t>(d)];
-    else g.inner *= s[static_cast<size_t>(d)];
+    if (d < axis)
+      g.outer *= s[static_cast<size_t>(d)];
+    else if (d == axis || coerce2d)
+      g.n *= s[static_cast<size_t>(d)];
+    else
+      g.inner *= s[static_cast<size_t>(d)];
   }
   return Status::ok();
 }
@@ -32,49 +35,55 @@ inline Status softmaxGeometry(const Shape& s, int64_t axis, bool coerce2d, Softm
 template <bool Log>
 void softmaxForward(const float* x, float* y, const SoftmaxGeometry& g, int threads) {
   const int64_t n = g.n, inner = g.inner;
-  parallelFor(g.outer * inner, threads, [&](int64_t b, int64_t e) {
-    for (int64_t u = b; u < e; ++u) {
-      const int64_t base = (u / inner) * n * inner + u % inner;
-      const float* xs = x + base;
-      float* ys = y + base;
-      float m = -INFINITY;
-      for (int64_t k = 0; k < n; ++k) m = std::max(m, xs[k * inner]);
-      double sum = 0;
-      for (int64_t k = 0; k < n; ++k) {
-        float ex = std::exp(xs[k * inner] - m);
-        if (!Log) ys[k * inner] = ex;
-        sum += ex;
-      }
-      if (Log) {
-        const float shift = m + static_cast<float>(std::log(sum));
-        for (int64_t k = 0; k < n; ++k) ys[k * inner] = xs[k * inner] - shift;
-      } else {
-        const float inv = static_cast<float>(1.0 / sum);
-        for (int64_t k = 0; k < n; ++k) ys[k * inner] *= inv;
-      }
-    }
-  }, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, n)));
+  parallelFor(
+      g.outer * inner, threads,
+      [&](int64_t b, int64_t e) {
+        for (int64_t u = b; u < e; ++u) {
+          const int64_t base = (u / inner) * n * inner + u % inner;
+          const float* xs = x + base;
+          float* ys = y + base;
+          float m = -INFINITY;
+          for (int64_t k = 0; k < n; ++k) m = std::max(m, xs[k * inner]);
+          double sum = 0;
+          for (int64_t k = 0; k < n; ++k) {
+            float ex = std::exp(xs[k * inner] - m);
+            if (!Log) ys[k * inner] = ex;
+            sum += ex;
+          }
+          if (Log) {
+            const float shift = m + static_cast<float>(std::log(sum));
+            for (int64_t k = 0; k < n; ++k) ys[k * inner] = xs[k * inner] - shift;
+          } else {
+            const float inv = static_cast<float>(1.0 / sum);
+            for (int64_t k = 0; k < n; ++k) ys[k * inner] *= inv;
+          }
+        }
+      },
+      std::max<int64_t>(1, 4096 / std::max<int64_t>(1, n)));
 }
 
 // Softmax: gx = y * (gy - sum(gy * y)). LogSoftmax: gx = gy - exp(y) * sum(gy).
 template <bool Log>
 void softmaxBackward(const float* y, const float* gy, float* gx, const SoftmaxGeometry& g, int threads) {
   const int64_t n = g.n, inner = g.inner;
-  parallelFor(g.outer * inner, threads, [&](int64_t b, int64_t e) {
-    for (int64_t u = b; u < e; ++u) {
-      const int64_t base = (u / inner) * n * inner + u % inner;
-      double s = 0;
-      for (int64_t k = 0; k < n; ++k) {
-        const int64_t i = base + k * inner;
-        s += Log ? gy[i] : gy[i] * y[i];
-      }
-      const float sf = static_cast<float>(s);
-      for (int64_t k = 0; k < n; ++k) {
-        const int64_t i = base + k * inner;
-        gx[i] = Log ? gy[i] - std::exp(y[i]) * sf : y[i] * (gy[i] - sf);
-      }
-    }
-  }, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, n)));
+  parallelFor(
+      g.outer * inner, threads,
+      [&](int64_t b, int64_t e) {
+        for (int64_t u = b; u < e; ++u) {
+          const int64_t base = (u / inner) * n * inner + u % inner;
+          double s = 0;
+          for (int64_t k = 0; k < n; ++k) {
+            const int64_t i = base + k * inner;
+            s += Log ? gy[i] : gy[i] * y[i];
+          }
+          const float sf = static_cast<float>(s);
+          for (int64_t k = 0; k < n; ++k) {
+            const int64_t i = base + k * inner;
+            gx[i] = Log ? gy[i] - std::exp(y[i]) * sf : y[i] * (gy[i] - sf);
+          }
+        }
+      },
+      std::max<int64_t>(1, 4096 / std::max<int64_t>(1, n)));
 }
 
 }  // namespace topiary::ops

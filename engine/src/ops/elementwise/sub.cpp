@@ -9,7 +9,8 @@ namespace {
 class Sub final : public BinaryKernel {
  public:
   explicit Sub(int64_t legacyAxis) : BinaryKernel(legacyAxis) {}
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     return forwardSameType("Sub", in, out, ctx, [](auto a, auto b) { return wrapSub(a, b); });
   }
   bool hasBackward() const override { return true; }
@@ -19,15 +20,14 @@ class Sub final : public BinaryKernel {
     if (!gradOut[0]) return Status::ok();
     TOPIARY_RETURN_IF_ERROR(operandGrad(0, in, *gradOut[0], gradIn[0], ctx, [](float g, float, float) { return g; }));
     if (gradIn.size() > 1)
-      TOPIARY_RETURN_IF_ERROR(operandGrad(1, in, *gradOut[0], gradIn[1], ctx, [](float g, float, float) { return -g; }));
+      TOPIARY_RETURN_IF_ERROR(
+          operandGrad(1, in, *gradOut[0], gradIn[1], ctx, [](float g, float, float) { return -g; }));
     return Status::ok();
   }
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Kernel>> createSub(const Node& node, int opset) {
-  return make<Sub>(legacyAxisOf(node, opset));
-}
+Result<std::unique_ptr<Kernel>> createSub(const Node& node, int opset) { return make<Sub>(legacyAxisOf(node, opset)); }
 
 }  // namespace topiary::ops

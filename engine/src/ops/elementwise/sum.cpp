@@ -9,7 +9,8 @@ namespace {
 
 class Sum final : public VariadicKernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(fold("Sum", in, out, ctx, true, [](auto a, auto b) { return a + b; }));
     return Status::ok();
   }

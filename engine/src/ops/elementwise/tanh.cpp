@@ -9,7 +9,8 @@ namespace {
 
 class Tanh final : public Kernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     return unaryForward("Tanh", in, out, ctx, [](float x) { return std::tanh(x); });
   }
   bool hasBackward() const override { return true; }
@@ -18,7 +19,9 @@ class Tanh final : public Kernel {
                   const RunContext& ctx) override {
     return unaryBackward(in, out, gradOut, gradIn, ctx, [](float, float y, float gy) { return gy * (1.f - y * y); });
   }
-  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override { return unaryFlops(in, kTranscendentalFlops); }
+  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override {
+    return unaryFlops(in, kTranscendentalFlops);
+  }
 };
 
 }  // namespace

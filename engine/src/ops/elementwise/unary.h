@@ -18,9 +18,12 @@ Status unaryForward(const char* op, const std::vector<const Tensor*>& in, const 
   out[0]->resize(DType::Float, in[0]->shape());
   const float* x = in[0]->f();
   float* y = out[0]->f();
-  parallelFor(in[0]->numel(), ctx.threads, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) y[i] = f(x[i]);
-  }, grain);
+  parallelFor(
+      in[0]->numel(), ctx.threads,
+      [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) y[i] = f(x[i]);
+      },
+      grain);
   return Status::ok();
 }
 
@@ -36,9 +39,12 @@ Status unaryForwardNumeric(const char* op, const std::vector<const Tensor*>& in,
     using T = decltype(tag);
     const T* x = X.data<T>();
     T* y = Y.data<T>();
-    parallelFor(X.numel(), ctx.threads, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) y[i] = static_cast<T>(f(x[i]));
-    }, grain);
+    parallelFor(
+        X.numel(), ctx.threads,
+        [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) y[i] = static_cast<T>(f(x[i]));
+        },
+        grain);
   });
   if (!ok) return Status::unsupported(std::string(op) + " on " + dtypeName(X.dtype()) + " tensors is not supported");
   return Status::ok();
@@ -57,9 +63,12 @@ Status unaryBackward(const std::vector<const Tensor*>& in, const std::vector<con
   const float* y = out[0]->f();
   const float* gy = gradOut[0]->f();
   float* gx = gradIn[0]->f();
-  parallelFor(in[0]->numel(), ctx.threads, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) gx[i] = g(x[i], y[i], gy[i]);
-  }, grain);
+  parallelFor(
+      in[0]->numel(), ctx.threads,
+      [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) gx[i] = g(x[i], y[i], gy[i]);
+      },
+      grain);
   return Status::ok();
 }
 

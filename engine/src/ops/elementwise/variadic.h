@@ -51,7 +51,8 @@ class VariadicKernel : public Kernel {
   }
 
   double flops(const std::vector<Shape>& in, const std::vector<Shape>& out) const override {
-    return out.empty() || in.size() < 2 ? 0.0 : static_cast<double>(in.size() - 1) * static_cast<double>(numelOf(out[0]));
+    return out.empty() || in.size() < 2 ? 0.0
+                                        : static_cast<double>(in.size() - 1) * static_cast<double>(numelOf(out[0]));
   }
 
   Shape outShape_, step_;

@@ -21,7 +21,8 @@ void select(const BroadcastPlan<3>& p, const uint8_t* c, const T* x, const T* z,
 
 class Where final : public Kernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(expectInputs(in, 3, "Where"));
     const Tensor& C = *in[0];
     const Tensor& X = *in[1];
@@ -36,11 +37,20 @@ class Where final : public Kernel {
     out[0]->resize(X.dtype(), outShape_);
     const uint8_t* c = C.data<uint8_t>();
     switch (dtypeSize(X.dtype())) {
-      case 1: select(plan_, c, X.data<uint8_t>(), Z.data<uint8_t>(), out[0]->data<uint8_t>(), ctx.threads); break;
-      case 2: select(plan_, c, X.data<uint16_t>(), Z.data<uint16_t>(), out[0]->data<uint16_t>(), ctx.threads); break;
-      case 4: select(plan_, c, X.data<uint32_t>(), Z.data<uint32_t>(), out[0]->data<uint32_t>(), ctx.threads); break;
-      case 8: select(plan_, c, X.data<uint64_t>(), Z.data<uint64_t>(), out[0]->data<uint64_t>(), ctx.threads); break;
-      default: return Status::unsupported(std::string("Where on ") + dtypeName(X.dtype()) + " is not supported");
+      case 1:
+        select(plan_, c, X.data<uint8_t>(), Z.data<uint8_t>(), out[0]->data<uint8_t>(), ctx.threads);
+        break;
+      case 2:
+        select(plan_, c, X.data<uint16_t>(), Z.data<uint16_t>(), out[0]->data<uint16_t>(), ctx.threads);
+        break;
+      case 4:
+        select(plan_, c, X.data<uint32_t>(), Z.data<uint32_t>(), out[0]->data<uint32_t>(), ctx.threads);
+        break;
+      case 8:
+        select(plan_, c, X.data<uint64_t>(), Z.data<uint64_t>(), out[0]->data<uint64_t>(), ctx.threads);
+        break;
+      default:
+        return Status::unsupported(std::string("Where on ") + dtypeName(X.dtype()) + " is not supported");
     }
     return Status::ok();
   }

@@ -7,7 +7,8 @@ namespace {
 
 class Xor final : public BinaryKernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(plan("Xor", in));
     if (in[0]->dtype() != DType::Bool || in[1]->dtype() != DType::Bool)
       return Status::badInput(std::string("Xor needs bool inputs, got ") + dtypeName(in[0]->dtype()) + " and " +
