@@ -4,6 +4,7 @@
 // compare with topiary-cli.
 #include <QFileInfo>
 #include <QProcess>
+#include <QTableView>
 #include <QtTest>
 
 #include "Exporter.h"
