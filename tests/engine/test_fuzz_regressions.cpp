@@ -56,6 +56,7 @@ class TestFuzzRegressions : public QObject {
         ++refused;
         QVERIFY2(!a.message.empty(), (label + ": refused without a message").c_str());
       }
+      QVERIFY2(a.stage != fuzz::Stage::RoundTripBroken, (label + ": " + a.message).c_str());
       if (target == "recipe")
         QVERIFY2(a.stage != fuzz::Stage::CreateRefused, (label + ": " + a.message).c_str());
     }

@@ -19,7 +19,9 @@ namespace fuzz {
 
 // How far an input got: refused by the loader, by Executor::create, by the
 // run, or all the way through. `message` holds the refusal.
-enum class Stage { LoadRefused, CreateRefused, RunRefused, TooBigToRun, Ran };
+// RoundTripBroken: a model that loaded did not load again from its own
+// serialization with the same nodes and weights (a loader/saver bug).
+enum class Stage { LoadRefused, CreateRefused, RunRefused, TooBigToRun, Ran, RoundTripBroken };
 
 struct Outcome {
   Stage stage = Stage::LoadRefused;
@@ -43,7 +45,12 @@ inline Outcome runLoaderTarget(const uint8_t* data, size_t size) {
   std::string bytes(reinterpret_cast<const char*>(data), size);
   auto g = topiary::loadModelFromBytes(bytes, "", fuzzLimits());
   if (!g) return {Stage::LoadRefused, g.status().message()};
-  (void)topiary::serializeModel(g.value());
+  auto saved = topiary::serializeModel(g.value());
+  if (saved) {
+    auto again = topiary::loadModelFromBytes(saved.value(), "", fuzzLimits());
+    if (!again || again->nodes.size() != g->nodes.size() || again->initializers.size() != g->initializers.size())
+      return {Stage::RoundTripBroken, again ? "node or initializer count changed" : again.status().message()};
+  }
   topiary::ExecutorOptions opts;
   opts.threads = 1;
   auto ex = topiary::Executor::create(g.value(), opts);
