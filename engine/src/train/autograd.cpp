@@ -112,6 +112,7 @@ Result<std::unique_ptr<Autograd>> Autograd::create(const Graph& graph, int threa
 }
 
 Status Autograd::forward(const Tensor& images, bool training) {
+  training_ = training;
   exec_->setTraining(training);
   Status st = exec_->run(images);
   exec_->setTraining(false);
@@ -160,6 +161,13 @@ Status Autograd::loss(const std::vector<int>& labels, double& lossOut, int64_t& 
 Status Autograd::backward() {
   Executor& e = *exec_;
   omp_set_num_threads(e.threads());
+  // Kernels read the mode from the run context: BatchNorm in training mode
+  // differentiates through the batch statistics its forward used.
+  e.setTraining(training_);
+  struct Reset {
+    Executor& e;
+    ~Reset() { e.setTraining(false); }
+  } reset{e};
   std::vector<const Tensor*> in, out, gradOut;
   std::vector<Tensor*> gradIn;
   std::vector<int> direct;

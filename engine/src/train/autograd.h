@@ -50,6 +50,7 @@ class Autograd {
   const std::vector<BatchNormRef>& batchNorms() const { return batchNorms_; }
 
  private:
+  bool training_ = false;  // mode of the last forward; backward must differentiate the same function
   Autograd() = default;
 
   const Graph* graph_ = nullptr;
