@@ -12,6 +12,7 @@ int cmdEval(const QStringList& args);
 int cmdBench(const QStringList& args);
 int cmdPrune(const QStringList& args);
 int cmdSensitivity(const QStringList& args);
+int cmdReport(const QStringList& args);
 
 const Command* commands(int& count);
 }  // namespace cli

@@ -16,6 +16,7 @@ const Command* commands(int& count) {
       {"eval", "accuracy, samples and latency of a classifier on a data set", cmdEval},
       {"prune", "run a pruning recipe, write the pruned model, report before/after", cmdPrune},
       {"sensitivity", "per-layer accuracy vs sparsity", cmdSensitivity},
+      {"report", "run a recipe and write a report folder: PNG charts + HTML summary", cmdReport},
       {"bench", "latency on random inputs: median, min, max (--compare-ort: vs ONNX Runtime)", cmdBench},
   };
   count = static_cast<int>(sizeof(table) / sizeof(table[0]));
