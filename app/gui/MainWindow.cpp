@@ -36,6 +36,7 @@
 #include "PreviewPanel.h"
 #include "RecentFiles.h"
 #include "ResourceLocator.h"
+#include "analysis/AnalysisMenu.h"
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setWindowTitle(tr("Topiary"));
@@ -85,6 +86,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
   buildDocks();
   buildMenus();
+  new AnalysisMenu(this);  // Analysis menu and its docks (app/gui/analysis/)
 
   statusLabel_ = new QLabel(tr("Ready"), this);
   modelLabel_ = new QLabel(this);

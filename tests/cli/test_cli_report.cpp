@@ -1,0 +1,142 @@
+// topiary-cli report as a user runs it: the folder holds the charts (real
+// PNGs of the expected size), the HTML names the recipe, the verdict's
+// storage numbers equal `topiary-cli prune --json` on the verdict's own
+// recipe, and bad input exits with code 2.
+#include <QFile>
+#include <QProcess>
+#include <QtTest>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/test_util.h"
+#include "topiary/file_util.h"
+
+using json = nlohmann::json;
+
+namespace {
+
+struct CliResult {
+  int exitCode = -1;
+  std::string out, err;
+};
+
+CliResult runCli(const QStringList& args, int timeoutMs = 120000) {
+  QProcess p;
+  p.start(TOPIARY_CLI, args);
+  CliResult r;
+  if (!p.waitForStarted(10000)) return r;
+  if (!p.waitForFinished(timeoutMs)) {
+    p.kill();
+    p.waitForFinished(5000);
+  }
+  r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+  r.out = p.readAllStandardOutput().toStdString();
+  r.err = p.readAllStandardError().toStdString();
+  return r;
+}
+
+QString writeText(const std::string& name, const std::string& text) {
+  const std::string path = testutil::tempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return QString::fromStdString(path);
+}
+
+// Width and height from a PNG's IHDR chunk (0 when the bytes are not a PNG).
+QSize pngSize(const std::string& bytes) {
+  if (bytes.size() < 24 || bytes.compare(0, 8, std::string("\x89PNG\r\n\x1a\n", 8)) != 0 || bytes.compare(12, 4, "IHDR"))
+    return {};
+  auto be = [&](size_t o) {
+    return int((uint8_t(bytes[o]) << 24) | (uint8_t(bytes[o + 1]) << 16) | (uint8_t(bytes[o + 2]) << 8) | uint8_t(bytes[o + 3]));
+  };
+  return {be(16), be(20)};
+}
+
+}  // namespace
+
+class TestCliReport : public QObject {
+  Q_OBJECT
+  QString model_ = QStringLiteral(TOPIARY_SOURCE_DIR "/resources/models/lenet5.onnx");
+
+ private slots:
+  void writesFolderAndMatchesPrune();
+  void badInput();
+};
+
+void TestCliReport::writesFolderAndMatchesPrune() {
+  if (!QFile::exists(model_)) QSKIP("resources/models/lenet5.onnx missing");
+  const QString recipe = writeText("half-element.json",
+                                   R"({"default": {"granularity": "element", "sparsity": 0.5}, "method": "magnitude"})");
+  const QString out = QString::fromStdString(testutil::tempDir() + "/report");
+  auto r = runCli({"report", model_, "--recipe", recipe, "--data", "fashion-mnist", "--limit", "300", "--out", out,
+                   "--sparsities", "0.3,0.9", "--latency-runs", "3", "--tolerance", "0.02", "--json"});
+  QVERIFY2(r.exitCode == 0, r.err.c_str());
+  const json j = json::parse(r.out);
+
+  // Before/after: half of the prunable weights are gone, accuracy measured on 300 samples.
+  QCOMPARE(j["after"]["samples"].get<int>(), 300);
+  const double beforeNz = j["before"]["nonzero_params"].get<double>(), afterNz = j["after"]["nonzero_params"].get<double>();
+  QVERIFY2(afterNz < 0.55 * beforeNz && afterNz > 0.45 * beforeNz, j["after"]["nonzero_params"].dump().c_str());
+
+  // Sensitivity: one point per requested sparsity, and pruning 90% of some layer costs accuracy.
+  bool falls = false;
+  for (const auto& l : j["sensitivity"]["layers"]) {
+    if (l.contains("skipped") && !l["skipped"].get<std::string>().empty()) continue;
+    QCOMPARE(l["sparsities"].size(), size_t(2));
+    QCOMPARE(l["accuracies"].size(), size_t(2));
+    falls = falls || l["accuracies"][1].get<double>() < l["accuracies"][0].get<double>() - 0.02;
+  }
+  QVERIFY(falls);
+
+  // The folder: charts are PNGs of the size the renderer draws, the HTML names the recipe.
+  for (const char* f : {"index.html", "tradeoff.png", "sensitivity.png", "storage.png", "recipe.json", "report.json"})
+    QVERIFY2(QFile::exists(out + "/" + f), f);
+  QCOMPARE(pngSize(topiary::readFile((out + "/tradeoff.png").toStdString()).value()), QSize(900, 520));
+  QCOMPARE(pngSize(topiary::readFile((out + "/sensitivity.png").toStdString()).value()), QSize(900, 520));
+  QCOMPARE(pngSize(topiary::readFile((out + "/storage.png").toStdString()).value()), QSize(1000, 520));
+  const std::string html = topiary::readFile((out + "/index.html").toStdString()).value();
+  QVERIFY(html.find("half-element.json") != std::string::npos);
+  QVERIFY(html.find("&quot;granularity&quot;: &quot;element&quot;") != std::string::npos);
+  QVERIFY(html.find(j["verdict"]["verdict"].get<std::string>().substr(0, 20)) != std::string::npos);
+
+  // The verdict's storage bars equal `prune --json` on the verdict's unstructured recipe.
+  const json& v = j["verdict"];
+  json unstructured;
+  for (const auto& c : v["candidates"])
+    if (c["name"] == "unstructured") unstructured = c;
+  QVERIFY(!unstructured.is_null());
+  QVERIFY(unstructured["accuracy"].get<double>() >= v["dense_accuracy"].get<double>() - 0.02 - 1e-9);
+  const QString candRecipe = writeText("unstructured.json", unstructured["recipe"].dump());
+  auto pr = runCli({"prune", model_, "--recipe", candRecipe, "--out", QString::fromStdString(testutil::tempDir() + "/u.onnx"),
+                    "--latency-runs", "0", "--json"});
+  QVERIFY2(pr.exitCode == 0, pr.err.c_str());
+  const json pj = json::parse(pr.out);
+  int compared = 0;
+  for (const auto& bar : v["bars"]) {
+    if (bar["candidate"] != "unstructured") continue;
+    const std::string bits = std::to_string(bar["bits"].get<int>());
+    const json& f = pj["after"]["storage"][bits]["formats"][bar["format"].get<std::string>()];
+    QCOMPARE(bar["index_bytes"].get<double>(), f["index_bits"].get<double>() / 8.0);
+    QCOMPARE(bar["bytes"].get<double>(), f["bytes"].get<double>());
+    ++compared;
+  }
+  QCOMPARE(compared, 12);  // dense, bitmask, csr, relative index at 32, 8 and 4 bits
+  QVERIFY(!v["verdict"].get<std::string>().empty());
+}
+
+void TestCliReport::badInput() {
+  auto r = runCli({"report", model_, "--data", "fashion-mnist", "--out", "x"});
+  QCOMPARE(r.exitCode, 2);
+  QVERIFY(r.err.find("--recipe") != std::string::npos);
+  r = runCli({"report", model_, "--recipe", "/nonexistent/r.json", "--data", "fashion-mnist", "--out",
+              QString::fromStdString(testutil::tempDir() + "/r2")});
+  QCOMPARE(r.exitCode, 2);
+  QVERIFY(r.err.find("/nonexistent/r.json") != std::string::npos);
+  const QString recipe = writeText("r.json", R"({"default": {"granularity": "element", "sparsity": 0.5}})");
+  r = runCli({"report", model_, "--recipe", recipe, "--data", "fashion-mnist", "--out", "o", "--tolerance", "2"});
+  QCOMPARE(r.exitCode, 2);
+  QVERIFY(r.err.find("--tolerance") != std::string::npos);
+}
+
+QTEST_GUILESS_MAIN(TestCliReport)
+#include "test_cli_report.moc"

@@ -1,0 +1,99 @@
+// Teaching mode walked from start to end on the demo model: each step puts
+// its plan on the document, the workbench preview measures it, and the
+// numbers change the way the step's text says they do. Back returns to the
+// previous step's plan. Screenshot to docs/screenshots/analysis-teaching.png.
+#include <QDir>
+#include <QtTest>
+
+#include "LoadedModel.h"
+#include "ModelDocument.h"
+#include "PreviewController.h"
+#include "analysis/TeachingTour.h"
+#include "gui_util.h"
+
+class TestGuiAnalysisTeaching : public QObject {
+  Q_OBJECT
+ private slots:
+  void walkTheTour();
+};
+
+void TestGuiAnalysisTeaching::walkTheTour() {
+  guitest::isolateSettings();
+  auto m = LoadedModel::load(guitest::demoModelPath());
+  QVERIFY(m);
+  ModelDocument doc;
+  doc.setModel(m.value());
+  PreviewController preview(&doc);
+  preview.setData("fashion-mnist", 300);
+  TeachingTour tour(&doc);
+  tour.resize(900, 760);
+  tour.show();
+  QCOMPARE(tour.stepCount(), 7);
+  QSignalSpy measured(&tour, &TeachingTour::stepMeasured);
+  auto walk = [&](int i) {
+    measured.clear();
+    if (i == 0) tour.goTo(0);
+    else tour.next();
+    QCOMPARE(tour.current(), i);
+    QTRY_VERIFY_WITH_TIMEOUT(!measured.isEmpty() && measured.last().at(0).toInt() == i, 30000);
+    QVERIFY(doc.plan() == tour.step(i).plan);
+    QVERIFY(tour.measured(i));
+  };
+  auto sparsity = [&](int step, const char* layer) { return tour.measured(step)->layerSparsity.value(layer, -1); };
+
+  walk(0);  // the neuron, dense model
+  const PreviewResult& dense = *tour.measured(0);
+  QCOMPARE(dense.nonzeroParams, dense.params);
+  const NeuronExample& n = tour.neuron();
+  QCOMPARE(n.layer, QString("fc2"));  // the last Gemm followed by a ReLU
+  QCOMPARE(n.inputs, 120);
+  QCOMPARE(n.topTerms.size(), 5);
+  QVERIFY(n.u > 0);
+  QCOMPARE(n.activation, n.u);
+  // Terms are listed by |w x|, largest first.
+  for (int i = 1; i < n.topTerms.size(); ++i)
+    QVERIFY(std::fabs(n.topTerms[i].first * n.topTerms[i].second) <=
+            std::fabs(n.topTerms[i - 1].first * n.topTerms[i - 1].second));
+
+  walk(1);  // connection pruning: half of every layer's weights
+  QVERIFY(std::fabs(sparsity(1, "conv2") - 0.5) < 0.01);
+  QVERIFY(std::fabs(sparsity(1, "fc1") - 0.5) < 0.01);
+  QVERIFY(tour.measured(1)->nonzeroParams < qint64(0.55 * dense.params));
+
+  walk(2);  // neuron pruning: half the filters, physically smaller
+  QVERIFY(tour.measured(2)->storageName.startsWith("structured"));
+  QVERIFY(std::fabs(sparsity(2, "conv1") - 0.5) < 0.01);
+  QVERIFY(tour.measured(2)->storageBytes < qint64(0.6 * dense.storageBytes));
+
+  walk(3);  // 90% unstructured
+  QVERIFY(std::fabs(sparsity(3, "fc1") - 0.9) < 0.01);
+  QVERIFY(tour.measured(3)->nonzeroParams < tour.measured(2)->nonzeroParams);
+
+  walk(4);  // static vs dynamic: the static plan of step 3, plus run-time skipping
+  QVERIFY(doc.plan() == tour.step(2).plan);
+  QVERIFY(tour.dynamicSavedFraction() > 0 && tour.dynamicSavedFraction() < 1);
+
+  walk(5);  // 2:4
+  QVERIFY(tour.measured(5)->storageName.startsWith("nm"));
+  QVERIFY(std::fabs(sparsity(5, "fc1") - 0.5) < 1e-9);
+
+  walk(6);  // 4-bit weights on 90% unstructured: the index dominates
+  QVERIFY(tour.measured(6)->storageName.contains("4 bit"));
+  QVERIFY(tour.measured(6)->storageBytes < tour.measured(3)->storageBytes);
+  const IndexOverhead& o = tour.indexOverhead();
+  QVERIFY(o.valueBytes4 < o.valueBytes32 / 4);
+  QCOMPARE(o.indexBytes4, o.indexBytes32);  // positions do not shrink with the values
+  QVERIFY(o.indexBytes4 > o.valueBytes4);
+  QVERIFY(tour.illustration().contains("index"));
+
+  const QString dir = QStringLiteral(TOPIARY_SOURCE_DIR) + "/docs/screenshots";
+  QDir().mkpath(dir);
+  QVERIFY(tour.grab().toImage().save(dir + "/analysis-teaching.png"));
+
+  tour.back();
+  QCOMPARE(tour.current(), 5);
+  QVERIFY(doc.plan() == tour.step(5).plan);
+}
+
+QTEST_MAIN(TestGuiAnalysisTeaching)
+#include "test_gui_analysis_teaching.moc"
