@@ -2,7 +2,8 @@
 // data, unstructured (element), N:M and structured (filter/neuron) pruning at
 // a matched accuracy. For element and filter granularity the largest uniform
 // sparsity whose accuracy stays within `tolerance` of the dense model is found
-// by bisection; N:M has its fixed sparsity. Then it prices each pruned model
+// by bisection (first and last prunable layers kept dense); N:M has its fixed
+// sparsity. Then it prices each pruned model
 // under every storage format at several bit-widths (storage.h, index overhead
 // kept apart from the values), measures latency (dense kernels on the masked
 // model, the physically pruned model) and writes a verdict sentence derived

@@ -64,7 +64,10 @@ const Dataset& shapedFor(const Graph& g, const Dataset& data, Dataset& holder) {
   return holder;
 }
 
-nlohmann::json candidateRecipe(Granularity g, double sparsity, Criterion c, int n, int m) {
+// The first and the last prunable layers stay dense (common practice: the
+// input layer has few weights and is the most sensitive, the logits layer
+// decides every class), so one uniform sparsity is not capped by them.
+nlohmann::json candidateRecipe(const Graph& graph, Granularity g, double sparsity, Criterion c, int n, int m) {
   nlohmann::json d = {{"granularity", granularityName(g)}, {"criterion", criterionName(c)}};
   if (g == Granularity::NM) {
     d["n"] = n;
@@ -72,7 +75,11 @@ nlohmann::json candidateRecipe(Granularity g, double sparsity, Criterion c, int 
   } else {
     d["sparsity"] = std::round(sparsity * 1e4) / 1e4;
   }
-  return {{"default", d}, {"method", "magnitude"}};
+  nlohmann::json r = {{"default", d}, {"method", "magnitude"}};
+  const auto layers = findPrunableLayers(graph);
+  if (layers.size() > 2)
+    r["layers"] = {{layers.front().node, {{"locked", true}}}, {layers.back().node, {{"locked", true}}}};
+  return r;
 }
 
 struct Pruned {
@@ -104,7 +111,7 @@ Result<double> searchSparsity(const Graph& graph, const Dataset& data, Granulari
   for (int i = 0; i < o.searchSteps; ++i) {
     if (o.cancel && o.cancel->load()) return Status::cancelled();
     const double mid = 0.5 * (lo + hi);
-    auto p = pruneAndEvaluate(graph, data, candidateRecipe(g, mid, o.criterion, o.n, o.m), o);
+    auto p = pruneAndEvaluate(graph, data, candidateRecipe(graph, g, mid, o.criterion, o.n, o.m), o);
     if (!p) return p.status();
     (p->accuracy >= floorAccuracy ? lo : hi) = mid;
     step();
@@ -231,7 +238,7 @@ Result<Verdict> computeVerdict(const Graph& graph, const Dataset& rawData, const
     c.name = pl.name;
     c.granularity = pl.g;
     c.sparsity = s;
-    c.recipe = candidateRecipe(pl.g, s, o.criterion, o.n, o.m);
+    c.recipe = candidateRecipe(graph, pl.g, s, o.criterion, o.n, o.m);
     auto p = pruneAndEvaluate(graph, data, c.recipe, o);
     if (!p) return p.status();
     c.accuracy = p->accuracy;

@@ -160,8 +160,10 @@ std::string storageChartPng(const Verdict& v) {
     for (const auto& bar : v.bars) {
       if (bar.bits != b) continue;
       std::string label = storageFormatName(bar.format);
-      if (label == "relative_index") label = "relative";
-      if (label == "structured") label = "physical";
+      // Short enough for one line under a bar.
+      if (label == "relative_index") label = "rel.";
+      if (label == "structured") label = "phys.";
+      if (label == "bitmask") label = "mask";
       g.bars.push_back({label, {bar.valueBytes / 1024.0, bar.indexBytes / 1024.0, bar.scaleBytes / 1024.0}});
     }
     c.groups.push_back(g);
