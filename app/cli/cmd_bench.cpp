@@ -1,6 +1,10 @@
 // topiary-cli bench MODEL [--threads N] [--batch B] [--warmup W] [--runs R] [--compare-ort]
+//                         [--no-optimize] [--profile]
 // Latency of the model on random inputs: W warm-up runs, then R timed runs;
-// median, min and max in milliseconds. With --compare-ort, ONNX Runtime runs
+// median, min and max in milliseconds. The engine runs with its inference
+// optimisations (BatchNorm folding, fused activations, sparse kernels where
+// they win) unless --no-optimize; --profile adds a per-layer time table with
+// the kernel each layer picked. With --compare-ort, ONNX Runtime runs
 // the same model on the same inputs in the same invocation (through
 // tools/ort/run.mjs and Node), and the ratio ours/ORT of the medians is shown.
 #include <QCoreApplication>
@@ -8,7 +12,6 @@
 #include <QFileInfo>
 #include <QProcess>
 #include <QTemporaryDir>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -72,8 +75,15 @@ topiary::Status benchOrt(const std::string& model, const std::vector<topiary::Na
     return topiary::Status::badInput("--compare-ort needs tools/ort/run.mjs (set TOPIARY_ORT_RUNNER to its path)");
   QTemporaryDir tmp;
   if (!tmp.isValid()) return topiary::Status::internal("cannot create a temporary folder for ONNX Runtime's inputs");
-  QStringList args{runner, "--model", QString::fromStdString(model), "--threads", QString::number(threads),
-                   "--warmup", QString::number(warmup), "--runs", QString::number(runs)};
+  QStringList args{runner,
+                   "--model",
+                   QString::fromStdString(model),
+                   "--threads",
+                   QString::number(threads),
+                   "--warmup",
+                   QString::number(warmup),
+                   "--runs",
+                   QString::number(runs)};
   for (size_t i = 0; i < inputs.size(); ++i) {
     std::string file = str(tmp.filePath(QString("input_%1.pb").arg(i)));
     TOPIARY_RETURN_IF_ERROR(topiary::saveTensorProto(inputs[i].tensor, inputs[i].name, file));
@@ -107,9 +117,16 @@ int cmdBench(const QStringList& args) {
   p.addOption(QCommandLineOption("batch", "Batch size for symbolic batch dimensions.", "B", "1"));
   p.addOption(QCommandLineOption("warmup", "Untimed runs first.", "W", "3"));
   p.addOption(QCommandLineOption("runs", "Timed runs.", "R", "20"));
-  p.addOption(QCommandLineOption("compare-ort", "Also time ONNX Runtime on the same inputs (needs Node and "
-                                                "node_modules/onnxruntime-node); adds keys ort.latency_ms and ratio "
-                                                "(our median / ORT's median)."));
+  p.addOption(QCommandLineOption("no-optimize",
+                                 "Run the graph as stored: no BatchNorm folding, activation fusion "
+                                 "or sparse kernels."));
+  p.addOption(QCommandLineOption("profile",
+                                 "Per-layer time (summed over the timed runs) and kernel choice; adds "
+                                 "key layers."));
+  p.addOption(QCommandLineOption("compare-ort",
+                                 "Also time ONNX Runtime on the same inputs (needs Node and "
+                                 "node_modules/onnxruntime-node); adds keys ort.latency_ms and ratio "
+                                 "(our median / ORT's median)."));
   int code = 0;
   if (!parseArgs(p, args, "Measure a model's latency on random inputs: median, min, max in milliseconds.", code))
     return code;
@@ -131,9 +148,11 @@ int cmdBench(const QStringList& args) {
   std::uniform_real_distribution<float> uniform(-1.f, 1.f);
   std::vector<topiary::NamedTensor> inputs;
   for (const auto& info : g->inputs) {
-    if (p.isSet("batch") && info.hasShape && !info.dims.empty() && info.dims[0].value >= 0 && info.dims[0].value != batch)
+    if (p.isSet("batch") && info.hasShape && !info.dims.empty() && info.dims[0].value >= 0 &&
+        info.dims[0].value != batch)
       return failBadInput(path + ": input '" + info.name + "' has a fixed batch dimension of " +
-                          std::to_string(info.dims[0].value) + ", so --batch " + std::to_string(batch) + " cannot apply");
+                          std::to_string(info.dims[0].value) + ", so --batch " + std::to_string(batch) +
+                          " cannot apply");
     auto t = topiary::makeInputLike(info, batch);
     if (!t) return fail(t.status().withContext(path));
     if (t->dtype() == topiary::DType::Float)
@@ -144,6 +163,7 @@ int cmdBench(const QStringList& args) {
 
   topiary::ExecutorOptions opts;
   opts.threads = threads;
+  opts.optimizeForInference = !p.isSet("no-optimize");
   auto ex = topiary::Executor::create(g.value(), opts);
   if (!ex) return fail(ex.status().withContext(path));
   std::vector<std::pair<std::string, const topiary::Tensor*>> feed;
@@ -152,6 +172,8 @@ int cmdBench(const QStringList& args) {
     topiary::Status st = (*ex)->run(feed);
     if (!st) return fail(st.withContext(path));
   }
+  const bool profile = p.isSet("profile");
+  if (profile) (*ex)->setProfiling(true);
   std::vector<double> times;
   for (int i = 0; i < runs; ++i) {
     auto t0 = std::chrono::steady_clock::now();
@@ -162,8 +184,27 @@ int cmdBench(const QStringList& args) {
   }
   Latency ours = summarize(times);
 
-  nlohmann::json j = {{"model", path}, {"threads", threads}, {"batch", effectiveBatch}, {"warmup", warmup},
-                      {"runs", runs}, {"latency_ms", toJson(ours)}};
+  nlohmann::json j = {{"model", path},
+                      {"threads", threads},
+                      {"batch", effectiveBatch},
+                      {"warmup", warmup},
+                      {"runs", runs},
+                      {"latency_ms", toJson(ours)},
+                      {"optimized", opts.optimizeForInference}};
+  nlohmann::json layers = nlohmann::json::array();
+  if (profile) {
+    std::vector<std::string> choices = (*ex)->kernelChoices();
+    for (size_t n = 0; n < (*ex)->nodeCount(); ++n) {
+      const topiary::Node& node = (*ex)->runNode(n);
+      layers.push_back(
+          {{"name", node.label()},
+           {"op", node.opType + (node.hasAttr("topiary.act") ? "+" + node.attrString("topiary.act", "") : "")},
+           {"kernel", choices[n]},
+           {"ms", (*ex)->nodeMilliseconds()[n] / runs}});
+    }
+    j["layers"] = layers;
+    j["optimizations"] = (*ex)->optimizationLog();
+  }
   Latency ort;
   bool compare = p.isSet("compare-ort");
   if (compare) {
@@ -183,6 +224,13 @@ int cmdBench(const QStringList& args) {
   if (compare) {
     std::printf("%-14s %12.4f %12.4f %12.4f\n", "onnxruntime", ort.median, ort.min, ort.max);
     std::printf("\nratio topiary/onnxruntime (median): %.2f\n", j["ratio"].get<double>());
+  }
+  if (profile) {
+    std::printf("\n%-28s %-22s %-8s %10s\n", "layer", "op", "kernel", "ms/run");
+    for (const auto& l : layers)
+      std::printf("%-28s %-22s %-8s %10.4f\n", l["name"].get<std::string>().c_str(), l["op"].get<std::string>().c_str(),
+                  l["kernel"].get<std::string>().c_str(), l["ms"].get<double>());
+    for (const auto& line : (*ex)->optimizationLog()) std::printf("optimised: %s\n", line.c_str());
   }
   return 0;
 }

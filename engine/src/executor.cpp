@@ -2,10 +2,75 @@
 
 #include <omp.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstring>
 #include <thread>
 #include <unordered_map>
 
+#include "kernels/kernel_choice.h"
+#include "optimize/inference_optimizer.h"
+
 namespace topiary {
+
+namespace {
+
+// Operators that treat every sample of the batch on its own (given a
+// batch-first layout), so a graph made of them can run on slices of the batch.
+bool samplewise(const Node& n) {
+  static const char* const ops[] = {"Conv",
+                                    "ConvTranspose",
+                                    "MaxPool",
+                                    "AveragePool",
+                                    "GlobalAveragePool",
+                                    "GlobalMaxPool",
+                                    "BatchNormalization",
+                                    "Relu",
+                                    "LeakyRelu",
+                                    "PRelu",
+                                    "Clip",
+                                    "HardSigmoid",
+                                    "HardSwish",
+                                    "Sigmoid",
+                                    "Tanh",
+                                    "Elu",
+                                    "Selu",
+                                    "Softplus",
+                                    "Add",
+                                    "Sub",
+                                    "Mul",
+                                    "Div",
+                                    "Dropout",
+                                    "Identity",
+                                    "LRN",
+                                    "Erf",
+                                    "Exp",
+                                    "Log",
+                                    "Sqrt",
+                                    "Abs",
+                                    "Neg"};
+  if (!n.domain.empty() && n.domain != "ai.onnx") return false;
+  for (const char* op : ops)
+    if (n.opType == op) return true;
+  if (n.opType == "Gemm") return n.attrInt("transA", 0) == 0;
+  if (n.opType == "Flatten") return n.attrInt("axis", 1) == 1;
+  if (n.opType == "Softmax" || n.opType == "LogSoftmax") return n.attrInt("axis", 1) == 1 || n.attrInt("axis", 1) == -1;
+  if (n.opType == "Concat") return n.attrInt("axis", 0) != 0;
+  return false;
+}
+
+// A graph whose single input has a symbolic batch and whose operators are
+// all samplewise; binary operators' other inputs must be initializers or
+// activations (which carry the same batch).
+bool shardable(const Graph& g) {
+  if (g.inputs.size() != 1 || !g.inputs[0].hasShape || g.inputs[0].dims.empty() || g.inputs[0].dims[0].value >= 0)
+    return false;
+  for (const auto& n : g.nodes)
+    if (!samplewise(n)) return false;
+  return !g.outputs.empty();
+}
+
+}  // namespace
 
 int defaultThreadCount() {
   unsigned n = std::thread::hardware_concurrency();
@@ -15,6 +80,14 @@ int defaultThreadCount() {
 Result<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const ExecutorOptions& options) {
   std::unique_ptr<Executor> ex(new Executor());
   ex->graph_ = &graph;
+  ex->run_ = &graph;
+  if (options.optimizeForInference) {
+    auto opt = optimize::optimizeForInference(graph, ex->optLog_);
+    if (!opt) return opt.status();
+    ex->optimized_.reset(new Graph(std::move(opt.value())));
+    ex->run_ = ex->optimized_.get();
+  }
+  const Graph& run = *ex->run_;
   ex->setThreads(options.threads);
   std::unordered_map<std::string, int> slotIndex;
   auto addSlot = [&](const std::string& name) {
@@ -24,15 +97,15 @@ Result<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const Exe
     slotIndex[name] = idx;
     return idx;
   };
-  for (const auto& in : graph.inputs) ex->inputSlots_.push_back(addSlot(in.name));
-  for (const auto& kv : graph.initializers) {
+  for (const auto& in : run.inputs) ex->inputSlots_.push_back(addSlot(in.name));
+  for (const auto& kv : run.initializers) {
     int s = addSlot(kv.first);
     ex->slots_[static_cast<size_t>(s)].ptr = &kv.second;
     ex->slots_[static_cast<size_t>(s)].initializer = true;
   }
   const OpRegistry& reg = OpRegistry::instance();
-  int64_t opset = graph.opset();
-  for (const auto& node : graph.nodes) {
+  int64_t opset = run.opset();
+  for (const auto& node : run.nodes) {
     auto k = reg.build(node, opset);
     if (!k) return k.status();
     Step step;
@@ -61,15 +134,52 @@ Result<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const Exe
   // Slots vector is final now: re-point owned slots (the vector may have moved).
   for (auto& s : ex->slots_)
     if (!s.initializer) s.ptr = &s.owned;
-  for (const auto& out : graph.outputs) {
+  for (const auto& out : run.outputs) {
     auto it = slotIndex.find(out.name);
     if (it == slotIndex.end()) return Status::badInput("graph output '" + out.name + "' is never produced");
     ex->outputSlots_.push_back(it->second);
+  }
+  if (options.optimizeForInference && ex->ctx_.threads > 1 && shardable(run)) {
+    ExecutorOptions one;
+    one.threads = 1;
+    for (int t = 0; t < ex->ctx_.threads; ++t) {
+      auto shard = Executor::create(run, one);  // the optimised graph: its kernels are already frozen
+      if (!shard) return shard.status();
+      ex->shards_.push_back(std::move(shard.value()));
+    }
+    ex->shardInputs_.resize(ex->shards_.size());
   }
   return ex;
 }
 
 void Executor::setThreads(int threads) { ctx_.threads = threads > 0 ? threads : defaultThreadCount(); }
+
+void Executor::setProfiling(bool on) {
+  profiling_ = on;
+  nodeMs_.assign(on ? steps_.size() : 0, 0.0);
+  for (auto& s : shards_) s->setProfiling(on);
+}
+
+std::vector<double> Executor::nodeMilliseconds() const {
+  // Runs on the whole batch plus the slowest shard's time on split batches.
+  std::vector<double> ms = nodeMs_, slowest(nodeMs_.size(), 0.0);
+  for (const auto& s : shards_) {
+    std::vector<double> part = s->nodeMilliseconds();
+    for (size_t i = 0; i < part.size() && i < slowest.size(); ++i) slowest[i] = std::max(slowest[i], part[i]);
+  }
+  for (size_t i = 0; i < ms.size(); ++i) ms[i] += slowest[i];
+  return ms;
+}
+
+std::vector<std::string> Executor::kernelChoices() const {
+  if (lastRunSharded_) return shards_[0]->kernelChoices();
+  std::vector<std::string> r;
+  for (const auto& step : steps_) {
+    auto* k = dynamic_cast<const kernels::KernelChoice*>(step.kernel.get());
+    r.push_back(k ? k->kernelChoice() : std::string());
+  }
+  return r;
+}
 
 Status Executor::checkInput(const ValueInfo& info, const Tensor& t) const {
   if (t.dtype() != info.dtype)
@@ -106,6 +216,10 @@ Status Executor::run(const std::vector<std::pair<std::string, const Tensor*>>& i
     for (const auto& info : graph_->inputs) known |= info.name == kv.first;
     if (!known) return Status::badInput("the model has no input named '" + kv.first + "'");
   }
+  lastRunSharded_ = false;
+  if (!shards_.empty() && static_cast<int>(shards_.size()) == ctx_.threads && inputs.size() == 1 &&
+      inputs[0].second->rank() > 0 && inputs[0].second->dim(0) >= 2 * ctx_.threads)
+    return runSharded(*inputs[0].second);
   omp_set_num_threads(ctx_.threads);
   std::vector<const Tensor*> in;
   std::vector<Tensor*> out;
@@ -117,22 +231,83 @@ Status Executor::run(const std::vector<std::pair<std::string, const Tensor*>>& i
     for (int s : step.in) in.push_back(s < 0 ? nullptr : slots_[static_cast<size_t>(s)].ptr);
     for (int s : step.out) out.push_back(s < 0 ? nullptr : &slots_[static_cast<size_t>(s)].owned);
     Status st;
+    auto t0 = profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     try {
       st = step.kernel->forward(in, out, ctx_);
     } catch (const std::bad_alloc&) {
       st = Status::badInput("out of memory");
     }
+    if (profiling_)
+      nodeMs_[n] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (!st.isOk()) {
-      const Node& node = graph_->nodes[n];
+      const Node& node = run_->nodes[n];
       return st.withContext("node '" + node.label() + "' (" + node.opType + ")");
     }
   }
   return Status::ok();
 }
 
+Status Executor::runSharded(const Tensor& x) {
+  const int T = static_cast<int>(shards_.size());
+  const int64_t N = x.dim(0), sample = x.bytes() / static_cast<size_t>(N);
+  for (int t = 0; t < T; ++t) {
+    const int64_t n0 = N * t / T, n1 = N * (t + 1) / T;
+    Shape s = x.shape();
+    s[0] = n1 - n0;
+    shardInputs_[static_cast<size_t>(t)].resize(x.dtype(), s);
+    std::memcpy(shardInputs_[static_cast<size_t>(t)].raw(), static_cast<const char*>(x.raw()) + n0 * sample,
+                static_cast<size_t>((n1 - n0) * sample));
+    shards_[static_cast<size_t>(t)]->setCancelFlag(ctx_.cancel);
+  }
+  std::vector<Status> st(static_cast<size_t>(T));
+#pragma omp parallel for num_threads(T) schedule(static, 1)
+  for (int t = 0; t < T; ++t)
+    st[static_cast<size_t>(t)] = shards_[static_cast<size_t>(t)]->run(shardInputs_[static_cast<size_t>(t)]);
+  for (const auto& s : st) TOPIARY_RETURN_IF_ERROR(s);
+  lastRunSharded_ = true;
+  gatheredSlot_.assign(slots_.size(), false);
+  for (int slot : outputSlots_)
+    if (!gathered(slot)) return Status::internal("a split batch produced outputs that do not concatenate");
+  return Status::ok();
+}
+
+// Concatenates a node output of every shard along the batch axis into the
+// slot's own tensor (null when the parts do not line up).
+const Tensor* Executor::gathered(int slot) const {
+  Slot& s = slots_[static_cast<size_t>(slot)];
+  if (gatheredSlot_[static_cast<size_t>(slot)]) return &s.owned;
+  Shape shape;
+  int64_t total = 0;
+  for (const auto& sh : shards_) {
+    const Tensor* part = sh->slots_[static_cast<size_t>(slot)].ptr;
+    if (!part || part->rank() == 0) return nullptr;
+    Shape rest(part->shape().begin() + 1, part->shape().end());
+    if (shape.empty())
+      shape = part->shape();
+    else if (Shape(shape.begin() + 1, shape.end()) != rest ||
+             part->dtype() != shards_[0]->slots_[static_cast<size_t>(slot)].ptr->dtype())
+      return nullptr;
+    total += part->dim(0);
+  }
+  shape[0] = total;
+  s.owned.resize(shards_[0]->slots_[static_cast<size_t>(slot)].ptr->dtype(), shape);
+  char* dst = static_cast<char*>(s.owned.raw());
+  for (const auto& sh : shards_) {
+    const Tensor* part = sh->slots_[static_cast<size_t>(slot)].ptr;
+    std::memcpy(dst, part->raw(), part->bytes());
+    dst += part->bytes();
+  }
+  gatheredSlot_[static_cast<size_t>(slot)] = true;
+  return &s.owned;
+}
+
 const Tensor* Executor::value(const std::string& name) const {
   int s = slotOf(name);
-  return s < 0 ? nullptr : slots_[static_cast<size_t>(s)].ptr;
+  if (s < 0) return nullptr;
+  const Slot& slot = slots_[static_cast<size_t>(s)];
+  if (lastRunSharded_ && !slot.initializer && std::find(inputSlots_.begin(), inputSlots_.end(), s) == inputSlots_.end())
+    return gathered(s);
+  return slot.ptr;
 }
 
 int Executor::slotOf(const std::string& name) const {

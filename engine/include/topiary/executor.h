@@ -21,6 +21,17 @@ namespace topiary {
 
 struct ExecutorOptions {
   int threads = 0;  // 0: every core
+  // Inference-only rewrites at create() (see engine/src/optimize/): BatchNorm
+  // folded into the Conv before it, activations fused into Conv/Gemm, and
+  // pruned weights run by sparse kernels where they beat the dense one.
+  // Weights are copied when the executor is built, so later changes to the
+  // graph's weights are not seen (rebuild the executor), tensors fused away
+  // have no value(), and training must leave this off.
+  // With it, a large batch on a graph whose every operator treats samples
+  // independently is split over the threads, each running the whole graph
+  // on its slice on one thread: one fork/join per run instead of one per
+  // operator, which also keeps a busy machine from stalling every layer.
+  bool optimizeForInference = false;
 };
 
 int defaultThreadCount();
@@ -35,6 +46,7 @@ class Executor {
   // Same, for a graph with a single input.
   Status run(const Tensor& input);
 
+  // The graph the executor was built from (not the optimised copy).
   const Graph& graph() const { return *graph_; }
   size_t outputCount() const { return outputSlots_.size(); }
   const Tensor& output(size_t i) const { return *slots_[static_cast<size_t>(outputSlots_[i])].ptr; }
@@ -51,7 +63,21 @@ class Executor {
   // FLOPs of each node (graph order) for the shapes of the last run.
   std::vector<double> nodeFlops() const;
 
-  // --- access for autograd / analysis, in graph node order ---
+  // Per-node wall time, summed over the runs since profiling was switched
+  // on; index as nodeCount() (the optimised graph's nodes when optimising;
+  // for a batch split over threads, the slowest thread's time per node).
+  void setProfiling(bool on);
+  std::vector<double> nodeMilliseconds() const;
+  // Label and operator of node i of the graph that runs (for reports).
+  const Node& runNode(size_t node) const { return run_->nodes[node]; }
+  // What the inference optimiser did (one line per rewrite or kernel
+  // choice); empty unless optimizeForInference.
+  const std::vector<std::string>& optimizationLog() const { return optLog_; }
+  // Per node, the kernel variant a Conv/Gemm picked on its first run
+  // ("dense", "csr", "2:4", ...; "" for other operators).
+  std::vector<std::string> kernelChoices() const;
+
+  // --- access for autograd / analysis, in graph node order (without optimizeForInference) ---
   size_t nodeCount() const { return steps_.size(); }
   Kernel& kernel(size_t node) { return *steps_[node].kernel; }
   std::vector<const Tensor*> nodeInputs(size_t node) const;
@@ -68,7 +94,7 @@ class Executor {
  private:
   struct Slot {
     std::string name;
-    Tensor owned;           // node outputs and copied inputs live here
+    Tensor owned;  // node outputs and copied inputs live here
     const Tensor* ptr = nullptr;
     bool initializer = false;
   };
@@ -79,9 +105,23 @@ class Executor {
   };
   Executor() = default;
   Status checkInput(const ValueInfo& info, const Tensor& t) const;
+  Status runSharded(const Tensor& input);
+  const Tensor* gathered(int slot) const;
 
   const Graph* graph_ = nullptr;
-  std::vector<Slot> slots_;
+  const Graph* run_ = nullptr;  // graph_ or optimized_
+  std::unique_ptr<Graph> optimized_;
+  std::vector<std::string> optLog_;
+  bool profiling_ = false;
+  std::vector<double> nodeMs_;
+  // Batch split (see ExecutorOptions): one single-threaded executor per
+  // thread on the optimised graph, their input slices, and whether the last
+  // run used them (then value() gathers from them).
+  std::vector<std::unique_ptr<Executor>> shards_;
+  std::vector<Tensor> shardInputs_;
+  bool lastRunSharded_ = false;
+  mutable std::vector<bool> gatheredSlot_;
+  mutable std::vector<Slot> slots_;  // mutable: value() gathers a split batch on demand
   std::vector<Step> steps_;
   std::vector<int> inputSlots_;
   std::vector<int> outputSlots_;

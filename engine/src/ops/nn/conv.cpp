@@ -3,7 +3,13 @@
 // loops, 1x1 stride-1 unpadded as a plain GEMM on the input, and everything
 // else as im2col + GEMM per group. Backward gives dX, dW and dB on each path.
 #include <Eigen/Core>
+#include <cstdio>
 
+#include "kernels/activation.h"
+#include "kernels/direct_conv.h"
+#include "kernels/kernel_choice.h"
+#include "kernels/sparse_matrix.h"
+#include "kernels/threading.h"
 #include "ops/common.h"
 #include "ops/nn/im2col.h"
 #include "ops/nn/nn_ops.h"
@@ -16,49 +22,44 @@ using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMa
 using CMap = Eigen::Map<const RowMat>;
 using MMap = Eigen::Map<RowMat>;
 
-class Conv final : public Kernel {
+class Conv final : public Kernel, public kernels::KernelChoice {
  public:
-  Conv(WindowAttrs attrs, int64_t group) : attrs_(std::move(attrs)), group_(group) {}
+  // frozen: the weights never change (inference optimiser), so sparse forms
+  // may be built once; forced ("dense", "csr", "2:4"; tests) skips the timing.
+  Conv(WindowAttrs attrs, int64_t group, kernels::Activation act, bool frozen, std::string forced)
+      : attrs_(std::move(attrs)), group_(group), act_(act), frozen_(frozen), forced_(std::move(forced)) {}
 
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(prepare(in));
     const Tensor& X = *in[0];
     const Tensor& W = *in[1];
     const Tensor* B = bias(in);
     Tensor& Y = *out[0];
     Y.resize(DType::Float, win_.outShape({N_, Cout_}));
-    const int64_t P = win_.outSize();
+    const double work = 2.0 * static_cast<double>(N_ * Cout_ * Cg_ * win_.kSize() * win_.outSize());
+    const int threads = kernels::threadsFor(work, ctx.threads);
+    kernels::OmpThreadsScope scope(threads);
     if (depthwise()) {
-      depthwiseForward(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), ctx.threads);
+      depthwiseForward(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
       return Status::ok();
     }
-    const int64_t Kc = Cg_ * win_.kSize(), CoutG = Cout_ / group_, inN = win_.inSize();
-    const int T = workers(ctx);
-    if (!pointwise()) col_.resize(static_cast<size_t>(T * Cin_ * win_.kSize() * P));
-    parallelFor(T, T, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) {
-        float* col = pointwise() ? nullptr : col_.data() + t * Cin_ * win_.kSize() * P;
-        for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n) {
-          const float* xn = X.f() + n * Cin_ * inN;
-          if (col) im2col(xn, Cin_, win_, col, T == 1 ? ctx.threads : 1);
-          const float* src = col ? col : xn;
-          for (int64_t g = 0; g < group_; ++g) {
-            MMap y(Y.f() + (n * Cout_ + g * CoutG) * P, CoutG, P);
-            y.noalias() = CMap(W.f() + g * CoutG * Kc, CoutG, Kc) * CMap(src + g * Kc * P, Kc, P);
-            if (B)
-              for (int64_t c = 0; c < CoutG; ++c) y.row(c).array() += B->f()[g * CoutG + c];
-          }
-        }
-      }
-    });
+    if (frozen_ && tunedBatch_ != N_) tune(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
+    if (mode_ == Mode::Direct)
+      directPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
+    else
+      gemmPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_);
     return Status::ok();
   }
+
+  std::string kernelChoice() const override { return choice_; }
 
   bool hasBackward() const override { return true; }
   Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>&,
                   const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
                   const RunContext& ctx) override {
     if (gradOut.empty() || !gradOut[0]) return Status::ok();
+    if (!act_.none()) return Status::unsupported("a Conv with a fused activation (inference only) has no backward");
     TOPIARY_RETURN_IF_ERROR(prepare(in));
     const Tensor& X = *in[0];
     const Tensor& W = *in[1];
@@ -116,8 +117,10 @@ class Conv final : public Kernel {
             for (int64_t g = 0; g < group_; ++g) {
               CMap wg(W.f() + g * CoutG * Kc, CoutG, Kc);
               CMap gyg(gy + (n * Cout_ + g * CoutG) * P, CoutG, P);
-              if (col) MMap(col + g * Kc * P, Kc, P).noalias() = wg.transpose() * gyg;
-              else MMap(gxn + g * Kc * P, Kc, P).noalias() = wg.transpose() * gyg;
+              if (col)
+                MMap(col + g * Kc * P, Kc, P).noalias() = wg.transpose() * gyg;
+              else
+                MMap(gxn + g * Kc * P, Kc, P).noalias() = wg.transpose() * gyg;
             }
             if (col) col2imAdd(col, Cin_, win_, gxn, inner);
           }
@@ -161,6 +164,142 @@ class Conv final : public Kernel {
     return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads, N_)));
   }
 
+  enum class Mode { Dense, Csr, Nm, Direct };
+
+  // Stride-1 2-D dense convolutions without groups can skip im2col.
+  bool directApplies() const {
+    return group_ == 1 && !pointwise() && win_.in[0] == 1 && win_.k[0] == 1 && win_.padBegin[0] == 0 &&
+           win_.s[1] == 1 && win_.s[2] == 1;
+  }
+
+  // kernels/direct_conv.h per image; images split over workers.
+  void directPath(const float* x, const float* w, const float* b, float* y, int threads) {
+    kernels::DirectConvPlan& pl = direct_;
+    if (pl.cin != Cin_ || pl.cout != Cout_ || pl.H != win_.in[1] || pl.W != win_.in[2] || pl.Ho != win_.out[1] ||
+        pl.Wo != win_.out[2] || pl.padT != win_.padBegin[1] || pl.padL != win_.padBegin[2] || pl.packed.empty()) {
+      pl = kernels::DirectConvPlan{};
+      pl.cin = Cin_;
+      pl.cout = Cout_;
+      pl.H = win_.in[1];
+      pl.W = win_.in[2];
+      pl.kH = win_.k[1];
+      pl.kW = win_.k[2];
+      pl.dH = win_.d[1];
+      pl.dW = win_.d[2];
+      pl.padT = win_.padBegin[1];
+      pl.padL = win_.padBegin[2];
+      pl.Ho = win_.out[1];
+      pl.Wo = win_.out[2];
+      pl.init();
+      pl.pack(w);  // frozen weights: packed once
+    }
+    const int64_t P = win_.outSize(), inN = win_.inSize(), S = pl.scratchFloats();
+    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
+    if (directScratch_.size() < static_cast<size_t>(T * S)) directScratch_.resize(static_cast<size_t>(T * S));
+    parallelFor(T, T, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t)
+        for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n) {
+          float* yn = y + n * Cout_ * P;
+          pl.run(x + n * Cin_ * inN, yn, directScratch_.data() + t * S, b, &act_);
+        }
+    });
+  }
+
+  // im2col (unless 1x1) + one product per group and image, then bias and
+  // activation on each output row while it is in cache. Images are split
+  // over workers when the batch allows; a single image instead lets im2col,
+  // Eigen's GEMM or the sparse rows use the threads.
+  void gemmPath(const float* x, const float* w, const float* b, float* y, int threads, Mode mode) {
+    const int64_t P = win_.outSize(), Kc = Cg_ * win_.kSize(), CoutG = Cout_ / group_, inN = win_.inSize();
+    const int64_t colN = Cin_ * win_.kSize() * P;
+    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
+    const int inner = T == 1 ? threads : 1;
+    if (!pointwise() && col_.size() < static_cast<size_t>(T * colN)) col_.resize(static_cast<size_t>(T * colN));
+    parallelFor(T, T, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        float* col = pointwise() ? nullptr : col_.data() + t * colN;
+        for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n) {
+          const float* xn = x + n * Cin_ * inN;
+          if (col) im2col(xn, Cin_, win_, col, inner);
+          const float* src = col ? col : xn;
+          for (int64_t g = 0; g < group_; ++g) {
+            float* yg = y + (n * Cout_ + g * CoutG) * P;
+            const float* srcg = src + g * Kc * P;
+            auto epilogue = [&](int64_t r0, int64_t r1) {
+              if (b || !act_.none())
+                for (int64_t c = r0; c < r1; ++c) act_.applyWithBias(yg + c * P, P, b ? b[g * CoutG + c] : 0.f);
+            };
+            if (mode == Mode::Dense) {
+              MMap(yg, CoutG, P).noalias() = CMap(w + g * CoutG * Kc, CoutG, Kc) * CMap(srcg, Kc, P);
+              epilogue(0, CoutG);
+              continue;
+            }
+            parallelFor(CoutG, inner, [&](int64_t r0, int64_t r1) {
+              if (mode == Mode::Csr)
+                kernels::csrTimesDense(csr_[static_cast<size_t>(g)], srcg, P, P, yg, P, r0, r1);
+              else
+                kernels::nmTimesDense(nm_[static_cast<size_t>(g)], srcg, P, P, yg, P, r0, r1);
+              epilogue(r0, r1);
+            });
+          }
+        }
+      }
+    });
+  }
+
+  // Frozen weights (inference optimiser): build the sparse forms once, then
+  // for each batch size time every applicable kernel on the real input and
+  // keep the fastest. Dense wins unless the weights are sparse enough.
+  void tune(const float* x, const float* w, const float* b, float* y, int threads) {
+    tunedBatch_ = N_;
+    const int64_t Kc = Cg_ * win_.kSize(), CoutG = Cout_ / group_;
+    if (!sparseBuilt_) {
+      sparseBuilt_ = true;
+      density_ = kernels::density(w, Cout_ * Kc);
+      if (density_ <= kMaxSparseDensity || !forced_.empty()) {
+        hasNm_ = true;
+        for (int64_t g = 0; g < group_; ++g) {
+          const float* wg = w + g * CoutG * Kc;
+          csr_.push_back(kernels::CsrMatrix::fromDense(wg, CoutG, Kc));
+          kernels::NmMatrix nm;
+          hasNm_ = hasNm_ && kernels::NmMatrix::fromDense(wg, CoutG, Kc, 2, 4, nm);
+          nm_.push_back(std::move(nm));
+        }
+      }
+    }
+    mode_ = Mode::Dense;
+    std::vector<Mode> modes{Mode::Dense};
+    if (directApplies()) modes.push_back(Mode::Direct);
+    if (!csr_.empty()) modes.push_back(Mode::Csr);
+    if (hasNm_) modes.push_back(Mode::Nm);
+    if (forced_ == "dense") modes = {Mode::Dense};
+    if (forced_ == "direct" && directApplies()) modes = {Mode::Direct};
+    if (forced_ == "csr") modes = {Mode::Csr};
+    if (forced_ == "2:4" && hasNm_) modes = {Mode::Nm};
+    double best = 1e300;
+    for (Mode m : modes) {
+      if (modes.size() == 1) {
+        mode_ = m;
+        break;
+      }
+      double t = kernels::fastestOf(3, [&] {
+        if (m == Mode::Direct)
+          directPath(x, w, b, y, threads);
+        else
+          gemmPath(x, w, b, y, threads, m);
+      });
+      if (t < best) {
+        best = t;
+        mode_ = m;
+      }
+    }
+    char pct[16];
+    std::snprintf(pct, sizeof pct, " %.0f%%", 100.0 * density_);
+    const char* names[] = {"dense", "csr", "2:4", "direct"};
+    choice_ = names[static_cast<int>(mode_)];
+    if (!csr_.empty()) choice_ += pct;
+  }
+
   Status prepare(const std::vector<const Tensor*>& in) {
     TOPIARY_RETURN_IF_ERROR(expectInputs(in, 2, "Conv"));
     const Tensor& X = *in[0];
@@ -180,8 +319,7 @@ class Conv final : public Kernel {
     std::vector<int64_t> kernel(W.shape().begin() + 2, W.shape().end());
     if (!attrs_.kernel.empty() && attrs_.kernel != kernel)
       return Status::badInput("Conv attribute 'kernel_shape' does not match the weight " + shapeToString(W.shape()));
-    TOPIARY_RETURN_IF_ERROR(
-        resolveWindow(attrs_, "Conv", Shape(X.shape().begin() + 2, X.shape().end()), kernel, win_));
+    TOPIARY_RETURN_IF_ERROR(resolveWindow(attrs_, "Conv", Shape(X.shape().begin() + 2, X.shape().end()), kernel, win_));
     if (const Tensor* B = bias(in)) {
       TOPIARY_RETURN_IF_ERROR(expectFloat(*B, "Conv", "B"));
       if (B->numel() != Cout_)
@@ -208,6 +346,7 @@ class Conv final : public Kernel {
               const float wv = wc[t];
               forEachTap(win_, kd, kh, kw, [&](int64_t o, int64_t s) { yc[o] += wv * xc[s]; });
             }
+        if (!act_.none()) act_.apply(yc, P);
       }
     });
   }
@@ -257,6 +396,19 @@ class Conv final : public Kernel {
 
   WindowAttrs attrs_;
   int64_t group_;
+  kernels::Activation act_;  // fused by the inference optimiser; none otherwise
+  // Frozen weights: sparse forms (per group) and the kernel picked per batch size.
+  static constexpr double kMaxSparseDensity = 0.75;
+  bool frozen_ = false, sparseBuilt_ = false, hasNm_ = false;
+  std::string forced_;
+  double density_ = 1;
+  std::vector<kernels::CsrMatrix> csr_;
+  std::vector<kernels::NmMatrix> nm_;
+  Mode mode_ = Mode::Dense;
+  int64_t tunedBatch_ = -1;
+  std::string choice_ = "dense";
+  kernels::DirectConvPlan direct_;
+  std::vector<float> directScratch_;
   // Resolved per call from the input shapes.
   Window win_;
   int64_t N_ = 0, Cin_ = 0, Cout_ = 0, Cg_ = 0;
@@ -272,7 +424,10 @@ Result<std::unique_ptr<Kernel>> createConv(const Node& node, int) {
   int64_t group = node.attrInt("group", 1);
   if (group < 1) return Status::badInput("Conv attribute 'group' must be positive, got " + std::to_string(group));
   if (a.ceilMode) return Status::badInput("Conv has no attribute 'ceil_mode'");
-  return make<Conv>(std::move(a), group);
+  kernels::Activation act;
+  TOPIARY_RETURN_IF_ERROR(kernels::Activation::fromNode(node, act));
+  return make<Conv>(std::move(a), group, act, node.attrInt("topiary.frozen", 0) != 0,
+                    node.attrString("topiary.kernel", ""));
 }
 
 }  // namespace topiary::ops

@@ -2,7 +2,12 @@
 // unidirectionally broadcast to Y. The inner product is Eigen's GEMM over
 // row-major maps of our buffers.
 #include <Eigen/Core>
+#include <cstdio>
 
+#include "kernels/activation.h"
+#include "kernels/kernel_choice.h"
+#include "kernels/sparse_matrix.h"
+#include "kernels/threading.h"
 #include "ops/common.h"
 #include "ops/nn/nn_ops.h"
 
@@ -13,22 +18,35 @@ using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMa
 using CMap = Eigen::Map<const RowMat>;
 using MMap = Eigen::Map<RowMat>;
 
-class Gemm final : public Kernel {
+class Gemm final : public Kernel, public kernels::KernelChoice {
  public:
-  Gemm(float alpha, float beta, bool transA, bool transB) : alpha_(alpha), beta_(beta), transA_(transA), transB_(transB) {}
+  // frozen / forced: as for Conv (forced is "dense" or "csr").
+  Gemm(float alpha, float beta, bool transA, bool transB, kernels::Activation act, bool frozen, std::string forced)
+      : alpha_(alpha),
+        beta_(beta),
+        transA_(transA),
+        transB_(transB),
+        act_(act),
+        frozen_(frozen),
+        forced_(std::move(forced)) {}
 
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext&) override {
+  std::string kernelChoice() const override { return choice_; }
+
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(expectInputs(in, 2, "Gemm"));
     const Tensor& A = *in[0];
     const Tensor& B = *in[1];
     TOPIARY_RETURN_IF_ERROR(expectFloat(A, "Gemm", "A"));
     TOPIARY_RETURN_IF_ERROR(expectFloat(B, "Gemm", "B"));
     if (A.rank() != 2 || B.rank() != 2)
-      return Status::badInput("Gemm needs 2-D inputs, got " + shapeToString(A.shape()) + " and " + shapeToString(B.shape()));
+      return Status::badInput("Gemm needs 2-D inputs, got " + shapeToString(A.shape()) + " and " +
+                              shapeToString(B.shape()));
     int64_t M = transA_ ? A.dim(1) : A.dim(0), K = transA_ ? A.dim(0) : A.dim(1);
     int64_t Kb = transB_ ? B.dim(1) : B.dim(0), N = transB_ ? B.dim(0) : B.dim(1);
     if (K != Kb)
-      return Status::badInput("Gemm inner dimensions differ: A " + shapeToString(A.shape()) + ", B " + shapeToString(B.shape()));
+      return Status::badInput("Gemm inner dimensions differ: A " + shapeToString(A.shape()) + ", B " +
+                              shapeToString(B.shape()));
     Tensor& Y = *out[0];
     Y.resize(DType::Float, {M, N});
     MMap y(Y.f(), M, N);
@@ -40,7 +58,8 @@ class Gemm final : public Kernel {
       TOPIARY_RETURN_IF_ERROR(expectFloat(*C, "Gemm", "C"));
       auto bs = broadcastShapes(C->shape(), {M, N});
       if (!bs || bs.value() != Shape{M, N})
-        return Status::badInput("Gemm bias of shape " + shapeToString(C->shape()) + " does not broadcast to " + shapeToString({M, N}));
+        return Status::badInput("Gemm bias of shape " + shapeToString(C->shape()) + " does not broadcast to " +
+                                shapeToString({M, N}));
       Shape cs = C->shape();
       while (cs.size() < 2) cs.insert(cs.begin(), 1);
       int64_t cr = cs[0], cc = cs[1];
@@ -50,10 +69,39 @@ class Gemm final : public Kernel {
     } else {
       y.setZero();
     }
-    if (!transA_ && !transB_) y.noalias() += alpha_ * a * b;
-    else if (!transA_ && transB_) y.noalias() += alpha_ * a * b.transpose();
-    else if (transA_ && !transB_) y.noalias() += alpha_ * a.transpose() * b;
-    else y.noalias() += alpha_ * a.transpose() * b.transpose();
+    const int threads = kernels::threadsFor(2.0 * static_cast<double>(M * N * K), ctx.threads);
+    kernels::OmpThreadsScope scope(threads);
+    if (frozen_ && !transA_ && tunedBatch_ != M) {
+      // Time each kernel on the real input, starting from the bias each time.
+      tunedBatch_ = M;
+      buildSparse(b);
+      mode_ = Mode::Dense;
+      if (!csr_.rows) {
+        choice_ = "dense";
+      } else {
+        RowMat start = y;
+        double best = 1e300;
+        std::vector<Mode> modes{Mode::Dense, Mode::Csr};
+        if (forced_ == "dense") modes = {Mode::Dense};
+        if (forced_ == "csr") modes = {Mode::Csr};
+        for (Mode m : modes) {
+          double t = modes.size() == 1 ? 0.0 : kernels::fastestOf(3, [&] {
+            y = start;
+            product(a, b, y, M, N, K, threads, m);
+          });
+          if (t < best) {
+            best = t;
+            mode_ = m;
+          }
+        }
+        y = start;
+        char pct[16];
+        std::snprintf(pct, sizeof pct, " %.0f%%", 100.0 * density_);
+        choice_ = std::string(mode_ == Mode::Dense ? "dense" : "csr") + pct;
+      }
+    }
+    product(a, b, y, M, N, K, threads, transA_ ? Mode::Dense : mode_);
+    if (!act_.none()) act_.apply(Y.f(), M * N);
     return Status::ok();
   }
 
@@ -62,6 +110,7 @@ class Gemm final : public Kernel {
                   const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
                   const RunContext&) override {
     if (!gradOut[0]) return Status::ok();
+    if (!act_.none()) return Status::unsupported("a Gemm with a fused activation (inference only) has no backward");
     const Tensor& A = *in[0];
     const Tensor& B = *in[1];
     CMap a(A.f(), A.dim(0), A.dim(1));
@@ -73,15 +122,19 @@ class Gemm final : public Kernel {
       gradIn[0]->resize(DType::Float, A.shape());
       MMap ga(gradIn[0]->f(), A.dim(0), A.dim(1));
       RowMat bop = transB_ ? RowMat(b.transpose()) : RowMat(b);
-      if (!transA_) ga.noalias() = alpha_ * gy * bop.transpose();
-      else ga.noalias() = alpha_ * bop * gy.transpose();
+      if (!transA_)
+        ga.noalias() = alpha_ * gy * bop.transpose();
+      else
+        ga.noalias() = alpha_ * bop * gy.transpose();
     }
     if (gradIn.size() > 1 && gradIn[1]) {
       gradIn[1]->resize(DType::Float, B.shape());
       MMap gb(gradIn[1]->f(), B.dim(0), B.dim(1));
       RowMat aop = transA_ ? RowMat(a.transpose()) : RowMat(a);
-      if (!transB_) gb.noalias() = alpha_ * aop.transpose() * gy;
-      else gb.noalias() = alpha_ * gy.transpose() * aop;
+      if (!transB_)
+        gb.noalias() = alpha_ * aop.transpose() * gy;
+      else
+        gb.noalias() = alpha_ * gy.transpose() * aop;
     }
     if (gradIn.size() > 2 && gradIn[2] && in.size() > 2 && in[2]) {
       const Tensor& C = *in[2];
@@ -97,6 +150,43 @@ class Gemm final : public Kernel {
     return Status::ok();
   }
 
+  enum class Mode { Dense, Csr };
+
+  // y += alpha * op(A) * op(B). The sparse form computes the transposed
+  // product (weights as CSR rows times the batch transposed, so each
+  // nonzero scales a contiguous row) and adds its transpose.
+  void product(const CMap& a, const CMap& b, MMap& y, int64_t M, int64_t N, int64_t K, int threads, Mode mode) {
+    if (mode == Mode::Csr) {
+      aT_.resize(static_cast<size_t>(K * M));
+      yT_.resize(static_cast<size_t>(N * M));
+      MMap(aT_.data(), K, M).noalias() = a.transpose();
+      parallelFor(N, threads, [&](int64_t r0, int64_t r1) {
+        kernels::csrTimesDense(csr_, aT_.data(), M, M, yT_.data(), M, r0, r1);
+      });
+      y.noalias() += MMap(yT_.data(), N, M).transpose();
+      return;
+    }
+    (void)K;
+    if (!transA_ && !transB_)
+      y.noalias() += alpha_ * a * b;
+    else if (!transA_ && transB_)
+      y.noalias() += alpha_ * a * b.transpose();
+    else if (transA_ && !transB_)
+      y.noalias() += alpha_ * a.transpose() * b;
+    else
+      y.noalias() += alpha_ * a.transpose() * b.transpose();
+  }
+
+  // CSR of alpha * op(B) (rows = outputs) when sparse enough; once.
+  void buildSparse(const CMap& b) {
+    if (sparseBuilt_) return;
+    sparseBuilt_ = true;
+    RowMat w = transB_ ? RowMat(alpha_ * b) : RowMat(alpha_ * b.transpose());
+    density_ = kernels::density(w.data(), w.size());
+    if (density_ <= kMaxSparseDensity || !forced_.empty())
+      csr_ = kernels::CsrMatrix::fromDense(w.data(), w.rows(), w.cols());
+  }
+
   double flops(const std::vector<Shape>& in, const std::vector<Shape>& out) const override {
     if (in.size() < 2 || in[0].size() != 2 || out.empty() || out[0].size() != 2) return 0;
     int64_t K = transA_ ? in[0][0] : in[0][1];
@@ -108,13 +198,27 @@ class Gemm final : public Kernel {
  private:
   float alpha_, beta_;
   bool transA_, transB_;
+  kernels::Activation act_;  // fused by the inference optimiser; none otherwise
+  // Frozen weights: CSR form and the kernel picked per batch size.
+  static constexpr double kMaxSparseDensity = 0.75;
+  bool frozen_ = false, sparseBuilt_ = false;
+  std::string forced_;
+  double density_ = 1;
+  kernels::CsrMatrix csr_;
+  Mode mode_ = Mode::Dense;
+  int64_t tunedBatch_ = -1;
+  std::string choice_ = "dense";
+  std::vector<float> aT_, yT_;  // scratch of the sparse form
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Kernel>> createGemm(const Node& node, int) {
+  kernels::Activation act;
+  TOPIARY_RETURN_IF_ERROR(kernels::Activation::fromNode(node, act));
   return make<Gemm>(node.attrFloat("alpha", 1.f), node.attrFloat("beta", 1.f), node.attrInt("transA", 0) != 0,
-                    node.attrInt("transB", 0) != 0);
+                    node.attrInt("transB", 0) != 0, act, node.attrInt("topiary.frozen", 0) != 0,
+                    node.attrString("topiary.kernel", ""));
 }
 
 }  // namespace topiary::ops

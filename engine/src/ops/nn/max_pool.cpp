@@ -4,6 +4,7 @@
 // int8/uint8 (opset 12); backward routes dY to each window's argmax.
 #include <limits>
 
+#include "kernels/threading.h"
 #include "ops/common.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/nn/window.h"
@@ -15,19 +16,33 @@ class MaxPool final : public Kernel {
  public:
   MaxPool(WindowAttrs a, bool columnMajor) : attrs_(std::move(a)), columnMajor_(columnMajor) {}
 
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(prepare(in));
     const Tensor& X = *in[0];
     Tensor& Y = *out[0];
     Tensor* I = out.size() > 1 ? out[1] : nullptr;
     Y.resize(X.dtype(), win_.outShape({N_, C_}));
+    const int threads = kernels::threadsFor(static_cast<double>(X.numel()) * 4, ctx.threads);
+    if (!I && X.dtype() == DType::Float) {
+      // Values only (inference): a branch-free max, no argmax bookkeeping.
+      maxOnly(X.f(), Y.f(), threads);
+      return Status::ok();
+    }
     if (I) I->resize(DType::Int64, Y.shape());
     argmax_.resize(static_cast<size_t>(N_ * C_ * win_.outSize()));
     switch (X.dtype()) {
-      case DType::Float: run<float>(X, Y, ctx); break;
-      case DType::UInt8: run<uint8_t>(X, Y, ctx); break;
-      case DType::Int8: run<int8_t>(X, Y, ctx); break;
-      default: return Status::unsupported(std::string("MaxPool on ") + dtypeName(X.dtype()) + " input");
+      case DType::Float:
+        run<float>(X, Y, ctx);
+        break;
+      case DType::UInt8:
+        run<uint8_t>(X, Y, ctx);
+        break;
+      case DType::Int8:
+        run<int8_t>(X, Y, ctx);
+        break;
+      default:
+        return Status::unsupported(std::string("MaxPool on ") + dtypeName(X.dtype()) + " input");
     }
     if (I) {
       // argmax_ holds plane-local row-major indices; Indices are global.
@@ -89,38 +104,75 @@ class MaxPool final : public Kernel {
     return resolveWindow(attrs_, "MaxPool", Shape(X.shape().begin() + 2, X.shape().end()), attrs_.kernel, win_);
   }
 
+  // Padding taps are skipped by forEachTap, as in the argmax path.
+  void maxOnly(const float* x, float* y, int threads) const {
+    const int64_t inN = win_.inSize(), P = win_.outSize();
+    const bool twoByTwo = win_.nd == 2 && win_.k[1] == 2 && win_.k[2] == 2 && win_.s[1] == 2 && win_.s[2] == 2 &&
+                          win_.d[1] == 1 && win_.d[2] == 1 && win_.padBegin[1] == 0 && win_.padBegin[2] == 0 &&
+                          win_.out[1] * 2 <= win_.in[1] && win_.out[2] * 2 <= win_.in[2];
+    parallelFor(N_ * C_, threads, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const float* xc = x + p * inN;
+        float* yc = y + p * P;
+        if (twoByTwo) {
+          // The common 2x2/2 pool: four reads per output, no window arithmetic.
+          const int64_t W = win_.in[2], Wo = win_.out[2];
+          for (int64_t oh = 0; oh < win_.out[1]; ++oh) {
+            const float* r0 = xc + 2 * oh * W;
+            const float* r1 = r0 + W;
+            float* yr = yc + oh * Wo;
+            for (int64_t ow = 0; ow < Wo; ++ow)
+              yr[ow] = std::max(std::max(r0[2 * ow], r0[2 * ow + 1]), std::max(r1[2 * ow], r1[2 * ow + 1]));
+          }
+          continue;
+        }
+        std::fill(yc, yc + P, std::numeric_limits<float>::lowest());
+        for (int64_t kd = 0; kd < win_.k[0]; ++kd)
+          for (int64_t kh = 0; kh < win_.k[1]; ++kh)
+            for (int64_t kw = 0; kw < win_.k[2]; ++kw)
+              forEachTap(win_, kd, kh, kw, [&](int64_t o, int64_t i) { yc[o] = std::max(yc[o], xc[i]); });
+      }
+    });
+  }
+
   template <class T>
   void run(const Tensor& X, Tensor& Y, const RunContext& ctx) {
     const int64_t inN = win_.inSize(), P = win_.outSize();
     const T* x = X.data<T>();
     T* y = Y.data<T>();
-    parallelFor(N_ * C_, ctx.threads, [&](int64_t p0, int64_t p1) {
-      for (int64_t p = p0; p < p1; ++p) {
-        const T* xc = x + p * inN;
-        T* yc = y + p * P;
-        int64_t* am = argmax_.data() + p * P;
-        std::fill(yc, yc + P, std::numeric_limits<T>::lowest());
-        std::fill(am, am + P, int64_t(-1));
-        for (int64_t kd = 0; kd < win_.k[0]; ++kd)
-          for (int64_t kh = 0; kh < win_.k[1]; ++kh)
-            for (int64_t kw = 0; kw < win_.k[2]; ++kw)
-              forEachTap(win_, kd, kh, kw, [&](int64_t o, int64_t i) {
-                // Strict '>' keeps the first maximum in tap order, as ONNX's reference does.
-                if (am[o] < 0 || xc[i] > yc[o]) {
-                  yc[o] = xc[i];
-                  am[o] = i;
-                }
-              });
-      }
-    }, 4);
+    parallelFor(
+        N_ * C_, ctx.threads,
+        [&](int64_t p0, int64_t p1) {
+          for (int64_t p = p0; p < p1; ++p) {
+            const T* xc = x + p * inN;
+            T* yc = y + p * P;
+            int64_t* am = argmax_.data() + p * P;
+            std::fill(yc, yc + P, std::numeric_limits<T>::lowest());
+            std::fill(am, am + P, int64_t(-1));
+            for (int64_t kd = 0; kd < win_.k[0]; ++kd)
+              for (int64_t kh = 0; kh < win_.k[1]; ++kh)
+                for (int64_t kw = 0; kw < win_.k[2]; ++kw)
+                  forEachTap(win_, kd, kh, kw, [&](int64_t o, int64_t i) {
+                    // Strict '>' keeps the first maximum in tap order, as ONNX's reference does.
+                    if (am[o] < 0 || xc[i] > yc[o]) {
+                      yc[o] = xc[i];
+                      am[o] = i;
+                    }
+                  });
+          }
+        },
+        4);
   }
 
   int64_t toColumnMajor(int64_t local) const {
     int64_t i2 = local % win_.in[2], i1 = (local / win_.in[2]) % win_.in[1], i0 = local / (win_.in[2] * win_.in[1]);
     switch (win_.nd) {
-      case 1: return i2;
-      case 2: return i2 * win_.in[1] + i1;
-      default: return (i2 * win_.in[1] + i1) * win_.in[0] + i0;
+      case 1:
+        return i2;
+      case 2:
+        return i2 * win_.in[1] + i1;
+      default:
+        return (i2 * win_.in[1] + i1) * win_.in[0] + i0;
     }
   }
 

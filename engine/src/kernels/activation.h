@@ -1,0 +1,34 @@
+// Activations a Conv or Gemm can apply to its output in the same pass (the
+// inference optimiser fuses them; see optimize/inference_optimizer.cpp).
+// The fused node carries the activation as internal attributes:
+//   topiary.act = "Relu" | "LeakyRelu" | "Clip" | "HardSigmoid" | "HardSwish"
+//   topiary.act_alpha, topiary.act_beta (floats; meaning per activation).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "topiary/graph.h"
+#include "topiary/status.h"
+
+namespace topiary::kernels {
+
+struct Activation {
+  enum class Kind { None, Relu, LeakyRelu, Clip, HardSigmoid, HardSwish };
+  Kind kind = Kind::None;
+  float alpha = 0, beta = 0;  // LeakyRelu: alpha; Clip: [alpha, beta]; HardSigmoid: alpha*x+beta
+
+  bool none() const { return kind == Kind::None; }
+  // In place on p[0..n).
+  void apply(float* p, int64_t n) const;
+  // out = act(out + bias) on one row of n values.
+  void applyWithBias(float* p, int64_t n, float bias) const;
+  // Reads the topiary.act* attributes of a node (None when absent).
+  static Status fromNode(const Node& node, Activation& out);
+  // Writes them (used by the optimiser).
+  void toNode(Node& node) const;
+  // Name as in the attribute ("" for None).
+  std::string name() const;
+};
+
+}  // namespace topiary::kernels

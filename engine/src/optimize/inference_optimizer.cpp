@@ -1,0 +1,150 @@
+#include "optimize/inference_optimizer.h"
+
+#include <cmath>
+#include <limits>
+
+#include "kernels/activation.h"
+
+namespace topiary::optimize {
+
+namespace {
+
+// The single node reading `tensor`, or -1 when there are none, several, or
+// the tensor is also a graph output (then it must stay visible).
+int soleConsumer(const Graph& g, const std::string& tensor) {
+  if (g.isGraphOutput(tensor)) return -1;
+  std::vector<int> c = g.consumersOf(tensor);
+  return c.size() == 1 ? c[0] : -1;
+}
+
+const Tensor* floatInit(const Graph& g, const std::string& name) {
+  auto it = g.initializers.find(name);
+  if (it == g.initializers.end() || it->second.dtype() != DType::Float) return nullptr;
+  return &it->second;
+}
+
+// Only the first output used: training-mode BatchNorm outputs must be absent.
+bool onlyFirstOutput(const Graph& g, const Node& n) {
+  for (size_t i = 1; i < n.outputs.size(); ++i)
+    if (!n.outputs[i].empty() && (!g.consumersOf(n.outputs[i]).empty() || g.isGraphOutput(n.outputs[i]))) return false;
+  return true;
+}
+
+// Folds BN (node b) into Conv (node c). False when a precondition fails.
+bool foldBatchNorm(Graph& g, size_t c, size_t b) {
+  Node& conv = g.nodes[c];
+  const Node& bn = g.nodes[b];
+  if (bn.inputs.size() < 5 || !onlyFirstOutput(g, bn) || bn.attrInt("training_mode", 0) != 0) return false;
+  const Tensor* W = floatInit(g, conv.input(1));
+  const Tensor* scale = floatInit(g, bn.input(1));
+  const Tensor* shift = floatInit(g, bn.input(2));
+  const Tensor* mean = floatInit(g, bn.input(3));
+  const Tensor* var = floatInit(g, bn.input(4));
+  if (!W || !scale || !shift || !mean || !var || W->rank() < 3) return false;
+  const int64_t co = W->dim(0), per = W->numel() / std::max<int64_t>(1, co);
+  if (scale->numel() != co || shift->numel() != co || mean->numel() != co || var->numel() != co) return false;
+  const Tensor* B = conv.input(2).empty() ? nullptr : floatInit(g, conv.input(2));
+  if (!conv.input(2).empty() && (!B || B->numel() != co)) return false;
+  const float eps = bn.attrFloat("epsilon", 1e-5f);
+  Tensor w2 = *W;
+  Tensor b2(DType::Float, {co});
+  for (int64_t o = 0; o < co; ++o) {
+    const float s = scale->f()[o] / std::sqrt(var->f()[o] + eps);
+    for (int64_t i = 0; i < per; ++i) w2.f()[o * per + i] *= s;
+    b2.f()[o] = ((B ? B->f()[o] : 0.f) - mean->f()[o]) * s + shift->f()[o];
+  }
+  std::string wName = g.uniqueName(conv.input(1) + ".bnfold");
+  g.initializers[wName] = std::move(w2);
+  std::string bName = g.uniqueName(bn.name.empty() ? conv.input(1) + ".bnbias" : bn.name + ".bias_folded");
+  g.initializers[bName] = std::move(b2);
+  conv.inputs.resize(3);
+  conv.inputs[1] = wName;
+  conv.inputs[2] = bName;
+  conv.outputs[0] = bn.outputs[0];
+  return true;
+}
+
+// The activation node `a` as a fusable Activation; false when not fusable.
+bool asActivation(const Graph& g, const Node& a, kernels::Activation& act) {
+  using K = kernels::Activation::Kind;
+  if (!a.domain.empty() && a.domain != "ai.onnx") return false;
+  if (a.outputs.size() != 1) return false;
+  act = kernels::Activation{};
+  if (a.opType == "Relu")
+    act.kind = K::Relu;
+  else if (a.opType == "LeakyRelu")
+    act = {K::LeakyRelu, a.attrFloat("alpha", 0.01f), 0.f};
+  else if (a.opType == "HardSigmoid")
+    act = {K::HardSigmoid, a.attrFloat("alpha", 0.2f), a.attrFloat("beta", 0.5f)};
+  else if (a.opType == "HardSwish")
+    act.kind = K::HardSwish;
+  else if (a.opType == "Clip") {
+    float lo = std::numeric_limits<float>::lowest(), hi = std::numeric_limits<float>::max();
+    if (g.opset() < 11) {
+      lo = a.attrFloat("min", lo);
+      hi = a.attrFloat("max", hi);
+    } else {
+      for (size_t i = 1; i < 3; ++i) {
+        if (a.input(i).empty()) continue;
+        const Tensor* t = floatInit(g, a.input(i));
+        if (!t || t->numel() != 1) return false;
+        (i == 1 ? lo : hi) = t->f()[0];
+      }
+    }
+    act = {K::Clip, lo, hi};
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<Graph> optimizeForInference(const Graph& source, std::vector<std::string>& log) {
+  Graph g = source;
+  std::vector<bool> removed(g.nodes.size(), false);
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (removed[i]) continue;
+    Node& n = g.nodes[i];
+    const bool conv = n.opType == "Conv", gemm = n.opType == "Gemm";
+    if ((!conv && !gemm) || (!n.domain.empty() && n.domain != "ai.onnx") || n.outputs.size() != 1) continue;
+    if (!floatInit(g, n.input(1))) continue;  // weights computed at run time: leave alone
+    if (conv) {
+      int b = soleConsumer(g, n.outputs[0]);
+      if (b >= 0 && g.nodes[static_cast<size_t>(b)].opType == "BatchNormalization" &&
+          !removed[static_cast<size_t>(b)] && foldBatchNorm(g, i, static_cast<size_t>(b))) {
+        log.push_back(n.label() + ": folded " + g.nodes[static_cast<size_t>(b)].label() + " into the weights");
+        removed[static_cast<size_t>(b)] = true;
+        g.nodes[static_cast<size_t>(b)].outputs.clear();  // so consumersOf/producerOf forget it
+        g.nodes[static_cast<size_t>(b)].inputs.clear();
+      }
+    }
+    int a = soleConsumer(g, g.nodes[i].outputs[0]);
+    kernels::Activation act;
+    if (a >= 0 && !removed[static_cast<size_t>(a)] && asActivation(g, g.nodes[static_cast<size_t>(a)], act)) {
+      Node& an = g.nodes[static_cast<size_t>(a)];
+      g.nodes[i].outputs[0] = an.outputs[0];
+      act.toNode(g.nodes[i]);
+      log.push_back(g.nodes[i].label() + ": fused " + an.label() + " (" + act.name() + ")");
+      removed[static_cast<size_t>(a)] = true;
+      an.outputs.clear();
+      an.inputs.clear();
+    }
+    g.nodes[i].attrs["topiary.frozen"] = Attribute::ofInt(1);
+  }
+  std::vector<Node> kept;
+  kept.reserve(g.nodes.size());
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    if (!removed[i]) kept.push_back(std::move(g.nodes[i]));
+  g.nodes = std::move(kept);
+  // Initializers only the removed BatchNorms or the replaced weights read can go.
+  for (auto it = g.initializers.begin(); it != g.initializers.end();) {
+    bool used = g.isGraphOutput(it->first);
+    for (const auto& n : g.nodes)
+      for (const auto& in : n.inputs) used |= in == it->first;
+    it = used ? std::next(it) : g.initializers.erase(it);
+  }
+  return g;
+}
+
+}  // namespace topiary::optimize

@@ -1,0 +1,328 @@
+// Every fast path of the dense and sparse kernels against a plain reference:
+// the CSR and N:M products, Conv (im2col + GEMM, 1x1, depthwise, grouped) and
+// Gemm with frozen weights run dense, CSR or 2:4, with fused bias and
+// activations; and the inference optimiser (BatchNorm folding, activation
+// fusion) on whole architectures against the graph run as stored.
+#include <QtTest>
+#include <cmath>
+#include <random>
+
+#include "engine/test_ops_nn_helpers.h"
+#include "kernels/activation.h"
+#include "kernels/kernel_choice.h"
+#include "kernels/sparse_matrix.h"
+#include "topiary/arch.h"
+#include "topiary/executor.h"
+
+using namespace topiary;
+using namespace nntest;
+
+namespace {
+
+// Zeroes a fraction of the entries at random.
+void pruneRandom(Tensor& w, double sparsity, std::mt19937& rng) {
+  std::uniform_real_distribution<double> u(0, 1);
+  for (int64_t i = 0; i < w.numel(); ++i)
+    if (u(rng) < sparsity) w.at(i) = 0.f;
+}
+
+// Keeps the 2 largest of every 4 consecutive entries along the last axes
+// (rows of `cols` entries).
+void prune24(Tensor& w, int64_t cols) {
+  for (int64_t r = 0; r < w.numel() / cols; ++r)
+    for (int64_t g = 0; g < cols; g += 4) {
+      int64_t end = std::min<int64_t>(cols, g + 4);
+      std::vector<int64_t> idx;
+      for (int64_t k = g; k < end; ++k) idx.push_back(r * cols + k);
+      std::sort(idx.begin(), idx.end(), [&](int64_t a, int64_t b) { return std::fabs(w.at(a)) > std::fabs(w.at(b)); });
+      for (size_t i = 2; i < idx.size(); ++i) w.at(idx[i]) = 0.f;
+    }
+}
+
+double refActivation(const std::string& act, double x) {
+  if (act == "Relu") return x > 0 ? x : 0;
+  if (act == "LeakyRelu") return x >= 0 ? x : 0.1 * x;
+  if (act == "Clip") return std::min(std::max(x, -0.5), 0.5);
+  if (act == "HardSigmoid") return std::min(std::max(0.2 * x + 0.5, 0.0), 1.0);
+  if (act == "HardSwish") return x * std::min(std::max(x / 6 + 0.5, 0.0), 1.0);
+  return x;
+}
+
+kernels::Activation activationFor(const std::string& act) {
+  using K = kernels::Activation::Kind;
+  if (act == "Relu") return {K::Relu, 0, 0};
+  if (act == "LeakyRelu") return {K::LeakyRelu, 0.1f, 0};
+  if (act == "Clip") return {K::Clip, -0.5f, 0.5f};
+  if (act == "HardSigmoid") return {K::HardSigmoid, 0.2f, 0.5f};
+  if (act == "HardSwish") return {K::HardSwish, 0, 0};
+  return {};
+}
+
+// Plain 2-D convolution (groups, stride, symmetric pad), bias, activation.
+Tensor refConv2d(const Tensor& X, const Tensor& W, const Tensor* B, int64_t group, int64_t stride, int64_t pad,
+                 int64_t dil, const std::string& act) {
+  const int64_t N = X.dim(0), C = X.dim(1), H = X.dim(2), Wd = X.dim(3);
+  const int64_t Co = W.dim(0), Cg = W.dim(1), K = W.dim(2), coG = Co / group;
+  const int64_t ext = (K - 1) * dil + 1;
+  const int64_t Ho = (H + 2 * pad - ext) / stride + 1, Wo = (Wd + 2 * pad - ext) / stride + 1;
+  Tensor Y(DType::Float, {N, Co, Ho, Wo});
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t co = 0; co < Co; ++co)
+      for (int64_t oh = 0; oh < Ho; ++oh)
+        for (int64_t ow = 0; ow < Wo; ++ow) {
+          double s = B ? B->at(co) : 0.0;
+          for (int64_t cl = 0; cl < Cg; ++cl)
+            for (int64_t kh = 0; kh < K; ++kh)
+              for (int64_t kw = 0; kw < K; ++kw) {
+                int64_t ih = oh * stride - pad + kh * dil, iw = ow * stride - pad + kw * dil;
+                if (ih < 0 || iw < 0 || ih >= H || iw >= Wd) continue;
+                int64_t ci = (co / coG) * Cg + cl;
+                s += static_cast<double>(W.at(((co * Cg + cl) * K + kh) * K + kw)) *
+                     X.at(((n * C + ci) * H + ih) * Wd + iw);
+              }
+          Y.at(((n * Co + co) * Ho + oh) * Wo + ow) = static_cast<float>(refActivation(act, s));
+        }
+  return Y;
+}
+
+// Runs the registry's Conv/Gemm with internal attributes on inputs.
+Tensor runKernel(const std::string& op, std::map<std::string, Attribute> attrs, const std::vector<const Tensor*>& in,
+                 int threads, std::string* choice = nullptr) {
+  auto k = build(op, std::move(attrs));
+  if (!k) {
+    qWarning("%s", k.status().message().c_str());
+    return {};
+  }
+  RunContext ctx;
+  ctx.threads = threads;
+  std::string why;
+  std::vector<Tensor> out = run(*k.value(), in, 1, ctx, &why);
+  if (out.empty()) {
+    qWarning("%s", why.c_str());
+    return {};
+  }
+  if (choice) *choice = dynamic_cast<const kernels::KernelChoice&>(*k.value()).kernelChoice();
+  return out[0];
+}
+
+std::map<std::string, Attribute> fastAttrs(const std::string& kernel, const std::string& act) {
+  std::map<std::string, Attribute> a{{"topiary.frozen", Attribute::ofInt(1)}};
+  if (!kernel.empty()) a["topiary.kernel"] = Attribute::ofString(kernel);
+  Node n;
+  activationFor(act).toNode(n);
+  for (auto& kv : n.attrs) a[kv.first] = kv.second;
+  return a;
+}
+
+}  // namespace
+
+class TestKernels : public QObject {
+  Q_OBJECT
+ private slots:
+  // CSR and N:M products against a triple loop, including row strides wider
+  // than n and n around the 16/64-wide vector blocks.
+  void sparseProducts() {
+    std::mt19937 rng(7);
+    for (int64_t rows : {1, 5, 16}) {
+      for (int64_t cols : {3, 8, 37}) {
+        for (int64_t n : {1, 15, 16, 17, 64, 100, 131}) {
+          const int64_t ldx = n + 3, ldy = n + 5;
+          Tensor w = randomTensor({rows, cols}, rng);
+          Tensor x = randomTensor({cols, ldx}, rng);
+          for (int pattern = 0; pattern < 2; ++pattern) {
+            Tensor wp = w;
+            if (pattern == 0)
+              pruneRandom(wp, 0.8, rng);
+            else
+              prune24(wp, cols);
+            std::vector<double> ref(static_cast<size_t>(rows * n), 0.0);
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t k = 0; k < cols; ++k)
+                for (int64_t j = 0; j < n; ++j)
+                  ref[static_cast<size_t>(r * n + j)] += static_cast<double>(wp.at(r * cols + k)) * x.at(k * ldx + j);
+            std::vector<float> y(static_cast<size_t>(rows * ldy), 99.f);
+            kernels::CsrMatrix csr = kernels::CsrMatrix::fromDense(wp.f(), rows, cols);
+            kernels::csrTimesDense(csr, x.f(), n, ldx, y.data(), ldy, 0, rows);
+            double err = 0;
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t j = 0; j < n; ++j)
+                err =
+                    std::max(err, std::fabs(y[static_cast<size_t>(r * ldy + j)] - ref[static_cast<size_t>(r * n + j)]));
+            QVERIFY2(err < 1e-4, qPrintable(QString("csr %1x%2 n=%3: error %4").arg(rows).arg(cols).arg(n).arg(err)));
+            QCOMPARE(y[static_cast<size_t>(ldy - 1)], 99.f);  // padding between rows untouched
+            kernels::NmMatrix nm;
+            bool ok = kernels::NmMatrix::fromDense(wp.f(), rows, cols, 2, 4, nm);
+            QCOMPARE(ok, pattern == 1 || kernels::hasNmPattern(wp.f(), rows, cols, 2, 4));
+            if (!ok) continue;
+            std::fill(y.begin(), y.end(), 99.f);
+            kernels::nmTimesDense(nm, x.f(), n, ldx, y.data(), ldy, 0, rows);
+            err = 0;
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t j = 0; j < n; ++j)
+                err =
+                    std::max(err, std::fabs(y[static_cast<size_t>(r * ldy + j)] - ref[static_cast<size_t>(r * n + j)]));
+            QVERIFY2(err < 1e-4, qPrintable(QString("2:4 %1x%2 n=%3: error %4").arg(rows).arg(cols).arg(n).arg(err)));
+          }
+        }
+      }
+    }
+  }
+
+  void conv_data() {
+    QTest::addColumn<QString>("kernel");
+    QTest::addColumn<QString>("act");
+    QTest::addColumn<int>("shapeCase");
+    QTest::addColumn<int>("threads");
+    const char* kernelsList[] = {"dense", "direct", "csr", "2:4", ""};  // "" = timed choice
+    const char* acts[] = {"", "Relu", "LeakyRelu", "Clip", "HardSigmoid", "HardSwish"};
+    int row = 0;
+    for (int shape = 0; shape < 6; ++shape)
+      for (const char* k : kernelsList)
+        for (int threads : {1, 2}) {
+          const char* act = acts[row++ % 6];
+          QTest::newRow(qPrintable(
+              QString("s%1 %2 %3 t%4").arg(shape).arg(k[0] ? k : "auto").arg(act[0] ? act : "none").arg(threads)))
+              << QString(k) << QString(act) << shape << threads;
+        }
+  }
+  // Conv with frozen weights on each kernel path against refConv2d. Shapes:
+  // 5x5 padded, 3x3 strided, 1x1 (plain GEMM), grouped, depthwise, dilated.
+  void conv() {
+    QFETCH(QString, kernel);
+    QFETCH(QString, act);
+    QFETCH(int, shapeCase);
+    QFETCH(int, threads);
+    struct Shp {
+      int64_t n, c, h, co, k, stride, pad, group, dil;
+    };
+    const Shp cases[] = {{3, 2, 12, 6, 5, 1, 2, 1, 1}, {2, 5, 9, 7, 3, 2, 1, 1, 1},  {4, 8, 7, 12, 1, 1, 0, 1, 1},
+                         {2, 6, 8, 4, 3, 1, 1, 2, 1},  {3, 8, 10, 8, 3, 2, 1, 8, 1}, {2, 3, 11, 19, 3, 1, 2, 1, 2}};
+    const Shp s = cases[shapeCase];
+    std::mt19937 rng(static_cast<unsigned>(100 + shapeCase));
+    Tensor X = randomTensor({s.n, s.c, s.h, s.h}, rng);
+    Tensor W = randomTensor({s.co, s.c / s.group, s.k, s.k}, rng);
+    Tensor B = randomTensor({s.co}, rng);
+    if (kernel == "2:4")
+      prune24(W, W.numel() / s.co);
+    else if (kernel == "csr" || kernel.isEmpty())
+      pruneRandom(W, 0.85, rng);
+    auto attrs = fastAttrs(kernel.toStdString(), act.toStdString());
+    attrs["strides"] = Attribute::ofInts({s.stride, s.stride});
+    attrs["pads"] = Attribute::ofInts({s.pad, s.pad, s.pad, s.pad});
+    attrs["group"] = Attribute::ofInt(s.group);
+    attrs["dilations"] = Attribute::ofInts({s.dil, s.dil});
+    std::string choice;
+    // Twice: the second run reuses the sparse form and scratch buffers.
+    Tensor Y = runKernel("Conv", attrs, {&X, &W, &B}, threads, &choice);
+    Tensor ref = refConv2d(X, W, &B, s.group, s.stride, s.pad, s.dil, act.toStdString());
+    QVERIFY2(testutil::maxAbsDiff(Y, ref) < 1e-4,
+             qPrintable(
+                 QString("choice %1, diff %2").arg(QString::fromStdString(choice)).arg(testutil::maxAbsDiff(Y, ref))));
+    const bool directApplies = s.stride == 1 && s.k > 1;
+    if (s.group == 1 && !kernel.isEmpty() && (kernel != "direct" || directApplies))
+      QVERIFY2(QString::fromStdString(choice).startsWith(kernel), choice.c_str());
+  }
+
+  void gemm_data() {
+    QTest::addColumn<QString>("kernel");
+    QTest::addColumn<int>("batch");
+    QTest::addColumn<int>("transB");
+    for (const char* k : {"dense", "csr", ""})
+      for (int batch : {1, 7, 64})
+        for (int tb : {0, 1})
+          QTest::newRow(qPrintable(QString("%1 b%2 tB%3").arg(k[0] ? k : "auto").arg(batch).arg(tb)))
+              << QString(k) << batch << tb;
+  }
+  // Gemm (bias, alpha 0.5, fused Relu) on each kernel path against a loop.
+  void gemm() {
+    QFETCH(QString, kernel);
+    QFETCH(int, batch);
+    QFETCH(int, transB);
+    std::mt19937 rng(static_cast<unsigned>(batch * 3 + transB));
+    const int64_t K = 37, Nout = 21;
+    Tensor A = randomTensor({batch, K}, rng);
+    Tensor Bw = randomTensor(transB ? Shape{Nout, K} : Shape{K, Nout}, rng);
+    Tensor C = randomTensor({Nout}, rng);
+    if (kernel != "dense") pruneRandom(Bw, 0.9, rng);
+    auto attrs = fastAttrs(kernel.toStdString(), "Relu");
+    attrs["transB"] = Attribute::ofInt(transB);
+    attrs["alpha"] = Attribute::ofFloat(0.5f);
+    std::string choice;
+    Tensor Y = runKernel("Gemm", attrs, {&A, &Bw, &C}, 2, &choice);
+    QCOMPARE(Y.shape(), (Shape{batch, Nout}));
+    double err = 0;
+    for (int64_t i = 0; i < batch; ++i)
+      for (int64_t j = 0; j < Nout; ++j) {
+        double s = C.at(j);
+        for (int64_t k = 0; k < K; ++k) s += 0.5 * A.at(i * K + k) * (transB ? Bw.at(j * K + k) : Bw.at(k * Nout + j));
+        err = std::max(err, std::fabs(Y.at(i * Nout + j) - refActivation("Relu", s)));
+      }
+    QVERIFY2(err < 1e-4, qPrintable(QString("choice %1, error %2").arg(QString::fromStdString(choice)).arg(err)));
+    if (!kernel.isEmpty()) QVERIFY2(QString::fromStdString(choice).startsWith(kernel), choice.c_str());
+  }
+
+  void optimizedArchitectures_data() {
+    QTest::addColumn<QString>("arch");
+    QTest::addColumn<double>("sparsity");
+    for (const char* a : {"lenet5", "resnet8", "mobilenet-tiny", "vgg-small"})
+      for (double sp : {0.0, 0.9}) QTest::newRow(qPrintable(QString("%1 %2").arg(a).arg(sp))) << QString(a) << sp;
+  }
+  // The optimised executor (folded BatchNorm with non-trivial statistics,
+  // fused activations, sparse kernels) against the graph run as stored.
+  void optimizedArchitectures() {
+    QFETCH(QString, arch);
+    QFETCH(double, sparsity);
+    auto g = buildArchitecture(arch.toStdString());
+    QVERIFY2(g.isOk(), g.isOk() ? "" : g.status().message().c_str());
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<float> u(0.5f, 1.5f), v(-0.2f, 0.2f);
+    int bns = 0;
+    for (const auto& n : g->nodes) {
+      if (n.opType == "Conv" || n.opType == "Gemm") pruneRandom(g->initializers.at(n.input(1)), sparsity, rng);
+      if (n.opType != "BatchNormalization") continue;
+      ++bns;
+      for (size_t i = 1; i < 5; ++i) {
+        Tensor& t = g->initializers.at(n.input(i));
+        for (int64_t e = 0; e < t.numel(); ++e) t.at(e) = i == 2 || i == 3 ? v(rng) : u(rng);
+      }
+    }
+    Tensor x = randomTensor({5, 1, 28, 28}, rng);
+    ExecutorOptions plain, fast;
+    plain.threads = fast.threads = 2;
+    fast.optimizeForInference = true;
+    auto a = Executor::create(g.value(), plain);
+    auto b = Executor::create(g.value(), fast);
+    QVERIFY(a.isOk() && b.isOk());
+    QVERIFY((*a)->run(x).isOk());
+    QVERIFY((*b)->run(x).isOk());
+    QVERIFY((*b)->run(x).isOk());
+    QCOMPARE((*b)->output(0).shape(), (*a)->output(0).shape());
+    double diff = testutil::maxAbsDiff((*b)->output(0), (*a)->output(0));
+    QVERIFY2(diff < 2e-4, qPrintable(QString("max difference %1").arg(diff)));
+    // Every BatchNorm was folded away, every activation after a Conv/Gemm fused.
+    QVERIFY((*b)->nodeCount() < (*a)->nodeCount());
+    for (size_t i = 0; i < (*b)->nodeCount(); ++i) QVERIFY((*b)->runNode(i).opType != "BatchNormalization");
+    int folds = 0;
+    for (const auto& line : (*b)->optimizationLog()) folds += line.find("folded") != std::string::npos;
+    QCOMPARE(folds, bns);
+    // The source graph is untouched: BatchNorm still runs in the plain executor.
+    QCOMPARE((*a)->nodeCount(), g->nodes.size());
+  }
+
+  // A fused Conv refuses backward instead of returning a wrong gradient.
+  void fusedHasNoBackward() {
+    auto k = build("Conv", fastAttrs("dense", "Relu"));
+    QVERIFY(k.isOk());
+    std::mt19937 rng(3);
+    Tensor X = randomTensor({1, 1, 4, 4}, rng), W = randomTensor({2, 1, 3, 3}, rng);
+    RunContext ctx;
+    std::vector<Tensor> y = run(*k.value(), {&X, &W}, 1, ctx);
+    QCOMPARE(y.size(), size_t(1));
+    Tensor gx;
+    Status st = k.value()->backward({&X, &W}, {&y[0]}, {&y[0]}, {&gx, nullptr}, ctx);
+    QVERIFY(!st.isOk());
+  }
+};
+
+QTEST_APPLESS_MAIN(TestKernels)
+#include "test_kernels.moc"
