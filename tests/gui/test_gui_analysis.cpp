@@ -4,6 +4,7 @@
 // engine's own measurements, dynamic skipping against dynamic.h and the
 // plan's static channels, network surgery counts, the GUI report folder.
 // Each view is also written to docs/screenshots/.
+#include <QChartView>
 #include <QDir>
 #include <QtTest>
 
