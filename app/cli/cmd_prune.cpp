@@ -110,7 +110,13 @@ int cmdPrune(const QStringList& args) {
   if (!before) return fail(before.status().withContext(modelPath));
 
   topiary::PruneRunOptions po;
-  po.trainData = haveTrain ? &trainData : (haveEval && recipe->defaults.criterion == topiary::Criterion::Taylor ? &evalData : nullptr);
+  // Taylor importance needs gradients from labelled data; ranking on the
+  // evaluation split would leak the test labels into the pruning decision.
+  bool taylor = recipe->defaults.criterion == topiary::Criterion::Taylor;
+  for (const auto& kv : recipe->layers) taylor |= kv.second.criterion == topiary::Criterion::Taylor;
+  if (taylor && !haveTrain)
+    return failBadInput("criterion 'taylor' needs training data: set finetune.data in the recipe or pass --train-data");
+  po.trainData = haveTrain ? &trainData : nullptr;
   po.threads = threads;
   po.seed = seed;
   bool json = p.isSet("json");

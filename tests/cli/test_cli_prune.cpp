@@ -137,6 +137,17 @@ class TestCliPrune : public QObject {
     QCOMPARE(readFile(model_.toStdString()).value(), before.value());
   }
 
+  void taylorWithoutTrainingDataIsRefused() {
+    // Ranking by gradients of the evaluation split would leak test labels.
+    QString r = writeText("taylor.json", R"({"default": {"granularity": "filter", "sparsity": 0.3, "criterion": "taylor"}})");
+    QString out = QString::fromStdString(testutil::tempDir() + "/taylor.onnx");
+    auto res = runCli({"prune", model_, "--recipe", r, "--out", out, "--data", "fashion-mnist", "--limit", "50"});
+    QCOMPARE(res.exitCode, 2);
+    QVERIFY2(res.err.find("taylor") != std::string::npos && res.err.find("--train-data") != std::string::npos,
+             res.err.c_str());
+    QVERIFY(!QFile::exists(out));
+  }
+
   void recipeErrorsExitTwo() {
     QString r = writeText("bad.json", R"({"default": {"sparsity": 1.5}})");
     auto res = runCli({"prune", model_, "--recipe", r, "--out", QString::fromStdString(testutil::tempDir() + "/x.onnx")});
