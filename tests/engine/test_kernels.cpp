@@ -176,7 +176,7 @@ class TestKernels : public QObject {
     const char* kernelsList[] = {"dense", "direct", "csr", "2:4", ""};  // "" = timed choice
     const char* acts[] = {"", "Relu", "LeakyRelu", "Clip", "HardSigmoid", "HardSwish"};
     int row = 0;
-    for (int shape = 0; shape < 6; ++shape)
+    for (int shape = 0; shape < 8; ++shape)
       for (const char* k : kernelsList)
         for (int threads : {1, 2}) {
           const char* act = acts[row++ % 6];
@@ -186,7 +186,8 @@ class TestKernels : public QObject {
         }
   }
   // Conv with frozen weights on each kernel path against refConv2d. Shapes:
-  // 5x5 padded, 3x3 strided, 1x1 (plain GEMM), grouped, depthwise, dilated.
+  // 5x5 padded, 3x3 strided, 1x1 (plain GEMM), grouped, depthwise, dilated,
+  // depthwise with 2 outputs per channel, 5x5 stride 3.
   void conv() {
     QFETCH(QString, kernel);
     QFETCH(QString, act);
@@ -196,7 +197,8 @@ class TestKernels : public QObject {
       int64_t n, c, h, co, k, stride, pad, group, dil;
     };
     const Shp cases[] = {{3, 2, 12, 6, 5, 1, 2, 1, 1}, {2, 5, 9, 7, 3, 2, 1, 1, 1},  {4, 8, 7, 12, 1, 1, 0, 1, 1},
-                         {2, 6, 8, 4, 3, 1, 1, 2, 1},  {3, 8, 10, 8, 3, 2, 1, 8, 1}, {2, 3, 11, 19, 3, 1, 2, 1, 2}};
+                         {2, 6, 8, 4, 3, 1, 1, 2, 1},  {3, 8, 10, 8, 3, 2, 1, 8, 1}, {2, 3, 11, 19, 3, 1, 2, 1, 2},
+                         {2, 4, 9, 8, 3, 1, 1, 4, 1},  {2, 3, 13, 10, 5, 3, 2, 1, 1}};
     const Shp s = cases[shapeCase];
     std::mt19937 rng(static_cast<unsigned>(100 + shapeCase));
     Tensor X = randomTensor({s.n, s.c, s.h, s.h}, rng);

@@ -61,51 +61,92 @@ const BlockFn kBlocks[kBlock + 1] = {nullptr,  block<1>, block<2>, block<3>, blo
 }  // namespace
 
 void DirectConvPlan::init() {
-  Hp = Ho + (kH - 1) * dH;
-  Wp = std::max(W + padL, (Wo - 1) + (kW - 1) * dW + 1);
-  wide = (Ho * Wp + 15) / 16 * 16;
+  Hp = std::max(H + padT, (Ho - 1) * sH + (kH - 1) * dH + 1);
+  Wp = std::max(W + padL, (Wo - 1) * sW + (kW - 1) * dW + 1);
+  Hs = (Hp + sH - 1) / sH;
+  Ws = (Wp + sW - 1) / sW;
+  wide = (Ho * Ws + 15) / 16 * 16;
+  const int64_t phase = Hs * Ws;
   shifts.clear();
   for (int64_t kh = 0; kh < kH; ++kh)
-    for (int64_t kw = 0; kw < kW; ++kw) shifts.push_back(kh * dH * Wp + kw * dW);
-  plane = wide + shifts.back();
-  plane = std::max(plane, Hp * Wp);
+    for (int64_t kw = 0; kw < kW; ++kw) {
+      const int64_t r = kh * dH, c = kw * dW;
+      shifts.push_back(((r % sH) * sW + c % sW) * phase + (r / sH) * Ws + c / sW);
+    }
+  plane = sH * sW * phase;
+  // Unpadded stride-1 input whose every read stays inside one channel plane
+  // (1x1 convolutions, mostly) is read in place; output rows with no extra
+  // columns and no rounding are written in place.
+  inPlaceInput = sH == 1 && sW == 1 && padT == 0 && padL == 0 && Hp == H && Wp == W && wide - 1 + shifts.back() < H * W;
+  if (inPlaceInput) plane = H * W;
+  inPlaceOutput = Ws == Wo && wide == Ho * Wo;
 }
 
-void DirectConvPlan::pack(const float* w) {
+void DirectConvPlan::packInto(const float* w, std::vector<float>& out) const {
   const int64_t taps = kH * kW, blocks = (cout + kBlock - 1) / kBlock;
-  packed.assign(static_cast<size_t>(blocks * cin * taps * kBlock), 0.f);
+  out.assign(static_cast<size_t>(blocks * cin * taps * kBlock), 0.f);
   for (int64_t co = 0; co < cout; ++co)
     for (int64_t ci = 0; ci < cin; ++ci)
       for (int64_t t = 0; t < taps; ++t)
-        packed[static_cast<size_t>((((co / kBlock) * cin + ci) * taps + t) * kBlock + co % kBlock)] =
+        out[static_cast<size_t>((((co / kBlock) * cin + ci) * taps + t) * kBlock + co % kBlock)] =
             w[(co * cin + ci) * taps + t];
 }
 
-void DirectConvPlan::run(const float* x, float* y, float* scratch, const float* b, const Activation* act) const {
+void DirectConvPlan::pack(const float* w) { packInto(w, packed); }
+
+void DirectConvPlan::padInput(const float* x, float* buf) const {
+  const int64_t phase = Hs * Ws;
+  for (int64_t ci = 0; ci < cin; ++ci) {
+    float* dst = buf + ci * plane;
+    for (int64_t ih = 0; ih < H; ++ih) {
+      const int64_t r = ih + padT;
+      if (r >= Hp) break;
+      const float* src = x + (ci * H + ih) * W;
+      float* row = dst + (r % sH) * sW * phase + (r / sH) * Ws;
+      const int64_t cols = std::min(W, Wp - padL);
+      if (sW == 1) {
+        copyShort(src, row + padL, cols);
+        continue;
+      }
+      // Column c = iw + padL goes to phase c % sW at c / sW; both kept
+      // incrementally (no division per element).
+      int64_t pc = padL % sW, cc = padL / sW;
+      for (int64_t iw = 0; iw < cols; ++iw) {
+        row[pc * phase + cc] = src[iw];
+        if (++pc == sW) {
+          pc = 0;
+          ++cc;
+        }
+      }
+    }
+  }
+}
+
+void DirectConvPlan::runPacked(const float* pack, const float* x, float* y, float* scratch, const float* b,
+                               const Activation* act) const {
   static const Activation kNone;
   if (!act) act = &kNone;
-  float* xpad = scratch;
-  float* ywide = scratch + cin * plane;
-  // Padded copy: rows of the input land at (ih + padT, padL); the rest is zero.
-  std::fill(xpad, xpad + cin * plane, 0.f);
-  const int64_t rows = std::min(H, Hp - padT);
-  for (int64_t ci = 0; ci < cin; ++ci)
-    for (int64_t ih = std::max<int64_t>(0, -padT); ih < rows; ++ih) {
-      const int64_t cols = std::min(W, Wp - padL);
-      copyShort(x + (ci * H + ih) * W, xpad + ci * plane + (ih + padT) * Wp + padL, cols);
-    }
+  const float* xin = x;
+  float* ywide = inPlaceOutput ? y : scratch + cin * plane + wide + 16;
+  if (!inPlaceInput) {
+    // Reads run up to `wide` floats past the last plane (lanes that are dropped).
+    std::fill(scratch, scratch + cin * plane + wide + 16, 0.f);
+    padInput(x, scratch);
+    xin = scratch;
+  }
   const int64_t taps = kH * kW;
   for (int64_t co = 0; co < cout; co += kBlock) {
-    const int b = static_cast<int>(std::min<int64_t>(kBlock, cout - co));
-    kBlocks[b](*this, xpad, packed.data() + (co / kBlock) * cin * taps * kBlock, ywide + co * wide);
+    const int count = static_cast<int>(std::min<int64_t>(kBlock, cout - co));
+    kBlocks[count](*this, xin, pack + (co / kBlock) * cin * taps * kBlock, ywide + co * wide);
   }
+  // Bias and activation over each whole wide plane (full vectors, extra
+  // columns included), then the rows are compacted.
   for (int64_t co = 0; co < cout; ++co) {
     const float bias = b ? b[co] : 0.f;
-    for (int64_t oh = 0; oh < Ho; ++oh) {
-      float* yr = y + (co * Ho + oh) * Wo;
-      copyShort(ywide + co * wide + oh * Wp, yr, Wo);
-      if (!act->none() || bias != 0.f) act->applyWithBias(yr, Wo, bias);
-    }
+    float* yw = ywide + co * wide;
+    if (!act->none() || bias != 0.f) act->applyWithBias(yw, inPlaceOutput ? Ho * Wo : Ho * Ws, bias);
+    if (!inPlaceOutput)
+      for (int64_t oh = 0; oh < Ho; ++oh) copyShort(yw + oh * Ws, y + (co * Ho + oh) * Wo, Wo);
   }
 }
 

@@ -2,6 +2,7 @@
 // count_include_pad (dilations too, as opset 19 allows). The divisor of each
 // output is separable: a product over axes of the taps that count, so it is
 // tabulated per axis once per call.
+#include "kernels/threading.h"
 #include "ops/common.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/nn/window.h"
@@ -13,7 +14,8 @@ class AveragePool final : public Kernel {
  public:
   AveragePool(WindowAttrs a, bool includePad) : attrs_(std::move(a)), includePad_(includePad) {}
 
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(prepare(in));
     const Tensor& X = *in[0];
     Tensor& Y = *out[0];
@@ -21,18 +23,22 @@ class AveragePool final : public Kernel {
     const int64_t inN = win_.inSize(), P = win_.outSize();
     const float* x = X.f();
     float* y = Y.f();
-    parallelFor(N_ * C_, ctx.threads, [&](int64_t p0, int64_t p1) {
-      for (int64_t p = p0; p < p1; ++p) {
-        const float* xc = x + p * inN;
-        float* yc = y + p * P;
-        std::fill(yc, yc + P, 0.f);
-        for (int64_t kd = 0; kd < win_.k[0]; ++kd)
-          for (int64_t kh = 0; kh < win_.k[1]; ++kh)
-            for (int64_t kw = 0; kw < win_.k[2]; ++kw)
-              forEachTap(win_, kd, kh, kw, [&](int64_t o, int64_t i) { yc[o] += xc[i]; });
-        for (int64_t o = 0; o < P; ++o) yc[o] *= invCount_[static_cast<size_t>(o)];
-      }
-    }, 4);
+    const int threads = kernels::threadsFor(static_cast<double>(Y.numel() * win_.kSize()), ctx.threads);
+    parallelFor(
+        N_ * C_, threads,
+        [&](int64_t p0, int64_t p1) {
+          for (int64_t p = p0; p < p1; ++p) {
+            const float* xc = x + p * inN;
+            float* yc = y + p * P;
+            std::fill(yc, yc + P, 0.f);
+            for (int64_t kd = 0; kd < win_.k[0]; ++kd)
+              for (int64_t kh = 0; kh < win_.k[1]; ++kh)
+                for (int64_t kw = 0; kw < win_.k[2]; ++kw)
+                  forEachTap(win_, kd, kh, kw, [&](int64_t o, int64_t i) { yc[o] += xc[i]; });
+            for (int64_t o = 0; o < P; ++o) yc[o] *= invCount_[static_cast<size_t>(o)];
+          }
+        },
+        4);
     return Status::ok();
   }
 
@@ -50,17 +56,20 @@ class AveragePool final : public Kernel {
     const int64_t inN = win_.inSize(), P = win_.outSize();
     const float* gy = gradOut[0]->f();
     float* gx = GX.f();
-    parallelFor(N_ * C_, ctx.threads, [&](int64_t p0, int64_t p1) {
-      for (int64_t p = p0; p < p1; ++p) {
-        const float* gyc = gy + p * P;
-        float* gxc = gx + p * inN;
-        for (int64_t kd = 0; kd < win_.k[0]; ++kd)
-          for (int64_t kh = 0; kh < win_.k[1]; ++kh)
-            for (int64_t kw = 0; kw < win_.k[2]; ++kw)
-              forEachTap(win_, kd, kh, kw,
-                         [&](int64_t o, int64_t i) { gxc[i] += gyc[o] * invCount_[static_cast<size_t>(o)]; });
-      }
-    }, 4);
+    parallelFor(
+        N_ * C_, ctx.threads,
+        [&](int64_t p0, int64_t p1) {
+          for (int64_t p = p0; p < p1; ++p) {
+            const float* gyc = gy + p * P;
+            float* gxc = gx + p * inN;
+            for (int64_t kd = 0; kd < win_.k[0]; ++kd)
+              for (int64_t kh = 0; kh < win_.k[1]; ++kh)
+                for (int64_t kw = 0; kw < win_.k[2]; ++kw)
+                  forEachTap(win_, kd, kh, kw,
+                             [&](int64_t o, int64_t i) { gxc[i] += gyc[o] * invCount_[static_cast<size_t>(o)]; });
+          }
+        },
+        4);
     return Status::ok();
   }
 
@@ -76,7 +85,8 @@ class AveragePool final : public Kernel {
     TOPIARY_RETURN_IF_ERROR(expectInputs(in, 1, "AveragePool"));
     const Tensor& X = *in[0];
     TOPIARY_RETURN_IF_ERROR(expectFloat(X, "AveragePool"));
-    if (X.rank() < 3) return Status::badInput("AveragePool needs X as [N,C,spatial...], got " + shapeToString(X.shape()));
+    if (X.rank() < 3)
+      return Status::badInput("AveragePool needs X as [N,C,spatial...], got " + shapeToString(X.shape()));
     N_ = X.dim(0);
     C_ = X.dim(1);
     TOPIARY_RETURN_IF_ERROR(
@@ -98,7 +108,8 @@ class AveragePool final : public Kernel {
     for (int64_t a = 0; a < win_.out[0]; ++a)
       for (int64_t b = 0; b < win_.out[1]; ++b)
         for (int64_t c = 0; c < win_.out[2]; ++c, ++o) {
-          int64_t n = count[0][static_cast<size_t>(a)] * count[1][static_cast<size_t>(b)] * count[2][static_cast<size_t>(c)];
+          int64_t n =
+              count[0][static_cast<size_t>(a)] * count[1][static_cast<size_t>(b)] * count[2][static_cast<size_t>(c)];
           invCount_[o] = n > 0 ? 1.f / static_cast<float>(n) : 0.f;
         }
     return Status::ok();

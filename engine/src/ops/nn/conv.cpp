@@ -41,7 +41,10 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     const int threads = kernels::threadsFor(work, ctx.threads);
     kernels::OmpThreadsScope scope(threads);
     if (depthwise()) {
-      depthwiseForward(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
+      if (twoD())
+        depthwise2d(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
+      else
+        depthwiseForward(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
       return Status::ok();
     }
     if (frozen_ && tunedBatch_ != N_) tune(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
@@ -166,41 +169,69 @@ class Conv final : public Kernel, public kernels::KernelChoice {
 
   enum class Mode { Dense, Csr, Nm, Direct };
 
-  // Stride-1 2-D dense convolutions without groups can skip im2col.
-  bool directApplies() const {
-    return group_ == 1 && !pointwise() && win_.in[0] == 1 && win_.k[0] == 1 && win_.padBegin[0] == 0 &&
-           win_.s[1] == 1 && win_.s[2] == 1;
+  // 2-D convolutions without groups can skip im2col (kernels/direct_conv.h).
+  bool directApplies() const { return group_ == 1 && twoD(); }
+  bool twoD() const { return win_.in[0] == 1 && win_.k[0] == 1 && win_.padBegin[0] == 0; }
+
+  // Sets the plan's geometry from the window; true when it changed.
+  bool configure(kernels::DirectConvPlan& pl, int64_t cin, int64_t cout) const {
+    if (pl.cin == cin && pl.cout == cout && pl.H == win_.in[1] && pl.W == win_.in[2] && pl.Ho == win_.out[1] &&
+        pl.Wo == win_.out[2] && pl.padT == win_.padBegin[1] && pl.padL == win_.padBegin[2] && pl.kH == win_.k[1] &&
+        pl.kW == win_.k[2])
+      return false;
+    pl = kernels::DirectConvPlan{};
+    pl.cin = cin;
+    pl.cout = cout;
+    pl.H = win_.in[1];
+    pl.W = win_.in[2];
+    pl.kH = win_.k[1];
+    pl.kW = win_.k[2];
+    pl.dH = win_.d[1];
+    pl.dW = win_.d[2];
+    pl.sH = win_.s[1];
+    pl.sW = win_.s[2];
+    pl.padT = win_.padBegin[1];
+    pl.padL = win_.padBegin[2];
+    pl.Ho = win_.out[1];
+    pl.Wo = win_.out[2];
+    pl.init();
+    return true;
   }
 
   // kernels/direct_conv.h per image; images split over workers.
   void directPath(const float* x, const float* w, const float* b, float* y, int threads) {
     kernels::DirectConvPlan& pl = direct_;
-    if (pl.cin != Cin_ || pl.cout != Cout_ || pl.H != win_.in[1] || pl.W != win_.in[2] || pl.Ho != win_.out[1] ||
-        pl.Wo != win_.out[2] || pl.padT != win_.padBegin[1] || pl.padL != win_.padBegin[2] || pl.packed.empty()) {
-      pl = kernels::DirectConvPlan{};
-      pl.cin = Cin_;
-      pl.cout = Cout_;
-      pl.H = win_.in[1];
-      pl.W = win_.in[2];
-      pl.kH = win_.k[1];
-      pl.kW = win_.k[2];
-      pl.dH = win_.d[1];
-      pl.dW = win_.d[2];
-      pl.padT = win_.padBegin[1];
-      pl.padL = win_.padBegin[2];
-      pl.Ho = win_.out[1];
-      pl.Wo = win_.out[2];
-      pl.init();
-      pl.pack(w);  // frozen weights: packed once
-    }
+    if (configure(pl, Cin_, Cout_) || pl.packed.empty()) pl.pack(w);  // frozen weights: packed once
     const int64_t P = win_.outSize(), inN = win_.inSize(), S = pl.scratchFloats();
     const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
     if (directScratch_.size() < static_cast<size_t>(T * S)) directScratch_.resize(static_cast<size_t>(T * S));
     parallelFor(T, T, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t)
-        for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n) {
-          float* yn = y + n * Cout_ * P;
-          pl.run(x + n * Cin_ * inN, yn, directScratch_.data() + t * S, b, &act_);
+        for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n)
+          pl.run(x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b, &act_);
+    });
+  }
+
+  // Depthwise 2-D: the direct kernel per channel (one input, `mult` outputs).
+  // Weights are repacked on every call unless frozen (it is a small copy).
+  void depthwise2d(const float* x, const float* w, const float* b, float* y, int threads) {
+    const int64_t P = win_.outSize(), inN = win_.inSize(), taps = win_.kSize(), mult = Cout_ / group_;
+    kernels::DirectConvPlan& pl = dw_;
+    const bool changed = configure(pl, 1, mult);
+    if (changed || !frozen_ || dwPacked_.size() != static_cast<size_t>(group_)) {
+      dwPacked_.resize(static_cast<size_t>(group_));
+      for (int64_t c = 0; c < group_; ++c) pl.packInto(w + c * mult * taps, dwPacked_[static_cast<size_t>(c)]);
+    }
+    const int64_t S = pl.scratchFloats(), planes = N_ * group_;
+    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, planes)));
+    if (directScratch_.size() < static_cast<size_t>(T * S)) directScratch_.resize(static_cast<size_t>(T * S));
+    parallelFor(T, T, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t)
+        for (int64_t i = planes * t / T; i < planes * (t + 1) / T; ++i) {
+          const int64_t n = i / group_, c = i % group_;
+          pl.runPacked(dwPacked_[static_cast<size_t>(c)].data(), x + (n * Cin_ + c) * inN,
+                       y + (n * Cout_ + c * mult) * P, directScratch_.data() + t * S, b ? b + c * mult : nullptr,
+                       &act_);
         }
     });
   }
@@ -407,7 +438,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   Mode mode_ = Mode::Dense;
   int64_t tunedBatch_ = -1;
   std::string choice_ = "dense";
-  kernels::DirectConvPlan direct_;
+  kernels::DirectConvPlan direct_, dw_;
+  std::vector<std::vector<float>> dwPacked_;
   std::vector<float> directScratch_;
   // Resolved per call from the input shapes.
   Window win_;

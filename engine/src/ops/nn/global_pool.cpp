@@ -1,7 +1,9 @@
 // GlobalAveragePool and GlobalMaxPool: one value per (image, channel) over
 // all spatial axes; the output keeps the rank with spatial dims of size 1.
+#include <Eigen/Core>
 #include <limits>
 
+#include "kernels/threading.h"
 #include "ops/common.h"
 #include "ops/nn/nn_ops.h"
 
@@ -12,7 +14,8 @@ class GlobalPool final : public Kernel {
  public:
   explicit GlobalPool(bool isMax) : max_(isMax) {}
 
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(prepare(in));
     const Tensor& X = *in[0];
     Shape ys(X.shape().size(), 1);
@@ -21,7 +24,10 @@ class GlobalPool final : public Kernel {
     out[0]->resize(DType::Float, ys);
     const float* x = X.f();
     float* y = out[0]->f();
-    parallelFor(planes_, ctx.threads, [&](int64_t p0, int64_t p1) {
+    // Small work stays on this thread: waking a sleeping worker can cost a
+    // whole scheduler slice on a busy machine.
+    const int threads = kernels::threadsFor(static_cast<double>(X.numel()), ctx.threads);
+    parallelFor(planes_, threads, [&](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1; ++p) {
         const float* xc = x + p * inN_;
         if (max_) {
@@ -29,9 +35,9 @@ class GlobalPool final : public Kernel {
           for (int64_t i = 0; i < inN_; ++i) m = std::max(m, xc[i]);
           y[p] = m;
         } else {
-          double s = 0;
-          for (int64_t i = 0; i < inN_; ++i) s += xc[i];
-          y[p] = static_cast<float>(s / static_cast<double>(inN_));
+          // Eigen's vectorised sum: several float accumulators, no serial chain.
+          const double sum = Eigen::Map<const Eigen::ArrayXf>(xc, inN_).sum();
+          y[p] = static_cast<float>(sum / static_cast<double>(inN_));
         }
       }
     });
@@ -80,7 +86,8 @@ class GlobalPool final : public Kernel {
     const Tensor& X = *in[0];
     TOPIARY_RETURN_IF_ERROR(expectFloat(X, op));
     if (X.rank() < 3 || X.numel() == 0)
-      return Status::badInput(std::string(op) + " needs a non-empty X as [N,C,spatial...], got " + shapeToString(X.shape()));
+      return Status::badInput(std::string(op) + " needs a non-empty X as [N,C,spatial...], got " +
+                              shapeToString(X.shape()));
     planes_ = X.dim(0) * X.dim(1);
     inN_ = X.numel() / planes_;
     return Status::ok();

@@ -4,6 +4,7 @@
 // of a linear layer) the whole product is one GEMM over the flattened rows.
 #include <Eigen/Core>
 
+#include "kernels/threading.h"
 #include "ops/common.h"
 #include "ops/nn/nn_ops.h"
 
@@ -16,17 +17,20 @@ using MMap = Eigen::Map<RowMat>;
 
 class MatMul final : public Kernel {
  public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(prepare(in));
     Tensor& Y = *out[0];
     Y.resize(DType::Float, outShape_);
     const float *a = in[0]->f(), *b = in[1]->f();
     float* y = Y.f();
+    kernels::OmpThreadsScope scope(
+        kernels::threadsFor(2.0 * static_cast<double>(batch_ * M_) * static_cast<double>(N_ * K_), ctx.threads));
     if (flatB_) {
       MMap(y, batch_ * M_, N_).noalias() = CMap(a, batch_ * M_, K_) * CMap(b, K_, N_);
       return Status::ok();
     }
-    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads, batch_)));
+    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), batch_)));
     parallelFor(batch_, T, [&](int64_t b0, int64_t b1) {
       for (int64_t i = b0; i < b1; ++i)
         MMap(y + i * M_ * N_, M_, N_).noalias() =
@@ -92,10 +96,13 @@ class MatMul final : public Kernel {
     K_ = sa.back();
     N_ = sb.back();
     if (sb[sb.size() - 2] != K_)
-      return Status::badInput("MatMul inner dimensions differ: " + shapeToString(A.shape()) + " x " + shapeToString(B.shape()));
+      return Status::badInput("MatMul inner dimensions differ: " + shapeToString(A.shape()) + " x " +
+                              shapeToString(B.shape()));
     Shape ba(sa.begin(), sa.end() - 2), bb(sb.begin(), sb.end() - 2);
     auto bs = broadcastShapes(ba, bb);
-    if (!bs) return Status::badInput("MatMul batch axes do not broadcast: " + shapeToString(A.shape()) + " x " + shapeToString(B.shape()));
+    if (!bs)
+      return Status::badInput("MatMul batch axes do not broadcast: " + shapeToString(A.shape()) + " x " +
+                              shapeToString(B.shape()));
     const Shape& batchShape = bs.value();
     batch_ = numelOf(batchShape);
     outShape_ = batchShape;

@@ -141,7 +141,7 @@ class MaxPool final : public Kernel {
     const T* x = X.data<T>();
     T* y = Y.data<T>();
     parallelFor(
-        N_ * C_, ctx.threads,
+        N_ * C_, kernels::threadsFor(static_cast<double>(X.numel()) * 4, ctx.threads),
         [&](int64_t p0, int64_t p1) {
           for (int64_t p = p0; p < p1; ++p) {
             const T* xc = x + p * inN;
