@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan + UBSan, coverage-instrumented
-# engine) in build-fuzz and runs each for a bounded time with a seed corpus
+# engine) in build-asan and runs each for a bounded time with a seed corpus
 # taken from the ONNX test models (loader) and the example recipes (recipe).
 # Crashing inputs are copied into tests/fuzz/regressions/<target>/, which the
 # ctest test engine_fuzz_regressions replays in the normal build.
 #
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 #        default 60 seconds, targets: loader recipe
-# Environment: FUZZ_BUILD_DIR (default build-fuzz)
+# Environment: FUZZ_BUILD_DIR (default build-asan, shared with scripts/sanitize.sh)
 # Exit code: 0 when no new crashing input was found, 1 otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,25 +16,13 @@ SECONDS_PER_TARGET=${1:-60}
 shift || true
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=(loader recipe)
-BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
+BUILD=${FUZZ_BUILD_DIR:-build-asan}
 
-# Only fuzzing needs these (the normal build uses GCC): clang, its libFuzzer
-# and sanitizer runtimes, and LLVM's OpenMP runtime.
-FUZZ_PACKAGES=(clang libclang-rt-14-dev libomp-dev)
-missing=()
-for p in "${FUZZ_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "fuzz: installing Debian packages: ${missing[*]}"
-  as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
-
-cmake -S . -B "$BUILD" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOPIARY_FUZZ=ON \
-  -DTOPIARY_BUILD_GUI=OFF -DTOPIARY_NATIVE=OFF > "$BUILD.configure.log" 2>&1 || { cat "$BUILD.configure.log"; exit 1; }
-cmake --build "$BUILD" -j2 --target "${TARGETS[@]/#/fuzz_}"
+# The sanitizer tree of scripts/sanitize.sh (clang, ASan + UBSan, engine with
+# libFuzzer coverage hooks) also holds the fuzz targets: configure it the same
+# way (installing clang when missing) and build only the two targets.
+ASAN_BUILD_DIR="$BUILD" bash scripts/sanitize.sh --configure-only
+cmake --build "$BUILD" -j"${JOBS:-$(nproc)}" --target "${TARGETS[@]/#/fuzz_}"
 
 # Seed corpora (copies, so the fuzzer may add to them freely).
 seed_loader() {
@@ -61,19 +49,24 @@ for t in "${TARGETS[@]}"; do
   before=$(ls "$artifacts" | wc -l)
   echo "fuzz: running fuzz_$t for ${SECONDS_PER_TARGET}s"
   # allocator_may_return_null: a refused huge allocation must surface as
-  # std::bad_alloc (handled), not as an ASan abort.
-  ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  # std::bad_alloc (handled), not as an ASan abort. The engine is built with
+  # -fno-sanitize-recover=undefined, so any UB report is a crash too.
+  rc=0
+  ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$BUILD/tests/fuzz/fuzz_$t" "$corpus" "$regress" -max_total_time="$SECONDS_PER_TARGET" -timeout=20 \
     -rss_limit_mb=3072 -max_len=65536 -print_final_stats=1 -artifact_prefix="$artifacts/" \
-    > "$BUILD/fuzz_$t.log" 2>&1 || true
+    > "$BUILD/fuzz_$t.log" 2>&1 || rc=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$BUILD/fuzz_$t.log" | grep -o '[0-9]*$' || echo "?")
+  rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$BUILD/fuzz_$t.log" | grep -o '[0-9]*$' || echo "?")
+  cov=$(grep -o 'cov: [0-9]*' "$BUILD/fuzz_$t.log" | tail -1 | grep -o '[0-9]*' || echo "?")
   new=$(( $(ls "$artifacts" | wc -l) - before ))
-  echo "fuzz: fuzz_$t ran $execs inputs; $new new crashing input(s)"
-  if [ "$new" -gt 0 ]; then
+  echo "fuzz: fuzz_$t ran $execs inputs ($rate/s, coverage $cov edges); exit $rc; $new new crashing input(s)"
+  if [ "$new" -gt 0 ] || [ "$rc" -ne 0 ]; then
     status=1
     for f in $(ls -t "$artifacts" | head -n "$new"); do cp "$artifacts/$f" "$regress/"; done
     grep -E "ERROR|SUMMARY|runtime error" "$BUILD/fuzz_$t.log" | head -5 || true
-    echo "fuzz: copied into $regress (replayed by ctest engine_fuzz_regressions); log: $BUILD/fuzz_$t.log"
+    [ "$new" -gt 0 ] && echo "fuzz: copied into $regress (replayed by ctest engine_fuzz_regressions)"
+    echo "fuzz: log: $BUILD/fuzz_$t.log"
   fi
 done
 exit $status

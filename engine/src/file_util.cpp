@@ -39,20 +39,10 @@ bool sameFile(const std::string& a, const std::string& b) {
          std::filesystem::equivalent(a, b, ec);
 }
 
-Status writeFileAtomic(const std::string& path, const std::string& bytes, const std::string& protect) {
-  if (!protect.empty() && sameFile(path, protect))
-    return Status::badInput("refusing to overwrite the source file " + protect +
-                            "; choose another output path");
-  std::filesystem::path target(path);
-  std::filesystem::path dir = target.parent_path();
-  if (dir.empty()) dir = ".";
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec))
-    return Status::badInput("output folder does not exist: " + dir.string());
-  std::random_device rd;
-  std::string tmp = (dir / ("." + target.filename().string() + ".tmp-" + std::to_string(rd()))).string();
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::badInput("cannot write in " + dir.string() + ": " + std::strerror(errno));
+namespace {
+
+// Writes all of `bytes` to fd and fsyncs it; on failure closes fd.
+Status writeAllAndSync(int fd, const std::string& bytes, const std::string& what) {
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
@@ -60,16 +50,19 @@ Status writeFileAtomic(const std::string& path, const std::string& bytes, const 
       if (errno == EINTR) continue;
       int err = errno;
       ::close(fd);
-      ::unlink(tmp.c_str());
-      return Status::internal("writing " + tmp + " failed: " + std::strerror(err));
+      return Status::internal("writing " + what + " failed: " + std::strerror(err));
     }
     done += static_cast<size_t>(w);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  if (::fsync(fd) != 0) {
     int err = errno;
-    ::unlink(tmp.c_str());
-    return Status::internal("flushing " + tmp + " failed: " + std::strerror(err));
+    ::close(fd);
+    return Status::internal("flushing " + what + " failed: " + std::strerror(err));
   }
+  return Status::ok();
+}
+
+Status renameDurably(const std::string& tmp, const std::string& path, const std::filesystem::path& dir) {
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
@@ -82,6 +75,49 @@ Status writeFileAtomic(const std::string& path, const std::string& bytes, const 
     ::close(dfd);
   }
   return Status::ok();
+}
+
+}  // namespace
+
+Status writeFileAtomic(const std::string& path, const std::string& bytes, const std::string& protect) {
+  if (!protect.empty() && sameFile(path, protect))
+    return Status::badInput("refusing to overwrite the source file " + protect +
+                            "; choose another output path");
+  std::filesystem::path target(path);
+  std::filesystem::path dir = target.parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec))
+    return Status::badInput("output folder does not exist: " + dir.string());
+  std::random_device rd;
+  std::string tmp = (dir / ("." + target.filename().string() + ".tmp-" + std::to_string(rd()))).string();
+#ifdef O_TMPFILE
+  // Preferred: an unnamed file in the target folder, named only once it is
+  // complete and synced. A process killed while writing leaves nothing
+  // behind (the kernel frees the unnamed file), not a partial temp file.
+  int anon = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  if (anon >= 0) {
+    TOPIARY_RETURN_IF_ERROR(writeAllAndSync(anon, bytes, "a temporary file in " + dir.string()));
+    std::string self = "/proc/self/fd/" + std::to_string(anon);
+    int linked = ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, tmp.c_str(), AT_SYMLINK_FOLLOW);
+    ::close(anon);
+    if (linked == 0) return renameDurably(tmp, path, dir);
+    // No /proc or no linkat on this file system: fall back to a named temp file.
+  }
+#endif
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::badInput("cannot write in " + dir.string() + ": " + std::strerror(errno));
+  Status st = writeAllAndSync(fd, bytes, tmp);
+  if (!st.isOk()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  if (::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Status::internal("closing " + tmp + " failed: " + std::strerror(err));
+  }
+  return renameDurably(tmp, path, dir);
 }
 
 }  // namespace topiary

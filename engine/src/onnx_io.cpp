@@ -302,10 +302,14 @@ Result<Graph> graphFromProto(const onnx::ModelProto& mp, LoadState& st) {
   return g;
 }
 
+// Nesting deeper than this (subgraph in subgraph ...) is refused: protobuf
+// parses recursively, so a depth bomb would otherwise exhaust the stack.
+constexpr int kMaxNesting = 64;
+
 bool parseBounded(google::protobuf::MessageLite& msg, const std::string& bytes) {
   google::protobuf::io::ArrayInputStream raw(bytes.data(), static_cast<int>(bytes.size()));
   google::protobuf::io::CodedInputStream in(&raw);
-  in.SetRecursionLimit(64);
+  in.SetRecursionLimit(kMaxNesting);
   in.SetTotalBytesLimit(static_cast<int>(std::min<size_t>(bytes.size() + 1, INT32_MAX)));
   return msg.ParseFromCodedStream(&in) && in.ConsumedEntireMessage();
 }
@@ -318,7 +322,8 @@ Result<Graph> loadModelFromBytes(const std::string& bytes, const std::string& ex
     return Status::unsupported("model files of 2 GiB or more must keep their weights as external data");
   onnx::ModelProto mp;
   if (!parseBounded(mp, bytes))
-    return Status::badInput("not a valid ONNX model: the protobuf data is truncated or corrupt");
+    return Status::badInput("not a valid ONNX model: the protobuf data is truncated or corrupt, or nests more than " +
+                            std::to_string(kMaxNesting) + " levels deep");
   LoadState st{limits, externalDataDir};
   return graphFromProto(mp, st);
 }

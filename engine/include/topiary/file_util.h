@@ -1,6 +1,7 @@
 // File helpers with the project's safety rules: reads are bounded, writes are
 // atomic (temp file in the same folder, fsync, rename), so an interrupted
-// write leaves either the old file or the new one, never a torn one.
+// write leaves either the old file or the new one, never a torn one (and, on
+// Linux file systems with O_TMPFILE, no partial temp file either).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,5 @@
 // Recipe <-> JSON. Every key is checked; errors name the key path and value.
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -29,13 +30,21 @@ const char* scheduleKindName(ScheduleKind k) {
 
 namespace {
 
+// A value as it appears in an error message: invalid UTF-8 replaced instead
+// of throwing, long values cut so a hostile recipe cannot flood the message.
+std::string shown(const json& v) {
+  std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (s.size() > 80) s = s.substr(0, 77) + "...";
+  return s;
+}
+
 Status keyError(const std::string& key, const json& v, const std::string& why) {
-  return Status::badInput("recipe key '" + key + "': " + v.dump() + " " + why);
+  return Status::badInput("recipe key '" + key + "': " + shown(v) + " " + why);
 }
 
 // Fails on keys of `obj` not in `allowed`.
 Status checkKeys(const json& obj, const std::string& path, const std::set<std::string>& allowed) {
-  if (!obj.is_object()) return Status::badInput("recipe key '" + path + "' must be an object, got " + obj.dump());
+  if (!obj.is_object()) return Status::badInput("recipe key '" + path + "' must be an object, got " + shown(obj));
   for (auto it = obj.begin(); it != obj.end(); ++it)
     if (!allowed.count(it.key())) {
       std::string list;
@@ -268,7 +277,32 @@ Result<Recipe> recipeFromJson(const json& j) {
   return r;
 }
 
+// Deepest bracket nesting outside strings. A recipe needs 3 levels; refusing
+// deep nesting up front keeps recursive code (dump, destructors) safe.
+static int nestingDepth(const std::string& text) {
+  int depth = 0, deepest = 0;
+  bool inString = false, escaped = false;
+  for (char c : text) {
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') inString = false;
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 Result<Recipe> parseRecipe(const std::string& text) {
+  constexpr int kMaxDepth = 32;
+  if (int d = nestingDepth(text); d > kMaxDepth)
+    return Status::badInput("the recipe nests " + std::to_string(d) + " levels deep (at most " +
+                            std::to_string(kMaxDepth) + " are allowed)");
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return Status::badInput("the recipe is not valid JSON");
   return recipeFromJson(j);

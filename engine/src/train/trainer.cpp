@@ -58,9 +58,8 @@ Status train(Graph& graph, const Dataset& data, const TrainOptions& options, con
              const std::atomic<bool>* cancel, const Dataset* validation) {
   TOPIARY_RETURN_IF_ERROR(checkOptions(options));
   if (data.size() == 0) return Status::badInput("the training data '" + data.name + "' is empty");
-  if (masks) TOPIARY_RETURN_IF_ERROR(applyMasks(graph, *masks));
-
-  // Everything the run may change, to restore on cancel or failure.
+  // Everything the run may change, to restore on cancel or failure; taken
+  // before the masks zero anything, so a cancelled run undoes that too.
   std::map<std::string, Tensor> snapshot;
   for (const auto& kv : graph.initializers)
     if (kv.second.dtype() == DType::Float) snapshot[kv.first] = kv.second;
@@ -68,6 +67,10 @@ Status train(Graph& graph, const Dataset& data, const TrainOptions& options, con
     for (auto& kv : snapshot) graph.initializers[kv.first] = kv.second;
     return st;
   };
+  if (masks) {
+    Status st = applyMasks(graph, *masks);
+    if (!st.isOk()) return restore(st);
+  }
 
   int threads = options.threads > 0 ? options.threads : defaultThreadCount();
   auto ag = training::Autograd::create(graph, threads);
