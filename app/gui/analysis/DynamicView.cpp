@@ -55,6 +55,7 @@ void fillBars(QChart* chart, const QStringList& categories, const QList<QBarSet*
   ay->setTitleText(yTitle);
   ay->setLabelFormat("%.0f");
   ay->setRange(0, top * 1.1);
+  ay->applyNiceNumbers();
   chart->addAxis(ax, Qt::AlignBottom);
   chart->addAxis(ay, Qt::AlignLeft);
   series->attachAxis(ax);

@@ -189,9 +189,14 @@ void SensitivityView::showResult() {
       s->append(c.sparsities[i] * 100, c.accuracies[i] * 100);
       lo = std::min(lo, c.accuracies[i] * 100);
     }
-    QPen pen = s->pen();
-    pen.setWidthF(2.0);
+    // Our own palette: a pen set before addSeries would otherwise override the theme's colours.
+    static const QColor palette[] = {QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44),
+                                     QColor(214, 39, 40),  QColor(148, 103, 189), QColor(140, 86, 75),
+                                     QColor(227, 119, 194), QColor(127, 127, 127), QColor(188, 189, 34),
+                                     QColor(23, 190, 207)};
+    QPen pen(palette[(analysed - 1) % 10], 2.0);
     s->setPen(pen);
+    s->setColor(pen.color());
     chart->addSeries(s);
     s->attachAxis(ax);
     s->attachAxis(ay);
@@ -209,7 +214,9 @@ void SensitivityView::showResult() {
   chart->addSeries(tol);
   tol->attachAxis(ax);
   tol->attachAxis(ay);
-  ay->setRange(std::max(0.0, std::floor(lo / 5) * 5), std::min(100.0, result_->denseAccuracy * 100 + 3));
+  ay->setRange(std::max(0.0, std::floor(lo / 5) * 5), std::min(100.0, std::ceil(result_->denseAccuracy * 20 + 0.2) * 5));
+  ay->applyNiceNumbers();
+  ax->setTickCount(11);
   applyAll_->setEnabled(analysed > 0);
   status_->setText(tr("%1 layers, %2 samples, dense %3 %4%. Click a curve to set that layer's sparsity at the tolerance.")
                        .arg(analysed)

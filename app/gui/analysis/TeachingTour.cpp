@@ -79,7 +79,8 @@ TeachingTour::TeachingTour(ModelDocument* doc, QWidget* parent)
   title_->setStyleSheet("QLabel { font-size: 15pt; font-weight: bold; }");
   text_ = new QTextBrowser(this);
   text_->setOpenLinks(false);
-  text_->setMinimumHeight(120);
+  text_->setMinimumHeight(110);
+  text_->setMaximumHeight(170);
   extra_ = new QLabel(this);
   extra_->setWordWrap(true);
   extra_->setTextFormat(Qt::RichText);
@@ -99,9 +100,9 @@ TeachingTour::TeachingTour(ModelDocument* doc, QWidget* parent)
   nav->addWidget(next_);
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(title_);
-  layout->addWidget(text_, 2);
+  layout->addWidget(text_, 1);
   layout->addWidget(extra_);
-  layout->addWidget(table_, 2);
+  layout->addWidget(table_, 1);
   layout->addLayout(nav);
   connect(back_, &QPushButton::clicked, this, &TeachingTour::back);
   connect(next_, &QPushButton::clicked, this, &TeachingTour::next);

@@ -9,6 +9,7 @@
 #include <QLabel>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QStackedBarSeries>
 #include <QValueAxis>
 
@@ -17,14 +18,15 @@
 #include "ValidationData.h"
 
 namespace {
+// Short enough to sit horizontally under a bar; the findings below name them in full.
 QString formatLabel(topiary::StorageFormat f) {
   switch (f) {
     case topiary::StorageFormat::Dense: return QObject::tr("dense");
-    case topiary::StorageFormat::Bitmask: return QObject::tr("bitmask");
+    case topiary::StorageFormat::Bitmask: return QObject::tr("mask");
     case topiary::StorageFormat::Csr: return QObject::tr("CSR");
-    case topiary::StorageFormat::RelativeIndex: return QObject::tr("rel. idx");
+    case topiary::StorageFormat::RelativeIndex: return QObject::tr("rel.");
     case topiary::StorageFormat::NM: return QObject::tr("N:M");
-    case topiary::StorageFormat::Structured: return QObject::tr("physical");
+    case topiary::StorageFormat::Structured: return QObject::tr("phys.");
   }
   return {};
 }
@@ -56,11 +58,10 @@ VerdictView::VerdictView(ModelDocument* doc, QWidget* parent) : QWidget(parent),
   details_ = new QLabel(this);
   details_->setWordWrap(true);
   details_->setTextFormat(Qt::RichText);
-  auto* chart = new QChart;
-  chart->setTitle(tr("Storage at matched accuracy (values + index overhead + scales)"));
-  chartView_ = new QChartView(chart, this);
-  chartView_->setRenderHint(QPainter::Antialiasing);
-  chartView_->setMinimumSize(480, 300);
+  chartRow_ = new QWidget(this);
+  chartRow_->setMinimumHeight(280);
+  new QHBoxLayout(chartRow_);
+  chartRow_->layout()->setContentsMargins(0, 0, 0, 0);
 
   auto* controls = new QHBoxLayout;
   controls->addWidget(new QLabel(tr("Accuracy tolerance"), this));
@@ -71,9 +72,14 @@ VerdictView::VerdictView(ModelDocument* doc, QWidget* parent) : QWidget(parent),
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(controls);
   layout->addWidget(bar_);
-  layout->addWidget(chartView_, 1);
+  layout->addWidget(chartRow_, 3);
   layout->addWidget(verdictLabel_);
-  layout->addWidget(details_);
+  // The findings and tables can be long: they scroll instead of squeezing the charts.
+  auto* scroll = new QScrollArea(this);
+  scroll->setWidget(details_);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  layout->addWidget(scroll, 2);
   layout->addWidget(status_);
   connect(computeButton_, &QPushButton::clicked, this, &VerdictView::compute);
   connect(cancelButton_, &QPushButton::clicked, this, &VerdictView::cancel);
@@ -85,7 +91,8 @@ VerdictView::VerdictView(ModelDocument* doc, QWidget* parent) : QWidget(parent),
     verdict_.reset();
     verdictLabel_->setVisible(false);
     details_->clear();
-    chartView_->chart()->removeAllSeries();
+    qDeleteAll(charts_);
+    charts_.clear();
   });
 }
 
@@ -140,42 +147,53 @@ void VerdictView::compute() {
 }
 
 void VerdictView::showVerdict() {
-  QChart* chart = chartView_->chart();
-  chart->removeAllSeries();
-  for (QAbstractAxis* a : chart->axes()) {
-    chart->removeAxis(a);
-    delete a;
-  }
+  qDeleteAll(charts_);
+  charts_.clear();
   const topiary::Verdict& v = *verdict_;
-  auto* values = new QBarSet(tr("values"));
-  auto* index = new QBarSet(tr("index overhead"));
-  auto* scales = new QBarSet(tr("quantization scales"));
-  values->setColor(QColor(70, 130, 180));
-  index->setColor(QColor(230, 120, 40));
-  scales->setColor(QColor(150, 150, 150));
-  QStringList categories;
-  for (const auto& b : v.bars) {
-    categories << QString("%1 %2b").arg(formatLabel(b.format)).arg(b.bits);
-    *values << b.valueBytes / 1024.0;
-    *index << b.indexBytes / 1024.0;
-    *scales << b.scaleBytes / 1024.0;
+  // One chart per bit-width, on a shared scale so that 4 bits looks as small as it is.
+  double top = 0;
+  for (const auto& b : v.bars) top = std::max(top, b.total() / 1024.0);
+  for (int bits : v.bits) {
+    auto* values = new QBarSet(tr("values"));
+    auto* index = new QBarSet(tr("index"));
+    auto* scales = new QBarSet(tr("scales"));
+    values->setColor(QColor(70, 130, 180));
+    index->setColor(QColor(230, 120, 40));
+    scales->setColor(QColor(150, 150, 150));
+    QStringList categories;
+    for (const auto& b : v.bars) {
+      if (b.bits != bits) continue;
+      categories << formatLabel(b.format);
+      *values << b.valueBytes / 1024.0;
+      *index << b.indexBytes / 1024.0;
+      *scales << b.scaleBytes / 1024.0;
+    }
+    auto* series = new QStackedBarSeries;
+    series->append(values);
+    series->append(index);
+    series->append(scales);
+    auto* chart = new QChart;
+    chart->setTitle(tr("%1-bit weights").arg(bits));
+    chart->addSeries(series);
+    auto* ax = new QBarCategoryAxis;
+    ax->append(categories);
+    auto* ay = new QValueAxis;
+    ay->setTitleText(tr("KB"));
+    ay->setRange(0, top * 1.05);
+    ay->applyNiceNumbers();
+    ay->setLabelFormat("%.0f");
+    chart->addAxis(ax, Qt::AlignBottom);
+    chart->addAxis(ay, Qt::AlignLeft);
+    series->attachAxis(ax);
+    series->attachAxis(ay);
+    chart->legend()->setAlignment(Qt::AlignTop);
+    chart->legend()->setVisible(bits == v.bits.front());
+    chart->setMargins(QMargins(2, 2, 2, 2));
+    auto* view = new QChartView(chart, chartRow_);
+    view->setRenderHint(QPainter::Antialiasing);
+    chartRow_->layout()->addWidget(view);
+    charts_ << view;
   }
-  auto* series = new QStackedBarSeries;
-  series->append(values);
-  series->append(index);
-  series->append(scales);
-  chart->addSeries(series);
-  auto* ax = new QBarCategoryAxis;
-  ax->append(categories);
-  ax->setLabelsAngle(-60);
-  auto* ay = new QValueAxis;
-  ay->setTitleText(tr("KB"));
-  ay->setLabelFormat("%.0f");
-  chart->addAxis(ax, Qt::AlignBottom);
-  chart->addAxis(ay, Qt::AlignLeft);
-  series->attachAxis(ax);
-  series->attachAxis(ay);
-  chart->legend()->setAlignment(Qt::AlignTop);
 
   verdictLabel_->setText(QString::fromStdString(v.sentence));
   verdictLabel_->setVisible(true);

@@ -16,6 +16,7 @@ class QLabel;
 class QProgressBar;
 class QPushButton;
 class QChartView;
+class QHBoxLayout;
 
 class VerdictView : public QWidget {
   Q_OBJECT
@@ -30,7 +31,8 @@ class VerdictView : public QWidget {
   bool busy() const;
   const topiary::Verdict* verdict() const { return verdict_.get(); }
   QString verdictText() const;
-  QChartView* chartView() const { return chartView_; }
+  // One storage chart per bit-width (32, 8, 4).
+  const QList<QChartView*>& charts() const { return charts_; }
 
  signals:
   void finished(bool ok);
@@ -51,5 +53,6 @@ class VerdictView : public QWidget {
   QLabel* status_;
   QLabel* verdictLabel_;
   QLabel* details_;
-  QChartView* chartView_;
+  QWidget* chartRow_;
+  QList<QChartView*> charts_;
 };

@@ -193,8 +193,8 @@ void writeFindings(Verdict& v) {
   else line = "Not worth it here: the physically pruned model is at least as small at every bit-width";
   if (!losses.empty() && v.worthForStorage) line += ", but not at " + list(losses) + " where its index costs too much";
   if (d && sp && fastestU && !v.worthForSpeed)
-    line += "; it is not faster on this CPU (" + fmt("%.2fx", d->medianMs / fastestU->medianMs) +
-            " vs dense, while the physically pruned model runs " + fmt("%.2fx", d->medianMs / sp->medianMs) + ")";
+    line += "; it is not faster on this CPU (speed-up over dense " + fmt("%.2fx", d->medianMs / fastestU->medianMs) +
+            ", physically pruned model " + fmt("%.2fx", d->medianMs / sp->medianMs) + ")";
   v.sentence = line + ".";
 }
 
