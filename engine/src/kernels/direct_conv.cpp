@@ -139,6 +139,32 @@ void DirectConvPlan::runPacked(const float* pack, const float* x, float* y, floa
     const int count = static_cast<int>(std::min<int64_t>(kBlock, cout - co));
     kBlocks[count](*this, xin, pack + (co / kBlock) * cin * taps * kBlock, ywide + co * wide);
   }
+  finish(ywide, y, b, act);
+}
+
+void DirectConvPlan::runSparse(const CsrMatrix& offsets, const float* x, float* y, float* scratch, const float* b,
+                               const Activation* act) const {
+  static const Activation kNone;
+  if (!act) act = &kNone;
+  const float* xin = x;
+  float* ywide = inPlaceOutput ? y : scratch + cin * plane + wide + 16;
+  if (!inPlaceInput) {
+    std::fill(scratch, scratch + cin * plane + wide + 16, 0.f);
+    padInput(x, scratch);
+    xin = scratch;
+  }
+  csrTimesDense(offsets, xin, wide, 1, ywide, wide, 0, cout);
+  finish(ywide, y, b, act);
+}
+
+CsrMatrix DirectConvPlan::sparseOffsets(const float* w) const {
+  const int64_t taps = kH * kW;
+  CsrMatrix m = CsrMatrix::fromDense(w, cout, cin * taps);
+  for (auto& c : m.colIndex) c = static_cast<int32_t>((c / taps) * plane + shifts[static_cast<size_t>(c % taps)]);
+  return m;
+}
+
+void DirectConvPlan::finish(float* ywide, float* y, const float* b, const Activation* act) const {
   // Bias and activation over each whole wide plane (full vectors, extra
   // columns included), then the rows are compacted.
   for (int64_t co = 0; co < cout; ++co) {

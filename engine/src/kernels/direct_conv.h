@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/sparse_matrix.h"
+
 namespace topiary::kernels {
 
 struct Activation;
@@ -40,6 +42,14 @@ struct DirectConvPlan {
   // Same with weights packed elsewhere (depthwise: one packing per channel).
   void runPacked(const float* pack, const float* x, float* y, float* scratch, const float* b,
                  const Activation* act) const;
+  // Sparse weights: CSR whose column indices are input offsets
+  // (ci * plane + shift(tap)), so each nonzero is one multiply-add of a
+  // contiguous input run into the output row: no im2col, no zero FMAs.
+  CsrMatrix sparseOffsets(const float* w) const;
+  void runSparse(const CsrMatrix& offsets, const float* x, float* y, float* scratch, const float* b,
+                 const Activation* act) const;
+  // Bias, activation and row compaction of the wide output.
+  void finish(float* ywide, float* y, const float* b, const Activation* act) const;
   // Copies x with padding and phase split into buf (already zeroed).
   void padInput(const float* x, float* buf) const;
   // Packs weights [cout, cin, kH, kW] into `out` (the layout run expects).

@@ -121,6 +121,24 @@ bool NmMatrix::fromDense(const float* w, int64_t rows, int64_t cols, int n, int 
 
 void csrTimesDense(const CsrMatrix& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy, int64_t r0,
                    int64_t r1) {
+  if (n == 1) {
+    // A single column (batch of one through a Gemm): a sparse dot product
+    // per row, four partial sums to break the dependency chain.
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t begin = w.rowStart[static_cast<size_t>(r)], end = w.rowStart[static_cast<size_t>(r + 1)];
+      float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      int64_t i = begin;
+      for (; i + 4 <= end; i += 4) {
+        s0 += w.values[static_cast<size_t>(i)] * x[w.colIndex[static_cast<size_t>(i)] * ldx];
+        s1 += w.values[static_cast<size_t>(i + 1)] * x[w.colIndex[static_cast<size_t>(i + 1)] * ldx];
+        s2 += w.values[static_cast<size_t>(i + 2)] * x[w.colIndex[static_cast<size_t>(i + 2)] * ldx];
+        s3 += w.values[static_cast<size_t>(i + 3)] * x[w.colIndex[static_cast<size_t>(i + 3)] * ldx];
+      }
+      for (; i < end; ++i) s0 += w.values[static_cast<size_t>(i)] * x[w.colIndex[static_cast<size_t>(i)] * ldx];
+      y[r * ldy] = (s0 + s1) + (s2 + s3);
+    }
+    return;
+  }
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t begin = w.rowStart[static_cast<size_t>(r)];
     const float* vals = w.values.data() + begin;

@@ -47,9 +47,9 @@ class Conv final : public Kernel, public kernels::KernelChoice {
         depthwiseForward(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
       return Status::ok();
     }
-    if (frozen_ && tunedBatch_ != N_) tune(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
-    if (mode_ == Mode::Direct)
-      directPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
+    if (frozen_ && tunedBatch_ != tuneKey()) tune(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
+    if (mode_ == Mode::Direct || mode_ == Mode::SparseDirect)
+      directPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_ == Mode::SparseDirect);
     else
       gemmPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_);
     return Status::ok();
@@ -167,7 +167,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads, N_)));
   }
 
-  enum class Mode { Dense, Csr, Nm, Direct };
+  enum class Mode { Dense, Csr, Nm, Direct, SparseDirect };
 
   // 2-D convolutions without groups can skip im2col (kernels/direct_conv.h).
   bool directApplies() const { return group_ == 1 && twoD(); }
@@ -199,16 +199,24 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   }
 
   // kernels/direct_conv.h per image; images split over workers.
-  void directPath(const float* x, const float* w, const float* b, float* y, int threads) {
+  // sparse: the CSR-with-input-offsets form (frozen weights only).
+  void directPath(const float* x, const float* w, const float* b, float* y, int threads, bool sparse = false) {
     kernels::DirectConvPlan& pl = direct_;
-    if (configure(pl, Cin_, Cout_) || pl.packed.empty()) pl.pack(w);  // frozen weights: packed once
+    if (configure(pl, Cin_, Cout_) || pl.packed.empty()) {  // frozen weights: packed once per geometry
+      pl.pack(w);
+      directCsr_ = kernels::CsrMatrix{};
+    }
+    if (sparse && directCsr_.rows == 0) directCsr_ = pl.sparseOffsets(w);
     const int64_t P = win_.outSize(), inN = win_.inSize(), S = pl.scratchFloats();
     const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
     if (directScratch_.size() < static_cast<size_t>(T * S)) directScratch_.resize(static_cast<size_t>(T * S));
     parallelFor(T, T, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t)
         for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n)
-          pl.run(x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b, &act_);
+          if (sparse)
+            pl.runSparse(directCsr_, x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b, &act_);
+          else
+            pl.run(x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b, &act_);
     });
   }
 
@@ -282,7 +290,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   // for each batch size time every applicable kernel on the real input and
   // keep the fastest. Dense wins unless the weights are sparse enough.
   void tune(const float* x, const float* w, const float* b, float* y, int threads) {
-    tunedBatch_ = N_;
+    tunedBatch_ = tuneKey();
     const int64_t Kc = Cg_ * win_.kSize(), CoutG = Cout_ / group_;
     if (!sparseBuilt_) {
       sparseBuilt_ = true;
@@ -303,10 +311,16 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     if (directApplies()) modes.push_back(Mode::Direct);
     if (!csr_.empty()) modes.push_back(Mode::Csr);
     if (hasNm_) modes.push_back(Mode::Nm);
+    if (!csr_.empty() && directApplies()) modes.push_back(Mode::SparseDirect);
     if (forced_ == "dense") modes = {Mode::Dense};
     if (forced_ == "direct" && directApplies()) modes = {Mode::Direct};
     if (forced_ == "csr") modes = {Mode::Csr};
     if (forced_ == "2:4" && hasNm_) modes = {Mode::Nm};
+    if (forced_ == "csr-direct" && directApplies()) modes = {Mode::SparseDirect};
+    // Time on a few images only: a kernel's cost per image hardly depends on
+    // the batch, and the whole batch would make the first run slow.
+    const int64_t fullBatch = N_;
+    N_ = std::min<int64_t>(N_, 8);
     double best = 1e300;
     for (Mode m : modes) {
       if (modes.size() == 1) {
@@ -314,8 +328,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
         break;
       }
       double t = kernels::fastestOf(3, [&] {
-        if (m == Mode::Direct)
-          directPath(x, w, b, y, threads);
+        if (m == Mode::Direct || m == Mode::SparseDirect)
+          directPath(x, w, b, y, threads, m == Mode::SparseDirect);
         else
           gemmPath(x, w, b, y, threads, m);
       });
@@ -324,9 +338,10 @@ class Conv final : public Kernel, public kernels::KernelChoice {
         mode_ = m;
       }
     }
+    N_ = fullBatch;
     char pct[16];
     std::snprintf(pct, sizeof pct, " %.0f%%", 100.0 * density_);
-    const char* names[] = {"dense", "csr", "2:4", "direct"};
+    const char* names[] = {"dense", "csr", "2:4", "direct", hasNm_ ? "2:4-direct" : "csr-direct"};
     choice_ = names[static_cast<int>(mode_)];
     if (!csr_.empty()) choice_ += pct;
   }
@@ -436,7 +451,10 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   std::vector<kernels::CsrMatrix> csr_;
   std::vector<kernels::NmMatrix> nm_;
   Mode mode_ = Mode::Dense;
-  int64_t tunedBatch_ = -1;
+  int64_t tunedBatch_ = -1;  // tuneKey() of the last tuning
+  // Kernels are re-timed when a batch of one follows batches or back.
+  int64_t tuneKey() const { return N_ > 1 ? 2 : 1; }
+  kernels::CsrMatrix directCsr_;
   std::string choice_ = "dense";
   kernels::DirectConvPlan direct_, dw_;
   std::vector<std::vector<float>> dwPacked_;

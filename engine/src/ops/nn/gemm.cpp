@@ -71,9 +71,9 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
     }
     const int threads = kernels::threadsFor(2.0 * static_cast<double>(M * N * K), ctx.threads);
     kernels::OmpThreadsScope scope(threads);
-    if (frozen_ && !transA_ && tunedBatch_ != M) {
+    if (frozen_ && !transA_ && tunedBatch_ != (M > 1 ? 2 : 1)) {  // re-timed between batch 1 and batches
       // Time each kernel on the real input, starting from the bias each time.
-      tunedBatch_ = M;
+      tunedBatch_ = M > 1 ? 2 : 1;
       buildSparse(b);
       mode_ = Mode::Dense;
       if (!csr_.rows) {
