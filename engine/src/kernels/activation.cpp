@@ -40,6 +40,11 @@ void Activation::applyWithBias(float* p, int64_t n, float bias) const {
 
 void Activation::apply(float* p, int64_t n) const { applyWithBias(p, n, 0.f); }
 
+void Activation::applyWithResidual(float* p, const float* r, int64_t n) const {
+  for (int64_t i = 0; i < n; ++i) p[i] += r[i];
+  apply(p, n);
+}
+
 std::string Activation::name() const {
   switch (kind) {
     case Kind::None:

@@ -23,6 +23,8 @@ struct Activation {
   void apply(float* p, int64_t n) const;
   // out = act(out + bias) on one row of n values.
   void applyWithBias(float* p, int64_t n, float bias) const;
+  // out = act(out + r) on n values.
+  void applyWithResidual(float* p, const float* r, int64_t n) const;
   // Reads the topiary.act* attributes of a node (None when absent).
   static Status fromNode(const Node& node, Activation& out);
   // Writes them (used by the optimiser).

@@ -10,48 +10,41 @@ namespace topiary::kernels {
 
 namespace {
 
-constexpr int kBlock = 8;       // output channels per packed block
-constexpr int64_t kChunk = 32;  // flattened outputs held in registers
+constexpr int kBlock = 8;  // output channels per packed block
 
-// Output channels [b*8, b*8 + B) of one image over the wide plane.
-template <int B>
-void block(const DirectConvPlan& p, const float* xpad, const float* wpack, float* ywide) {
+// Outputs [o, o + 16*V) of output channels [b*8, b*8 + B): B*V
+// accumulators stay in registers over every input channel and tap.
+template <int B, int V>
+inline void chunk(const DirectConvPlan& p, const float* xpad, const float* wpack, float* ywide, int64_t o) {
   const int64_t taps = p.kH * p.kW;
   const int64_t* shifts = p.shifts.data();
+  v16 acc[V][B];
+  for (int v = 0; v < V; ++v)
+    for (int b = 0; b < B; ++b) acc[v][b] = v16{};
+  const float* wp = wpack;
+  for (int64_t ci = 0; ci < p.cin; ++ci) {
+    const float* xc = xpad + ci * p.plane + o;
+    for (int64_t t = 0; t < taps; ++t, wp += kBlock) {
+      const float* xs = xc + shifts[t];
+      v16 x[V];
+      for (int v = 0; v < V; ++v) x[v] = load16(xs + 16 * v);
+      for (int b = 0; b < B; ++b)
+        for (int v = 0; v < V; ++v) acc[v][b] += wp[b] * x[v];
+    }
+  }
+  for (int b = 0; b < B; ++b)
+    for (int v = 0; v < V; ++v) store16(ywide + b * p.wide + o + 16 * v, acc[v][b]);
+}
+
+// Output channels [b*8, b*8 + B) of one image over the wide plane, 48
+// outputs at a time (24 accumulators + 3 inputs + 1 weight fit the 32
+// AVX-512 registers), then the last 16 or 32.
+template <int B>
+void block(const DirectConvPlan& p, const float* xpad, const float* wpack, float* ywide) {
   int64_t o = 0;
-  for (; o + kChunk <= p.wide; o += kChunk) {
-    v16 acc0[B], acc1[B];
-    for (int b = 0; b < B; ++b) acc0[b] = acc1[b] = v16{};
-    const float* wp = wpack;
-    for (int64_t ci = 0; ci < p.cin; ++ci) {
-      const float* xc = xpad + ci * p.plane + o;
-      for (int64_t t = 0; t < taps; ++t, wp += kBlock) {
-        const float* xs = xc + shifts[t];
-        const v16 x0 = load16(xs), x1 = load16(xs + 16);
-        for (int b = 0; b < B; ++b) {
-          acc0[b] += wp[b] * x0;
-          acc1[b] += wp[b] * x1;
-        }
-      }
-    }
-    for (int b = 0; b < B; ++b) {
-      store16(ywide + b * p.wide + o, acc0[b]);
-      store16(ywide + b * p.wide + o + 16, acc1[b]);
-    }
-  }
-  if (o < p.wide) {  // a last 16 (wide is a multiple of 16)
-    v16 acc[B];
-    for (int b = 0; b < B; ++b) acc[b] = v16{};
-    const float* wp = wpack;
-    for (int64_t ci = 0; ci < p.cin; ++ci) {
-      const float* xc = xpad + ci * p.plane + o;
-      for (int64_t t = 0; t < taps; ++t, wp += kBlock) {
-        const v16 x0 = load16(xc + shifts[t]);
-        for (int b = 0; b < B; ++b) acc[b] += wp[b] * x0;
-      }
-    }
-    for (int b = 0; b < B; ++b) store16(ywide + b * p.wide + o, acc[b]);
-  }
+  for (; o + 48 <= p.wide; o += 48) chunk<B, 3>(p, xpad, wpack, ywide, o);
+  if (o + 32 <= p.wide) chunk<B, 2>(p, xpad, wpack, ywide, o), o += 32;
+  if (o < p.wide) chunk<B, 1>(p, xpad, wpack, ywide, o);
 }
 
 using BlockFn = void (*)(const DirectConvPlan&, const float*, const float*, float*);

@@ -1,5 +1,6 @@
 #include "optimize/inference_optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -117,6 +118,34 @@ Result<Graph> optimizeForInference(const Graph& source, std::vector<std::string>
         removed[static_cast<size_t>(b)] = true;
         g.nodes[static_cast<size_t>(b)].outputs.clear();  // so consumersOf/producerOf forget it
         g.nodes[static_cast<size_t>(b)].inputs.clear();
+      }
+    }
+    if (conv) {
+      // Conv -> Add(conv, r): r is added in the conv's output pass when it is
+      // ready by then (produced earlier, or a graph input). Of two convs
+      // feeding one Add, the later one takes it.
+      int ad = soleConsumer(g, g.nodes[i].outputs[0]);
+      if (ad >= 0 && !removed[static_cast<size_t>(ad)]) {
+        Node& add = g.nodes[static_cast<size_t>(ad)];
+        const bool plainAdd = add.opType == "Add" && (add.domain.empty() || add.domain == "ai.onnx") &&
+                              add.inputs.size() == 2 && add.outputs.size() == 1 && add.inputs[0] != add.inputs[1];
+        const std::string other =
+            plainAdd ? (add.inputs[0] == g.nodes[i].outputs[0] ? add.inputs[1] : add.inputs[0]) : "";
+        const int prod = other.empty() ? -1 : g.producerOf(other);
+        const bool ready = !other.empty() && !g.isInitializer(other) && prod < static_cast<int>(i) &&
+                           (prod >= 0 || std::any_of(g.inputs.begin(), g.inputs.end(),
+                                                     [&](const ValueInfo& v) { return v.name == other; }));
+        if (ready) {
+          Node& c = g.nodes[i];
+          c.inputs.resize(4);
+          c.inputs[3] = other;
+          c.outputs[0] = add.outputs[0];
+          c.attrs["topiary.residual"] = Attribute::ofInt(1);
+          log.push_back(c.label() + ": fused " + add.label() + " (residual " + other + ")");
+          removed[static_cast<size_t>(ad)] = true;
+          add.outputs.clear();
+          add.inputs.clear();
+        }
       }
     }
     int a = soleConsumer(g, g.nodes[i].outputs[0]);

@@ -27,7 +27,12 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   // frozen: the weights never change (inference optimiser), so sparse forms
   // may be built once; forced ("dense", "csr", "2:4"; tests) skips the timing.
   Conv(WindowAttrs attrs, int64_t group, kernels::Activation act, bool frozen, std::string forced)
-      : attrs_(std::move(attrs)), group_(group), act_(act), frozen_(frozen), forced_(std::move(forced)) {}
+      : attrs_(std::move(attrs)),
+        group_(group),
+        act_(act),
+        pathAct_(act),
+        frozen_(frozen),
+        forced_(std::move(forced)) {}
 
   Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
                  const RunContext& ctx) override {
@@ -37,6 +42,12 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     const Tensor* B = bias(in);
     Tensor& Y = *out[0];
     Y.resize(DType::Float, win_.outShape({N_, Cout_}));
+    const Tensor* R = residual_ && in.size() > 3 ? in[3] : nullptr;
+    if (residual_ && (!R || R->dtype() != DType::Float || R->shape() != Y.shape()))
+      return Status::unsupported("fused residual of shape " + (R ? shapeToString(R->shape()) : std::string("?")) +
+                                 " does not match the Conv output " + shapeToString(Y.shape()) +
+                                 " (run without optimizeForInference)");
+    pathAct_ = R ? kernels::Activation{} : act_;
     const double work = 2.0 * static_cast<double>(N_ * Cout_ * Cg_ * win_.kSize() * win_.outSize());
     const int threads = kernels::threadsFor(work, ctx.threads);
     kernels::OmpThreadsScope scope(threads);
@@ -45,6 +56,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
         depthwise2d(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
       else
         depthwiseForward(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
+      if (R) addResidual(*R, Y, threads);
       return Status::ok();
     }
     if (frozen_ && tunedBatch_ != tuneKey()) tune(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
@@ -52,17 +64,28 @@ class Conv final : public Kernel, public kernels::KernelChoice {
       directPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_ == Mode::SparseDirect);
     else
       gemmPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_);
+    if (R) addResidual(*R, Y, threads);
     return Status::ok();
   }
 
+  // Y = act(Y + R), one image per task while its output is still in cache.
+  void addResidual(const Tensor& R, Tensor& Y, int threads) const {
+    const int64_t per = Y.numel() / std::max<int64_t>(1, N_);
+    parallelFor(N_, threads, [&](int64_t n0, int64_t n1) {
+      for (int64_t n = n0; n < n1; ++n) act_.applyWithResidual(Y.f() + n * per, R.f() + n * per, per);
+    });
+  }
+
   std::string kernelChoice() const override { return choice_; }
+  void setResidual(bool on) { residual_ = on; }
 
   bool hasBackward() const override { return true; }
   Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>&,
                   const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
                   const RunContext& ctx) override {
     if (gradOut.empty() || !gradOut[0]) return Status::ok();
-    if (!act_.none()) return Status::unsupported("a Conv with a fused activation (inference only) has no backward");
+    if (!act_.none() || residual_)
+      return Status::unsupported("a Conv with a fused activation or residual (inference only) has no backward");
     TOPIARY_RETURN_IF_ERROR(prepare(in));
     const Tensor& X = *in[0];
     const Tensor& W = *in[1];
@@ -214,9 +237,10 @@ class Conv final : public Kernel, public kernels::KernelChoice {
       for (int64_t t = t0; t < t1; ++t)
         for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n)
           if (sparse)
-            pl.runSparse(directCsr_, x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b, &act_);
+            pl.runSparse(directCsr_, x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b,
+                         &pathAct_);
           else
-            pl.run(x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b, &act_);
+            pl.run(x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b, &pathAct_);
     });
   }
 
@@ -239,7 +263,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
           const int64_t n = i / group_, c = i % group_;
           pl.runPacked(dwPacked_[static_cast<size_t>(c)].data(), x + (n * Cin_ + c) * inN,
                        y + (n * Cout_ + c * mult) * P, directScratch_.data() + t * S, b ? b + c * mult : nullptr,
-                       &act_);
+                       &pathAct_);
         }
     });
   }
@@ -265,8 +289,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
             float* yg = y + (n * Cout_ + g * CoutG) * P;
             const float* srcg = src + g * Kc * P;
             auto epilogue = [&](int64_t r0, int64_t r1) {
-              if (b || !act_.none())
-                for (int64_t c = r0; c < r1; ++c) act_.applyWithBias(yg + c * P, P, b ? b[g * CoutG + c] : 0.f);
+              if (b || !pathAct_.none())
+                for (int64_t c = r0; c < r1; ++c) pathAct_.applyWithBias(yg + c * P, P, b ? b[g * CoutG + c] : 0.f);
             };
             if (mode == Mode::Dense) {
               MMap(yg, CoutG, P).noalias() = CMap(w + g * CoutG * Kc, CoutG, Kc) * CMap(srcg, Kc, P);
@@ -392,7 +416,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
               const float wv = wc[t];
               forEachTap(win_, kd, kh, kw, [&](int64_t o, int64_t s) { yc[o] += wv * xc[s]; });
             }
-        if (!act_.none()) act_.apply(yc, P);
+        if (!pathAct_.none()) pathAct_.apply(yc, P);
       }
     });
   }
@@ -443,6 +467,10 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   WindowAttrs attrs_;
   int64_t group_;
   kernels::Activation act_;  // fused by the inference optimiser; none otherwise
+  // What the kernel paths apply: act_, or nothing when a residual is added
+  // first (the activation then follows the addition).
+  kernels::Activation pathAct_;
+  bool residual_ = false;  // topiary.residual: Y = act(conv(X) + B + in[3])
   // Frozen weights: sparse forms (per group) and the kernel picked per batch size.
   static constexpr double kMaxSparseDensity = 0.75;
   bool frozen_ = false, sparseBuilt_ = false, hasNm_ = false;
@@ -476,8 +504,10 @@ Result<std::unique_ptr<Kernel>> createConv(const Node& node, int) {
   if (a.ceilMode) return Status::badInput("Conv has no attribute 'ceil_mode'");
   kernels::Activation act;
   TOPIARY_RETURN_IF_ERROR(kernels::Activation::fromNode(node, act));
-  return make<Conv>(std::move(a), group, act, node.attrInt("topiary.frozen", 0) != 0,
-                    node.attrString("topiary.kernel", ""));
+  auto k = std::make_unique<Conv>(std::move(a), group, act, node.attrInt("topiary.frozen", 0) != 0,
+                                  node.attrString("topiary.kernel", ""));
+  k->setResidual(node.attrInt("topiary.residual", 0) != 0);
+  return std::unique_ptr<Kernel>(std::move(k));
 }
 
 }  // namespace topiary::ops
