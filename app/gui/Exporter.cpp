@@ -15,16 +15,24 @@ QString Exporter::defaultRecipePath(const QString& outPath) {
   return base + ".recipe.json";
 }
 
+QString Exporter::defaultBasePath(const QString& outPath) {
+  QString base = outPath;
+  if (base.endsWith(".onnx", Qt::CaseInsensitive)) base.chop(5);
+  return base + ".trained-base.onnx";
+}
+
 ExportResult Exporter::exportModel(const LoadedModel& model, const PrunePlan& plan, const QString& outPath,
-                                   QString recipePath) {
+                                   QString recipePath, bool weightsModified) {
   ExportResult r;
   if (recipePath.isEmpty()) recipePath = defaultRecipePath(outPath);
   auto fail = [&](const QString& why) {
     r.error = why;
     return r;
   };
+  const QString basePath = weightsModified ? defaultBasePath(outPath) : QString();
   if (topiary::sameFile(outPath.toStdString(), model.path.toStdString()) ||
-      topiary::sameFile(recipePath.toStdString(), model.path.toStdString()))
+      topiary::sameFile(recipePath.toStdString(), model.path.toStdString()) ||
+      (weightsModified && topiary::sameFile(basePath.toStdString(), model.path.toStdString())))
     return fail(QString("refusing to overwrite the source model %1").arg(model.path));
   const QByteArray json = QJsonDocument(plan.toRecipe()).toJson(QJsonDocument::Indented);
   auto recipe = topiary::parseRecipe(json.toStdString());
@@ -47,8 +55,16 @@ ExportResult Exporter::exportModel(const LoadedModel& model, const PrunePlan& pl
   if (!st) return fail(QString::fromStdString(st.message()));
   st = topiary::writeFileAtomic(recipePath.toStdString(), json.toStdString(), model.path.toStdString());
   if (!st) return fail(QString::fromStdString(st.message()));
+  QString start = model.path;
+  if (weightsModified) {
+    st = topiary::saveModel(*model.graph, basePath.toStdString(), model.path.toStdString());
+    if (!st) return fail(QString::fromStdString(st.message()));
+    r.basePath = QFileInfo(basePath).absoluteFilePath();
+    start = r.basePath;
+  }
   r.ok = true;
   r.modelPath = QFileInfo(outPath).absoluteFilePath();
   r.recipePath = QFileInfo(recipePath).absoluteFilePath();
+  r.cliCommand = QString("topiary-cli prune %1 --recipe %2 --out %3").arg(start, r.recipePath, r.modelPath);
   return r;
 }

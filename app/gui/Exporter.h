@@ -16,6 +16,11 @@ struct ExportResult {
   QString error;
   QString modelPath;
   QString recipePath;
+  // When a training job changed the weights, the source file alone does not
+  // reproduce them: the trained weights (original shapes) are written here
+  // and the command below starts from this file instead.
+  QString basePath;
+  QString cliCommand;  // the topiary-cli command that reproduces modelPath
   bool structural = false;  // channels physically removed
   qint64 params = 0, nonzeroParams = 0;
   QStringList log;
@@ -24,7 +29,9 @@ struct ExportResult {
 class Exporter {
  public:
   // recipePath empty: <out without .onnx>.recipe.json next to the model.
+  // `weightsModified`: the model's weights are not those of model.path.
   static ExportResult exportModel(const LoadedModel& model, const PrunePlan& plan, const QString& outPath,
-                                  QString recipePath = QString());
+                                  QString recipePath = QString(), bool weightsModified = false);
+  static QString defaultBasePath(const QString& outPath);
   static QString defaultRecipePath(const QString& outPath);
 };

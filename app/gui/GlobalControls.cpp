@@ -32,6 +32,15 @@ GlobalControls::GlobalControls(ModelDocument* doc, QWidget* parent) : QWidget(pa
   bits_->setSuffix(tr(" bit"));
   bits_->setToolTip(tr("Weight quantization applied after pruning (0: none)"));
   storage_ = combo(PrunePlan::storageFormats(), tr("Storage format the model size is counted in"));
+  // Names for tests and style sheets.
+  granularity_->setObjectName("granularity");
+  criterion_->setObjectName("criterion");
+  ranking_->setObjectName("ranking");
+  method_->setObjectName("method");
+  schedule_->setObjectName("schedule");
+  steps_->setObjectName("steps");
+  bits_->setObjectName("bits");
+  storage_->setObjectName("storage");
 
   auto* grid = new QGridLayout(this);
   grid->setContentsMargins(4, 4, 4, 4);

@@ -1,6 +1,8 @@
 #include "GraphView.h"
 
 #include <QWheelEvent>
+#include <algorithm>
+#include <cmath>
 
 #include "GraphNodeItem.h"
 #include "GraphScene.h"
@@ -17,14 +19,19 @@ GraphView::GraphView(QWidget* parent) : QGraphicsView(parent) {
 
 void GraphView::fitAll() {
   if (!scene()) return;
-  QRectF r = scene()->itemsBoundingRect();
-  fitInView(r, Qt::KeepAspectRatio);
-  // A tall thin graph fitted whole is unreadable; keep nodes legible.
-  if (zoom() < 0.35) {
-    resetTransform();
-    scale(0.35, 0.35);
-    centerOn(r.center().x(), r.top() + viewport()->height() / 0.35 / 2);
-  }
+  const QRectF r = scene()->itemsBoundingRect().adjusted(-16, -16, 16, 16);
+  if (r.isEmpty()) return;
+  const double zx = viewport()->width() / r.width(), zy = viewport()->height() / r.height();
+  // The whole graph when it fits at a legible size; otherwise as wide as
+  // possible but never below kReadableZoom (node titles stay readable, as in
+  // Netron), starting at the graph's input, and the user scrolls down.
+  double z = std::min({zx, zy, kMaxFitZoom});
+  const bool whole = z >= kReadableZoom;
+  if (!whole) z = std::clamp(zx, kReadableZoom, kMaxFitZoom);
+  resetTransform();
+  scale(z, z);
+  if (whole) centerOn(r.center());
+  else centerOn(r.center().x(), r.top() + viewport()->height() / z / 2);
 }
 
 void GraphView::centerOnNode(const QString& name) {

@@ -9,6 +9,9 @@ class GraphView : public QGraphicsView {
  public:
   explicit GraphView(QWidget* parent = nullptr);
 
+  // Zoom bounds of fitAll(): below kReadableZoom the 8.5 pt node titles blur.
+  static constexpr double kReadableZoom = 0.7;
+  static constexpr double kMaxFitZoom = 1.25;
   void fitAll();
   void centerOnNode(const QString& name);
   void zoomBy(double factor);

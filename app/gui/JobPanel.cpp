@@ -3,12 +3,15 @@
 #include <QChart>
 #include <QChartView>
 #include <QGridLayout>
+#include <QHBoxLayout>
+#include <QJsonDocument>
 #include <QLabel>
 #include <QLineSeries>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QValueAxis>
+#include <cmath>
 
 #include "JobWorker.h"
 #include "ModelDocument.h"
@@ -26,67 +29,100 @@ JobPanel::JobPanel(ModelDocument* doc, QWidget* parent) : QWidget(parent), doc_(
   connect(worker_, &JobWorker::finished, this, &JobPanel::onFinished, Qt::QueuedConnection);
   thread_.start();
 
-  fineTune_ = new QPushButton(tr("Fine-tune"), this);
-  fineTune_->setToolTip(tr("Train the pruned model on Fashion-MNIST; pruned weights stay zero"));
+  auto button = [this](const QString& text, const QString& tip) {
+    auto* b = new QPushButton(text, this);
+    b->setToolTip(tip);
+    return b;
+  };
+  fineTune_ = button(tr("Fine-tune"), tr("Train the pruned model on Fashion-MNIST; pruned weights stay zero"));
+  admm_ = button(tr("ADMM"), tr("Run the plan with ADMM (Zhang et al. 2018): 4 penalised rounds, then hard pruning and "
+                                "masked retraining for the epochs set here"));
+  dns_ = button(tr("DNS"), tr("Dynamic network surgery (Guo et al. 2016): masks are recomputed while training, so "
+                              "pruned weights can come back"));
+  agp_ = button(tr("AGP"), tr("Gradual pruning (Zhu & Gupta 2017): the plan's sparsity reached in the plan's "
+                              "schedule steps, fine-tuning after each"));
   epochs_ = new QSpinBox(this);
   epochs_->setRange(1, 50);
   epochs_->setValue(1);
   epochs_->setSuffix(tr(" epoch(s)"));
-  bench_ = new QPushButton(tr("Benchmark"), this);
-  bench_->setToolTip(tr("Measure single-image latency of the pruned model (200 runs)"));
-  cancelButton_ = new QPushButton(tr("Cancel"), this);
+  epochs_->setToolTip(tr("Epochs of fine-tuning (per schedule step for AGP)"));
+  bench_ = button(tr("Benchmark"), tr("Measure single-image latency of the pruned model (200 runs)"));
+  cancelButton_ = button(tr("Cancel"), tr("Stop the running job; the weights stay as they were (Esc)"));
   cancelButton_->setEnabled(false);
   bar_ = new QProgressBar(this);
   bar_->setRange(0, 1000);
   bar_->setValue(0);
   bar_->setFormat(tr("idle"));
-  status_ = new QLabel(this);
+  status_ = new QLabel(tr("No job has run yet."), this);
   status_->setWordWrap(true);
+  status_->setAlignment(Qt::AlignTop | Qt::AlignLeft);
 
   auto* chart = new QChart;
-  chart->setMargins(QMargins(2, 2, 2, 2));
+  chart->setMargins(QMargins(0, 0, 0, 0));
+  chart->legend()->setAlignment(Qt::AlignRight);
   loss_ = new QLineSeries;
   loss_->setName(tr("loss"));
+  loss_->setPen(QPen(QColor(200, 70, 50), 2));
   acc_ = new QLineSeries;
   acc_->setName(tr("train acc"));
+  acc_->setPen(QPen(QColor(60, 110, 190), 2));
   valAcc_ = new QLineSeries;
   valAcc_->setName(tr("val acc"));
+  valAcc_->setPen(QPen(QColor(40, 150, 80), 2));
   valAcc_->setPointsVisible(true);
   chart->addSeries(loss_);
   chart->addSeries(acc_);
   chart->addSeries(valAcc_);
   ax_ = new QValueAxis;
-  ax_->setTitleText(tr("epoch"));
+  ax_->setTitleText(tr("epochs trained"));
+  ax_->setLabelFormat("%.1f");
+  ax_->setTickCount(6);
   ax_->setRange(0, 1);
   ayLoss_ = new QValueAxis;
   ayLoss_->setTitleText(tr("loss"));
+  ayLoss_->setLabelFormat("%.2f");
+  ayLoss_->setTickCount(5);
   ayLoss_->setRange(0, 1);
-  auto* ayAcc = new QValueAxis;
-  ayAcc->setTitleText(tr("accuracy"));
-  ayAcc->setRange(0, 1);
+  ayAcc_ = new QValueAxis;
+  ayAcc_->setTitleText(tr("accuracy"));
+  ayAcc_->setLabelFormat("%.2f");
+  ayAcc_->setTickCount(5);
+  ayAcc_->setRange(0, 1);
   chart->addAxis(ax_, Qt::AlignBottom);
   chart->addAxis(ayLoss_, Qt::AlignLeft);
-  chart->addAxis(ayAcc, Qt::AlignRight);
+  chart->addAxis(ayAcc_, Qt::AlignRight);
   loss_->attachAxis(ax_);
   loss_->attachAxis(ayLoss_);
   acc_->attachAxis(ax_);
-  acc_->attachAxis(ayAcc);
+  acc_->attachAxis(ayAcc_);
   valAcc_->attachAxis(ax_);
-  valAcc_->attachAxis(ayAcc);
+  valAcc_->attachAxis(ayAcc_);
   chart_ = new QChartView(chart, this);
   chart_->setRenderHint(QPainter::Antialiasing);
-  chart_->setMinimumHeight(160);
+  chart_->setMinimumHeight(170);
+  chart_->setMinimumWidth(360);
 
-  auto* grid = new QGridLayout(this);
-  grid->setContentsMargins(4, 4, 4, 4);
+  // Controls in a column on the left, the curves get the full height on the
+  // right (stacked, a short dock squashed the chart's axes).
+  auto* controls = new QWidget(this);
+  auto* grid = new QGridLayout(controls);
+  grid->setContentsMargins(0, 0, 0, 0);
+  grid->setSpacing(4);
   grid->addWidget(fineTune_, 0, 0);
-  grid->addWidget(epochs_, 0, 1);
-  grid->addWidget(bench_, 0, 2);
-  grid->addWidget(cancelButton_, 0, 3);
-  grid->addWidget(bar_, 1, 0, 1, 4);
-  grid->addWidget(status_, 2, 0, 1, 4);
-  grid->addWidget(chart_, 3, 0, 1, 4);
-  grid->setRowStretch(3, 1);
+  grid->addWidget(epochs_, 0, 1, 1, 2);
+  grid->addWidget(admm_, 1, 0);
+  grid->addWidget(dns_, 1, 1);
+  grid->addWidget(agp_, 1, 2);
+  grid->addWidget(bench_, 2, 0);
+  grid->addWidget(cancelButton_, 2, 1, 1, 2);
+  grid->addWidget(bar_, 3, 0, 1, 3);
+  grid->addWidget(status_, 4, 0, 1, 3);
+  grid->setRowStretch(4, 1);
+  controls->setFixedWidth(320);
+  auto* row = new QHBoxLayout(this);
+  row->setContentsMargins(4, 4, 4, 4);
+  row->addWidget(controls);
+  row->addWidget(chart_, 1);
 
   connect(fineTune_, &QPushButton::clicked, this, [this] {
     topiary::TrainOptions o;
@@ -94,6 +130,9 @@ JobPanel::JobPanel(ModelDocument* doc, QWidget* parent) : QWidget(parent), doc_(
     o.lr = 0.01f;
     startFineTune(o);
   });
+  connect(admm_, &QPushButton::clicked, this, [this] { startPruneJob("admm", epochs_->value()); });
+  connect(dns_, &QPushButton::clicked, this, [this] { startPruneJob("dns", epochs_->value()); });
+  connect(agp_, &QPushButton::clicked, this, [this] { startPruneJob("agp", epochs_->value()); });
   connect(bench_, &QPushButton::clicked, this, [this] { startBenchmark(); });
   connect(cancelButton_, &QPushButton::clicked, this, &JobPanel::cancel);
 }
@@ -115,7 +154,36 @@ void JobPanel::startFineTune(const topiary::TrainOptions& options, qint64 trainL
   acc_->clear();
   valAcc_->clear();
   ax_->setRange(0, options.epochs);
+  ayLoss_->setRange(0, 1);
   start(r, tr("Fine-tune"));
+}
+
+QJsonObject JobPanel::pruneJobRecipe(const QString& method, int epochs, int maxBatches) const {
+  QJsonObject r = doc_->plan().toRecipe();
+  QJsonObject ft{{"epochs", epochs}, {"lr", 0.01}, {"data", "fashion-mnist:train"}};
+  if (maxBatches > 0) ft["max_batches"] = maxBatches;
+  r["finetune"] = ft;
+  if (method == "agp") {
+    r["method"] = "magnitude";
+    r["schedule"] = QJsonObject{{"kind", "agp"}, {"steps", std::max(2, doc_->plan().global().scheduleSteps)}};
+  } else {
+    r["method"] = method;
+    r["schedule"] = QJsonObject{{"kind", "one-shot"}};
+  }
+  return r;
+}
+
+void JobPanel::startPruneJob(const QString& method, int epochs, qint64 trainLimit, int maxBatches) {
+  JobRequest r;
+  r.kind = JobRequest::Kind::PruneRecipe;
+  r.recipeJson = QJsonDocument(pruneJobRecipe(method, epochs, maxBatches)).toJson(QJsonDocument::Compact);
+  r.trainLimit = trainLimit;
+  r.masks.reset();  // the recipe computes its own masks
+  loss_->clear();
+  acc_->clear();
+  valAcc_->clear();
+  ax_->setRange(0, 1);
+  start(r, method.toUpper());
 }
 
 void JobPanel::startBenchmark(int runs) {
@@ -129,12 +197,13 @@ void JobPanel::start(JobRequest req, const QString& what) {
   if (running_ || !doc_->hasModel()) return;
   req.model = doc_->model();
   // The masks of the current plan (only when the preview is up to date).
-  if (doc_->hasPreview() && doc_->preview().plan == doc_->plan()) req.masks = doc_->preview().masks;
+  if (req.kind != JobRequest::Kind::PruneRecipe && doc_->hasPreview() && doc_->preview().plan == doc_->plan())
+    req.masks = doc_->preview().masks;
   cancel_ = std::make_shared<std::atomic<bool>>(false);
   req.cancel = cancel_;
   running_ = true;
-  fineTune_->setEnabled(false);
-  bench_->setEnabled(false);
+  what_ = what;
+  for (QPushButton* b : {fineTune_, admm_, dns_, agp_, bench_}) b->setEnabled(false);
   cancelButton_->setEnabled(true);
   bar_->setValue(0);
   bar_->setFormat(what + tr(": starting"));
@@ -158,19 +227,20 @@ void JobPanel::onProgress(const JobProgress& p) {
     if (p.accuracy >= 0) acc_->append(p.step, p.accuracy);
     if (p.validationAccuracy >= 0) valAcc_->append(p.step, p.validationAccuracy);
     if (p.loss > ayLoss_->max()) ayLoss_->setRange(0, p.loss * 1.1);
+    if (p.step > ax_->max()) ax_->setRange(0, std::ceil(p.step));
   }
 }
 
 void JobPanel::onFinished(const JobOutcome& o) {
   running_ = false;
   last_ = o;
-  fineTune_->setEnabled(true);
-  bench_->setEnabled(true);
+  for (QPushButton* b : {fineTune_, admm_, dns_, agp_, bench_}) b->setEnabled(true);
   cancelButton_->setEnabled(false);
   bar_->setValue(o.ok ? 1000 : 0);
   bar_->setFormat(o.ok ? tr("done") : (o.cancelled ? tr("cancelled") : tr("failed")));
   status_->setText(o.message);
-  // A finished fine-tune replaces the in-memory weights (never the file).
-  if (o.ok && o.model) doc_->replaceWeights(o.model);
+  if (!o.log.isEmpty()) status_->setToolTip(o.log.join("\n"));
+  // A finished training job replaces the in-memory weights (never the file).
+  if (o.ok && o.model) doc_->replaceWeights(o.model, what_);
   emit jobFinished(o);
 }

@@ -1,9 +1,13 @@
-// Long jobs: buttons to start a fine-tune or a benchmark of the current
-// (masked) model, a progress bar with ETA, Cancel, and live loss/accuracy
-// curves. Owns the job thread; the worker reports through queued signals.
+// Long jobs: buttons to fine-tune the current (masked) model, to run the
+// plan with a training method (ADMM, DNS, an AGP schedule), or to benchmark
+// it; a progress bar with ETA, Cancel, and live loss/accuracy curves. Owns
+// the job thread; the worker reports through queued signals. A finished
+// training job replaces the in-memory weights as one undo step; a cancelled
+// or failed one leaves them untouched.
 #pragma once
 
 #include <QThread>
+#include <QJsonObject>
 #include <QWidget>
 #include <atomic>
 #include <memory>
@@ -29,6 +33,12 @@ class JobPanel : public QWidget {
   bool running() const { return running_; }
   // Starts a job on the document's current model and preview masks.
   void startFineTune(const topiary::TrainOptions& options, qint64 trainLimit = 6000);
+  // Runs the document's plan as a recipe with `method` ("admm", "dns") or,
+  // for "agp", the magnitude method on an AGP schedule, fine-tuning
+  // `epochs` per step on `trainLimit` training images.
+  void startPruneJob(const QString& method, int epochs, qint64 trainLimit = 6000, int maxBatches = 0);
+  // The recipe JSON such a job runs (shown to the user, tested).
+  QJsonObject pruneJobRecipe(const QString& method, int epochs, int maxBatches = 0) const;
   void startBenchmark(int runs = 200);
   void cancel();
   QProgressBar* progressBar() const { return bar_; }
@@ -50,11 +60,15 @@ class JobPanel : public QWidget {
   JobWorker* worker_;
   std::shared_ptr<std::atomic<bool>> cancel_;
   bool running_ = false;
+  QString what_;  // the running job's name (undo text)
   JobOutcome last_;
   QProgressBar* bar_;
   QLabel* status_;
   QPushButton* fineTune_;
   QPushButton* bench_;
+  QPushButton* admm_;
+  QPushButton* dns_;
+  QPushButton* agp_;
   QPushButton* cancelButton_;
   QSpinBox* epochs_;
   QLineSeries* loss_;
@@ -62,5 +76,6 @@ class JobPanel : public QWidget {
   QLineSeries* valAcc_;
   QValueAxis* ax_;
   QValueAxis* ayLoss_;
+  QValueAxis* ayAcc_;
   QChartView* chart_;
 };

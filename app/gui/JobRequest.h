@@ -1,9 +1,11 @@
-// A long job (fine-tune or benchmark) as handed to the JobWorker, and the
+// A long job (fine-tune, a pruning recipe with training such as ADMM, DNS or
+// AGP, or a benchmark) as handed to the JobWorker, and the
 // progress it reports back. Plain values passed through queued signals.
 #pragma once
 
 #include <QMetaType>
 #include <QString>
+#include <QStringList>
 #include <atomic>
 #include <memory>
 
@@ -11,7 +13,7 @@
 #include "topiary/train.h"
 
 struct JobRequest {
-  enum class Kind { FineTune, Benchmark };
+  enum class Kind { FineTune, PruneRecipe, Benchmark };
   Kind kind = Kind::FineTune;
   std::shared_ptr<const LoadedModel> model;
   std::shared_ptr<const topiary::MaskSet> masks;  // pruned weights stay zero while training
@@ -21,6 +23,9 @@ struct JobRequest {
   qint64 validationLimit = 1000;
   topiary::TrainOptions train;
   int benchmarkRuns = 200;
+  // PruneRecipe: the recipe JSON (the plan's, with a finetune section) run
+  // through topiary::runRecipe exactly as `topiary-cli prune` would.
+  QByteArray recipeJson;
   std::shared_ptr<std::atomic<bool>> cancel;
 };
 
@@ -39,9 +44,11 @@ struct JobOutcome {
   bool ok = false;
   bool cancelled = false;
   QString message;
-  // Fine-tune: the model with trained weights (null on failure or cancel).
+  // Fine-tune / prune recipe: the model with trained (and pruned) weights in
+  // the original shapes (null on failure or cancel).
   std::shared_ptr<const LoadedModel> model;
   double medianMs = -1, minMs = -1, maxMs = -1;  // benchmark
+  QStringList log;                                // prune recipe: the engine's notes per step
 };
 
 Q_DECLARE_METATYPE(JobRequest)

@@ -6,14 +6,101 @@
 
 #include "topiary/dataset.h"
 #include "topiary/executor.h"
+#include "topiary/prune_run.h"
+#include "topiary/recipe.h"
 
 namespace {
 QString qs(const std::string& s) { return QString::fromStdString(s); }
 }  // namespace
 
 void JobWorker::run(const JobRequest& req) {
-  JobOutcome out = req.kind == JobRequest::Kind::FineTune ? fineTune(req) : benchmark(req);
+  JobOutcome out;
+  switch (req.kind) {
+    case JobRequest::Kind::FineTune: out = fineTune(req); break;
+    case JobRequest::Kind::PruneRecipe: out = pruneRecipe(req); break;
+    case JobRequest::Kind::Benchmark: out = benchmark(req); break;
+  }
   emit finished(out);
+}
+
+JobOutcome JobWorker::pruneRecipe(const JobRequest& req) {
+  JobOutcome out;
+  auto recipe = topiary::parseRecipe(req.recipeJson.toStdString());
+  if (!recipe) {
+    out.message = qs(recipe.status().message());
+    return out;
+  }
+  JobProgress p;
+  p.text = tr("loading %1").arg(req.trainSpec);
+  emit progress(p);
+  topiary::DatasetOptions dopt;
+  dopt.limit = req.trainLimit;
+  auto train = topiary::loadDataset(req.trainSpec.toStdString(), dopt);
+  if (!train) {
+    out.message = qs(train.status().message());
+    return out;
+  }
+  // Epochs the whole run trains, for the progress bar and the curves' x axis.
+  const topiary::Recipe& rc = recipe.value();
+  double totalEpochs = rc.finetune.epochs;
+  if (rc.method == topiary::PruneMethod::Admm) totalEpochs += double(rc.admm.iterations) * rc.admm.epochs;
+  else if (rc.method == topiary::PruneMethod::Magnitude && rc.schedule.kind != topiary::ScheduleKind::OneShot)
+    totalEpochs = double(rc.schedule.steps) * rc.finetune.epochs;
+  totalEpochs = std::max(totalEpochs, 1.0);
+
+  QElapsedTimer timer, lastEmit;
+  timer.start();
+  lastEmit.start();
+  std::string lastStage;
+  double doneEpochs = 0, stageEpochs = 0;  // epochs of finished training stages, of the current one
+  topiary::PruneRunOptions o;
+  o.trainData = &train.value();
+  o.cancel = req.cancel.get();
+  o.progress = [&](const topiary::PruneProgress& pp) {
+    if (pp.training && pp.stage != lastStage) {
+      doneEpochs += stageEpochs;
+      lastStage = pp.stage;
+    }
+    const topiary::TrainProgress& tp = pp.training ? pp.train : topiary::TrainProgress();
+    if (pp.training) stageEpochs = tp.epochs;
+    const double within = tp.batches > 0 ? double(tp.batch) / double(tp.batches) : 0;
+    const double x = doneEpochs + (pp.training ? tp.epoch - 1 + within : 0);
+    if (pp.training && !tp.epochDone && lastEmit.elapsed() < 50) return !req.cancel->load();
+    lastEmit.restart();
+    JobProgress jp;
+    jp.fraction = std::min(1.0, x / totalEpochs);
+    const double elapsed = timer.elapsed() / 1000.0;
+    jp.etaSeconds = jp.fraction > 0.01 ? elapsed * (1 - jp.fraction) / jp.fraction : -1;
+    jp.text = pp.training ? tr("%1: epoch %2/%3, batch %4/%5, loss %6")
+                                .arg(qs(pp.stage))
+                                .arg(tp.epoch)
+                                .arg(tp.epochs)
+                                .arg(tp.batch)
+                                .arg(tp.batches)
+                                .arg(tp.loss, 0, 'f', 4)
+                          : qs(pp.stage);
+    jp.hasPoint = pp.training && tp.batch > 0;
+    jp.step = x;
+    jp.loss = tp.loss;
+    jp.accuracy = tp.accuracy;
+    jp.validationAccuracy = tp.validationAccuracy;
+    emit progress(jp);
+    return !req.cancel->load();
+  };
+  auto run = topiary::runRecipe(*req.model->graph, rc, o);
+  if (!run) {
+    out.cancelled = run.status().kind() == topiary::ErrorKind::Cancelled || req.cancel->load();
+    out.message = out.cancelled ? tr("cancelled; weights unchanged") : qs(run.status().message());
+    return out;
+  }
+  for (const auto& l : run->log) out.log << qs(l);
+  // The weights in the original shapes: the plan keeps addressing the same
+  // layers, and the preview/export prune them physically as before.
+  out.model = LoadedModel::fromGraph(std::move(run->masked), req.model->path);
+  out.ok = true;
+  out.message = tr("%1 finished in %2 s").arg(QString::fromLatin1(topiary::pruneMethodName(rc.method))).arg(timer.elapsed() / 1000.0, 0, 'f', 1);
+  if (!out.log.isEmpty()) out.message += "; " + out.log.back();
+  return out;
 }
 
 JobOutcome JobWorker::fineTune(const JobRequest& req) {

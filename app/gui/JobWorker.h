@@ -1,5 +1,6 @@
 // Runs long jobs on its own thread: fine-tuning the masked model with the
-// engine's trainer, or benchmarking its latency. Progress goes out as queued
+// engine's trainer, running a pruning recipe that trains (ADMM, DNS, AGP or
+// iterative schedules), or benchmarking latency. Progress goes out as queued
 // signals (at most ~20 per second); cancel is the request's atomic flag,
 // which the trainer checks between batches, so a cancel lands well within a
 // second and leaves the weights as they were.
@@ -23,5 +24,6 @@ class JobWorker : public QObject {
 
  private:
   JobOutcome fineTune(const JobRequest& req);
+  JobOutcome pruneRecipe(const JobRequest& req);
   JobOutcome benchmark(const JobRequest& req);
 };

@@ -123,7 +123,18 @@ Qt::ItemFlags LayerTableModel::flags(const QModelIndex& index) const {
 bool LayerTableModel::setData(const QModelIndex& index, const QVariant& value, int role) {
   if (!index.isValid() || index.row() >= rowCount()) return false;
   const QString layer = layerAt(index.row());
+  const QString op = doc_->model()->layers[index.row()].op;
   LayerPlan plan = doc_->plan().layerPlan(layer);
+  // A layer's own plan is explicit in the recipe, where "filter" on a Gemm is
+  // an error (the default's "filter" means neurons there): name the unit the
+  // layer really has.
+  auto unitFor = [&op](const QString& g) {
+    const bool dense = op == "Gemm" || op == "MatMul";
+    if (dense && g == "filter") return QStringLiteral("neuron");
+    if (!dense && g == "neuron") return QStringLiteral("filter");
+    return g;
+  };
+  plan.granularity = unitFor(plan.granularity);
   QString what;
   switch (index.column()) {
     case Granularity: {
@@ -135,7 +146,7 @@ bool LayerTableModel::setData(const QModelIndex& index, const QVariant& value, i
         g = "nm";
       }
       if (!PrunePlan::granularities().contains(g)) return false;
-      plan.granularity = g;
+      plan.granularity = unitFor(g);
       what = tr("Set %1 granularity to %2").arg(layer, g);
       break;
     }

@@ -138,13 +138,11 @@ void MainWindow::buildDocks() {
   weightsDock_ = new QDockWidget(tr("Weights"), this);
   weightsDock_->setObjectName("WeightsDock");
   weightsDock_->setWidget(heatmaps_);
-  addDockWidget(Qt::RightDockWidgetArea, weightsDock_);
 
   previewPanel_ = new PreviewPanel(doc_, this);
   previewDock_ = new QDockWidget(tr("Preview"), this);
   previewDock_->setObjectName("PreviewDock");
   previewDock_->setWidget(previewPanel_);
-  addDockWidget(Qt::RightDockWidgetArea, previewDock_);
   connect(preview_, &PreviewController::busyChanged, this, [this](bool busy) {
     previewPanel_->setBusy(busy);
     if (busy) setEngineStatus(tr("Engine: computing masks, accuracy, size and latency..."));
@@ -162,10 +160,14 @@ void MainWindow::buildDocks() {
   jobsDock_ = new QDockWidget(tr("Jobs"), this);
   jobsDock_->setObjectName("JobsDock");
   jobsDock_->setWidget(jobs_);
-  addDockWidget(Qt::BottomDockWidgetArea, jobsDock_);
+  // Default arrangement (the user may move everything; restoreWindowState
+  // brings theirs back): preview above weights on the right, jobs tabbed
+  // with the weights, so the graph gets the full height in the centre.
+  addDockWidget(Qt::RightDockWidgetArea, previewDock_);
+  splitDockWidget(previewDock_, weightsDock_, Qt::Vertical);
+  tabifyDockWidget(weightsDock_, jobsDock_);
   connect(jobs_, &JobPanel::jobStarted, this, [this](const QString& w) { setEngineStatus(tr("Engine: %1 running").arg(w)); });
   connect(jobs_, &JobPanel::jobFinished, this, [this](const JobOutcome& o) { setEngineStatus(tr("Engine: %1").arg(o.message)); });
-  tabifyDockWidget(weightsDock_, previewDock_);
   weightsDock_->raise();
 
   connect(previewPanel_, &PreviewPanel::restoreRequested, this, [this](int i) {
@@ -216,6 +218,9 @@ void MainWindow::buildMenus() {
     o.epochs = 1;
     jobs_->startFineTune(o);
   });
+  jobs->addAction(tr("Run Plan with &ADMM"), this, [this] { jobs_->startPruneJob("admm", 1); });
+  jobs->addAction(tr("Run Plan with &DNS"), this, [this] { jobs_->startPruneJob("dns", 1); });
+  jobs->addAction(tr("Run Plan on an A&GP Schedule"), this, [this] { jobs_->startPruneJob("agp", 1); });
   jobs->addAction(tr("&Benchmark Latency"), QKeySequence(Qt::CTRL | Qt::Key_B), this, [this] { jobs_->startBenchmark(); });
   jobs->addAction(tr("&Cancel Job"), QKeySequence(Qt::Key_Escape), jobs_, &JobPanel::cancel);
   viewMenu_->addSeparator();
@@ -224,15 +229,17 @@ void MainWindow::buildMenus() {
 
 void MainWindow::restoreWindowState() {
   QSettings s;
-  resize(1400, 860);
+  resize(1600, 1000);
+  resizeDocks({layersDock_, previewDock_}, {440, 560}, Qt::Horizontal);
+  resizeDocks({previewDock_, weightsDock_}, {480, 420}, Qt::Vertical);
   restoreGeometry(s.value("window/geometry").toByteArray());
-  restoreState(s.value("window/state").toByteArray());
+  restoreState(s.value("window/state").toByteArray(), kStateVersion);
 }
 
 void MainWindow::closeEvent(QCloseEvent* e) {
   QSettings s;
   s.setValue("window/geometry", saveGeometry());
-  s.setValue("window/state", saveState());
+  s.setValue("window/state", saveState(kStateVersion));
   // A clean exit leaves no recovery file behind.
   sessions_->discardRecovery();
   e->accept();
@@ -458,8 +465,9 @@ void MainWindow::exportDialog() {
       QMessageBox::warning(this, tr("Export"), r.error);
       return;
     }
-    setEngineStatus(tr("Exported %1 and %2").arg(r.modelPath, r.recipePath));
+    setEngineStatus(tr("Exported %1 and %2; reproduce with: %3").arg(r.modelPath, r.recipePath, r.cliCommand));
   });
-  watcher->setFuture(QtConcurrent::run(
-      [m = doc_->model(), plan = doc_->plan(), f] { return Exporter::exportModel(*m, plan, f); }));
+  watcher->setFuture(QtConcurrent::run([m = doc_->model(), plan = doc_->plan(), f, mod = doc_->weightsModified()] {
+    return Exporter::exportModel(*m, plan, f, QString(), mod);
+  }));
 }

@@ -52,6 +52,7 @@ class MainWindow : public QMainWindow {
   PreviewPanel* previewPanel() const { return previewPanel_; }
   JobPanel* jobPanel() const { return jobs_; }
   SessionStore* sessions() const { return sessions_; }
+  QLineEdit* findField() const { return find_; }
 
   // Opens a .topiary session: its model, then its plan and tried points.
   bool openSession(const QString& path, QString* error);
@@ -86,6 +87,9 @@ class MainWindow : public QMainWindow {
   void findNext();
   void openDialog();
   void restoreWindowState();
+  // Bumped when the default dock arrangement changes, so an old saved state
+  // does not bring back a layout that no longer exists.
+  static constexpr int kStateVersion = 2;
   void exportDialog();
   void saveSessionDialog();
   void openSessionDialog();

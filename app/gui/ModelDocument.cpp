@@ -1,6 +1,7 @@
 #include "ModelDocument.h"
 
 #include "PlanCommand.h"
+#include "WeightsCommand.h"
 
 ModelDocument::ModelDocument(QObject* parent) : QObject(parent) {}
 
@@ -56,9 +57,6 @@ void ModelDocument::setPreview(const PreviewResult& r) {
     emit previewChanged();
     return;
   }
-  // The first successful preview of an all-zero configuration is the baseline.
-  bool dense = r.nonzeroParams == r.params || (!baseline_.ok && r.plan == PrunePlan());
-  if (!baseline_.ok && dense) baseline_ = r;
   preview_ = r;
   if (r.accuracyValid) {
     bool seen = false;
@@ -71,17 +69,28 @@ void ModelDocument::setPreview(const PreviewResult& r) {
   emit previewChanged();
 }
 
+void ModelDocument::setBaseline(const PreviewResult& r) {
+  baseline_ = r;
+  emit previewChanged();
+}
+
 void ModelDocument::setTried(const QVector<TriedPoint>& t) {
   tried_ = t;
   emit triedChanged();
 }
 
-void ModelDocument::replaceWeights(std::shared_ptr<const LoadedModel> model) {
-  model_ = std::move(model);
-  weightsModified_ = true;
-  // Points measured on the old weights are not comparable any more; the
-  // baseline stays the original model's.
-  tried_.clear();
+void ModelDocument::replaceWeights(std::shared_ptr<const LoadedModel> model, const QString& what) {
+  // Points measured on the old weights are not comparable with the new ones;
+  // the baseline stays the original model's. Undo brings both back.
+  WeightsState before{model_, tried_, weightsModified_};
+  WeightsState after{std::move(model), {}, true};
+  undo_.push(new WeightsCommand(this, before, after, what));
+}
+
+void ModelDocument::applyWeights(const WeightsState& s) {
+  model_ = s.model;
+  weightsModified_ = s.modified;
+  tried_ = s.tried;
   emit weightsChanged();
   emit triedChanged();
 }

@@ -12,6 +12,8 @@
 #include "PreviewResult.h"
 #include "PrunePlan.h"
 
+struct WeightsState;
+
 class ModelDocument : public QObject {
   Q_OBJECT
  public:
@@ -20,9 +22,12 @@ class ModelDocument : public QObject {
   void setModel(std::shared_ptr<const LoadedModel> model);
   const std::shared_ptr<const LoadedModel>& model() const { return model_; }
   bool hasModel() const { return model_ != nullptr; }
-  // Same graph structure, new weights (after fine-tuning): keeps the plan,
-  // the undo history and the tried points; the preview is recomputed.
-  void replaceWeights(std::shared_ptr<const LoadedModel> model);
+  // Same graph structure, new weights (after a training job): one undo step;
+  // keeps the plan, clears the tried points (undo restores them); the
+  // preview is recomputed.
+  void replaceWeights(std::shared_ptr<const LoadedModel> model, const QString& what);
+  // Applied by WeightsCommand.
+  void applyWeights(const WeightsState& state);
   bool weightsModified() const { return weightsModified_; }
 
   const PrunePlan& plan() const { return plan_; }
@@ -43,6 +48,7 @@ class ModelDocument : public QObject {
   bool hasPreview() const { return preview_.ok; }
   const PreviewResult& baseline() const { return baseline_; }
   bool hasBaseline() const { return baseline_.ok; }
+  void setBaseline(const PreviewResult& r);
   const QVector<TriedPoint>& tried() const { return tried_; }
   void setTried(const QVector<TriedPoint>& t);
 

@@ -1,6 +1,7 @@
 #include "ParetoChart.h"
 
 #include <QLineSeries>
+#include <QMouseEvent>
 #include <QScatterSeries>
 #include <QValueAxis>
 #include <algorithm>
@@ -29,7 +30,7 @@ ParetoChart::ParetoChart(Cost cost, QWidget* parent) : QChartView(parent), cost_
   chart->addSeries(tried_);
   chart->addSeries(current_);
   ax_ = new QValueAxis;
-  ax_->setTitleText(cost == Cost::SizeKB ? tr("size (KB)") : tr("latency (ms, batch 1)"));
+  ax_->setTitleText(cost == Cost::SizeKB ? tr("size (KB)") : tr("latency (ms, batch 1, 1 thread)"));
   ax_->setLabelFormat(cost == Cost::SizeKB ? "%.0f" : "%.3f");
   ay_ = new QValueAxis;
   ay_->setTitleText(tr("accuracy (%)"));
@@ -44,12 +45,7 @@ ParetoChart::ParetoChart(Cost cost, QWidget* parent) : QChartView(parent), cost_
   setChart(chart);
   setRenderHint(QPainter::Antialiasing);
   setMinimumHeight(200);
-  auto clicked = [this](const QPointF& p) {
-    int i = nearest(p);
-    if (i >= 0) emit pointClicked(i);
-  };
-  connect(tried_, &QScatterSeries::clicked, this, clicked);
-  connect(current_, &QScatterSeries::clicked, this, clicked);
+  setToolTip(tr("Click a point to restore that configuration"));
 }
 
 QVector<int> ParetoChart::paretoFront(const QVector<QPointF>& pts) {
@@ -83,6 +79,41 @@ int ParetoChart::nearest(const QPointF& v) const {
     }
   }
   return best;
+}
+
+int ParetoChart::pointAt(const QPoint& viewPos, int maxPixels) const {
+  int best = -1;
+  double bestD = double(maxPixels) * maxPixels;
+  for (int i = 0; i < xy_.size(); ++i) {
+    const QPoint d = viewPosOf(i) - viewPos;
+    const double dd = double(d.x()) * d.x() + double(d.y()) * d.y();
+    if (dd <= bestD) {
+      bestD = dd;
+      best = i;
+    }
+  }
+  return best;
+}
+
+void ParetoChart::mousePressEvent(QMouseEvent* e) {
+  pressPos_ = e->pos();
+  QChartView::mousePressEvent(e);
+}
+
+void ParetoChart::mouseReleaseEvent(QMouseEvent* e) {
+  // Picked by screen distance, so a point is easy to hit whatever the axes'
+  // ranges, and a drag is not a click.
+  if (e->button() == Qt::LeftButton && (e->pos() - pressPos_).manhattanLength() < 6) {
+    int i = pointAt(e->pos(), 12);
+    if (i >= 0) emit pointClicked(i);
+  }
+  QChartView::mouseReleaseEvent(e);
+}
+
+QPoint ParetoChart::viewPosOf(int index) const {
+  if (index < 0 || index >= xy_.size()) return {};
+  const QPointF inChart = chart()->mapToPosition(xy_[index], tried_);
+  return mapFromScene(chart()->mapToScene(inChart));
 }
 
 void ParetoChart::setPoints(const QVector<TriedPoint>& points, int currentIndex) {

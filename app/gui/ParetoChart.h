@@ -26,6 +26,14 @@ class ParetoChart : public QChartView {
   int pointCount() const { return xy_.size(); }
   // The index of the point nearest to a value-space position.
   int nearest(const QPointF& value) const;
+  // Where point `index` is drawn, in viewport coordinates (for tests and tooltips).
+  QPoint viewPosOf(int index) const;
+  // The point drawn within `maxPixels` of a viewport position, or -1.
+  int pointAt(const QPoint& viewPos, int maxPixels) const;
+
+ protected:
+  void mousePressEvent(QMouseEvent* e) override;
+  void mouseReleaseEvent(QMouseEvent* e) override;
 
  signals:
   void pointClicked(int index);
@@ -39,4 +47,5 @@ class ParetoChart : public QChartView {
   QValueAxis* ay_;
   QVector<QPointF> xy_;
   QVector<int> front_;
+  QPoint pressPos_;
 };

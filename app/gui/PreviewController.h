@@ -12,6 +12,8 @@
 #include "PreviewRequest.h"
 #include "PreviewResult.h"
 
+class LoadedModel;
+
 class ModelDocument;
 class PreviewWorker;
 
@@ -21,12 +23,16 @@ class PreviewController : public QObject {
   explicit PreviewController(ModelDocument* doc, QObject* parent = nullptr);
   ~PreviewController() override;
 
-  // Validation data for accuracy (default: 2,000 Fashion-MNIST test images).
+  // Validation data for accuracy (default: 1,000 Fashion-MNIST test images).
   void setData(const QString& spec, qint64 limit);
   void setAutoPreview(bool on) { auto_ = on; }
+  // Executor threads for previews (default 1, see the constructor; 0: every core).
+  void setThreads(int threads) { threads_ = threads; }
   bool busy() const { return running_ != 0; }
   quint64 latestGeneration() const { return latest_->load(); }
   double lastLatencyMs() const { return lastMs_; }
+  // Why the newest preview failed (empty when it succeeded).
+  const QString& lastError() const { return lastError_; }
 
  public slots:
   // Requests a preview of the document's current plan.
@@ -52,4 +58,7 @@ class PreviewController : public QObject {
   int running_ = 0;  // requests submitted and not yet answered
   bool auto_ = true;
   double lastMs_ = 0;
+  int threads_ = 1;
+  QString lastError_;
+  const LoadedModel* baselineFor_ = nullptr;  // model whose baseline was requested
 };

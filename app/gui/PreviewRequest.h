@@ -16,6 +16,10 @@ struct PreviewRequest {
   PrunePlan plan;
   std::shared_ptr<std::atomic<bool>> cancel;
   bool measureLatency = true;
+  // The unpruned model's numbers (the "before" column): never skipped or
+  // cancelled by newer requests, so every model gets one.
+  bool baseline = false;
+  int threads = 0;  // executor threads for evaluation and latency (0: every core)
 };
 
 Q_DECLARE_METATYPE(PreviewRequest)

@@ -14,6 +14,7 @@
 
 struct PreviewResult {
   quint64 generation = 0;      // request number; older results are dropped
+  bool baseline = false;       // answers a baseline request
   PrunePlan plan;
   bool ok = false;
   QString error;               // why it failed (ok == false)
@@ -30,6 +31,10 @@ struct PreviewResult {
   QString storageName;
   double latencyMs = -1;       // median single-image latency
   double elapsedMs = 0;        // wall time of the whole preview
+  // Where the time went: masks, compact, size, accuracy, latency (ms).
+  QMap<QString, double> phaseMs;
+  bool structural = false;     // size and latency are of the physically smaller model
+  qint64 channelsRemoved = 0;
   QMap<QString, double> layerSparsity;   // achieved fraction of zero weights per layer
   QMap<QString, qint64> layerNonzeros;
   std::shared_ptr<const topiary::MaskSet> masks;  // initializer -> mask

@@ -1,10 +1,13 @@
 // Renders the workbench offscreen and writes PNGs of the main window, the
-// graph, the heatmaps and the preview chart to $TOPIARY_SCREENSHOT_DIR
+// graph, the heatmaps, the preview chart and the jobs panel to $TOPIARY_SCREENSHOT_DIR
 // (default: <build>/screenshots), for the README and for looking at.
 #include <QDir>
 #include <QtTest>
 
+#include <QDockWidget>
+
 #include "GraphView.h"
+#include "JobPanel.h"
 #include "HeatmapPanel.h"
 #include "HeatmapView.h"
 #include "LayerTableModel.h"
@@ -56,7 +59,22 @@ void TestScreenshots::writeScreenshots() {
   QVERIFY(tm->setData(tm->index(1, LayerTableModel::Granularity), "element"));
   QVERIFY(tm->setData(tm->index(1, LayerTableModel::Sparsity), 0.7));
   QTRY_VERIFY_WITH_TIMEOUT(doc->hasPreview() && doc->preview().plan == doc->plan(), 60000);
+  // A short fine-tune so the jobs panel has curves to show.
+  {
+    QSignalSpy done(w.jobPanel(), &JobPanel::jobFinished);
+    topiary::TrainOptions o;
+    o.epochs = 2;
+    o.maxBatchesPerEpoch = 12;
+    o.lr = 0.01f;
+    w.jobPanel()->startFineTune(o, 2000);
+    QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 50000);
+    QVERIFY2(w.jobPanel()->lastOutcome().ok, qPrintable(w.jobPanel()->lastOutcome().message));
+    QVERIFY(w.jobPanel()->curvePoints() >= 2);
+    QTRY_VERIFY_WITH_TIMEOUT(doc->hasPreview() && doc->preview().plan == doc->plan() &&
+                                 !w.previewController()->busy(), 60000);
+  }
   w.selectLayer(tm->layerAt(1));
+  w.findChild<QDockWidget*>("WeightsDock")->raise();
   QTest::qWait(50);  // let queued layout/paint events run before grabbing
 
   struct Shot {
@@ -64,11 +82,15 @@ void TestScreenshots::writeScreenshots() {
     QWidget* widget;
   };
   const Shot shots[] = {{"main-window.png", &w},
-                        {"graph.png", w.graphView()},
-                        {"heatmaps.png", w.heatmaps()},
-                        {"preview.png", w.previewPanel()}};
+                         {"graph.png", w.graphView()},
+                         {"heatmaps.png", w.heatmaps()},
+                         {"preview.png", w.previewPanel()},
+                         {"jobs.png", w.jobPanel()}};
   for (const Shot& s : shots) {
-    if (s.widget != &w && !s.widget->isVisible()) s.widget->parentWidget()->show();
+    if (s.widget == w.jobPanel()) {
+      w.findChild<QDockWidget*>("JobsDock")->raise();
+      QTest::qWait(50);
+    }
     QImage img = s.widget->grab().toImage();
     const QString path = dir + "/" + s.name;
     QVERIFY2(img.save(path), qPrintable(path));
