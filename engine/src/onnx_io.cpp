@@ -3,12 +3,14 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <onnx/checker.h>
+#include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
 
 #include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <set>
 
 #include "topiary/file_util.h"
@@ -241,6 +243,40 @@ void attributeToProto(const std::string& name, const Attribute& a, onnx::Attribu
   }
 }
 
+// Input and output counts against ONNX's own schema for the node's operator
+// at the model's opset, and required (non-optional) slots not left empty:
+// kernels index their inputs and outputs by position and may rely on this.
+// Operators ONNX does not know are left to the executor, which names them.
+Status checkArity(const onnx::NodeProto& np, int64_t opset, const std::string& label) {
+  std::string domain = np.domain() == "ai.onnx" ? "" : np.domain();
+  if (!domain.empty()) return Status::ok();
+  const onnx::OpSchema* schema =
+      onnx::OpSchemaRegistry::Schema(np.op_type(), static_cast<int>(std::min<int64_t>(opset, INT32_MAX)), domain);
+  if (!schema) return Status::ok();
+  std::string what = "node '" + label + "' (" + np.op_type() + ", opset " + std::to_string(opset) + ")";
+  auto range = [](int lo, int hi) {
+    return hi == std::numeric_limits<int>::max() ? "at least " + std::to_string(lo)
+                                                 : std::to_string(lo) + " to " + std::to_string(hi);
+  };
+  if (np.input_size() < schema->min_input() || np.input_size() > schema->max_input())
+    return Status::badInput(what + " has " + std::to_string(np.input_size()) + " inputs; the operator takes " +
+                            range(schema->min_input(), schema->max_input()));
+  if (np.output_size() < schema->min_output() || np.output_size() > schema->max_output())
+    return Status::badInput(what + " has " + std::to_string(np.output_size()) + " outputs; the operator has " +
+                            range(schema->min_output(), schema->max_output()));
+  const auto& formalIn = schema->inputs();
+  for (int i = 0; i < np.input_size() && i < static_cast<int>(formalIn.size()); ++i)
+    if (np.input(i).empty() && formalIn[static_cast<size_t>(i)].GetOption() != onnx::OpSchema::Optional)
+      return Status::badInput(what + " leaves its required input " + std::to_string(i) + " ('" +
+                              formalIn[static_cast<size_t>(i)].GetName() + "') empty");
+  const auto& formalOut = schema->outputs();
+  for (int i = 0; i < np.output_size() && i < static_cast<int>(formalOut.size()); ++i)
+    if (np.output(i).empty() && formalOut[static_cast<size_t>(i)].GetOption() != onnx::OpSchema::Optional)
+      return Status::badInput(what + " leaves its required output " + std::to_string(i) + " ('" +
+                              formalOut[static_cast<size_t>(i)].GetName() + "') empty");
+  return Status::ok();
+}
+
 Result<Graph> graphFromProto(const onnx::ModelProto& mp, LoadState& st) {
   if (!mp.has_graph()) return Status::badInput("the file holds no graph (is it an ONNX model?)");
   const auto& gp = mp.graph();
@@ -296,6 +332,7 @@ Result<Graph> graphFromProto(const onnx::ModelProto& mp, LoadState& st) {
       if (!a) return a.status();
       n.attrs[ap.name()] = std::move(a.value());
     }
+    TOPIARY_RETURN_IF_ERROR(checkArity(np, g.opset(), n.label()));
     g.nodes.push_back(std::move(n));
   }
   TOPIARY_RETURN_IF_ERROR(g.validate());
