@@ -3,8 +3,11 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -71,6 +74,48 @@ bool shardable(const Graph& g) {
 }
 
 }  // namespace
+
+// Helper threads of a split run. `next` holds the run's generation in its
+// high 32 bits and the next unclaimed chunk in the low ones, so a helper that
+// wakes late can only claim chunks of the run in progress, and claims none
+// once they are all taken.
+struct Executor::SplitPool {
+  std::vector<std::thread> workers;
+  std::mutex m;
+  std::condition_variable wake, idle;
+  uint64_t generation = 0;
+  int busy = 0;  // helpers inside runChunks
+  bool stop = false;
+  std::atomic<uint64_t> next{0};
+  std::atomic<int64_t> chunks{0};
+  std::vector<Status> status;  // per chunk
+
+  void serve(Executor* ex, int worker) {
+    uint64_t seen = 0;
+    for (;;) {
+      std::unique_lock<std::mutex> lock(m);
+      wake.wait(lock, [&] { return stop || generation != seen; });
+      if (stop) return;
+      seen = generation;
+      ++busy;
+      lock.unlock();
+      ex->runChunks(worker, seen & 0xffffffffu);
+      lock.lock();
+      --busy;
+      idle.notify_all();
+    }
+  }
+};
+
+Executor::~Executor() {
+  if (!pool_) return;
+  {
+    std::lock_guard<std::mutex> lock(pool_->m);
+    pool_->stop = true;
+  }
+  pool_->wake.notify_all();
+  for (auto& t : pool_->workers) t.join();
+}
 
 int defaultThreadCount() {
   unsigned n = std::thread::hardware_concurrency();
@@ -147,7 +192,23 @@ Result<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const Exe
       if (!shard) return shard.status();
       ex->shards_.push_back(std::move(shard.value()));
     }
-    ex->shardInputs_.resize(ex->shards_.size());
+    // Kept after a split run: outputs and the activations their producers read.
+    std::vector<bool> kept(ex->slots_.size(), false);
+    for (int s : ex->outputSlots_) kept[static_cast<size_t>(s)] = true;
+    for (const auto& step : ex->steps_) {
+      bool producesOutput = false;
+      for (int o : step.out) producesOutput |= o >= 0 && kept[static_cast<size_t>(o)];
+      if (!producesOutput) continue;
+      for (int i : step.in)
+        if (i >= 0 && !ex->slots_[static_cast<size_t>(i)].initializer) kept[static_cast<size_t>(i)] = true;
+    }
+    for (int s : ex->inputSlots_) kept[static_cast<size_t>(s)] = false;  // the caller's own tensor
+    for (size_t s = 0; s < kept.size(); ++s)
+      if (kept[s]) ex->keptSlots_.push_back(static_cast<int>(s));
+    ex->pool_.reset(new SplitPool());
+    Executor* self = ex.get();
+    for (int w = 1; w < ex->ctx_.threads; ++w)
+      ex->pool_->workers.emplace_back([self, w] { self->pool_->serve(self, w); });
   }
   return ex;
 }
@@ -249,56 +310,87 @@ Status Executor::run(const std::vector<std::pair<std::string, const Tensor*>>& i
 
 Status Executor::runSharded(const Tensor& x) {
   const int T = static_cast<int>(shards_.size());
-  const int64_t N = x.dim(0), sample = x.bytes() / static_cast<size_t>(N);
-  for (int t = 0; t < T; ++t) {
-    const int64_t n0 = N * t / T, n1 = N * (t + 1) / T;
+  const int64_t N = x.dim(0), sample = static_cast<int64_t>(x.bytes()) / N;
+  // Four chunks per thread (at least 8 images each): small enough that the
+  // busy threads absorb the share of one the OS does not schedule.
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(4 * T, N / 8));
+  chunkInputs_.resize(static_cast<size_t>(chunks));
+  chunkKept_.resize(static_cast<size_t>(chunks));
+  for (int64_t k = 0; k < chunks; ++k) {
+    const int64_t n0 = N * k / chunks, n1 = N * (k + 1) / chunks;
     Shape s = x.shape();
     s[0] = n1 - n0;
-    shardInputs_[static_cast<size_t>(t)].resize(x.dtype(), s);
-    std::memcpy(shardInputs_[static_cast<size_t>(t)].raw(), static_cast<const char*>(x.raw()) + n0 * sample,
-                static_cast<size_t>((n1 - n0) * sample));
-    shards_[static_cast<size_t>(t)]->setCancelFlag(ctx_.cancel);
+    Tensor& in = chunkInputs_[static_cast<size_t>(k)];
+    in.resize(x.dtype(), s);
+    std::memcpy(in.raw(), static_cast<const char*>(x.raw()) + n0 * sample, static_cast<size_t>((n1 - n0) * sample));
+    chunkKept_[static_cast<size_t>(k)].resize(keptSlots_.size());
   }
-  std::vector<Status> st(static_cast<size_t>(T));
-#pragma omp parallel for num_threads(T) schedule(static, 1)
-  for (int t = 0; t < T; ++t)
-    st[static_cast<size_t>(t)] = shards_[static_cast<size_t>(t)]->run(shardInputs_[static_cast<size_t>(t)]);
-  for (const auto& s : st) TOPIARY_RETURN_IF_ERROR(s);
+  for (auto& sh : shards_) sh->setCancelFlag(ctx_.cancel);
+  uint64_t gen;
+  {
+    std::lock_guard<std::mutex> lock(pool_->m);
+    gen = ++pool_->generation & 0xffffffffu;
+    pool_->status.assign(static_cast<size_t>(chunks), Status::ok());
+    pool_->chunks.store(chunks);
+    pool_->next.store(gen << 32);
+  }
+  pool_->wake.notify_all();
+  runChunks(0, gen);
+  {
+    // Only helpers that joined this run are waited for.
+    std::unique_lock<std::mutex> lock(pool_->m);
+    pool_->idle.wait(lock, [&] { return pool_->busy == 0; });
+  }
+  for (const auto& st : pool_->status) TOPIARY_RETURN_IF_ERROR(st);
+  // Concatenate the kept tensors of every chunk along the batch axis.
+  for (size_t j = 0; j < keptSlots_.size(); ++j) {
+    const Tensor& first = chunkKept_[0][j];
+    if (first.rank() == 0) return Status::internal("a split batch produced a tensor with no batch axis");
+    Shape shape = first.shape();
+    int64_t total = 0;
+    for (int64_t k = 0; k < chunks; ++k) {
+      const Tensor& part = chunkKept_[static_cast<size_t>(k)][j];
+      if (part.rank() != first.rank() || part.dtype() != first.dtype() ||
+          !std::equal(part.shape().begin() + 1, part.shape().end(), first.shape().begin() + 1))
+        return Status::internal("a split batch produced parts that do not concatenate");
+      total += part.dim(0);
+    }
+    shape[0] = total;
+    Tensor& dst = slots_[static_cast<size_t>(keptSlots_[j])].owned;
+    dst.resize(first.dtype(), shape);
+    char* out = static_cast<char*>(dst.raw());
+    for (int64_t k = 0; k < chunks; ++k) {
+      const Tensor& part = chunkKept_[static_cast<size_t>(k)][j];
+      std::memcpy(out, part.raw(), part.bytes());
+      out += part.bytes();
+    }
+  }
   lastRunSharded_ = true;
-  gatheredSlot_.assign(slots_.size(), false);
-  for (int slot : outputSlots_)
-    if (!gathered(slot)) return Status::internal("a split batch produced outputs that do not concatenate");
   return Status::ok();
 }
 
-// Concatenates a node output of every shard along the batch axis into the
-// slot's own tensor (null when the parts do not line up).
-const Tensor* Executor::gathered(int slot) const {
-  Slot& s = slots_[static_cast<size_t>(slot)];
-  if (gatheredSlot_[static_cast<size_t>(slot)]) return &s.owned;
-  Shape shape;
-  int64_t total = 0;
-  for (const auto& sh : shards_) {
-    const Tensor* part = sh->slots_[static_cast<size_t>(slot)].ptr;
-    if (!part || part->rank() == 0) return nullptr;
-    Shape rest(part->shape().begin() + 1, part->shape().end());
-    if (shape.empty())
-      shape = part->shape();
-    else if (Shape(shape.begin() + 1, shape.end()) != rest ||
-             part->dtype() != shards_[0]->slots_[static_cast<size_t>(slot)].ptr->dtype())
-      return nullptr;
-    total += part->dim(0);
+// Claims chunks of run `generation` until none are left; each runs on this
+// worker's own single-threaded executor and its kept tensors are copied out.
+void Executor::runChunks(int worker, uint64_t generation) {
+  Executor& shard = *shards_[static_cast<size_t>(worker)];
+  for (;;) {
+    uint64_t v = pool_->next.load();
+    int64_t k;
+    do {
+      if ((v >> 32) != generation) return;
+      k = static_cast<int64_t>(v & 0xffffffffu);
+      if (k >= pool_->chunks.load()) return;
+    } while (!pool_->next.compare_exchange_weak(v, v + 1));
+    Status st = shard.run(chunkInputs_[static_cast<size_t>(k)]);
+    if (st.isOk())
+      for (size_t j = 0; j < keptSlots_.size(); ++j) {
+        const Tensor& src = *shard.slots_[static_cast<size_t>(keptSlots_[j])].ptr;
+        Tensor& dst = chunkKept_[static_cast<size_t>(k)][j];
+        dst.resize(src.dtype(), src.shape());  // keeps its buffer between runs
+        if (src.bytes()) std::memcpy(dst.raw(), src.raw(), src.bytes());
+      }
+    pool_->status[static_cast<size_t>(k)] = st;
   }
-  shape[0] = total;
-  s.owned.resize(shards_[0]->slots_[static_cast<size_t>(slot)].ptr->dtype(), shape);
-  char* dst = static_cast<char*>(s.owned.raw());
-  for (const auto& sh : shards_) {
-    const Tensor* part = sh->slots_[static_cast<size_t>(slot)].ptr;
-    std::memcpy(dst, part->raw(), part->bytes());
-    dst += part->bytes();
-  }
-  gatheredSlot_[static_cast<size_t>(slot)] = true;
-  return &s.owned;
 }
 
 const Tensor* Executor::value(const std::string& name) const {
@@ -306,7 +398,7 @@ const Tensor* Executor::value(const std::string& name) const {
   if (s < 0) return nullptr;
   const Slot& slot = slots_[static_cast<size_t>(s)];
   if (lastRunSharded_ && !slot.initializer && std::find(inputSlots_.begin(), inputSlots_.end(), s) == inputSlots_.end())
-    return gathered(s);
+    return std::find(keptSlots_.begin(), keptSlots_.end(), s) != keptSlots_.end() ? slot.ptr : nullptr;
   return slot.ptr;
 }
 

@@ -39,6 +39,7 @@ int defaultThreadCount();
 class Executor {
  public:
   static Result<std::unique_ptr<Executor>> create(const Graph& graph, const ExecutorOptions& options = {});
+  ~Executor();
 
   // Runs the graph. `inputs` are matched to graph inputs by name; every
   // graph input must be given, with the declared type and fixed dimensions.
@@ -106,7 +107,7 @@ class Executor {
   Executor() = default;
   Status checkInput(const ValueInfo& info, const Tensor& t) const;
   Status runSharded(const Tensor& input);
-  const Tensor* gathered(int slot) const;
+  void runChunks(int worker, uint64_t generation);
 
   const Graph* graph_ = nullptr;
   const Graph* run_ = nullptr;  // graph_ or optimized_
@@ -115,13 +116,20 @@ class Executor {
   bool profiling_ = false;
   std::vector<double> nodeMs_;
   // Batch split (see ExecutorOptions): one single-threaded executor per
-  // thread on the optimised graph, their input slices, and whether the last
-  // run used them (then value() gathers from them).
+  // thread on the optimised graph. The batch is cut into chunks that the
+  // calling thread and helper threads claim one at a time, so a helper the
+  // OS has not scheduled never holds the run up (no fork/join barrier).
+  // After a split run, value() knows the kept tensors only: graph outputs and
+  // the activations read by the nodes producing them (e.g. a final Softmax's
+  // logits).
+  struct SplitPool;
   std::vector<std::unique_ptr<Executor>> shards_;
-  std::vector<Tensor> shardInputs_;
+  std::unique_ptr<SplitPool> pool_;
+  std::vector<int> keptSlots_;
+  std::vector<Tensor> chunkInputs_;
+  std::vector<std::vector<Tensor>> chunkKept_;  // [chunk][kept tensor]
   bool lastRunSharded_ = false;
-  mutable std::vector<bool> gatheredSlot_;
-  mutable std::vector<Slot> slots_;  // mutable: value() gathers a split batch on demand
+  std::vector<Slot> slots_;
   std::vector<Step> steps_;
   std::vector<int> inputSlots_;
   std::vector<int> outputSlots_;

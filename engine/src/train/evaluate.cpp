@@ -35,6 +35,7 @@ Result<EvalResult> evaluate(const Graph& graph, const Dataset& data, int batchSi
                             std::to_string(graph.inputs.size()));
   ExecutorOptions eo;
   eo.threads = threads;
+  eo.optimizeForInference = true;  // weights are fixed while evaluating: fused, sparse kernels, batch split
   auto exr = Executor::create(graph, eo);
   if (!exr) return exr.status();
   Executor& ex = *exr.value();
