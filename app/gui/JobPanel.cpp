@@ -3,7 +3,7 @@
 #include <QChart>
 #include <QChartView>
 #include <QGridLayout>
-#include <QHBoxLayout>
+#include <QVBoxLayout>
 #include <QJsonDocument>
 #include <QLabel>
 #include <QLineSeries>
@@ -59,7 +59,7 @@ JobPanel::JobPanel(ModelDocument* doc, QWidget* parent) : QWidget(parent), doc_(
 
   auto* chart = new QChart;
   chart->setMargins(QMargins(0, 0, 0, 0));
-  chart->legend()->setAlignment(Qt::AlignRight);
+  chart->legend()->setAlignment(Qt::AlignBottom);
   loss_ = new QLineSeries;
   loss_->setName(tr("loss"));
   loss_->setPen(QPen(QColor(200, 70, 50), 2));
@@ -74,7 +74,7 @@ JobPanel::JobPanel(ModelDocument* doc, QWidget* parent) : QWidget(parent), doc_(
   chart->addSeries(acc_);
   chart->addSeries(valAcc_);
   ax_ = new QValueAxis;
-  ax_->setTitleText(tr("epochs trained"));
+  ax_->setTitleText(tr("epochs"));
   ax_->setLabelFormat("%.1f");
   ax_->setTickCount(6);
   ax_->setRange(0, 1);
@@ -99,30 +99,26 @@ JobPanel::JobPanel(ModelDocument* doc, QWidget* parent) : QWidget(parent), doc_(
   valAcc_->attachAxis(ayAcc_);
   chart_ = new QChartView(chart, this);
   chart_->setRenderHint(QPainter::Antialiasing);
-  chart_->setMinimumHeight(170);
-  chart_->setMinimumWidth(360);
+  chart_->setMinimumHeight(200);
+  chart_->setMinimumWidth(300);
 
-  // Controls in a column on the left, the curves get the full height on the
-  // right (stacked, a short dock squashed the chart's axes).
-  auto* controls = new QWidget(this);
-  auto* grid = new QGridLayout(controls);
-  grid->setContentsMargins(0, 0, 0, 0);
+  // Buttons in two rows above, the curves below with all the remaining
+  // room (beside the buttons, or in a short dock, the axes were squashed).
+  auto* grid = new QGridLayout;
   grid->setSpacing(4);
   grid->addWidget(fineTune_, 0, 0);
-  grid->addWidget(epochs_, 0, 1, 1, 2);
-  grid->addWidget(admm_, 1, 0);
-  grid->addWidget(dns_, 1, 1);
-  grid->addWidget(agp_, 1, 2);
-  grid->addWidget(bench_, 2, 0);
-  grid->addWidget(cancelButton_, 2, 1, 1, 2);
-  grid->addWidget(bar_, 3, 0, 1, 3);
-  grid->addWidget(status_, 4, 0, 1, 3);
-  grid->setRowStretch(4, 1);
-  controls->setFixedWidth(320);
-  auto* row = new QHBoxLayout(this);
-  row->setContentsMargins(4, 4, 4, 4);
-  row->addWidget(controls);
-  row->addWidget(chart_, 1);
+  grid->addWidget(epochs_, 0, 1);
+  grid->addWidget(admm_, 0, 2);
+  grid->addWidget(dns_, 0, 3);
+  grid->addWidget(agp_, 0, 4);
+  grid->addWidget(bench_, 1, 0);
+  grid->addWidget(cancelButton_, 1, 1);
+  grid->addWidget(bar_, 1, 2, 1, 3);
+  auto* col = new QVBoxLayout(this);
+  col->setContentsMargins(4, 4, 4, 4);
+  col->addLayout(grid);
+  col->addWidget(status_);
+  col->addWidget(chart_, 1);
 
   connect(fineTune_, &QPushButton::clicked, this, [this] {
     topiary::TrainOptions o;

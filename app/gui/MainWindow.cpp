@@ -13,7 +13,9 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QScreen>
 #include <QSettings>
+#include <QShowEvent>
 #include <QStatusBar>
 #include <QTableView>
 #include <QToolBar>
@@ -230,10 +232,27 @@ void MainWindow::buildMenus() {
 void MainWindow::restoreWindowState() {
   QSettings s;
   resize(1600, 1000);
+  const bool geometry = restoreGeometry(s.value("window/geometry").toByteArray());
+  const bool state = restoreState(s.value("window/state").toByteArray(), kStateVersion);
+  defaultLayoutPending_ = !geometry || !state;
+}
+
+void MainWindow::showEvent(QShowEvent* e) {
+  QMainWindow::showEvent(e);
+  if (!defaultLayoutPending_) return;
+  defaultLayoutPending_ = false;
+  // First start: a 1600x1000 window (or the screen, if smaller) and dock
+  // sizes that give the graph the centre. Done once shown, because the dock
+  // layout only takes sizes after its first activation.
+  QSize size(1600, 1000);
+  if (screen()) size = size.boundedTo(screen()->availableGeometry().size());
+  applyDefaultLayout(size);
+}
+
+void MainWindow::applyDefaultLayout(const QSize& size) {
+  resize(size);
   resizeDocks({layersDock_, previewDock_}, {440, 560}, Qt::Horizontal);
-  resizeDocks({previewDock_, weightsDock_}, {480, 420}, Qt::Vertical);
-  restoreGeometry(s.value("window/geometry").toByteArray());
-  restoreState(s.value("window/state").toByteArray(), kStateVersion);
+  resizeDocks({previewDock_, weightsDock_}, {500, size.height() - 500}, Qt::Vertical);
 }
 
 void MainWindow::closeEvent(QCloseEvent* e) {

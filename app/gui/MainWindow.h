@@ -53,6 +53,8 @@ class MainWindow : public QMainWindow {
   JobPanel* jobPanel() const { return jobs_; }
   SessionStore* sessions() const { return sessions_; }
   QLineEdit* findField() const { return find_; }
+  // The first-start arrangement at `size` (also used by the screenshot test).
+  void applyDefaultLayout(const QSize& size);
 
   // Opens a .topiary session: its model, then its plan and tried points.
   bool openSession(const QString& path, QString* error);
@@ -73,6 +75,7 @@ class MainWindow : public QMainWindow {
 
  protected:
   void closeEvent(QCloseEvent* e) override;
+  void showEvent(QShowEvent* e) override;
   void dragEnterEvent(QDragEnterEvent* e) override;
   void dropEvent(QDropEvent* e) override;
 
@@ -121,4 +124,5 @@ class MainWindow : public QMainWindow {
   QString loadingPath_;
   QString selected_;
   int findIndex_ = 0;
+  bool defaultLayoutPending_ = false;  // no saved layout: size the docks at the first show
 };

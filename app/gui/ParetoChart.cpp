@@ -31,10 +31,10 @@ ParetoChart::ParetoChart(Cost cost, QWidget* parent) : QChartView(parent), cost_
   chart->addSeries(current_);
   ax_ = new QValueAxis;
   ax_->setTitleText(cost == Cost::SizeKB ? tr("size (KB)") : tr("latency (ms, batch 1, 1 thread)"));
-  ax_->setLabelFormat(cost == Cost::SizeKB ? "%.0f" : "%.3f");
+  ax_->setTickCount(6);
   ay_ = new QValueAxis;
   ay_->setTitleText(tr("accuracy (%)"));
-  ay_->setLabelFormat("%.1f");
+  ay_->setTickCount(6);
   chart->addAxis(ax_, Qt::AlignBottom);
   chart->addAxis(ay_, Qt::AlignLeft);
   for (QAbstractSeries* s : {static_cast<QAbstractSeries*>(frontLine_), static_cast<QAbstractSeries*>(tried_),
@@ -145,4 +145,12 @@ void ParetoChart::setPoints(const QVector<TriedPoint>& points, int currentIndex)
   const double py = std::max((y1 - y0) * 0.1, 1.0);
   ax_->setRange(std::max(0.0, x0 - px), x1 + px);
   ay_->setRange(std::max(0.0, y0 - py), std::min(100.0, y1 + py));
+  // Round ticks, with as many decimals as the span needs (a 41-43 KB range
+  // labelled "%.0f" read 41, 41, 42, 42, 43).
+  for (QValueAxis* a : {ax_, ay_}) {
+    a->applyNiceNumbers();
+    const double span = a->max() - a->min();
+    const int decimals = span >= 20 ? 0 : span >= 2 ? 1 : span >= 0.2 ? 2 : 3;
+    a->setLabelFormat(QString("%.%1f").arg(decimals));
+  }
 }

@@ -8,6 +8,7 @@
 
 #include "GraphView.h"
 #include "JobPanel.h"
+#include "ParetoChart.h"
 #include "HeatmapPanel.h"
 #include "HeatmapView.h"
 #include "LayerTableModel.h"
@@ -44,21 +45,12 @@ void TestScreenshots::writeScreenshots() {
   MainWindow w;
   w.resize(1600, 1000);
   w.show();
+  // The offscreen screen is small; lay the window out as on a 1600x1000 desktop.
+  w.applyDefaultLayout(QSize(1600, 1000));
   QSignalSpy opened(&w, &MainWindow::modelOpened);
   w.openModel(guitest::demoModelPath());
   QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
   ModelDocument* doc = w.document();
-  // A few configurations so the chart has points and a front.
-  const double sparsities[] = {0.3, 0.6, 0.8};
-  for (double s : sparsities) {
-    QSignalSpy ready(w.previewController(), &PreviewController::resultReady);
-    doc->editAllSparsity(s);
-    QTRY_VERIFY_WITH_TIMEOUT(doc->hasPreview() && doc->preview().plan == doc->plan(), 60000);
-  }
-  LayerTableModel* tm = w.layerModel();
-  QVERIFY(tm->setData(tm->index(1, LayerTableModel::Granularity), "element"));
-  QVERIFY(tm->setData(tm->index(1, LayerTableModel::Sparsity), 0.7));
-  QTRY_VERIFY_WITH_TIMEOUT(doc->hasPreview() && doc->preview().plan == doc->plan(), 60000);
   // A short fine-tune so the jobs panel has curves to show.
   {
     QSignalSpy done(w.jobPanel(), &JobPanel::jobFinished);
@@ -73,9 +65,28 @@ void TestScreenshots::writeScreenshots() {
     QTRY_VERIFY_WITH_TIMEOUT(doc->hasPreview() && doc->preview().plan == doc->plan() &&
                                  !w.previewController()->busy(), 60000);
   }
+  // A few configurations so the chart has points and a front.
+  const double sparsities[] = {0.2, 0.4, 0.6, 0.75, 0.9, 0.5};
+  for (double s : sparsities) {
+    QSignalSpy ready(w.previewController(), &PreviewController::resultReady);
+    doc->editAllSparsity(s);
+    QTRY_VERIFY_WITH_TIMEOUT(doc->hasPreview() && doc->preview().plan == doc->plan(), 60000);
+  }
+  LayerTableModel* tm = w.layerModel();
+  QVERIFY(tm->setData(tm->index(1, LayerTableModel::Granularity), "element"));
+  QVERIFY(tm->setData(tm->index(1, LayerTableModel::Sparsity), 0.7));
+  QTRY_VERIFY_WITH_TIMEOUT(doc->hasPreview() && doc->preview().plan == doc->plan(), 60000);
   w.selectLayer(tm->layerAt(1));
   w.findChild<QDockWidget*>("WeightsDock")->raise();
+  w.graphView()->fitAll();
   QTest::qWait(50);  // let queued layout/paint events run before grabbing
+  // What a person sees: a 1600x1000 window whose graph is legible and whose
+  // chart holds every configuration tried.
+  QCOMPARE(w.size(), QSize(1600, 1000));
+  QVERIFY2(w.graphView()->zoom() >= GraphView::kReadableZoom, qPrintable(QString::number(w.graphView()->zoom())));
+  QVERIFY(w.graphView()->width() >= 500 && w.graphView()->height() >= 800);
+  QCOMPARE(w.previewPanel()->sizeChart()->pointCount(), doc->tried().size());
+  QVERIFY(doc->tried().size() >= 6);
 
   struct Shot {
     const char* name;
