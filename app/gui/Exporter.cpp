@@ -34,6 +34,12 @@ ExportResult Exporter::exportModel(const LoadedModel& model, const PrunePlan& pl
       topiary::sameFile(recipePath.toStdString(), model.path.toStdString()) ||
       (weightsModified && topiary::sameFile(basePath.toStdString(), model.path.toStdString())))
     return fail(QString("refusing to overwrite the source model %1").arg(model.path));
+  // ADMM and DNS train while they prune; export applies a plan to weights
+  // already in memory, so those methods run as jobs first.
+  if (plan.global().method != "magnitude")
+    return fail(QString("method '%1' trains while pruning: run it from the Jobs panel (%2 button), then export "
+                        "the result with method 'magnitude' (key 'method')")
+                    .arg(plan.global().method, plan.global().method.toUpper()));
   const QByteArray json = QJsonDocument(plan.toRecipe()).toJson(QJsonDocument::Indented);
   auto recipe = topiary::parseRecipe(json.toStdString());
   if (!recipe) return fail(QString::fromStdString(recipe.status().message()));

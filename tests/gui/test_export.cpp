@@ -247,6 +247,15 @@ void TestExport::failedExportLeavesNothing() {
   QVERIFY(!q.ok);
   QVERIFY2(q.error.contains("bits"), qPrintable(q.error));
   QVERIFY(!QFileInfo::exists(sub + "/q.onnx"));
+  // A training method: told to run it as a job.
+  PrunePlan admm;
+  g = admm.global();
+  g.method = "admm";
+  admm.setGlobal(g);
+  ExportResult a = Exporter::exportModel(*model_, admm, sub + "/a.onnx");
+  QVERIFY(!a.ok);
+  QVERIFY2(a.error.contains("Jobs") && a.error.contains("'method'"), qPrintable(a.error));
+  QVERIFY(!QFileInfo::exists(sub + "/a.onnx"));
 }
 
 QTEST_MAIN(TestExport)

@@ -1,8 +1,13 @@
 // Session files on the demo model (offscreen): save and reopen a .topiary
 // session (model path, plan, tried points), autosave a moment after a change,
-// recovery offered when a crashed run left its autosave behind, and errors
-// that name the problem.
+// recovery offered when a crashed run left its autosave behind, errors that
+// name the problem; window/dock state kept across starts; drag and drop.
+#include <QApplication>
+#include <QDockWidget>
+#include <QDropEvent>
 #include <QFile>
+#include <QMimeData>
+#include <QSettings>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QtTest>
@@ -24,6 +29,8 @@ class TestSessions : public QObject {
   void recoveryAfterCrash();
   void cleanExitLeavesNoRecovery();
   void badSessionsNameTheProblem();
+  void windowStateRestored();
+  void dropOpensModel();
 
  private:
   // A window with the demo open and two tried configurations.
@@ -173,6 +180,40 @@ void TestSessions::badSessionsNameTheProblem() {
   QVERIFY2(err.contains("nope.onnx") && err.contains("'model'"), qPrintable(err));
   QVERIFY(!w.openSession(dir_ + "/absent.topiary", &err));
   QVERIFY2(err.contains("absent.topiary"), qPrintable(err));
+}
+
+void TestSessions::windowStateRestored() {
+  {
+    MainWindow w;
+    w.show();
+    QDockWidget* jobs = w.findChild<QDockWidget*>("JobsDock");
+    QVERIFY(jobs);
+    QCOMPARE(w.dockWidgetArea(jobs), Qt::RightDockWidgetArea);
+    w.addDockWidget(Qt::BottomDockWidgetArea, jobs);  // the user moves it
+    w.findChild<QDockWidget*>("WeightsDock")->hide();
+    QVERIFY(w.close());
+  }
+  MainWindow again;
+  again.show();
+  QCOMPARE(again.dockWidgetArea(again.findChild<QDockWidget*>("JobsDock")), Qt::BottomDockWidgetArea);
+  QVERIFY(!again.findChild<QDockWidget*>("WeightsDock")->isVisible());
+  QSettings().clear();
+}
+
+void TestSessions::dropOpensModel() {
+  MainWindow w;
+  w.show();
+  QSignalSpy opened(&w, &MainWindow::modelOpened);
+  QMimeData mime;
+  mime.setUrls({QUrl::fromLocalFile(guitest::demoModelPath())});
+  QDragEnterEvent enter(QPoint(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(&w, &enter);
+  QVERIFY(enter.isAccepted());
+  QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(&w, &drop);
+  QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
+  QCOMPARE(opened.first().at(0).toString(), guitest::demoModelPath());
+  QVERIFY(w.windowTitle().contains(QFileInfo(guitest::demoModelPath()).fileName()));
 }
 
 QTEST_MAIN(TestSessions)
