@@ -115,8 +115,24 @@ TeachingTour::TeachingTour(ModelDocument* doc, QWidget* parent)
   title_->setText(tr("Teaching mode"));
   text_->setHtml(tr("<p>A guided tour of pruning on the model that is open (the demo LeNet-5 works best). Each step "
                     "changes the real model: watch the graph, the layer table and the preview move, and the numbers "
-                    "collect in the table below. Press <b>Next</b> to start.</p>"));
+                    "collect in the table below. The first and the last layers stay unpruned throughout (they are the most "
+                    "sensitive). Press <b>Next</b> to start.</p>"));
   position_->setText(tr("%1 steps").arg(steps_.size()));
+}
+
+PrunePlan TeachingTour::planFor(int i) const {
+  PrunePlan p = steps_[i].plan;
+  if (doc_->hasModel() && doc_->model()->layers.size() > 2) {
+    LayerPlan locked = p.layerPlan(QString());
+    locked.locked = true;
+    locked.sparsity = 0;
+    // Element applies to every operator; "filter" named explicitly on the
+    // logits layer would be an error in the recipe.
+    locked.granularity = "element";
+    p.setPlan(doc_->model()->layers.front().name, locked);
+    p.setPlan(doc_->model()->layers.back().name, locked);
+  }
+  return p;
 }
 
 void TeachingTour::goTo(int i) {
@@ -129,12 +145,13 @@ void TeachingTour::goTo(int i) {
   back_->setEnabled(i > 0);
   next_->setEnabled(i + 1 < steps_.size());
   position_->setText(tr("step %1 of %2").arg(i + 1).arg(steps_.size()));
-  if (doc_->plan() != s.plan) doc_->restorePlan(s.plan, tr("Teaching: %1").arg(s.title));
-  else if (doc_->hasPreview() && doc_->preview().plan == s.plan) QTimer::singleShot(0, this, &TeachingTour::onPreview);
+  const PrunePlan plan = planFor(i);
+  if (doc_->plan() != plan) doc_->restorePlan(plan, tr("Teaching: %1").arg(s.title));
+  else if (doc_->hasPreview() && doc_->preview().plan == plan) QTimer::singleShot(0, this, &TeachingTour::onPreview);
 }
 
 void TeachingTour::onPreview() {
-  if (current_ < 0 || !doc_->hasPreview() || doc_->preview().plan != steps_[current_].plan) return;
+  if (current_ < 0 || !doc_->hasPreview() || doc_->preview().plan != planFor(current_)) return;
   if (measured_.contains(current_) && measured_[current_].generation == doc_->preview().generation && !job_->busy())
     return;
   measured_[current_] = doc_->preview();

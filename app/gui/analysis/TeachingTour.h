@@ -39,6 +39,10 @@ class TeachingTour : public QWidget {
   int stepCount() const { return steps_.size(); }
   int current() const { return current_; }
   const TeachingStep& step(int i) const { return steps_[i]; }
+  // The plan step i puts on the model: the step's plan with the model's first
+  // and last prunable layers locked (the most sensitive; pruning them without
+  // fine-tuning would drown every other effect).
+  PrunePlan planFor(int i) const;
   void goTo(int i);
   void next() { goTo(current_ + 1); }
   void back() { goTo(current_ - 1); }

@@ -177,6 +177,9 @@ void VerdictView::showVerdict() {
     chart->addSeries(series);
     auto* ax = new QBarCategoryAxis;
     ax->append(categories);
+    QFont small = ax->labelsFont();
+    small.setPointSizeF(small.pointSizeF() * 0.8);
+    ax->setLabelsFont(small);
     auto* ay = new QValueAxis;
     ay->setTitleText(tr("KB"));
     ay->setRange(0, top * 1.05);
