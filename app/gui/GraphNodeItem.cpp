@@ -8,7 +8,9 @@
 GraphNodeItem::GraphNodeItem(const QString& name, const QString& op, Kind kind)
     : name_(name), op_(op), kind_(kind) {
   setFlag(ItemIsSelectable);
-  setCacheMode(ItemCoordinateCache);
+  // Cached at screen resolution: an item-resolution cache scaled to the
+  // fit zoom blurred the titles; zooming re-renders only the visible nodes.
+  setCacheMode(DeviceCoordinateCache);
   setToolTip(kind == Kind::Operator ? QString("%1 (%2)").arg(name, op) : name);
   setZValue(1);
 }
@@ -75,7 +77,7 @@ void GraphNodeItem::paint(QPainter* p, const QStyleOptionGraphicsItem*, QWidget*
     p->drawRect(QRectF(r.left() + 1, r.top() + 4, 6, r.height() - 8));
   }
   if (prunable_ && sparsity_ > 0) {
-    QRectF bar(r.left() + 10, r.bottom() - 7, (r.width() - 20) * sparsity_, 4);
+    QRectF bar(r.left() + 10, r.bottom() - 6, (r.width() - 20) * sparsity_, 3);
     p->setBrush(QColor(200, 40, 40));
     p->drawRect(bar);
   }
@@ -85,7 +87,7 @@ void GraphNodeItem::paint(QPainter* p, const QStyleOptionGraphicsItem*, QWidget*
   f.setBold(true);
   p->setFont(f);
   QFontMetricsF fm(f);
-  QRectF text = r.adjusted(12, 3, -6, -8);
+  QRectF text = r.adjusted(12, 3, -6, -9);  // clear of the sparsity bar
   QString title = kind_ == Kind::Operator ? op_ : name_;
   p->drawText(text, Qt::AlignLeft | Qt::AlignTop, fm.elidedText(title, Qt::ElideRight, text.width()));
   f.setBold(false);
