@@ -42,7 +42,11 @@ inline void chunk(const DirectConvPlan& p, const float* xpad, const float* wpack
 template <int B>
 void block(const DirectConvPlan& p, const float* xpad, const float* wpack, float* ywide) {
   int64_t o = 0;
-  for (; o + 48 <= p.wide; o += 48) chunk<B, 3>(p, xpad, wpack, ywide, o);
+  // A lone 16 at the end is poor (one input load per B weights): end on
+  // 32 + 32 instead of 48 + 16.
+  const int64_t tail = p.wide % 48 == 16 && p.wide >= 64 ? 64 : 0;
+  for (; o + 48 <= p.wide - tail; o += 48) chunk<B, 3>(p, xpad, wpack, ywide, o);
+  for (; tail && o + 32 <= p.wide; o += 32) chunk<B, 2>(p, xpad, wpack, ywide, o);
   if (o + 32 <= p.wide) chunk<B, 2>(p, xpad, wpack, ywide, o), o += 32;
   if (o < p.wide) chunk<B, 1>(p, xpad, wpack, ywide, o);
 }
