@@ -40,6 +40,7 @@ class TestWorkbench : public QObject {
   void paretoClickRestores();
   void findByName();
   void globalControlsAreUndoable();
+  void tableNamesTheLayersUnit();
   void cleanupTestCase();
 
  private:
@@ -319,6 +320,29 @@ void TestWorkbench::globalControlsAreUndoable() {
   QCOMPARE(doc->plan().global().granularity, QString("kernel"));
   doc->undoStack()->undo();
   QVERIFY(waitForCurrentPreview());
+}
+
+void TestWorkbench::tableNamesTheLayersUnit() {
+  // The default "filter" means neurons on a Gemm; a layer's own plan says so,
+  // since the recipe rejects "filter" on a Gemm.
+  ModelDocument* doc = w_->document();
+  LayerTableModel* tm = w_->layerModel();
+  const int fc1 = tm->rowOf("fc1");
+  QVERIFY(fc1 >= 0);
+  const int undoIndex = doc->undoStack()->index();
+  QVERIFY(tm->setData(tm->index(fc1, LayerTableModel::Sparsity), 0.3));
+  QCOMPARE(doc->plan().layerPlan("fc1").granularity, QString("neuron"));
+  QVERIFY(tm->setData(tm->index(fc1, LayerTableModel::Granularity), "filter"));
+  QCOMPARE(doc->plan().layerPlan("fc1").granularity, QString("neuron"));
+  QVERIFY(tm->setData(tm->index(0, LayerTableModel::Granularity), "neuron"));
+  QCOMPARE(doc->plan().layerPlan(tm->layerAt(0)).granularity, QString("filter"));
+  QVERIFY(!tm->setData(tm->index(fc1, LayerTableModel::Granularity), "3:2"));  // N must be below M
+  QVERIFY(!tm->setData(tm->index(fc1, LayerTableModel::Sparsity), 1.0));
+  QVERIFY(waitForCurrentPreview());
+  QVERIFY(w_->previewController()->lastError().isEmpty());
+  QVERIFY(doc->preview().layerSparsity.value("fc1") > 0.25);
+  doc->undoStack()->setIndex(undoIndex);
+  QVERIFY(!doc->plan().hasOwnPlan("fc1"));
 }
 
 QTEST_MAIN(TestWorkbench)
