@@ -11,6 +11,8 @@
 #include "PreviewController.h"
 #include "analysis/TeachingTour.h"
 #include "gui_util.h"
+#include "topiary/dataset.h"
+#include "topiary/executor.h"
 
 class TestGuiAnalysisTeaching : public QObject {
   Q_OBJECT
@@ -58,10 +60,34 @@ void TestGuiAnalysisTeaching::walkTheTour() {
   QCOMPARE(n.topTerms.size(), 5);
   QVERIFY(n.u > 0);
   QCOMPARE(n.activation, n.u);
+  // The shown equation adds up: listed terms + the rest + bias = u.
+  double sum = n.bias + n.restSum;
+  for (const auto& t : n.topTerms) sum += t.first * t.second;
+  QVERIFY2(std::fabs(sum - n.u) < 1e-4 * std::max(1.0, std::fabs(n.u)), qPrintable(QString::number(sum - n.u)));
+  // And u is what the network itself computes for that neuron.
+  {
+    topiary::DatasetOptions o;
+    o.limit = 1;
+    auto d = topiary::loadDataset("fashion-mnist", o);
+    QVERIFY(d);
+    auto ex = topiary::Executor::create(*m.value()->graph);
+    QVERIFY(ex);
+    QVERIFY((*ex)->run(d->images));
+    std::string out;
+    for (const auto& node : m.value()->graph->nodes)
+      if (node.name == "fc2") out = node.outputs[0];
+    const topiary::Tensor* y = (*ex)->value(out);
+    QVERIFY(y);
+    QVERIFY2(std::fabs(y->f()[n.neuron] - n.u) < 1e-4 * std::max(1.0, std::fabs(n.u)), qPrintable(QString::number(y->f()[n.neuron])));
+  }
   // Terms are listed by |w x|, largest first.
   for (int i = 1; i < n.topTerms.size(); ++i)
     QVERIFY(std::fabs(n.topTerms[i].first * n.topTerms[i].second) <=
             std::fabs(n.topTerms[i - 1].first * n.topTerms[i - 1].second));
+
+  const QString dir = QStringLiteral(TOPIARY_SOURCE_DIR) + "/docs/screenshots";
+  QDir().mkpath(dir);
+  QVERIFY(tour.grab().toImage().save(dir + "/analysis-teaching-neuron.png"));
 
   WALK(1);  // connection pruning: half of every layer's weights
   QVERIFY(std::fabs(sparsity(1, "conv2") - 0.5) < 0.01);
@@ -97,8 +123,6 @@ void TestGuiAnalysisTeaching::walkTheTour() {
   QVERIFY(o.indexBytes4 > o.valueBytes4);
   QVERIFY(tour.illustration().contains("index"));
 
-  const QString dir = QStringLiteral(TOPIARY_SOURCE_DIR) + "/docs/screenshots";
-  QDir().mkpath(dir);
   QVERIFY(tour.grab().toImage().save(dir + "/analysis-teaching.png"));
 
   tour.back();

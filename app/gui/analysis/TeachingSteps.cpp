@@ -42,8 +42,9 @@ QVector<TeachingStep> teachingSteps() {
                QObject::tr("<p>Now 90% of the connections, unstructured. Compare with step 3 in the table: how many "
                            "weights are gone, what happened to accuracy, and the latency. A dense kernel still does "
                            "every multiply, zeros included, so unstructured sparsity can only pay off in speed with "
-                           "sparse kernels or hardware that skips zeros; the physically smaller model of step 3 is "
-                           "faster on any CPU. Without fine-tuning both lose accuracy; Jobs &gt; Fine-tune shows how "
+                           "sparse kernels or hardware that skips zeros; the physically smaller model of step 3 "
+                           "does fewer multiplies on any CPU (its latency is measured above; on a model this small "
+                           "timer noise can hide the gain). Without fine-tuning both lose accuracy; Jobs &gt; Fine-tune shows how "
                            "much comes back.</p>"),
                plan("element", 0.9, "csr"), E::None});
   s.push_back({QObject::tr("5. Static vs dynamic"),

@@ -68,6 +68,7 @@ QString computeNeuron(const topiary::Graph& g, const topiary::Dataset& d, Neuron
   std::sort(terms.begin(), terms.end(),
             [](const auto& a, const auto& c) { return std::fabs(a.first * a.second) > std::fabs(c.first * c.second); });
   out.topTerms = terms.mid(0, 5);
+  for (int i = 5; i < terms.size(); ++i) out.restSum += terms[i].first * terms[i].second;
   return QString();
 }
 
@@ -245,7 +246,12 @@ QString TeachingTour::illustration() const {
       if (n.neuron < 0) break;
       s += tr("Neuron %1 of %2 (%3 inputs) on test image 0: u = ").arg(n.neuron).arg(n.layer).arg(n.inputs);
       for (const auto& t : n.topTerms) s += QString("(%1&times;%2) + ").arg(t.first, 0, 'f', 3).arg(t.second, 0, 'f', 3);
-      s += tr("&hellip; + b(%1) = <b>%2</b>; ReLU(u) = %3").arg(n.bias, 0, 'f', 3).arg(n.u, 0, 'f', 3).arg(n.activation, 0, 'f', 3);
+      s += tr("(%1 other terms: %2) + b(%3) = <b>%4</b>; ReLU(u) = %5")
+               .arg(n.inputs - n.topTerms.size())
+               .arg(n.restSum, 0, 'f', 3)
+               .arg(n.bias, 0, 'f', 3)
+               .arg(n.u, 0, 'f', 3)
+               .arg(n.activation, 0, 'f', 3);
       break;
     }
     case TeachingStep::Extra::Dynamic:

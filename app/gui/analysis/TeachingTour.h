@@ -25,6 +25,7 @@ struct NeuronExample {
   int inputs = 0;
   double bias = 0, u = 0, activation = 0;
   QVector<QPair<double, double>> topTerms;  // (w, x), largest |w x| first
+  double restSum = 0;                       // sum of the other inputs' w x
 };
 
 struct IndexOverhead {
