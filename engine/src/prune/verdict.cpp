@@ -144,7 +144,8 @@ void writeFindings(Verdict& v) {
   v.findings.push_back("Within " + fmt("%.1f", v.tolerance * 100) + " accuracy points of the dense model (" +
                        fmt("%.1f%%", v.denseAccuracy * 100) + "), unstructured pruning removes " +
                        fmt("%.0f%%", u->weightSparsity * 100) + " of the prunable weights, structured pruning " +
-                       fmt("%.0f%%", s->weightSparsity * 100) + ".");
+                       fmt("%.0f%%", s->weightSparsity * 100) +
+                       " (one-shot magnitude pruning, no fine-tuning, first and last layers dense).");
   std::vector<int> wins, losses;
   for (int b : v.bits) {
     const VerdictBar* best = nullptr;
