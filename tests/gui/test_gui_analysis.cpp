@@ -166,7 +166,8 @@ void TestGuiAnalysis::verdictMatchesEngine() {
   QVERIFY(v->candidate("unstructured")->weightSparsity > v->candidate("structured")->weightSparsity);
   int measured = 0;
   for (const auto& l : v->latencies) measured += l.measured;
-  QCOMPARE(measured, 3);  // dense, unstructured with dense kernels, physically pruned; no sparse kernels yet
+  QCOMPARE(measured, 6);  // dense, unstructured, physically pruned; each with dense kernels and optimised
+  QVERIFY(v->latencies[4].label == "unstructured, sparse kernels" && !v->latencies[4].note.empty());
   QCOMPARE(view.charts().size(), 3);  // one chart per bit-width
   QCOMPARE(view.charts()[0]->chart()->series().size(), 1);
   screenshot(&view, "analysis-verdict.png", QSize(1100, 820));

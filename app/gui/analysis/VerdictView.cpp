@@ -211,8 +211,8 @@ void VerdictView::showVerdict() {
   html += "</table><p>";
   for (const auto& l : v.latencies)
     html += QString("%1: %2<br>").arg(QString::fromStdString(l.label).toHtmlEscaped(),
-                                      l.measured ? QString("%1 ms").arg(l.medianMs, 0, 'f', 3)
-                                                 : QString::fromStdString(l.note).toHtmlEscaped());
+                                      (l.measured ? QString("%1 ms ").arg(l.medianMs, 0, 'f', 3) : QString()) +
+                                          QString::fromStdString(l.note).toHtmlEscaped());
   details_->setText(html + "</p>");
   status_->setText(tr("Dense accuracy %1% on %2 samples.").arg(v.denseAccuracy * 100, 0, 'f', 2).arg(v.samples));
 }

@@ -5,8 +5,9 @@
 // by bisection (first and last prunable layers kept dense); N:M has its fixed
 // sparsity. Then it prices each pruned model
 // under every storage format at several bit-widths (storage.h, index overhead
-// kept apart from the values), measures latency (dense kernels on the masked
-// model, the physically pruned model) and writes a verdict sentence derived
+// kept apart from the values), measures latency (with dense kernels, and with
+// the engine's inference optimiser, which runs CSR/2:4 kernels where they beat
+// the dense one) and writes a verdict sentence derived
 // from those numbers, never from a template chosen in advance.
 #pragma once
 
@@ -73,7 +74,7 @@ struct VerdictLatency {
   std::string label;                // "dense", "unstructured, dense kernels", ...
   bool measured = false;
   double medianMs = 0;
-  std::string note;                 // why it is missing
+  std::string note;                 // why it is missing; for optimised runs, the kernels chosen
 };
 
 struct Verdict {

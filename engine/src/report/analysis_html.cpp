@@ -87,8 +87,8 @@ std::string analysisReportHtml(const AnalysisReport& r) {
         << num("%.2f%%", c.accuracy * 100) << "</td><td><code>" << esc(c.recipe.dump()) << "</code></td></tr>\n";
     h << "</table>\n<table><tr><th>latency</th><th>median</th></tr>\n";
     for (const auto& l : v.latencies)
-      h << "<tr><td>" << esc(l.label) << "</td><td>" << (l.measured ? num("%.3f ms", l.medianMs) : esc(l.note))
-        << "</td></tr>\n";
+      h << "<tr><td>" << esc(l.label) << "</td><td>" << (l.measured ? num("%.3f ms ", l.medianMs) : std::string())
+        << esc(l.note) << "</td></tr>\n";
     h << "</table>\n";
   }
   if (r.hasSensitivity) {
