@@ -41,4 +41,9 @@ class PreviewWorker : public QObject {
  private:
   std::shared_ptr<std::atomic<quint64>> latest_;
   std::unique_ptr<ValidationData> data_;
+  // The model whose physical channel removal took longer than
+  // kSlowCompactionMs (compared by address; the worker holds no reference).
+  static constexpr double kSlowCompactionMs = 300;
+  const void* slowCompaction_ = nullptr;
+  double slowCompactionMs_ = 0;
 };
