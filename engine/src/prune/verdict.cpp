@@ -148,9 +148,10 @@ Result<LatencyStats> optimizedLatency(const Graph& g, int runs, int threads, std
   const auto choices = (*ex)->kernelChoices();
   std::string list;
   for (size_t i = 0; i < choices.size(); ++i)
-    if (!choices[i].empty() && choices[i] != "dense")
+    // Choices read "dense 66%", "direct", "csr 90%", "2:4", "csr-direct"...: only sparse ones are named.
+    if (choices[i].find("csr") != std::string::npos || choices[i].find("2:4") != std::string::npos)
       list += (list.empty() ? "" : ", ") + (*ex)->runNode(i).name + " " + choices[i];
-  *kernels = list.empty() ? "every layer kept its dense kernel" : "sparse kernels: " + list;
+  *kernels = list.empty() ? "no layer chose a sparse kernel" : "sparse kernels: " + list;
   return s;
 }
 
