@@ -1,7 +1,12 @@
 // Conv: 1-, 2- and 3-D convolution with groups, strides, dilations, pads and
-// auto_pad. Three paths: depthwise (one input channel per group) as direct
-// loops, 1x1 stride-1 unpadded as a plain GEMM on the input, and everything
-// else as im2col + GEMM per group. Backward gives dX, dW and dB on each path.
+// auto_pad. Forward paths: depthwise (one input channel per group) on the
+// direct kernel per channel (2-D) or direct loops; 1x1 stride-1 unpadded as a
+// plain GEMM on the input; everything else as im2col + GEMM per group. With
+// frozen weights (the inference optimiser) a Conv also has the direct
+// kernel without im2col and sparse kernels (CSR or 2:4 on im2col, CSR over
+// input offsets), timed on its first batch to keep the fastest, and may
+// carry a fused activation and residual. Backward gives dX, dW and dB on the
+// unfused kernel.
 #include <Eigen/Core>
 #include <cstdio>
 

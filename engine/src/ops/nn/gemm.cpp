@@ -1,6 +1,8 @@
 // Gemm: Y = alpha * op(A) * op(B) + beta * C, op = optional transpose, C
 // unidirectionally broadcast to Y. The inner product is Eigen's GEMM over
-// row-major maps of our buffers.
+// row-major maps of our buffers; with frozen weights (the inference
+// optimiser) a CSR form of op(B) is timed against it on the first batch, and
+// a fused activation may follow.
 #include <Eigen/Core>
 #include <cstdio>
 
