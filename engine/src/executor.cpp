@@ -382,13 +382,17 @@ void Executor::runChunks(int worker, uint64_t generation) {
       if (k >= pool_->chunks.load()) return;
     } while (!pool_->next.compare_exchange_weak(v, v + 1));
     Status st = shard.run(chunkInputs_[static_cast<size_t>(k)]);
-    if (st.isOk())
-      for (size_t j = 0; j < keptSlots_.size(); ++j) {
-        const Tensor& src = *shard.slots_[static_cast<size_t>(keptSlots_[j])].ptr;
-        Tensor& dst = chunkKept_[static_cast<size_t>(k)][j];
-        dst.resize(src.dtype(), src.shape());  // keeps its buffer between runs
-        if (src.bytes()) std::memcpy(dst.raw(), src.raw(), src.bytes());
-      }
+    try {  // an exception must not leave a helper thread
+      if (st.isOk())
+        for (size_t j = 0; j < keptSlots_.size(); ++j) {
+          const Tensor& src = *shard.slots_[static_cast<size_t>(keptSlots_[j])].ptr;
+          Tensor& dst = chunkKept_[static_cast<size_t>(k)][j];
+          dst.resize(src.dtype(), src.shape());  // keeps its buffer between runs
+          if (src.bytes()) std::memcpy(dst.raw(), src.raw(), src.bytes());
+        }
+    } catch (const std::bad_alloc&) {
+      st = Status::badInput("out of memory");
+    }
     pool_->status[static_cast<size_t>(k)] = st;
   }
 }
