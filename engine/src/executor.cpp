@@ -381,8 +381,9 @@ void Executor::runChunks(int worker, uint64_t generation) {
       k = static_cast<int64_t>(v & 0xffffffffu);
       if (k >= pool_->chunks.load()) return;
     } while (!pool_->next.compare_exchange_weak(v, v + 1));
-    Status st = shard.run(chunkInputs_[static_cast<size_t>(k)]);
+    Status st;
     try {  // an exception must not leave a helper thread
+      st = shard.run(chunkInputs_[static_cast<size_t>(k)]);
       if (st.isOk())
         for (size_t j = 0; j < keptSlots_.size(); ++j) {
           const Tensor& src = *shard.slots_[static_cast<size_t>(keptSlots_[j])].ptr;
