@@ -316,6 +316,29 @@ class TestHostile : public QObject {
     EXPECT_REFUSED(parseTensorProto(bytesOf(tp)), "external");
   }
 
+  void operatorArityIsCheckedAgainstTheSchema() {
+    // Fuzz finding: a MaxPool with no output reached the kernel, which
+    // indexes its outputs. Counts and required slots follow ONNX's schema.
+    onnx::ModelProto m = baseModel();
+    m.mutable_graph()->clear_node();
+    addNode(m.mutable_graph(), "MaxPool", {"x"}, {}, "pool");
+    addNode(m.mutable_graph(), "Relu", {"x"}, {"y"}, "relu");
+    EXPECT_REFUSED(loadModelFromBytes(bytesOf(m)), "'pool'", "0 outputs", "1 to 2");
+    onnx::ModelProto m2 = baseModel();
+    m2.mutable_graph()->mutable_node(0)->add_input("x");
+    EXPECT_REFUSED(loadModelFromBytes(bytesOf(m2)), "'relu'", "2 inputs", "1 to 1");
+    onnx::ModelProto m3 = baseModel();
+    m3.mutable_graph()->clear_node();
+    addNode(m3.mutable_graph(), "Add", {"", "x"}, {"y"}, "add");
+    EXPECT_REFUSED(loadModelFromBytes(bytesOf(m3)), "'add'", "required input 0");
+    // Optional slots may stay empty: Clip with no min but a max.
+    onnx::ModelProto ok = baseModel();
+    ok.mutable_graph()->clear_node();
+    addNode(ok.mutable_graph(), "Clip", {"x", "", "x"}, {"y"}, "clip");
+    auto g = loadModelFromBytes(bytesOf(ok));
+    QVERIFY2(g.isOk(), g.status().message().c_str());
+  }
+
   void tooManyNodesAreRefused() {
     onnx::ModelProto m = baseModel();
     for (int i = 0; i < 20; ++i) addNode(m.mutable_graph(), "Relu", {"x"}, {"r" + std::to_string(i)});
