@@ -57,6 +57,7 @@ class TestRecipe : public QObject {
     QTest::newRow("lr") << R"({"finetune": {"lr": -1}})" << "finetune.lr" << "-1";
     QTest::newRow("type") << R"({"finetune": {"epochs": "two"}})" << "finetune.epochs" << "two";
     QTest::newRow("steps") << R"({"schedule": {"steps": 0}})" << "schedule.steps" << "0";
+    QTest::newRow("lr_schedule") << R"({"finetune": {"lr_schedule": "linear"}})" << "finetune.lr_schedule" << "linear";
   }
   void errorsNameKeyAndValue() {
     QFETCH(QString, json);
@@ -90,13 +91,14 @@ class TestRecipe : public QObject {
     auto r = parseRecipe(R"({"default": {"granularity": "element", "sparsity": 0.7, "criterion": "taylor"},
       "layers": {"fc1.weight": {"sparsity": 0.9}, "conv1": {"locked": true}}, "ranking": "global",
       "method": "dns", "dns": {"hysteresis": 0.2, "update_every": 5},
-      "finetune": {"epochs": 3, "batch": 32, "max_batches": 10}, "quantize": {"bits": 2, "per_channel": false}})");
+      "finetune": {"epochs": 3, "batch": 32, "max_batches": 10, "lr_schedule": "cosine"}, "quantize": {"bits": 2, "per_channel": false}})");
     QVERIFY2(r.isOk(), r.status().message().c_str());
     auto back = recipeFromJson(recipeToJson(r.value()));
     QVERIFY2(back.isOk(), back.status().message().c_str());
     QCOMPARE(recipeToJson(back.value()).dump(), recipeToJson(r.value()).dump());
     QCOMPARE(back->method, PruneMethod::Dns);
     QCOMPARE(back->dns.updateEvery, 5);
+    QCOMPARE(QString::fromStdString(back->finetune.lrSchedule), QString("cosine"));
     QCOMPARE(back->quantize.bits, 2);
     QVERIFY(!back->quantize.perChannel);
     QVERIFY(back->globalRanking);

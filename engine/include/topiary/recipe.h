@@ -7,7 +7,7 @@
 //   "method":   "magnitude",                  // magnitude | admm | dns
 //   "schedule": {"kind": "agp", "steps": 5, "initial_sparsity": 0},
 //   "finetune": {"epochs": 2, "lr": 0.01, "data": "fashion-mnist:train", "batch": 64,
-//                "limit": 0, "max_batches": 0, "optimizer": "sgd"},
+//                "limit": 0, "max_batches": 0, "optimizer": "sgd", "lr_schedule": "none"},
 //   "admm":     {"rho": 0.001, "iterations": 4, "epochs": 1},
 //   "dns":      {"hysteresis": 0.1, "update_every": 10},
 //   "quantize": {"bits": 8, "per_channel": true, "aware": false} }
@@ -64,6 +64,9 @@ struct FinetuneConfig {
   int64_t limit = 0;             // use only the first `limit` samples (0: all)
   int64_t maxBatches = 0;        // batches per epoch cap (0: whole epoch)
   std::string optimizer = "sgd"; // sgd | adam
+  // none: constant lr; cosine: lr decays to zero over each fine-tuning run, so
+  // every pruning step ends at a settled point instead of mid-stride.
+  std::string lrSchedule = "none";
 };
 
 struct AdmmConfig {

@@ -201,7 +201,8 @@ Result<Recipe> recipeFromJson(const json& j) {
   }
   if (j.contains("finetune")) {
     const json& f = j["finetune"];
-    TOPIARY_RETURN_IF_ERROR(checkKeys(f, "finetune", {"epochs", "lr", "data", "batch", "limit", "max_batches", "optimizer"}));
+    TOPIARY_RETURN_IF_ERROR(checkKeys(f, "finetune", {"epochs", "lr", "data", "batch", "limit", "max_batches", "optimizer",
+                                                         "lr_schedule"}));
     int64_t i;
     double d;
     if (f.contains("epochs")) {
@@ -225,6 +226,11 @@ Result<Recipe> recipeFromJson(const json& j) {
       TOPIARY_RETURN_IF_ERROR(getString(f["optimizer"], "finetune.optimizer", r.finetune.optimizer));
       if (r.finetune.optimizer != "sgd" && r.finetune.optimizer != "adam")
         return keyError("finetune.optimizer", f["optimizer"], "is not 'sgd' or 'adam'");
+    }
+    if (f.contains("lr_schedule")) {
+      TOPIARY_RETURN_IF_ERROR(getString(f["lr_schedule"], "finetune.lr_schedule", r.finetune.lrSchedule));
+      if (r.finetune.lrSchedule != "none" && r.finetune.lrSchedule != "cosine")
+        return keyError("finetune.lr_schedule", f["lr_schedule"], "is not 'none' or 'cosine'");
     }
   }
   if (j.contains("admm")) {
@@ -351,7 +357,8 @@ json recipeToJson(const Recipe& r) {
                    {"initial_sparsity", r.schedule.initialSparsity}};
   j["finetune"] = {{"epochs", r.finetune.epochs}, {"lr", r.finetune.lr}, {"data", r.finetune.data},
                    {"batch", r.finetune.batch}, {"limit", r.finetune.limit},
-                   {"max_batches", r.finetune.maxBatches}, {"optimizer", r.finetune.optimizer}};
+                   {"max_batches", r.finetune.maxBatches}, {"optimizer", r.finetune.optimizer},
+                   {"lr_schedule", r.finetune.lrSchedule}};
   if (r.method == PruneMethod::Admm)
     j["admm"] = {{"rho", r.admm.rho}, {"iterations", r.admm.iterations}, {"epochs", r.admm.epochs}};
   if (r.method == PruneMethod::Dns) j["dns"] = {{"hysteresis", r.dns.hysteresis}, {"update_every", r.dns.updateEvery}};

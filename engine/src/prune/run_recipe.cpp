@@ -16,6 +16,7 @@ TrainOptions finetuneOptions(const Recipe& r, const PruneRunOptions& o, int epoc
   t.batchSize = r.finetune.batch;
   t.lr = r.finetune.lr;
   t.optimizer = r.finetune.optimizer;
+  t.schedule = r.finetune.lrSchedule;
   t.maxBatchesPerEpoch = r.finetune.maxBatches;
   t.threads = o.threads;
   t.seed = o.seed;
