@@ -205,6 +205,24 @@ void TestGuiAnalysis::dynamicSkipping() {
   }
   QVERIFY(sawConv2);
 
+  // With a threshold, nearly silent channels are skipped too: the view's numbers are dynamic.h's.
+  double previous = view.savedFraction();
+  for (double t : {0.5, 2.0, 1.0}) {
+    view.setThreshold(t);
+    view.analyze();
+    QVERIFY(analyzed.wait(30000));
+    topiary::DynamicOptions o;
+    o.threshold = float(t);
+    auto d = topiary::analyzeDynamicSkipping(*model_->graph, img, o);
+    QVERIFY(d);
+    QCOMPARE(view.savedFraction(), d->meanSavedFraction);
+    qInfo("threshold %.1f: %.1f%% of the FLOPs saved", t, 100 * d->meanSavedFraction);
+    if (t == 0.5) QVERIFY(d->meanSavedFraction >= previous);
+    if (t == 2.0) QVERIFY(d->meanSavedFraction > 0.3);  // measured 56.5% on image 3
+    if (t == 1.0) QVERIFY(d->meanSavedFraction > 0 && d->meanSavedFraction < previous);  // below 2.0's
+    previous = d->meanSavedFraction;
+  }
+
   QSignalSpy surgery(&view, &DynamicView::surgeryFinished);
   view.runSurgery(0.8, 1000, 30);
   QVERIFY(surgery.wait(60000));

@@ -126,6 +126,7 @@ DynamicView::DynamicView(ModelDocument* doc, QWidget* parent) : QWidget(parent),
 }
 
 void DynamicView::setImageIndex(int i) { index_->setValue(i); }
+void DynamicView::setThreshold(double t) { threshold_->setValue(t); }
 bool DynamicView::busy() const { return job_->busy(); }
 
 void DynamicView::analyze() {

@@ -35,6 +35,7 @@ class DynamicView : public QWidget {
   explicit DynamicView(ModelDocument* doc, QWidget* parent = nullptr);
 
   void setImageIndex(int i);
+  void setThreshold(double t);  // skip channels whose largest |activation| is at most t
   void analyze();
   // A short DNS fine-tune (element granularity at `sparsity`) on `trainLimit` images.
   void runSurgery(double sparsity = 0.8, qint64 trainLimit = 2000, int maxBatches = 30);

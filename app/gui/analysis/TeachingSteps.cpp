@@ -52,9 +52,9 @@ QVector<TeachingStep> teachingSteps() {
                            "<i>Dynamic</i> pruning decides per input: when a channel is (nearly) zero after ReLU for a "
                            "given image, the next convolution can skip it for that image. The model is back at step "
                            "3's static plan; below is what run-time skipping measures on the dense model over 16 test "
-                           "images. A small dense network like LeNet-5 keeps almost every channel active, so the "
-                           "saving can be close to zero: networks meant for dynamic pruning are trained with gates "
-                           "that switch channels off. (Analysis &gt; Dynamic Pruning shows it per layer and per "
+                           "images, for exactly silent channels and for nearly silent ones. A small dense network "
+                           "rarely switches a whole channel off; networks meant for dynamic pruning are trained "
+                           "with gates that do. (Analysis &gt; Dynamic Pruning shows it per layer and per "
                            "image.)</p>"),
                plan("filter", 0.5, "structured"), E::Dynamic});
   s.push_back({QObject::tr("6. N:M sparsity"),

@@ -54,7 +54,10 @@ class TeachingTour : public QWidget {
     return it == measured_.constEnd() ? nullptr : &it.value();
   }
   const NeuronExample& neuron() const { return neuron_; }
+  // Mean FLOPs saved per image by skipping exactly silent channels, and
+  // channels whose largest activation is at most 1 (approximate: changes the output).
   double dynamicSavedFraction() const { return dynamicSaved_; }
+  double dynamicSavedApproxFraction() const { return dynamicSavedApprox_; }
   const IndexOverhead& indexOverhead() const { return overhead_; }
   QString illustration() const;
 
@@ -74,6 +77,7 @@ class TeachingTour : public QWidget {
   QMap<int, PreviewResult> measured_;
   NeuronExample neuron_;
   double dynamicSaved_ = -1;
+  double dynamicSavedApprox_ = -1;
   IndexOverhead overhead_;
   QLabel* title_;
   QTextBrowser* text_;
