@@ -2,6 +2,10 @@
 
 #include <QCoreApplication>
 #include <QDir>
+#include <QElapsedTimer>
+#include <QEventLoop>
+#include <QTimer>
+#include <algorithm>
 #include <QFileInfo>
 #include <QSettings>
 #include <QStandardPaths>
@@ -56,6 +60,24 @@ topiary::Graph syntheticGraph(int nodes, unsigned seed) {
   out.name = tensors.back();
   g.outputs.push_back(out);
   return g;
+}
+
+double maxEventLoopGapMs(int durationMs) {
+  QElapsedTimer total, since;
+  total.start();
+  since.start();
+  double worst = 0;
+  QEventLoop loop;
+  QTimer tick;
+  tick.setInterval(5);
+  QObject::connect(&tick, &QTimer::timeout, &loop, [&] {
+    worst = std::max(worst, since.nsecsElapsed() / 1e6);
+    since.restart();
+    if (total.elapsed() >= durationMs) loop.quit();
+  });
+  tick.start();
+  loop.exec();
+  return worst;
 }
 
 void isolateSettings() {

@@ -16,6 +16,10 @@ QString demoModelPath();
 // no weights), for layout and drawing benchmarks. Deterministic by seed.
 topiary::Graph syntheticGraph(int nodes, unsigned seed = 7);
 
+// Runs the event loop for `durationMs` with a 5 ms timer and returns the
+// longest gap between its ticks: how long the GUI thread was unresponsive.
+double maxEventLoopGapMs(int durationMs);
+
 // A fresh QSettings scope so tests do not read the user's recent files or
 // window state.
 void isolateSettings();

@@ -135,6 +135,11 @@ void TestJobs::cancelLeavesWeights() {
   // Cancel once training has visibly started.
   QTRY_VERIFY_WITH_TIMEOUT(jobs->curvePoints() > 0 || finished.count() > 0, 40000);
   QCOMPARE(finished.count(), 0);
+  // The GUI thread keeps running while the job trains.
+  const double gap = guitest::maxEventLoopGapMs(400);
+  qInfo("%s: longest event-loop gap while training %.1f ms", qPrintable(job), gap);
+  QVERIFY2(gap < 250, qPrintable(QString::number(gap)));
+  QCOMPARE(finished.count(), 0);
   QElapsedTimer t;
   t.start();
   jobs->cancel();
