@@ -2,7 +2,6 @@
 // and writes the analysis report folder (PNG charts + HTML summary), the same
 // folder the GUI's Analysis > Export Report writes.
 #include <QFileInfo>
-
 #include <cstdio>
 #include <iostream>
 
@@ -24,8 +23,8 @@ int cmdReport(const QStringList& args) {
   p.addOption(QCommandLineOption("train-data", "Fine-tuning data (default: the recipe's finetune.data).", "SPEC"));
   p.addOption(QCommandLineOption("sparsities", "Sensitivity sparsities (default 0.1,0.3,0.5,0.7,0.9).", "LIST",
                                  "0.1,0.3,0.5,0.7,0.9"));
-  p.addOption(QCommandLineOption("tolerance", "Accuracy drop allowed for the verdict's matched accuracy (default 0.01).",
-                                 "T", "0.01"));
+  p.addOption(QCommandLineOption(
+      "tolerance", "Accuracy drop allowed for the verdict's matched accuracy (default 0.01).", "T", "0.01"));
   p.addOption(QCommandLineOption("latency-runs", "Timed runs per latency (default 20; 0: none).", "N", "20"));
   p.addOption(QCommandLineOption("threads", "Threads (default: every core).", "N", "0"));
   p.addOption(QCommandLineOption("no-sensitivity", "Skip the sensitivity analysis."));
@@ -41,7 +40,8 @@ int cmdReport(const QStringList& args) {
   const int runs = p.value("latency-runs").toInt(&ok2);
   const int threads = p.value("threads").toInt(&ok3);
   const double tolerance = p.value("tolerance").toDouble(&ok4);
-  if (!ok1 || limit < 0) return failBadInput("--limit must be a non-negative integer, got '" + str(p.value("limit")) + "'");
+  if (!ok1 || limit < 0)
+    return failBadInput("--limit must be a non-negative integer, got '" + str(p.value("limit")) + "'");
   if (!ok2 || runs < 0 || runs > 100000) return failBadInput("--latency-runs must be a non-negative integer");
   if (!ok3 || threads < 0 || threads > 1024) return failBadInput("--threads must be a non-negative integer");
   if (!ok4 || !(tolerance >= 0 && tolerance < 1)) return failBadInput("--tolerance must be a number in [0, 1)");

@@ -5,7 +5,6 @@
 #include <QFile>
 #include <QProcess>
 #include <QtTest>
-
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -44,10 +43,12 @@ QString writeText(const std::string& name, const std::string& text) {
 
 // Width and height from a PNG's IHDR chunk (0 when the bytes are not a PNG).
 QSize pngSize(const std::string& bytes) {
-  if (bytes.size() < 24 || bytes.compare(0, 8, std::string("\x89PNG\r\n\x1a\n", 8)) != 0 || bytes.compare(12, 4, "IHDR"))
+  if (bytes.size() < 24 || bytes.compare(0, 8, std::string("\x89PNG\r\n\x1a\n", 8)) != 0 ||
+      bytes.compare(12, 4, "IHDR"))
     return {};
   auto be = [&](size_t o) {
-    return int((uint8_t(bytes[o]) << 24) | (uint8_t(bytes[o + 1]) << 16) | (uint8_t(bytes[o + 2]) << 8) | uint8_t(bytes[o + 3]));
+    return int((uint8_t(bytes[o]) << 24) | (uint8_t(bytes[o + 1]) << 16) | (uint8_t(bytes[o + 2]) << 8) |
+               uint8_t(bytes[o + 3]));
   };
   return {be(16), be(20)};
 }
@@ -65,8 +66,8 @@ class TestCliReport : public QObject {
 
 void TestCliReport::writesFolderAndMatchesPrune() {
   if (!QFile::exists(model_)) QSKIP("resources/models/lenet5.onnx missing");
-  const QString recipe = writeText("half-element.json",
-                                   R"({"default": {"granularity": "element", "sparsity": 0.5}, "method": "magnitude"})");
+  const QString recipe = writeText(
+      "half-element.json", R"({"default": {"granularity": "element", "sparsity": 0.5}, "method": "magnitude"})");
   const QString out = QString::fromStdString(testutil::tempDir() + "/report");
   auto r = runCli({"report", model_, "--recipe", recipe, "--data", "fashion-mnist", "--limit", "300", "--out", out,
                    "--sparsities", "0.3,0.9", "--latency-runs", "3", "--tolerance", "0.02", "--json"});
@@ -75,7 +76,8 @@ void TestCliReport::writesFolderAndMatchesPrune() {
 
   // Before/after: half of the prunable weights are gone, accuracy measured on 300 samples.
   QCOMPARE(j["after"]["samples"].get<int>(), 300);
-  const double beforeNz = j["before"]["nonzero_params"].get<double>(), afterNz = j["after"]["nonzero_params"].get<double>();
+  const double beforeNz = j["before"]["nonzero_params"].get<double>(),
+               afterNz = j["after"]["nonzero_params"].get<double>();
   QVERIFY2(afterNz < 0.55 * beforeNz && afterNz > 0.45 * beforeNz, j["after"]["nonzero_params"].dump().c_str());
 
   // Sensitivity: one point per requested sparsity, and pruning 90% of some layer costs accuracy.
@@ -109,8 +111,8 @@ void TestCliReport::writesFolderAndMatchesPrune() {
   QVERIFY(!unstructured.is_null());
   QVERIFY(unstructured["accuracy"].get<double>() >= v["dense_accuracy"].get<double>() - 0.02 - 1e-9);
   const QString candRecipe = writeText("unstructured.json", unstructured["recipe"].dump());
-  auto pr = runCli({"prune", model_, "--recipe", candRecipe, "--out", QString::fromStdString(testutil::tempDir() + "/u.onnx"),
-                    "--latency-runs", "0", "--json"});
+  auto pr = runCli({"prune", model_, "--recipe", candRecipe, "--out",
+                    QString::fromStdString(testutil::tempDir() + "/u.onnx"), "--latency-runs", "0", "--json"});
   QVERIFY2(pr.exitCode == 0, pr.err.c_str());
   const json pj = json::parse(pr.out);
   int compared = 0;

@@ -6,11 +6,16 @@
 // Each view is also written to docs/screenshots/.
 #include <QChart>
 #include <QChartView>
-#include <QLineSeries>
 #include <QDir>
+#include <QLineSeries>
 #include <QtTest>
 
+#include <QDockWidget>
+#include <QMenuBar>
+
 #include "LoadedModel.h"
+#include "MainWindow.h"
+#include "analysis/AnalysisMenu.h"
 #include "ModelDocument.h"
 #include "PreviewController.h"
 #include "analysis/DynamicView.h"
@@ -51,6 +56,7 @@ class TestGuiAnalysis : public QObject {
   void verdictMatchesEngine();
   void dynamicSkipping();
   void reportFolder();
+  void menuInWorkbench();
 };
 
 void TestGuiAnalysis::initTestCase() {
@@ -101,7 +107,8 @@ void TestGuiAnalysis::sensitivityCurves() {
   QCOMPARE(done.count(), 2);
 
   // A click on conv1's curve: its sparsity becomes the largest point within the tolerance.
-  const auto& conv1 = *std::find_if(r->layers.begin(), r->layers.end(), [](const auto& c) { return c.layer == "conv1"; });
+  const auto& conv1 =
+      *std::find_if(r->layers.begin(), r->layers.end(), [](const auto& c) { return c.layer == "conv1"; });
   const double expect = topiary::sparsityAtTolerance(conv1.sparsities, conv1.accuracies, r->denseAccuracy, 0.02);
   QCOMPARE(view.pickLayer("conv1"), expect);
   QCOMPARE(doc.plan().layerPlan("conv1").sparsity, expect);
@@ -218,7 +225,7 @@ void TestGuiAnalysis::dynamicSkipping() {
     QCOMPARE(view.savedFraction(), d->meanSavedFraction);
     qInfo("threshold %.1f: %.1f%% of the FLOPs saved", t, 100 * d->meanSavedFraction);
     if (t == 0.5) QVERIFY(d->meanSavedFraction >= previous);
-    if (t == 2.0) QVERIFY(d->meanSavedFraction > 0.3);  // measured 56.5% on image 3
+    if (t == 2.0) QVERIFY(d->meanSavedFraction > 0.3);                                   // measured 56.5% on image 3
     if (t == 1.0) QVERIFY(d->meanSavedFraction > 0 && d->meanSavedFraction < previous);  // below 2.0's
     previous = d->meanSavedFraction;
   }
@@ -271,6 +278,23 @@ void TestGuiAnalysis::reportFolder() {
     QFile::remove(shots + "report-" + f);
     QVERIFY(QFile::copy(dir + "/" + f, shots + "report-" + f));
   }
+}
+
+// The workbench builds the Analysis menu; its entries open the docks.
+void TestGuiAnalysis::menuInWorkbench() {
+  MainWindow w;
+  auto* menu = w.findChild<AnalysisMenu*>();
+  QVERIFY(menu);
+  QStringList titles;
+  for (QAction* a : w.menuBar()->actions()) titles << a->text();
+  QVERIFY2(titles.contains("&Analysis"), qPrintable(titles.join(",")));
+  w.show();
+  auto* dock = qobject_cast<QDockWidget*>(menu->verdict()->parentWidget());
+  QVERIFY(dock);
+  QVERIFY(!dock->isVisible());
+  menu->show(menu->verdict());
+  QVERIFY(dock->isVisible());
+  QCOMPARE(dock->objectName(), QString("VerdictDock"));
 }
 
 QTEST_MAIN(TestGuiAnalysis)

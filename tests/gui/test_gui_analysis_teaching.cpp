@@ -35,8 +35,10 @@ void TestGuiAnalysisTeaching::walkTheTour() {
   QSignalSpy measured(&tour, &TeachingTour::stepMeasured);
   auto walk = [&](int i) {
     measured.clear();
-    if (i == 0) tour.goTo(0);
-    else tour.next();
+    if (i == 0)
+      tour.goTo(0);
+    else
+      tour.next();
     QCOMPARE(tour.current(), i);
     QTRY_VERIFY2_WITH_TIMEOUT(!measured.isEmpty() && measured.last().at(0).toInt() == i,
                               qPrintable(QString("step %1: preview %2").arg(i).arg(doc.preview().error)), 30000);
@@ -44,10 +46,10 @@ void TestGuiAnalysisTeaching::walkTheTour() {
     QVERIFY(tour.measured(i));
   };
   // QVERIFY inside the lambda only leaves the lambda: stop the test too.
-#define WALK(i)                                \
-  do {                                         \
-    walk(i);                                   \
-    if (QTest::currentTestFailed()) return;    \
+#define WALK(i)                             \
+  do {                                      \
+    walk(i);                                \
+    if (QTest::currentTestFailed()) return; \
   } while (0)
   auto sparsity = [&](int step, const char* layer) { return tour.measured(step)->layerSparsity.value(layer, -1); };
 
@@ -78,7 +80,8 @@ void TestGuiAnalysisTeaching::walkTheTour() {
       if (node.name == "fc2") out = node.outputs[0];
     const topiary::Tensor* y = (*ex)->value(out);
     QVERIFY(y);
-    QVERIFY2(std::fabs(y->f()[n.neuron] - n.u) < 1e-4 * std::max(1.0, std::fabs(n.u)), qPrintable(QString::number(y->f()[n.neuron])));
+    QVERIFY2(std::fabs(y->f()[n.neuron] - n.u) < 1e-4 * std::max(1.0, std::fabs(n.u)),
+             qPrintable(QString::number(y->f()[n.neuron])));
   }
   // Terms are listed by |w x|, largest first.
   for (int i = 1; i < n.topTerms.size(); ++i)
@@ -109,7 +112,8 @@ void TestGuiAnalysisTeaching::walkTheTour() {
   QVERIFY(doc.plan() == tour.planFor(2));
   // Measured, not assumed: LeNet-5 leaves almost no channel silent, so this is near 0.
   QVERIFY(tour.dynamicSavedApproxFraction() > tour.dynamicSavedFraction());
-  QVERIFY2(tour.dynamicSavedFraction() >= 0 && tour.dynamicSavedFraction() < 1, qPrintable(tour.findChildren<QLabel*>().at(1)->text()));
+  QVERIFY2(tour.dynamicSavedFraction() >= 0 && tour.dynamicSavedFraction() < 1,
+           qPrintable(tour.findChildren<QLabel*>().at(1)->text()));
 
   WALK(5);  // 2:4
   QVERIFY(tour.measured(5)->storageName.startsWith("nm"));

@@ -38,5 +38,6 @@ void AnalysisJob::report(double fraction, const QString& text) {
   qint64 last = lastReport_.load();
   if (fraction < 1.0 && now - last < 50) return;
   if (!lastReport_.compare_exchange_strong(last, now)) return;
-  QMetaObject::invokeMethod(this, [this, fraction, text] { emit progress(fraction, text); }, Qt::QueuedConnection);
+  QMetaObject::invokeMethod(
+      this, [this, fraction, text] { emit progress(fraction, text); }, Qt::QueuedConnection);
 }

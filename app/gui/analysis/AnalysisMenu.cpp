@@ -44,8 +44,10 @@ AnalysisMenu::AnalysisMenu(MainWindow* w) : QObject(w), window_(w) {
   });
   connect(exporter_, &ReportExporter::finished, this, [this](bool ok, const QString& msg) {
     window_->statusBar()->clearMessage();
-    if (ok) QMessageBox::information(window_, tr("Report"), tr("The report was written."));
-    else QMessageBox::warning(window_, tr("Report"), tr("The report could not be written: %1").arg(msg));
+    if (ok)
+      QMessageBox::information(window_, tr("Report"), tr("The report was written."));
+    else
+      QMessageBox::warning(window_, tr("Report"), tr("The report could not be written: %1").arg(msg));
   });
 }
 
@@ -68,5 +70,6 @@ void AnalysisMenu::exportDialog() {
   if (!window_->document()->hasModel()) return;
   const QString dir = QFileDialog::getExistingDirectory(window_, tr("Write the report into folder"));
   if (dir.isEmpty()) return;
-  if (!exporter_->exportTo(dir)) QMessageBox::information(window_, tr("Report"), tr("A report is already being written."));
+  if (!exporter_->exportTo(dir))
+    QMessageBox::information(window_, tr("Report"), tr("A report is already being written."));
 }

@@ -64,7 +64,8 @@ void fillBars(QChart* chart, const QStringList& categories, const QList<QBarSet*
 
 }  // namespace
 
-DynamicView::DynamicView(ModelDocument* doc, QWidget* parent) : QWidget(parent), doc_(doc), job_(new AnalysisJob(this)) {
+DynamicView::DynamicView(ModelDocument* doc, QWidget* parent)
+    : QWidget(parent), doc_(doc), job_(new AnalysisJob(this)) {
   index_ = new QSpinBox(this);
   index_->setRange(0, 9999);
   index_->setToolTip(tr("Which Fashion-MNIST test image to run"));
@@ -78,8 +79,9 @@ DynamicView::DynamicView(ModelDocument* doc, QWidget* parent) : QWidget(parent),
   image_->setFrameShape(QFrame::Box);
   analyzeButton_ = new QPushButton(tr("Analyze input"), this);
   surgeryButton_ = new QPushButton(tr("Run network surgery (short)"), this);
-  surgeryButton_->setToolTip(tr("Dynamic network surgery: 80% element pruning, masks recomputed while fine-tuning, "
-                                "so pruned weights can come back"));
+  surgeryButton_->setToolTip(
+      tr("Dynamic network surgery: 80% element pruning, masks recomputed while fine-tuning, "
+         "so pruned weights can come back"));
   cancelButton_ = new QPushButton(tr("Cancel"), this);
   cancelButton_->setEnabled(false);
   bar_ = new QProgressBar(this);

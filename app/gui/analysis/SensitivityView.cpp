@@ -131,19 +131,20 @@ void SensitivityView::compute() {
   bar_->setValue(0);
   status_->setText(tr("Loading %1...").arg(spec));
   auto finishedConn = std::make_shared<QMetaObject::Connection>();
-  *finishedConn = connect(job_, &AnalysisJob::finished, this, [this, key, out, finishedConn](bool ok, const QString& err) {
-    disconnect(*finishedConn);
-    computeButton_->setEnabled(true);
-    cancelButton_->setEnabled(false);
-    if (ok) {
-      cache_.insert(key, out);
-      result_ = out;
-      showResult();
-    } else {
-      status_->setText(tr("Sensitivity failed: %1").arg(err));
-    }
-    emit finished(ok);
-  });
+  *finishedConn =
+      connect(job_, &AnalysisJob::finished, this, [this, key, out, finishedConn](bool ok, const QString& err) {
+        disconnect(*finishedConn);
+        computeButton_->setEnabled(true);
+        cancelButton_->setEnabled(false);
+        if (ok) {
+          cache_.insert(key, out);
+          result_ = out;
+          showResult();
+        } else {
+          status_->setText(tr("Sensitivity failed: %1").arg(err));
+        }
+        emit finished(ok);
+      });
   job_->start([model, o, out, spec, limit](AnalysisJob& job) mutable -> QString {
     ValidationData data(spec, limit);
     QString why;
@@ -190,10 +191,9 @@ void SensitivityView::showResult() {
       lo = std::min(lo, c.accuracies[i] * 100);
     }
     // Our own palette: a pen set before addSeries would otherwise override the theme's colours.
-    static const QColor palette[] = {QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44),
-                                     QColor(214, 39, 40),  QColor(148, 103, 189), QColor(140, 86, 75),
-                                     QColor(227, 119, 194), QColor(127, 127, 127), QColor(188, 189, 34),
-                                     QColor(23, 190, 207)};
+    static const QColor palette[] = {
+        QColor(31, 119, 180), QColor(255, 127, 14),  QColor(44, 160, 44),   QColor(214, 39, 40),  QColor(148, 103, 189),
+        QColor(140, 86, 75),  QColor(227, 119, 194), QColor(127, 127, 127), QColor(188, 189, 34), QColor(23, 190, 207)};
     QPen pen(palette[(analysed - 1) % 10], 2.0);
     s->setPen(pen);
     s->setColor(pen.color());
@@ -214,15 +214,17 @@ void SensitivityView::showResult() {
   chart->addSeries(tol);
   tol->attachAxis(ax);
   tol->attachAxis(ay);
-  ay->setRange(std::max(0.0, std::floor(lo / 5) * 5), std::min(100.0, std::ceil(result_->denseAccuracy * 20 + 0.2) * 5));
+  ay->setRange(std::max(0.0, std::floor(lo / 5) * 5),
+               std::min(100.0, std::ceil(result_->denseAccuracy * 20 + 0.2) * 5));
   ay->applyNiceNumbers();
   ax->setTickCount(11);
   applyAll_->setEnabled(analysed > 0);
-  status_->setText(tr("%1 layers, %2 samples, dense %3 %4%. Click a curve to set that layer's sparsity at the tolerance.")
-                       .arg(analysed)
-                       .arg(result_->samples)
-                       .arg(result_->agreement ? tr("agreement") : tr("accuracy"))
-                       .arg(result_->denseAccuracy * 100, 0, 'f', 2));
+  status_->setText(
+      tr("%1 layers, %2 samples, dense %3 %4%. Click a curve to set that layer's sparsity at the tolerance.")
+          .arg(analysed)
+          .arg(result_->samples)
+          .arg(result_->agreement ? tr("agreement") : tr("accuracy"))
+          .arg(result_->denseAccuracy * 100, 0, 'f', 2));
 }
 
 double SensitivityView::pickLayer(const QString& layer) {
@@ -235,7 +237,10 @@ double SensitivityView::pickLayer(const QString& layer) {
     p.criterion = QString::fromStdString(result_->criterion);
     p.sparsity = s;
     doc_->editLayerPlan(layer, p, tr("Sensitivity: %1 at %2%").arg(layer).arg(s * 100, 0, 'f', 0));
-    status_->setText(tr("%1: %2% sparsity keeps accuracy within %3 points.").arg(layer).arg(s * 100, 0, 'f', 0).arg(tolerance() * 100));
+    status_->setText(tr("%1: %2% sparsity keeps accuracy within %3 points.")
+                         .arg(layer)
+                         .arg(s * 100, 0, 'f', 0)
+                         .arg(tolerance() * 100));
     return s;
   }
   return -1;

@@ -114,10 +114,11 @@ TeachingTour::TeachingTour(ModelDocument* doc, QWidget* parent)
   });
   back_->setEnabled(false);
   title_->setText(tr("Teaching mode"));
-  text_->setHtml(tr("<p>A guided tour of pruning on the model that is open (the demo LeNet-5 works best). Each step "
-                    "changes the real model: watch the graph, the layer table and the preview move, and the numbers "
-                    "collect in the table below. The first and the last layers stay unpruned throughout (they are the most "
-                    "sensitive). Press <b>Next</b> to start.</p>"));
+  text_->setHtml(
+      tr("<p>A guided tour of pruning on the model that is open (the demo LeNet-5 works best). Each step "
+         "changes the real model: watch the graph, the layer table and the preview move, and the numbers "
+         "collect in the table below. The first and the last layers stay unpruned throughout (they are the most "
+         "sensitive). Press <b>Next</b> to start.</p>"));
   position_->setText(tr("%1 steps").arg(steps_.size()));
 }
 
@@ -147,8 +148,10 @@ void TeachingTour::goTo(int i) {
   next_->setEnabled(i + 1 < steps_.size());
   position_->setText(tr("step %1 of %2").arg(i + 1).arg(steps_.size()));
   const PrunePlan plan = planFor(i);
-  if (doc_->plan() != plan) doc_->restorePlan(plan, tr("Teaching: %1").arg(s.title));
-  else if (doc_->hasPreview() && doc_->preview().plan == plan) QTimer::singleShot(0, this, &TeachingTour::onPreview);
+  if (doc_->plan() != plan)
+    doc_->restorePlan(plan, tr("Teaching: %1").arg(s.title));
+  else if (doc_->hasPreview() && doc_->preview().plan == plan)
+    QTimer::singleShot(0, this, &TeachingTour::onPreview);
 }
 
 void TeachingTour::onPreview() {
@@ -250,7 +253,8 @@ QString TeachingTour::illustration() const {
       const NeuronExample& n = neuron_;
       if (n.neuron < 0) break;
       s += tr("Neuron %1 of %2 (%3 inputs) on test image 0: u = ").arg(n.neuron).arg(n.layer).arg(n.inputs);
-      for (const auto& t : n.topTerms) s += QString("(%1&times;%2) + ").arg(t.first, 0, 'f', 3).arg(t.second, 0, 'f', 3);
+      for (const auto& t : n.topTerms)
+        s += QString("(%1&times;%2) + ").arg(t.first, 0, 'f', 3).arg(t.second, 0, 'f', 3);
       s += tr("(%1 other terms: %2) + b(%3) = <b>%4</b>; ReLU(u) = %5")
                .arg(n.inputs - n.topTerms.size())
                .arg(n.restSum, 0, 'f', 3)
@@ -263,7 +267,8 @@ QString TeachingTour::illustration() const {
       if (dynamicSaved_ >= 0)
         s += tr("Run-time channel skipping over 16 test images, with no weight removed: skipping exactly silent "
                 "channels saves <b>%1%</b> of the dense model's FLOPs per image (the output is unchanged); also "
-                "skipping channels whose largest activation is at most 1 saves <b>%2%</b> (the output changes a little).")
+                "skipping channels whose largest activation is at most 1 saves <b>%2%</b> (the output changes a "
+                "little).")
                  .arg(dynamicSaved_ * 100, 0, 'f', 1)
                  .arg(dynamicSavedApprox_ * 100, 0, 'f', 1);
       break;
@@ -279,7 +284,8 @@ QString TeachingTour::illustration() const {
                .arg(100 * o.indexBytes4 / std::max(1.0, o.valueBytes4 + o.indexBytes4), 0, 'f', 0);
       break;
     }
-    case TeachingStep::Extra::None: break;
+    case TeachingStep::Extra::None:
+      break;
   }
   return s;
 }

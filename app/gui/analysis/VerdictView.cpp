@@ -21,18 +21,25 @@ namespace {
 // Short enough to sit horizontally under a bar; the findings below name them in full.
 QString formatLabel(topiary::StorageFormat f) {
   switch (f) {
-    case topiary::StorageFormat::Dense: return QObject::tr("dense");
-    case topiary::StorageFormat::Bitmask: return QObject::tr("mask");
-    case topiary::StorageFormat::Csr: return QObject::tr("CSR");
-    case topiary::StorageFormat::RelativeIndex: return QObject::tr("rel.");
-    case topiary::StorageFormat::NM: return QObject::tr("N:M");
-    case topiary::StorageFormat::Structured: return QObject::tr("phys.");
+    case topiary::StorageFormat::Dense:
+      return QObject::tr("dense");
+    case topiary::StorageFormat::Bitmask:
+      return QObject::tr("mask");
+    case topiary::StorageFormat::Csr:
+      return QObject::tr("CSR");
+    case topiary::StorageFormat::RelativeIndex:
+      return QObject::tr("rel.");
+    case topiary::StorageFormat::NM:
+      return QObject::tr("N:M");
+    case topiary::StorageFormat::Structured:
+      return QObject::tr("phys.");
   }
   return {};
 }
 }  // namespace
 
-VerdictView::VerdictView(ModelDocument* doc, QWidget* parent) : QWidget(parent), doc_(doc), job_(new AnalysisJob(this)) {
+VerdictView::VerdictView(ModelDocument* doc, QWidget* parent)
+    : QWidget(parent), doc_(doc), job_(new AnalysisJob(this)) {
   tolerance_ = new QDoubleSpinBox(this);
   tolerance_->setRange(0, 50);
   tolerance_->setDecimals(1);
@@ -210,9 +217,10 @@ void VerdictView::showVerdict() {
                 .arg(c.accuracy * 100, 0, 'f', 2);
   html += "</table><p>";
   for (const auto& l : v.latencies)
-    html += QString("%1: %2<br>").arg(QString::fromStdString(l.label).toHtmlEscaped(),
-                                      (l.measured ? QString("%1 ms ").arg(l.medianMs, 0, 'f', 3) : QString()) +
-                                          QString::fromStdString(l.note).toHtmlEscaped());
+    html += QString("%1: %2<br>")
+                .arg(QString::fromStdString(l.label).toHtmlEscaped(),
+                     (l.measured ? QString("%1 ms ").arg(l.medianMs, 0, 'f', 3) : QString()) +
+                         QString::fromStdString(l.note).toHtmlEscaped());
   details_->setText(html + "</p>");
   status_->setText(tr("Dense accuracy %1% on %2 samples.").arg(v.denseAccuracy * 100, 0, 'f', 2).arg(v.samples));
 }

@@ -8,10 +8,9 @@
 
 #include <atomic>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "topiary/dataset.h"
 #include "topiary/graph.h"
@@ -26,17 +25,17 @@ namespace topiary {
 // One point of the trade-off chart.
 struct TradeoffPoint {
   std::string name;
-  double accuracy = 0;   // 0..1
-  double bytes = 0;      // smallest storage at 32 bits (any format)
-  double latencyMs = -1; // -1: not measured
+  double accuracy = 0;    // 0..1
+  double bytes = 0;       // smallest storage at 32 bits (any format)
+  double latencyMs = -1;  // -1: not measured
 };
 
 struct AnalysisReport {
   std::string modelPath, recipeName, dataName;
-  nlohmann::json recipe;        // recipeToJson of the recipe that ran
-  ModelReport before, after;    // after: the physically pruned model when the recipe removed structure
+  nlohmann::json recipe;      // recipeToJson of the recipe that ran
+  ModelReport before, after;  // after: the physically pruned model when the recipe removed structure
   bool structural = false;
-  std::vector<std::string> log; // runRecipe's notes
+  std::vector<std::string> log;  // runRecipe's notes
   bool hasSensitivity = false;
   SensitivityResult sensitivity;
   bool hasVerdict = false;
@@ -46,7 +45,7 @@ struct AnalysisReport {
 
 struct AnalysisOptions {
   std::string modelPath, recipeName;
-  const Dataset* trainData = nullptr;     // the recipe's fine-tuning data, when it fine-tunes
+  const Dataset* trainData = nullptr;  // the recipe's fine-tuning data, when it fine-tunes
   int latencyRuns = 20;
   int threads = 0;
   bool sensitivity = true;
@@ -64,7 +63,8 @@ Result<AnalysisReport> buildAnalysisReport(const Graph& graph, const Recipe& rec
                                            const AnalysisOptions& options = {});
 
 // Names of the files a report folder holds.
-std::vector<std::string> analysisReportFiles();  // index.html, tradeoff.png, sensitivity.png, storage.png, report.json, recipe.json
+std::vector<std::string>
+analysisReportFiles();  // index.html, tradeoff.png, sensitivity.png, storage.png, report.json, recipe.json
 
 // Writes the folder (created when missing; files written atomically).
 Status writeAnalysisReport(const std::string& dir, const AnalysisReport& report);

@@ -13,10 +13,9 @@
 
 #include <atomic>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "topiary/dataset.h"
 #include "topiary/graph.h"
@@ -33,27 +32,27 @@ double sparsityAtTolerance(const std::vector<double>& sparsities, const std::vec
                            double reference, double tolerance);
 
 struct VerdictOptions {
-  double tolerance = 0.01;          // accuracy drop allowed, absolute (0.01 = one point)
+  double tolerance = 0.01;  // accuracy drop allowed, absolute (0.01 = one point)
   Criterion criterion = Criterion::L1;
   std::vector<int> bits = {32, 8, 4};
-  int n = 2, m = 4;                 // the N:M candidate
-  int searchSteps = 6;              // bisection steps per granularity
+  int n = 2, m = 4;     // the N:M candidate
+  int searchSteps = 6;  // bisection steps per granularity
   double maxSparsity = 0.95;
-  int latencyRuns = 20;             // 0: no latency
+  int latencyRuns = 20;  // 0: no latency
   int threads = 0;
   std::function<void(const std::string& stage, int done, int total)> progress;
   const std::atomic<bool>* cancel = nullptr;
 };
 
 struct VerdictCandidate {
-  std::string name;                 // unstructured | nm | structured
+  std::string name;  // unstructured | nm | structured
   Granularity granularity = Granularity::Element;
-  double sparsity = 0;              // the recipe's default sparsity
-  double weightSparsity = 0;        // achieved zeros / prunable weights
+  double sparsity = 0;        // the recipe's default sparsity
+  double weightSparsity = 0;  // achieved zeros / prunable weights
   double accuracy = 0;
-  nlohmann::json recipe;            // reproduces the candidate with `topiary-cli prune`
-  Graph masked;                     // original shapes, pruned weights zero
-  Graph physical;                   // channels removed (structured); equals masked otherwise
+  nlohmann::json recipe;  // reproduces the candidate with `topiary-cli prune`
+  Graph masked;           // original shapes, pruned weights zero
+  Graph physical;         // channels removed (structured); equals masked otherwise
   bool structural = false;
   std::vector<ModelStorage> storage;  // one per VerdictOptions::bits
 };
@@ -62,19 +61,19 @@ struct VerdictCandidate {
 struct VerdictBar {
   int bits = 32;
   StorageFormat format = StorageFormat::Dense;
-  std::string candidate;            // which candidate's model it prices
-  double valueBytes = 0;            // values (+ the other float parameters)
-  double indexBytes = 0;            // index overhead, its own segment
-  double scaleBytes = 0;            // quantization scales
-  int denseFallbacks = 0;           // layers priced dense because the format does not apply
+  std::string candidate;   // which candidate's model it prices
+  double valueBytes = 0;   // values (+ the other float parameters)
+  double indexBytes = 0;   // index overhead, its own segment
+  double scaleBytes = 0;   // quantization scales
+  int denseFallbacks = 0;  // layers priced dense because the format does not apply
   double total() const { return valueBytes + indexBytes + scaleBytes; }
 };
 
 struct VerdictLatency {
-  std::string label;                // "dense", "unstructured, dense kernels", ...
+  std::string label;  // "dense", "unstructured, dense kernels", ...
   bool measured = false;
   double medianMs = 0;
-  std::string note;                 // why it is missing; for optimised runs, the kernels chosen
+  std::string note;  // why it is missing; for optimised runs, the kernels chosen
 };
 
 struct Verdict {

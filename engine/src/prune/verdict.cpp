@@ -3,8 +3,8 @@
 #include "topiary/verdict.h"
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 #include "topiary/executor.h"
@@ -208,7 +208,9 @@ void writeFindings(Verdict& v) {
   const VerdictLatency *d = find("dense"), *ud = find("unstructured, dense kernels"),
                        *sp = find("structured, physically pruned"), *dO = find("dense, optimized"),
                        *us = find("unstructured, sparse kernels"), *sO = find("structured, optimized");
-  auto ratio = [](const VerdictLatency* base, const VerdictLatency* x) { return fmt("%.2fx", base->medianMs / x->medianMs); };
+  auto ratio = [](const VerdictLatency* base, const VerdictLatency* x) {
+    return fmt("%.2fx", base->medianMs / x->medianMs);
+  };
   if (d && ud && sp)
     v.findings.push_back("Latency with dense kernels: dense " + fmt("%.3f ms", d->medianMs) + "; unstructured " +
                          fmt("%.3f ms", ud->medianMs) + " (" + ratio(d, ud) + "); physically pruned " +
@@ -225,26 +227,32 @@ void writeFindings(Verdict& v) {
   if (bestU && bestS) v.worthForSpeed = bestU->medianMs < bestS->medianMs;
   auto list = [](const std::vector<int>& bits) {
     std::string s;
-    for (size_t i = 0; i < bits.size(); ++i) s += (i ? (i + 1 == bits.size() ? " and " : ", ") : "") + std::to_string(bits[i]);
+    for (size_t i = 0; i < bits.size(); ++i)
+      s += (i ? (i + 1 == bits.size() ? " and " : ", ") : "") + std::to_string(bits[i]);
     return s + " bits";
   };
   std::string line;
-  if (v.worthForStorage && v.worthForSpeed) line = "Worth it here: unstructured pruning is both smaller and faster";
-  else if (v.worthForStorage) line = "Worth it for storage only: unstructured pruning is smaller at " + list(wins);
-  else line = "Not worth it here: the physically pruned model is at least as small at every bit-width";
+  if (v.worthForStorage && v.worthForSpeed)
+    line = "Worth it here: unstructured pruning is both smaller and faster";
+  else if (v.worthForStorage)
+    line = "Worth it for storage only: unstructured pruning is smaller at " + list(wins);
+  else
+    line = "Not worth it here: the physically pruned model is at least as small at every bit-width";
   if (!losses.empty() && v.worthForStorage) line += ", but not at " + list(losses) + " where its index costs too much";
   if (bestD && bestU && bestS && !v.worthForSpeed)
     line += "; it is not faster on this CPU than the physically pruned model (best speed-up over dense " +
             ratio(bestD, bestU) + " against " + ratio(bestD, bestS) + ")";
   else if (bestD && bestU && bestS && !v.worthForStorage)
-    line += ", but it runs faster (best speed-up over dense " + ratio(bestD, bestU) + " against " + ratio(bestD, bestS) + ")";
+    line += ", but it runs faster (best speed-up over dense " + ratio(bestD, bestU) + " against " +
+            ratio(bestD, bestS) + ")";
   v.sentence = line + ".";
 }
 
 }  // namespace
 
 Result<Verdict> computeVerdict(const Graph& graph, const Dataset& rawData, const VerdictOptions& o) {
-  if (o.tolerance < 0 || o.tolerance >= 1) return Status::badInput("tolerance " + fmt("%g", o.tolerance) + " is outside [0, 1)");
+  if (o.tolerance < 0 || o.tolerance >= 1)
+    return Status::badInput("tolerance " + fmt("%g", o.tolerance) + " is outside [0, 1)");
   if (o.bits.empty()) return Status::badInput("no bit-widths to price");
   if (rawData.size() == 0) return Status::badInput("the evaluation data set '" + rawData.name + "' is empty");
   Dataset holder;
@@ -269,7 +277,8 @@ Result<Verdict> computeVerdict(const Graph& graph, const Dataset& rawData, const
     const char* name;
     Granularity g;
   };
-  const Plan plans[] = {{"unstructured", Granularity::Element}, {"nm", Granularity::NM}, {"structured", Granularity::Filter}};
+  const Plan plans[] = {
+      {"unstructured", Granularity::Element}, {"nm", Granularity::NM}, {"structured", Granularity::Filter}};
   for (const Plan& pl : plans) {
     double s = 1.0 - double(o.n) / double(o.m);
     if (pl.g != Granularity::NM) {
@@ -299,7 +308,8 @@ Result<Verdict> computeVerdict(const Graph& graph, const Dataset& rawData, const
     v.candidates.push_back(std::move(c));
     step(std::string("priced ") + pl.name);
   }
-  addBars(v, v.candidates[0], {StorageFormat::Dense, StorageFormat::Bitmask, StorageFormat::Csr, StorageFormat::RelativeIndex});
+  addBars(v, v.candidates[0],
+          {StorageFormat::Dense, StorageFormat::Bitmask, StorageFormat::Csr, StorageFormat::RelativeIndex});
   addBars(v, v.candidates[1], {StorageFormat::NM});
   addBars(v, v.candidates[2], {StorageFormat::Structured});
 
@@ -347,9 +357,9 @@ nlohmann::json verdictToJson(const Verdict& v) {
   j["bits"] = v.bits;
   nlohmann::json cands = nlohmann::json::array();
   for (const auto& c : v.candidates) {
-    nlohmann::json e = {{"name", c.name},          {"granularity", granularityName(c.granularity)},
-                        {"sparsity", c.sparsity},  {"weight_sparsity", c.weightSparsity},
-                        {"accuracy", c.accuracy},  {"structural", c.structural},
+    nlohmann::json e = {{"name", c.name},         {"granularity", granularityName(c.granularity)},
+                        {"sparsity", c.sparsity}, {"weight_sparsity", c.weightSparsity},
+                        {"accuracy", c.accuracy}, {"structural", c.structural},
                         {"recipe", c.recipe}};
     nlohmann::json st = nlohmann::json::object();
     for (size_t i = 0; i < c.storage.size() && i < v.bits.size(); ++i)
@@ -372,8 +382,10 @@ nlohmann::json verdictToJson(const Verdict& v) {
   nlohmann::json lats = nlohmann::json::array();
   for (const auto& l : v.latencies) {
     nlohmann::json e = {{"label", l.label}, {"measured", l.measured}};
-    if (l.measured) e["median_ms"] = l.medianMs;
-    else e["note"] = l.note;
+    if (l.measured)
+      e["median_ms"] = l.medianMs;
+    else
+      e["note"] = l.note;
     lats.push_back(e);
   }
   j["latency_ms"] = lats;

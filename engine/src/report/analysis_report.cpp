@@ -131,8 +131,8 @@ std::string tradeoffChartPng(const AnalysisReport& r) {
 
 std::string sensitivityChartPng(const SensitivityResult& s) {
   report::XYChart c;
-  c.title = "Sensitivity: " + std::string(s.agreement ? "agreement" : "accuracy") + " vs sparsity, one layer at a time (" +
-            s.granularity + ", " + s.criterion + ")";
+  c.title = "Sensitivity: " + std::string(s.agreement ? "agreement" : "accuracy") +
+            " vs sparsity, one layer at a time (" + s.granularity + ", " + s.criterion + ")";
   c.xLabel = "sparsity of the layer";
   c.yLabel = s.agreement ? "agreement" : "accuracy";
   c.xPercent = true;

@@ -28,9 +28,7 @@ void Canvas::blend(int x, int y, Rgb c, float a) {
   if (x < 0 || y < 0 || x >= w_ || y >= h_ || a <= 0.f) return;
   a = std::min(a, 1.f);
   const size_t i = (static_cast<size_t>(y) * static_cast<size_t>(w_) + static_cast<size_t>(x)) * 3;
-  auto mix = [a](uint8_t under, uint8_t over) {
-    return static_cast<uint8_t>(std::lround(under + (over - under) * a));
-  };
+  auto mix = [a](uint8_t under, uint8_t over) { return static_cast<uint8_t>(std::lround(under + (over - under) * a)); };
   px_[i] = mix(px_[i], c.r);
   px_[i + 1] = mix(px_[i + 1], c.g);
   px_[i + 2] = mix(px_[i + 2], c.b);
@@ -44,8 +42,10 @@ void Canvas::fillRect(int x, int y, int w, int h, Rgb c) {
 
 void Canvas::line(double x0, double y0, double x1, double y1, Rgb c, double thickness) {
   const double r = std::max(0.5, thickness / 2.0);
-  const int bx0 = static_cast<int>(std::floor(std::min(x0, x1) - r - 1)), bx1 = static_cast<int>(std::ceil(std::max(x0, x1) + r + 1));
-  const int by0 = static_cast<int>(std::floor(std::min(y0, y1) - r - 1)), by1 = static_cast<int>(std::ceil(std::max(y0, y1) + r + 1));
+  const int bx0 = static_cast<int>(std::floor(std::min(x0, x1) - r - 1)),
+            bx1 = static_cast<int>(std::ceil(std::max(x0, x1) + r + 1));
+  const int by0 = static_cast<int>(std::floor(std::min(y0, y1) - r - 1)),
+            by1 = static_cast<int>(std::ceil(std::max(y0, y1) + r + 1));
   const double dx = x1 - x0, dy = y1 - y0, len2 = dx * dx + dy * dy;
   for (int y = std::max(0, by0); y <= std::min(h_ - 1, by1); ++y)
     for (int x = std::max(0, bx0); x <= std::min(w_ - 1, bx1); ++x) {
@@ -83,7 +83,8 @@ void chunk(std::string& out, const char* type, const std::string& data) {
   std::string body(type, 4);
   body += data;
   out += body;
-  put32(out, static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()))));
+  put32(out,
+        static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()))));
 }
 
 }  // namespace

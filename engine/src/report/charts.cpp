@@ -36,7 +36,7 @@ std::string tick(double v, double step, bool percent) {
 
 struct Frame {
   int left = 70, top = 44, right = 0, bottom = 0;  // plot area in pixels
-  double x0 = 0, x1 = 1, y0 = 0, y1 = 1;            // data range
+  double x0 = 0, x1 = 1, y0 = 0, y1 = 1;           // data range
   double px(double x) const { return left + (x - x0) / (x1 - x0) * (right - left); }
   double py(double y) const { return bottom - (y - y0) / (y1 - y0) * (bottom - top); }
 };
@@ -76,7 +76,7 @@ void drawAxes(Canvas& c, const Frame& f, const std::string& title, const std::st
 }  // namespace
 
 Rgb paletteColor(int i) {
-  static const Rgb p[] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},  {148, 103, 189},
+  static const Rgb p[] = {{31, 119, 180}, {255, 127, 14},  {44, 160, 44},   {214, 39, 40},  {148, 103, 189},
                           {140, 86, 75},  {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207}};
   return p[((i % 10) + 10) % 10];
 }

@@ -16,7 +16,7 @@ Rgb paletteColor(int i);
 struct Series {
   std::string name;
   std::vector<double> x, y;
-  bool lines = true;     // false: markers only (scatter)
+  bool lines = true;                     // false: markers only (scatter)
   std::vector<std::string> pointLabels;  // drawn beside markers when given
 };
 
@@ -33,7 +33,7 @@ struct StackedBar {
 };
 
 struct BarGroup {
-  std::string label;           // under the group ("32 bits")
+  std::string label;  // under the group ("32 bits")
   std::vector<StackedBar> bars;
 };
 
