@@ -108,9 +108,12 @@ Canvas drawXYChart(const XYChart& ch) {
     const Series& s = ch.series[k];
     const Rgb col = paletteColor(static_cast<int>(k));
     const size_t n = std::min(s.x.size(), s.y.size());
+    // Non-finite points (a failed measurement) are left out, never cast to pixels.
+    auto ok = [&](size_t i) { return std::isfinite(s.x[i]) && std::isfinite(s.y[i]); };
     for (size_t i = 0; i + 1 < n && s.lines; ++i)
-      c.line(f.px(s.x[i]), f.py(s.y[i]), f.px(s.x[i + 1]), f.py(s.y[i + 1]), col, 2.0);
+      if (ok(i) && ok(i + 1)) c.line(f.px(s.x[i]), f.py(s.y[i]), f.px(s.x[i + 1]), f.py(s.y[i + 1]), col, 2.0);
     for (size_t i = 0; i < n; ++i) {
+      if (!ok(i)) continue;
       c.disc(f.px(s.x[i]), f.py(s.y[i]), s.lines ? 3.0 : 5.0, col);
       if (i < s.pointLabels.size())
         c.text(static_cast<int>(f.px(s.x[i])) + 8, static_cast<int>(f.py(s.y[i])) - 16, s.pointLabels[i], kInk);
