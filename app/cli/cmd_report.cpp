@@ -88,7 +88,7 @@ int cmdReport(const QStringList& args) {
   o.progress = [json, &lastStage](const std::string& stage, double) {
     // Stages only: the sensitivity workers call this concurrently, and the
     // stage string is the same for all of them.
-    if (!json && stage != lastStage && stage != "sensitivity") {
+    if (!json && stage != "sensitivity" && stage != lastStage) {
       lastStage = stage;
       std::fprintf(stderr, "%s\n", stage.c_str());
     }
