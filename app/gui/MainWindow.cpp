@@ -59,10 +59,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   find_ = new QLineEdit(centre);
   find_->setPlaceholderText(tr("Find layer (Ctrl+F)"));
   find_->setClearButtonEnabled(true);
+  find_->setMinimumWidth(150);
   find_->setMaximumWidth(220);
   groups_ = new QComboBox(centre);
   groups_->setToolTip(tr("Dependency groups: channels that must be pruned together"));
-  groups_->setMinimumContentsLength(24);
+  groups_->setMinimumContentsLength(15);
   groups_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
   auto* centreLayout = new QVBoxLayout(centre);
   centreLayout->setContentsMargins(0, 0, 0, 0);
@@ -73,10 +74,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   QAction* fit = bar->addAction(tr("Fit"), view_, &GraphView::fitAll);
   fit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_0));
   fit->setToolTip(tr("Fit the graph to the window (Ctrl+0)"));
-  QAction* zin = bar->addAction(tr("Zoom +"), this, [this] { view_->zoomBy(1.25); });
+  QAction* zin = bar->addAction(tr(" + "), this, [this] { view_->zoomBy(1.25); });
   zin->setShortcut(QKeySequence::ZoomIn);
-  QAction* zout = bar->addAction(tr("Zoom -"), this, [this] { view_->zoomBy(0.8); });
+  zin->setToolTip(tr("Zoom in (Ctrl++, or the mouse wheel)"));
+  QAction* zout = bar->addAction(tr(" - "), this, [this] { view_->zoomBy(0.8); });
   zout->setShortcut(QKeySequence::ZoomOut);
+  zout->setToolTip(tr("Zoom out (Ctrl+-, or the mouse wheel)"));
   bar->addSeparator();
   bar->addWidget(find_);
   bar->addSeparator();
@@ -251,7 +254,7 @@ void MainWindow::showEvent(QShowEvent* e) {
 
 void MainWindow::applyDefaultLayout(const QSize& size) {
   resize(size);
-  resizeDocks({layersDock_, previewDock_}, {440, 560}, Qt::Horizontal);
+  resizeDocks({layersDock_, previewDock_}, {540, 540}, Qt::Horizontal);
   resizeDocks({previewDock_, weightsDock_}, {500, size.height() - 500}, Qt::Vertical);
 }
 
