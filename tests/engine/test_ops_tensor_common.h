@@ -101,7 +101,9 @@ Tensor gatherReference(const Tensor& src, const Shape& shape, Fn&& srcIndex) {
 }
 
 inline bool sameBytes(const Tensor& a, const Tensor& b) {
-  return a.dtype() == b.dtype() && a.shape() == b.shape() && std::memcmp(a.raw(), b.raw(), a.bytes()) == 0;
+  // Empty tensors may hold no buffer: memcmp on a null pointer is UB even for 0 bytes.
+  return a.dtype() == b.dtype() && a.shape() == b.shape() &&
+         (a.bytes() == 0 || std::memcmp(a.raw(), b.raw(), a.bytes()) == 0);
 }
 
 // Finite-difference check of a kernel's backward for the float inputs
