@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "cli/cli_util.h"
 #include "common/test_util.h"
 #include "topiary/graph.h"
 #include "topiary/kernel.h"
@@ -20,29 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct CliResult {
-  bool finished = false;
-  int exitCode = -1;
-  bool crashed = false;
-  std::string out, err;
-};
-
-CliResult runCli(const QStringList& args, int timeoutMs = 60000) {
-  QProcess p;
-  p.start(TOPIARY_CLI, args);
-  CliResult r;
-  if (!p.waitForStarted(10000)) return r;
-  r.finished = p.waitForFinished(timeoutMs);
-  if (!r.finished) {
-    p.kill();
-    p.waitForFinished(5000);
-  }
-  r.crashed = p.exitStatus() != QProcess::NormalExit;
-  r.exitCode = p.exitCode();
-  r.out = p.readAllStandardOutput().toStdString();
-  r.err = p.readAllStandardError().toStdString();
-  return r;
-}
+using clitest::CliResult;
+using clitest::runCli;
 
 std::string writeBytes(const std::string& name, const std::string& bytes) {
   std::string path = testutil::tempDir() + "/" + name;

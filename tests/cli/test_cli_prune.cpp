@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cli/cli_util.h"
 #include "common/test_util.h"
 #include "topiary/arch.h"
 #include "topiary/dataset.h"
@@ -18,27 +19,8 @@ using json = nlohmann::json;
 
 namespace {
 
-struct CliResult {
-  int exitCode = -1;
-  bool finished = false;
-  std::string out, err;
-};
-
-CliResult runCli(const QStringList& args, int timeoutMs = 120000) {
-  QProcess p;
-  p.start(TOPIARY_CLI, args);
-  CliResult r;
-  if (!p.waitForStarted(10000)) return r;
-  r.finished = p.waitForFinished(timeoutMs);
-  if (!r.finished) {
-    p.kill();
-    p.waitForFinished(5000);
-  }
-  r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-  r.out = p.readAllStandardOutput().toStdString();
-  r.err = p.readAllStandardError().toStdString();
-  return r;
-}
+using clitest::CliResult;
+using clitest::runCli;
 
 QString writeText(const std::string& name, const std::string& text) {
   std::string path = testutil::tempDir() + "/" + name;

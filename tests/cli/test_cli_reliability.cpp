@@ -17,6 +17,7 @@
 #include <random>
 #include <set>
 
+#include "cli/cli_util.h"
 #include "common/test_util.h"
 #include "fuzz/hostile_models.h"
 #include "topiary/file_util.h"
@@ -28,29 +29,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct CliResult {
-  bool finished = false;
-  bool crashed = false;
-  int exitCode = -1;
-  std::string out, err;
-};
-
-CliResult runCli(const QStringList& args, int timeoutMs = 120000) {
-  QProcess p;
-  p.start(TOPIARY_CLI, args);
-  CliResult r;
-  if (!p.waitForStarted(10000)) return r;
-  r.finished = p.waitForFinished(timeoutMs);
-  if (!r.finished) {
-    p.kill();
-    p.waitForFinished(5000);
-  }
-  r.crashed = p.exitStatus() != QProcess::NormalExit;
-  r.exitCode = p.exitCode();
-  r.out = p.readAllStandardOutput().toStdString();
-  r.err = p.readAllStandardError().toStdString();
-  return r;
-}
+using clitest::CliResult;
+using clitest::runCli;
 
 std::string readBytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

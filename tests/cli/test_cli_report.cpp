@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cli/cli_util.h"
 #include "common/test_util.h"
 #include "topiary/file_util.h"
 
@@ -15,25 +16,8 @@ using json = nlohmann::json;
 
 namespace {
 
-struct CliResult {
-  int exitCode = -1;
-  std::string out, err;
-};
-
-CliResult runCli(const QStringList& args, int timeoutMs = 120000) {
-  QProcess p;
-  p.start(TOPIARY_CLI, args);
-  CliResult r;
-  if (!p.waitForStarted(10000)) return r;
-  if (!p.waitForFinished(timeoutMs)) {
-    p.kill();
-    p.waitForFinished(5000);
-  }
-  r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-  r.out = p.readAllStandardOutput().toStdString();
-  r.err = p.readAllStandardError().toStdString();
-  return r;
-}
+using clitest::CliResult;
+using clitest::runCli;
 
 QString writeText(const std::string& name, const std::string& text) {
   const std::string path = testutil::tempDir() + "/" + name;
