@@ -7,7 +7,8 @@
 #
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 #        default 60 seconds, targets: loader recipe
-# Environment: FUZZ_BUILD_DIR (default build-asan, shared with scripts/sanitize.sh)
+# Environment: FUZZ_BUILD_DIR (default build-asan, shared with scripts/sanitize.sh),
+#              FUZZ_SEED (libFuzzer -seed, default 1), FUZZ_CORPUS_DIR (default $BUILD/corpus)
 # Exit code: 0 when no new crashing input was found, 1 otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +42,7 @@ seed_recipe() {
 
 status=0
 for t in "${TARGETS[@]}"; do
-  corpus="$BUILD/corpus/$t"
+  corpus="${FUZZ_CORPUS_DIR:-$BUILD/corpus}/$t"
   artifacts="$BUILD/artifacts/$t"
   regress="tests/fuzz/regressions/$t"
   mkdir -p "$corpus" "$artifacts" "$regress"
@@ -52,8 +53,12 @@ for t in "${TARGETS[@]}"; do
   # std::bad_alloc (handled), not as an ASan abort. The engine is built with
   # -fno-sanitize-recover=undefined, so any UB report is a crash too.
   rc=0
+  # A fixed seed (FUZZ_SEED, default 1) makes a run reproducible: a slower
+  # machine explores a prefix of what a faster one does in the same time, so a
+  # longer local run with the same seed and a fresh corpus covers what CI sees.
   ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$BUILD/tests/fuzz/fuzz_$t" "$corpus" "$regress" -max_total_time="$SECONDS_PER_TARGET" -timeout=20 \
+    -seed="${FUZZ_SEED:-1}"  \
     -rss_limit_mb=3072 -max_len=65536 -print_final_stats=1 -artifact_prefix="$artifacts/" \
     > "$BUILD/fuzz_$t.log" 2>&1 || rc=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$BUILD/fuzz_$t.log" | grep -o '[0-9]*$' || echo "?")

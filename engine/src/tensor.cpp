@@ -91,9 +91,11 @@ void Tensor::resize(DType dtype, const Shape& shape) {
   shape_ = shape;
   numel_ = numelOf(shape);
   size_t need = static_cast<size_t>(numel_) * dtypeSize(dtype);
-  if (need > capacity_) {
+  if (need > capacity_ || !data_) {
     // 64-byte alignment for vector loads; round the size up as aligned_alloc requires.
-    size_t alloc = (need + 63) / 64 * 64;
+    // An empty tensor still gets a block, so data pointers are never null (kernels
+    // may pass them to memcpy/memset with a zero size, which must not be null).
+    size_t alloc = std::max<size_t>(64, (need + 63) / 64 * 64);
     void* p = std::aligned_alloc(64, alloc);
     if (!p) throw std::bad_alloc();
     std::memset(p, 0, alloc);
