@@ -126,6 +126,7 @@ Result<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const Exe
   std::unique_ptr<Executor> ex(new Executor());
   ex->graph_ = &graph;
   ex->run_ = &graph;
+  ex->maxTensorBytes_ = options.maxTensorBytes;
   if (options.optimizeForInference) {
     auto opt = optimize::optimizeForInference(graph, ex->optLog_);
     if (!opt) return opt.status();
@@ -187,6 +188,7 @@ Result<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const Exe
   if (options.optimizeForInference && ex->ctx_.threads > 1 && shardable(run)) {
     ExecutorOptions one;
     one.threads = 1;
+    one.maxTensorBytes = options.maxTensorBytes;
     for (int t = 0; t < ex->ctx_.threads; ++t) {
       auto shard = Executor::create(run, one);  // the optimised graph: its kernels are already frozen
       if (!shard) return shard.status();
@@ -284,6 +286,7 @@ Status Executor::run(const std::vector<std::pair<std::string, const Tensor*>>& i
   omp_set_num_threads(ctx_.threads);
   std::vector<const Tensor*> in;
   std::vector<Tensor*> out;
+  TensorByteLimit limit(maxTensorBytes_);
   for (size_t n = 0; n < steps_.size(); ++n) {
     if (ctx_.cancel && ctx_.cancel->load(std::memory_order_relaxed)) return Status::cancelled();
     Step& step = steps_[n];
@@ -295,6 +298,9 @@ Status Executor::run(const std::vector<std::pair<std::string, const Tensor*>>& i
     auto t0 = profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     try {
       st = step.kernel->forward(in, out, ctx_);
+    } catch (const TensorTooLarge& e) {
+      st = Status::badInput(std::string("its output would need too much memory: ") + e.what() +
+                            " (ExecutorOptions::maxTensorBytes)");
     } catch (const std::bad_alloc&) {
       st = Status::badInput("out of memory");
     }

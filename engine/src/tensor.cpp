@@ -1,6 +1,7 @@
 #include "topiary/tensor.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <limits>
 #include <new>
 
@@ -86,11 +87,38 @@ Tensor& Tensor::operator=(const Tensor& other) {
   return *this;
 }
 
+namespace {
+thread_local uint64_t tensorByteLimit = ~uint64_t(0);
+
+std::string byteSize(uint64_t bytes) {
+  char buf[32];
+  if (bytes < 1000000)
+    std::snprintf(buf, sizeof buf, "%.1f KB", static_cast<double>(bytes) / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(bytes) / 1e6);
+  return buf;
+}
+}  // namespace
+
+TensorTooLarge::TensorTooLarge(uint64_t bytes, uint64_t limit)
+    : bytes_(bytes), limit_(limit),
+      message_("a tensor of " + byteSize(bytes) + " is over the limit of " + byteSize(limit)) {}
+
+TensorByteLimit::TensorByteLimit(uint64_t limit) : saved_(tensorByteLimit) { tensorByteLimit = limit; }
+TensorByteLimit::~TensorByteLimit() { tensorByteLimit = saved_; }
+uint64_t TensorByteLimit::current() { return tensorByteLimit; }
+
 void Tensor::resize(DType dtype, const Shape& shape) {
   dtype_ = dtype;
   shape_ = shape;
   numel_ = numelOf(shape);
   size_t need = static_cast<size_t>(numel_) * dtypeSize(dtype);
+  if (need > tensorByteLimit || (dtypeSize(dtype) && need / dtypeSize(dtype) != static_cast<size_t>(numel_))) {
+    // Leave an empty tensor behind rather than one whose shape promises bytes it lacks.
+    shape_.assign(1, 0);
+    numel_ = 0;
+    throw TensorTooLarge(need, tensorByteLimit);
+  }
   if (need > capacity_ || !data_) {
     // 64-byte alignment for vector loads; round the size up as aligned_alloc requires.
     // An empty tensor still gets a block, so data pointers are never null (kernels

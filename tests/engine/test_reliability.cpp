@@ -13,6 +13,7 @@
 #include "common/test_util.h"
 #include "topiary/arch.h"
 #include "topiary/dataset.h"
+#include "topiary/executor.h"
 #include "topiary/file_util.h"
 #include "topiary/onnx_io.h"
 #include "topiary/prune_run.h"
@@ -68,6 +69,28 @@ MaskSet halfMask(const Graph& g) {
 std::string readBytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+// x[1,4] -> Tile(repeats) -> y: a tiny model whose output size the repeats set.
+Graph tileGraph(int64_t r0, int64_t r1) {
+  Graph g;
+  g.name = "tile";
+  ValueInfo x;
+  x.name = "x";
+  x.hasShape = true;
+  x.dims = {Dim{1, ""}, Dim{4, ""}};
+  g.inputs.push_back(x);
+  ValueInfo y;
+  y.name = "y";
+  g.outputs.push_back(y);
+  g.initializers["repeats"] = Tensor::fromVector<int64_t>({2}, {r0, r1});
+  Node n;
+  n.name = "tile";
+  n.opType = "Tile";
+  n.inputs = {"x", "repeats"};
+  n.outputs = {"y"};
+  g.nodes.push_back(n);
+  return g;
 }
 
 }  // namespace
@@ -206,6 +229,30 @@ class TestReliability : public QObject {
     st = writeFileAtomic(dir + "/../atomic/out.bin", "y", path);
     QCOMPARE(st.kind(), ErrorKind::BadInput);
     QCOMPARE(readBytes(path), big);
+  }
+  // An operator whose output would exceed the executor's tensor limit is
+  // refused with the size it needs and the node's name, before allocating;
+  // the per-thread limit is restored after the run.
+  void hugeIntermediateTensorIsRefusedWithItsSize() {
+    Tensor in(Shape{1, 4});
+    Graph small = tileGraph(1000, 2);  // 8,000 floats: 32 KB
+    QVERIFY(small.validate().isOk());
+    ExecutorOptions tight;
+    tight.maxTensorBytes = 16 << 10;
+    auto refused = Executor::create(small, tight);
+    QVERIFY(refused.isOk());
+    Status st = (*refused)->run(in);
+    QVERIFY(!st.isOk());
+    const QString msg = QString::fromStdString(st.message());
+    QVERIFY2(msg.contains("32.0 KB") && msg.contains("16.4 KB") && msg.contains("'tile'") &&
+                 msg.contains("too much memory"),
+             qPrintable(msg));
+    QCOMPARE(TensorByteLimit::current(), ~uint64_t(0));
+    tight.maxTensorBytes = 64 << 10;
+    auto ok = Executor::create(small, tight);
+    QVERIFY(ok.isOk());
+    QVERIFY((*ok)->run(in).isOk());
+    QCOMPARE((*ok)->output(0).shape(), (Shape{1000, 8}));
   }
 };
 

@@ -53,6 +53,9 @@ inline Outcome runLoaderTarget(const uint8_t* data, size_t size) {
   }
   topiary::ExecutorOptions opts;
   opts.threads = 1;
+  // Operators may compute large but legal shapes (Tile, Expand, Resize); cap
+  // them like the loader's tensors so each input runs in milliseconds.
+  opts.maxTensorBytes = 16 << 20;
   auto ex = topiary::Executor::create(g.value(), opts);
   if (!ex) return {Stage::CreateRefused, ex.status().message()};
   std::vector<topiary::Tensor> inputs;

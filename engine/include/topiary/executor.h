@@ -32,6 +32,9 @@ struct ExecutorOptions {
   // on its slice on one thread: one fork/join per run instead of one per
   // operator, which also keeps a busy machine from stalling every layer.
   bool optimizeForInference = false;
+  // Largest tensor any operator may produce while running; a model whose
+  // shapes would need more is refused with the size (not run out of memory).
+  uint64_t maxTensorBytes = uint64_t(4) << 30;
 };
 
 int defaultThreadCount();
@@ -129,6 +132,7 @@ class Executor {
   std::vector<Tensor> chunkInputs_;
   std::vector<std::vector<Tensor>> chunkKept_;  // [chunk][kept tensor]
   bool lastRunSharded_ = false;
+  uint64_t maxTensorBytes_ = uint64_t(4) << 30;
   std::vector<Slot> slots_;
   std::vector<Step> steps_;
   std::vector<int> inputSlots_;

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,36 @@ const char* dtypeName(DType t);      // "float32", "int64", ...
 bool dtypeSupported(DType t);        // storable in a Tensor (not String/Undefined)
 
 using Shape = std::vector<int64_t>;
+
+// Thrown by Tensor::resize when one tensor would need more bytes than the
+// calling thread's limit (see TensorByteLimit); a std::bad_alloc, so code that
+// handles running out of memory handles this too.
+class TensorTooLarge : public std::bad_alloc {
+ public:
+  TensorTooLarge(uint64_t bytes, uint64_t limit);
+  const char* what() const noexcept override { return message_.c_str(); }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  uint64_t bytes_, limit_;
+  std::string message_;
+};
+
+// Caps the size of any one tensor allocated on this thread while the scope
+// lives (an executor applies ExecutorOptions::maxTensorBytes this way), so a
+// hostile model whose operators compute huge shapes is refused with the
+// number it would need instead of exhausting memory. Default: no limit.
+class TensorByteLimit {
+ public:
+  explicit TensorByteLimit(uint64_t limit);
+  ~TensorByteLimit();
+  TensorByteLimit(const TensorByteLimit&) = delete;
+  TensorByteLimit& operator=(const TensorByteLimit&) = delete;
+  static uint64_t current();
+
+ private:
+  uint64_t saved_;
+};
 
 std::string shapeToString(const Shape& s);  // "[1,3,28,28]"
 // Element count of a shape; fails on negative dimensions or overflow.
