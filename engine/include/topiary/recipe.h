@@ -8,7 +8,7 @@
 //   "schedule": {"kind": "agp", "steps": 5, "initial_sparsity": 0},
 //   "finetune": {"epochs": 2, "lr": 0.01, "data": "fashion-mnist:train", "batch": 64,
 //                "limit": 0, "max_batches": 0, "optimizer": "sgd", "lr_schedule": "none"},
-//   "admm":     {"rho": 0.001, "iterations": 4, "epochs": 1},
+//   "admm":     {"rho": 0.001, "iterations": 4, "epochs": 1, "rho_growth": 1},
 //   "dns":      {"hysteresis": 0.1, "update_every": 10},
 //   "quantize": {"bits": 8, "per_channel": true, "aware": false} }
 //
@@ -73,6 +73,11 @@ struct AdmmConfig {
   float rho = 1e-3f;             // penalty weight of rho/2 ||W - Z + U||^2
   int iterations = 4;            // Z/U updates
   int epochs = 1;                // W-step epochs per iteration
+  // After each iteration rho *= rho_growth (ADMM-NN's increasing penalty: a
+  // small rho lets W find a good sparse shape first, a large one then forces
+  // W onto Z so hard pruning costs little). The scaled dual U is divided by
+  // the same factor so rho*U, the unscaled dual, is unchanged.
+  float rhoGrowth = 1.f;
 };
 
 struct DnsConfig {

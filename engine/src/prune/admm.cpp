@@ -49,9 +49,11 @@ Status runAdmm(Graph& graph, const PruneConfig& config, const Recipe& r, const P
   }
   for (auto& v : *vars) TOPIARY_RETURN_IF_ERROR(projectZ(graph, v));
 
-  float rho = r.admm.rho;
+  // Shared with the hook because the schedule changes it between iterations.
+  auto rhoNow = std::make_shared<float>(r.admm.rho);
   TrainHooks hooks;
-  hooks.afterBackward = [vars, rho](Graph& g, std::map<std::string, Tensor>& grads) {
+  hooks.afterBackward = [vars, rhoNow](Graph& g, std::map<std::string, Tensor>& grads) {
+    const float rho = *rhoNow;
     for (auto& v : *vars) {
       auto it = grads.find(v.layer->weight);
       if (it == grads.end()) continue;
@@ -79,8 +81,16 @@ Status runAdmm(Graph& graph, const PruneConfig& config, const Recipe& r, const P
       }
     }
     char buf[160];
-    std::snprintf(buf, sizeof buf, "%s: ||W - Z|| / ||W|| = %.4f", stage.c_str(), norm > 0 ? std::sqrt(gap / norm) : 0.0);
+    std::snprintf(buf, sizeof buf, "%s: rho %.4g, ||W - Z|| / ||W|| = %.4f", stage.c_str(), static_cast<double>(*rhoNow),
+                  norm > 0 ? std::sqrt(gap / norm) : 0.0);
     log.push_back(buf);
+    if (r.admm.rhoGrowth != 1.f && it < r.admm.iterations) {
+      // Scaled form: U = y / rho. Keeping the dual y while rho grows means
+      // dividing U by the growth (Boyd et al. 2011, section 3.4.1).
+      *rhoNow *= r.admm.rhoGrowth;
+      for (auto& v : *vars)
+        for (int64_t i = 0; i < v.U.numel(); ++i) v.U.f()[i] /= r.admm.rhoGrowth;
+    }
   }
   // Hard pruning to the support of the projection of W, then masked retraining.
   masks.clear();

@@ -13,7 +13,8 @@ TrainOptions finetuneOptions(const Recipe& r, const PruneRunOptions& o, int epoc
 std::function<bool(const TrainProgress&)> trainProgress(const PruneRunOptions& o, const std::string& stage, int step,
                                                         int steps);
 
-// ADMM: leaves `graph` hard-pruned and retrained, `masks` set.
+// ADMM: leaves `graph` hard-pruned and retrained, `masks` set; `log` gets one
+// line per iteration with rho and the relative primal residual ||W - Z|| / ||W||.
 Status runAdmm(Graph& graph, const PruneConfig& config, const Recipe& r, const PruneRunOptions& o, MaskSet& masks,
                std::vector<std::string>& log);
 // Dynamic network surgery: leaves `graph` masked, `masks` set.

@@ -235,7 +235,7 @@ Result<Recipe> recipeFromJson(const json& j) {
   }
   if (j.contains("admm")) {
     const json& a = j["admm"];
-    TOPIARY_RETURN_IF_ERROR(checkKeys(a, "admm", {"rho", "iterations", "epochs"}));
+    TOPIARY_RETURN_IF_ERROR(checkKeys(a, "admm", {"rho", "iterations", "epochs", "rho_growth"}));
     int64_t i;
     double d;
     if (a.contains("rho")) {
@@ -250,6 +250,10 @@ Result<Recipe> recipeFromJson(const json& j) {
     if (a.contains("epochs")) {
       TOPIARY_RETURN_IF_ERROR(getInt(a["epochs"], "admm.epochs", 1, 1000, i));
       r.admm.epochs = static_cast<int>(i);
+    }
+    if (a.contains("rho_growth")) {
+      TOPIARY_RETURN_IF_ERROR(getNumber(a["rho_growth"], "admm.rho_growth", 1, 100, false, d));
+      r.admm.rhoGrowth = static_cast<float>(d);
     }
   }
   if (j.contains("dns")) {
@@ -360,7 +364,8 @@ json recipeToJson(const Recipe& r) {
                    {"max_batches", r.finetune.maxBatches}, {"optimizer", r.finetune.optimizer},
                    {"lr_schedule", r.finetune.lrSchedule}};
   if (r.method == PruneMethod::Admm)
-    j["admm"] = {{"rho", r.admm.rho}, {"iterations", r.admm.iterations}, {"epochs", r.admm.epochs}};
+    j["admm"] = {{"rho", r.admm.rho}, {"iterations", r.admm.iterations}, {"epochs", r.admm.epochs},
+                 {"rho_growth", r.admm.rhoGrowth}};
   if (r.method == PruneMethod::Dns) j["dns"] = {{"hysteresis", r.dns.hysteresis}, {"update_every", r.dns.updateEvery}};
   if (r.quantize.bits > 0)
     j["quantize"] = {{"bits", r.quantize.bits}, {"per_channel", r.quantize.perChannel}, {"aware", r.quantize.aware}};
