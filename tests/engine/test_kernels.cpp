@@ -176,7 +176,7 @@ class TestKernels : public QObject {
     const char* kernelsList[] = {"dense", "direct", "csr", "2:4", "csr-direct", ""};  // "" = timed choice
     const char* acts[] = {"", "Relu", "LeakyRelu", "Clip", "HardSigmoid", "HardSwish"};
     int row = 0;
-    for (int shape = 0; shape < 8; ++shape)
+    for (int shape = 0; shape < 11; ++shape)
       for (const char* k : kernelsList)
         for (int threads : {1, 2}) {
           const char* act = acts[row++ % 6];
@@ -187,7 +187,9 @@ class TestKernels : public QObject {
   }
   // Conv with frozen weights on each kernel path against refConv2d. Shapes:
   // 5x5 padded, 3x3 strided, 1x1 (plain GEMM), grouped, depthwise, dilated,
-  // depthwise with 2 outputs per channel, 5x5 stride 3.
+  // depthwise with 2 outputs per channel, 5x5 stride 3, then depthwise cases
+  // for the channel-interleaved kernel ("direct" forces it, "dense" the
+  // per-plane one).
   void conv() {
     QFETCH(QString, kernel);
     QFETCH(QString, act);
@@ -198,7 +200,10 @@ class TestKernels : public QObject {
     };
     const Shp cases[] = {{3, 2, 12, 6, 5, 1, 2, 1, 1}, {2, 5, 9, 7, 3, 2, 1, 1, 1},  {4, 8, 7, 12, 1, 1, 0, 1, 1},
                          {2, 6, 8, 4, 3, 1, 1, 2, 1},  {3, 8, 10, 8, 3, 2, 1, 8, 1}, {2, 3, 11, 19, 3, 1, 2, 1, 2},
-                         {2, 4, 9, 8, 3, 1, 1, 4, 1},  {2, 3, 13, 10, 5, 3, 2, 1, 1}};
+                         {2, 4, 9, 8, 3, 1, 1, 4, 1},  {2, 3, 13, 10, 5, 3, 2, 1, 1},
+                         // Depthwise on the channel-interleaved kernel: a partial 16-channel
+                         // block, 5x5 stride 2, dilated (its generic row).
+                         {2, 19, 9, 19, 3, 1, 1, 19, 1}, {2, 20, 8, 20, 5, 2, 2, 20, 1}, {1, 17, 10, 17, 3, 1, 2, 17, 2}};
     const Shp s = cases[shapeCase];
     std::mt19937 rng(static_cast<unsigned>(100 + shapeCase));
     Tensor X = randomTensor({s.n, s.c, s.h, s.h}, rng);
@@ -225,6 +230,8 @@ class TestKernels : public QObject {
     const QString c = QString::fromStdString(choice);
     if (s.group == 1 && !kernel.isEmpty())
       QVERIFY2(kernel == "csr-direct" ? c.contains("-direct") : c.startsWith(kernel), choice.c_str());
+    if (s.group == s.c && s.co == s.c && (kernel == "direct" || kernel == "dense"))
+      QCOMPARE(c, QString(kernel == "direct" ? "dw-interleaved" : "dw-plane"));
   }
 
   void gemm_data() {

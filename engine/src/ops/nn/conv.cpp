@@ -11,6 +11,7 @@
 #include <cstdio>
 
 #include "kernels/activation.h"
+#include "kernels/depthwise_conv.h"
 #include "kernels/direct_conv.h"
 #include "kernels/kernel_choice.h"
 #include "kernels/sparse_matrix.h"
@@ -249,9 +250,67 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     });
   }
 
-  // Depthwise 2-D: the direct kernel per channel (one input, `mult` outputs).
-  // Weights are repacked on every call unless frozen (it is a small copy).
+  // Depthwise 2-D with one output per channel: the channel-interleaved kernel
+  // (kernels/depthwise_conv.h) or the direct kernel per plane, whichever
+  // was faster on the first batch (frozen weights; "direct" forces the
+  // interleaved one and "dense" the per-plane one). Unfrozen weights (training)
+  // and several outputs per channel take the per-plane kernel.
   void depthwise2d(const float* x, const float* w, const float* b, float* y, int threads) {
+    if (Cout_ == group_ && frozen_) {
+      if (tunedBatch_ != tuneKey()) {
+        tunedBatch_ = tuneKey();
+        dwInterleaved_ = forced_ == "direct";
+        if (forced_ != "direct" && forced_ != "dense") {
+          const int64_t fullBatch = N_;
+          N_ = std::min<int64_t>(N_, 8);
+          dwInterleaved_ = false;
+          const double plane = kernels::fastestOf(3, [&] { depthwisePlanes(x, w, b, y, threads); });
+          const double inter = kernels::fastestOf(3, [&] { depthwiseInterleaved(x, w, b, y, threads); });
+          N_ = fullBatch;
+          dwInterleaved_ = inter < plane;
+        }
+        choice_ = dwInterleaved_ ? "dw-interleaved" : "dw-plane";
+      }
+      if (dwInterleaved_) return depthwiseInterleaved(x, w, b, y, threads);
+    }
+    depthwisePlanes(x, w, b, y, threads);
+  }
+
+  void depthwiseInterleaved(const float* x, const float* w, const float* b, float* y, int threads) {
+    kernels::DepthwisePlan& pl = dwi_;
+    if (pl.C != Cin_ || pl.H != win_.in[1] || pl.W != win_.in[2] || pl.Ho != win_.out[1] || pl.Wo != win_.out[2] ||
+        pl.padT != win_.padBegin[1] || pl.padL != win_.padBegin[2] || pl.kH != win_.k[1] || pl.kW != win_.k[2] ||
+        pl.packed.empty()) {
+      pl = kernels::DepthwisePlan{};
+      pl.C = Cin_;
+      pl.H = win_.in[1];
+      pl.W = win_.in[2];
+      pl.kH = win_.k[1];
+      pl.kW = win_.k[2];
+      pl.dH = win_.d[1];
+      pl.dW = win_.d[2];
+      pl.sH = win_.s[1];
+      pl.sW = win_.s[2];
+      pl.padT = win_.padBegin[1];
+      pl.padL = win_.padBegin[2];
+      pl.Ho = win_.out[1];
+      pl.Wo = win_.out[2];
+      pl.init();
+      pl.pack(w, b);  // frozen weights: packed once per geometry
+    }
+    const int64_t P = win_.outSize(), inN = win_.inSize(), S = pl.scratchFloats();
+    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
+    if (directScratch_.size() < static_cast<size_t>(T * S)) directScratch_.resize(static_cast<size_t>(T * S));
+    parallelFor(T, T, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t)
+        for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n)
+          pl.run(x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, &pathAct_);
+    });
+  }
+
+  // The direct kernel per channel (one input, `mult` outputs). Weights are
+  // repacked on every call unless frozen (it is a small copy).
+  void depthwisePlanes(const float* x, const float* w, const float* b, float* y, int threads) {
     const int64_t P = win_.outSize(), inN = win_.inSize(), taps = win_.kSize(), mult = Cout_ / group_;
     kernels::DirectConvPlan& pl = dw_;
     const bool changed = configure(pl, 1, mult);
@@ -490,6 +549,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   kernels::CsrMatrix directCsr_;
   std::string choice_ = "dense";
   kernels::DirectConvPlan direct_, dw_;
+  kernels::DepthwisePlan dwi_;
+  bool dwInterleaved_ = false;
   std::vector<std::vector<float>> dwPacked_;
   std::vector<float> directScratch_;
   // Resolved per call from the input shapes.

@@ -1,0 +1,113 @@
+#include "kernels/depthwise_conv.h"
+
+#include <algorithm>
+
+#include "kernels/activation.h"
+#include "kernels/vec.h"
+
+namespace topiary::kernels {
+
+namespace {
+
+constexpr int kLanes = 16;  // channels per interleaved block
+
+// One output (oh, ow) of a 16-channel block: any kernel size, stride, dilation.
+inline v16 onePoint(const DepthwisePlan& p, const float* xp, const float* wb, v16 bias, int64_t oh, int64_t ow) {
+  v16 acc = bias;
+  for (int64_t kh = 0; kh < p.kH; ++kh) {
+    const float* xr = xp + ((oh * p.sH + kh * p.dH) * p.Wp + ow * p.sW) * kLanes;
+    const float* wr = wb + kh * p.kW * kLanes;
+    for (int64_t kw = 0; kw < p.kW; ++kw) acc += load16(wr + kw * kLanes) * load16(xr + kw * p.dW * kLanes);
+  }
+  return acc;
+}
+
+// One output row, R outputs at a time for a KW-wide kernel with horizontal
+// stride S and no horizontal dilation: neighbouring outputs share input
+// columns, so each row of taps loads (R-1)*S + KW vectors for R*KW
+// multiply-adds instead of R*KW.
+template <int KW, int S>
+void row(const DepthwisePlan& p, const float* xp, const float* wb, v16 bias, float* yt, int64_t oh) {
+  constexpr int R = 4, L = (R - 1) * S + KW;
+  int64_t ow = 0;
+  for (; ow + R <= p.Wo; ow += R) {
+    v16 acc[R];
+    for (int r = 0; r < R; ++r) acc[r] = bias;
+    for (int64_t kh = 0; kh < p.kH; ++kh) {
+      const float* xr = xp + ((oh * p.sH + kh * p.dH) * p.Wp + ow * S) * kLanes;
+      const float* wr = wb + kh * KW * kLanes;
+      v16 x[L];
+      for (int j = 0; j < L; ++j) x[j] = load16(xr + j * kLanes);
+      for (int kw = 0; kw < KW; ++kw) {
+        const v16 w = load16(wr + kw * kLanes);
+        for (int r = 0; r < R; ++r) acc[r] += w * x[r * S + kw];
+      }
+    }
+    for (int r = 0; r < R; ++r) store16(yt + (oh * p.Wo + ow + r) * kLanes, acc[r]);
+  }
+  for (; ow < p.Wo; ++ow) store16(yt + (oh * p.Wo + ow) * kLanes, onePoint(p, xp, wb, bias, oh, ow));
+}
+
+void genericRow(const DepthwisePlan& p, const float* xp, const float* wb, v16 bias, float* yt, int64_t oh) {
+  for (int64_t ow = 0; ow < p.Wo; ++ow) store16(yt + (oh * p.Wo + ow) * kLanes, onePoint(p, xp, wb, bias, oh, ow));
+}
+
+using RowFn = void (*)(const DepthwisePlan&, const float*, const float*, v16, float*, int64_t);
+
+RowFn pickRow(const DepthwisePlan& p) {
+  if (p.dW != 1) return genericRow;
+  if (p.kW == 3 && p.sW == 1) return row<3, 1>;
+  if (p.kW == 3 && p.sW == 2) return row<3, 2>;
+  if (p.kW == 5 && p.sW == 1) return row<5, 1>;
+  if (p.kW == 5 && p.sW == 2) return row<5, 2>;
+  return genericRow;
+}
+
+}  // namespace
+
+void DepthwisePlan::init() {
+  Hp = std::max(H + padT, (Ho - 1) * sH + (kH - 1) * dH + 1);
+  Wp = std::max(W + padL, (Wo - 1) * sW + (kW - 1) * dW + 1);
+}
+
+void DepthwisePlan::pack(const float* w, const float* b) {
+  const int64_t taps = kH * kW, blocks = (C + kLanes - 1) / kLanes;
+  packed.assign(static_cast<size_t>(blocks * (taps + 1) * kLanes), 0.f);
+  for (int64_t c = 0; c < C; ++c) {
+    for (int64_t t = 0; t < taps; ++t)
+      packed[static_cast<size_t>(((c / kLanes) * taps + t) * kLanes + c % kLanes)] = w[c * taps + t];
+    if (b) packed[static_cast<size_t>((blocks * taps + c / kLanes) * kLanes + c % kLanes)] = b[c];
+  }
+}
+
+void DepthwisePlan::run(const float* x, float* y, float* scratch, const Activation* act) const {
+  const int64_t taps = kH * kW, blocks = (C + kLanes - 1) / kLanes, inPlane = H * W, outPlane = Ho * Wo;
+  float* xp = scratch;
+  float* yt = scratch + kLanes * Hp * Wp;
+  // Padding stays zero: only the interior is rewritten per block (lanes of a
+  // partial last block hold the previous block's values, computed and dropped).
+  zeroShort(xp, kLanes * Hp * Wp);
+  const RowFn rowFn = pickRow(*this);
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t c0 = blk * kLanes, nc = std::min<int64_t>(kLanes, C - c0);
+    // Interleave row by row: each (h, w) writes one whole 16-float vector and
+    // the 16 channel rows are read sequentially (a channel-major loop would
+    // touch every cache line of the block 16 times).
+    const float* xb = x + c0 * inPlane;
+    for (int64_t h = 0; h < H; ++h) {
+      float* dst = xp + ((h + padT) * Wp + padL) * kLanes;
+      const float* src = xb + h * W;
+      for (int64_t w = 0; w < W; ++w)
+        for (int64_t c = 0; c < nc; ++c) dst[w * kLanes + c] = src[c * inPlane + w];
+    }
+    const float* wb = packed.data() + blk * taps * kLanes;
+    const v16 bias = load16(packed.data() + (blocks * taps + blk) * kLanes);
+    for (int64_t oh = 0; oh < Ho; ++oh) rowFn(*this, xp, wb, bias, yt, oh);
+    if (act && !act->none()) act->apply(yt, kLanes * outPlane);
+    float* yb = y + c0 * outPlane;
+    for (int64_t i = 0; i < outPlane; ++i)
+      for (int64_t c = 0; c < nc; ++c) yb[c * outPlane + i] = yt[i * kLanes + c];
+  }
+}
+
+}  // namespace topiary::kernels
