@@ -5,27 +5,11 @@
 #include "ops/elementwise/unary.h"
 
 namespace topiary::ops {
-namespace {
 
-class Cos final : public Kernel {
- public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
-                 const RunContext& ctx) override {
-    return unaryForward("Cos", in, out, ctx, [](float x) { return std::cos(x); });
-  }
-  bool hasBackward() const override { return true; }
-  Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>& out,
-                  const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
-                  const RunContext& ctx) override {
-    return unaryBackward(in, out, gradOut, gradIn, ctx, [](float x, float, float gy) { return -gy * std::sin(x); });
-  }
-  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override {
-    return unaryFlops(in, kTranscendentalFlops);
-  }
-};
-
-}  // namespace
-
-Result<std::unique_ptr<Kernel>> createCos(const Node&, int) { return make<Cos>(); }
+Result<std::unique_ptr<Kernel>> createCos(const Node&, int) {
+  return makeUnary(
+      "Cos", kTranscendentalFlops, [](float x) { return std::cos(x); },
+      [](float x, float, float gy) { return -gy * std::sin(x); });
+}
 
 }  // namespace topiary::ops

@@ -5,25 +5,10 @@
 #include "ops/elementwise/unary.h"
 
 namespace topiary::ops {
-namespace {
 
-class Reciprocal final : public Kernel {
- public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
-                 const RunContext& ctx) override {
-    return unaryForward("Reciprocal", in, out, ctx, [](float x) { return 1.f / x; });
-  }
-  bool hasBackward() const override { return true; }
-  Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>& out,
-                  const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
-                  const RunContext& ctx) override {
-    return unaryBackward(in, out, gradOut, gradIn, ctx, [](float, float y, float gy) { return -gy * y * y; });
-  }
-  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override { return unaryFlops(in, 1.0); }
-};
-
-}  // namespace
-
-Result<std::unique_ptr<Kernel>> createReciprocal(const Node&, int) { return make<Reciprocal>(); }
+Result<std::unique_ptr<Kernel>> createReciprocal(const Node&, int) {
+  return makeUnary(
+      "Reciprocal", 1.0, [](float x) { return 1.f / x; }, [](float, float y, float gy) { return -gy * y * y; });
+}
 
 }  // namespace topiary::ops

@@ -5,25 +5,11 @@
 #include "ops/elementwise/unary.h"
 
 namespace topiary::ops {
-namespace {
 
-class Sign final : public Kernel {
- public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
-                 const RunContext& ctx) override {
-    return unaryForward("Sign", in, out, ctx, [](float x) { return x > 0.f ? 1.f : (x < 0.f ? -1.f : 0.f); });
-  }
-  bool hasBackward() const override { return true; }
-  Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>& out,
-                  const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
-                  const RunContext& ctx) override {
-    return unaryBackward(in, out, gradOut, gradIn, ctx, [](float, float, float) { return 0.f; });
-  }
-  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override { return unaryFlops(in, 1.0); }
-};
-
-}  // namespace
-
-Result<std::unique_ptr<Kernel>> createSign(const Node&, int) { return make<Sign>(); }
+Result<std::unique_ptr<Kernel>> createSign(const Node&, int) {
+  return makeUnary(
+      "Sign", 1.0, [](float x) { return x > 0.f ? 1.f : (x < 0.f ? -1.f : 0.f); },
+      [](float, float, float) { return 0.f; });
+}
 
 }  // namespace topiary::ops

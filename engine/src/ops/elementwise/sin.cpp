@@ -5,27 +5,11 @@
 #include "ops/elementwise/unary.h"
 
 namespace topiary::ops {
-namespace {
 
-class Sin final : public Kernel {
- public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
-                 const RunContext& ctx) override {
-    return unaryForward("Sin", in, out, ctx, [](float x) { return std::sin(x); });
-  }
-  bool hasBackward() const override { return true; }
-  Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>& out,
-                  const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
-                  const RunContext& ctx) override {
-    return unaryBackward(in, out, gradOut, gradIn, ctx, [](float x, float, float gy) { return gy * std::cos(x); });
-  }
-  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override {
-    return unaryFlops(in, kTranscendentalFlops);
-  }
-};
-
-}  // namespace
-
-Result<std::unique_ptr<Kernel>> createSin(const Node&, int) { return make<Sin>(); }
+Result<std::unique_ptr<Kernel>> createSin(const Node&, int) {
+  return makeUnary(
+      "Sin", kTranscendentalFlops, [](float x) { return std::sin(x); },
+      [](float x, float, float gy) { return gy * std::cos(x); });
+}
 
 }  // namespace topiary::ops

@@ -5,27 +5,11 @@
 #include "ops/elementwise/unary.h"
 
 namespace topiary::ops {
-namespace {
 
-class Tanh final : public Kernel {
- public:
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
-                 const RunContext& ctx) override {
-    return unaryForward("Tanh", in, out, ctx, [](float x) { return std::tanh(x); });
-  }
-  bool hasBackward() const override { return true; }
-  Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>& out,
-                  const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
-                  const RunContext& ctx) override {
-    return unaryBackward(in, out, gradOut, gradIn, ctx, [](float, float y, float gy) { return gy * (1.f - y * y); });
-  }
-  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override {
-    return unaryFlops(in, kTranscendentalFlops);
-  }
-};
-
-}  // namespace
-
-Result<std::unique_ptr<Kernel>> createTanh(const Node&, int) { return make<Tanh>(); }
+Result<std::unique_ptr<Kernel>> createTanh(const Node&, int) {
+  return makeUnary(
+      "Tanh", kTranscendentalFlops, [](float x) { return std::tanh(x); },
+      [](float, float y, float gy) { return gy * (1.f - y * y); });
+}
 
 }  // namespace topiary::ops

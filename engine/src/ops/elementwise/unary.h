@@ -77,6 +77,50 @@ inline double unaryFlops(const std::vector<Shape>& in, double perElement) {
   return in.empty() ? 0.0 : perElement * static_cast<double>(numelOf(in[0]));
 }
 
+// A stateless float32 unary operator given by its formula f(x), its
+// derivative g(x, y, gy) -> gx and its cost per element: the whole kernel of
+// Exp, Sqrt, Sigmoid, Floor... (operators with attributes keep a class).
+template <class F, class G, bool Numeric>
+class UnaryFormula final : public Kernel {
+ public:
+  UnaryFormula(const char* op, double cost, F f, G g) : op_(op), cost_(cost), f_(f), g_(g) {}
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
+    if constexpr (Numeric)
+      return unaryForwardNumeric(op_, in, out, ctx, f_);
+    else
+      return unaryForward(op_, in, out, ctx, f_);
+  }
+  bool hasBackward() const override { return true; }
+  Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>& out,
+                  const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
+                  const RunContext& ctx) override {
+    return unaryBackward(in, out, gradOut, gradIn, ctx, g_);
+  }
+  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override {
+    return unaryFlops(in, cost_);
+  }
+
+ private:
+  const char* op_;
+  double cost_;
+  F f_;
+  G g_;
+};
+
+// Float32 only: f takes and returns a float.
+template <class F, class G>
+Result<std::unique_ptr<Kernel>> makeUnary(const char* op, double cost, F f, G g) {
+  return make<UnaryFormula<F, G, false>>(op, cost, f, g);
+}
+
+// Every numeric type: f is a generic lambda; y has x's type. The derivative
+// (training) is float32.
+template <class F, class G>
+Result<std::unique_ptr<Kernel>> makeUnaryNumeric(const char* op, double cost, F f, G g) {
+  return make<UnaryFormula<F, G, true>>(op, cost, f, g);
+}
+
 // Costs used for FLOP counts: simple arithmetic is 1 per element; a
 // transcendental function (exp, log, tanh, erf, pow) is counted as 4, a
 // rough figure for a vectorised polynomial approximation.
