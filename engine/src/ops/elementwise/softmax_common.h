@@ -86,4 +86,49 @@ void softmaxBackward(const float* y, const float* gy, float* gx, const SoftmaxGe
       std::max<int64_t>(1, 4096 / std::max<int64_t>(1, n)));
 }
 
+// The Softmax (Log = false) and LogSoftmax (Log = true) kernel.
+// FLOPs: a max, an exp (about 4, see unary.h) and a few arithmetic
+// operations per element; counted as 8.
+template <bool Log>
+class SoftmaxKernel final : public Kernel {
+ public:
+  SoftmaxKernel(int64_t axis, bool coerce2d) : axis_(axis), coerce2d_(coerce2d) {}
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
+    const char* op = Log ? "LogSoftmax" : "Softmax";
+    TOPIARY_RETURN_IF_ERROR(expectInputs(in, 1, op));
+    TOPIARY_RETURN_IF_ERROR(expectFloat(*in[0], op));
+    SoftmaxGeometry g;
+    TOPIARY_RETURN_IF_ERROR(softmaxGeometry(in[0]->shape(), axis_, coerce2d_, g));
+    out[0]->resize(DType::Float, in[0]->shape());
+    softmaxForward<Log>(in[0]->f(), out[0]->f(), g, ctx.threads);
+    return Status::ok();
+  }
+  bool hasBackward() const override { return true; }
+  Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>& out,
+                  const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
+                  const RunContext& ctx) override {
+    if (!gradIn[0] || !gradOut[0]) return Status::ok();
+    SoftmaxGeometry g;
+    TOPIARY_RETURN_IF_ERROR(softmaxGeometry(in[0]->shape(), axis_, coerce2d_, g));
+    gradIn[0]->resize(DType::Float, in[0]->shape());
+    softmaxBackward<Log>(out[0]->f(), gradOut[0]->f(), gradIn[0]->f(), g, ctx.threads);
+    return Status::ok();
+  }
+  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override {
+    return in.empty() ? 0.0 : 8.0 * static_cast<double>(numelOf(in[0]));
+  }
+
+ private:
+  int64_t axis_;
+  bool coerce2d_;
+};
+
+// Opset < 13: axis defaults to 1 and the input is coerced to 2-D there.
+template <bool Log>
+Result<std::unique_ptr<Kernel>> makeSoftmax(const Node& node, int opset) {
+  const bool coerce2d = opset < 13;
+  return make<SoftmaxKernel<Log>>(node.attrInt("axis", coerce2d ? 1 : -1), coerce2d);
+}
+
 }  // namespace topiary::ops
