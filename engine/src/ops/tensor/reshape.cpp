@@ -1,51 +1,30 @@
 // Reshape: same elements, new shape. The target comes from the `shape`
 // attribute (opset < 5) or the second input; 0 copies the input's dimension
 // (unless allowzero, opset 14, asks for a literal 0) and one -1 is inferred.
-#include <cstring>
-
+#include "ops/tensor/shape_only.h"
 #include "ops/tensor/tensor_ops.h"
 #include "ops/tensor/tensor_util.h"
 
 namespace topiary::ops {
 namespace {
 
-class Reshape final : public Kernel {
+class Reshape final : public ShapeOnlyKernel {
  public:
   Reshape(bool fromAttr, std::vector<int64_t> shape, bool allowZero)
-      : fromAttr_(fromAttr), attrShape_(std::move(shape)), allowZero_(allowZero) {}
+      : ShapeOnlyKernel("Reshape", fromAttr ? 1 : 2), fromAttr_(fromAttr), attrShape_(std::move(shape)),
+        allowZero_(allowZero) {}
 
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext&) override {
-    TOPIARY_RETURN_IF_ERROR(expectInputs(in, fromAttr_ ? 1 : 2, "Reshape"));
-    const Tensor& x = *in[0];
+ private:
+  Status outputShape(const std::vector<const Tensor*>& in, Shape& shape) const override {
     std::vector<int64_t> target = attrShape_;
     if (!fromAttr_) {
       auto s = readInts(*in[1], "Reshape", "shape");
       if (!s) return s.status();
       target = std::move(s.value());
     }
-    Shape shape;
-    TOPIARY_RETURN_IF_ERROR(resolve(x.shape(), target, shape));
-    out[0]->resize(x.dtype(), shape);
-    if (x.bytes()) std::memcpy(out[0]->raw(), x.raw(), x.bytes());
-    return Status::ok();
+    return resolve(in[0]->shape(), target, shape);
   }
 
-  bool hasBackward() const override { return true; }
-  Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>&,
-                  const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
-                  const RunContext&) override {
-    zeroGradient(in, gradIn, 1);
-    if (!gradIn[0] || !gradOut[0]) return Status::ok();
-    TOPIARY_RETURN_IF_ERROR(expectFloatGradient(*gradOut[0], "Reshape"));
-    if (gradOut[0]->numel() != in[0]->numel())
-      return Status::badInput("Reshape gradient has " + std::to_string(gradOut[0]->numel()) + " elements, expected " +
-                              std::to_string(in[0]->numel()));
-    gradIn[0]->resize(DType::Float, in[0]->shape());
-    if (gradIn[0]->bytes()) std::memcpy(gradIn[0]->raw(), gradOut[0]->raw(), gradIn[0]->bytes());
-    return Status::ok();
-  }
-
- private:
   Status resolve(const Shape& from, const std::vector<int64_t>& target, Shape& shape) const {
     shape.assign(target.begin(), target.end());
     int inferred = -1;

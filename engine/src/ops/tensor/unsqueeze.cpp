@@ -1,43 +1,21 @@
 // Unsqueeze: inserts size-1 axes at the listed positions of the output.
 // Axes are an attribute before opset 13 and a required input from then on;
 // they index the output (rank + number of axes) and may be negative.
-#include <cstring>
 
 #include "ops/tensor/tensor_ops.h"
+#include "ops/tensor/shape_only.h"
 #include "ops/tensor/tensor_util.h"
 
 namespace topiary::ops {
 namespace {
 
-class Unsqueeze final : public Kernel {
+class Unsqueeze final : public ShapeOnlyKernel {
  public:
-  Unsqueeze(bool fromAttr, std::vector<int64_t> axes) : fromAttr_(fromAttr), axes_(std::move(axes)) {}
-
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext&) override {
-    TOPIARY_RETURN_IF_ERROR(expectInputs(in, fromAttr_ ? 1 : 2, "Unsqueeze"));
-    const Tensor& x = *in[0];
-    Shape shape;
-    TOPIARY_RETURN_IF_ERROR(outputShape(in, shape));
-    out[0]->resize(x.dtype(), shape);
-    if (x.bytes()) std::memcpy(out[0]->raw(), x.raw(), x.bytes());
-    return Status::ok();
-  }
-
-  bool hasBackward() const override { return true; }
-  Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>&,
-                  const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
-                  const RunContext&) override {
-    zeroGradient(in, gradIn, 1);
-    if (!gradIn[0] || !gradOut[0]) return Status::ok();
-    TOPIARY_RETURN_IF_ERROR(expectFloatGradient(*gradOut[0], "Unsqueeze"));
-    if (gradOut[0]->numel() != in[0]->numel()) return Status::badInput("Unsqueeze gradient has the wrong size");
-    gradIn[0]->resize(DType::Float, in[0]->shape());
-    if (gradIn[0]->bytes()) std::memcpy(gradIn[0]->raw(), gradOut[0]->raw(), gradIn[0]->bytes());
-    return Status::ok();
-  }
+  Unsqueeze(bool fromAttr, std::vector<int64_t> axes)
+      : ShapeOnlyKernel("Unsqueeze", fromAttr ? 1 : 2), fromAttr_(fromAttr), axes_(std::move(axes)) {}
 
  private:
-  Status outputShape(const std::vector<const Tensor*>& in, Shape& shape) const {
+  Status outputShape(const std::vector<const Tensor*>& in, Shape& shape) const override {
     const Shape& from = in[0]->shape();
     std::vector<int64_t> axes = axes_;
     if (!fromAttr_) {
