@@ -16,30 +16,13 @@
 #include <QValueAxis>
 
 #include "AnalysisJob.h"
+#include "ChartUtil.h"
 #include "ModelDocument.h"
 #include "ValidationData.h"
 #include "topiary/prune.h"
 #include "topiary/recipe.h"
 
 namespace {
-
-QChartView* makeChart(const QString& title, QWidget* parent) {
-  auto* chart = new QChart;
-  chart->setTitle(title);
-  chart->legend()->setAlignment(Qt::AlignTop);
-  auto* v = new QChartView(chart, parent);
-  v->setRenderHint(QPainter::Antialiasing);
-  v->setMinimumSize(420, 240);
-  return v;
-}
-
-void resetChart(QChart* chart) {
-  chart->removeAllSeries();
-  for (QAbstractAxis* a : chart->axes()) {
-    chart->removeAxis(a);
-    delete a;
-  }
-}
 
 void fillBars(QChart* chart, const QStringList& categories, const QList<QBarSet*>& sets, const QString& yTitle) {
   auto* series = new QBarSeries;
@@ -84,18 +67,15 @@ DynamicView::DynamicView(ModelDocument* doc, QWidget* parent)
          "so pruned weights can come back"));
   cancelButton_ = new QPushButton(tr("Cancel"), this);
   cancelButton_->setEnabled(false);
-  bar_ = new QProgressBar(this);
-  bar_->setRange(0, 1000);
-  bar_->setTextVisible(false);
-  bar_->setMaximumHeight(10);
+  bar_ = analysis::makeThinProgressBar(this);
   summary_ = new QLabel(tr("Static pruning removes the same channels for every input; dynamic pruning skips, for each "
                            "input, the channels it leaves silent. Choose an image and press Analyze."),
                         this);
   summary_->setWordWrap(true);
   dnsSummary_ = new QLabel(this);
   dnsSummary_->setWordWrap(true);
-  skipChart_ = makeChart(tr("Input channels skipped per layer"), this);
-  dnsChart_ = makeChart(tr("Dynamic network surgery: weights spliced back per layer"), this);
+  skipChart_ = analysis::makeChartView(tr("Input channels skipped per layer"), this);
+  dnsChart_ = analysis::makeChartView(tr("Dynamic network surgery: weights spliced back per layer"), this);
 
   auto* controls = new QHBoxLayout;
   controls->addWidget(image_);
@@ -211,7 +191,7 @@ void DynamicView::analyze() {
 
 void DynamicView::showRows() {
   QChart* chart = skipChart_->chart();
-  resetChart(chart);
+  analysis::resetChart(chart);
   auto* dyn = new QBarSet(tr("skipped for this input (dynamic)"));
   auto* stat = new QBarSet(tr("removed by the plan (static)"));
   auto* total = new QBarSet(tr("input channels"));
@@ -287,7 +267,7 @@ void DynamicView::runSurgery(double sparsity, qint64 trainLimit, int maxBatches)
 
 void DynamicView::showSurgery() {
   QChart* chart = dnsChart_->chart();
-  resetChart(chart);
+  analysis::resetChart(chart);
   auto* back = new QBarSet(tr("spliced back (0 -> 1)"));
   auto* again = new QBarSet(tr("pruned during fine-tune (1 -> 0)"));
   QStringList cats;

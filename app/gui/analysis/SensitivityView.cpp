@@ -13,6 +13,7 @@
 #include <QValueAxis>
 
 #include "AnalysisJob.h"
+#include "ChartUtil.h"
 #include "ModelDocument.h"
 #include "ValidationData.h"
 #include "topiary/verdict.h"
@@ -24,30 +25,18 @@ SensitivityView::SensitivityView(ModelDocument* doc, QWidget* parent)
   granularity_->setToolTip(tr("What one layer loses at each point: single weights (element) or whole structures"));
   criterion_ = new QComboBox(this);
   criterion_->addItems({"l1", "l2", "random"});
-  tolerance_ = new QDoubleSpinBox(this);
-  tolerance_->setRange(0, 50);
-  tolerance_->setDecimals(1);
-  tolerance_->setSingleStep(0.5);
-  tolerance_->setValue(1.0);
-  tolerance_->setSuffix(tr(" points"));
-  tolerance_->setToolTip(tr("Accuracy a layer may lose: clicking a curve picks the largest sparsity within it"));
+  tolerance_ = analysis::makeToleranceSpin(
+      tr("Accuracy a layer may lose: clicking a curve picks the largest sparsity within it"), this);
   computeButton_ = new QPushButton(tr("Compute"), this);
   cancelButton_ = new QPushButton(tr("Cancel"), this);
   cancelButton_->setEnabled(false);
   applyAll_ = new QPushButton(tr("Apply to all at tolerance"), this);
   applyAll_->setEnabled(false);
-  bar_ = new QProgressBar(this);
-  bar_->setRange(0, 1000);
-  bar_->setTextVisible(false);
-  bar_->setMaximumHeight(10);
+  bar_ = analysis::makeThinProgressBar(this);
   status_ = new QLabel(tr("Per-layer accuracy when that layer alone is pruned. Press Compute."), this);
   status_->setWordWrap(true);
-  auto* chart = new QChart;
-  chart->setTitle(tr("Accuracy vs sparsity, one layer pruned at a time"));
-  chart->legend()->setAlignment(Qt::AlignRight);
-  chartView_ = new QChartView(chart, this);
-  chartView_->setRenderHint(QPainter::Antialiasing);
-  chartView_->setMinimumSize(420, 300);
+  chartView_ =
+      analysis::makeChartView(tr("Accuracy vs sparsity, one layer pruned at a time"), this, Qt::AlignRight, 420, 300);
 
   auto* controls = new QHBoxLayout;
   controls->addWidget(new QLabel(tr("Granularity"), this));
@@ -163,16 +152,9 @@ void SensitivityView::compute() {
 
 void SensitivityView::showResult() {
   QChart* chart = chartView_->chart();
-  chart->removeAllSeries();
-  for (QAbstractAxis* a : chart->axes()) {
-    chart->removeAxis(a);
-    delete a;
-  }
+  analysis::resetChart(chart);
   if (!result_) return;
-  auto* ax = new QValueAxis;
-  ax->setRange(0, 100);
-  ax->setTitleText(tr("sparsity of the layer (%)"));
-  ax->setLabelFormat("%.0f");
+  auto* ax = analysis::makeValueAxis(tr("sparsity of the layer (%)"), "%.0f", 0, 100);
   auto* ay = new QValueAxis;
   ay->setTitleText(result_->agreement ? tr("agreement with the dense model (%)") : tr("accuracy (%)"));
   ay->setLabelFormat("%.0f");

@@ -14,6 +14,7 @@
 #include <QValueAxis>
 
 #include "AnalysisJob.h"
+#include "ChartUtil.h"
 #include "ModelDocument.h"
 #include "ValidationData.h"
 
@@ -40,20 +41,12 @@ QString formatLabel(topiary::StorageFormat f) {
 
 VerdictView::VerdictView(ModelDocument* doc, QWidget* parent)
     : QWidget(parent), doc_(doc), job_(new AnalysisJob(this)) {
-  tolerance_ = new QDoubleSpinBox(this);
-  tolerance_->setRange(0, 50);
-  tolerance_->setDecimals(1);
-  tolerance_->setSingleStep(0.5);
-  tolerance_->setValue(1.0);
-  tolerance_->setSuffix(tr(" points"));
-  tolerance_->setToolTip(tr("Matched accuracy: each kind of pruning goes as far as it can within this accuracy drop"));
+  tolerance_ = analysis::makeToleranceSpin(
+      tr("Matched accuracy: each kind of pruning goes as far as it can within this accuracy drop"), this);
   computeButton_ = new QPushButton(tr("Compare"), this);
   cancelButton_ = new QPushButton(tr("Cancel"), this);
   cancelButton_->setEnabled(false);
-  bar_ = new QProgressBar(this);
-  bar_->setRange(0, 1000);
-  bar_->setTextVisible(false);
-  bar_->setMaximumHeight(10);
+  bar_ = analysis::makeThinProgressBar(this);
   status_ = new QLabel(tr("Finds the sparsity unstructured, N:M and structured pruning reach at the same accuracy, "
                           "then prices and times each. Press Compare."),
                        this);
