@@ -44,16 +44,6 @@ using namespace prune_detail;
 
 namespace {
 
-bool allZero(const Graph& g, const DependencyGroup& G, int64_t c) {
-  for (const auto& s : G.slices) {
-    auto it = g.initializers.find(s.tensor);
-    if (it == g.initializers.end()) continue;
-    for (int64_t i : sliceElementIndices(it->second.shape(), s, c))
-      if (it->second.f()[i] != 0.f) return false;
-  }
-  return true;
-}
-
 PruneConfig scaled(const PruneConfig& c, double fraction) {
   PruneConfig out = c;
   for (auto& kv : out.layers) kv.second.sparsity *= fraction;
@@ -69,43 +59,7 @@ std::string percent(double v) {
 
 }  // namespace
 
-Result<int64_t> removeMaskedChannels(Graph& graph, const PruneConfig& config) {
-  // Layer names whose groups may shrink: producers (filter/neuron) or consumers (channel).
-  std::set<std::string> producers, consumers;
-  for (const auto& kv : config.layers) {
-    if (kv.second.locked) continue;
-    if (kv.second.granularity == Granularity::Filter || kv.second.granularity == Granularity::Neuron)
-      producers.insert(kv.first);
-    if (kv.second.granularity == Granularity::Channel) consumers.insert(kv.first);
-  }
-  if (producers.empty() && consumers.empty()) return int64_t(0);
-  int64_t removed = 0;
-  std::set<std::string> done;  // root tensors already shrunk (a group is handled once)
-  for (int guard = 0; guard < 10000; ++guard) {
-    auto groups = buildDependencyGroups(graph);
-    if (!groups) return groups.status().withContext("physical pruning");
-    bool progress = false;
-    for (const auto& G : groups.value()) {
-      if (G.locked || done.count(G.rootTensor)) continue;
-      bool targeted = false;
-      for (const auto& p : G.producers) targeted |= producers.count(p) != 0;
-      for (const auto& c : G.consumers) targeted |= consumers.count(c) != 0;
-      if (!targeted) continue;
-      std::vector<int64_t> zero;
-      for (int64_t c = 0; c < G.channels; ++c)
-        if (allZero(graph, G, c)) zero.push_back(c);
-      done.insert(G.rootTensor);
-      if (zero.empty()) continue;
-      if (static_cast<int64_t>(zero.size()) == G.channels) zero.pop_back();  // keep one channel
-      TOPIARY_RETURN_IF_ERROR(pruneGroupChannels(graph, G, zero));
-      removed += static_cast<int64_t>(zero.size());
-      progress = true;
-      break;  // groups are stale now
-    }
-    if (!progress) break;
-  }
-  return removed;
-}
+// removeMaskedChannels is in surgery.cpp, with the group surgery it batches.
 
 Result<PruneRunResult> runRecipe(const Graph& model, const Recipe& recipe, const PruneRunOptions& o) {
   PruneRunResult res;
