@@ -5,6 +5,7 @@
 #include <QGridLayout>
 #include <QLabel>
 #include <QSpinBox>
+#include <QStandardItemModel>
 
 #include "ModelDocument.h"
 #include "SparsityEditor.h"
@@ -18,7 +19,12 @@ GlobalControls::GlobalControls(ModelDocument* doc, QWidget* parent) : QWidget(pa
     c->setToolTip(tip);
     return c;
   };
-  granularity_ = combo(PrunePlan::granularities(), tr("Default granularity of layers without their own setting"));
+  // "layer" removes named layers only (a recipe's default cannot be "layer").
+  QStringList defaults = PrunePlan::granularities();
+  defaults.removeAll("layer");
+  granularity_ = combo(defaults, tr("Default granularity of layers without their own setting; a layer it does not "
+                                    "apply to runs with its own kind (filter <-> neuron) or stays dense (the "
+                                    "layer table says which)"));
   criterion_ = combo(PrunePlan::criteria(), tr("Default importance criterion"));
   ranking_ = combo({tr("per layer"), tr("global")}, tr("Rank units within each layer, or across all layers"));
   method_ = combo(PrunePlan::methods(), tr("magnitude: one-shot masks; admm / dns: applied by a fine-tune job"));
@@ -87,6 +93,7 @@ GlobalControls::GlobalControls(ModelDocument* doc, QWidget* parent) : QWidget(pa
   connect(steps_, &QSpinBox::valueChanged, this, [this] { commit(tr("schedule steps")); });
   connect(bits_, &QSpinBox::valueChanged, this, [this] { commit(tr("quantization bits")); });
   connect(doc_, &ModelDocument::planChanged, this, &GlobalControls::syncFromDocument);
+  connect(doc_, &ModelDocument::modelChanged, this, &GlobalControls::syncFromDocument);
   syncFromDocument();
 }
 
@@ -95,6 +102,7 @@ void GlobalControls::commit(const QString& what) {
   GlobalPlan g = doc_->plan().global();
   g.granularity = granularity_->currentText();
   g.criterion = criterion_->currentText();
+  if (g.criterion == "bn_scale" && !bnScaleApplies(*doc_, g.granularity)) g.criterion = "l1";
   g.globalRanking = ranking_->currentIndex() == 1;
   g.method = method_->currentText();
   g.schedule = schedule_->currentText();
@@ -117,5 +125,31 @@ void GlobalControls::syncFromDocument() {
   steps_->setEnabled(g.schedule != "one-shot");
   bits_->setValue(g.quantBits);
   storage_->setCurrentText(g.storage);
+  updateCriterionChoices();
   syncing_ = false;
+}
+
+bool GlobalControls::bnScaleApplies(const ModelDocument& doc, const QString& granularity) {
+  if (granularity != "filter" && granularity != "channel" && granularity != "neuron") return false;
+  if (!doc.hasModel()) return true;
+  for (const LayerInfo& li : doc.model()->layers) {
+    if (doc.plan().hasOwnPlan(li.name)) continue;
+    const QString g = li.caps.inherited(granularity);
+    if (g.isEmpty()) continue;  // left dense
+    if (!li.caps.criteria(g).contains("bn_scale")) return false;
+  }
+  return true;
+}
+
+void GlobalControls::updateCriterionChoices() {
+  // Greyed out rather than removed, with the reason on hover.
+  auto* items = qobject_cast<QStandardItemModel*>(criterion_->model());
+  const int i = criterion_->findText("bn_scale");
+  if (!items || i < 0) return;
+  const bool ok = bnScaleApplies(*doc_, granularity_->currentText());
+  QStandardItem* item = items->item(i);
+  item->setEnabled(ok);
+  item->setToolTip(ok ? tr("|gamma| of the BatchNormalization in each layer's group")
+                      : tr("needs a filter, channel or neuron granularity and a BatchNormalization in every "
+                           "group the default prunes"));
 }

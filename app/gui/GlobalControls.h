@@ -17,9 +17,14 @@ class GlobalControls : public QWidget {
   explicit GlobalControls(ModelDocument* doc, QWidget* parent = nullptr);
   SparsityEditor* sparsity() const { return sparsity_; }
   QComboBox* granularity() const { return granularity_; }
+  QComboBox* criterion() const { return criterion_; }
+  // bn_scale as the default criterion works only when every layer that
+  // inherits the default ranks a group with a BatchNormalization.
+  static bool bnScaleApplies(const ModelDocument& doc, const QString& granularity);
 
  private:
   void syncFromDocument();
+  void updateCriterionChoices();
   void commit(const QString& what);
 
   ModelDocument* doc_;

@@ -11,16 +11,16 @@ QWidget* LayerTableDelegate::createEditor(QWidget* parent, const QStyleOptionVie
                                           const QModelIndex& index) const {
   switch (index.column()) {
     case LayerTableModel::Granularity: {
+      // Only what the engine accepts for this layer (LayerCapabilities).
+      auto* table = qobject_cast<const LayerTableModel*>(index.model());
       auto* c = new QComboBox(parent);
-      QStringList items = PrunePlan::granularities();
-      items.replace(items.indexOf("nm"), "2:4");
-      items << "1:4" << "4:8";
-      c->addItems(items);
+      c->addItems(table ? table->granularityChoices(index.row()) : PrunePlan::granularities());
       return c;
     }
     case LayerTableModel::Criterion: {
+      auto* table = qobject_cast<const LayerTableModel*>(index.model());
       auto* c = new QComboBox(parent);
-      c->addItems(PrunePlan::criteria());
+      c->addItems(table ? table->criterionChoices(index.row()) : PrunePlan::criteria());
       return c;
     }
     case LayerTableModel::Sparsity: {

@@ -2,6 +2,7 @@
 
 #include <QBrush>
 #include <QColor>
+#include <QFont>
 
 #include "ModelDocument.h"
 
@@ -34,6 +35,31 @@ int LayerTableModel::rowOf(const QString& layer) const {
   return doc_->hasModel() ? doc_->model()->layerIndex(layer) : -1;
 }
 
+QStringList LayerTableModel::granularityChoices(int row) const {
+  if (!doc_->hasModel() || row < 0 || row >= rowCount()) return {};
+  const LayerCapabilities& caps = doc_->model()->layers[row].caps;
+  QStringList out;
+  for (const QString& g : caps.granularities) {
+    if (g == "nm") out << caps.nmPatterns;
+    else out << g;
+  }
+  return out;
+}
+
+QStringList LayerTableModel::criterionChoices(int row) const {
+  if (!doc_->hasModel() || row < 0 || row >= rowCount()) return {};
+  const QString g = effectiveGranularity(row);
+  return doc_->model()->layers[row].caps.criteria(g.isEmpty() ? "element" : g);
+}
+
+QString LayerTableModel::effectiveGranularity(int row) const {
+  if (!doc_->hasModel() || row < 0 || row >= rowCount()) return {};
+  const LayerInfo& li = doc_->model()->layers[row];
+  const LayerPlan plan = doc_->plan().layerPlan(li.name);
+  if (doc_->plan().hasOwnPlan(li.name)) return plan.granularity;
+  return li.caps.inherited(plan.granularity);
+}
+
 QString LayerTableModel::formatCount(double v) {
   if (v >= 1e9) return QString::number(v / 1e9, 'f', 2) + "G";
   if (v >= 1e6) return QString::number(v / 1e6, 'f', 2) + "M";
@@ -54,8 +80,11 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
       switch (index.column()) {
         case Name: return li.name;
         case Op: return li.op;
-        case Granularity:
-          return plan.granularity == "nm" ? QString("%1:%2").arg(plan.n).arg(plan.m) : plan.granularity;
+        case Granularity: {
+          const QString g = effectiveGranularity(index.row());
+          if (g.isEmpty()) return tr("dense");  // the default does not apply to this layer
+          return g == "nm" ? QString("%1:%2").arg(plan.n).arg(plan.m) : g;
+        }
         case Criterion: return plan.criterion;
         case Sparsity: return QString("%1%").arg(plan.locked ? 0 : qRound(plan.sparsity * 100));
         case Params: return formatCount(double(li.params));
@@ -65,7 +94,7 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
       }
     case Qt::EditRole:
       switch (index.column()) {
-        case Granularity: return plan.granularity;
+        case Granularity: return effectiveGranularity(index.row());
         case Criterion: return plan.criterion;
         case Sparsity: return plan.sparsity;
         case Params: return li.params;
@@ -81,6 +110,15 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
         return QString("%1 (%2)\nweight %3: %4\noutput %5")
             .arg(li.name, li.op, li.weight, QString::fromStdString(topiary::shapeToString(li.weightShape)),
                  li.outputShape);
+      if (index.column() == Granularity) {
+        QString tip;
+        if (effectiveGranularity(index.row()).isEmpty())
+          tip = tr("The default granularity '%1' does not apply to this layer; it stays dense unless you choose "
+                   "its own granularity.\n")
+                    .arg(plan.granularity);
+        if (!li.caps.unavailable.isEmpty()) tip += tr("Not available here:\n") + li.caps.unavailable.join('\n');
+        return tip.isEmpty() ? QVariant() : QVariant(tip);
+      }
       if (index.column() == Nonzeros && measured)
         return QString("%1 of %2 weights pruned (%3%)")
             .arg(weightCount - (pv.layerNonzeros.value(li.name) - (li.params - weightCount)))
@@ -89,6 +127,13 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
       return {};
     case Qt::TextAlignmentRole:
       if (index.column() >= Sparsity && index.column() != Lock) return int(Qt::AlignRight | Qt::AlignVCenter);
+      return {};
+    case Qt::FontRole:
+      if (index.column() == Granularity && effectiveGranularity(index.row()).isEmpty()) {
+        QFont f;
+        f.setItalic(true);
+        return f;
+      }
       return {};
     case Qt::ForegroundRole:
       if (!doc_->plan().hasOwnPlan(li.name) && (index.column() >= Granularity && index.column() <= Sparsity))
@@ -111,6 +156,9 @@ QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, i
 Qt::ItemFlags LayerTableModel::flags(const QModelIndex& index) const {
   if (!index.isValid()) return Qt::NoItemFlags;
   Qt::ItemFlags f = Qt::ItemIsEnabled | Qt::ItemIsSelectable;
+  const bool prunable = doc_->hasModel() && index.row() < rowCount() &&
+                        !doc_->model()->layers[index.row()].caps.granularities.isEmpty();
+  if (!prunable) return f;
   switch (index.column()) {
     case Granularity:
     case Criterion:
@@ -123,35 +171,40 @@ Qt::ItemFlags LayerTableModel::flags(const QModelIndex& index) const {
 bool LayerTableModel::setData(const QModelIndex& index, const QVariant& value, int role) {
   if (!index.isValid() || index.row() >= rowCount()) return false;
   const QString layer = layerAt(index.row());
-  const QString op = doc_->model()->layers[index.row()].op;
+  const LayerCapabilities& caps = doc_->model()->layers[index.row()].caps;
+  if (caps.granularities.isEmpty()) return false;
   LayerPlan plan = doc_->plan().layerPlan(layer);
-  // A layer's own plan is explicit in the recipe, where "filter" on a Gemm is
-  // an error (the default's "filter" means neurons there): name the unit the
-  // layer really has.
-  auto unitFor = [&op](const QString& g) {
-    const bool dense = op == "Gemm" || op == "MatMul";
-    if (dense && g == "filter") return QStringLiteral("neuron");
-    if (!dense && g == "neuron") return QStringLiteral("filter");
-    return g;
+  // A layer's own plan is explicit in the recipe, where a granularity the
+  // layer cannot take is an error (the default's is adapted or skipped):
+  // start from the closest one it can take ("filter" on a Gemm: neurons).
+  if (!doc_->plan().hasOwnPlan(layer)) {
+    plan.granularity = caps.closest(plan.granularity);
+    if (plan.granularity == "nm" && !caps.nmPatterns.contains(QString("%1:%2").arg(plan.n).arg(plan.m)))
+      plan.granularity = "element";
+  }
+  auto fixCriterion = [&] {
+    if (!caps.criteria(plan.granularity).contains(plan.criterion)) plan.criterion = "l1";
   };
-  plan.granularity = unitFor(plan.granularity);
   QString what;
   switch (index.column()) {
     case Granularity: {
       QString g = value.toString();
       if (g.contains(':')) {  // "2:4" means N:M
+        if (!caps.nmPatterns.contains(g)) return false;
         plan.n = g.section(':', 0, 0).toInt();
         plan.m = g.section(':', 1, 1).toInt();
-        if (plan.n <= 0 || plan.m <= plan.n) return false;
         g = "nm";
       }
-      if (!PrunePlan::granularities().contains(g)) return false;
-      plan.granularity = unitFor(g);
-      what = tr("Set %1 granularity to %2").arg(layer, g);
+      // "filter" and "neuron" name the same unit (output channels) on a Conv and on a Gemm.
+      if ((g == "filter" || g == "neuron") && !caps.supports(g)) g = caps.inherited(g);
+      if (!caps.supports(g)) return false;
+      plan.granularity = g;
+      fixCriterion();
+      what = tr("Set %1 granularity to %2").arg(layer, value.toString());
       break;
     }
     case Criterion:
-      if (!PrunePlan::criteria().contains(value.toString())) return false;
+      if (!caps.criteria(plan.granularity).contains(value.toString())) return false;
       plan.criterion = value.toString();
       what = tr("Set %1 criterion to %2").arg(layer, plan.criterion);
       break;
@@ -160,12 +213,14 @@ bool LayerTableModel::setData(const QModelIndex& index, const QVariant& value, i
       double s = value.toDouble(&ok);
       if (!ok || s < 0 || s >= 1) return false;
       plan.sparsity = s;
+      fixCriterion();
       what = tr("Set %1 sparsity").arg(layer);
       break;
     }
     case Lock:
       if (role != Qt::CheckStateRole) return false;
       plan.locked = value.toInt() == Qt::Checked;
+      fixCriterion();
       what = plan.locked ? tr("Lock %1").arg(layer) : tr("Unlock %1").arg(layer);
       break;
     default: return false;

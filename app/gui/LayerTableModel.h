@@ -22,6 +22,13 @@ class LayerTableModel : public QAbstractTableModel {
   bool setData(const QModelIndex& index, const QVariant& value, int role = Qt::EditRole) override;
 
   QString layerAt(int row) const;
+  // What the granularity and criterion editors of a row offer: only values
+  // the engine accepts for that layer (N:M as "2:4"-style patterns).
+  QStringList granularityChoices(int row) const;
+  QStringList criterionChoices(int row) const;
+  // The granularity a row runs with: its own, or the global default as the
+  // engine adapts it ("" when the default does not apply: left dense).
+  QString effectiveGranularity(int row) const;
   int rowOf(const QString& layer) const;
 
   static QString formatCount(double v);  // 1234567 -> "1.23M"

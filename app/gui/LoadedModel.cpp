@@ -57,6 +57,9 @@ std::shared_ptr<const LoadedModel> LoadedModel::fromGraph(topiary::Graph graph, 
   auto groups = topiary::buildDependencyGroups(graph);
   if (groups) m->groups = std::move(groups.value());
   else m->groupsError = QString::fromStdString(groups.status().message());
+  const auto prunable = topiary::findPrunableLayers(graph);
+  for (LayerInfo& li : m->layers)
+    li.caps = LayerCapabilities::compute(graph, li.name.toStdString(), prunable, m->groups);
   m->graph = std::make_shared<const topiary::Graph>(std::move(graph));
   return m;
 }

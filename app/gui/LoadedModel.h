@@ -8,6 +8,7 @@
 #include <QVector>
 #include <memory>
 
+#include "LayerCapabilities.h"
 #include "topiary/dependency.h"
 #include "topiary/graph.h"
 #include "topiary/metrics.h"
@@ -22,6 +23,7 @@ struct LayerInfo {
   qint64 params = 0;   // every float initializer the node reads
   double flops = 0;    // dense FLOPs at batch 1
   QString outputShape;
+  LayerCapabilities caps;  // what the layer table may offer for this layer
 };
 
 class LoadedModel {

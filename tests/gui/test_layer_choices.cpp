@@ -1,0 +1,223 @@
+// The layer table offers only granularities and criteria the engine accepts
+// for each layer, and every one it offers previews without an error; a global
+// default a layer cannot take is shown as the engine's fallback ("dense")
+// and never breaks the preview. Checked on every bundled demo model (LeNet-5,
+// LeNet-300-100, ResNet-8, MobileNet-tiny) with the worker run synchronously.
+#include <QComboBox>
+#include <QDir>
+#include <QStandardItemModel>
+#include <QtTest>
+
+#include "GlobalControls.h"
+#include "LayerTableModel.h"
+#include "LoadedModel.h"
+#include "ModelDocument.h"
+#include "PreviewWorker.h"
+#include "common/test_util.h"
+#include "gui_util.h"
+
+class TestLayerChoices : public QObject {
+  Q_OBJECT
+ private slots:
+  void everyOfferedChoicePreviews_data();
+  void everyOfferedChoicePreviews();
+  void operatorRules();
+  void globalDefaultFallsBackPerLayer();
+  void bnScaleOnlyWhereABatchNormIs();
+
+ private:
+  static std::shared_ptr<const LoadedModel> load(const QString& file);
+  // Synchronous preview of `plan` (no latency: only whether it computes).
+  static PreviewResult preview(const std::shared_ptr<const LoadedModel>& m, const PrunePlan& plan);
+};
+
+std::shared_ptr<const LoadedModel> TestLayerChoices::load(const QString& file) {
+  const QString path = QString::fromStdString(testutil::sourcePath("resources/models/" + file.toStdString()));
+  if (!QFileInfo::exists(path)) return nullptr;
+  auto m = LoadedModel::load(path);
+  return m ? m.value() : nullptr;
+}
+
+PreviewResult TestLayerChoices::preview(const std::shared_ptr<const LoadedModel>& m, const PrunePlan& plan) {
+  static auto latest = std::make_shared<std::atomic<quint64>>(1);
+  static PreviewWorker worker(latest);
+  worker.setData("fashion-mnist", 64);  // only whether the plan computes matters here
+  PreviewRequest req;
+  req.generation = 1;
+  req.model = m;
+  req.plan = plan;
+  req.threads = 1;
+  req.measureLatency = false;
+  return worker.compute(req);
+}
+
+void TestLayerChoices::everyOfferedChoicePreviews_data() {
+  QTest::addColumn<QString>("file");
+  for (const char* f : {"lenet5.onnx", "lenet-300-100.onnx", "resnet8.onnx", "mobilenet-tiny.onnx"})
+    QTest::newRow(f) << QString(f);
+}
+
+void TestLayerChoices::everyOfferedChoicePreviews() {
+  QFETCH(QString, file);
+  auto m = load(file);
+  if (!m) QSKIP("demo model not bundled");
+  ModelDocument doc;
+  doc.setModel(m);
+  LayerTableModel table(&doc);
+  int tried = 0;
+  for (int row = 0; row < table.rowCount(); ++row) {
+    const QStringList choices = table.granularityChoices(row);
+    QVERIFY2(choices.contains("element"), qPrintable(table.layerAt(row)));
+    for (const QString& g : choices) {
+      doc.applyPlan(PrunePlan());
+      QVERIFY2(table.setData(table.index(row, LayerTableModel::Granularity), g),
+               qPrintable(table.layerAt(row) + " " + g));
+      QVERIFY(table.setData(table.index(row, LayerTableModel::Sparsity), 0.5));
+      // l1 and, where offered, bn_scale (the criterion a layer may not take;
+      // l2, taylor and random apply to every granularity alike).
+      for (const QString& c : table.criterionChoices(row)) {
+        if (c != "l1" && c != "bn_scale") continue;
+        QVERIFY(table.setData(table.index(row, LayerTableModel::Criterion), c));
+        const PreviewResult r = preview(m, doc.plan());
+        QVERIFY2(r.ok, qPrintable(QString("%1 %2 %3: %4").arg(table.layerAt(row), g, c, r.error)));
+        if (g != "layer") QVERIFY2(r.layerSparsity.value(table.layerAt(row)) > 0.2, qPrintable(table.layerAt(row) + " " + g + " " + c));
+        ++tried;
+      }
+    }
+  }
+  qInfo("%s: %d layer/granularity/criterion choices previewed", qPrintable(file), tried);
+  QVERIFY(tried > table.rowCount());
+}
+
+void TestLayerChoices::operatorRules() {
+  auto lenet = load("lenet5.onnx");
+  auto mobile = load("mobilenet-tiny.onnx");
+  if (!lenet || !mobile) QSKIP("demo models not bundled");
+  for (const LayerInfo& li : lenet->layers) {
+    const QStringList& g = li.caps.granularities;
+    if (li.op == "Gemm" || li.op == "MatMul") {
+      QVERIFY2(!g.contains("kernel") && !g.contains("filter") && !g.contains("channel"), qPrintable(li.name));
+    } else {
+      QVERIFY2(g.contains("kernel") && g.contains("filter") && !g.contains("neuron"), qPrintable(li.name));
+    }
+  }
+  // The logits layer keeps its outputs (the graph output's width is fixed).
+  const LayerInfo& logits = lenet->layers.back();
+  QVERIFY(!logits.caps.granularities.contains("neuron"));
+  QVERIFY(logits.caps.granularities.contains("element"));
+  // The first Conv reads the image: no input channels to remove.
+  QVERIFY(!lenet->layers.front().caps.granularities.contains("channel"));
+  int pointwise = 0, depthwise = 0;
+  for (const LayerInfo& li : mobile->layers) {
+    if (li.op != "Conv") continue;
+    const qint64 kernel = li.weightShape[2] * li.weightShape[3];
+    QCOMPARE(li.caps.granularities.contains("kernel"), kernel > 1);
+    pointwise += kernel == 1;
+    // A depthwise 3x3 reduces over 9 weights: no complete group of 4 or 8.
+    if (li.weightShape[1] == 1 && kernel == 9) {
+      ++depthwise;
+      QVERIFY2(li.caps.nmPatterns.isEmpty(), qPrintable(li.name));
+      QVERIFY(!li.caps.granularities.contains("nm"));
+    }
+    const qint64 reduction = li.weightShape[1] * kernel;
+    if (reduction % 8 == 0) QVERIFY(li.caps.nmPatterns.contains("4:8"));
+  }
+  QVERIFY(pointwise > 0);
+  QVERIFY(depthwise > 0);
+  // The table's editor lists the patterns, not "nm".
+  ModelDocument doc;
+  doc.setModel(lenet);
+  LayerTableModel table(&doc);
+  const QStringList fc = table.granularityChoices(table.rowOf(lenet->layers.back().name));
+  QVERIFY(!fc.contains("nm") && fc.contains("2:4") && !fc.contains("kernel"));
+  // Rejected through the model as well as absent from the editor.
+  const int fcRow = table.rowOf(lenet->layers.back().name);
+  QVERIFY(!table.setData(table.index(fcRow, LayerTableModel::Granularity), "kernel"));
+  QVERIFY(!table.setData(table.index(fcRow, LayerTableModel::Granularity), "neuron"));
+  QVERIFY(!doc.plan().hasOwnPlan(lenet->layers.back().name));
+}
+
+void TestLayerChoices::globalDefaultFallsBackPerLayer() {
+  auto m = load("lenet5.onnx");
+  if (!m) QSKIP("demo model not bundled");
+  ModelDocument doc;
+  doc.setModel(m);
+  LayerTableModel table(&doc);
+  GlobalControls controls(&doc);
+  // "layer" cannot be a default (the recipe refuses it): not offered.
+  QCOMPARE(controls.granularity()->findText("layer"), -1);
+  controls.granularity()->setCurrentText("kernel");
+  QCOMPARE(doc.plan().global().granularity, QString("kernel"));
+  doc.editAllSparsity(0.5);
+  const PreviewResult r = preview(m, doc.plan());
+  QVERIFY2(r.ok, qPrintable(r.error));
+  int dense = 0;
+  for (int row = 0; row < table.rowCount(); ++row) {
+    const LayerInfo& li = m->layers[row];
+    const QString shown = table.data(table.index(row, LayerTableModel::Granularity)).toString();
+    if (li.op == "Conv") {
+      QCOMPARE(shown, QString("kernel"));
+      QVERIFY(r.layerSparsity.value(li.name) > 0.4);
+    } else {
+      ++dense;
+      QCOMPARE(shown, QString("dense"));
+      QVERIFY(table.data(table.index(row, LayerTableModel::Granularity), Qt::ToolTipRole).toString().contains("kernel"));
+      QCOMPARE(r.layerSparsity.value(li.name), 0.0);
+      // The preview names the layer it left dense.
+      QVERIFY2(r.notes.join('\n').contains(li.name), qPrintable(r.notes.join('\n')));
+    }
+  }
+  QVERIFY(dense > 0);
+  // Giving such a layer its own sparsity picks a granularity it can take.
+  const int fc = table.rowOf(m->layers.back().name) - 1;  // a hidden Gemm layer
+  QVERIFY(table.setData(table.index(fc, LayerTableModel::Sparsity), 0.6));
+  QCOMPARE(doc.plan().layerPlan(table.layerAt(fc)).granularity, QString("element"));
+  const PreviewResult r2 = preview(m, doc.plan());
+  QVERIFY2(r2.ok, qPrintable(r2.error));
+  QVERIFY(qAbs(r2.layerSparsity.value(table.layerAt(fc)) - 0.6) < 0.01);
+  // Filter as the default: neurons on the hidden Gemms, the logits dense.
+  controls.granularity()->setCurrentText("filter");
+  QCOMPARE(table.data(table.index(fc + 1, LayerTableModel::Granularity)).toString(), QString("dense"));
+  QVERIFY(preview(m, doc.plan()).ok);
+}
+
+void TestLayerChoices::bnScaleOnlyWhereABatchNormIs() {
+  auto lenet = load("lenet5.onnx");
+  auto resnet = load("resnet8.onnx");
+  if (!lenet || !resnet) QSKIP("demo models not bundled");
+  auto bnEnabled = [](GlobalControls& c) {
+    auto* items = qobject_cast<QStandardItemModel*>(c.criterion()->model());
+    return items->item(c.criterion()->findText("bn_scale"))->isEnabled();
+  };
+  {
+    ModelDocument doc;
+    doc.setModel(lenet);
+    GlobalControls controls(&doc);
+    LayerTableModel table(&doc);
+    QVERIFY(!lenet->layers.front().caps.bnScaleFilter);  // LeNet-5 has no BatchNormalization
+    QVERIFY(!bnEnabled(controls));
+    QVERIFY(!table.criterionChoices(0).contains("bn_scale"));
+    controls.criterion()->setCurrentText("bn_scale");  // as if forced: falls back, the preview stays valid
+    QCOMPARE(doc.plan().global().criterion, QString("l1"));
+  }
+  ModelDocument doc;
+  doc.setModel(resnet);
+  GlobalControls controls(&doc);
+  LayerTableModel table(&doc);
+  QCOMPARE(doc.plan().global().granularity, QString("filter"));
+  QVERIFY(bnEnabled(controls));
+  controls.criterion()->setCurrentText("bn_scale");
+  QCOMPARE(doc.plan().global().criterion, QString("bn_scale"));
+  doc.editAllSparsity(0.3);
+  const PreviewResult r = preview(resnet, doc.plan());
+  QVERIFY2(r.ok, qPrintable(r.error));
+  QVERIFY(r.nonzeroParams < qint64(resnet->graph->nonzeroParamCount()));
+  // Element granularity cannot rank by BN scales: the criterion goes back to l1.
+  controls.granularity()->setCurrentText("element");
+  QVERIFY(!bnEnabled(controls));
+  QCOMPARE(doc.plan().global().criterion, QString("l1"));
+  QVERIFY(preview(resnet, doc.plan()).ok);
+}
+
+QTEST_MAIN(TestLayerChoices)
+#include "test_layer_choices.moc"
