@@ -10,8 +10,59 @@
 #include "topiary/recipe.h"
 
 namespace {
+
 QString qs(const std::string& s) { return QString::fromStdString(s); }
+
+// Turns the trainer's per-batch callbacks into JobProgress at most every
+// 50 ms (and at each epoch's end), with the ETA from the fraction done, and
+// answers the trainer's "go on?" from the cancel flag. Shared by the
+// fine-tune and the recipe jobs.
+class ProgressThrottle {
+ public:
+  explicit ProgressThrottle(const std::atomic<bool>& cancel) : cancel_(cancel) {
+    timer_.start();
+    lastEmit_.start();
+  }
+  bool cancelled() const { return cancel_.load(); }
+  // False when this update is dropped (too soon after the last one).
+  bool due(bool force) {
+    if (!force && lastEmit_.elapsed() < 50) return false;
+    lastEmit_.restart();
+    return true;
+  }
+  JobProgress make(double fraction, const topiary::TrainProgress& tp, double step) const {
+    JobProgress jp;
+    jp.fraction = std::min(1.0, fraction);
+    const double elapsed = timer_.elapsed() / 1000.0;
+    jp.etaSeconds = jp.fraction > 0.01 ? elapsed * (1 - jp.fraction) / jp.fraction : -1;
+    jp.step = step;
+    jp.loss = tp.loss;
+    jp.accuracy = tp.accuracy;
+    jp.validationAccuracy = tp.validationAccuracy;
+    return jp;
+  }
+  double seconds() const { return timer_.elapsed() / 1000.0; }
+
+ private:
+  const std::atomic<bool>& cancel_;
+  QElapsedTimer timer_, lastEmit_;
+};
+
 }  // namespace
+
+topiary::Result<topiary::Dataset> JobWorker::loadTrainData(const JobRequest& req) {
+  JobProgress p;
+  p.text = tr("loading %1").arg(req.trainSpec);
+  emit progress(p);
+  topiary::DatasetOptions dopt;
+  dopt.limit = req.trainLimit;
+  return topiary::loadDataset(req.trainSpec.toStdString(), dopt);
+}
+
+topiary::Status JobWorker::maskedGraph(const JobRequest& req, topiary::Graph& out) {
+  out = *req.model->graph;
+  return req.masks ? topiary::applyMasks(out, *req.masks) : topiary::Status::ok();
+}
 
 void JobWorker::run(const JobRequest& req) {
   JobOutcome out;
@@ -30,12 +81,7 @@ JobOutcome JobWorker::pruneRecipe(const JobRequest& req) {
     out.message = qs(recipe.status().message());
     return out;
   }
-  JobProgress p;
-  p.text = tr("loading %1").arg(req.trainSpec);
-  emit progress(p);
-  topiary::DatasetOptions dopt;
-  dopt.limit = req.trainLimit;
-  auto train = topiary::loadDataset(req.trainSpec.toStdString(), dopt);
+  auto train = loadTrainData(req);
   if (!train) {
     out.message = qs(train.status().message());
     return out;
@@ -48,9 +94,7 @@ JobOutcome JobWorker::pruneRecipe(const JobRequest& req) {
     totalEpochs = double(rc.schedule.steps) * rc.finetune.epochs;
   totalEpochs = std::max(totalEpochs, 1.0);
 
-  QElapsedTimer timer, lastEmit;
-  timer.start();
-  lastEmit.start();
+  ProgressThrottle throttle(*req.cancel);
   std::string lastStage;
   double doneEpochs = 0, stageEpochs = 0;  // epochs of finished training stages, of the current one
   topiary::PruneRunOptions o;
@@ -65,12 +109,8 @@ JobOutcome JobWorker::pruneRecipe(const JobRequest& req) {
     if (pp.training) stageEpochs = tp.epochs;
     const double within = tp.batches > 0 ? double(tp.batch) / double(tp.batches) : 0;
     const double x = doneEpochs + (pp.training ? tp.epoch - 1 + within : 0);
-    if (pp.training && !tp.epochDone && lastEmit.elapsed() < 50) return !req.cancel->load();
-    lastEmit.restart();
-    JobProgress jp;
-    jp.fraction = std::min(1.0, x / totalEpochs);
-    const double elapsed = timer.elapsed() / 1000.0;
-    jp.etaSeconds = jp.fraction > 0.01 ? elapsed * (1 - jp.fraction) / jp.fraction : -1;
+    if (!throttle.due(!pp.training || tp.epochDone)) return !throttle.cancelled();
+    JobProgress jp = throttle.make(x / totalEpochs, tp, x);
     jp.text = pp.training ? tr("%1: epoch %2/%3, batch %4/%5, loss %6")
                                 .arg(qs(pp.stage))
                                 .arg(tp.epoch)
@@ -80,12 +120,8 @@ JobOutcome JobWorker::pruneRecipe(const JobRequest& req) {
                                 .arg(tp.loss, 0, 'f', 4)
                           : qs(pp.stage);
     jp.hasPoint = pp.training && tp.batch > 0;
-    jp.step = x;
-    jp.loss = tp.loss;
-    jp.accuracy = tp.accuracy;
-    jp.validationAccuracy = tp.validationAccuracy;
     emit progress(jp);
-    return !req.cancel->load();
+    return !throttle.cancelled();
   };
   auto run = topiary::runRecipe(*req.model->graph, rc, o);
   if (!run) {
@@ -98,45 +134,33 @@ JobOutcome JobWorker::pruneRecipe(const JobRequest& req) {
   // layers, and the preview/export prune them physically as before.
   out.model = LoadedModel::fromGraph(std::move(run->masked), req.model->path);
   out.ok = true;
-  out.message = tr("%1 finished in %2 s").arg(QString::fromLatin1(topiary::pruneMethodName(rc.method))).arg(timer.elapsed() / 1000.0, 0, 'f', 1);
+  out.message = tr("%1 finished in %2 s").arg(QString::fromLatin1(topiary::pruneMethodName(rc.method))).arg(throttle.seconds(), 0, 'f', 1);
   if (!out.log.isEmpty()) out.message += "; " + out.log.back();
   return out;
 }
 
 JobOutcome JobWorker::fineTune(const JobRequest& req) {
   JobOutcome out;
-  JobProgress p;
-  p.text = tr("loading %1").arg(req.trainSpec);
-  emit progress(p);
-  topiary::DatasetOptions dopt;
-  dopt.limit = req.trainLimit;
-  auto train = topiary::loadDataset(req.trainSpec.toStdString(), dopt);
+  auto train = loadTrainData(req);
   if (!train) {
     out.message = qs(train.status().message());
     return out;
   }
+  topiary::DatasetOptions dopt;
   dopt.limit = req.validationLimit;
   auto val = topiary::loadDataset(req.validationSpec.toStdString(), dopt);
-  topiary::Graph g = *req.model->graph;
-  if (req.masks) {
-    topiary::Status st = topiary::applyMasks(g, *req.masks);
-    if (!st) {
-      out.message = qs(st.message());
-      return out;
-    }
+  topiary::Graph g;
+  topiary::Status st = maskedGraph(req, g);
+  if (!st) {
+    out.message = qs(st.message());
+    return out;
   }
-  QElapsedTimer timer, lastEmit;
-  timer.start();
-  lastEmit.start();
+  ProgressThrottle throttle(*req.cancel);
   auto onProgress = [&](const topiary::TrainProgress& tp) {
     const double perEpoch = tp.batches > 0 ? double(tp.batch) / double(tp.batches) : 0;
     const double fraction = tp.epochs > 0 ? (tp.epoch - 1 + perEpoch) / tp.epochs : 0;
-    if (!tp.epochDone && lastEmit.elapsed() < 50) return !req.cancel->load();
-    lastEmit.restart();
-    JobProgress jp;
-    jp.fraction = fraction;
-    const double elapsed = timer.elapsed() / 1000.0;
-    jp.etaSeconds = fraction > 0.01 ? elapsed * (1 - fraction) / fraction : -1;
+    if (!throttle.due(tp.epochDone)) return !throttle.cancelled();
+    JobProgress jp = throttle.make(fraction, tp, tp.epoch - 1 + perEpoch);
     jp.text = tr("epoch %1/%2, batch %3/%4, loss %5, %6 img/s")
                   .arg(tp.epoch)
                   .arg(tp.epochs)
@@ -145,15 +169,11 @@ JobOutcome JobWorker::fineTune(const JobRequest& req) {
                   .arg(tp.loss, 0, 'f', 4)
                   .arg(tp.imagesPerSecond, 0, 'f', 0);
     jp.hasPoint = true;
-    jp.step = tp.epoch - 1 + perEpoch;
-    jp.loss = tp.loss;
-    jp.accuracy = tp.accuracy;
-    jp.validationAccuracy = tp.validationAccuracy;
     emit progress(jp);
-    return !req.cancel->load();
+    return !throttle.cancelled();
   };
-  topiary::Status st = topiary::train(g, train.value(), req.train, req.masks.get(), {}, onProgress, req.cancel.get(),
-                                      val ? &val.value() : nullptr);
+  st = topiary::train(g, train.value(), req.train, req.masks.get(), {}, onProgress, req.cancel.get(),
+                      val ? &val.value() : nullptr);
   if (!st) {
     out.cancelled = st.kind() == topiary::ErrorKind::Cancelled;
     out.message = out.cancelled ? tr("cancelled; weights unchanged") : qs(st.message());
@@ -161,21 +181,22 @@ JobOutcome JobWorker::fineTune(const JobRequest& req) {
   }
   out.model = LoadedModel::fromGraph(std::move(g), req.model->path);
   out.ok = true;
-  out.message = tr("fine-tuned %1 epoch(s) in %2 s").arg(req.train.epochs).arg(timer.elapsed() / 1000.0, 0, 'f', 1);
+  out.message = tr("fine-tuned %1 epoch(s) in %2 s").arg(req.train.epochs).arg(throttle.seconds(), 0, 'f', 1);
   return out;
 }
 
 JobOutcome JobWorker::benchmark(const JobRequest& req) {
   JobOutcome out;
-  topiary::Graph g = *req.model->graph;
-  if (req.masks) {
-    topiary::Status st = topiary::applyMasks(g, *req.masks);
-    if (!st) {
-      out.message = qs(st.message());
-      return out;
-    }
+  topiary::Graph g;
+  topiary::Status st = maskedGraph(req, g);
+  if (!st) {
+    out.message = qs(st.message());
+    return out;
   }
-  auto ex = topiary::Executor::create(g);
+  // The same executor set-up as `topiary-cli bench` (and the preview's latency).
+  topiary::ExecutorOptions eo;
+  eo.optimizeForInference = true;
+  auto ex = topiary::Executor::create(g, eo);
   if (!ex || g.inputs.empty()) {
     out.message = ex ? tr("the model has no input") : qs(ex.status().message());
     return out;
@@ -197,7 +218,7 @@ JobOutcome JobWorker::benchmark(const JobRequest& req) {
       return out;
     }
     auto t0 = Clock::now();
-    topiary::Status st = (*ex)->run(input.value());
+    st = (*ex)->run(input.value());
     if (!st) {
       out.message = qs(st.message());
       return out;

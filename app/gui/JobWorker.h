@@ -9,6 +9,7 @@
 #include <QObject>
 
 #include "JobRequest.h"
+#include "topiary/dataset.h"
 
 class JobWorker : public QObject {
   Q_OBJECT
@@ -26,4 +27,8 @@ class JobWorker : public QObject {
   JobOutcome fineTune(const JobRequest& req);
   JobOutcome pruneRecipe(const JobRequest& req);
   JobOutcome benchmark(const JobRequest& req);
+  // Set-up shared by the jobs: the training set (announced as a progress
+  // step), and the model with the request's masks applied.
+  topiary::Result<topiary::Dataset> loadTrainData(const JobRequest& req);
+  static topiary::Status maskedGraph(const JobRequest& req, topiary::Graph& out);
 };

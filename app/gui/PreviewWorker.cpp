@@ -21,9 +21,7 @@ QString qs(const std::string& s) { return QString::fromStdString(s); }
 // Median single-image latency of the graph in milliseconds (-1 on failure).
 double medianLatencyMs(const topiary::Graph& g, const topiary::Dataset* data, int threads,
                        const std::atomic<bool>& cancel) {
-  topiary::ExecutorOptions eo;
-  eo.threads = threads;
-  auto ex = topiary::Executor::create(g, eo);
+  auto ex = topiary::Executor::create(g, PreviewWorker::latencyOptions(threads));
   if (!ex) return -1;
   topiary::Tensor input;
   if (data) {
@@ -61,6 +59,13 @@ bool parseStorage(const QString& name, topiary::StorageFormat& out) {
 }
 
 }  // namespace
+
+topiary::ExecutorOptions PreviewWorker::latencyOptions(int threads) {
+  topiary::ExecutorOptions eo;
+  eo.threads = threads;
+  eo.optimizeForInference = true;  // as topiary-cli bench and eval run it
+  return eo;
+}
 
 PreviewWorker::PreviewWorker(std::shared_ptr<std::atomic<quint64>> latest, QObject* parent)
     : QObject(parent), latest_(std::move(latest)), data_(std::make_unique<ValidationData>("fashion-mnist", kDefaultValidationImages)) {}
@@ -125,14 +130,53 @@ PreviewResult PreviewWorker::compute(const PreviewRequest& req) {
   mo.groups = groups;
   mo.cancel = &cancel;
   mo.threads = req.threads;
-  auto masks = topiary::computeMasks(graph, resolved->config, mo);
-  if (!masks) return fail(qs(masks.status().message()));
-  if (cancel.load()) return fail("cancelled");
-
+  const topiary::Recipe& rc = recipe.value();
   topiary::Graph pruned = graph;
-  topiary::Status st = topiary::applyMasks(pruned, masks.value());
-  if (!st) return fail(qs(st.message()));
-  r.masks = std::make_shared<const topiary::MaskSet>(std::move(masks.value()));
+  topiary::MaskSet maskSet;
+  if (rc.method == topiary::PruneMethod::Magnitude && rc.schedule.kind != topiary::ScheduleKind::OneShot) {
+    // A gradual schedule prunes in steps; each step ranks the weights left
+    // by the previous ones, so its final mask can differ from a one-shot
+    // mask (a group's score drops when a coupled group is pruned). The
+    // preview replays the steps as runRecipe does, without the training
+    // between them: it shows what the schedule's last step keeps; training
+    // is a job (Jobs > AGP).
+    const std::vector<double> targets = topiary::scheduleTargets(rc.schedule, rc.defaults.sparsity, rc.schedule.steps);
+    for (double fraction : targets) {
+      topiary::PruneConfig step = resolved->config;
+      for (auto& kv : step.layers) kv.second.sparsity *= fraction;
+      step.globalSparsity *= fraction;
+      mo.previous = maskSet.empty() ? nullptr : &maskSet;
+      auto m = topiary::computeMasks(pruned, step, mo);
+      if (!m) return fail(qs(m.status().message()));
+      if (cancel.load()) return fail("cancelled");
+      for (auto& kv : m.value()) {  // a weight pruned by an earlier step stays pruned
+        auto prev = maskSet.find(kv.first);
+        if (prev != maskSet.end())
+          for (int64_t i = 0; i < kv.second.numel(); ++i) kv.second.f()[i] *= prev->second.f()[i];
+      }
+      for (auto& kv : maskSet)
+        if (!m->count(kv.first)) (*m)[kv.first] = kv.second;
+      maskSet = std::move(m.value());
+      topiary::Status st = topiary::applyMasks(pruned, maskSet);
+      if (!st) return fail(qs(st.message()));
+    }
+    r.notes << QString("%1 schedule: the masks after its last of %2 steps, without the training between steps "
+                       "(run the schedule as a job to fine-tune)")
+                   .arg(QString::fromLatin1(topiary::scheduleKindName(rc.schedule.kind)))
+                   .arg(targets.size());
+  } else {
+    auto masks = topiary::computeMasks(graph, resolved->config, mo);
+    if (!masks) return fail(qs(masks.status().message()));
+    if (cancel.load()) return fail("cancelled");
+    maskSet = std::move(masks.value());
+    topiary::Status st = topiary::applyMasks(pruned, maskSet);
+    if (!st) return fail(qs(st.message()));
+    if (rc.method != topiary::PruneMethod::Magnitude)
+      r.notes << QString("%1: the preview shows magnitude masks at the target; the method itself trains, run it "
+                         "as a job")
+                     .arg(QString::fromLatin1(topiary::pruneMethodName(rc.method)));
+  }
+  r.masks = std::make_shared<const topiary::MaskSet>(std::move(maskSet));
   lap("masks");
 
   // Per-layer sparsity on the masked graph (original shapes, names intact).
@@ -155,15 +199,17 @@ PreviewResult PreviewWorker::compute(const PreviewRequest& req) {
   // What export writes: removed layers and all-zero channels physically gone
   // (filter/channel/neuron granularities), so size and latency are those of
   // the smaller model, not of a model full of zeros.
+  topiary::Status st;
   for (const auto& layer : resolved->removeLayers) {
     st = topiary::removeLayer(pruned, layer);
     if (!st) r.notes << qs(st.message());
     else r.structural = true;
   }
-  // Physical removal rebuilds the dependency groups after each group it
-  // shrinks: 1.3 s on mobilenet-tiny. When it was that slow once for a model,
-  // later previews keep the zeros in place (same accuracy; size and latency
-  // then of the masked model, which the note says) to stay interactive.
+  // Physical removal analyses the groups once and rebuilds the graph once
+  // (surgery.cpp): about 1 ms on the demo models. A model on which it still
+  // took over kSlowCompactionMs keeps the zeros in place in later previews
+  // (same accuracy; size and latency then of the masked model, which the
+  // note says) to stay interactive.
   const bool compactSlow = slowCompaction_ == req.model.get();
   if (compactSlow) {
     r.notes << QString("size and latency of the masked model: removing channels took %1 ms on this model, too slow "

@@ -12,6 +12,7 @@
 
 #include "PreviewRequest.h"
 #include "PreviewResult.h"
+#include "topiary/executor.h"
 
 class ValidationData;
 
@@ -26,6 +27,11 @@ class PreviewWorker : public QObject {
   ~PreviewWorker() override;
 
   void setData(const QString& spec, qint64 limit);
+
+  // How the latency is measured: the executor set-up of `topiary-cli bench`
+  // (the inference optimiser on: BatchNorm folded, activations fused, sparse
+  // kernels where they pay), so the preview's number is the CLI's.
+  static topiary::ExecutorOptions latencyOptions(int threads);
 
   // Does the whole preview synchronously on the calling thread.
   PreviewResult compute(const PreviewRequest& req);
