@@ -173,10 +173,10 @@ class TestKernels : public QObject {
     QTest::addColumn<QString>("act");
     QTest::addColumn<int>("shapeCase");
     QTest::addColumn<int>("threads");
-    const char* kernelsList[] = {"dense", "direct", "csr", "2:4", "csr-direct", ""};  // "" = timed choice
+    const char* kernelsList[] = {"dense", "direct", "csr", "2:4", "csr-direct", "winograd", ""};  // "" = timed choice
     const char* acts[] = {"", "Relu", "LeakyRelu", "Clip", "HardSigmoid", "HardSwish"};
     int row = 0;
-    for (int shape = 0; shape < 11; ++shape)
+    for (int shape = 0; shape < 14; ++shape)
       for (const char* k : kernelsList)
         for (int threads : {1, 2}) {
           const char* act = acts[row++ % 6];
@@ -203,7 +203,10 @@ class TestKernels : public QObject {
                          {2, 4, 9, 8, 3, 1, 1, 4, 1},  {2, 3, 13, 10, 5, 3, 2, 1, 1},
                          // Depthwise on the channel-interleaved kernel: a partial 16-channel
                          // block, 5x5 stride 2, dilated (its generic row).
-                         {2, 19, 9, 19, 3, 1, 1, 19, 1}, {2, 20, 8, 20, 5, 2, 2, 20, 1}, {1, 17, 10, 17, 3, 1, 2, 17, 2}};
+                         {2, 19, 9, 19, 3, 1, 1, 19, 1}, {2, 20, 8, 20, 5, 2, 2, 20, 1}, {1, 17, 10, 17, 3, 1, 2, 17, 2},
+                         // 3x3 stride 1 (Winograd applies): odd output and a partial channel block,
+                         // several images per pass, no padding.
+                         {2, 5, 9, 7, 3, 1, 1, 1, 1}, {3, 16, 7, 24, 3, 1, 1, 1, 1}, {2, 3, 6, 9, 3, 1, 0, 1, 1}};
     const Shp s = cases[shapeCase];
     std::mt19937 rng(static_cast<unsigned>(100 + shapeCase));
     Tensor X = randomTensor({s.n, s.c, s.h, s.h}, rng);
@@ -228,7 +231,8 @@ class TestKernels : public QObject {
     // Every case is 2-D, so every path applies without groups; csr-direct on
     // weights that happen to be 2:4 reports "2:4-direct".
     const QString c = QString::fromStdString(choice);
-    if (s.group == 1 && !kernel.isEmpty())
+    const bool winograd = s.group == 1 && s.k == 3 && s.stride == 1 && s.dil == 1;
+    if (s.group == 1 && !kernel.isEmpty() && (kernel != "winograd" || winograd))
       QVERIFY2(kernel == "csr-direct" ? c.contains("-direct") : c.startsWith(kernel), choice.c_str());
     if (s.group == s.c && s.co == s.c && (kernel == "direct" || kernel == "dense"))
       QCOMPARE(c, QString(kernel == "direct" ? "dw-interleaved" : "dw-plane"));

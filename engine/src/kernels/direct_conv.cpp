@@ -105,6 +105,16 @@ void DirectConvPlan::padInput(const float* x, float* buf) const {
         copyShort(src, row + padL, cols);
         continue;
       }
+      if (sW == 2) {
+        // Even source columns go to phase padL % 2 and odd ones to the other,
+        // each as a stride-2 read the compiler vectorises (permutes).
+        const int64_t pe = padL % 2, oe = padL / 2, oo = (padL + 1) / 2;
+        float* even = row + pe * phase + oe;
+        float* odd = row + (1 - pe) * phase + oo;
+        for (int64_t k = 0; 2 * k < cols; ++k) even[k] = src[2 * k];
+        for (int64_t k = 0; 2 * k + 1 < cols; ++k) odd[k] = src[2 * k + 1];
+        continue;
+      }
       // Column c = iw + padL goes to phase c % sW at c / sW; both kept
       // incrementally (no division per element).
       int64_t pc = padL % sW, cc = padL / sW;

@@ -16,6 +16,7 @@
 #include "kernels/kernel_choice.h"
 #include "kernels/sparse_matrix.h"
 #include "kernels/threading.h"
+#include "kernels/winograd_conv.h"
 #include "ops/common.h"
 #include "ops/nn/im2col.h"
 #include "ops/nn/nn_ops.h"
@@ -68,6 +69,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     if (frozen_ && tunedBatch_ != tuneKey()) tune(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
     if (mode_ == Mode::Direct || mode_ == Mode::SparseDirect)
       directPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_ == Mode::SparseDirect);
+    else if (mode_ == Mode::Winograd)
+      winogradPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
     else
       gemmPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_);
     if (R) addResidual(*R, Y, threads);
@@ -196,7 +199,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads, N_)));
   }
 
-  enum class Mode { Dense, Csr, Nm, Direct, SparseDirect };
+  enum class Mode { Dense, Csr, Nm, Direct, SparseDirect, Winograd };
 
   // 2-D convolutions without groups can skip im2col (kernels/direct_conv.h).
   bool directApplies() const { return group_ == 1 && twoD(); }
@@ -247,6 +250,40 @@ class Conv final : public Kernel, public kernels::KernelChoice {
                          &pathAct_);
           else
             pl.run(x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b, &pathAct_);
+    });
+  }
+
+  bool winogradApplies() const {
+    return directApplies() && kernels::WinogradPlan::applies(win_.k[1], win_.k[2], win_.s[1], win_.s[2], win_.d[1],
+                                                             win_.d[2]);
+  }
+
+  // kernels/winograd_conv.h (frozen weights: transformed once per geometry);
+  // images split over workers.
+  void winogradPath(const float* x, const float* w, const float* b, float* y, int threads) {
+    kernels::WinogradPlan& pl = wino_;
+    if (pl.cin != Cin_ || pl.cout != Cout_ || pl.H != win_.in[1] || pl.W != win_.in[2] || pl.Ho != win_.out[1] ||
+        pl.Wo != win_.out[2] || pl.padT != win_.padBegin[1] || pl.padL != win_.padBegin[2] || pl.packed.empty()) {
+      pl = kernels::WinogradPlan{};
+      pl.cin = Cin_;
+      pl.cout = Cout_;
+      pl.H = win_.in[1];
+      pl.W = win_.in[2];
+      pl.padT = win_.padBegin[1];
+      pl.padL = win_.padBegin[2];
+      pl.Ho = win_.out[1];
+      pl.Wo = win_.out[2];
+      pl.init();
+      pl.pack(w);
+    }
+    const int64_t P = win_.outSize(), inN = win_.inSize(), S = pl.scratchFloats();
+    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
+    if (directScratch_.size() < static_cast<size_t>(T * S)) directScratch_.resize(static_cast<size_t>(T * S));
+    parallelFor(T, T, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t n0 = N_ * t / T, n1 = N_ * (t + 1) / T;
+        pl.run(x + n0 * Cin_ * inN, n1 - n0, y + n0 * Cout_ * P, directScratch_.data() + t * S, b, &pathAct_);
+      }
     });
   }
 
@@ -400,11 +437,13 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     if (!csr_.empty()) modes.push_back(Mode::Csr);
     if (hasNm_) modes.push_back(Mode::Nm);
     if (!csr_.empty() && directApplies()) modes.push_back(Mode::SparseDirect);
+    if (winogradApplies()) modes.push_back(Mode::Winograd);
     if (forced_ == "dense") modes = {Mode::Dense};
     if (forced_ == "direct" && directApplies()) modes = {Mode::Direct};
     if (forced_ == "csr") modes = {Mode::Csr};
     if (forced_ == "2:4" && hasNm_) modes = {Mode::Nm};
     if (forced_ == "csr-direct" && directApplies()) modes = {Mode::SparseDirect};
+    if (forced_ == "winograd" && winogradApplies()) modes = {Mode::Winograd};
     // Time on a few images only: a kernel's cost per image hardly depends on
     // the batch, and the whole batch would make the first run slow.
     const int64_t fullBatch = N_;
@@ -418,6 +457,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
       double t = kernels::fastestOf(3, [&] {
         if (m == Mode::Direct || m == Mode::SparseDirect)
           directPath(x, w, b, y, threads, m == Mode::SparseDirect);
+        else if (m == Mode::Winograd)
+          winogradPath(x, w, b, y, threads);
         else
           gemmPath(x, w, b, y, threads, m);
       });
@@ -429,7 +470,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     N_ = fullBatch;
     char pct[16];
     std::snprintf(pct, sizeof pct, " %.0f%%", 100.0 * density_);
-    const char* names[] = {"dense", "csr", "2:4", "direct", hasNm_ ? "2:4-direct" : "csr-direct"};
+    const char* names[] = {"dense", "csr", "2:4", "direct", hasNm_ ? "2:4-direct" : "csr-direct", "winograd"};
     choice_ = names[static_cast<int>(mode_)];
     if (!csr_.empty()) choice_ += pct;
   }
@@ -550,6 +591,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   std::string choice_ = "dense";
   kernels::DirectConvPlan direct_, dw_;
   kernels::DepthwisePlan dwi_;
+  kernels::WinogradPlan wino_;
   bool dwInterleaved_ = false;
   std::vector<std::vector<float>> dwPacked_;
   std::vector<float> directScratch_;

@@ -1,0 +1,201 @@
+#include "kernels/winograd_conv.h"
+
+#include <algorithm>
+
+#include "kernels/activation.h"
+#include "kernels/vec.h"
+
+namespace topiary::kernels {
+
+namespace {
+
+constexpr int kBlock = 8;    // output channels per packed block
+constexpr int kChunk = 48;   // flattened tiles per product chunk (3 vectors)
+constexpr int kXi = 16;      // transformed positions of a 4x4 tile
+
+// M[xi][b][16*NV] = sum over ci of U[xi][ci][b] * V[xi][ci][q0 ..], for the
+// B output channels of one block: B*NV accumulators stay in registers.
+template <int B, int NV>
+void product(const float* V, int64_t vStride, const float* U, int64_t cin, float* M) {
+  for (int xi = 0; xi < kXi; ++xi) {
+    v16 acc[NV][B];
+    for (int v = 0; v < NV; ++v)
+      for (int b = 0; b < B; ++b) acc[v][b] = v16{};
+    const float* vp = V + xi * cin * vStride;
+    const float* up = U + xi * cin * kBlock;
+    for (int64_t ci = 0; ci < cin; ++ci, vp += vStride, up += kBlock) {
+      v16 x[NV];
+      for (int v = 0; v < NV; ++v) x[v] = load16(vp + 16 * v);
+      for (int b = 0; b < B; ++b)
+        for (int v = 0; v < NV; ++v) acc[v][b] += up[b] * x[v];
+    }
+    for (int b = 0; b < B; ++b)
+      for (int v = 0; v < NV; ++v) store16(M + (xi * kBlock + b) * kChunk + 16 * v, acc[v][b]);
+  }
+}
+
+using ProductFn = void (*)(const float*, int64_t, const float*, int64_t, float*);
+template <int NV>
+constexpr ProductFn kRow[kBlock + 1] = {nullptr,          product<1, NV>, product<2, NV>, product<3, NV>,
+                                        product<4, NV>,   product<5, NV>, product<6, NV>, product<7, NV>,
+                                        product<8, NV>};
+const ProductFn* const kProducts[4] = {nullptr, kRow<1>, kRow<2>, kRow<3>};
+
+}  // namespace
+
+void WinogradPlan::init() {
+  const int64_t th = (Ho + 1) / 2, tw = (Wo + 1) / 2;
+  tiles = DirectConvPlan{};
+  tiles.cin = cin;
+  tiles.cout = 1;
+  tiles.H = H;
+  tiles.W = W;
+  tiles.kH = tiles.kW = 4;
+  tiles.sH = tiles.sW = 2;
+  tiles.padT = padT;
+  tiles.padL = padL;
+  tiles.Ho = th;
+  tiles.Wo = tw;
+  tiles.init();
+  perImage = th * tiles.Ws;
+  target.assign(static_cast<size_t>(perImage), -1);
+  edges.assign(static_cast<size_t>(perImage), 0);
+  for (int64_t i = 0; i < th; ++i)
+    for (int64_t j = 0; j < tw; ++j) {
+      const size_t q = static_cast<size_t>(i * tiles.Ws + j);
+      target[q] = static_cast<int32_t>(2 * i * Wo + 2 * j);
+      edges[q] = static_cast<uint8_t>((2 * j + 1 < Wo ? 1 : 0) | (2 * i + 1 < Ho ? 2 : 0));
+    }
+  // Images per pass: enough tiles for long products while the transformed
+  // input (16 x cin x tiles floats) stays within about 512 KB of cache.
+  const int64_t maxTiles = std::max<int64_t>(perImage, 8192 / std::max<int64_t>(1, cin));
+  group = std::max<int64_t>(1, maxTiles / perImage);
+}
+
+void WinogradPlan::pack(const float* w) {
+  const int64_t blocks = (cout + kBlock - 1) / kBlock;
+  packed.assign(static_cast<size_t>(blocks * kXi * cin * kBlock), 0.f);
+  for (int64_t co = 0; co < cout; ++co)
+    for (int64_t ci = 0; ci < cin; ++ci) {
+      const float* g = w + (co * cin + ci) * 9;
+      // U = G g G^T with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+      float t[4][3];
+      for (int c = 0; c < 3; ++c) {
+        t[0][c] = g[c];
+        t[1][c] = 0.5f * (g[c] + g[3 + c] + g[6 + c]);
+        t[2][c] = 0.5f * (g[c] - g[3 + c] + g[6 + c]);
+        t[3][c] = g[6 + c];
+      }
+      for (int r = 0; r < 4; ++r) {
+        const float u[4] = {t[r][0], 0.5f * (t[r][0] + t[r][1] + t[r][2]), 0.5f * (t[r][0] - t[r][1] + t[r][2]),
+                            t[r][2]};
+        for (int c = 0; c < 4; ++c)
+          packed[static_cast<size_t>((((co / kBlock) * kXi + r * 4 + c) * cin + ci) * kBlock + co % kBlock)] = u[c];
+      }
+    }
+}
+
+int64_t WinogradPlan::scratchFloats() const {
+  const int64_t vStride = (group * perImage + 15) / 16 * 16 + 16;
+  return tiles.cin * tiles.plane + tiles.wide + 16 + kXi * cin * vStride + kXi * kBlock * kChunk + 64;
+}
+
+void WinogradPlan::run(const float* x, int64_t n, float* y, float* scratch, const float* b,
+                       const Activation* act) const {
+  for (int64_t i = 0; i < n; i += group)
+    pass(x + i * cin * H * W, std::min(group, n - i), y + i * cout * Ho * Wo, scratch, b, act);
+}
+
+void WinogradPlan::pass(const float* x, int64_t n, float* y, float* scratch, const float* b,
+                        const Activation* act) const {
+  const int64_t padFloats = tiles.cin * tiles.plane + tiles.wide + 16;
+  const int64_t vStride = (group * perImage + 15) / 16 * 16 + 16;
+  float* xpad = scratch;
+  float* V = scratch + padFloats;
+  float* M = V + kXi * cin * vStride;
+  float* tmp = M + kXi * kBlock * kChunk;
+  // Local copy: the stores below go through memcpy, which may alias anything.
+  int64_t sh[16];
+  for (int t = 0; t < 16; ++t) sh[t] = tiles.shifts[static_cast<size_t>(t)];
+
+  // Input transform V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
+  // 16 tiles per vector. An image's last vector spills into the next
+  // image's tiles, which are written afterwards.
+  for (int64_t img = 0; img < n; ++img) {
+    zeroShort(xpad, padFloats);
+    tiles.padInput(x + img * cin * H * W, xpad);
+    for (int64_t ci = 0; ci < cin; ++ci) {
+      const float* base = xpad + ci * tiles.plane;
+      float* vout = V + ci * vStride + img * perImage;
+      for (int64_t q = 0; q < perImage; q += 16) {
+        v16 d[4][4];
+        for (int r = 0; r < 4; ++r)
+          for (int c = 0; c < 4; ++c) d[r][c] = load16(base + q + sh[r * 4 + c]);
+        v16 t[4][4];
+        for (int c = 0; c < 4; ++c) {
+          t[0][c] = d[0][c] - d[2][c];
+          t[1][c] = d[1][c] + d[2][c];
+          t[2][c] = d[2][c] - d[1][c];
+          t[3][c] = d[1][c] - d[3][c];
+        }
+        for (int r = 0; r < 4; ++r) {
+          float* o = vout + r * 4 * cin * vStride + q;
+          store16(o, t[r][0] - t[r][2]);
+          store16(o + cin * vStride, t[r][1] + t[r][2]);
+          store16(o + 2 * cin * vStride, t[r][2] - t[r][1]);
+          store16(o + 3 * cin * vStride, t[r][1] - t[r][3]);
+        }
+      }
+    }
+  }
+
+  // Products per chunk of tiles and block of output channels, then the
+  // output transform Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], while M is in cache.
+  static const Activation kNone;
+  if (!act) act = &kNone;
+  const int64_t total = n * perImage, plane = Ho * Wo;
+  for (int64_t q0 = 0; q0 < total; q0 += kChunk) {
+    const int nv = static_cast<int>(std::min<int64_t>(3, (total - q0 + 15) / 16));
+    for (int64_t co0 = 0; co0 < cout; co0 += kBlock) {
+      const int B = static_cast<int>(std::min<int64_t>(kBlock, cout - co0));
+      kProducts[nv][B](V + q0, vStride, packed.data() + (co0 / kBlock) * kXi * cin * kBlock, cin, M);
+      for (int bb = 0; bb < B; ++bb) {
+        const float bias = b ? b[co0 + bb] : 0.f;
+        for (int v = 0; v < nv; ++v) {
+          v16 m[16];
+          for (int xi = 0; xi < kXi; ++xi) m[xi] = load16(M + (xi * kBlock + bb) * kChunk + 16 * v);
+          v16 s0[4], s1[4];
+          for (int c = 0; c < 4; ++c) {
+            s0[c] = m[c] + m[4 + c] + m[8 + c];
+            s1[c] = m[4 + c] - m[8 + c] - m[12 + c];
+          }
+          store16(tmp, s0[0] + s0[1] + s0[2]);
+          store16(tmp + 16, s0[1] - s0[2] - s0[3]);
+          store16(tmp + 32, s1[0] + s1[1] + s1[2]);
+          store16(tmp + 48, s1[1] - s1[2] - s1[3]);
+          if (!act->none() || bias != 0.f) act->applyWithBias(tmp, 64, bias);
+          // Lanes to output pixels: one division per vector, then the
+          // image and tile advance incrementally.
+          int64_t gq = q0 + 16 * v, img = gq / perImage, qi = gq - img * perImage;
+          for (int l = 0; l < 16 && gq < total; ++l, ++gq) {
+            const int32_t t = target[static_cast<size_t>(qi)];
+            const uint8_t e = edges[static_cast<size_t>(qi)];
+            if (t >= 0) {
+              float* yo = y + (img * cout + co0 + bb) * plane + t;
+              yo[0] = tmp[l];
+              if (e & 1) yo[1] = tmp[16 + l];
+              if (e & 2) yo[Wo] = tmp[32 + l];
+              if (e == 3) yo[Wo + 1] = tmp[48 + l];
+            }
+            if (++qi == perImage) {
+              qi = 0;
+              ++img;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace topiary::kernels
