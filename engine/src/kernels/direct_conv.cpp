@@ -91,28 +91,63 @@ void DirectConvPlan::packInto(const float* w, std::vector<float>& out) const {
 
 void DirectConvPlan::pack(const float* w) { packInto(w, packed); }
 
-void DirectConvPlan::padInput(const float* x, float* buf) const {
-  const int64_t phase = Hs * Ws;
+namespace {
+
+// even[k] = src[2k], odd[k] = src[2k+1] for the first `cols` values of src,
+// 32 values at a time through two vector shuffles. The last block may read
+// past the row (up to srcEnd, the end of the input) and keeps only its valid
+// lanes; a block at the very end goes through a zeroed local copy.
+void splitColumns(const float* src, const float* srcEnd, float* even, float* odd, int64_t cols) {
+  for (int64_t k = 0; 2 * k < cols; k += 16) {
+    const int64_t rest = std::min<int64_t>(32, cols - 2 * k);
+    v16 a, b;
+    if (src + 2 * k + 32 <= srcEnd) {
+      a = load16(src + 2 * k);
+      b = load16(src + 2 * k + 16);
+    } else {
+      float tmp[32] = {};
+      for (int64_t i = 0; i < rest; ++i) tmp[i] = src[2 * k + i];
+      a = load16(tmp);
+      b = load16(tmp + 16);
+    }
+    v16 e, o;
+    deinterleave(a, b, e, o);
+    if (rest == 32) {
+      store16(even + k, e);
+      store16(odd + k, o);
+      continue;
+    }
+    for (int64_t i = 0; i < (rest + 1) / 2; ++i) even[k + i] = e[i];
+    for (int64_t i = 0; i < rest / 2; ++i) odd[k + i] = o[i];
+  }
+}
+
+}  // namespace
+
+void DirectConvPlan::padInput(const float* x, float* buf) const { padInput(x, buf, plane, Hs * Ws); }
+
+void DirectConvPlan::padInput(const float* x, float* buf, int64_t channelStride, int64_t phase) const {
+  const int64_t cols = std::min(W, Wp - padL), rows = std::min(H, Hp - padT);
+  // Even source columns go to phase padL % 2 and odd ones to the other (stride 2).
+  const int64_t pe = padL % 2, evenAt = pe * phase + padL / 2, oddAt = (1 - pe) * phase + (padL + 1) / 2;
   for (int64_t ci = 0; ci < cin; ++ci) {
-    float* dst = buf + ci * plane;
-    for (int64_t ih = 0; ih < H; ++ih) {
-      const int64_t r = ih + padT;
-      if (r >= Hp) break;
+    float* dst = buf + ci * channelStride;
+    // Row r = ih + padT goes to row phase r % sH at r / sH, both kept
+    // incrementally: a division per row costs as much as copying it.
+    int64_t pr = padT % sH, rr = padT / sH;
+    for (int64_t ih = 0; ih < rows; ++ih) {
       const float* src = x + (ci * H + ih) * W;
-      float* row = dst + (r % sH) * sW * phase + (r / sH) * Ws;
-      const int64_t cols = std::min(W, Wp - padL);
+      float* row = dst + pr * sW * phase + rr * Ws;
+      if (++pr == sH) {
+        pr = 0;
+        ++rr;
+      }
       if (sW == 1) {
         copyShort(src, row + padL, cols);
         continue;
       }
       if (sW == 2) {
-        // Even source columns go to phase padL % 2 and odd ones to the other,
-        // each as a stride-2 read the compiler vectorises (permutes).
-        const int64_t pe = padL % 2, oe = padL / 2, oo = (padL + 1) / 2;
-        float* even = row + pe * phase + oe;
-        float* odd = row + (1 - pe) * phase + oo;
-        for (int64_t k = 0; 2 * k < cols; ++k) even[k] = src[2 * k];
-        for (int64_t k = 0; 2 * k + 1 < cols; ++k) odd[k] = src[2 * k + 1];
+        splitColumns(src, x + cin * H * W, row + evenAt, row + oddAt, cols);
         continue;
       }
       // Column c = iw + padL goes to phase c % sW at c / sW; both kept

@@ -52,6 +52,9 @@ struct DirectConvPlan {
   void finish(float* ywide, float* y, const float* b, const Activation* act) const;
   // Copies x with padding and phase split into buf (already zeroed).
   void padInput(const float* x, float* buf) const;
+  // Same with the channel planes `channelStride` and the phase planes `phase`
+  // floats apart (Winograd stacks several images inside each phase plane).
+  void padInput(const float* x, float* buf, int64_t channelStride, int64_t phase) const;
   // Packs weights [cout, cin, kH, kW] into `out` (the layout run expects).
   void packInto(const float* w, std::vector<float>& out) const;
 };

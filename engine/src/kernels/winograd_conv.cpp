@@ -57,7 +57,10 @@ void WinogradPlan::init() {
   tiles.Ho = th;
   tiles.Wo = tw;
   tiles.init();
-  perImage = th * tiles.Ws;
+  // Images are stacked inside each phase plane (Hs*Ws floats apart), so
+  // the flattened tiles of a pass run on across images; tiles past row th
+  // or column tw of an image are computed and dropped.
+  perImage = tiles.Hs * tiles.Ws;
   target.assign(static_cast<size_t>(perImage), -1);
   edges.assign(static_cast<size_t>(perImage), 0);
   for (int64_t i = 0; i < th; ++i)
@@ -66,10 +69,8 @@ void WinogradPlan::init() {
       target[q] = static_cast<int32_t>(2 * i * Wo + 2 * j);
       edges[q] = static_cast<uint8_t>((2 * j + 1 < Wo ? 1 : 0) | (2 * i + 1 < Ho ? 2 : 0));
     }
-  // Images per pass: enough tiles for long products while the transformed
-  // input (16 x cin x tiles floats) stays within about 512 KB of cache.
-  const int64_t maxTiles = std::max<int64_t>(perImage, 8192 / std::max<int64_t>(1, cin));
-  group = std::max<int64_t>(1, maxTiles / perImage);
+  // Images per pass: a few hundred tiles, so short planes still fill the vectors.
+  group = std::max<int64_t>(1, 256 / perImage);
 }
 
 void WinogradPlan::pack(const float* w) {
@@ -96,8 +97,12 @@ void WinogradPlan::pack(const float* w) {
 }
 
 int64_t WinogradPlan::scratchFloats() const {
-  const int64_t vStride = (group * perImage + 15) / 16 * 16 + 16;
-  return tiles.cin * tiles.plane + tiles.wide + 16 + kXi * cin * vStride + kXi * kBlock * kChunk + 64;
+  return inputFloats() + kXi * cin * kChunk + kXi * kBlock * kChunk + 64;
+}
+
+int64_t WinogradPlan::inputFloats() const {
+  // Reads of the last vector run up to 16 tiles plus the largest shift past the end.
+  return cin * 4 * group * perImage + tiles.Ws + 2 * kChunk;
 }
 
 void WinogradPlan::run(const float* x, int64_t n, float* y, float* scratch, const float* b,
@@ -108,29 +113,31 @@ void WinogradPlan::run(const float* x, int64_t n, float* y, float* scratch, cons
 
 void WinogradPlan::pass(const float* x, int64_t n, float* y, float* scratch, const float* b,
                         const Activation* act) const {
-  const int64_t padFloats = tiles.cin * tiles.plane + tiles.wide + 16;
-  const int64_t vStride = (group * perImage + 15) / 16 * 16 + 16;
-  float* xpad = scratch;
-  float* V = scratch + padFloats;
-  float* M = V + kXi * cin * vStride;
+  static const Activation kNone;
+  if (!act) act = &kNone;
+  const int64_t phase = group * perImage, chan = 4 * phase, inFloats = inputFloats();
+  float* xg = scratch;
+  float* V = scratch + inFloats;
+  float* M = V + kXi * cin * kChunk;
   float* tmp = M + kXi * kBlock * kChunk;
-  // Local copy: the stores below go through memcpy, which may alias anything.
+  zeroShort(xg, inFloats);
+  for (int64_t img = 0; img < n; ++img) tiles.padInput(x + img * cin * H * W, xg + img * perImage, chan, phase);
+  // Tap (r, c) of a 4x4 input tile: phase plane (r % 2, c % 2), row r / 2, column c / 2.
   int64_t sh[16];
-  for (int t = 0; t < 16; ++t) sh[t] = tiles.shifts[static_cast<size_t>(t)];
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 4; ++c) sh[r * 4 + c] = ((r % 2) * 2 + c % 2) * phase + (r / 2) * tiles.Ws + c / 2;
 
-  // Input transform V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
-  // 16 tiles per vector. An image's last vector spills into the next
-  // image's tiles, which are written afterwards.
-  for (int64_t img = 0; img < n; ++img) {
-    zeroShort(xpad, padFloats);
-    tiles.padInput(x + img * cin * H * W, xpad);
-    for (int64_t ci = 0; ci < cin; ++ci) {
-      const float* base = xpad + ci * tiles.plane;
-      float* vout = V + ci * vStride + img * perImage;
-      for (int64_t q = 0; q < perImage; q += 16) {
+  const int64_t total = n * perImage, plane = Ho * Wo;
+  for (int64_t q0 = 0; q0 < total; q0 += kChunk) {
+    const int nv = static_cast<int>(std::min<int64_t>(3, (total - q0 + 15) / 16));
+    // Input transform V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
+    // 16 tiles per vector, into V[xi][ci][48] for this chunk.
+    for (int64_t ci = 0; ci < cin; ++ci)
+      for (int v = 0; v < nv; ++v) {
+        const float* base = xg + ci * chan + q0 + 16 * v;
         v16 d[4][4];
         for (int r = 0; r < 4; ++r)
-          for (int c = 0; c < 4; ++c) d[r][c] = load16(base + q + sh[r * 4 + c]);
+          for (int c = 0; c < 4; ++c) d[r][c] = load16(base + sh[r * 4 + c]);
         v16 t[4][4];
         for (int c = 0; c < 4; ++c) {
           t[0][c] = d[0][c] - d[2][c];
@@ -138,27 +145,20 @@ void WinogradPlan::pass(const float* x, int64_t n, float* y, float* scratch, con
           t[2][c] = d[2][c] - d[1][c];
           t[3][c] = d[1][c] - d[3][c];
         }
+        float* o = V + ci * kChunk + 16 * v;
+        const int64_t step = cin * kChunk;
         for (int r = 0; r < 4; ++r) {
-          float* o = vout + r * 4 * cin * vStride + q;
-          store16(o, t[r][0] - t[r][2]);
-          store16(o + cin * vStride, t[r][1] + t[r][2]);
-          store16(o + 2 * cin * vStride, t[r][2] - t[r][1]);
-          store16(o + 3 * cin * vStride, t[r][1] - t[r][3]);
+          store16(o + (4 * r) * step, t[r][0] - t[r][2]);
+          store16(o + (4 * r + 1) * step, t[r][1] + t[r][2]);
+          store16(o + (4 * r + 2) * step, t[r][2] - t[r][1]);
+          store16(o + (4 * r + 3) * step, t[r][1] - t[r][3]);
         }
       }
-    }
-  }
-
-  // Products per chunk of tiles and block of output channels, then the
-  // output transform Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], while M is in cache.
-  static const Activation kNone;
-  if (!act) act = &kNone;
-  const int64_t total = n * perImage, plane = Ho * Wo;
-  for (int64_t q0 = 0; q0 < total; q0 += kChunk) {
-    const int nv = static_cast<int>(std::min<int64_t>(3, (total - q0 + 15) / 16));
+    // Products per block of output channels, then the output transform
+    // Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], while M is in cache.
     for (int64_t co0 = 0; co0 < cout; co0 += kBlock) {
       const int B = static_cast<int>(std::min<int64_t>(kBlock, cout - co0));
-      kProducts[nv][B](V + q0, vStride, packed.data() + (co0 / kBlock) * kXi * cin * kBlock, cin, M);
+      kProducts[nv][B](V, kChunk, packed.data() + (co0 / kBlock) * kXi * cin * kBlock, cin, M);
       for (int bb = 0; bb < B; ++bb) {
         const float bias = b ? b[co0 + bb] : 0.f;
         for (int v = 0; v < nv; ++v) {

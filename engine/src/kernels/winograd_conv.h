@@ -22,7 +22,7 @@ struct WinogradPlan {
   int64_t cin = 0, cout = 0, H = 0, W = 0, padT = 0, padL = 0, Ho = 0, Wo = 0;
   // Derived by init():
   DirectConvPlan tiles;          // 4x4 windows at stride 2 over the padded input
-  int64_t perImage = 0;          // flattened tiles per image (th rows of Ws)
+  int64_t perImage = 0;          // flattened tiles per image (one phase plane, Hs x Ws)
   int64_t group = 1;             // images per pass
   std::vector<int32_t> target;   // per flattened tile: output offset oh*Wo+ow, or -1
   std::vector<uint8_t> edges;    // per flattened tile: 1 = has a right column, 2 = has a lower row
@@ -40,6 +40,7 @@ struct WinogradPlan {
   void run(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act) const;
 
  private:
+  int64_t inputFloats() const;
   void pass(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act) const;
 };
 
