@@ -208,6 +208,29 @@ class TestPruneMethods : public QObject {
     QVERIFY(grown < 0.5 * fixed);
   }
 
+  // "ranking": "global" constrains the total: ADMM ranks both layers together,
+  // so the 90% lands unevenly (fc1's many small weights go first), not 90% each.
+  void admmGlobalRanking() {
+    Recipe r;
+    r.defaults.sparsity = 0.9;
+    r.globalRanking = true;
+    r.method = PruneMethod::Admm;
+    r.admm.iterations = 2;
+    r.admm.rho = 0.01f;
+    r.finetune.epochs = 1;
+    r.finetune.maxBatches = 20;
+    PruneRunOptions o;
+    o.trainData = &train_;
+    auto res = runRecipe(trained_, r, o);
+    QVERIFY2(res.isOk(), res.status().message().c_str());
+    int64_t z1 = zerosOf(res->masked.initializers.at("fc1.weight"));
+    int64_t z2 = zerosOf(res->masked.initializers.at("fc2.weight"));
+    qInfo("ADMM global 90%%: fc1 %.3f, fc2 %.3f sparse", z1 / 50176.0, z2 / 640.0);
+    QCOMPARE(z1 + z2, int64_t(std::llround((50176 + 640) * 0.9)));
+    QVERIFY(z1 != int64_t(std::llround(50176 * 0.9)));
+    QVERIFY(z1 / 50176.0 > z2 / 640.0);
+  }
+
   void dnsSplicesBack() {
     Recipe r;
     r.defaults.sparsity = 0.85;

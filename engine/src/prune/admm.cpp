@@ -29,6 +29,27 @@ Status projectZ(const Graph& g, AdmmVars& v) {
   v.Z = std::move(wu);
   return Status::ok();
 }
+
+// Global ranking constrains the count over all layers together, so every
+// layer's W + U is ranked at once (computeMasks' global selection on a copy of
+// the graph holding W + U) instead of each layer at the global rate.
+Status projectZGlobal(const Graph& g, std::vector<AdmmVars>& vars, const PruneConfig& l2) {
+  Graph wu = g;
+  for (auto& v : vars) {
+    Tensor& t = wu.initializers.at(v.layer->weight);
+    for (int64_t i = 0; i < t.numel(); ++i) t.f()[i] += v.U.f()[i];
+  }
+  auto m = computeMasks(wu, l2, MaskOptions{});
+  if (!m) return m.status();
+  for (auto& v : vars) {
+    Tensor z = wu.initializers.at(v.layer->weight);
+    auto it = m->find(v.layer->weight);
+    if (it != m->end())
+      for (int64_t i = 0; i < z.numel(); ++i) z.f()[i] *= it->second.f()[i];
+    v.Z = std::move(z);
+  }
+  return Status::ok();
+}
 }  // namespace
 
 Status runAdmm(Graph& graph, const PruneConfig& config, const Recipe& r, const PruneRunOptions& o, MaskSet& masks,
@@ -42,12 +63,19 @@ Status runAdmm(Graph& graph, const PruneConfig& config, const Recipe& r, const P
     AdmmVars v;
     v.layer = findPrunableLayer(layers, kv.first);
     v.config = c;
-    if (config.globalRanking && c.granularity != Granularity::NM) v.config.sparsity = config.globalSparsity;
     const Tensor& W = graph.initializers.at(v.layer->weight);
     v.U = Tensor(W.shape());
     vars->push_back(std::move(v));
   }
-  for (auto& v : *vars) TOPIARY_RETURN_IF_ERROR(projectZ(graph, v));
+  // The projection is Euclidean: units ranked by L2 whatever the criterion.
+  PruneConfig l2 = config;
+  for (auto& kv : l2.layers) kv.second.criterion = Criterion::L2;
+  auto project = [&]() -> Status {
+    if (config.globalRanking) return projectZGlobal(graph, *vars, l2);
+    for (auto& v : *vars) TOPIARY_RETURN_IF_ERROR(projectZ(graph, v));
+    return Status::ok();
+  };
+  TOPIARY_RETURN_IF_ERROR(project());
 
   // Shared with the hook because the schedule changes it between iterations.
   auto rhoNow = std::make_shared<float>(r.admm.rho);
@@ -70,8 +98,8 @@ Status runAdmm(Graph& graph, const PruneConfig& config, const Recipe& r, const P
     std::string stage = "admm " + std::to_string(it) + "/" + std::to_string(r.admm.iterations);
     TOPIARY_RETURN_IF_ERROR(train(graph, *o.trainData, to, nullptr, hooks, trainProgress(o, stage, it, r.admm.iterations), o.cancel));
     double gap = 0, norm = 0;
+    TOPIARY_RETURN_IF_ERROR(project());
     for (auto& v : *vars) {
-      TOPIARY_RETURN_IF_ERROR(projectZ(graph, v));
       const float* w = graph.initializers.at(v.layer->weight).f();
       for (int64_t i = 0; i < v.U.numel(); ++i) {
         float d = w[i] - v.Z.f()[i];
@@ -99,14 +127,13 @@ Status runAdmm(Graph& graph, const PruneConfig& config, const Recipe& r, const P
     if (!m) return m.status();
     masks[v.layer->weight] = std::move(m.value());
   }
-  // Group granularities also zero the coupled slices (bias, BN, next layer).
+  // Group granularities also zero the coupled slices (bias, BN, next layer);
+  // global ranking selects across layers.
   bool groups = false;
   for (const auto& v : *vars) groups |= isGroupGranularity(v.config.granularity);
-  if (groups) {
-    PruneConfig c = config;
-    for (auto& kv : c.layers) kv.second.criterion = Criterion::L2;
+  if (groups || config.globalRanking) {
     MaskOptions mo;
-    auto gm = computeMasks(graph, c, mo);
+    auto gm = computeMasks(graph, l2, mo);
     if (!gm) return gm.status();
     masks = std::move(gm.value());
   }
