@@ -128,6 +128,7 @@ void WinogradPlan::pass(const float* x, int64_t n, float* y, float* scratch, con
     for (int c = 0; c < 4; ++c) sh[r * 4 + c] = ((r % 2) * 2 + c % 2) * phase + (r / 2) * tiles.Ws + c / 2;
 
   const int64_t total = n * perImage, plane = Ho * Wo;
+  const bool relu = act->kind == Activation::Kind::Relu;  // in registers; others on the stored block
   for (int64_t q0 = 0; q0 < total; q0 += kChunk) {
     const int nv = static_cast<int>(std::min<int64_t>(3, (total - q0 + 15) / 16));
     // Input transform V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
@@ -169,11 +170,13 @@ void WinogradPlan::pass(const float* x, int64_t n, float* y, float* scratch, con
             s0[c] = m[c] + m[4 + c] + m[8 + c];
             s1[c] = m[4 + c] - m[8 + c] - m[12 + c];
           }
-          store16(tmp, s0[0] + s0[1] + s0[2]);
-          store16(tmp + 16, s0[1] - s0[2] - s0[3]);
-          store16(tmp + 32, s1[0] + s1[1] + s1[2]);
-          store16(tmp + 48, s1[1] - s1[2] - s1[3]);
-          if (!act->none() || bias != 0.f) act->applyWithBias(tmp, 64, bias);
+          v16 o[4] = {s0[0] + s0[1] + s0[2] + bias, s0[1] - s0[2] - s0[3] + bias, s1[0] + s1[1] + s1[2] + bias,
+                      s1[1] - s1[2] - s1[3] + bias};
+          if (relu) {
+            for (auto& r : o) r = r > 0.f ? r : v16{};
+          }
+          for (int k = 0; k < 4; ++k) store16(tmp + 16 * k, o[k]);
+          if (!relu && !act->none()) act->apply(tmp, 64);
           // Lanes to output pixels: one division per vector, then the
           // image and tile advance incrementally.
           int64_t gq = q0 + 16 * v, img = gq / perImage, qi = gq - img * perImage;
