@@ -93,32 +93,30 @@ void DirectConvPlan::pack(const float* w) { packInto(w, packed); }
 
 namespace {
 
-// even[k] = src[2k], odd[k] = src[2k+1] for the first `cols` values of src,
-// 32 values at a time through two vector shuffles. The last block may read
-// past the row (up to srcEnd, the end of the input) and keeps only its valid
-// lanes; a block at the very end goes through a zeroed local copy.
-void splitColumns(const float* src, const float* srcEnd, float* even, float* odd, int64_t cols) {
-  for (int64_t k = 0; 2 * k < cols; k += 16) {
-    const int64_t rest = std::min<int64_t>(32, cols - 2 * k);
-    v16 a, b;
-    if (src + 2 * k + 32 <= srcEnd) {
-      a = load16(src + 2 * k);
-      b = load16(src + 2 * k + 16);
-    } else {
-      float tmp[32] = {};
-      for (int64_t i = 0; i < rest; ++i) tmp[i] = src[2 * k + i];
-      a = load16(tmp);
-      b = load16(tmp + 16);
-    }
+// Row copies for padInput, 16 floats per store: the lanes past the row are
+// cleared and land on what follows the row in the buffer, which is either
+// padding (zero) or written later (padInput fills the buffer in memory
+// order), so no scalar tail is needed. Reads past the row stay inside the
+// input (up to xEnd) or go through a zeroed local block.
+inline v16 loadRow(const float* p, int64_t avail, const float* xEnd) {
+  if (p + 16 <= xEnd) return load16(p);
+  float tmp[16] = {};
+  for (int64_t i = 0; i < std::min<int64_t>(avail, 16); ++i) tmp[i] = p[i];
+  return load16(tmp);
+}
+
+// dst[k] = src[k], k < n.
+void copyRow(const float* src, const float* xEnd, float* dst, int64_t n) {
+  for (int64_t k = 0; k < n; k += 16) store16(dst + k, keepFirst(loadRow(src + k, n - k, xEnd), n - k));
+}
+
+// dst[k] = src[2k], k < n (the reads reach src[2n - 2]).
+void copyEveryOther(const float* src, const float* xEnd, float* dst, int64_t n) {
+  for (int64_t k = 0; k < n; k += 16) {
+    const int64_t avail = 2 * (n - k) - 1;
     v16 e, o;
-    deinterleave(a, b, e, o);
-    if (rest == 32) {
-      store16(even + k, e);
-      store16(odd + k, o);
-      continue;
-    }
-    for (int64_t i = 0; i < (rest + 1) / 2; ++i) even[k + i] = e[i];
-    for (int64_t i = 0; i < rest / 2; ++i) odd[k + i] = o[i];
+    deinterleave(loadRow(src + 2 * k, avail, xEnd), loadRow(src + 2 * k + 16, avail - 16, xEnd), e, o);
+    store16(dst + k, keepFirst(e, n - k));
   }
 }
 
@@ -128,39 +126,44 @@ void DirectConvPlan::padInput(const float* x, float* buf) const { padInput(x, bu
 
 void DirectConvPlan::padInput(const float* x, float* buf, int64_t channelStride, int64_t phase) const {
   const int64_t cols = std::min(W, Wp - padL), rows = std::min(H, Hp - padT);
-  // Even source columns go to phase padL % 2 and odd ones to the other (stride 2).
-  const int64_t pe = padL % 2, evenAt = pe * phase + padL / 2, oddAt = (1 - pe) * phase + (padL + 1) / 2;
+  const float* xEnd = x + cin * H * W;
   for (int64_t ci = 0; ci < cin; ++ci) {
     float* dst = buf + ci * channelStride;
-    // Row r = ih + padT goes to row phase r % sH at r / sH, both kept
-    // incrementally: a division per row costs as much as copying it.
-    int64_t pr = padT % sH, rr = padT / sH;
-    for (int64_t ih = 0; ih < rows; ++ih) {
-      const float* src = x + (ci * H + ih) * W;
-      float* row = dst + pr * sW * phase + rr * Ws;
-      if (++pr == sH) {
-        pr = 0;
-        ++rr;
-      }
-      if (sW == 1) {
-        copyShort(src, row + padL, cols);
-        continue;
-      }
-      if (sW == 2) {
-        splitColumns(src, x + cin * H * W, row + evenAt, row + oddAt, cols);
-        continue;
-      }
+    if (sW > 2) {
       // Column c = iw + padL goes to phase c % sW at c / sW; both kept
       // incrementally (no division per element).
-      int64_t pc = padL % sW, cc = padL / sW;
-      for (int64_t iw = 0; iw < cols; ++iw) {
-        row[pc * phase + cc] = src[iw];
-        if (++pc == sW) {
-          pc = 0;
-          ++cc;
+      for (int64_t ih = 0; ih < rows; ++ih) {
+        const int64_t r = ih + padT;
+        const float* src = x + (ci * H + ih) * W;
+        float* row = dst + (r % sH) * sW * phase + (r / sH) * Ws;
+        int64_t pc = padL % sW, cc = padL / sW;
+        for (int64_t iw = 0; iw < cols; ++iw) {
+          row[pc * phase + cc] = src[iw];
+          if (++pc == sW) {
+            pc = 0;
+            ++cc;
+          }
         }
       }
+      continue;
     }
+    // Phase planes in memory order, rows in order within each (see copyRow).
+    for (int64_t pr = 0; pr < sH; ++pr)
+      for (int64_t pc = 0; pc < sW; ++pc) {
+        const int64_t ih0 = ((pr - padT) % sH + sH) % sH;   // first row with (ih + padT) % sH == pr
+        const int64_t iw0 = ((pc - padL) % sW + sW) % sW;   // first column with (iw + padL) % sW == pc
+        if (iw0 >= cols) continue;
+        const int64_t n = sW == 1 ? cols : (cols - iw0 + 1) / 2;
+        float* plane0 = dst + (pr * sW + pc) * phase + (iw0 + padL) / sW;
+        for (int64_t ih = ih0; ih < rows; ih += sH) {
+          const float* src = x + (ci * H + ih) * W + iw0;
+          float* row = plane0 + ((ih + padT) / sH) * Ws;
+          if (sW == 1)
+            copyRow(src, xEnd, row, n);
+          else
+            copyEveryOther(src, xEnd, row, n);
+        }
+      }
   }
 }
 

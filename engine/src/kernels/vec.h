@@ -18,6 +18,15 @@ inline v16 load16(const float* p) {
 }
 inline void store16(float* p, v16 v) { std::memcpy(p, &v, sizeof v); }
 
+typedef int32_t i16x __attribute__((vector_size(64)));
+
+// v with lanes n..15 cleared (bitwise, so a NaN there is cleared too).
+inline v16 keepFirst(v16 v, int64_t n) {
+  const i16x iota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const i16x keep = iota < static_cast<int32_t>(n);
+  return (v16)((i16x)v & keep);
+}
+
 // Even and odd lanes of the 32 floats a, b.
 inline void deinterleave(v16 a, v16 b, v16& even, v16& odd) {
 #if defined(__clang__)

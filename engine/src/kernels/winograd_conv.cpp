@@ -102,7 +102,7 @@ int64_t WinogradPlan::scratchFloats() const {
 
 int64_t WinogradPlan::inputFloats() const {
   // Reads of the last vector run up to 16 tiles plus the largest shift past the end.
-  return cin * 4 * group * perImage + tiles.Ws + 2 * kChunk;
+  return cin * 4 * phaseFloats() + tiles.Ws + 2 * kChunk;
 }
 
 void WinogradPlan::run(const float* x, int64_t n, float* y, float* scratch, const float* b,
@@ -115,7 +115,7 @@ void WinogradPlan::pass(const float* x, int64_t n, float* y, float* scratch, con
                         const Activation* act) const {
   static const Activation kNone;
   if (!act) act = &kNone;
-  const int64_t phase = group * perImage, chan = 4 * phase, inFloats = inputFloats();
+  const int64_t phase = phaseFloats(), chan = 4 * phase, inFloats = inputFloats();
   float* xg = scratch;
   float* V = scratch + inFloats;
   float* M = V + kXi * cin * kChunk;

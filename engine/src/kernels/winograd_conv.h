@@ -40,6 +40,9 @@ struct WinogradPlan {
   void run(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act) const;
 
  private:
+  // One phase plane of a pass: `group` images, then 16 spare floats that
+  // take the cleared lanes padInput writes past the last image.
+  int64_t phaseFloats() const { return group * perImage + 16; }
   int64_t inputFloats() const;
   void pass(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act) const;
 };
