@@ -176,7 +176,7 @@ class TestKernels : public QObject {
     const char* kernelsList[] = {"dense", "direct", "csr", "2:4", "csr-direct", "winograd", ""};  // "" = timed choice
     const char* acts[] = {"", "Relu", "LeakyRelu", "Clip", "HardSigmoid", "HardSwish"};
     int row = 0;
-    for (int shape = 0; shape < 14; ++shape)
+    for (int shape = 0; shape < 16; ++shape)
       for (const char* k : kernelsList)
         for (int threads : {1, 2}) {
           const char* act = acts[row++ % 6];
@@ -206,7 +206,9 @@ class TestKernels : public QObject {
                          {2, 19, 9, 19, 3, 1, 1, 19, 1}, {2, 20, 8, 20, 5, 2, 2, 20, 1}, {1, 17, 10, 17, 3, 1, 2, 17, 2},
                          // 3x3 stride 1 (Winograd applies): odd output and a partial channel block,
                          // several images per pass, no padding.
-                         {2, 5, 9, 7, 3, 1, 1, 1, 1}, {3, 16, 7, 24, 3, 1, 1, 1, 1}, {2, 3, 6, 9, 3, 1, 0, 1, 1}};
+                         {2, 5, 9, 7, 3, 1, 1, 1, 1}, {3, 16, 7, 24, 3, 1, 1, 1, 1}, {2, 3, 6, 9, 3, 1, 0, 1, 1},
+                         // Rows of 15 and more (whole-vector row copies), stride 2 on a wide input.
+                         {2, 3, 17, 9, 3, 1, 1, 1, 1}, {2, 4, 37, 8, 3, 2, 1, 1, 1}};
     const Shp s = cases[shapeCase];
     std::mt19937 rng(static_cast<unsigned>(100 + shapeCase));
     Tensor X = randomTensor({s.n, s.c, s.h, s.h}, rng);
