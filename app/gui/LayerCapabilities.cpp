@@ -61,7 +61,7 @@ LayerCapabilities LayerCapabilities::compute(const topiary::Graph& graph, const 
   const int64_t reduction = L->inUnits * L->kernelSize;
   for (const char* p : {"2:4", "1:4", "4:8"}) {
     const int m = QString(p).section(':', 1).toInt();
-    if (reduction >= m && reduction % m == 0) caps.nmPatterns << p;
+    if (reduction >= m) caps.nmPatterns << p;
   }
   // A group granularity needs an unlocked group (the logits' neurons are
   // locked: the graph output must keep its width).
@@ -90,7 +90,7 @@ LayerCapabilities LayerCapabilities::compute(const topiary::Graph& graph, const 
   for (const QString& g : PrunePlan::granularities()) {
     QString reason;
     if (g == "nm" && caps.nmPatterns.isEmpty())
-      reason = QObject::tr("the reduction length %1 is not a multiple of 4 or 8").arg(reduction);
+      reason = QObject::tr("each output reduces over %1 weights, fewer than one group of 4").arg(reduction);
     else if (g == "kernel" && !(conv && L->kernelSize > 1))
       reason = QObject::tr("needs a Conv with a kernel larger than 1x1");
     else if (g == "filter" && !(conv && out))

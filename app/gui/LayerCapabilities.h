@@ -17,8 +17,10 @@
 struct LayerCapabilities {
   // In PrunePlan::granularities() order; "nm" when at least one pattern fits.
   QStringList granularities;
-  // N:M patterns ("2:4", "1:4", "4:8") whose M divides the layer's reduction
-  // length (input channels x kernel size), so every group of M is complete.
+  // N:M patterns ("2:4", "1:4", "4:8") with at least one complete group of M
+  // along the layer's reduction length (input channels x kernel size); when
+  // M does not divide it the last group of each row is shorter and keeps
+  // min(N, its length), as the engine does.
   QStringList nmPatterns;
   // bn_scale ranks a group by its BatchNormalization scales: only groups that have one.
   bool bnScaleFilter = false;   // the group of the layer's filters / neurons

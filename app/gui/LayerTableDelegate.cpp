@@ -70,7 +70,8 @@ void LayerTableDelegate::paint(QPainter* painter, const QStyleOptionViewItem& op
   // A bar under the percentage makes the table readable at a glance.
   QStyleOptionViewItem opt = option;
   initStyleOption(&opt, index);
-  const double s = index.data(Qt::EditRole).toDouble();
+  // "—": the layer is left dense (the default does not apply to it): no bar.
+  const double s = opt.text == QStringLiteral("\u2014") ? 0.0 : index.data(Qt::EditRole).toDouble();
   painter->save();
   if (opt.state & QStyle::State_Selected) painter->fillRect(opt.rect, opt.palette.highlight());
   QRect bar = opt.rect.adjusted(3, 4, -3, -4);

@@ -86,7 +86,10 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
           return g == "nm" ? QString("%1:%2").arg(plan.n).arg(plan.m) : g;
         }
         case Criterion: return plan.criterion;
-        case Sparsity: return QString("%1%").arg(plan.locked ? 0 : qRound(plan.sparsity * 100));
+        case Sparsity:
+          // A layer the default does not apply to is not pruned, whatever the target.
+          if (effectiveGranularity(index.row()).isEmpty()) return QStringLiteral("\u2014");
+          return QString("%1%").arg(plan.locked ? 0 : qRound(plan.sparsity * 100));
         case Params: return formatCount(double(li.params));
         case Nonzeros: return formatCount(measured ? double(pv.layerNonzeros.value(li.name)) : double(li.params));
         case Flops: return formatCount(li.flops * (1.0 - achieved));

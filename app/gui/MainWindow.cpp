@@ -74,6 +74,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   QAction* fit = bar->addAction(tr("Fit"), view_, &GraphView::fitAll);
   fit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_0));
   fit->setToolTip(tr("Fit the graph to the window (Ctrl+0)"));
+  fitAction_ = fit;
   QAction* zin = bar->addAction(tr(" + "), this, [this] { view_->zoomBy(1.25); });
   zin->setShortcut(QKeySequence::ZoomIn);
   zin->setToolTip(tr("Zoom in (Ctrl++, or the mouse wheel)"));
@@ -227,9 +228,16 @@ void MainWindow::buildMenus() {
   jobs->addAction(tr("Run Plan with &DNS"), this, [this] { jobs_->startPruneJob("dns", 1); });
   jobs->addAction(tr("Run Plan on an A&GP Schedule"), this, [this] { jobs_->startPruneJob("agp", 1); });
   jobs->addAction(tr("&Benchmark Latency"), QKeySequence(Qt::CTRL | Qt::Key_B), this, [this] { jobs_->startBenchmark(); });
-  jobs->addAction(tr("&Cancel Job"), QKeySequence(Qt::Key_Escape), jobs_, &JobPanel::cancel);
+  // Esc cancels a running job; while none runs the action is disabled so
+  // that Esc still closes a table editor or clears the find box.
+  cancelJobAction_ = jobs->addAction(tr("&Cancel Job"), QKeySequence(Qt::Key_Escape), jobs_, &JobPanel::cancel);
+  cancelJobAction_->setEnabled(false);
+  connect(jobs_, &JobPanel::jobStarted, cancelJobAction_, [this] { cancelJobAction_->setEnabled(true); });
+  connect(jobs_, &JobPanel::jobFinished, cancelJobAction_, [this] { cancelJobAction_->setEnabled(false); });
   viewMenu_->addSeparator();
-  viewMenu_->addAction(tr("&Fit Graph"), this, [this] { view_->fitAll(); });
+  // The toolbar's action (one shortcut, two places: a second action on Ctrl+0 would make it ambiguous).
+  fitAction_->setText(tr("&Fit Graph"));
+  viewMenu_->addAction(fitAction_);
 }
 
 void MainWindow::restoreWindowState() {
@@ -267,16 +275,39 @@ void MainWindow::closeEvent(QCloseEvent* e) {
   e->accept();
 }
 
+namespace {
+
+// The first dropped local file Topiary can open: a model or a session.
+QString droppedFile(const QMimeData* mime) {
+  if (!mime->hasUrls()) return {};
+  for (const QUrl& u : mime->urls()) {
+    if (!u.isLocalFile()) continue;
+    const QString f = u.toLocalFile();
+    if (f.endsWith(".onnx", Qt::CaseInsensitive) || f.endsWith(".topiary", Qt::CaseInsensitive)) return f;
+  }
+  return {};
+}
+
+}  // namespace
+
 void MainWindow::dragEnterEvent(QDragEnterEvent* e) {
-  if (e->mimeData()->hasUrls()) e->acceptProposedAction();
+  // Only what a drop can open, so the cursor says "no" over anything else.
+  if (!droppedFile(e->mimeData()).isEmpty()) e->acceptProposedAction();
 }
 
 void MainWindow::dropEvent(QDropEvent* e) {
-  for (const QUrl& u : e->mimeData()->urls())
-    if (u.isLocalFile()) {
-      openModel(u.toLocalFile());
-      break;
-    }
+  const QString f = droppedFile(e->mimeData());
+  if (f.isEmpty()) return;
+  e->acceptProposedAction();
+  if (!f.endsWith(".topiary", Qt::CaseInsensitive)) {
+    openModel(f);
+    return;
+  }
+  QString err;
+  if (!openSession(f, &err)) {
+    setEngineStatus(tr("Could not open session %1: %2").arg(QFileInfo(f).fileName(), err));
+    emit openFailed(err);
+  }
 }
 
 QString MainWindow::defaultModel() const {
@@ -292,13 +323,26 @@ void MainWindow::openDialog() {
 }
 
 void MainWindow::openModel(const QString& path) {
-  if (loader_.isRunning()) loader_.waitForFinished();  // a load takes well under a second
-  loadingPath_ = path;
   setEngineStatus(tr("Loading %1...").arg(QFileInfo(path).fileName()));
+  if (loader_.isRunning()) {
+    queuedPath_ = path;  // the newest request wins; see onModelLoaded
+    return;
+  }
+  startLoad(path);
+}
+
+void MainWindow::startLoad(const QString& path) {
+  loadingPath_ = path;
   loader_.setFuture(QtConcurrent::run([path] { return LoadedModel::load(path); }));
 }
 
 void MainWindow::onModelLoaded() {
+  if (!queuedPath_.isEmpty()) {  // superseded while loading: load the newer one instead
+    const QString next = queuedPath_;
+    queuedPath_.clear();
+    startLoad(next);
+    return;
+  }
   auto r = loader_.result();
   if (!r) {
     QString msg = QString::fromStdString(r.status().message());

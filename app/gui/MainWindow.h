@@ -30,6 +30,8 @@ class QProgressBar;
 class QDockWidget;
 class QMenu;
 
+class QAction;
+
 class MainWindow : public QMainWindow {
   Q_OBJECT
  public:
@@ -89,6 +91,7 @@ class MainWindow : public QMainWindow {
   void refreshGroups();
   void findNext();
   void openDialog();
+  void startLoad(const QString& path);
   void restoreWindowState();
   // Bumped when the default dock arrangement changes, so an old saved state
   // does not bring back a layout that no longer exists.
@@ -112,6 +115,11 @@ class MainWindow : public QMainWindow {
   QDockWidget* jobsDock_;
   SessionStore* sessions_;
   QJsonObject pendingSession_;
+  // A model asked for while another still loads: opened when that load ends
+  // (whose result is then dropped), so the GUI thread never waits on a load.
+  QString queuedPath_;
+  QAction* cancelJobAction_ = nullptr;
+  QAction* fitAction_ = nullptr;
   QLineEdit* find_;
   QComboBox* groups_;
   QLabel* statusLabel_;

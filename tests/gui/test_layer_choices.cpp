@@ -113,17 +113,45 @@ void TestLayerChoices::operatorRules() {
     const qint64 kernel = li.weightShape[2] * li.weightShape[3];
     QCOMPARE(li.caps.granularities.contains("kernel"), kernel > 1);
     pointwise += kernel == 1;
-    // A depthwise 3x3 reduces over 9 weights: no complete group of 4 or 8.
-    if (li.weightShape[1] == 1 && kernel == 9) {
+    // A depthwise 3x3 reduces over 9 weights: groups of 4 and of 8 fit (the
+    // last one shorter); it has no filters of its own to prune (its
+    // channels belong to the group of the Conv before it).
+    const bool isDepthwise = mobile->graph->nodes[size_t(li.nodeIndex)].attrInt("group", 1) > 1;
+    if (isDepthwise && kernel == 9) {
       ++depthwise;
-      QVERIFY2(li.caps.nmPatterns.isEmpty(), qPrintable(li.name));
-      QVERIFY(!li.caps.granularities.contains("nm"));
+      QCOMPARE(li.caps.nmPatterns, QStringList({"2:4", "1:4", "4:8"}));
+      QVERIFY2(!li.caps.granularities.contains("filter"), qPrintable(li.name));
     }
-    const qint64 reduction = li.weightShape[1] * kernel;
-    if (reduction % 8 == 0) QVERIFY(li.caps.nmPatterns.contains("4:8"));
   }
   QVERIFY(pointwise > 0);
   QVERIFY(depthwise > 0);
+  // A Gemm reducing over 3 features has no group of 4: no N:M at all.
+  {
+    topiary::Graph g;
+    topiary::ValueInfo in;
+    in.name = "x";
+    in.hasShape = true;
+    in.dims = {{1, ""}, {3, ""}};
+    g.inputs.push_back(in);
+    g.initializers["w"] = topiary::Tensor::fromVector<float>({5, 3}, std::vector<float>(15, 0.5f));
+    topiary::Node n;
+    n.name = "fc";
+    n.opType = "Gemm";
+    n.inputs = {"x", "w"};
+    n.outputs = {"y"};
+    n.attrs["transB"] = topiary::Attribute::ofInt(1);
+    g.nodes.push_back(n);
+    topiary::ValueInfo out;
+    out.name = "y";
+    g.outputs.push_back(out);
+    auto tiny = LoadedModel::fromGraph(g, "tiny.onnx");
+    QCOMPARE(tiny->layers.size(), 1);
+    const LayerCapabilities& caps = tiny->layers[0].caps;
+    QVERIFY(caps.nmPatterns.isEmpty());
+    QVERIFY(!caps.granularities.contains("nm"));
+    QVERIFY(caps.granularities.contains("element"));
+    QVERIFY2(caps.unavailable.join('\n').contains("fewer than one group of 4"), qPrintable(caps.unavailable.join('\n')));
+  }
   // The table's editor lists the patterns, not "nm".
   ModelDocument doc;
   doc.setModel(lenet);

@@ -1,0 +1,223 @@
+// The workbench as a keyboard and mouse user meets it (offscreen): recent
+// files in most-recent order (folders shown when names collide, missing files
+// left out, an entry opens its model), no two actions on one shortcut and the
+// common actions all have one, Esc reaches a table editor while no job runs,
+// dropping a session opens it and dropping anything else is refused, and a
+// second open while a model loads wins (queued: the GUI thread never waits on a load).
+#include <QAction>
+#include <QComboBox>
+#include <QPointer>
+#include <QDockWidget>
+#include <QMenu>
+#include <QMenuBar>
+#include <QMimeData>
+#include <QTableView>
+#include <QtTest>
+
+#include "LayerTableModel.h"
+#include "MainWindow.h"
+#include "ModelDocument.h"
+#include "SessionStore.h"
+#include "common/test_util.h"
+#include "gui_util.h"
+#include "topiary/file_util.h"
+
+class TestUsability : public QObject {
+  Q_OBJECT
+ private slots:
+  void initTestCase();
+  void recentFiles();
+  void shortcutsUniqueAndPresent();
+  void escapeReachesEditorWithoutJob();
+  void dropSessionAndRefuseOthers();
+  void secondOpenWins();
+
+ private:
+  // Copies the demo model to `dir`/`name` (two folders, one file name).
+  QString copyDemo(const QString& dir, const QString& name);
+  static QMenu* menuTitled(QWidget* w, const QString& title);
+  QString demo_;
+};
+
+void TestUsability::initTestCase() {
+  guitest::isolateSettings();
+  demo_ = guitest::demoModelPath();
+  QVERIFY(!demo_.isEmpty());
+}
+
+QString TestUsability::copyDemo(const QString& dir, const QString& name) {
+  const QString folder = QString::fromStdString(testutil::tempDir()) + "/" + dir;
+  QDir().mkpath(folder);
+  const QString path = folder + "/" + name;
+  QFile::remove(path);
+  return QFile::copy(demo_, path) ? path : QString();
+}
+
+QMenu* TestUsability::menuTitled(QWidget* w, const QString& title) {
+  for (QMenu* m : w->findChildren<QMenu*>())
+    if (m->title() == title) return m;
+  return nullptr;
+}
+
+void TestUsability::recentFiles() {
+  const QString a = copyDemo("exp-a", "model.onnx");
+  const QString b = copyDemo("exp-b", "model.onnx");
+  const QString gone = copyDemo("exp-c", "old.onnx");
+  QVERIFY(!a.isEmpty() && !b.isEmpty() && !gone.isEmpty());
+  MainWindow w;
+  w.show();
+  QSignalSpy opened(&w, &MainWindow::modelOpened);
+  for (const QString& p : {gone, a, b}) {
+    w.openModel(p);
+    QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
+    opened.clear();
+  }
+  QVERIFY(QFile::remove(gone));
+  QMenu* recent = menuTitled(&w, "Open &Recent");
+  QVERIFY(recent);
+  emit recent->aboutToShow();
+  QStringList labels;
+  QList<QAction*> entries;
+  for (QAction* act : recent->actions())
+    if (!act->isSeparator() && act->text() != "Clear list") {
+      labels << act->text();
+      entries << act;
+    }
+  // Newest first; the deleted file is not offered; equal names show their folders.
+  QCOMPARE(labels, QStringList({"&1 model.onnx  (exp-b)", "&2 model.onnx  (exp-a)"}));
+  // Re-opening moves a file to the top; an entry opens its file.
+  entries[1]->trigger();
+  QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
+  QCOMPARE(QFileInfo(opened.first().at(0).toString()).absoluteFilePath(), QFileInfo(a).absoluteFilePath());
+  emit recent->aboutToShow();
+  QVERIFY(recent->actions().first()->text().endsWith("(exp-a)"));
+  // Clear list empties it.
+  for (QAction* act : recent->actions())
+    if (act->text() == "Clear list") act->trigger();
+  emit recent->aboutToShow();
+  QCOMPARE(recent->actions().first()->text(), QString("(none)"));
+  QVERIFY(!recent->actions().first()->isEnabled());
+}
+
+void TestUsability::shortcutsUniqueAndPresent() {
+  MainWindow w;
+  w.show();
+  QHash<QString, QStringList> byKey;
+  QHash<QString, QString> keyOf;  // action text without '&' -> shortcut
+  for (QAction* a : w.findChildren<QAction*>()) {
+    for (const QKeySequence& k : a->shortcuts()) {
+      if (k.isEmpty()) continue;
+      byKey[k.toString()] << a->text();
+    }
+    if (!a->shortcut().isEmpty()) keyOf[a->text().remove('&')] = a->shortcut().toString();
+  }
+  for (auto it = byKey.begin(); it != byKey.end(); ++it)
+    QVERIFY2(it.value().size() == 1, qPrintable(it.key() + " is bound to " + it.value().join(", ")));
+  const QStringList common = {"Open Model...", "Save Session As...", "Export Pruned Model...", "Find Layer",
+                              "Fit Graph", "Benchmark Latency", "Cancel Job", "Fine-tune 1 Epoch"};
+  for (const QString& name : common) QVERIFY2(keyOf.contains(name), qPrintable(name + " has no shortcut"));
+  QCOMPARE(keyOf.value("Fit Graph"), QKeySequence(Qt::CTRL | Qt::Key_0).toString());
+  bool undo = false, redo = false;
+  for (QAction* a : w.findChildren<QAction*>()) {
+    undo |= a->shortcut() == QKeySequence(QKeySequence::Undo);
+    redo |= a->shortcut() == QKeySequence(QKeySequence::Redo);
+  }
+  QVERIFY(undo && redo);
+}
+
+void TestUsability::escapeReachesEditorWithoutJob() {
+  MainWindow w;
+  w.resize(1400, 900);
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  QSignalSpy opened(&w, &MainWindow::modelOpened);
+  w.openModel(demo_);
+  QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
+  QTableView* table = nullptr;
+  for (QTableView* t : w.findChildren<QTableView*>())
+    if (t->model() == w.layerModel()) table = t;
+  QVERIFY(table);
+  w.activateWindow();
+  const QModelIndex cell = w.layerModel()->index(0, LayerTableModel::Criterion);
+  table->setCurrentIndex(cell);
+  table->edit(cell);
+  QPointer<QComboBox> editor;
+  QTRY_VERIFY((editor = table->viewport()->findChild<QComboBox*>()) != nullptr && editor->isVisible());
+  editor->setFocus();
+  QTest::keyClick(editor, Qt::Key_Escape);
+  QTRY_VERIFY(editor.isNull() || !editor->isVisible());
+  // The plan is untouched: Esc cancelled the edit, nothing else.
+  QVERIFY(w.document()->undoStack()->count() == 0);
+  // Esc on the table with no job running triggers nothing (the action is
+  // disabled); while a job runs it cancels the job, yet an open editor still
+  // takes its own Esc.
+  QAction* cancel = nullptr;
+  for (QAction* a : w.findChildren<QAction*>())
+    if (a->text() == "&Cancel Job") cancel = a;
+  QVERIFY(cancel && !cancel->isEnabled());
+  QSignalSpy triggered(cancel, &QAction::triggered);
+  table->setFocus();
+  QTest::keyClick(table, Qt::Key_Escape);
+  QCOMPARE(triggered.count(), 0);
+  cancel->setEnabled(true);  // as jobStarted does
+  QTest::keyClick(table, Qt::Key_Escape);
+  QCOMPARE(triggered.count(), 1);
+  table->edit(cell);
+  QTRY_VERIFY((editor = table->viewport()->findChild<QComboBox*>()) != nullptr && editor->isVisible());
+  editor->setFocus();
+  QTest::keyClick(editor, Qt::Key_Escape);
+  QCOMPARE(triggered.count(), 1);
+  QTRY_VERIFY(editor.isNull() || !editor->isVisible());
+}
+
+void TestUsability::dropSessionAndRefuseOthers() {
+  MainWindow w;
+  w.show();
+  // A text file is refused at drag-enter: the cursor says no.
+  const QString txt = QString::fromStdString(testutil::tempDir()) + "/notes.txt";
+  QVERIFY(topiary::writeFileAtomic(txt.toStdString(), "hello"));
+  QMimeData bad;
+  bad.setUrls({QUrl::fromLocalFile(txt)});
+  QDragEnterEvent refuse(QPoint(10, 10), Qt::CopyAction, &bad, Qt::LeftButton, Qt::NoModifier);
+  refuse.setAccepted(false);
+  QApplication::sendEvent(&w, &refuse);
+  QVERIFY(!refuse.isAccepted());
+
+  // A session: its model opens with its plan applied.
+  PrunePlan plan;
+  plan.setAllSparsity(0.35);
+  QJsonObject session{{"format", "topiary-session"}, {"version", 1}, {"model", demo_}, {"recipe", plan.toRecipe()}};
+  const QString path = QString::fromStdString(testutil::tempDir()) + "/dropped.topiary";
+  QVERIFY(topiary::writeFileAtomic(path.toStdString(), QJsonDocument(session).toJson().toStdString()));
+  QSignalSpy opened(&w, &MainWindow::modelOpened);
+  QMimeData mime;
+  mime.setUrls({QUrl::fromLocalFile(path)});
+  QDragEnterEvent enter(QPoint(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(&w, &enter);
+  QVERIFY(enter.isAccepted());
+  QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(&w, &drop);
+  QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
+  QCOMPARE(opened.first().at(0).toString(), demo_);
+  QCOMPARE(w.document()->plan().global().sparsity, 0.35);
+}
+
+void TestUsability::secondOpenWins() {
+  const QString first = copyDemo("first", "first.onnx");
+  const QString second = copyDemo("second", "second.onnx");
+  MainWindow w;
+  w.show();
+  QSignalSpy opened(&w, &MainWindow::modelOpened);
+  QSignalSpy changed(w.document(), &ModelDocument::modelChanged);
+  w.openModel(first);
+  w.openModel(second);  // while the first still loads: queued, the GUI thread does not wait
+  QTRY_VERIFY_WITH_TIMEOUT(w.document()->hasModel() && w.document()->model()->path == second, 30000);
+  QVERIFY(!opened.isEmpty());
+  QCOMPARE(opened.last().at(0).toString(), second);
+  QVERIFY(w.windowTitle().contains("second.onnx"));
+  // The superseded load never became the document's model.
+  QCOMPARE(changed.count(), 1);
+}
+
+QTEST_MAIN(TestUsability)
+#include "test_usability.moc"
