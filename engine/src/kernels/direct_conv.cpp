@@ -217,16 +217,18 @@ void DirectConvPlan::finish(float* ywide, float* y, const float* b, const Activa
     float* yw = ywide + co * wide;
     if (!act->none() || bias != 0.f) act->applyWithBias(yw, inPlaceOutput ? Ho * Wo : Ho * Ws, bias);
     if (inPlaceOutput) continue;
-    // Rows of 15 or more: whole vectors for all rows but the channel's last;
-    // the extra lanes land on the next row of the same channel, written
-    // right after, and reads stay inside the channel's wide plane. The last
-    // row stays exact: what follows it may belong to another thread.
+    // Whole vectors where the 16 lanes stay inside this channel (output and
+    // wide plane): lanes past a row land on the next rows, written right
+    // after. Near the channel's end the rest is copied exactly, since what
+    // follows may belong to another thread.
     float* yc = y + co * Ho * Wo;
-    int64_t oh = 0;
-    if (Wo >= 15)
-      for (; oh + 1 < Ho; ++oh)
-        for (int64_t k = 0; k < Wo; k += 16) store16(yc + oh * Wo + k, load16(yw + oh * Ws + k));
-    for (; oh < Ho; ++oh) copyShort(yw + oh * Ws, yc + oh * Wo, Wo);
+    const int64_t end = Ho * Wo;
+    for (int64_t oh = 0; oh < Ho; ++oh) {
+      int64_t k = 0;
+      for (; k < Wo && oh * Wo + k + 16 <= end && oh * Ws + k + 16 <= wide; k += 16)
+        store16(yc + oh * Wo + k, load16(yw + oh * Ws + k));
+      if (k < Wo) copyShort(yw + oh * Ws + k, yc + oh * Wo + k, Wo - k);
+    }
   }
 }
 
