@@ -54,7 +54,8 @@ HeatmapPanel::HeatmapPanel(QWidget* parent) : QWidget(parent) {
   pruned->setPixmap(QPixmap::fromImage(ph));
   lr->addWidget(legend_);
   lr->addWidget(scaleLabel);
-  lr->addWidget(new QLabel(tr("+max"), legendRow));
+  legendMax_ = new QLabel(tr("+max"), legendRow);
+  lr->addWidget(legendMax_);
   lr->addSpacing(8);
   lr->addWidget(zero);
   lr->addWidget(new QLabel(tr("zero"), legendRow));
@@ -84,6 +85,7 @@ void HeatmapPanel::clear() {
   layer_.clear();
   title_->setText(tr("<b>Weights</b><br>Select a Conv, Gemm or MatMul layer in the graph or the table."));
   legend_->setText(tr("-max"));
+  legendMax_->setText(tr("+max"));
   view_->setRenderer(nullptr, false);
   bars_->setWeights(nullptr, nullptr, false, "l1");
 }
@@ -125,5 +127,7 @@ void HeatmapPanel::showLayer(const std::shared_ptr<const LoadedModel>& model, co
                       .arg(zeros)
                       .arg(w.numel())
                       .arg(r->prunedFilterCount()));
+  // The colour scale is symmetric around zero: both ends show the number.
   legend_->setText(QString("-%1").arg(double(r->maxAbs()), 0, 'g', 3));
+  legendMax_->setText(QString("+%1").arg(double(r->maxAbs()), 0, 'g', 3));
 }

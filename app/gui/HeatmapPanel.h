@@ -32,6 +32,7 @@ class HeatmapPanel : public QWidget {
  private:
   QLabel* title_;
   QLabel* legend_;
+  QLabel* legendMax_;
   QScrollArea* scroll_;
   HeatmapView* view_;
   FilterNormBars* bars_;

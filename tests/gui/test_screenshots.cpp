@@ -6,11 +6,13 @@
 
 #include <QDockWidget>
 
+#include "GraphScene.h"
 #include "GraphView.h"
 #include "JobPanel.h"
 #include "ParetoChart.h"
 #include "HeatmapPanel.h"
 #include "HeatmapView.h"
+#include "LoadedModel.h"
 #include "LayerTableModel.h"
 #include "MainWindow.h"
 #include "ModelDocument.h"
@@ -35,6 +37,10 @@ class TestScreenshots : public QObject {
   Q_OBJECT
  private slots:
   void writeScreenshots();
+  // ResNet-8: selecting the second conv of a residual block highlights its
+  // residual partner (the other producer of the Add), the Add and the
+  // BatchNorms, so a student sees why they are pruned together; PNG of it.
+  void residualGroup();
 };
 
 void TestScreenshots::writeScreenshots() {
@@ -112,6 +118,43 @@ void TestScreenshots::writeScreenshots() {
   // The heatmap image itself, at full resolution.
   const QString hm = dir + "/heatmap-image.png";
   QVERIFY(w.heatmaps()->view()->grab().toImage().save(hm));
+}
+
+void TestScreenshots::residualGroup() {
+  guitest::isolateSettings();
+  const QString model = QStringLiteral(TOPIARY_SOURCE_DIR) + "/resources/models/resnet8.onnx";
+  if (!QFileInfo::exists(model)) QSKIP("resnet8.onnx not bundled");
+  QString dir = qEnvironmentVariable("TOPIARY_SCREENSHOT_DIR");
+  if (dir.isEmpty()) dir = QStringLiteral(TOPIARY_BINARY_DIR) + "/screenshots";
+  QVERIFY(QDir().mkpath(dir));
+  MainWindow w;
+  w.resize(1600, 1000);
+  w.show();
+  w.applyDefaultLayout(QSize(1600, 1000));
+  QSignalSpy opened(&w, &MainWindow::modelOpened);
+  w.openModel(model);
+  QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
+  const LoadedModel& m = *w.document()->model();
+  const topiary::DependencyGroup* residual = nullptr;
+  for (const auto& g : m.groups)
+    if (!residual && !g.locked && g.producers.size() >= 2) residual = &g;  // the first residual block
+  QVERIFY2(residual, "no residual group (two producers) in resnet8");
+  const QString second = QString::fromStdString(residual->producers.back());
+  w.selectLayer(second);
+  const QSet<QString> lit = w.graphScene()->highlighted();
+  QStringList ops;
+  for (const auto& n : m.graph->nodes)
+    if (lit.contains(QString::fromStdString(n.label()))) ops << QString::fromStdString(n.opType);
+  for (const auto& p : residual->producers) QVERIFY2(lit.contains(QString::fromStdString(p)), p.c_str());
+  QVERIFY2(ops.contains("Add"), qPrintable(ops.join(",")));
+  QVERIFY2(ops.contains("BatchNormalization"), qPrintable(ops.join(",")));
+  QVERIFY(ops.count("Conv") >= 3);  // both producers and the next block's convs
+  for (const auto& c : residual->consumers) QVERIFY2(lit.contains(QString::fromStdString(c)), c.c_str());
+  w.graphView()->centerOnNode(second);
+  QTest::qWait(50);  // queued paint events before grabbing
+  const QString path = dir + "/graph-residual-group.png";
+  QVERIFY(w.graphView()->grab().toImage().save(path));
+  qInfo("%s: %d nodes highlighted (%s)", qPrintable(path), int(lit.size()), qPrintable(ops.join(" ")));
 }
 
 QTEST_MAIN(TestScreenshots)
