@@ -51,6 +51,9 @@ int cmdTrain(const QStringList& args) {
   p.addOption(QCommandLineOption("limit", "Use only the first N training samples.", "N", "0"));
   p.addOption(QCommandLineOption("val-fraction", "Hold out this fraction for validation accuracy (default 0.05; 0: none).",
                                  "F", "0.05"));
+  p.addOption(QCommandLineOption("augment-shift",
+                                 "Augmentation: shift each training image by up to N pixels (default 0: off).", "N", "0"));
+  p.addOption(QCommandLineOption("augment-flip", "Augmentation: mirror training images left-right at random."));
   p.addOption(QCommandLineOption("save-every-epoch", "Also write --out after every epoch (a checkpoint for long runs)."));
   int code = 0;
   if (!parseArgs(p, args, "Train an architecture from scratch and save it as ONNX.", code)) return code;
@@ -88,6 +91,11 @@ int cmdTrain(const QStringList& args) {
   if (o.schedule != "none" && o.schedule != "step" && o.schedule != "cosine")
     return failBadInput("unknown schedule '" + o.schedule + "'; use none, step or cosine");
   o.stepEvery = static_cast<int>(stepEvery);
+  int64_t shift = 0;
+  if (!toInt(p.value("augment-shift"), shift) || shift < 0 || shift > 8)
+    return failBadInput("--augment-shift must be 0..8 pixels, got '" + str(p.value("augment-shift")) + "'");
+  o.augmentShift = static_cast<int>(shift);
+  o.augmentFlip = p.isSet("augment-flip");
   const std::string arch = str(p.value("arch")), spec = str(p.value("data")), out = str(p.value("out"));
   const bool json = p.isSet("json");
 

@@ -37,7 +37,17 @@ struct TrainOptions {
   uint64_t seed = 1;
   int threads = 0;                 // 0: every core
   int64_t maxBatchesPerEpoch = 0;  // 0: whole epoch (tests use fewer)
+  // Data augmentation of image batches ([N,C,H,W]): each training image is
+  // shifted by up to `augmentShift` pixels in x and y (edges replicated) and,
+  // with augmentFlip, mirrored left-right with probability 1/2. Drawn from
+  // the seed and the step, so a run is reproducible. 0 / false: off.
+  int augmentShift = 0;
+  bool augmentFlip = false;
 };
+
+// Applies TrainOptions' augmentation to one batch in place (exposed for tests).
+// `key` selects the random draw (the trainer passes seed and step).
+void augmentBatch(Tensor& batch, int shift, bool flip, uint64_t key);
 
 struct TrainProgress {
   int epoch = 0;            // 1-based

@@ -24,6 +24,8 @@ Status checkOptions(const TrainOptions& o) {
     return Status::badInput("unknown schedule '" + o.schedule + "'; use none, step or cosine");
   if (o.weightDecay < 0.f) return Status::badInput("weight decay must be >= 0");
   if (o.momentum < 0.f || o.momentum >= 1.f) return Status::badInput("momentum must be in [0, 1)");
+  if (o.augmentShift < 0 || o.augmentShift > 8)
+    return Status::badInput("augmentation shift must be 0..8 pixels, got " + std::to_string(o.augmentShift));
   return Status::ok();
 }
 
@@ -128,6 +130,8 @@ Status train(Graph& graph, const Dataset& data, const TrainOptions& options, con
       if (cancel && cancel->load()) return restore(Status::cancelled("training cancelled"));
       std::copy(order.begin() + b * bs, order.begin() + (b + 1) * bs, idx.begin());
       data.gather(idx, batch, &labels);
+      if (options.augmentShift > 0 || options.augmentFlip)
+        augmentBatch(batch, options.augmentShift, options.augmentFlip, options.seed * 0x9E3779B97F4A7C15ULL + step);
       if (hooks.beforeForward) hooks.beforeForward(graph);
       Status st = a.forward(batch, true);
       if (!st.isOk()) return restore(st);
