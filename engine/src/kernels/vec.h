@@ -7,6 +7,13 @@
 #include <cstdint>
 #include <cstring>
 
+// Without AVX-512 enabled (TOPIARY_NATIVE=OFF) GCC notes that passing v16 by
+// value has a different ABI than with it; these helpers are inline and
+// internal to the engine, built with one set of flags, so the note does not apply.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 namespace topiary::kernels {
 
 typedef float v16 __attribute__((vector_size(64)));
