@@ -237,6 +237,7 @@ void MainWindow::buildMenus() {
   viewMenu_->addSeparator();
   // The toolbar's action (one shortcut, two places: a second action on Ctrl+0 would make it ambiguous).
   fitAction_->setText(tr("&Fit Graph"));
+  fitAction_->setIconText(tr("Fit"));  // the toolbar keeps its short label (the Group box must fit beside it)
   viewMenu_->addAction(fitAction_);
 }
 

@@ -4,6 +4,7 @@
 #include <QDir>
 #include <QtTest>
 
+#include <QComboBox>
 #include <QDockWidget>
 
 #include "GraphScene.h"
@@ -92,6 +93,11 @@ void TestScreenshots::writeScreenshots() {
   QVERIFY2(w.graphView()->zoom() >= GraphView::kReadableZoom, qPrintable(QString::number(w.graphView()->zoom())));
   QVERIFY(w.graphView()->width() >= 500 && w.graphView()->height() >= 800);
   QCOMPARE(w.previewPanel()->sizeChart()->pointCount(), doc->tried().size());
+  // The graph toolbar fits: find box and group box are shown, not folded into its overflow menu.
+  bool groupBoxShown = false;
+  for (QComboBox* c : w.findChildren<QComboBox*>())
+    if (c->toolTip().startsWith("Dependency groups")) groupBoxShown = c->isVisible();
+  QVERIFY(groupBoxShown);
   QVERIFY(doc->tried().size() >= 6);
 
   struct Shot {
