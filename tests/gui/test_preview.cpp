@@ -4,10 +4,10 @@
 //    time of each phase are printed (the README quotes them; wall-clock
 //    times are not asserted).
 //  - matchesRecipeRun: the preview's masks, parameter counts, ONNX size and
-//    accuracy equal those of topiary::runRecipe (what `topiary-cli prune`
-//    runs) for the same recipe, gradual schedules included (the preview
-//    replays their steps without training); the physically smaller model
-//    computes what the masked one does.
+//    accuracy (within a few images: Conv kernels are chosen by timing)
+//    equal those of topiary::runRecipe (what `topiary-cli prune` runs) for
+//    the same recipe, gradual schedules included (the preview replays their
+//    steps without training); the smaller model computes what the masked one does.
 //  - latencyAsTheCli: the latency executor is set up as `topiary-cli bench`.
 #include <QDir>
 #include <QJsonDocument>
@@ -194,7 +194,11 @@ void TestPreview::matchesRecipeRun() {
   QVERIFY(images);
   auto ev = topiary::evaluate(run->removed, *images, 250, 1);
   QVERIFY(ev);
-  QCOMPARE(r.accuracy, ev->accuracy);
+  // The Conv kernels are picked by timing them on the first run (direct,
+  // GEMM, Winograd), so two executors may round differently and flip a
+  // near-tie argmax: at most a few of the 1,000 images (the weights are equal).
+  QVERIFY2(std::abs(r.accuracy - ev->accuracy) <= 0.005,
+           qPrintable(QString("%1 vs %2").arg(r.accuracy).arg(ev->accuracy)));
   QCOMPARE(r.samples, qint64(ev->samples));
   const double diff = maxOutputDifference(run->masked, run->removed, *images, 16);
   QVERIFY2(diff < 1e-3, qPrintable(QString::number(diff)));
