@@ -163,6 +163,14 @@ class TestPruneMethods : public QObject {
     QVERIFY2(r.isOk(), r.status().message().c_str());
     QCOMPARE(r->admm.rhoGrowth, 3.f);
     QCOMPARE(recipeToJson(r.value())["admm"]["rho_growth"].get<double>(), 3.0);
+    auto aug = parseRecipe(R"({"finetune": {"augment_shift": 2, "augment_flip": true}})");
+    QVERIFY2(aug.isOk(), aug.status().message().c_str());
+    QCOMPARE(aug->finetune.augmentShift, 2);
+    QVERIFY(aug->finetune.augmentFlip);
+    QCOMPARE(recipeToJson(aug.value())["finetune"]["augment_shift"].get<int>(), 2);
+    auto badShift = parseRecipe(R"({"finetune": {"augment_shift": 30}})");
+    QVERIFY(!badShift.isOk());
+    QVERIFY(badShift.status().message().find("finetune.augment_shift") != std::string::npos);
     auto bad = parseRecipe(R"({"method": "admm", "admm": {"rho_growth": 0.5}})");
     QVERIFY(!bad.isOk());
     QVERIFY2(bad.status().message().find("admm.rho_growth") != std::string::npos, bad.status().message().c_str());

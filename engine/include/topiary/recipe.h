@@ -7,7 +7,8 @@
 //   "method":   "magnitude",                  // magnitude | admm | dns
 //   "schedule": {"kind": "agp", "steps": 5, "initial_sparsity": 0},
 //   "finetune": {"epochs": 2, "lr": 0.01, "data": "fashion-mnist:train", "batch": 64,
-//                "limit": 0, "max_batches": 0, "optimizer": "sgd", "lr_schedule": "none"},
+//                "limit": 0, "max_batches": 0, "optimizer": "sgd", "lr_schedule": "none",
+//                "augment_shift": 0, "augment_flip": false},
 //   "admm":     {"rho": 0.001, "iterations": 4, "epochs": 1, "rho_growth": 1},
 //   "dns":      {"hysteresis": 0.1, "update_every": 10},
 //   "quantize": {"bits": 8, "per_channel": true, "aware": false} }
@@ -67,6 +68,10 @@ struct FinetuneConfig {
   // none: constant lr; cosine: lr decays to zero over each fine-tuning run, so
   // every pruning step ends at a settled point instead of mid-stride.
   std::string lrSchedule = "none";
+  // The training augmentation (TrainOptions::augmentShift/augmentFlip): a model
+  // trained with it overfits when fine-tuned without it.
+  int augmentShift = 0;
+  bool augmentFlip = false;
 };
 
 struct AdmmConfig {

@@ -202,7 +202,7 @@ Result<Recipe> recipeFromJson(const json& j) {
   if (j.contains("finetune")) {
     const json& f = j["finetune"];
     TOPIARY_RETURN_IF_ERROR(checkKeys(f, "finetune", {"epochs", "lr", "data", "batch", "limit", "max_batches", "optimizer",
-                                                         "lr_schedule"}));
+                                                         "lr_schedule", "augment_shift", "augment_flip"}));
     int64_t i;
     double d;
     if (f.contains("epochs")) {
@@ -232,6 +232,12 @@ Result<Recipe> recipeFromJson(const json& j) {
       if (r.finetune.lrSchedule != "none" && r.finetune.lrSchedule != "cosine")
         return keyError("finetune.lr_schedule", f["lr_schedule"], "is not 'none' or 'cosine'");
     }
+    if (f.contains("augment_shift")) {
+      TOPIARY_RETURN_IF_ERROR(getInt(f["augment_shift"], "finetune.augment_shift", 0, 8, i));
+      r.finetune.augmentShift = static_cast<int>(i);
+    }
+    if (f.contains("augment_flip"))
+      TOPIARY_RETURN_IF_ERROR(getBool(f["augment_flip"], "finetune.augment_flip", r.finetune.augmentFlip));
   }
   if (j.contains("admm")) {
     const json& a = j["admm"];
@@ -362,7 +368,8 @@ json recipeToJson(const Recipe& r) {
   j["finetune"] = {{"epochs", r.finetune.epochs}, {"lr", r.finetune.lr}, {"data", r.finetune.data},
                    {"batch", r.finetune.batch}, {"limit", r.finetune.limit},
                    {"max_batches", r.finetune.maxBatches}, {"optimizer", r.finetune.optimizer},
-                   {"lr_schedule", r.finetune.lrSchedule}};
+                   {"lr_schedule", r.finetune.lrSchedule}, {"augment_shift", r.finetune.augmentShift},
+                   {"augment_flip", r.finetune.augmentFlip}};
   if (r.method == PruneMethod::Admm)
     j["admm"] = {{"rho", r.admm.rho}, {"iterations", r.admm.iterations}, {"epochs", r.admm.epochs},
                  {"rho_growth", r.admm.rhoGrowth}};

@@ -17,6 +17,8 @@ TrainOptions finetuneOptions(const Recipe& r, const PruneRunOptions& o, int epoc
   t.lr = r.finetune.lr;
   t.optimizer = r.finetune.optimizer;
   t.schedule = r.finetune.lrSchedule;
+  t.augmentShift = r.finetune.augmentShift;
+  t.augmentFlip = r.finetune.augmentFlip;
   t.maxBatchesPerEpoch = r.finetune.maxBatches;
   t.threads = o.threads;
   t.seed = o.seed;
