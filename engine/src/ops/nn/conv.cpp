@@ -205,15 +205,18 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   bool directApplies() const { return group_ == 1 && twoD(); }
   bool twoD() const { return win_.in[0] == 1 && win_.k[0] == 1 && win_.padBegin[0] == 0; }
 
-  // Sets the plan's geometry from the window; true when it changed.
-  bool configure(kernels::DirectConvPlan& pl, int64_t cin, int64_t cout) const {
-    if (pl.cin == cin && pl.cout == cout && pl.H == win_.in[1] && pl.W == win_.in[2] && pl.Ho == win_.out[1] &&
-        pl.Wo == win_.out[2] && pl.padT == win_.padBegin[1] && pl.padL == win_.padBegin[2] && pl.kH == win_.k[1] &&
-        pl.kW == win_.k[2])
-      return false;
-    pl = kernels::DirectConvPlan{};
-    pl.cin = cin;
-    pl.cout = cout;
+  // Whether a 2-D kernel plan (direct, depthwise) was made for this window's
+  // spatial geometry (stride and dilation are fixed per node).
+  template <class Plan>
+  bool planMatches(const Plan& pl) const {
+    return pl.H == win_.in[1] && pl.W == win_.in[2] && pl.Ho == win_.out[1] && pl.Wo == win_.out[2] &&
+           pl.padT == win_.padBegin[1] && pl.padL == win_.padBegin[2] && pl.kH == win_.k[1] && pl.kW == win_.k[2];
+  }
+
+  // A fresh plan with this window's geometry (the caller sets channels and calls init()).
+  template <class Plan>
+  Plan planFor() const {
+    Plan pl{};
     pl.H = win_.in[1];
     pl.W = win_.in[2];
     pl.kH = win_.k[1];
@@ -226,6 +229,15 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     pl.padL = win_.padBegin[2];
     pl.Ho = win_.out[1];
     pl.Wo = win_.out[2];
+    return pl;
+  }
+
+  // Sets the plan's geometry from the window; true when it changed.
+  bool configure(kernels::DirectConvPlan& pl, int64_t cin, int64_t cout) const {
+    if (pl.cin == cin && pl.cout == cout && planMatches(pl)) return false;
+    pl = planFor<kernels::DirectConvPlan>();
+    pl.cin = cin;
+    pl.cout = cout;
     pl.init();
     return true;
   }
@@ -315,23 +327,9 @@ class Conv final : public Kernel, public kernels::KernelChoice {
 
   void depthwiseInterleaved(const float* x, const float* w, const float* b, float* y, int threads) {
     kernels::DepthwisePlan& pl = dwi_;
-    if (pl.C != Cin_ || pl.H != win_.in[1] || pl.W != win_.in[2] || pl.Ho != win_.out[1] || pl.Wo != win_.out[2] ||
-        pl.padT != win_.padBegin[1] || pl.padL != win_.padBegin[2] || pl.kH != win_.k[1] || pl.kW != win_.k[2] ||
-        pl.packed.empty()) {
-      pl = kernels::DepthwisePlan{};
+    if (pl.C != Cin_ || !planMatches(pl) || pl.packed.empty()) {
+      pl = planFor<kernels::DepthwisePlan>();
       pl.C = Cin_;
-      pl.H = win_.in[1];
-      pl.W = win_.in[2];
-      pl.kH = win_.k[1];
-      pl.kW = win_.k[2];
-      pl.dH = win_.d[1];
-      pl.dW = win_.d[2];
-      pl.sH = win_.s[1];
-      pl.sW = win_.s[2];
-      pl.padT = win_.padBegin[1];
-      pl.padL = win_.padBegin[2];
-      pl.Ho = win_.out[1];
-      pl.Wo = win_.out[2];
       pl.init();
       pl.pack(w, b);  // frozen weights: packed once per geometry
     }
