@@ -454,19 +454,29 @@ Result<Tensor> makeInputLike(const ValueInfo& info, int64_t batch) {
   return Tensor(info.dtype, s);
 }
 
-Status inferShapes(Graph& graph, int64_t batch) {
-  auto ex = Executor::create(graph);
-  if (!ex) return ex.status();
-  std::vector<Tensor> inputs;
-  inputs.reserve(graph.inputs.size());
-  std::vector<std::pair<std::string, const Tensor*>> feed;
+Result<ZeroFeed> ZeroFeed::make(const Graph& graph, int64_t batch) {
+  ZeroFeed z;
+  z.tensors.reserve(graph.inputs.size());
   for (const auto& in : graph.inputs) {
     auto t = makeInputLike(in, batch);
     if (!t) return t.status();
-    inputs.push_back(std::move(t.value()));
+    z.tensors.push_back(std::move(t.value()));
   }
-  for (size_t i = 0; i < inputs.size(); ++i) feed.emplace_back(graph.inputs[i].name, &inputs[i]);
-  TOPIARY_RETURN_IF_ERROR((*ex)->run(feed));
+  for (size_t i = 0; i < z.tensors.size(); ++i) z.feed.emplace_back(graph.inputs[i].name, &z.tensors[i]);
+  return z;
+}
+
+Status Executor::runOnZeros(int64_t batch) {
+  auto z = ZeroFeed::make(*graph_, batch);
+  if (!z) return z.status();
+  zeros_ = std::make_unique<ZeroFeed>(std::move(z.value()));
+  return run(zeros_->feed);
+}
+
+Status inferShapes(Graph& graph, int64_t batch) {
+  auto ex = Executor::create(graph);
+  if (!ex) return ex.status();
+  TOPIARY_RETURN_IF_ERROR((*ex)->runOnZeros(batch));
   // The batch dimension is symbolic when the first input's first dim is.
   std::string batchParam;
   bool symbolicBatch = !graph.inputs.empty() && graph.inputs[0].hasShape && !graph.inputs[0].dims.empty() &&

@@ -11,16 +11,7 @@ Result<ModelMetrics> measureModel(const Graph& graph) {
   ModelMetrics m;
   auto ex = Executor::create(graph);
   if (!ex) return ex.status();
-  std::vector<Tensor> inputs;
-  std::vector<std::pair<std::string, const Tensor*>> feed;
-  inputs.reserve(graph.inputs.size());
-  for (const auto& in : graph.inputs) {
-    auto t = makeInputLike(in, 1);
-    if (!t) return t.status();
-    inputs.push_back(std::move(t.value()));
-  }
-  for (size_t i = 0; i < inputs.size(); ++i) feed.emplace_back(graph.inputs[i].name, &inputs[i]);
-  TOPIARY_RETURN_IF_ERROR((*ex)->run(feed));
+  TOPIARY_RETURN_IF_ERROR((*ex)->runOnZeros());
   std::vector<double> flops = (*ex)->nodeFlops();
   std::set<std::string> counted;  // a shared weight counts once
   for (size_t i = 0; i < graph.nodes.size(); ++i) {

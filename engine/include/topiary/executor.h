@@ -39,6 +39,8 @@ struct ExecutorOptions {
 
 int defaultThreadCount();
 
+struct ZeroFeed;
+
 class Executor {
  public:
   static Result<std::unique_ptr<Executor>> create(const Graph& graph, const ExecutorOptions& options = {});
@@ -49,6 +51,11 @@ class Executor {
   Status run(const std::vector<std::pair<std::string, const Tensor*>>& inputs);
   // Same, for a graph with a single input.
   Status run(const Tensor& input);
+  // Runs once on zeros shaped like the graph's inputs (symbolic dims =
+  // batch), kept by the executor so value() and the shapes behind
+  // nodeFlops() stay valid afterwards: shape inference, FLOP counts and
+  // tracing all start this way.
+  Status runOnZeros(int64_t batch = 1);
 
   // The graph the executor was built from (not the optimised copy).
   const Graph& graph() const { return *graph_; }
@@ -132,6 +139,7 @@ class Executor {
   std::vector<Tensor> chunkInputs_;
   std::vector<std::vector<Tensor>> chunkKept_;  // [chunk][kept tensor]
   bool lastRunSharded_ = false;
+  std::unique_ptr<ZeroFeed> zeros_;  // inputs of runOnZeros()
   uint64_t maxTensorBytes_ = uint64_t(4) << 30;
   std::vector<Slot> slots_;
   std::vector<Step> steps_;
@@ -148,5 +156,21 @@ Status inferShapes(Graph& graph, int64_t batch = 1);
 
 // A zero tensor matching a graph input's declaration, symbolic dims set to `batch`.
 Result<Tensor> makeInputLike(const ValueInfo& info, int64_t batch);
+
+// Zero tensors for every input of a graph (makeInputLike), with the
+// name/pointer pairs Executor::run takes. Movable, not copyable: `feed`
+// points into `tensors`.
+struct ZeroFeed {
+  std::vector<Tensor> tensors;
+  std::vector<std::pair<std::string, const Tensor*>> feed;
+
+  static Result<ZeroFeed> make(const Graph& graph, int64_t batch);
+  ZeroFeed() = default;
+  ZeroFeed(ZeroFeed&&) = default;
+  ZeroFeed& operator=(ZeroFeed&&) = default;
+  ZeroFeed(const ZeroFeed&) = delete;
+  ZeroFeed& operator=(const ZeroFeed&) = delete;
+};
+
 
 }  // namespace topiary

@@ -62,15 +62,7 @@ Status fillShapes(Graph& g) {
     // inferShapes leaves graph outputs alone; copy what it saw for them.
     auto ex = Executor::create(g);
     if (!ex) return ex.status();
-    std::vector<Tensor> inputs;
-    std::vector<std::pair<std::string, const Tensor*>> feed;
-    for (const auto& in : g.inputs) {
-      auto t = makeInputLike(in, 1);
-      if (!t) return t.status();
-      inputs.push_back(std::move(t.value()));
-    }
-    for (size_t i = 0; i < inputs.size(); ++i) feed.emplace_back(g.inputs[i].name, &inputs[i]);
-    TOPIARY_RETURN_IF_ERROR((*ex)->run(feed));
+    TOPIARY_RETURN_IF_ERROR((*ex)->runOnZeros());
     for (auto& o : g.outputs) {
       const Tensor* t = (*ex)->value(o.name);
       if (o.hasShape || !t) continue;

@@ -10,27 +10,14 @@
 
 namespace topiary {
 
-namespace {
-Result<std::vector<Tensor>> zeroInputs(const Graph& graph, int batch) {
-  std::vector<Tensor> inputs;
-  for (const auto& in : graph.inputs) {
-    auto t = makeInputLike(in, batch);
-    if (!t) return t.status();
-    inputs.push_back(std::move(t.value()));
-  }
-  return inputs;
-}
-}  // namespace
-
 Result<LatencyStats> measureLatency(const Graph& graph, int batch, int runs, int threads) {
   ExecutorOptions eo;
   eo.threads = threads;
   auto ex = Executor::create(graph, eo);
   if (!ex) return ex.status();
-  auto inputs = zeroInputs(graph, batch);
-  if (!inputs) return inputs.status();
-  std::vector<std::pair<std::string, const Tensor*>> feed;
-  for (size_t i = 0; i < inputs->size(); ++i) feed.emplace_back(graph.inputs[i].name, &(*inputs)[i]);
+  auto zeros = ZeroFeed::make(graph, batch);
+  if (!zeros) return zeros.status();
+  const auto& feed = zeros->feed;
   for (int w = 0; w < 3; ++w) TOPIARY_RETURN_IF_ERROR((*ex)->run(feed));  // warm-up: buffers, caches, threads
   std::vector<double> ms;
   runs = std::max(1, runs);
@@ -52,11 +39,7 @@ Result<LatencyStats> measureLatency(const Graph& graph, int batch, int runs, int
 Result<EffectiveFlops> measureEffectiveFlops(const Graph& graph) {
   auto ex = Executor::create(graph);
   if (!ex) return ex.status();
-  auto inputs = zeroInputs(graph, 1);
-  if (!inputs) return inputs.status();
-  std::vector<std::pair<std::string, const Tensor*>> feed;
-  for (size_t i = 0; i < inputs->size(); ++i) feed.emplace_back(graph.inputs[i].name, &(*inputs)[i]);
-  TOPIARY_RETURN_IF_ERROR((*ex)->run(feed));
+  TOPIARY_RETURN_IF_ERROR((*ex)->runOnZeros());
   EffectiveFlops f;
   f.perNodeDense = (*ex)->nodeFlops();
   f.perNodeEffective = f.perNodeDense;

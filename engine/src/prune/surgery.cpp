@@ -146,16 +146,7 @@ Status reinferShapes(Graph& g) {
   eo.threads = 1;
   auto ex = Executor::create(g, eo);
   if (!ex) return ex.status();
-  std::vector<Tensor> inputs;
-  inputs.reserve(g.inputs.size());
-  std::vector<std::pair<std::string, const Tensor*>> feed;
-  for (const auto& in : g.inputs) {
-    auto t = makeInputLike(in, 1);
-    if (!t) return t.status();
-    inputs.push_back(std::move(t.value()));
-  }
-  for (size_t i = 0; i < inputs.size(); ++i) feed.emplace_back(g.inputs[i].name, &inputs[i]);
-  TOPIARY_RETURN_IF_ERROR((*ex)->run(feed));
+  TOPIARY_RETURN_IF_ERROR((*ex)->runOnZeros());
   g.valueInfo.clear();
   for (const auto& node : g.nodes)
     for (const auto& out : node.outputs) {
