@@ -67,6 +67,10 @@ Result<int64_t> checkedNumel(const Shape& s) {
 }
 
 int64_t numelOf(const Shape& s) {
+  // An empty shape may carry dimensions whose product alone would overflow
+  // (a strided view of an empty tensor): zero wins before multiplying.
+  for (int64_t d : s)
+    if (d == 0) return 0;
   int64_t n = 1;
   for (int64_t d : s) n *= d;
   return n;

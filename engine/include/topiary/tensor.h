@@ -48,6 +48,7 @@ class TensorTooLarge : public std::bad_alloc {
   TensorTooLarge(uint64_t bytes, uint64_t limit);
   const char* what() const noexcept override { return message_.c_str(); }
   uint64_t bytes() const { return bytes_; }
+  uint64_t limit() const { return limit_; }
 
  private:
   uint64_t bytes_, limit_;
