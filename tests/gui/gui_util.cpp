@@ -87,4 +87,11 @@ void isolateSettings() {
   QSettings().clear();
 }
 
+QString screenshotDir() {
+  QString dir = qEnvironmentVariable("TOPIARY_SCREENSHOT_DIR");
+  if (dir.isEmpty()) dir = QStringLiteral(TOPIARY_BINARY_DIR) + "/screenshots";
+  QDir().mkpath(dir);
+  return dir;
+}
+
 }  // namespace guitest

@@ -24,4 +24,9 @@ double maxEventLoopGapMs(int durationMs);
 // window state.
 void isolateSettings();
 
+// Where tests write screenshots: $TOPIARY_SCREENSHOT_DIR (docs/screenshots to
+// refresh the README's), else <build>/screenshots, so a test run never
+// rewrites files in the source tree. Created if missing.
+QString screenshotDir();
+
 }  // namespace guitest

@@ -3,7 +3,7 @@
 // click and apply-to-all set the plan), the verdict's numbers against the
 // engine's own measurements, dynamic skipping against dynamic.h and the
 // plan's static channels, network surgery counts, the GUI report folder.
-// Each view is also written to docs/screenshots/.
+// Each view is also written to guitest::screenshotDir().
 #include <QChart>
 #include <QChartView>
 #include <QDir>
@@ -34,8 +34,7 @@
 namespace {
 
 void screenshot(QWidget* w, const char* name, QSize size = QSize(1000, 640)) {
-  const QString dir = QStringLiteral(TOPIARY_SOURCE_DIR) + "/docs/screenshots";
-  QDir().mkpath(dir);
+  const QString dir = guitest::screenshotDir();
   w->resize(size);
   w->show();
   QCoreApplication::processEvents();
@@ -273,7 +272,7 @@ void TestGuiAnalysis::reportFolder() {
   QImage chart(dir + "/storage.png");
   QCOMPARE(chart.size(), QSize(1000, 520));
   // Copies of the report's charts for the README.
-  const QString shots = QStringLiteral(TOPIARY_SOURCE_DIR) + "/docs/screenshots/";
+  const QString shots = guitest::screenshotDir() + "/";
   for (const char* f : {"tradeoff.png", "sensitivity.png", "storage.png"}) {
     QFile::remove(shots + "report-" + f);
     QVERIFY(QFile::copy(dir + "/" + f, shots + "report-" + f));

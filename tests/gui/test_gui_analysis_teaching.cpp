@@ -1,7 +1,7 @@
 // Teaching mode walked from start to end on the demo model: each step puts
 // its plan on the document, the workbench preview measures it, and the
 // numbers change the way the step's text says they do. Back returns to the
-// previous step's plan. Screenshot to docs/screenshots/analysis-teaching.png.
+// previous step's plan. Screenshot to guitest::screenshotDir()/analysis-teaching.png.
 #include <QDir>
 #include <QLabel>
 #include <QtTest>
@@ -88,8 +88,7 @@ void TestGuiAnalysisTeaching::walkTheTour() {
     QVERIFY(std::fabs(n.topTerms[i].first * n.topTerms[i].second) <=
             std::fabs(n.topTerms[i - 1].first * n.topTerms[i - 1].second));
 
-  const QString dir = QStringLiteral(TOPIARY_SOURCE_DIR) + "/docs/screenshots";
-  QDir().mkpath(dir);
+  const QString dir = guitest::screenshotDir();
   QVERIFY(tour.grab().toImage().save(dir + "/analysis-teaching-neuron.png"));
 
   WALK(1);  // connection pruning: half of every layer's weights

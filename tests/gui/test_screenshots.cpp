@@ -46,9 +46,7 @@ class TestScreenshots : public QObject {
 
 void TestScreenshots::writeScreenshots() {
   guitest::isolateSettings();
-  QString dir = qEnvironmentVariable("TOPIARY_SCREENSHOT_DIR");
-  if (dir.isEmpty()) dir = QStringLiteral(TOPIARY_BINARY_DIR) + "/screenshots";
-  QVERIFY(QDir().mkpath(dir));
+  const QString dir = guitest::screenshotDir();
   MainWindow w;
   w.resize(1600, 1000);
   w.show();
@@ -130,9 +128,7 @@ void TestScreenshots::residualGroup() {
   guitest::isolateSettings();
   const QString model = QStringLiteral(TOPIARY_SOURCE_DIR) + "/resources/models/resnet8.onnx";
   if (!QFileInfo::exists(model)) QSKIP("resnet8.onnx not bundled");
-  QString dir = qEnvironmentVariable("TOPIARY_SCREENSHOT_DIR");
-  if (dir.isEmpty()) dir = QStringLiteral(TOPIARY_BINARY_DIR) + "/screenshots";
-  QVERIFY(QDir().mkpath(dir));
+  const QString dir = guitest::screenshotDir();
   MainWindow w;
   w.resize(1600, 1000);
   w.show();
