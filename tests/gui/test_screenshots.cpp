@@ -44,14 +44,18 @@ class TestScreenshots : public QObject {
   void residualGroup();
 };
 
+// The offscreen screen is small; show and lay the window out as on a 1600x1000 desktop.
+static void showAsOnDesktop(MainWindow& w) {
+  w.resize(1600, 1000);
+  w.show();
+  w.applyDefaultLayout(QSize(1600, 1000));
+}
+
 void TestScreenshots::writeScreenshots() {
   guitest::isolateSettings();
   const QString dir = guitest::screenshotDir();
   MainWindow w;
-  w.resize(1600, 1000);
-  w.show();
-  // The offscreen screen is small; lay the window out as on a 1600x1000 desktop.
-  w.applyDefaultLayout(QSize(1600, 1000));
+  showAsOnDesktop(w);
   QSignalSpy opened(&w, &MainWindow::modelOpened);
   w.openModel(guitest::demoModelPath());
   QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
@@ -130,9 +134,7 @@ void TestScreenshots::residualGroup() {
   if (!QFileInfo::exists(model)) QSKIP("resnet8.onnx not bundled");
   const QString dir = guitest::screenshotDir();
   MainWindow w;
-  w.resize(1600, 1000);
-  w.show();
-  w.applyDefaultLayout(QSize(1600, 1000));
+  showAsOnDesktop(w);
   QSignalSpy opened(&w, &MainWindow::modelOpened);
   w.openModel(model);
   QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
