@@ -67,6 +67,14 @@ class TestPruneAnalysis : public QObject {
     QVERIFY(r->layers[0].skipped.empty());  // conv1
     QVERIFY(!r->layers[2].skipped.empty());  // fc1: no kernels
     QVERIFY(r->layers[2].accuracies.empty());
+    // Each skipped layer's reason speaks of that layer, not of the first one skipped.
+    int skipped = 0;
+    for (const auto& c : r->layers) {
+      if (c.skipped.empty()) continue;
+      ++skipped;
+      QVERIFY2(c.skipped.rfind(c.layer + ":", 0) == 0, (c.layer + " -> " + c.skipped).c_str());
+    }
+    QCOMPARE(skipped, 3);  // fc1, fc2, fc3
   }
 
   void sensitivityCancels() {

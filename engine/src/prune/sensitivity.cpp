@@ -78,7 +78,15 @@ Result<SensitivityResult> runSensitivity(const Graph& graph, const Dataset& data
     probe.layers[L->node] = only;
     auto rr = resolveRecipe(graph, probe, isGroupGranularity(o.granularity) ? &groups : nullptr);
     if (!rr) c.skipped = rr.status().message();
-    else if (!rr->config.layers.count(L->node)) c.skipped = rr->notes.empty() ? "granularity does not apply" : rr->notes[0];
+    else if (!rr->config.layers.count(L->node)) {
+      // The probe resolves the default for every layer, so its notes speak of all of them: keep this layer's.
+      c.skipped = L->node + ": " + granularityName(o.granularity) + " pruning does not apply";
+      for (const std::string& n : rr->notes)
+        if (n.compare(0, L->node.size() + 1, L->node + ":") == 0) {
+          c.skipped = n;
+          break;
+        }
+    }
     std::vector<double> points = o.granularity == Granularity::NM
                                      ? std::vector<double>{1.0 - static_cast<double>(o.n) / o.m}
                                      : o.sparsities;
