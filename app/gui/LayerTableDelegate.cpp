@@ -70,8 +70,9 @@ void LayerTableDelegate::paint(QPainter* painter, const QStyleOptionViewItem& op
   // A bar under the percentage makes the table readable at a glance.
   QStyleOptionViewItem opt = option;
   initStyleOption(&opt, index);
-  // "—": the layer is left dense (the default does not apply to it): no bar.
-  const double s = opt.text == QStringLiteral("\u2014") ? 0.0 : index.data(Qt::EditRole).toDouble();
+  // The bar is what the layer has (the preview's measured zeros), the text
+  // says the target too when the two differ ("50→75%").
+  const double s = index.data(LayerTableModel::AchievedSparsityRole).toDouble();
   painter->save();
   if (opt.state & QStyle::State_Selected) painter->fillRect(opt.rect, opt.palette.highlight());
   QRect bar = opt.rect.adjusted(3, 4, -3, -4);
@@ -79,9 +80,16 @@ void LayerTableDelegate::paint(QPainter* painter, const QStyleOptionViewItem& op
   painter->setBrush(QColor(230, 230, 230));
   painter->drawRect(bar);
   painter->setBrush(QColor(214, 80, 60));
-  painter->drawRect(QRect(bar.left(), bar.top(), int(bar.width() * s), bar.height()));
-  painter->setPen(s > 0.55 ? Qt::white : Qt::black);
-  painter->drawText(bar.adjusted(0, 0, -3, 0), Qt::AlignRight | Qt::AlignVCenter, opt.text);
+  const QRect filled(bar.left(), bar.top(), int(bar.width() * s), bar.height());
+  painter->drawRect(filled);
+  // White over the red part, black over the grey: legible wherever the bar ends.
+  const QRect textRect = bar.adjusted(0, 0, -3, 0);
+  painter->setClipRect(filled);
+  painter->setPen(Qt::white);
+  painter->drawText(textRect, Qt::AlignRight | Qt::AlignVCenter, opt.text);
+  painter->setClipRect(bar.adjusted(filled.width(), 0, 0, 0));
+  painter->setPen(Qt::black);
+  painter->drawText(textRect, Qt::AlignRight | Qt::AlignVCenter, opt.text);
   painter->restore();
 }
 

@@ -5,6 +5,7 @@
 #include <QFont>
 
 #include "ModelDocument.h"
+#include "topiary/dependency.h"
 
 LayerTableModel::LayerTableModel(ModelDocument* doc, QObject* parent) : QAbstractTableModel(parent), doc_(doc) {
   connect(doc, &ModelDocument::modelChanged, this, [this] {
@@ -60,6 +61,21 @@ QString LayerTableModel::effectiveGranularity(int row) const {
   return li.caps.inherited(plan.granularity);
 }
 
+QString LayerTableModel::coupledWhy(int row) const {
+  const LoadedModel& m = *doc_->model();
+  const LayerInfo& li = m.layers[row];
+  // The layers whose filters/neurons are this layer's input channels: pruning
+  // them removes the matching input slices here (one dependency group).
+  const int gi = topiary::groupConsumedBy(m.groups, *m.graph, li.name.toStdString());
+  QStringList producers;
+  if (gi >= 0)
+    for (const auto& p : m.groups[static_cast<size_t>(gi)].producers) producers << QString::fromStdString(p);
+  if (producers.isEmpty()) return tr("its own pruning and the preview's counts differ (rounding, N:M groups)");
+  return tr("its input channels go with the filters/neurons %1 prunes (one dependency group), besides its own "
+            "pruning")
+      .arg(producers.join(", "));
+}
+
 QString LayerTableModel::formatCount(double v) {
   if (v >= 1e9) return QString::number(v / 1e9, 'f', 2) + "G";
   if (v >= 1e6) return QString::number(v / 1e6, 'f', 2) + "M";
@@ -75,21 +91,33 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
   const bool measured = pv.ok && pv.layerNonzeros.contains(li.name);
   const qint64 weightCount = topiary::numelOf(li.weightShape);
   const double achieved = measured ? pv.layerSparsity.value(li.name) : 0.0;
+  // The layer's own granularity ("" when the default does not apply to it)
+  // and what the preview measured: a layer can lose weights it was not asked
+  // to (the input columns of a Gemm after the one before it lost neurons),
+  // so the label says the measured sparsity whenever it differs from the
+  // target, as the graph and the nonzero counts do.
+  const QString ownGranularity = effectiveGranularity(index.row());
+  const bool coupledOnly = ownGranularity.isEmpty() && measured && achieved > 0;
+  const int targetPct = plan.locked || ownGranularity.isEmpty() ? 0 : qRound(plan.sparsity * 100);
+  const int achievedPct = qRound(achieved * 100);
   switch (role) {
     case Qt::DisplayRole:
       switch (index.column()) {
         case Name: return li.name;
         case Op: return li.op;
         case Granularity: {
-          const QString g = effectiveGranularity(index.row());
-          if (g.isEmpty()) return tr("dense");  // the default does not apply to this layer
+          const QString& g = ownGranularity;
+          // The default does not apply to this layer: dense, unless a coupled
+          // layer's structured pruning removed some of its input channels.
+          if (g.isEmpty()) return coupledOnly ? tr("coupled") : tr("dense");
           return g == "nm" ? QString("%1:%2").arg(plan.n).arg(plan.m) : g;
         }
         case Criterion: return plan.criterion;
         case Sparsity:
-          // A layer the default does not apply to is not pruned, whatever the target.
-          if (effectiveGranularity(index.row()).isEmpty()) return QStringLiteral("\u2014");
-          return QString("%1%").arg(plan.locked ? 0 : qRound(plan.sparsity * 100));
+          // A layer the default does not apply to is not pruned by its own plan.
+          if (ownGranularity.isEmpty()) return coupledOnly ? QString("%1%").arg(achievedPct) : QStringLiteral("\u2014");
+          if (measured && achievedPct != targetPct) return QString("%1\u2192%2%").arg(targetPct).arg(achievedPct);
+          return QString("%1%").arg(targetPct);
         case Params: return formatCount(double(li.params));
         case Nonzeros: return formatCount(measured ? double(pv.layerNonzeros.value(li.name)) : double(li.params));
         case Flops: return formatCount(li.flops * (1.0 - achieved));
@@ -105,6 +133,10 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
         case Flops: return li.flops * (1.0 - achieved);
         default: return data(index, Qt::DisplayRole);
       }
+    case AchievedSparsityRole:
+      // The fraction of zero weights the preview measured, else the target.
+      if (measured) return achieved;
+      return ownGranularity.isEmpty() || plan.locked ? 0.0 : plan.sparsity;
     case Qt::CheckStateRole:
       if (index.column() == Lock) return plan.locked ? Qt::Checked : Qt::Unchecked;
       return {};
@@ -113,9 +145,15 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
         return QString("%1 (%2)\nweight %3: %4\noutput %5")
             .arg(li.name, li.op, li.weight, QString::fromStdString(topiary::shapeToString(li.weightShape)),
                  li.outputShape);
+      if (index.column() == Sparsity && measured && (coupledOnly || achievedPct != targetPct))
+        return tr("Target %1%; %2% of its weights are zero: %3")
+            .arg(targetPct)
+            .arg(achieved * 100, 0, 'f', 1)
+            .arg(coupledWhy(index.row()));
       if (index.column() == Granularity) {
         QString tip;
-        if (effectiveGranularity(index.row()).isEmpty())
+        if (coupledOnly) tip = coupledWhy(index.row()) + "\n";
+        if (ownGranularity.isEmpty())
           tip = tr("The default granularity '%1' does not apply to this layer; it stays dense unless you choose "
                    "its own granularity.\n")
                     .arg(plan.granularity);

@@ -11,6 +11,9 @@ class LayerTableModel : public QAbstractTableModel {
   Q_OBJECT
  public:
   enum Column { Name, Op, Granularity, Criterion, Sparsity, Lock, Params, Nonzeros, Flops, ColumnCount };
+  // The measured fraction of zero weights of a row (the latest preview's),
+  // or its target before any preview: what the sparsity bar draws.
+  static constexpr int AchievedSparsityRole = Qt::UserRole + 1;
 
   explicit LayerTableModel(ModelDocument* doc, QObject* parent = nullptr);
 
@@ -35,5 +38,7 @@ class LayerTableModel : public QAbstractTableModel {
 
  private:
   void refreshAll();
+  // Why a row has more zeros than its own plan asks for (tooltips).
+  QString coupledWhy(int row) const;
   ModelDocument* doc_;
 };

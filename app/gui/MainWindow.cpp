@@ -444,9 +444,12 @@ void MainWindow::refreshShading() {
   QHash<QString, double> s;
   const PreviewResult& pv = doc_->preview();
   for (const LayerInfo& li : doc_->model()->layers) {
-    // Measured sparsity when a preview matches the plan, else the target.
-    double v = pv.ok && pv.plan == doc_->plan() ? pv.layerSparsity.value(li.name) : doc_->plan().layerPlan(li.name).sparsity;
-    if (doc_->plan().layerPlan(li.name).locked) v = 0;
+    // Measured sparsity when a preview matches the plan (a locked or dense
+    // layer can still lose input channels with a coupled layer), else the
+    // target (none for a locked layer or one the default does not apply to).
+    const LayerPlan lp = doc_->plan().layerPlan(li.name);
+    double v = lp.locked || tableModel_->effectiveGranularity(tableModel_->rowOf(li.name)).isEmpty() ? 0.0 : lp.sparsity;
+    if (pv.ok && pv.plan == doc_->plan()) v = pv.layerSparsity.value(li.name);
     s.insert(li.name, v);
   }
   scene_->setSparsity(s);
