@@ -51,6 +51,27 @@ class TestPruneMethods : public QObject {
     return e->accuracy;
   }
 
+  // Runs the recipe on the trained MLP with the training images; a failure
+  // ends the test with the engine's message.
+  PruneRunResult runOnTrain(const Recipe& r) {
+    PruneRunOptions o;
+    o.trainData = &train_;
+    auto res = runRecipe(trained_, r, o);
+    if (!res) qFatal("%s", res.status().message().c_str());
+    return std::move(res.value());
+  }
+
+  // ADMM taking 90% of fc1's weights (fc2 dense), `iterations` rounds at rho 0.01.
+  static Recipe admm90(int iterations) {
+    Recipe r;
+    r.defaults.sparsity = 0.9;
+    r.layers["fc2"].sparsity = 0.0;
+    r.method = PruneMethod::Admm;
+    r.admm.iterations = iterations;
+    r.admm.rho = 0.01f;
+    return r;
+  }
+
  private slots:
   void initTestCase() {
     DatasetOptions o;
@@ -137,25 +158,17 @@ class TestPruneMethods : public QObject {
   }
 
   void admmReachesTarget() {
-    Recipe r;
-    r.defaults.sparsity = 0.9;
-    r.layers["fc2"].sparsity = 0.0;
-    r.method = PruneMethod::Admm;
-    r.admm.iterations = 3;
+    Recipe r = admm90(3);
     r.admm.epochs = 1;
-    r.admm.rho = 0.01f;
     r.finetune.epochs = 1;
     r.finetune.lr = 0.02f;
-    PruneRunOptions o;
-    o.trainData = &train_;
-    auto res = runRecipe(trained_, r, o);
-    QVERIFY2(res.isOk(), res.status().message().c_str());
-    QCOMPARE(zerosOf(res->masked.initializers.at("fc1.weight")), int64_t(std::llround(50176 * 0.9)));
-    double acc = accuracy(res->masked);
+    auto res = runOnTrain(r);
+    QCOMPARE(zerosOf(res.masked.initializers.at("fc1.weight")), int64_t(std::llround(50176 * 0.9)));
+    double acc = accuracy(res.masked);
     qInfo("ADMM 90%% fc1: accuracy %.3f (dense %.3f)", acc, denseAccuracy_);
     QVERIFY(acc > denseAccuracy_ - 0.1);
     // ADMM pulled W toward Z: the primal gap shrank between the first and last iteration.
-    QVERIFY(res->log.size() >= 3);
+    QVERIFY(res.log.size() >= 3);
   }
 
   void admmRhoGrowthParses() {
@@ -181,24 +194,16 @@ class TestPruneMethods : public QObject {
   // multiplied by the growth each iteration.
   void admmRhoGrowthClosesGap() {
     auto lastGap = [&](float growth, std::vector<std::string>& lines) {
-      Recipe r;
-      r.defaults.sparsity = 0.9;
-      r.layers["fc2"].sparsity = 0.0;
-      r.method = PruneMethod::Admm;
-      r.admm.iterations = 3;
+      Recipe r = admm90(3);
       r.admm.epochs = 1;
-      r.admm.rho = 0.01f;
       r.admm.rhoGrowth = growth;
       r.finetune.epochs = 0;
       r.finetune.lr = 0.02f;
       r.finetune.maxBatches = 20;
-      PruneRunOptions o;
-      o.trainData = &train_;
-      auto res = runRecipe(trained_, r, o);
-      if (!res) qFatal("%s", res.status().message().c_str());
+      auto res = runOnTrain(r);
       lines.clear();
       double gap = -1;
-      for (const auto& l : res->log) {
+      for (const auto& l : res.log) {
         auto at = l.find("||W - Z|| / ||W|| = ");
         if (at == std::string::npos) continue;
         lines.push_back(l);
@@ -227,12 +232,9 @@ class TestPruneMethods : public QObject {
     r.admm.rho = 0.01f;
     r.finetune.epochs = 1;
     r.finetune.maxBatches = 20;
-    PruneRunOptions o;
-    o.trainData = &train_;
-    auto res = runRecipe(trained_, r, o);
-    QVERIFY2(res.isOk(), res.status().message().c_str());
-    int64_t z1 = zerosOf(res->masked.initializers.at("fc1.weight"));
-    int64_t z2 = zerosOf(res->masked.initializers.at("fc2.weight"));
+    auto res = runOnTrain(r);
+    int64_t z1 = zerosOf(res.masked.initializers.at("fc1.weight"));
+    int64_t z2 = zerosOf(res.masked.initializers.at("fc2.weight"));
     qInfo("ADMM global 90%%: fc1 %.3f, fc2 %.3f sparse", z1 / 50176.0, z2 / 640.0);
     QCOMPARE(z1 + z2, int64_t(std::llround((50176 + 640) * 0.9)));
     QVERIFY(z1 != int64_t(std::llround(50176 * 0.9)));
@@ -248,19 +250,16 @@ class TestPruneMethods : public QObject {
     r.dns.hysteresis = 0.2f;
     r.finetune.epochs = 1;
     r.finetune.lr = 0.05f;
-    PruneRunOptions o;
-    o.trainData = &train_;
-    auto res = runRecipe(trained_, r, o);
-    QVERIFY2(res.isOk(), res.status().message().c_str());
-    QCOMPARE(res->dns.size(), size_t(1));
-    const DnsLayerStats& d = res->dns[0];
+    auto res = runOnTrain(r);
+    QCOMPARE(res.dns.size(), size_t(1));
+    const DnsLayerStats& d = res.dns[0];
     double s = static_cast<double>(d.pruned) / static_cast<double>(d.weights);
     qInfo("DNS fc1: sparsity %.3f, %lld spliced back, %lld pruned later", s, static_cast<long long>(d.spliceBacks),
           static_cast<long long>(d.prunings));
     QVERIFY(s >= 0.85 - 1e-3 && s < 0.9);
     QVERIFY(d.spliceBacks > 0);
-    QCOMPARE(zerosOf(res->masked.initializers.at("fc1.weight")), d.pruned);
-    QVERIFY(accuracy(res->masked) > denseAccuracy_ - 0.1);
+    QCOMPARE(zerosOf(res.masked.initializers.at("fc1.weight")), d.pruned);
+    QVERIFY(accuracy(res.masked) > denseAccuracy_ - 0.1);
   }
 
   void quantizationAwareFinetune() {
@@ -270,18 +269,15 @@ class TestPruneMethods : public QObject {
     r.finetune.maxBatches = 30;
     r.quantize.bits = 4;
     r.quantize.aware = true;
-    PruneRunOptions o;
-    o.trainData = &train_;
-    auto res = runRecipe(trained_, r, o);
-    QVERIFY2(res.isOk(), res.status().message().c_str());
-    const Tensor& w = res->masked.initializers.at("fc1.weight");  // [64, 784]
+    auto res = runOnTrain(r);
+    const Tensor& w = res.masked.initializers.at("fc1.weight");  // [64, 784]
     for (int64_t row = 0; row < 64; row += 13) {
       std::set<float> levels;
       for (int64_t i = 0; i < 784; ++i) levels.insert(w.f()[row * 784 + i]);
       QVERIFY(levels.size() <= 15);
     }
     QVERIFY(zerosOf(w) >= int64_t(50176 / 2));
-    QVERIFY(accuracy(res->masked) > denseAccuracy_ - 0.15);
+    QVERIFY(accuracy(res.masked) > denseAccuracy_ - 0.15);
   }
 
   void finetuneWithoutDataIsBadInput() {
