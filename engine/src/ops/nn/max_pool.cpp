@@ -88,10 +88,7 @@ class MaxPool final : public Kernel {
   }
 
   double flops(const std::vector<Shape>&, const std::vector<Shape>& out) const override {
-    if (out.empty()) return 0;
-    double k = 1;
-    for (int64_t v : attrs_.kernel) k *= static_cast<double>(v);
-    return static_cast<double>(numelOf(out[0])) * k;
+    return poolFlops(attrs_, out);
   }
 
  private:

@@ -49,6 +49,14 @@ struct Window {
 Status resolveWindow(const WindowAttrs& a, const char* op, const Shape& inSpatial, const std::vector<int64_t>& kernel,
                      Window& w);
 
+// A pool's work: one operation per output element and window tap.
+inline double poolFlops(const WindowAttrs& a, const std::vector<Shape>& out) {
+  if (out.empty()) return 0;
+  double k = 1;
+  for (int64_t v : a.kernel) k *= static_cast<double>(v);
+  return static_cast<double>(numelOf(out[0])) * k;
+}
+
 // Outputs o in [lo, hi) of one axis whose input o*s - pad + off lies inside [0, in).
 inline void validOutputs(int64_t outN, int64_t in, int64_t s, int64_t pad, int64_t off, int64_t& lo, int64_t& hi) {
   auto floorDiv = [](int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); };
