@@ -46,6 +46,18 @@ inline void deinterleave(v16 a, v16 b, v16& even, v16& odd) {
 #endif
 }
 
+// lo = a0 b0 a1 b1 .. a7 b7, hi = a8 b8 .. a15 b15 (the inverse of deinterleave).
+inline void interleave(v16 a, v16 b, v16& lo, v16& hi) {
+#if defined(__clang__)
+  lo = __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  hi = __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+#else
+  typedef int32_t i16 __attribute__((vector_size(64)));
+  lo = __builtin_shuffle(a, b, i16{0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23});
+  hi = __builtin_shuffle(a, b, i16{8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31});
+#endif
+}
+
 inline void copyShort(const float* src, float* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) store16(dst + i, load16(src + i));

@@ -61,14 +61,6 @@ void WinogradPlan::init() {
   // the flattened tiles of a pass run on across images; tiles past row th
   // or column tw of an image are computed and dropped.
   perImage = tiles.Hs * tiles.Ws;
-  target.assign(static_cast<size_t>(perImage), -1);
-  edges.assign(static_cast<size_t>(perImage), 0);
-  for (int64_t i = 0; i < th; ++i)
-    for (int64_t j = 0; j < tw; ++j) {
-      const size_t q = static_cast<size_t>(i * tiles.Ws + j);
-      target[q] = static_cast<int32_t>(2 * i * Wo + 2 * j);
-      edges[q] = static_cast<uint8_t>((2 * j + 1 < Wo ? 1 : 0) | (2 * i + 1 < Ho ? 2 : 0));
-    }
   // Images per pass: a few hundred tiles, so short planes still fill the vectors.
   group = std::max<int64_t>(1, 256 / perImage);
 }
@@ -97,7 +89,7 @@ void WinogradPlan::pack(const float* w) {
 }
 
 int64_t WinogradPlan::scratchFloats() const {
-  return inputFloats() + kXi * cin * kChunk + kXi * kBlock * kChunk + 64;
+  return inputFloats() + kXi * cin * kChunk + kXi * kBlock * kChunk + 2 * cout * outRowFloats() + 64;
 }
 
 int64_t WinogradPlan::inputFloats() const {
@@ -105,21 +97,27 @@ int64_t WinogradPlan::inputFloats() const {
   return cin * 4 * phaseFloats() + tiles.Ws + 2 * kChunk;
 }
 
-void WinogradPlan::run(const float* x, int64_t n, float* y, float* scratch, const float* b,
-                       const Activation* act) const {
+void WinogradPlan::run(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act,
+                       const float* r) const {
+  const int64_t outN = cout * Ho * Wo;
   for (int64_t i = 0; i < n; i += group)
-    pass(x + i * cin * H * W, std::min(group, n - i), y + i * cout * Ho * Wo, scratch, b, act);
+    pass(x + i * cin * H * W, std::min(group, n - i), y + i * outN, scratch, b, act, r ? r + i * outN : nullptr);
 }
 
 void WinogradPlan::pass(const float* x, int64_t n, float* y, float* scratch, const float* b,
-                        const Activation* act) const {
+                        const Activation* act, const float* res) const {
   static const Activation kNone;
   if (!act) act = &kNone;
   const int64_t phase = phaseFloats(), chan = 4 * phase, inFloats = inputFloats();
   float* xg = scratch;
   float* V = scratch + inFloats;
   float* M = V + kXi * cin * kChunk;
-  float* tmp = M + kXi * kBlock * kChunk;
+  // Output buffers, two rows per channel: tile q's outputs (0,0), (0,1) at
+  // 2q, 2q+1 of the first, (1,0), (1,1) of the second. Tile row i of an
+  // image thus holds output rows 2i and 2i+1, 2*Ws wide, written with
+  // whole vectors and copied out row by row in compact().
+  float* out = M + kXi * kBlock * kChunk;
+  const int64_t rowN = outRowFloats();
   zeroShort(xg, inFloats);
   for (int64_t img = 0; img < n; ++img) tiles.padInput(x + img * cin * H * W, xg + img * perImage, chan, phase);
   // Tap (r, c) of a 4x4 input tile: phase plane (r % 2, c % 2), row r / 2, column c / 2.
@@ -127,8 +125,9 @@ void WinogradPlan::pass(const float* x, int64_t n, float* y, float* scratch, con
   for (int r = 0; r < 4; ++r)
     for (int c = 0; c < 4; ++c) sh[r * 4 + c] = ((r % 2) * 2 + c % 2) * phase + (r / 2) * tiles.Ws + c / 2;
 
-  const int64_t total = n * perImage, plane = Ho * Wo;
-  const bool relu = act->kind == Activation::Kind::Relu;  // in registers; others on the stored block
+  const int64_t total = n * perImage;
+  // Relu in registers unless a residual comes first; the others per plane in compact().
+  const bool relu = act->kind == Activation::Kind::Relu && !res;
   for (int64_t q0 = 0; q0 < total; q0 += kChunk) {
     const int nv = static_cast<int>(std::min<int64_t>(3, (total - q0 + 15) / 16));
     // Input transform V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
@@ -175,30 +174,43 @@ void WinogradPlan::pass(const float* x, int64_t n, float* y, float* scratch, con
           if (relu) {
             for (auto& r : o) r = r > 0.f ? r : v16{};
           }
-          for (int k = 0; k < 4; ++k) store16(tmp + 16 * k, o[k]);
-          if (!relu && !act->none()) act->apply(tmp, 64);
-          // Lanes to output pixels: one division per vector, then the
-          // image and tile advance incrementally.
-          int64_t gq = q0 + 16 * v, img = gq / perImage, qi = gq - img * perImage;
-          for (int l = 0; l < 16 && gq < total; ++l, ++gq) {
-            const int32_t t = target[static_cast<size_t>(qi)];
-            const uint8_t e = edges[static_cast<size_t>(qi)];
-            if (t >= 0) {
-              float* yo = y + (img * cout + co0 + bb) * plane + t;
-              yo[0] = tmp[l];
-              if (e & 1) yo[1] = tmp[16 + l];
-              if (e & 2) yo[Wo] = tmp[32 + l];
-              if (e == 3) yo[Wo + 1] = tmp[48 + l];
-            }
-            if (++qi == perImage) {
-              qi = 0;
-              ++img;
-            }
-          }
+          float* e = out + (co0 + bb) * 2 * rowN + 2 * (q0 + 16 * v);
+          v16 lo, hi;
+          interleave(o[0], o[1], lo, hi);
+          store16(e, lo);
+          store16(e + 16, hi);
+          interleave(o[2], o[3], lo, hi);
+          store16(e + rowN, lo);
+          store16(e + rowN + 16, hi);
         }
       }
     }
   }
+  compact(out, n, y, *act, relu, res);
+}
+
+void WinogradPlan::compact(const float* out, int64_t n, float* y, const Activation& act, bool actDone,
+                           const float* r) const {
+  const int64_t plane = Ho * Wo, rowN = outRowFloats(), Ws = tiles.Ws;
+  for (int64_t img = 0; img < n; ++img)
+    for (int64_t co = 0; co < cout; ++co) {
+      float* yc = y + (img * cout + co) * plane;
+      const float* e = out + co * 2 * rowN + 2 * img * perImage;
+      // Whole vectors while they stay inside this plane: lanes past a row
+      // land on the rows that follow, written next. The plane's end is
+      // copied exactly (the next plane may be another thread's).
+      for (int64_t oh = 0; oh < Ho; ++oh) {
+        const float* src = e + (oh % 2) * rowN + (oh / 2) * 2 * Ws;
+        float* dst = yc + oh * Wo;
+        int64_t k = 0;
+        for (; k < Wo && oh * Wo + k + 16 <= plane; k += 16) store16(dst + k, load16(src + k));
+        if (k < Wo) copyShort(src + k, dst + k, Wo - k);
+      }
+      if (r)
+        act.applyWithResidual(yc, r + (img * cout + co) * plane, plane);
+      else if (!actDone && !act.none())
+        act.apply(yc, plane);
+    }
 }
 
 }  // namespace topiary::kernels

@@ -24,8 +24,6 @@ struct WinogradPlan {
   DirectConvPlan tiles;          // 4x4 windows at stride 2 over the padded input
   int64_t perImage = 0;          // flattened tiles per image (one phase plane, Hs x Ws)
   int64_t group = 1;             // images per pass
-  std::vector<int32_t> target;   // per flattened tile: output offset oh*Wo+ow, or -1
-  std::vector<uint8_t> edges;    // per flattened tile: 1 = has a right column, 2 = has a lower row
   std::vector<float> packed;     // transformed weights [cout/8][16][cin][8]
 
   static bool applies(int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW) {
@@ -35,16 +33,24 @@ struct WinogradPlan {
   // Weights [cout, cin, 3, 3], once per weight change.
   void pack(const float* w);
   int64_t scratchFloats() const;
-  // `n` images x [n, cin, H, W] -> y [n, cout, Ho, Wo] = act(conv + b) (b,
-  // act may be null). `scratch` holds scratchFloats() floats.
-  void run(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act) const;
+  // `n` images x [n, cin, H, W] -> y [n, cout, Ho, Wo] = act(conv + b + r)
+  // (b, act and the residual r [n, cout, Ho, Wo] may be null; r may not
+  // alias y). `scratch` holds scratchFloats() floats.
+  void run(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act,
+           const float* r = nullptr) const;
 
  private:
   // One phase plane of a pass: `group` images, then 16 spare floats that
   // take the cleared lanes padInput writes past the last image.
   int64_t phaseFloats() const { return group * perImage + 16; }
   int64_t inputFloats() const;
-  void pass(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act) const;
+  // One row buffer of the transformed outputs (see pass()), with room for
+  // the whole vectors written past the last tile.
+  int64_t outRowFloats() const { return 2 * group * perImage + 32; }
+  void pass(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act,
+            const float* r) const;
+  // Rows of the output buffers into y (and residual, activation) per plane.
+  void compact(const float* out, int64_t n, float* y, const Activation& act, bool actDone, const float* r) const;
 };
 
 }  // namespace topiary::kernels

@@ -69,11 +69,11 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     if (frozen_ && tunedBatch_ != tuneKey()) tune(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
     if (mode_ == Mode::Direct || mode_ == Mode::SparseDirect)
       directPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_ == Mode::SparseDirect);
-    else if (mode_ == Mode::Winograd)
-      winogradPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
+    else if (mode_ == Mode::Winograd)  // adds the residual itself, plane by plane while in cache
+      winogradPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, R ? R->f() : nullptr);
     else
       gemmPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_);
-    if (R) addResidual(*R, Y, threads);
+    if (R && mode_ != Mode::Winograd) addResidual(*R, Y, threads);
     return Status::ok();
   }
 
@@ -272,7 +272,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
 
   // kernels/winograd_conv.h (frozen weights: transformed once per geometry);
   // images split over workers.
-  void winogradPath(const float* x, const float* w, const float* b, float* y, int threads) {
+  void winogradPath(const float* x, const float* w, const float* b, float* y, int threads, const float* r = nullptr) {
     kernels::WinogradPlan& pl = wino_;
     if (pl.cin != Cin_ || pl.cout != Cout_ || pl.H != win_.in[1] || pl.W != win_.in[2] || pl.Ho != win_.out[1] ||
         pl.Wo != win_.out[2] || pl.padT != win_.padBegin[1] || pl.padL != win_.padBegin[2] || pl.packed.empty()) {
@@ -294,7 +294,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     parallelFor(T, T, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t n0 = N_ * t / T, n1 = N_ * (t + 1) / T;
-        pl.run(x + n0 * Cin_ * inN, n1 - n0, y + n0 * Cout_ * P, directScratch_.data() + t * S, b, &pathAct_);
+        pl.run(x + n0 * Cin_ * inN, n1 - n0, y + n0 * Cout_ * P, directScratch_.data() + t * S, b,
+               r ? &act_ : &pathAct_, r ? r + n0 * Cout_ * P : nullptr);
       }
     });
   }
