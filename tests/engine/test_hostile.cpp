@@ -12,6 +12,7 @@
 #include <random>
 
 #include "common/test_util.h"
+#include "fuzz/hostile_models.h"
 #include "topiary/executor.h"
 #include "topiary/onnx_io.h"
 
@@ -20,23 +21,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void addValueInfo(onnx::ValueInfoProto* v, const std::string& name, std::vector<int64_t> dims) {
-  v->set_name(name);
-  auto* tt = v->mutable_type()->mutable_tensor_type();
-  tt->set_elem_type(onnx::TensorProto::FLOAT);
-  auto* sh = tt->mutable_shape();
-  for (int64_t d : dims) sh->add_dim()->set_dim_value(d);
-}
-
-onnx::NodeProto* addNode(onnx::GraphProto* g, const std::string& op, std::vector<std::string> in,
-                         std::vector<std::string> out, const std::string& name = "") {
-  auto* n = g->add_node();
-  n->set_op_type(op);
-  n->set_name(name);
-  for (auto& s : in) n->add_input(s);
-  for (auto& s : out) n->add_output(s);
-  return n;
-}
+using hostile::addNode;
+using hostile::bytesOf;
+using hostile::addValueInfo;
 
 // x[1,4] -> Relu -> y[1,4], opset 13: the valid base each hostile case bends.
 onnx::ModelProto baseModel() {
@@ -53,11 +40,6 @@ onnx::ModelProto baseModel() {
   return m;
 }
 
-std::string bytesOf(const google::protobuf::MessageLite& m) {
-  std::string s;
-  m.SerializeToString(&s);
-  return s;
-}
 
 onnx::TensorProto* addInitializer(onnx::ModelProto& m, const std::string& name, std::vector<int64_t> dims,
                                   int dtype = onnx::TensorProto::FLOAT) {

@@ -29,7 +29,7 @@ inline void addValueInfo(onnx::ValueInfoProto* v, const std::string& name, std::
 }
 
 inline onnx::NodeProto* addNode(onnx::GraphProto* g, const std::string& op, std::vector<std::string> in,
-                                std::vector<std::string> out, const std::string& name) {
+                                std::vector<std::string> out, const std::string& name = "") {
   auto* n = g->add_node();
   n->set_op_type(op);
   n->set_name(name);
