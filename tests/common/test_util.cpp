@@ -1,14 +1,27 @@
 #include "common/test_util.h"
 
+#include "topiary/arch.h"
+
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 
 namespace testutil {
 
 std::string sourcePath(const std::string& rel) { return std::string(TOPIARY_SOURCE_DIR) + "/" + rel; }
+
+topiary::Graph architecture(const std::string& name) {
+  auto g = topiary::buildArchitecture(name);
+  if (!g) {
+    std::fprintf(stderr, "architecture %s: %s\n", name.c_str(), g.status().message().c_str());
+    std::abort();
+  }
+  return std::move(g.value());
+}
 
 std::string tempDir() {
   static std::string dir = [] {

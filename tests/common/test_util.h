@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "topiary/graph.h"
 #include "topiary/tensor.h"
 
 namespace testutil {
@@ -11,6 +12,9 @@ inline const char* kOnnxTestData = "/usr/share/libonnx-testdata/data";
 
 std::string sourcePath(const std::string& rel);  // path under the source tree
 std::string tempDir();                            // a fresh temporary folder for this process
+
+// A built-in architecture (untrained) by name; aborts the test binary with the engine's message on failure.
+topiary::Graph architecture(const std::string& name);
 
 // Max |a-b| over elements; +inf when shapes or types differ.
 double maxAbsDiff(const topiary::Tensor& a, const topiary::Tensor& b);

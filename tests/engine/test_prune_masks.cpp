@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "common/test_util.h"
 #include "topiary/arch.h"
 #include "topiary/prune.h"
 
@@ -10,11 +11,7 @@ using namespace topiary;
 
 namespace {
 
-Graph lenet() {
-  auto g = buildArchitecture("lenet5");
-  if (!g) qFatal("%s", g.status().message().c_str());
-  return std::move(g.value());
-}
+Graph lenet() { return testutil::architecture("lenet5"); }
 
 int64_t zeros(const Tensor& t) {
   int64_t z = 0;

@@ -12,11 +12,7 @@
 using namespace topiary;
 
 namespace {
-Graph lenet() {
-  auto g = buildArchitecture("lenet5");
-  if (!g) qFatal("%s", g.status().message().c_str());
-  return std::move(g.value());
-}
+Graph lenet() { return testutil::architecture("lenet5"); }
 }  // namespace
 
 class TestRecipe : public QObject {
