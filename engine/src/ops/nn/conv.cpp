@@ -11,6 +11,7 @@
 #include <cstdio>
 
 #include "kernels/activation.h"
+#include "kernels/co_vector_conv.h"
 #include "kernels/depthwise_conv.h"
 #include "kernels/direct_conv.h"
 #include "kernels/kernel_choice.h"
@@ -69,11 +70,13 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     if (frozen_ && tunedBatch_ != tuneKey()) tune(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
     if (mode_ == Mode::Direct || mode_ == Mode::SparseDirect)
       directPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_ == Mode::SparseDirect);
-    else if (mode_ == Mode::Winograd)  // adds the residual itself, plane by plane while in cache
+    else if (mode_ == Mode::Winograd)  // these two add the residual per plane while in cache
       winogradPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, R ? R->f() : nullptr);
+    else if (mode_ == Mode::CoVector)
+      coVectorPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, R ? R->f() : nullptr);
     else
       gemmPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_);
-    if (R && mode_ != Mode::Winograd) addResidual(*R, Y, threads);
+    if (R && mode_ != Mode::Winograd && mode_ != Mode::CoVector) addResidual(*R, Y, threads);
     return Status::ok();
   }
 
@@ -199,7 +202,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads, N_)));
   }
 
-  enum class Mode { Dense, Csr, Nm, Direct, SparseDirect, Winograd };
+  enum class Mode { Dense, Csr, Nm, Direct, SparseDirect, Winograd, CoVector };
 
   // 2-D convolutions without groups can skip im2col (kernels/direct_conv.h).
   bool directApplies() const { return group_ == 1 && twoD(); }
@@ -297,6 +300,28 @@ class Conv final : public Kernel, public kernels::KernelChoice {
         pl.run(x + n0 * Cin_ * inN, n1 - n0, y + n0 * Cout_ * P, directScratch_.data() + t * S, b,
                r ? &act_ : &pathAct_, r ? r + n0 * Cout_ * P : nullptr);
       }
+    });
+  }
+
+  // kernels/co_vector_conv.h per image (frozen weights: packed once per
+  // geometry); images split over workers.
+  void coVectorPath(const float* x, const float* w, const float* b, float* y, int threads, const float* r = nullptr) {
+    kernels::CoVectorConvPlan& pl = coVec_;
+    if (pl.cin != Cin_ || pl.cout != Cout_ || !planMatches(pl) || pl.packed.empty()) {
+      pl = planFor<kernels::CoVectorConvPlan>();
+      pl.cin = Cin_;
+      pl.cout = Cout_;
+      pl.init();
+      pl.pack(w);
+    }
+    const int64_t P = win_.outSize(), inN = win_.inSize(), S = pl.scratchFloats();
+    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
+    if (directScratch_.size() < static_cast<size_t>(T * S)) directScratch_.resize(static_cast<size_t>(T * S));
+    parallelFor(T, T, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t)
+        for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n)
+          pl.run(x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b, r ? &act_ : &pathAct_,
+                 r ? r + n * Cout_ * P : nullptr);
     });
   }
 
@@ -437,12 +462,15 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     if (hasNm_) modes.push_back(Mode::Nm);
     if (!csr_.empty() && directApplies()) modes.push_back(Mode::SparseDirect);
     if (winogradApplies()) modes.push_back(Mode::Winograd);
+    const bool coVector = directApplies() && kernels::CoVectorConvPlan::applies(win_.s[1], win_.s[2]);
+    if (coVector) modes.push_back(Mode::CoVector);
     if (forced_ == "dense") modes = {Mode::Dense};
     if (forced_ == "direct" && directApplies()) modes = {Mode::Direct};
     if (forced_ == "csr") modes = {Mode::Csr};
     if (forced_ == "2:4" && hasNm_) modes = {Mode::Nm};
     if (forced_ == "csr-direct" && directApplies()) modes = {Mode::SparseDirect};
     if (forced_ == "winograd" && winogradApplies()) modes = {Mode::Winograd};
+    if (forced_ == "co-vector" && coVector) modes = {Mode::CoVector};
     // Time on a few images only: a kernel's cost per image hardly depends on
     // the batch, and the whole batch would make the first run slow.
     const int64_t fullBatch = N_;
@@ -458,6 +486,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
           directPath(x, w, b, y, threads, m == Mode::SparseDirect);
         else if (m == Mode::Winograd)
           winogradPath(x, w, b, y, threads);
+        else if (m == Mode::CoVector)
+          coVectorPath(x, w, b, y, threads);
         else
           gemmPath(x, w, b, y, threads, m);
       });
@@ -469,7 +499,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     N_ = fullBatch;
     char pct[16];
     std::snprintf(pct, sizeof pct, " %.0f%%", 100.0 * density_);
-    const char* names[] = {"dense", "csr", "2:4", "direct", hasNm_ ? "2:4-direct" : "csr-direct", "winograd"};
+    const char* names[] = {"dense",    "csr",     "2:4", "direct", hasNm_ ? "2:4-direct" : "csr-direct",
+                           "winograd", "co-vector"};
     choice_ = names[static_cast<int>(mode_)];
     if (!csr_.empty()) choice_ += pct;
   }
@@ -591,6 +622,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   kernels::DirectConvPlan direct_, dw_;
   kernels::DepthwisePlan dwi_;
   kernels::WinogradPlan wino_;
+  kernels::CoVectorConvPlan coVec_;
   bool dwInterleaved_ = false;
   std::vector<std::vector<float>> dwPacked_;
   std::vector<float> directScratch_;
