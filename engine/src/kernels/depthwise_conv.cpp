@@ -85,28 +85,59 @@ void DepthwisePlan::run(const float* x, float* y, float* scratch, const Activati
   float* xp = scratch;
   float* yt = scratch + kLanes * Hp * Wp;
   // Padding stays zero: only the interior is rewritten per block (lanes of a
-  // partial last block hold the previous block's values, computed and dropped).
+  // partial last block hold zeros, computed and dropped).
   zeroShort(xp, kLanes * Hp * Wp);
   const RowFn rowFn = pickRow(*this);
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const int64_t c0 = blk * kLanes, nc = std::min<int64_t>(kLanes, C - c0);
-    // Interleave row by row: each (h, w) writes one whole 16-float vector and
-    // the 16 channel rows are read sequentially (a channel-major loop would
-    // touch every cache line of the block 16 times).
+    // Interleave 16 pixels of the 16 channels at a time: one in-register
+    // transpose turns 16 channel rows into 16 pixel vectors (element-wise
+    // copies cost more than the convolution itself on 7x7 planes).
     const float* xb = x + c0 * inPlane;
-    for (int64_t h = 0; h < H; ++h) {
-      float* dst = xp + ((h + padT) * Wp + padL) * kLanes;
-      const float* src = xb + h * W;
-      for (int64_t w = 0; w < W; ++w)
-        for (int64_t c = 0; c < nc; ++c) dst[w * kLanes + c] = src[c * inPlane + w];
+    for (int64_t p0 = 0, h = 0, w = 0; p0 < inPlane; p0 += kLanes) {
+      const int64_t cnt = std::min<int64_t>(kLanes, inPlane - p0);
+      v16 r[kLanes];
+      for (int64_t c = 0; c < kLanes; ++c) {
+        if (c >= nc) {
+          r[c] = v16{};
+        } else if (cnt == kLanes) {
+          r[c] = load16(xb + c * inPlane + p0);
+        } else {  // the plane's last pixels: no read past them
+          float tail[kLanes] = {};
+          copyShort(xb + c * inPlane + p0, tail, cnt);
+          r[c] = load16(tail);
+        }
+      }
+      transpose16(r);
+      for (int64_t k = 0; k < cnt; ++k) {
+        store16(xp + ((h + padT) * Wp + w + padL) * kLanes, r[k]);
+        if (++w == W) {
+          w = 0;
+          ++h;
+        }
+      }
     }
     const float* wb = packed.data() + blk * taps * kLanes;
     const v16 bias = load16(packed.data() + (blocks * taps + blk) * kLanes);
     for (int64_t oh = 0; oh < Ho; ++oh) rowFn(*this, xp, wb, bias, yt, oh);
     if (act && !act->none()) act->apply(yt, kLanes * outPlane);
+    // And back: 16 pixel vectors into 16 channel rows.
     float* yb = y + c0 * outPlane;
-    for (int64_t i = 0; i < outPlane; ++i)
-      for (int64_t c = 0; c < nc; ++c) yb[c * outPlane + i] = yt[i * kLanes + c];
+    for (int64_t i0 = 0; i0 < outPlane; i0 += kLanes) {
+      const int64_t cnt = std::min<int64_t>(kLanes, outPlane - i0);
+      v16 r[kLanes];
+      for (int64_t k = 0; k < kLanes; ++k) r[k] = k < cnt ? load16(yt + (i0 + k) * kLanes) : v16{};
+      transpose16(r);
+      for (int64_t c = 0; c < nc; ++c) {
+        if (cnt == kLanes) {
+          store16(yb + c * outPlane + i0, r[c]);
+        } else {
+          float tail[kLanes];
+          store16(tail, r[c]);
+          copyShort(tail, yb + c * outPlane + i0, cnt);
+        }
+      }
+    }
   }
 }
 

@@ -58,6 +58,50 @@ inline void interleave(v16 a, v16 b, v16& lo, v16& hi) {
 #endif
 }
 
+// Transposes the 16x16 block whose rows are r[0..15], in place: four
+// stages, each swapping the off-diagonal s x s blocks (s = 8, 4, 2, 1) of
+// every 2s x 2s block with one two-source shuffle per row.
+// Lane lists of the four stages of transpose16 (below).
+#define TOPIARY_LO8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define TOPIARY_HI8 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define TOPIARY_LO4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define TOPIARY_HI4 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define TOPIARY_LO2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define TOPIARY_HI2 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define TOPIARY_LO1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define TOPIARY_HI1 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+inline void transpose16(v16 r[16]) {
+  typedef int32_t i16 __attribute__((vector_size(64)));
+#if defined(__clang__)
+#define TOPIARY_SHUF(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define TOPIARY_SHUF(a, b, ...) __builtin_shuffle(a, b, i16{__VA_ARGS__})
+#endif
+  // Stage s: row i (bit s clear) takes lanes with bit s clear from itself and
+  // from row i+s (shifted down by s); row i+s takes the lanes with bit s set.
+#define TOPIARY_STAGE(S, LO, HI)                                   \
+  for (int i = 0; i < 16; ++i)                                     \
+    if (!(i & S)) {                                                \
+      const v16 a = r[i], b = r[i + S];                            \
+      r[i] = TOPIARY_SHUF(a, b, LO);                               \
+      r[i + S] = TOPIARY_SHUF(a, b, HI);                           \
+    }
+  TOPIARY_STAGE(8, TOPIARY_LO8, TOPIARY_HI8)
+  TOPIARY_STAGE(4, TOPIARY_LO4, TOPIARY_HI4)
+  TOPIARY_STAGE(2, TOPIARY_LO2, TOPIARY_HI2)
+  TOPIARY_STAGE(1, TOPIARY_LO1, TOPIARY_HI1)
+#undef TOPIARY_STAGE
+#undef TOPIARY_SHUF
+}
+#undef TOPIARY_LO8
+#undef TOPIARY_HI8
+#undef TOPIARY_LO4
+#undef TOPIARY_HI4
+#undef TOPIARY_LO2
+#undef TOPIARY_HI2
+#undef TOPIARY_LO1
+#undef TOPIARY_HI1
+
 inline void copyShort(const float* src, float* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) store16(dst + i, load16(src + i));
