@@ -185,7 +185,9 @@ Result<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const Exe
     if (it == slotIndex.end()) return Status::badInput("graph output '" + out.name + "' is never produced");
     ex->outputSlots_.push_back(it->second);
   }
-  if (options.optimizeForInference && ex->ctx_.threads > 1 && shardable(run)) {
+  // One thread: convolutional graphs only, in chunks whose activations stay in cache.
+  const bool convs = std::any_of(run.nodes.begin(), run.nodes.end(), [](const Node& n) { return n.opType == "Conv"; });
+  if (options.optimizeForInference && (ex->ctx_.threads > 1 || convs) && shardable(run)) {
     ExecutorOptions one;
     one.threads = 1;
     one.maxTensorBytes = options.maxTensorBytes;
@@ -281,7 +283,7 @@ Status Executor::run(const std::vector<std::pair<std::string, const Tensor*>>& i
   }
   lastRunSharded_ = false;
   if (!shards_.empty() && static_cast<int>(shards_.size()) == ctx_.threads && inputs.size() == 1 &&
-      inputs[0].second->rank() > 0 && inputs[0].second->dim(0) >= 2 * ctx_.threads)
+      inputs[0].second->rank() > 0 && inputs[0].second->dim(0) >= (ctx_.threads > 1 ? 2 * ctx_.threads : 32))
     return runSharded(*inputs[0].second);
   omp_set_num_threads(ctx_.threads);
   std::vector<const Tensor*> in;
@@ -318,8 +320,11 @@ Status Executor::runSharded(const Tensor& x) {
   const int T = static_cast<int>(shards_.size());
   const int64_t N = x.dim(0), sample = static_cast<int64_t>(x.bytes()) / N;
   // Four chunks per thread (at least 8 images each): small enough that the
-  // busy threads absorb the share of one the OS does not schedule.
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(4 * T, N / 8));
+  // busy threads absorb the share of one the OS does not schedule. One
+  // thread: chunks of 16 images, whose activations stay in the core's cache
+  // from one layer to the next (a whole batch of 256 goes through memory at
+  // every layer: 1.3x the CPU time on resnet8 and mobilenet-tiny).
+  const int64_t chunks = T == 1 ? N / 16 : std::max<int64_t>(1, std::min<int64_t>(4 * T, N / 8));
   chunkInputs_.resize(static_cast<size_t>(chunks));
   chunkKept_.resize(static_cast<size_t>(chunks));
   for (int64_t k = 0; k < chunks; ++k) {

@@ -283,14 +283,20 @@ class TestKernels : public QObject {
   void optimizedArchitectures_data() {
     QTest::addColumn<QString>("arch");
     QTest::addColumn<double>("sparsity");
+    QTest::addColumn<int>("threads");
     for (const char* a : {"lenet5", "resnet8", "mobilenet-tiny", "vgg-small"})
-      for (double sp : {0.0, 0.9}) QTest::newRow(qPrintable(QString("%1 %2").arg(a).arg(sp))) << QString(a) << sp;
+      for (double sp : {0.0, 0.9})
+        for (int threads : {1, 2})
+          QTest::newRow(qPrintable(QString("%1 %2 t%3").arg(a).arg(sp).arg(threads))) << QString(a) << sp << threads;
   }
   // The optimised executor (folded BatchNorm with non-trivial statistics,
-  // fused activations, sparse kernels) against the graph run as stored.
+  // fused activations, sparse kernels) against the graph run as stored; 37
+  // images run in 4 chunks over 2 threads or (convolutional graphs) 2
+  // chunks of 18 and 19 on one.
   void optimizedArchitectures() {
     QFETCH(QString, arch);
     QFETCH(double, sparsity);
+    QFETCH(int, threads);
     auto g = buildArchitecture(arch.toStdString());
     QVERIFY2(g.isOk(), g.isOk() ? "" : g.status().message().c_str());
     std::mt19937 rng(11);
@@ -305,9 +311,9 @@ class TestKernels : public QObject {
         for (int64_t e = 0; e < t.numel(); ++e) t.at(e) = i == 2 || i == 3 ? v(rng) : u(rng);
       }
     }
-    Tensor x = randomTensor({37, 1, 28, 28}, rng);  // split into 4 chunks over 2 threads
+    Tensor x = randomTensor({37, 1, 28, 28}, rng);
     ExecutorOptions plain, fast;
-    plain.threads = fast.threads = 2;
+    plain.threads = fast.threads = threads;
     fast.optimizeForInference = true;
     auto a = Executor::create(g.value(), plain);
     auto b = Executor::create(g.value(), fast);
