@@ -116,10 +116,26 @@ void CoVectorConvPlan::run(const float* x, float* y, float* scratch, const float
         const int R = static_cast<int>(Wo / runs + (k < Wo % runs ? 1 : 0));
         const TileFn f = sW == 1 ? Tiles<1>::get(V, R) : Tiles<2>::get(V, R);
         f(xin + (oh * sH) * Wp + ow0 * sW, *this, wp, tmp);
-        for (int64_t j = 0; j < nco; ++j) {
-          const float bias = b ? b[co0 + j] : 0.f;
-          float* yo = y + (co0 + j) * outPlane + oh * Wo + ow0;
-          for (int i = 0; i < R; ++i) yo[i] = tmp[i * 16 * V + j] + bias;
+        // Into NCHW: each 16-channel vector of the R pixels is transposed in
+        // registers to 16 pixel runs. Whole-vector stores spill past the run
+        // onto pixels of this plane written later; the plane's end is exact.
+        const bool whole = oh * Wo + ow0 + 16 <= outPlane;
+        for (int v = 0; v < V; ++v) {
+          v16 rows[16];
+          for (int i = 0; i < 16; ++i) rows[i] = i < R ? load16(tmp + (i * V + v) * 16) : v16{};
+          transpose16(rows);
+          for (int64_t j = 0; j < 16 && 16 * v + j < nco; ++j) {
+            const int64_t co = co0 + 16 * v + j;
+            const v16 out = rows[j] + (b ? b[co] : 0.f);
+            float* yo = y + co * outPlane + oh * Wo + ow0;
+            if (whole) {
+              store16(yo, out);
+            } else {
+              float part[16];
+              store16(part, out);
+              copyShort(part, yo, R);
+            }
+          }
         }
         ow0 += R;
       }
