@@ -158,6 +158,13 @@ void MainWindow::buildDocks() {
                         .arg(r.elapsedMs, 0, 'f', 0)
                         .arg(r.accuracyValid ? tr(", accuracy %1%").arg(r.accuracy * 100, 0, 'f', 2) : QString()));
   });
+  connect(preview_, &PreviewController::estimateReady, this, [this](const PreviewResult& r) {
+    setEngineStatus(tr("Engine: estimate after %1 ms (accuracy %2% on %3 images); refining on %4...")
+                        .arg(r.elapsedMs, 0, 'f', 0)
+                        .arg(r.accuracy * 100, 0, 'f', 1)
+                        .arg(r.samples)
+                        .arg(r.totalSamples));
+  });
   connect(preview_, &PreviewController::failed, this, [this](const QString& m) {
     previewPanel_->showError(m);
     setEngineStatus(tr("Engine: preview failed"));

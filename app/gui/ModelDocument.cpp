@@ -58,7 +58,8 @@ void ModelDocument::setPreview(const PreviewResult& r) {
     return;
   }
   preview_ = r;
-  if (r.accuracyValid) {
+  // A tried point holds the accuracy on all validation images, not an estimate.
+  if (r.accuracyValid && !r.estimate) {
     bool seen = false;
     for (const TriedPoint& p : tried_) seen = seen || p.plan == r.plan;
     if (!seen) {

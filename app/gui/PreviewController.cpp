@@ -13,6 +13,7 @@ PreviewController::PreviewController(ModelDocument* doc, QObject* parent)
   connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
   connect(this, &PreviewController::submit, worker_, &PreviewWorker::run, Qt::QueuedConnection);
   connect(worker_, &PreviewWorker::started, this, &PreviewController::onStarted, Qt::QueuedConnection);
+  connect(worker_, &PreviewWorker::estimated, this, &PreviewController::onEstimated, Qt::QueuedConnection);
   connect(worker_, &PreviewWorker::finished, this, &PreviewController::onFinished, Qt::QueuedConnection);
   connect(worker_, &PreviewWorker::skipped, this, &PreviewController::onSkipped, Qt::QueuedConnection);
   thread_.start();
@@ -44,6 +45,12 @@ void PreviewController::setData(const QString& spec, qint64 limit) {
 
 void PreviewController::request() {
   if (!doc_->hasModel()) return;
+  // Opening a model changes the model and the plan at once: the request for
+  // them is already on its way (computing it twice delayed the first numbers
+  // of a model by a whole preview).
+  if (running_ > 0 && pendingModel_ == doc_->model().get() && pendingPlan_ == doc_->plan() &&
+      !(currentCancel_ && currentCancel_->load()))
+    return;
   cancel();
   PreviewRequest req;
   req.generation = latest_->load() + 1;
@@ -51,6 +58,7 @@ void PreviewController::request() {
   req.model = doc_->model();
   req.plan = doc_->plan();
   req.threads = threads_;
+  req.firstStageImages = firstStage_;
   // The first request for a model measures the unpruned baseline too (the
   // plan of a freshly opened model is empty); it must not be cancelled, or
   // quick edits right after opening would leave the "before" column empty.
@@ -70,7 +78,11 @@ void PreviewController::request() {
   if (!req.baseline) {
     req.cancel = std::make_shared<std::atomic<bool>>(false);
     currentCancel_ = req.cancel;
+  } else {
+    currentCancel_.reset();  // a baseline is never cancelled
   }
+  pendingModel_ = req.model.get();
+  pendingPlan_ = req.plan;
   if (running_++ == 0) emit busyChanged(true);
   emit submit(req);
 }
@@ -81,8 +93,19 @@ void PreviewController::cancel() {
 
 void PreviewController::onStarted(quint64) {}
 
-void PreviewController::onSkipped(quint64) {
+void PreviewController::onSkipped(quint64 generation) {
   if (--running_ == 0) emit busyChanged(false);
+  emit superseded(generation);
+}
+
+void PreviewController::onEstimated(const PreviewResult& r) {
+  // Still busy: the refinement runs. An estimate of an older request is
+  // dropped like its final result would be.
+  if (r.baseline && r.ok && doc_->model() && baselineFor_ == doc_->model().get() && !doc_->hasBaseline())
+    doc_->setBaseline(r);
+  if (r.generation != latest_->load() || !r.ok) return;
+  doc_->setPreview(r);
+  emit estimateReady(r);
 }
 
 void PreviewController::onFinished(const PreviewResult& r) {

@@ -11,6 +11,7 @@
 
 #include "PreviewRequest.h"
 #include "PreviewResult.h"
+#include "PrunePlan.h"
 
 class LoadedModel;
 
@@ -28,6 +29,8 @@ class PreviewController : public QObject {
   void setAutoPreview(bool on) { auto_ = on; }
   // Executor threads for previews (default 1, see the constructor; 0: every core).
   void setThreads(int threads) { threads_ = threads; }
+  // Images of the first (estimate) stage; 0: one stage on all images.
+  void setFirstStageImages(qint64 n) { firstStage_ = n; }
   bool busy() const { return running_ != 0; }
   quint64 latestGeneration() const { return latest_->load(); }
   double lastLatencyMs() const { return lastMs_; }
@@ -41,12 +44,18 @@ class PreviewController : public QObject {
 
  signals:
   void busyChanged(bool busy);
+  // A first-stage estimate of the newest request, after the document took
+  // it; the final result (resultReady) or a newer request follows.
+  void estimateReady(const PreviewResult& result);
   void resultReady(const PreviewResult& result);  // after the document took it
+  // A request was skipped or its computation cancelled (a newer one came).
+  void superseded(quint64 generation);
   void failed(const QString& message);
   void submit(const PreviewRequest& req);  // to the worker (queued)
 
  private:
   void onStarted(quint64 generation);
+  void onEstimated(const PreviewResult& r);
   void onFinished(const PreviewResult& r);
   void onSkipped(quint64 generation);
 
@@ -59,6 +68,10 @@ class PreviewController : public QObject {
   bool auto_ = true;
   double lastMs_ = 0;
   int threads_ = 1;
+  qint64 firstStage_ = 256;
   QString lastError_;
   const LoadedModel* baselineFor_ = nullptr;  // model whose baseline was requested
+  // What the newest request computes (compared by address, never dereferenced).
+  const LoadedModel* pendingModel_ = nullptr;
+  PrunePlan pendingPlan_;
 };

@@ -96,7 +96,12 @@ void PreviewPanel::refreshCard() {
     change_[row]->setText(ct);
   };
   auto acc = [](const PreviewResult& r) {
-    return r.ok && r.accuracyValid ? QString::number(r.accuracy * 100, 'f', 2) + "%" : QString();
+    if (!r.ok || !r.accuracyValid) return QString();
+    // An estimate shows its standard error and one decimal fewer: the
+    // second decimal means nothing on a few hundred images.
+    if (r.estimate)
+      return QString("%1% \u00b1 %2").arg(r.accuracy * 100, 0, 'f', 1).arg(r.accuracyStdErr * 100, 0, 'f', 1);
+    return QString::number(r.accuracy * 100, 'f', 2) + "%";
   };
   auto lat = [](const PreviewResult& r) {
     return r.ok && r.latencyMs >= 0 ? QString::number(r.latencyMs, 'f', 3) + " ms" : QString();
@@ -115,10 +120,22 @@ void PreviewPanel::refreshCard() {
        a.ok && b.ok ? ratioText(b.effectiveFlops, a.effectiveFlops) : QString());
   fill(4, lat(b), lat(a), a.ok && b.ok ? ratioText(b.latencyMs, a.latencyMs) : QString());
   if (a.ok) {
-    QString s = tr("Preview in %1 ms on %2 images; size as %3.")
-                    .arg(a.elapsedMs, 0, 'f', 0)
-                    .arg(a.samples)
-                    .arg(a.storageName);
+    QString s;
+    if (a.estimate)
+      s = tr("Estimate in %1 ms: accuracy %2 \u00b1 %3 on %4 images (one standard error); refining on %5...")
+              .arg(a.elapsedMs, 0, 'f', 0)
+              .arg(a.accuracy, 0, 'f', 3)
+              .arg(a.accuracyStdErr, 0, 'f', 3)
+              .arg(a.samples)
+              .arg(a.totalSamples);
+    else if (a.firstStageMs > 0)
+      s = tr("Preview in %1 ms on %2 images (first estimate after %3 ms); size as %4.")
+              .arg(a.elapsedMs, 0, 'f', 0)
+              .arg(a.samples)
+              .arg(a.firstStageMs, 0, 'f', 0)
+              .arg(a.storageName);
+    else
+      s = tr("Preview in %1 ms on %2 images; size as %3.").arg(a.elapsedMs, 0, 'f', 0).arg(a.samples).arg(a.storageName);
     QStringList notes;
     for (const QString& n : a.notes) notes << n.toHtmlEscaped();
     if (!notes.isEmpty()) s += "<br><small>" + notes.join("<br>") + "</small>";

@@ -20,6 +20,10 @@ struct PreviewRequest {
   // cancelled by newer requests, so every model gets one.
   bool baseline = false;
   int threads = 0;  // executor threads for evaluation and latency (0: every core)
+  // Progressive accuracy: first on this many validation images (an estimate,
+  // published with size, FLOPs and latency), then on all of them. 0, or a
+  // data set smaller than twice this, evaluates in one stage.
+  qint64 firstStageImages = 256;
 };
 
 Q_DECLARE_METATYPE(PreviewRequest)

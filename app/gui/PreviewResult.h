@@ -22,6 +22,14 @@ struct PreviewResult {
   bool accuracyValid = false;  // false when no data set fits the model
   double accuracy = 0;         // 0..1 on the validation images
   qint64 samples = 0;
+  // A first-stage result: accuracy on the first `samples` of `totalSamples`
+  // images, to be replaced by the evaluation on all of them (same masks,
+  // size, FLOPs and latency). accuracyStdErr: the standard error of the
+  // estimate against the full evaluation (0 for a final result).
+  bool estimate = false;
+  qint64 totalSamples = 0;
+  double accuracyStdErr = 0;
+  double firstStageMs = 0;     // wall time until the estimate was ready (0: one stage)
   qint64 params = 0;
   qint64 nonzeroParams = 0;
   double flops = 0;            // dense FLOPs, batch 1

@@ -8,10 +8,12 @@
 
 #include <QObject>
 #include <atomic>
+#include <functional>
 #include <memory>
 
 #include "PreviewRequest.h"
 #include "PreviewResult.h"
+#include "topiary/dataset.h"
 #include "topiary/executor.h"
 
 class ValidationData;
@@ -33,20 +35,33 @@ class PreviewWorker : public QObject {
   // kernels where they pay), so the preview's number is the CLI's.
   static topiary::ExecutorOptions latencyOptions(int threads);
 
-  // Does the whole preview synchronously on the calling thread.
-  PreviewResult compute(const PreviewRequest& req);
+  // Does the whole preview synchronously on the calling thread. With a
+  // progressive request (req.firstStageImages) `onEstimate` gets the
+  // first-stage result (estimate == true) before the final one is computed;
+  // the final's accuracy counts the first stage's images again, not anew.
+  PreviewResult compute(const PreviewRequest& req,
+                        const std::function<void(const PreviewResult&)>& onEstimate = {});
 
  public slots:
   void run(const PreviewRequest& req);
 
  signals:
   void started(quint64 generation);
+  void estimated(const PreviewResult& result);  // first stage; finished or skipped follows
   void finished(const PreviewResult& result);
   void skipped(quint64 generation);
 
  private:
   std::shared_ptr<std::atomic<quint64>> latest_;
   std::unique_ptr<ValidationData> data_;
+  // The validation images cut in two for a progressive preview: the first
+  // `head.size()` and the rest (copied once per data set and cut).
+  struct SplitImages {
+    const topiary::Dataset* source = nullptr;
+    topiary::Dataset head, tail;
+  };
+  const SplitImages* split(const topiary::Dataset& data, qint64 firstStage);
+  SplitImages split_;
   // The model whose physical channel removal took longer than
   // kSlowCompactionMs (compared by address; the worker holds no reference).
   static constexpr double kSlowCompactionMs = 300;

@@ -9,11 +9,19 @@
 //    the same recipe, gradual schedules included (the preview replays their
 //    steps without training); the smaller model computes what the masked one does.
 //  - latencyAsTheCli: the latency executor is set up as `topiary-cli bench`.
+//  - progressive: a preview first publishes an estimate on 256 images (with
+//    size, FLOPs and latency), then the accuracy on all 1,000, equal to the
+//    engine's evaluation of runRecipe's model; prints the time to each stage
+//    (median of 3) for element, filter and 2:4 edits on the demo models.
+//  - newerEditCancelsRefinement: an edit made while an older preview refines
+//    cancels that refinement; the older result never reaches the document.
 #include <QDir>
 #include <QJsonDocument>
 #include <QtTest>
 
 #include "LoadedModel.h"
+#include "ModelDocument.h"
+#include "PreviewController.h"
 #include "PreviewWorker.h"
 #include "ValidationData.h"
 #include "common/test_util.h"
@@ -32,6 +40,9 @@ class TestPreview : public QObject {
   void matchesRecipeRun_data();
   void matchesRecipeRun();
   void latencyAsTheCli();
+  void progressive_data();
+  void progressive();
+  void newerEditCancelsRefinement();
 };
 
 namespace {
@@ -222,6 +233,153 @@ void TestPreview::latencyAsTheCli() {
   QVERIFY(t);
   QVERIFY((*ex)->run(t.value()));
   QVERIFY(!(*ex)->optimizationLog().empty());
+}
+
+void TestPreview::progressive_data() {
+  QTest::addColumn<QString>("file");
+  QTest::addColumn<QString>("granularity");
+  for (const char* f : {"lenet5.onnx", "resnet8.onnx", "mobilenet-tiny.onnx"})
+    for (const char* g : {"element", "filter", "nm"}) QTest::newRow(qPrintable(QString("%1 %2").arg(f, g))) << f << g;
+}
+
+void TestPreview::progressive() {
+  QFETCH(QString, file);
+  QFETCH(QString, granularity);
+  const QString path = modelPath(file);
+  if (path.isEmpty()) QSKIP("demo model not bundled");
+  auto m = LoadedModel::load(path);
+  QVERIFY(m);
+  auto latest = std::make_shared<std::atomic<quint64>>(1);
+  PreviewWorker worker(latest);
+  PreviewRequest req;
+  req.generation = 1;
+  req.model = m.value();
+  req.plan = planFor(granularity, 0.5);  // "nm" without n, m: the recipe's default 2:4
+  req.threads = 1;
+  QCOMPARE(req.firstStageImages, qint64(256));
+  worker.compute(req);  // loads the validation images
+  QVector<double> firstMs, finalMs;
+  PreviewResult estimate, final;
+  for (int run = 0; run < 3; ++run) {
+    QElapsedTimer t;
+    t.start();
+    int estimates = 0;
+    double atEstimate = -1;
+    final = worker.compute(req, [&](const PreviewResult& e) {
+      atEstimate = t.nsecsElapsed() / 1e6;
+      estimate = e;
+      ++estimates;
+    });
+    const double atFinal = t.nsecsElapsed() / 1e6;
+    QVERIFY2(final.ok, qPrintable(final.error));
+    QCOMPARE(estimates, 1);  // the first stage arrived, before compute returned the final one
+    QVERIFY(atEstimate > 0 && atEstimate < atFinal);
+    firstMs << atEstimate;
+    finalMs << atFinal;
+  }
+  // The estimate: its sample count, marked, with a standard error.
+  QVERIFY(estimate.ok && estimate.estimate && estimate.accuracyValid);
+  QCOMPARE(estimate.samples, qint64(256));
+  QCOMPARE(estimate.totalSamples, PreviewWorker::kDefaultValidationImages);
+  QVERIFY(estimate.accuracyStdErr > 0 && estimate.accuracyStdErr < 0.04);
+  // The final: all images, and the data-independent numbers of the first stage.
+  QVERIFY(!final.estimate && final.accuracyValid);
+  QCOMPARE(final.samples, PreviewWorker::kDefaultValidationImages);
+  QCOMPARE(final.accuracyStdErr, 0.0);
+  QCOMPARE(final.generation, estimate.generation);
+  QCOMPARE(final.storageBytes, estimate.storageBytes);
+  QCOMPARE(final.nonzeroParams, estimate.nonzeroParams);
+  QCOMPARE(final.effectiveFlops, estimate.effectiveFlops);
+  QCOMPARE(final.latencyMs, estimate.latencyMs);
+  QVERIFY(final.latencyMs > 0);
+  QCOMPARE(final.firstStageMs, estimate.firstStageMs);
+
+  // Both stages equal the engine's evaluation of what `topiary-cli prune` makes.
+  const QByteArray json = QJsonDocument(req.plan.toRecipe()).toJson(QJsonDocument::Compact);
+  auto recipe = topiary::parseRecipe(json.toStdString());
+  QVERIFY(recipe);
+  auto run = topiary::runRecipe(*m.value()->graph, recipe.value());
+  QVERIFY2(run, run ? "" : run.status().message().c_str());
+  QCOMPARE(final.nonzeroParams, qint64(run->removed.nonzeroParamCount()));
+  for (qint64 n : {qint64(256), PreviewWorker::kDefaultValidationImages}) {
+    ValidationData data("fashion-mnist", n);
+    const topiary::Dataset* images = data.forGraph(*m.value()->graph, nullptr);
+    QVERIFY(images);
+    auto ev = topiary::evaluate(run->removed, *images, 250, 1);
+    QVERIFY(ev);
+    const PreviewResult& r = n == 256 ? estimate : final;
+    QCOMPARE(r.samples, qint64(ev->samples));
+    // Within two images: Conv kernels are chosen by timing (see matchesRecipeRun).
+    QVERIFY2(std::abs(r.accuracy - ev->accuracy) * double(n) <= 2.0 + 1e-9,
+             qPrintable(QString("%1 images: preview %2, engine %3").arg(n).arg(r.accuracy).arg(ev->accuracy)));
+  }
+  std::sort(firstMs.begin(), firstMs.end());
+  std::sort(finalMs.begin(), finalMs.end());
+  QFile loadavg("/proc/loadavg");
+  const QByteArray load = loadavg.open(QIODevice::ReadOnly) ? loadavg.readAll().trimmed() : QByteArray("?");
+  QStringList phases;
+  for (auto it = final.phaseMs.begin(); it != final.phaseMs.end(); ++it)
+    phases << QString("%1 %2").arg(it.key()).arg(it.value(), 0, 'f', 1);
+  qInfo("%s %s 50%%: first stage %.0f ms (accuracy %.4f +- %.4f on %lld), final %.0f ms (accuracy %.4f on %lld); "
+        "median of 3, 1 thread, loadavg %s; last run's phases (ms): %s",
+        qPrintable(file), qPrintable(granularity), firstMs[1], estimate.accuracy, estimate.accuracyStdErr,
+        static_cast<long long>(estimate.samples), finalMs[1], final.accuracy, static_cast<long long>(final.samples),
+        load.constData(), qPrintable(phases.join(", ")));
+}
+
+void TestPreview::newerEditCancelsRefinement() {
+  // ResNet-8 with element pruning: the refinement (744 images) takes
+  // hundreds of milliseconds, so an edit made when the estimate arrives
+  // lands while it runs.
+  const QString path = modelPath("resnet8.onnx");
+  if (path.isEmpty()) QSKIP("demo model not bundled");
+  auto m = LoadedModel::load(path);
+  QVERIFY(m);
+  ModelDocument doc;
+  PreviewController ctl(&doc);
+  QStringList events;  // "estimate G", "final G", "superseded G", "document G estimate|final"
+  connect(&ctl, &PreviewController::estimateReady, this,
+          [&](const PreviewResult& r) { events << QString("estimate %1").arg(r.generation); });
+  connect(&ctl, &PreviewController::resultReady, this,
+          [&](const PreviewResult& r) { events << QString("final %1").arg(r.generation); });
+  connect(&ctl, &PreviewController::superseded, this, [&](quint64 g) { events << QString("superseded %1").arg(g); });
+  QVector<quint64> shown;
+  connect(&doc, &ModelDocument::previewChanged, this, [&] {
+    if (doc.hasPreview()) shown << doc.preview().generation;
+  });
+  doc.setModel(m.value());
+  QTRY_VERIFY_WITH_TIMEOUT(doc.hasBaseline() && !doc.baseline().estimate && !ctl.busy(), 60000);
+
+  PrunePlan plan;
+  GlobalPlan g = plan.global();
+  g.granularity = "element";
+  doc.editGlobal(g, "element");
+  QSignalSpy estimates(&ctl, &PreviewController::estimateReady);
+  QSignalSpy finals(&ctl, &PreviewController::resultReady);
+  doc.editAllSparsity(0.5);
+  const quint64 older = ctl.latestGeneration();
+  const PrunePlan olderPlan = doc.plan();
+  QTRY_VERIFY_WITH_TIMEOUT(events.contains(QString("estimate %1").arg(older)), 60000);
+  QVERIFY(doc.preview().estimate);
+  QCOMPARE(doc.preview().generation, older);
+  QVERIFY2(ctl.busy(), "the refinement should still run");
+  doc.editAllSparsity(0.3);  // while the older one refines
+  const quint64 newer = ctl.latestGeneration();
+  QVERIFY(newer > older);
+  QTRY_VERIFY_WITH_TIMEOUT(events.contains(QString("final %1").arg(newer)) && !ctl.busy(), 60000);
+  qInfo("%s", qPrintable(events.join(", ")));
+  // The older refinement was cancelled, and its result never shown.
+  QVERIFY2(events.contains(QString("superseded %1").arg(older)), qPrintable(events.join(", ")));
+  QVERIFY2(!events.contains(QString("final %1").arg(older)), qPrintable(events.join(", ")));
+  // The newer one: its estimate first, then its final result, which stays.
+  QVERIFY(events.indexOf(QString("estimate %1").arg(newer)) < events.indexOf(QString("final %1").arg(newer)));
+  QVERIFY(std::is_sorted(shown.begin(), shown.end()));
+  QCOMPARE(shown.last(), newer);
+  QVERIFY(!doc.preview().estimate);
+  QCOMPARE(doc.preview().samples, PreviewWorker::kDefaultValidationImages);
+  QVERIFY(doc.preview().plan == doc.plan());
+  // Only measured-on-all-images configurations become tried points.
+  for (const TriedPoint& t : doc.tried()) QVERIFY(t.plan != olderPlan);
 }
 
 QTEST_MAIN(TestPreview)

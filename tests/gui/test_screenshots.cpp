@@ -72,7 +72,7 @@ void TestScreenshots::writeScreenshots() {
     QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 50000);
     QVERIFY2(w.jobPanel()->lastOutcome().ok, qPrintable(w.jobPanel()->lastOutcome().message));
     QVERIFY(w.jobPanel()->curvePoints() >= 2);
-    QTRY_VERIFY_WITH_TIMEOUT(doc->hasPreview() && doc->preview().plan == doc->plan() &&
+    QTRY_VERIFY_WITH_TIMEOUT(doc->hasPreview() && !doc->preview().estimate && doc->preview().plan == doc->plan() &&
                                  !w.previewController()->busy(), 60000);
   }
   // A few configurations so the chart has points and a front.
@@ -80,17 +80,17 @@ void TestScreenshots::writeScreenshots() {
   for (double s : sparsities) {
     QSignalSpy ready(w.previewController(), &PreviewController::resultReady);
     doc->editAllSparsity(s);
-    QTRY_VERIFY_WITH_TIMEOUT(doc->hasPreview() && doc->preview().plan == doc->plan(), 60000);
+    QTRY_VERIFY_WITH_TIMEOUT(doc->hasPreview() && !doc->preview().estimate && doc->preview().plan == doc->plan(), 60000);
   }
   LayerTableModel* tm = w.layerModel();
   QVERIFY(tm->setData(tm->index(1, LayerTableModel::Granularity), "element"));
   QVERIFY(tm->setData(tm->index(1, LayerTableModel::Sparsity), 0.7));
-  QTRY_VERIFY_WITH_TIMEOUT(doc->hasPreview() && doc->preview().plan == doc->plan(), 60000);
+  QTRY_VERIFY_WITH_TIMEOUT(doc->hasPreview() && !doc->preview().estimate && doc->preview().plan == doc->plan(), 60000);
   // Every row's label says what its counts and the graph say. fc3 (the
   // logits) is left dense by the filter default, yet loses the input columns
   // of fc2's pruned neurons: its row once read "dense —" beside 430 of 850
   // nonzero while the graph said 50%.
-  QTRY_VERIFY_WITH_TIMEOUT(doc->hasPreview() && doc->preview().plan == doc->plan() &&
+  QTRY_VERIFY_WITH_TIMEOUT(doc->hasPreview() && !doc->preview().estimate && doc->preview().plan == doc->plan() &&
                                !w.previewController()->busy(), 60000);
   int coupledRows = 0;
   for (int row = 0; row < tm->rowCount(); ++row) {

@@ -66,7 +66,9 @@ bool TestWorkbench::waitForCurrentPreview(int timeoutMs) {
   QElapsedTimer t;
   t.start();
   while (t.elapsed() < timeoutMs) {
-    if (doc->hasPreview() && doc->preview().plan == doc->plan() && !w_->previewController()->busy()) return true;
+    if (doc->hasPreview() && !doc->preview().estimate && doc->preview().plan == doc->plan() &&
+        !w_->previewController()->busy())
+      return true;
     QSignalSpy spy(w_->previewController(), &PreviewController::resultReady);
     spy.wait(1000);
   }
