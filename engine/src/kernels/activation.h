@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "kernels/vec.h"
 #include "topiary/graph.h"
 #include "topiary/status.h"
 
@@ -32,5 +33,32 @@ struct Activation {
   // Name as in the attribute ("" for None).
   std::string name() const;
 };
+
+// The activation on 16 values in registers, for kernels that apply it
+// while storing their output instead of in a pass over memory after it.
+// Same formulas and NaN behaviour as apply().
+inline v16 activate16(const Activation& a, v16 x) {
+  switch (a.kind) {
+    case Activation::Kind::None:
+      return x;
+    case Activation::Kind::Relu:
+      return x > 0.f ? x : v16{};
+    case Activation::Kind::LeakyRelu:
+      return x >= 0.f ? x : a.alpha * x;
+    case Activation::Kind::Clip: {
+      const v16 lo = x < a.alpha ? v16{} + a.alpha : x;
+      return a.beta < lo ? v16{} + a.beta : lo;
+    }
+    case Activation::Kind::HardSigmoid: {
+      const v16 t = a.alpha * x + a.beta, lo = t < 0.f ? v16{} : t;
+      return 1.f < lo ? v16{} + 1.f : lo;
+    }
+    case Activation::Kind::HardSwish: {
+      const v16 t = x * (1.f / 6.f) + 0.5f, lo = t < 0.f ? v16{} : t;
+      return x * (1.f < lo ? v16{} + 1.f : lo);
+    }
+  }
+  return x;
+}
 
 }  // namespace topiary::kernels

@@ -104,6 +104,9 @@ void CoVectorConvPlan::run(const float* x, float* y, float* scratch, const float
     xin = scratch;
   }
   float* tmp = scratch + cin * Hp * Wp + 16;
+  // The activation in registers, unless a residual must be added first (then per plane below).
+  static const Activation kNone;
+  const Activation* regAct = act && !r ? act : &kNone;
   const int64_t taps = kH * kW, outPlane = Ho * Wo;
   for (int64_t co0 = 0; co0 < cout; co0 += 16 * kMaxV) {
     const int V = static_cast<int>(std::min<int64_t>(kMaxV, (cout - co0 + 15) / 16));
@@ -126,7 +129,7 @@ void CoVectorConvPlan::run(const float* x, float* y, float* scratch, const float
           transpose16(rows);
           for (int64_t j = 0; j < 16 && 16 * v + j < nco; ++j) {
             const int64_t co = co0 + 16 * v + j;
-            const v16 out = rows[j] + (b ? b[co] : 0.f);
+            const v16 out = activate16(*regAct, rows[j] + (b ? b[co] : 0.f));
             float* yo = y + co * outPlane + oh * Wo + ow0;
             if (whole) {
               store16(yo, out);
@@ -140,14 +143,9 @@ void CoVectorConvPlan::run(const float* x, float* y, float* scratch, const float
         ow0 += R;
       }
   }
-  if (!act && !r) return;
-  static const Activation kNone;
+  if (!r) return;
   if (!act) act = &kNone;
-  for (int64_t co = 0; co < cout; ++co)
-    if (r)
-      act->applyWithResidual(y + co * outPlane, r + co * outPlane, outPlane);
-    else if (!act->none())
-      act->apply(y + co * outPlane, outPlane);
+  for (int64_t co = 0; co < cout; ++co) act->applyWithResidual(y + co * outPlane, r + co * outPlane, outPlane);
 }
 
 }  // namespace topiary::kernels

@@ -81,6 +81,8 @@ void DepthwisePlan::pack(const float* w, const float* b) {
 }
 
 void DepthwisePlan::run(const float* x, float* y, float* scratch, const Activation* act) const {
+  static const Activation kNone;
+  if (!act) act = &kNone;
   const int64_t taps = kH * kW, blocks = (C + kLanes - 1) / kLanes, inPlane = H * W, outPlane = Ho * Wo;
   float* xp = scratch;
   float* yt = scratch + kLanes * Hp * Wp;
@@ -120,8 +122,7 @@ void DepthwisePlan::run(const float* x, float* y, float* scratch, const Activati
     const float* wb = packed.data() + blk * taps * kLanes;
     const v16 bias = load16(packed.data() + (blocks * taps + blk) * kLanes);
     for (int64_t oh = 0; oh < Ho; ++oh) rowFn(*this, xp, wb, bias, yt, oh);
-    if (act && !act->none()) act->apply(yt, kLanes * outPlane);
-    // And back: 16 pixel vectors into 16 channel rows.
+    // And back: 16 pixel vectors into 16 channel rows, activated on the way.
     float* yb = y + c0 * outPlane;
     for (int64_t i0 = 0; i0 < outPlane; i0 += kLanes) {
       const int64_t cnt = std::min<int64_t>(kLanes, outPlane - i0);
@@ -129,11 +130,12 @@ void DepthwisePlan::run(const float* x, float* y, float* scratch, const Activati
       for (int64_t k = 0; k < kLanes; ++k) r[k] = k < cnt ? load16(yt + (i0 + k) * kLanes) : v16{};
       transpose16(r);
       for (int64_t c = 0; c < nc; ++c) {
+        const v16 out = activate16(*act, r[c]);
         if (cnt == kLanes) {
-          store16(yb + c * outPlane + i0, r[c]);
+          store16(yb + c * outPlane + i0, out);
         } else {
           float tail[kLanes];
-          store16(tail, r[c]);
+          store16(tail, out);
           copyShort(tail, yb + c * outPlane + i0, cnt);
         }
       }

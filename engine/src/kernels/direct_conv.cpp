@@ -210,24 +210,29 @@ CsrMatrix DirectConvPlan::sparseOffsets(const float* w) const {
 }
 
 void DirectConvPlan::finish(float* ywide, float* y, const float* b, const Activation* act) const {
-  // Bias and activation over each whole wide plane (full vectors, extra
-  // columns included), then the rows are compacted.
   for (int64_t co = 0; co < cout; ++co) {
     const float bias = b ? b[co] : 0.f;
     float* yw = ywide + co * wide;
-    if (!act->none() || bias != 0.f) act->applyWithBias(yw, inPlaceOutput ? Ho * Wo : Ho * Ws, bias);
-    if (inPlaceOutput) continue;
-    // Whole vectors where the 16 lanes stay inside this channel (output and
-    // wide plane): lanes past a row land on the next rows, written right
-    // after. Near the channel's end the rest is copied exactly, since what
-    // follows may belong to another thread.
+    if (inPlaceOutput) {
+      if (!act->none() || bias != 0.f) act->applyWithBias(yw, Ho * Wo, bias);
+      continue;
+    }
+    // Rows compacted with bias and activation on the way. Whole vectors
+    // where the 16 lanes stay inside this channel (output and wide plane):
+    // lanes past a row land on the next rows, written right after. Near the
+    // channel's end the rest is copied exactly, since what follows may
+    // belong to another thread.
     float* yc = y + co * Ho * Wo;
     const int64_t end = Ho * Wo;
     for (int64_t oh = 0; oh < Ho; ++oh) {
       int64_t k = 0;
       for (; k < Wo && oh * Wo + k + 16 <= end && oh * Ws + k + 16 <= wide; k += 16)
-        store16(yc + oh * Wo + k, load16(yw + oh * Ws + k));
-      if (k < Wo) copyShort(yw + oh * Ws + k, yc + oh * Wo + k, Wo - k);
+        store16(yc + oh * Wo + k, activate16(*act, load16(yw + oh * Ws + k) + bias));
+      if (k < Wo) {  // reads up to 15 floats past the wide plane (scratchFloats() has them)
+        float part[16];
+        store16(part, activate16(*act, load16(yw + oh * Ws + k) + bias));
+        copyShort(part, yc + oh * Wo + k, Wo - k);
+      }
     }
   }
 }

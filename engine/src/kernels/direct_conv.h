@@ -33,7 +33,7 @@ struct DirectConvPlan {
   void init();
   // Repacks weights [cout, cin, kH, kW] for the kernel (once per weight change).
   void pack(const float* w);
-  int64_t scratchFloats() const { return cin * plane + wide + 16 + cout * wide; }
+  int64_t scratchFloats() const { return cin * plane + wide + 16 + cout * wide + 16; }
   // One image: x [cin, H, W] -> y [cout, Ho, Wo] = act(conv + b) (b, act
   // may be null). `scratch` holds scratchFloats() floats.
   void run(const float* x, float* y, float* scratch, const float* b = nullptr, const Activation* act = nullptr) const {
