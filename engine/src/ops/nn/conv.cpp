@@ -1,12 +1,12 @@
 // Conv: 1-, 2- and 3-D convolution with groups, strides, dilations, pads and
 // auto_pad. Forward paths: depthwise (one input channel per group) on the
-// direct kernel per channel (2-D) or direct loops; 1x1 stride-1 unpadded as a
-// plain GEMM on the input; everything else as im2col + GEMM per group. With
-// frozen weights (the inference optimiser) a Conv also has the direct
-// kernel without im2col and sparse kernels (CSR or 2:4 on im2col, CSR over
-// input offsets), timed on its first batch to keep the fastest, and may
-// carry a fused activation and residual. Backward gives dX, dW and dB on the
-// unfused kernel.
+// direct kernel per channel (2-D) or plain loops (conv_depthwise.cpp); 1x1
+// stride-1 unpadded as a plain GEMM on the input; everything else as im2col
+// + GEMM per group. With frozen weights (the inference optimiser) a Conv also
+// has the direct, Winograd and co-vector kernels (kernels/) and sparse ones
+// (CSR or 2:4 on im2col, CSR over input offsets), timed on its first batch to
+// keep the fastest, and may carry a fused activation and residual. Backward
+// gives dX, dW and dB on the unfused kernel.
 #include <Eigen/Core>
 #include <cstdio>
 
@@ -19,6 +19,7 @@
 #include "kernels/threading.h"
 #include "kernels/winograd_conv.h"
 #include "ops/common.h"
+#include "ops/nn/conv_depthwise.h"
 #include "ops/nn/im2col.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/nn/window.h"
@@ -63,7 +64,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
       if (twoD())
         depthwise2d(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
       else
-        depthwiseForward(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
+        depthwiseForwardNd({win_, N_, Cin_, Cout_, group_}, X.f(), W.f(), B ? B->f() : nullptr, Y.f(), pathAct_,
+                           threads);
       if (R) addResidual(*R, Y, threads);
       return Status::ok();
     }
@@ -127,7 +129,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     }
     if (GW) GW->resize(DType::Float, W.shape());
     if (depthwise()) {
-      depthwiseBackward(X.f(), W.f(), gy, GX ? GX->f() : nullptr, GW ? GW->f() : nullptr, ctx.threads);
+      depthwiseBackwardNd({win_, N_, Cin_, Cout_, group_}, X.f(), W.f(), gy, GX ? GX->f() : nullptr,
+                          GW ? GW->f() : nullptr, ctx.threads);
       return Status::ok();
     }
     const int64_t Kc = Cg_ * win_.kSize(), CoutG = Cout_ / group_, colN = Cin_ * win_.kSize() * P;
@@ -532,71 +535,6 @@ class Conv final : public Kernel, public kernels::KernelChoice {
                                 std::to_string(Cout_) + "]");
     }
     return Status::ok();
-  }
-
-  // Output channel co reads input channel co / mult (mult = Cout / group).
-  void depthwiseForward(const float* x, const float* w, const float* b, float* y, int threads) const {
-    const int64_t P = win_.outSize(), inN = win_.inSize(), taps = win_.kSize(), mult = Cout_ / group_;
-    parallelFor(N_ * Cout_, threads, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        int64_t n = i / Cout_, co = i % Cout_;
-        const float* xc = x + (n * Cin_ + co / mult) * inN;
-        const float* wc = w + co * taps;
-        float* yc = y + i * P;
-        std::fill(yc, yc + P, b ? b[co] : 0.f);
-        int64_t t = 0;
-        for (int64_t kd = 0; kd < win_.k[0]; ++kd)
-          for (int64_t kh = 0; kh < win_.k[1]; ++kh)
-            for (int64_t kw = 0; kw < win_.k[2]; ++kw, ++t) {
-              const float wv = wc[t];
-              forEachTap(win_, kd, kh, kw, [&](int64_t o, int64_t s) { yc[o] += wv * xc[s]; });
-            }
-        if (!pathAct_.none()) pathAct_.apply(yc, P);
-      }
-    });
-  }
-
-  void depthwiseBackward(const float* x, const float* w, const float* gy, float* gx, float* gw, int threads) const {
-    const int64_t P = win_.outSize(), inN = win_.inSize(), taps = win_.kSize(), mult = Cout_ / group_;
-    if (gx) {
-      // One task per input plane: it gathers from the mult output channels reading it.
-      parallelFor(N_ * Cin_, threads, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) {
-          int64_t n = i / Cin_, ci = i % Cin_;
-          float* gxc = gx + i * inN;
-          for (int64_t co = ci * mult; co < (ci + 1) * mult; ++co) {
-            const float* gyc = gy + (n * Cout_ + co) * P;
-            int64_t t = 0;
-            for (int64_t kd = 0; kd < win_.k[0]; ++kd)
-              for (int64_t kh = 0; kh < win_.k[1]; ++kh)
-                for (int64_t kw = 0; kw < win_.k[2]; ++kw, ++t) {
-                  const float wv = w[co * taps + t];
-                  forEachTap(win_, kd, kh, kw, [&](int64_t o, int64_t s) { gxc[s] += wv * gyc[o]; });
-                }
-          }
-        }
-      });
-    }
-    if (gw) {
-      parallelFor(Cout_, threads, [&](int64_t c0, int64_t c1) {
-        for (int64_t co = c0; co < c1; ++co) {
-          int64_t t = 0;
-          for (int64_t kd = 0; kd < win_.k[0]; ++kd)
-            for (int64_t kh = 0; kh < win_.k[1]; ++kh)
-              for (int64_t kw = 0; kw < win_.k[2]; ++kw, ++t) {
-                double s = 0;
-                for (int64_t n = 0; n < N_; ++n) {
-                  const float* xc = x + (n * Cin_ + co / mult) * inN;
-                  const float* gyc = gy + (n * Cout_ + co) * P;
-                  float part = 0;
-                  forEachTap(win_, kd, kh, kw, [&](int64_t o, int64_t i) { part += gyc[o] * xc[i]; });
-                  s += part;
-                }
-                gw[co * taps + t] = static_cast<float>(s);
-              }
-        }
-      });
-    }
   }
 
   WindowAttrs attrs_;
