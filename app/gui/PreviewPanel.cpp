@@ -79,6 +79,8 @@ QString PreviewPanel::afterText(const QString& row) const {
   return i < 0 ? QString() : after_[i]->text();
 }
 
+QString PreviewPanel::statusText() const { return status_->text(); }
+
 void PreviewPanel::setBusy(bool busy) {
   if (busy) status_->setText(tr("Computing preview..."));
 }
@@ -108,7 +110,9 @@ void PreviewPanel::refreshCard() {
   };
   QString accChange;
   if (a.ok && b.ok && a.accuracyValid && b.accuracyValid)
-    accChange = QString("%1%2 pt").arg(a.accuracy >= b.accuracy ? "+" : "").arg((a.accuracy - b.accuracy) * 100, 0, 'f', 2);
+    accChange = QString("%1%2 pt")
+                    .arg(a.accuracy >= b.accuracy ? "+" : "")
+                    .arg((a.accuracy - b.accuracy) * 100, 0, 'f', a.estimate || b.estimate ? 1 : 2);
   fill(0, acc(b), acc(a), accChange);
   fill(1, b.ok ? bytesText(double(b.storageBytes)) : QString(), a.ok ? bytesText(double(a.storageBytes)) : QString(),
        a.ok && b.ok ? ratioText(double(b.storageBytes), double(a.storageBytes)) : QString());

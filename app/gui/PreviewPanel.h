@@ -20,6 +20,8 @@ class PreviewPanel : public QWidget {
   void showError(const QString& message);
   // The "after" column's text of a row: "accuracy", "size", "nonzeros", "flops", "latency".
   QString afterText(const QString& row) const;
+  // The line under the card (what was measured on how many images, notes).
+  QString statusText() const;
   ParetoChart* sizeChart() const { return sizeChart_; }
   ParetoChart* latencyChart() const { return latencyChart_; }
   QTabWidget* charts() const { return tabs_; }

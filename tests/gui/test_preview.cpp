@@ -22,6 +22,7 @@
 #include "LoadedModel.h"
 #include "ModelDocument.h"
 #include "PreviewController.h"
+#include "PreviewPanel.h"
 #include "PreviewWorker.h"
 #include "ValidationData.h"
 #include "common/test_util.h"
@@ -313,6 +314,17 @@ void TestPreview::progressive() {
     QVERIFY2(std::abs(r.accuracy - ev->accuracy) * double(n) <= 2.0 + 1e-9,
              qPrintable(QString("%1 images: preview %2, engine %3").arg(n).arg(r.accuracy).arg(ev->accuracy)));
   }
+  // The same preview in one stage, for comparison (same engine, same load).
+  QVector<double> oneStageMs;
+  PreviewRequest single = req;
+  single.firstStageImages = 0;
+  for (int run = 0; run < 3; ++run) {
+    const PreviewResult one = worker.compute(single);
+    QVERIFY(one.ok && !one.estimate && one.firstStageMs == 0);
+    QCOMPARE(one.samples, final.samples);
+    oneStageMs << one.elapsedMs;
+  }
+  std::sort(oneStageMs.begin(), oneStageMs.end());
   std::sort(firstMs.begin(), firstMs.end());
   std::sort(finalMs.begin(), finalMs.end());
   QFile loadavg("/proc/loadavg");
@@ -320,11 +332,11 @@ void TestPreview::progressive() {
   QStringList phases;
   for (auto it = final.phaseMs.begin(); it != final.phaseMs.end(); ++it)
     phases << QString("%1 %2").arg(it.key()).arg(it.value(), 0, 'f', 1);
-  qInfo("%s %s 50%%: first stage %.0f ms (accuracy %.4f +- %.4f on %lld), final %.0f ms (accuracy %.4f on %lld); "
-        "median of 3, 1 thread, loadavg %s; last run's phases (ms): %s",
+  qInfo("%s %s 50%%: first stage %.0f ms (accuracy %.4f +- %.4f on %lld), final %.0f ms (accuracy %.4f on %lld), "
+        "one stage %.0f ms; median of 3, 1 thread, loadavg %s; last run's phases (ms): %s",
         qPrintable(file), qPrintable(granularity), firstMs[1], estimate.accuracy, estimate.accuracyStdErr,
         static_cast<long long>(estimate.samples), finalMs[1], final.accuracy, static_cast<long long>(final.samples),
-        load.constData(), qPrintable(phases.join(", ")));
+        oneStageMs[1], load.constData(), qPrintable(phases.join(", ")));
 }
 
 void TestPreview::newerEditCancelsRefinement() {
@@ -337,9 +349,15 @@ void TestPreview::newerEditCancelsRefinement() {
   QVERIFY(m);
   ModelDocument doc;
   PreviewController ctl(&doc);
-  QStringList events;  // "estimate G", "final G", "superseded G", "document G estimate|final"
-  connect(&ctl, &PreviewController::estimateReady, this,
-          [&](const PreviewResult& r) { events << QString("estimate %1").arg(r.generation); });
+  PreviewPanel panel(&doc);
+  panel.resize(540, 460);
+  QStringList events;  // "estimate G", "final G", "superseded G"
+  QStringList estimateTexts;  // the panel's accuracy and status while showing an estimate
+  connect(&ctl, &PreviewController::estimateReady, this, [&](const PreviewResult& r) {
+    events << QString("estimate %1").arg(r.generation);
+    estimateTexts << panel.afterText("accuracy") + " | " + panel.statusText();
+    if (estimateTexts.size() == 1) panel.grab().save(guitest::screenshotDir() + "/preview-estimate.png");
+  });
   connect(&ctl, &PreviewController::resultReady, this,
           [&](const PreviewResult& r) { events << QString("final %1").arg(r.generation); });
   connect(&ctl, &PreviewController::superseded, this, [&](quint64 g) { events << QString("superseded %1").arg(g); });
@@ -378,6 +396,12 @@ void TestPreview::newerEditCancelsRefinement() {
   QVERIFY(!doc.preview().estimate);
   QCOMPARE(doc.preview().samples, PreviewWorker::kDefaultValidationImages);
   QVERIFY(doc.preview().plan == doc.plan());
+  // While an estimate shows, the panel says so, with its error and sample count.
+  QVERIFY(!estimateTexts.isEmpty());
+  for (const QString& t : estimateTexts)
+    QVERIFY2(t.contains(QChar(0x00b1)) && t.contains("on 256 images") && t.contains("refining on 1000"), qPrintable(t));
+  QVERIFY2(panel.statusText().contains("on 1000 images") && !panel.afterText("accuracy").contains(QChar(0x00b1)),
+           qPrintable(panel.statusText()));
   // Only measured-on-all-images configurations become tried points.
   for (const TriedPoint& t : doc.tried()) QVERIFY(t.plan != olderPlan);
 }
