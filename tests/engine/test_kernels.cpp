@@ -177,7 +177,7 @@ class TestKernels : public QObject {
                                  "csr-direct", "winograd", "co-vector", ""};  // "" = timed choice
     const char* acts[] = {"", "Relu", "LeakyRelu", "Clip", "HardSigmoid", "HardSwish"};
     int row = 0;
-    for (int shape = 0; shape < 16; ++shape)
+    for (int shape = 0; shape < 17; ++shape)
       for (const char* k : kernelsList)
         for (int threads : {1, 2}) {
           const char* act = acts[row++ % 6];
@@ -209,7 +209,9 @@ class TestKernels : public QObject {
                          // several images per pass, no padding.
                          {2, 5, 9, 7, 3, 1, 1, 1, 1}, {3, 16, 7, 24, 3, 1, 1, 1, 1}, {2, 3, 6, 9, 3, 1, 0, 1, 1},
                          // Rows of 15 and more (whole-vector row copies), stride 2 on a wide input.
-                         {2, 3, 17, 9, 3, 1, 1, 1, 1}, {2, 4, 37, 8, 3, 2, 1, 1, 1}};
+                         {2, 3, 17, 9, 3, 1, 1, 1, 1}, {2, 4, 37, 8, 3, 2, 1, 1, 1},
+                         // One image with enough work for co-vector to share its rows with a helper thread.
+                         {1, 16, 28, 24, 3, 1, 1, 1, 1}};
     const Shp s = cases[shapeCase];
     std::mt19937 rng(static_cast<unsigned>(100 + shapeCase));
     Tensor X = randomTensor({s.n, s.c, s.h, s.h}, rng);

@@ -38,7 +38,8 @@ Tensor refConvResidual(const Tensor& X, const Tensor& W, const Tensor& B, const 
               for (int64_t kw = 0; kw < K; ++kw) {
                 const int64_t ih = oh * stride - pad + kh, iw = ow * stride - pad + kw;
                 if (ih < 0 || iw < 0 || ih >= H || iw >= Wd) continue;
-                s += static_cast<double>(W.at(((co * C + ci) * K + kh) * K + kw)) * X.at(((n * C + ci) * H + ih) * Wd + iw);
+                s += static_cast<double>(W.at(((co * C + ci) * K + kh) * K + kw)) *
+                     X.at(((n * C + ci) * H + ih) * Wd + iw);
               }
           Y.at(o) = static_cast<float>(refAct(act, s));
         }
@@ -57,7 +58,7 @@ class TestKernelsFused : public QObject {
     QTest::addColumn<int>("threads");
     const char* acts[] = {"Relu", "", "HardSwish"};
     int row = 0;
-    for (int shape = 0; shape < 7; ++shape)
+    for (int shape = 0; shape < 9; ++shape)
       for (const char* k : {"dense", "direct", "winograd", "co-vector", ""})  // "" = timed choice
         for (int threads : {1, 2}) {
           const char* act = acts[row++ % 3];
@@ -77,9 +78,16 @@ class TestKernelsFused : public QObject {
     // 3x3 stride 1 (Winograd: odd and even planes, a partial channel block,
     // several images per pass), 3x3 stride 2, 1x1, a batch of one, 1x1
     // stride 2 and more than 64 output channels (co-vector: two blocks).
-    const Shp cases[] = {{3, 5, 9, 7, 3, 1, 1},   {5, 16, 7, 24, 3, 1, 1}, {2, 4, 28, 16, 3, 1, 1},
-                         {3, 6, 13, 10, 3, 2, 1}, {7, 12, 7, 9, 1, 1, 0},  {1, 8, 14, 16, 3, 1, 1},
-                         {3, 5, 14, 70, 1, 2, 0}};
+    const Shp cases[] = {{3, 5, 9, 7, 3, 1, 1},
+                         {5, 16, 7, 24, 3, 1, 1},
+                         {2, 4, 28, 16, 3, 1, 1},
+                         {3, 6, 13, 10, 3, 2, 1},
+                         {7, 12, 7, 9, 1, 1, 0},
+                         {1, 8, 14, 16, 3, 1, 1},
+                         {3, 5, 14, 70, 1, 2, 0},
+                         // One image with enough work to share its rows with a helper thread.
+                         {1, 16, 28, 32, 3, 1, 1},
+                         {1, 32, 27, 48, 3, 2, 1}};
     const Shp s = cases[shapeCase];
     std::mt19937 rng(static_cast<unsigned>(500 + shapeCase));
     const int64_t ho = (s.h + 2 * s.pad - s.k) / s.stride + 1;

@@ -31,7 +31,7 @@ void tile(const float* x, const CoVectorConvPlan& p, const float* wp, float* out
         v16 w[V];
 #pragma GCC unroll 4
         for (int v = 0; v < V; ++v) w[v] = load16(wp + 16 * v);
-        // Fully unrolled (GCC does not at -O2), so the accumulators live in registers.
+          // Fully unrolled (GCC does not at -O2), so the accumulators live in registers.
 #pragma GCC unroll 16
         for (int r = 0; r < R; ++r) {
           const float xv = xs[r * S];
@@ -93,14 +93,19 @@ void CoVectorConvPlan::pack(const float* w) {
 }
 
 void CoVectorConvPlan::run(const float* x, float* y, float* scratch, const float* b, const Activation* act,
-                           const float* r) const {
+                           const float* r, int64_t oh0, int64_t oh1) const {
+  if (oh1 < 0) oh1 = Ho;
+  if (oh0 >= oh1) return;
   const float* xin = x;
   if (!inPlaceInput) {
-    zeroShort(scratch, cin * Hp * Wp);
-    const int64_t rows = std::min(H, Hp - padT), cols = std::min(W, Wp - padL);
-    for (int64_t ci = 0; ci < cin; ++ci)
-      for (int64_t ih = 0; ih < rows; ++ih)
-        copyShort(x + (ci * H + ih) * W, scratch + (ci * Hp + ih + padT) * Wp + padL, cols);
+    // Only the padded rows these output rows read.
+    const int64_t p0 = oh0 * sH, p1 = std::min(Hp, (oh1 - 1) * sH + (kH - 1) * dH + 1);
+    const int64_t cols = std::min(W, Wp - padL);
+    for (int64_t ci = 0; ci < cin; ++ci) {
+      zeroShort(scratch + (ci * Hp + p0) * Wp, (p1 - p0) * Wp);
+      for (int64_t pr = std::max(p0, padT); pr < std::min(p1, padT + H); ++pr)
+        copyShort(x + (ci * H + pr - padT) * W, scratch + (ci * Hp + pr) * Wp + padL, cols);
+    }
     xin = scratch;
   }
   float* tmp = scratch + cin * Hp * Wp + 16;
@@ -114,15 +119,16 @@ void CoVectorConvPlan::run(const float* x, float* y, float* scratch, const float
     const float* wp = packed.data() + co0 * cin * taps;
     // Each output row in equal runs of at most kMaxR[V] pixels.
     const int64_t runs = (Wo + kMaxR[V] - 1) / kMaxR[V];
-    for (int64_t oh = 0; oh < Ho; ++oh)
+    for (int64_t oh = oh0; oh < oh1; ++oh)
       for (int64_t k = 0, ow0 = 0; k < runs; ++k) {
         const int R = static_cast<int>(Wo / runs + (k < Wo % runs ? 1 : 0));
         const TileFn f = sW == 1 ? Tiles<1>::get(V, R) : Tiles<2>::get(V, R);
         f(xin + (oh * sH) * Wp + ow0 * sW, *this, wp, tmp);
         // Into NCHW: each 16-channel vector of the R pixels is transposed in
         // registers to 16 pixel runs. Whole-vector stores spill past the run
-        // onto pixels of this plane written later; the plane's end is exact.
-        const bool whole = oh * Wo + ow0 + 16 <= outPlane;
+        // onto pixels of these rows written later; the rows' end is exact
+        // (what follows is another plane, or rows of another thread).
+        const bool whole = oh * Wo + ow0 + 16 <= oh1 * Wo;
         for (int v = 0; v < V; ++v) {
           v16 rows[16];
           for (int i = 0; i < 16; ++i) rows[i] = i < R ? load16(tmp + (i * V + v) * 16) : v16{};
@@ -145,7 +151,9 @@ void CoVectorConvPlan::run(const float* x, float* y, float* scratch, const float
   }
   if (!r) return;
   if (!act) act = &kNone;
-  for (int64_t co = 0; co < cout; ++co) act->applyWithResidual(y + co * outPlane, r + co * outPlane, outPlane);
+  const int64_t first = oh0 * Wo, count = (oh1 - oh0) * Wo;
+  for (int64_t co = 0; co < cout; ++co)
+    act->applyWithResidual(y + co * outPlane + first, r + co * outPlane + first, count);
 }
 
 }  // namespace topiary::kernels

@@ -21,9 +21,9 @@ struct CoVectorConvPlan {
   int64_t cin = 0, cout = 0, H = 0, W = 0, kH = 0, kW = 0, dH = 1, dW = 1, sH = 1, sW = 1, padT = 0, padL = 0;
   int64_t Ho = 0, Wo = 0;
   // Derived by init():
-  int64_t Hp = 0, Wp = 0;       // padded input plane
-  bool inPlaceInput = false;    // no padding: the input is read where it is
-  std::vector<float> packed;    // weights per block of up to 64 output channels: [ci][tap][16V]
+  int64_t Hp = 0, Wp = 0;     // padded input plane
+  bool inPlaceInput = false;  // no padding: the input is read where it is
+  std::vector<float> packed;  // weights per block of up to 64 output channels: [ci][tap][16V]
 
   static bool applies(int64_t sH, int64_t sW) { return sH == sW && (sH == 1 || sH == 2); }
   void init();
@@ -32,8 +32,10 @@ struct CoVectorConvPlan {
   int64_t scratchFloats() const { return cin * Hp * Wp + 16 + 64 * 16; }
   // One image: x [cin, H, W] -> y [cout, Ho, Wo] = act(conv + b + r) (b,
   // act and the residual r [cout, Ho, Wo] may be null; r may not alias y).
-  void run(const float* x, float* y, float* scratch, const float* b, const Activation* act,
-           const float* r = nullptr) const;
+  // Only output rows [oh0, oh1) (oh1 < 0: all) are written, so threads can
+  // share one image, each with its own scratch.
+  void run(const float* x, float* y, float* scratch, const float* b, const Activation* act, const float* r = nullptr,
+           int64_t oh0 = 0, int64_t oh1 = -1) const;
 };
 
 }  // namespace topiary::kernels

@@ -20,6 +20,8 @@ struct Activation;
 
 struct WinogradPlan {
   int64_t cin = 0, cout = 0, H = 0, W = 0, padT = 0, padL = 0, Ho = 0, Wo = 0;
+  // The window, fixed by applies(); here so that Conv sets up every plan alike.
+  int64_t kH = 3, kW = 3, dH = 1, dW = 1, sH = 1, sW = 1;
   // Derived by init():
   DirectConvPlan tiles;          // 4x4 windows at stride 2 over the padded input
   int64_t perImage = 0;          // flattened tiles per image (one phase plane, Hs x Ws)

@@ -15,6 +15,7 @@
 #include "kernels/depthwise_conv.h"
 #include "kernels/direct_conv.h"
 #include "kernels/kernel_choice.h"
+#include "kernels/shared_work.h"
 #include "kernels/sparse_matrix.h"
 #include "kernels/threading.h"
 #include "kernels/winograd_conv.h"
@@ -46,6 +47,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
                  const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(prepare(in));
+    rawThreads_ = ctx.threads;
     const Tensor& X = *in[0];
     const Tensor& W = *in[1];
     const Tensor* B = bias(in);
@@ -272,25 +274,18 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   }
 
   bool winogradApplies() const {
-    return directApplies() && kernels::WinogradPlan::applies(win_.k[1], win_.k[2], win_.s[1], win_.s[2], win_.d[1],
-                                                             win_.d[2]);
+    return directApplies() &&
+           kernels::WinogradPlan::applies(win_.k[1], win_.k[2], win_.s[1], win_.s[2], win_.d[1], win_.d[2]);
   }
 
   // kernels/winograd_conv.h (frozen weights: transformed once per geometry);
   // images split over workers.
   void winogradPath(const float* x, const float* w, const float* b, float* y, int threads, const float* r = nullptr) {
     kernels::WinogradPlan& pl = wino_;
-    if (pl.cin != Cin_ || pl.cout != Cout_ || pl.H != win_.in[1] || pl.W != win_.in[2] || pl.Ho != win_.out[1] ||
-        pl.Wo != win_.out[2] || pl.padT != win_.padBegin[1] || pl.padL != win_.padBegin[2] || pl.packed.empty()) {
-      pl = kernels::WinogradPlan{};
+    if (pl.cin != Cin_ || pl.cout != Cout_ || !planMatches(pl) || pl.packed.empty()) {
+      pl = planFor<kernels::WinogradPlan>();
       pl.cin = Cin_;
       pl.cout = Cout_;
-      pl.H = win_.in[1];
-      pl.W = win_.in[2];
-      pl.padT = win_.padBegin[1];
-      pl.padL = win_.padBegin[2];
-      pl.Ho = win_.out[1];
-      pl.Wo = win_.out[2];
       pl.init();
       pl.pack(w);
     }
@@ -317,13 +312,24 @@ class Conv final : public Kernel, public kernels::KernelChoice {
       pl.init();
       pl.pack(w);
     }
-    const int64_t P = win_.outSize(), inN = win_.inSize(), S = pl.scratchFloats();
-    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
+    const int64_t P = win_.outSize(), inN = win_.inSize(), S = pl.scratchFloats(), Ho = win_.out[1];
+    const kernels::Activation* act = r ? &act_ : &pathAct_;
+    // One image on two threads or more: its output rows in up to 4 pieces
+    // shared with a helper (kernels/shared_work.h) when there is ~20 us of
+    // work. When the helper gets no core, the caller pays ~8% (halo rows).
+    const int64_t pieces =
+        N_ == 1 && rawThreads_ > 1 && 2.0 * Cout_ * Cin_ * win_.kSize() * P >= 2e6 ? std::min<int64_t>(Ho, 4) : 1;
+    const int T =
+        pieces > 1 ? kernels::kSharedSlots : static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
     if (directScratch_.size() < static_cast<size_t>(T * S)) directScratch_.resize(static_cast<size_t>(T * S));
+    if (pieces > 1)
+      return kernels::runShared(pieces, [&](int64_t i, int slot) {
+        pl.run(x, y, directScratch_.data() + slot * S, b, act, r, Ho * i / pieces, Ho * (i + 1) / pieces);
+      });
     parallelFor(T, T, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t)
         for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n)
-          pl.run(x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b, r ? &act_ : &pathAct_,
+          pl.run(x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b, act,
                  r ? r + n * Cout_ * P : nullptr);
     });
   }
@@ -502,7 +508,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     N_ = fullBatch;
     char pct[16];
     std::snprintf(pct, sizeof pct, " %.0f%%", 100.0 * density_);
-    const char* names[] = {"dense",    "csr",     "2:4", "direct", hasNm_ ? "2:4-direct" : "csr-direct",
+    const char* names[] = {"dense",    "csr",      "2:4", "direct", hasNm_ ? "2:4-direct" : "csr-direct",
                            "winograd", "co-vector"};
     choice_ = names[static_cast<int>(mode_)];
     if (!csr_.empty()) choice_ += pct;
@@ -567,6 +573,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   // Resolved per call from the input shapes.
   Window win_;
   int64_t N_ = 0, Cin_ = 0, Cout_ = 0, Cg_ = 0;
+  int rawThreads_ = 1;  // the run's threads (threadsFor() gives small layers one)
   // Scratch kept between runs: one im2col matrix per worker, per-worker dW partial sums.
   std::vector<float> col_, dwPart_;
 };
