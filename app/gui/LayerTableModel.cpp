@@ -97,7 +97,9 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
   // so the label says the measured sparsity whenever it differs from the
   // target, as the graph and the nonzero counts do.
   const QString ownGranularity = effectiveGranularity(index.row());
-  const bool coupledOnly = ownGranularity.isEmpty() && measured && achieved > 0;
+  // Until the preview of the current plan arrives the label and bar show the target alone.
+  const bool current = measured && pv.plan == doc_->plan();
+  const bool coupledOnly = ownGranularity.isEmpty() && current && achieved > 0;
   const int targetPct = plan.locked || ownGranularity.isEmpty() ? 0 : qRound(plan.sparsity * 100);
   const int achievedPct = qRound(achieved * 100);
   switch (role) {
@@ -116,7 +118,7 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
         case Sparsity:
           // A layer the default does not apply to is not pruned by its own plan.
           if (ownGranularity.isEmpty()) return coupledOnly ? QString("%1%").arg(achievedPct) : QStringLiteral("\u2014");
-          if (measured && achievedPct != targetPct) return QString("%1\u2192%2%").arg(targetPct).arg(achievedPct);
+          if (current && achievedPct != targetPct) return QString("%1\u2192%2%").arg(targetPct).arg(achievedPct);
           return QString("%1%").arg(targetPct);
         case Params: return formatCount(double(li.params));
         case Nonzeros: return formatCount(measured ? double(pv.layerNonzeros.value(li.name)) : double(li.params));
@@ -135,7 +137,7 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
       }
     case AchievedSparsityRole:
       // The fraction of zero weights the preview measured, else the target.
-      if (measured) return achieved;
+      if (current) return achieved;
       return ownGranularity.isEmpty() || plan.locked ? 0.0 : plan.sparsity;
     case Qt::CheckStateRole:
       if (index.column() == Lock) return plan.locked ? Qt::Checked : Qt::Unchecked;
@@ -145,7 +147,7 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
         return QString("%1 (%2)\nweight %3: %4\noutput %5")
             .arg(li.name, li.op, li.weight, QString::fromStdString(topiary::shapeToString(li.weightShape)),
                  li.outputShape);
-      if (index.column() == Sparsity && measured && (coupledOnly || achievedPct != targetPct))
+      if (index.column() == Sparsity && current && (coupledOnly || achievedPct != targetPct))
         return tr("Target %1%; %2% of its weights are zero: %3")
             .arg(targetPct)
             .arg(achieved * 100, 0, 'f', 1)

@@ -11,8 +11,9 @@ class LayerTableModel : public QAbstractTableModel {
   Q_OBJECT
  public:
   enum Column { Name, Op, Granularity, Criterion, Sparsity, Lock, Params, Nonzeros, Flops, ColumnCount };
-  // The measured fraction of zero weights of a row (the latest preview's),
-  // or its target before any preview: what the sparsity bar draws.
+  // The measured fraction of zero weights of a row (the preview of the
+  // current plan), or its target until that preview arrives: what the
+  // sparsity bar draws.
   static constexpr int AchievedSparsityRole = Qt::UserRole + 1;
 
   explicit LayerTableModel(ModelDocument* doc, QObject* parent = nullptr);
