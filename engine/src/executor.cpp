@@ -283,7 +283,7 @@ Status Executor::run(const std::vector<std::pair<std::string, const Tensor*>>& i
   }
   lastRunSharded_ = false;
   if (!shards_.empty() && static_cast<int>(shards_.size()) == ctx_.threads && inputs.size() == 1 &&
-      inputs[0].second->rank() > 0 && inputs[0].second->dim(0) >= (ctx_.threads > 1 ? 2 * ctx_.threads : 32))
+      inputs[0].second->rank() > 0 && inputs[0].second->dim(0) >= (ctx_.threads > 1 ? 2 * ctx_.threads : 8))
     return runSharded(*inputs[0].second);
   omp_set_num_threads(ctx_.threads);
   std::vector<const Tensor*> in;
@@ -321,13 +321,18 @@ Status Executor::runSharded(const Tensor& x) {
   const int64_t N = x.dim(0), sample = static_cast<int64_t>(x.bytes()) / N;
   // Four chunks per thread (at least 8 images each): small enough that the
   // busy threads absorb the share of one the OS does not schedule. A
-  // convolutional graph goes in chunks of 16 images, whose activations stay
+  // convolutional graph goes in chunks of 4 images, whose activations stay
   // in the core's cache from one layer to the next (a whole batch of 256
-  // goes through memory at every layer: 1.3x the CPU time on resnet8 and
-  // mobilenet-tiny on one thread, 1.05x on two).
+  // goes through memory at every layer: 1.2-1.4x the CPU time of chunks of
+  // 4 on resnet8 and mobilenet-tiny, one thread or two), or of 16 when its
+  // weights are over 1 MB (lenet5-caffe: they are read again per chunk).
   const bool convs =
       std::any_of(run_->nodes.begin(), run_->nodes.end(), [](const Node& n) { return n.opType == "Conv"; });
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(std::max<int64_t>(4 * T, convs ? N / 16 : 0), N / 8));
+  size_t weightBytes = 0;
+  for (const auto& kv : run_->initializers) weightBytes += kv.second.bytes();
+  const int64_t perChunk = weightBytes > (size_t(1) << 20) ? 16 : 4;
+  const int64_t chunks = std::max<int64_t>(
+      1, convs ? std::max<int64_t>(std::min<int64_t>(4 * T, N / 8), N / perChunk) : std::min<int64_t>(4 * T, N / 8));
   chunkInputs_.resize(static_cast<size_t>(chunks));
   chunkKept_.resize(static_cast<size_t>(chunks));
   for (int64_t k = 0; k < chunks; ++k) {

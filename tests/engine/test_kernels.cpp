@@ -293,8 +293,8 @@ class TestKernels : public QObject {
   }
   // The optimised executor (folded BatchNorm with non-trivial statistics,
   // fused activations, sparse kernels) against the graph run as stored; 37
-  // images run in 4 chunks over 2 threads or (convolutional graphs) 2
-  // chunks of 18 and 19 on one.
+  // images run in chunks of 4 or 5 images (convolutional graphs) or 4 chunks
+  // over 2 threads.
   void optimizedArchitectures() {
     QFETCH(QString, arch);
     QFETCH(double, sparsity);
