@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "common/test_util.h"
 #include "topiary/arch.h"
 #include "topiary/dynamic.h"
 #include "topiary/executor.h"

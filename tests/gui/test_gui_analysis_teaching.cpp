@@ -44,6 +44,9 @@ void TestGuiAnalysisTeaching::walkTheTour() {
                               qPrintable(QString("step %1: preview %2").arg(i).arg(doc.preview().error)), 30000);
     QVERIFY(doc.plan() == tour.planFor(i));
     QVERIFY(tour.measured(i));
+    // The tour records the final preview, on all 300 images, never the first-stage estimate.
+    QVERIFY(!tour.measured(i)->estimate);
+    QCOMPARE(tour.measured(i)->samples, qint64(300));
   };
   // QVERIFY inside the lambda only leaves the lambda: stop the test too.
 #define WALK(i)                             \

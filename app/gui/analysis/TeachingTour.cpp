@@ -156,6 +156,8 @@ void TeachingTour::goTo(int i) {
 
 void TeachingTour::onPreview() {
   if (current_ < 0 || !doc_->hasPreview() || doc_->preview().plan != planFor(current_)) return;
+  // The first stage of a preview is an estimate on part of the images; the tour records the final numbers.
+  if (doc_->preview().estimate) return;
   if (measured_.contains(current_) && measured_[current_].generation == doc_->preview().generation && !job_->busy())
     return;
   measured_[current_] = doc_->preview();
