@@ -71,10 +71,10 @@ inline void interleave(v16 a, v16 b, v16& lo, v16& hi) {
 #define TOPIARY_LO1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
 #define TOPIARY_HI1 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
 inline void transpose16(v16 r[16]) {
-  typedef int32_t i16 __attribute__((vector_size(64)));
 #if defined(__clang__)
 #define TOPIARY_SHUF(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
 #else
+  typedef int32_t i16 __attribute__((vector_size(64)));
 #define TOPIARY_SHUF(a, b, ...) __builtin_shuffle(a, b, i16{__VA_ARGS__})
 #endif
   // Stage s: row i (bit s clear) takes lanes with bit s clear from itself and
