@@ -188,6 +188,16 @@ Result<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const Exe
   // One thread: convolutional graphs only, in chunks whose activations stay in cache.
   const bool convs = std::any_of(run.nodes.begin(), run.nodes.end(), [](const Node& n) { return n.opType == "Conv"; });
   if (options.optimizeForInference && (ex->ctx_.threads > 1 || convs) && shardable(run)) {
+    // A convolutional graph goes in chunks of 4 images, whose activations stay
+    // in the core's cache from one layer to the next (a whole batch of 256
+    // goes through memory at every layer: 1.2-1.4x the CPU time of chunks of
+    // 4 on resnet8 and mobilenet-tiny, one thread or two), or of 16 when its
+    // weights are over 1 MB (lenet5-caffe: they are read again per chunk).
+    if (convs) {
+      size_t weightBytes = 0;
+      for (const auto& kv : run.initializers) weightBytes += kv.second.bytes();
+      ex->chunkImages_ = weightBytes > (size_t(1) << 20) ? 16 : 4;
+    }
     ExecutorOptions one;
     one.threads = 1;
     one.maxTensorBytes = options.maxTensorBytes;
@@ -320,19 +330,11 @@ Status Executor::runSharded(const Tensor& x) {
   const int T = static_cast<int>(shards_.size());
   const int64_t N = x.dim(0), sample = static_cast<int64_t>(x.bytes()) / N;
   // Four chunks per thread (at least 8 images each): small enough that the
-  // busy threads absorb the share of one the OS does not schedule. A
-  // convolutional graph goes in chunks of 4 images, whose activations stay
-  // in the core's cache from one layer to the next (a whole batch of 256
-  // goes through memory at every layer: 1.2-1.4x the CPU time of chunks of
-  // 4 on resnet8 and mobilenet-tiny, one thread or two), or of 16 when its
-  // weights are over 1 MB (lenet5-caffe: they are read again per chunk).
-  const bool convs =
-      std::any_of(run_->nodes.begin(), run_->nodes.end(), [](const Node& n) { return n.opType == "Conv"; });
-  size_t weightBytes = 0;
-  for (const auto& kv : run_->initializers) weightBytes += kv.second.bytes();
-  const int64_t perChunk = weightBytes > (size_t(1) << 20) ? 16 : 4;
-  const int64_t chunks = std::max<int64_t>(
-      1, convs ? std::max<int64_t>(std::min<int64_t>(4 * T, N / 8), N / perChunk) : std::min<int64_t>(4 * T, N / 8));
+  // busy threads absorb the share of one the OS does not schedule; smaller
+  // still for convolutional graphs (chunkImages_, set in create()).
+  int64_t chunks = std::min<int64_t>(4 * T, N / 8);
+  if (chunkImages_ > 0) chunks = std::max<int64_t>(chunks, N / chunkImages_);
+  chunks = std::max<int64_t>(1, chunks);
   chunkInputs_.resize(static_cast<size_t>(chunks));
   chunkKept_.resize(static_cast<size_t>(chunks));
   for (int64_t k = 0; k < chunks; ++k) {

@@ -139,6 +139,7 @@ class Executor {
   std::vector<Tensor> chunkInputs_;
   std::vector<std::vector<Tensor>> chunkKept_;  // [chunk][kept tensor]
   bool lastRunSharded_ = false;
+  int64_t chunkImages_ = 0;  // images per chunk of a split run of a convolutional graph (0: not one)
   std::unique_ptr<ZeroFeed> zeros_;  // inputs of runOnZeros()
   uint64_t maxTensorBytes_ = uint64_t(4) << 30;
   std::vector<Slot> slots_;
