@@ -81,9 +81,13 @@ double maxEventLoopGapMs(int durationMs) {
 }
 
 void isolateSettings() {
+  // ctest runs the GUI test executables in parallel: each gets settings (recent
+  // files, window state) and app data (autosaves) of its own, named after the
+  // executable, so one test's opens never show up in another's recent list.
+  const QString exe = QFileInfo(QCoreApplication::applicationFilePath()).completeBaseName();
   QStandardPaths::setTestModeEnabled(true);
   QCoreApplication::setOrganizationName("TopiaryTest");
-  QCoreApplication::setApplicationName("topiary-test");
+  QCoreApplication::setApplicationName("topiary-test-" + exe);
   QSettings().clear();
 }
 
