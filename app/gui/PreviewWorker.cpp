@@ -50,72 +50,6 @@ double medianLatencyMs(const topiary::Graph& g, const topiary::Dataset* data, in
   return ms[ms.size() / 2];
 }
 
-// Top-1 accuracy over data sets evaluated one after the other on ONE
-// executor, as topiary::evaluate computes it (optimised executor, argmax of
-// the logits before a final Softmax). topiary::evaluate makes an executor per
-// call, and an executor times its Conv kernels on its first batch (tens to
-// a hundred ms on resnet8 with sparse weights): a second call for the
-// refinement would pay that again.
-class StagedEvaluation {
- public:
-  StagedEvaluation(const topiary::Graph& graph, int threads, const std::atomic<bool>& cancel)
-      : graph_(graph), threads_(threads), cancel_(cancel) {}
-
-  // Adds the data set's samples; false with `error` set (or on cancel).
-  bool add(const topiary::Dataset& data, int batchSize, QString& error) {
-    if (!ex_) {
-      auto ex = topiary::Executor::create(graph_, PreviewWorker::latencyOptions(threads_));
-      if (!ex) {
-        error = QString::fromStdString(ex.status().message());
-        return false;
-      }
-      ex_ = std::move(ex.value());
-      ex_->setCancelFlag(&cancel_);
-      logits_ = graph_.outputs.empty() ? std::string() : graph_.outputs[0].name;
-      const int p = graph_.producerOf(logits_);
-      if (p >= 0 && (graph_.nodes[size_t(p)].opType == "Softmax" || graph_.nodes[size_t(p)].opType == "LogSoftmax"))
-        logits_ = graph_.nodes[size_t(p)].input(0);
-    }
-    topiary::Tensor batch;
-    std::vector<int> labels;
-    for (int64_t begin = 0; begin < data.size(); begin += batchSize) {
-      if (cancel_.load()) return false;
-      const int64_t count = std::min<int64_t>(batchSize, data.size() - begin);
-      data.batch(begin, count, batch, &labels);
-      topiary::Status st = ex_->run(batch);
-      if (!st) {
-        error = QString::fromStdString(st.message());
-        return false;
-      }
-      const topiary::Tensor* z = ex_->value(logits_);
-      if (!z) z = &ex_->output(0);
-      if (z->rank() != 2 || z->dim(0) != count) {
-        error = QString("the model's output has shape %1; expected [%2, classes] for classification")
-                    .arg(QString::fromStdString(topiary::shapeToString(z->shape())))
-                    .arg(count);
-        return false;
-      }
-      const int64_t c = z->dim(1);
-      for (int64_t i = 0; i < count; ++i) {
-        const float* row = z->f() + i * c;
-        correct_ += (std::max_element(row, row + c) - row) == labels[size_t(i)];
-      }
-      samples_ += count;
-    }
-    return true;
-  }
-  qint64 correct() const { return correct_; }
-  qint64 samples() const { return samples_; }
-
- private:
-  const topiary::Graph& graph_;
-  int threads_;
-  const std::atomic<bool>& cancel_;
-  std::unique_ptr<topiary::Executor> ex_;
-  std::string logits_;
-  qint64 correct_ = 0, samples_ = 0;
-};
-
 bool parseStorage(const QString& name, topiary::StorageFormat& out) {
   for (topiary::StorageFormat f : topiary::allStorageFormats())
     if (name == topiary::storageFormatName(f)) {
@@ -344,17 +278,27 @@ PreviewResult PreviewWorker::compute(const PreviewRequest& req,
   // images, publishes that estimate with the numbers that do not depend on
   // the data (size, FLOPs, latency), then evaluates the rest and publishes
   // the accuracy on all of them; a newer edit cancels the second stage.
-  StagedEvaluation eval(pruned, req.threads, cancel);
+  // One evaluator for both stages: its executor packs and times the kernels once.
+  std::unique_ptr<topiary::Evaluator> eval;
   auto evaluateOn = [&](const topiary::Dataset& images) -> bool {
     QString why;
-    if (!eval.add(images, 256, why)) {
-      if (!cancel.load()) r.notes << "accuracy unavailable: " + why;
-      return false;
+    if (!eval) {
+      auto ev = topiary::Evaluator::create(pruned, latencyOptions(req.threads));
+      if (ev) eval = std::move(ev.value());
+      else why = qs(ev.status().message());
     }
-    r.samples = eval.samples();
-    r.accuracy = double(eval.correct()) / double(r.samples);
-    r.accuracyValid = true;
-    return true;
+    if (eval) {
+      const topiary::Status st = eval->add(images, 256, &cancel);
+      if (st) {
+        r.samples = eval->samples();
+        r.accuracy = double(eval->correct()) / double(r.samples);
+        r.accuracyValid = true;
+        return true;
+      }
+      why = qs(st.message());
+    }
+    if (!cancel.load()) r.notes << "accuracy unavailable: " + why;
+    return false;
   };
   const SplitImages* parts = data ? split(*data, req.firstStageImages) : nullptr;
   if (!data) r.notes << "accuracy unavailable: " + dataWhy;

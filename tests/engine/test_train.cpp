@@ -265,6 +265,38 @@ class TestTrain : public QObject {
     QCOMPARE(r->accuracy, 0.8);
     QCOMPARE(r->batchMs.size(), size_t(3));
     QCOMPARE(r->predictions, (std::vector<int>{0, 3, 2, 2, 1}));
+
+    // The same samples in two data sets on one Evaluator (the preview's
+    // estimate, then its refinement) give the same totals as one evaluate().
+    auto part = [&](int64_t begin, int64_t count) {
+      Dataset p;
+      p.images = Tensor(DType::Float, {count, 1, 1, 4});
+      std::copy(d.images.f() + begin * 4, d.images.f() + (begin + count) * 4, p.images.f());
+      p.labels.assign(d.labels.begin() + begin, d.labels.begin() + begin + count);
+      p.numClasses = 4;
+      return p;
+    };
+    auto ev = Evaluator::create(g.value());
+    QVERIFY2(ev.isOk(), ev.status().message().c_str());
+    QVERIFY(ev.value()->add(part(0, 3), 2).isOk());
+    QCOMPARE(ev.value()->samples(), int64_t(3));
+    QCOMPARE(ev.value()->correct(), int64_t(2));  // labels 0,3,1 against 0,3,2
+    QVERIFY(ev.value()->add(part(3, 2), 256).isOk());
+    const EvalResult staged = ev.value()->result();
+    QCOMPARE(staged.samples, r->samples);
+    QCOMPARE(staged.accuracy, r->accuracy);
+    QCOMPARE(staged.loss, r->loss);
+    QCOMPARE(staged.predictions, r->predictions);
+    QCOMPARE(staged.batchMs.size(), size_t(3));  // 2 + 1 batches
+    // A bad data set is refused and the totals stay as they were.
+    Dataset bad;
+    bad.images = Tensor(DType::Float, {2, 1, 1, 5});
+    bad.labels = {0, 1};
+    bad.numClasses = 4;
+    QVERIFY(!ev.value()->add(bad, 2).isOk());
+    QCOMPARE(ev.value()->samples(), int64_t(5));
+    QCOMPARE(ev.value()->result().accuracy, 0.8);
+    QCOMPARE(ev.value()->add(part(0, 1), 0).kind(), ErrorKind::BadInput);
   }
 };
 

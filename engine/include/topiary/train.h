@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "topiary/dataset.h"
+#include "topiary/executor.h"
 #include "topiary/graph.h"
 #include "topiary/status.h"
 #include "topiary/tensor.h"
@@ -93,7 +95,39 @@ struct EvalResult {
   std::vector<int> predictions;
 };
 
-// Evaluates top-1 accuracy over the data set in batches.
+// Top-1 accuracy and mean cross-entropy accumulated over data sets evaluated
+// one after the other on ONE executor (optimised for inference): its weights
+// are packed and its kernels timed on the first batch only, so a preview can
+// publish an estimate on the first images and refine it on the rest without
+// paying that set-up twice. The prediction is the argmax of the logits: the
+// output, or the input of a final Softmax/LogSoftmax.
+class Evaluator {
+ public:
+  // `options.optimizeForInference` is forced on: weights are fixed while evaluating.
+  static Result<std::unique_ptr<Evaluator>> create(const Graph& graph, ExecutorOptions options = {});
+  ~Evaluator();
+  // Evaluates every sample of `data` in batches and adds them to the totals.
+  // On an error or cancel the totals keep the batches completed before it.
+  Status add(const Dataset& data, int batchSize = 256, const std::atomic<bool>* cancel = nullptr,
+             const std::function<void(int64_t done, int64_t total)>& progress = {});
+  // The totals so far (accuracy and loss over every sample added; batchMs of every batch).
+  EvalResult result() const;
+  int64_t samples() const { return samples_; }
+  int64_t correct() const { return correct_; }
+  Executor& executor() { return *ex_; }
+
+ private:
+  Evaluator(const Graph& graph, std::unique_ptr<Executor> ex);
+  const Graph& graph_;
+  std::unique_ptr<Executor> ex_;
+  std::string logits_;
+  int64_t samples_ = 0, correct_ = 0;
+  double lossSum_ = 0, seconds_ = 0;
+  std::vector<double> batchMs_;
+  std::vector<int> predictions_;
+};
+
+// Evaluates top-1 accuracy over the data set in batches (one Evaluator).
 Result<EvalResult> evaluate(const Graph& graph, const Dataset& data, int batchSize = 256, int threads = 0,
                             const std::atomic<bool>* cancel = nullptr,
                             const std::function<void(int64_t done, int64_t total)>& progress = {});

@@ -24,66 +24,91 @@ std::string logitsName(const Graph& g) {
 
 }  // namespace
 
-Result<EvalResult> evaluate(const Graph& graph, const Dataset& data, int batchSize, int threads,
-                            const std::atomic<bool>* cancel,
-                            const std::function<void(int64_t done, int64_t total)>& progress) {
-  using Clock = std::chrono::steady_clock;
-  if (batchSize < 1) return Status::badInput("batch size must be >= 1, got " + std::to_string(batchSize));
-  if (data.size() == 0) return Status::badInput("the data set '" + data.name + "' is empty");
+Evaluator::Evaluator(const Graph& graph, std::unique_ptr<Executor> ex)
+    : graph_(graph), ex_(std::move(ex)), logits_(logitsName(graph)) {}
+
+Evaluator::~Evaluator() = default;
+
+Result<std::unique_ptr<Evaluator>> Evaluator::create(const Graph& graph, ExecutorOptions options) {
   if (graph.inputs.size() != 1)
     return Status::badInput("evaluation needs a model with one input, this one has " +
                             std::to_string(graph.inputs.size()));
-  ExecutorOptions eo;
-  eo.threads = threads;
-  eo.optimizeForInference = true;  // weights are fixed while evaluating: fused, sparse kernels, batch split
-  auto exr = Executor::create(graph, eo);
-  if (!exr) return exr.status();
-  Executor& ex = *exr.value();
-  ex.setCancelFlag(cancel);
-  std::string logits = logitsName(graph);
-  EvalResult r;
-  r.predictions.reserve(static_cast<size_t>(data.size()));
+  options.optimizeForInference = true;  // fused, sparse kernels, batch split
+  auto ex = Executor::create(graph, options);
+  if (!ex) return ex.status();
+  return std::unique_ptr<Evaluator>(new Evaluator(graph, std::move(ex.value())));
+}
+
+Status Evaluator::add(const Dataset& data, int batchSize, const std::atomic<bool>* cancel,
+                      const std::function<void(int64_t done, int64_t total)>& progress) {
+  using Clock = std::chrono::steady_clock;
+  if (batchSize < 1) return Status::badInput("batch size must be >= 1, got " + std::to_string(batchSize));
+  ex_->setCancelFlag(cancel);
   Tensor batch;
   std::vector<int> labels;
-  int64_t correct = 0;
-  double lossSum = 0;
-  auto start = Clock::now();
+  const auto start = Clock::now();
+  struct AddTime {  // wall time counts on every exit, error or not
+    double& seconds;
+    Clock::time_point start;
+    ~AddTime() { seconds += std::chrono::duration<double>(Clock::now() - start).count(); }
+  } addTime{seconds_, start};
   for (int64_t begin = 0; begin < data.size(); begin += batchSize) {
     if (cancel && cancel->load()) return Status::cancelled("evaluation cancelled");
-    int64_t count = std::min<int64_t>(batchSize, data.size() - begin);
+    const int64_t count = std::min<int64_t>(batchSize, data.size() - begin);
     data.batch(begin, count, batch, &labels);
-    auto t0 = Clock::now();
-    Status st = ex.run(batch);
+    const auto t0 = Clock::now();
+    Status st = ex_->run(batch);
     if (!st.isOk()) return st;
-    r.batchMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-    const Tensor* z = ex.value(logits);
+    batchMs_.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    const Tensor* z = ex_->value(logits_);
     if (!z || z->dtype() != DType::Float || z->rank() != 2 || z->dim(0) != count)
-      return Status::badInput("the model's output '" + logits + "' has shape " +
+      return Status::badInput("the model's output '" + logits_ + "' has shape " +
                               (z ? shapeToString(z->shape()) : std::string("?")) + "; expected [" +
                               std::to_string(count) + ", classes] for classification");
-    int64_t c = z->dim(1);
+    const int64_t c = z->dim(1);
     for (int64_t i = 0; i < count; ++i) {
       const float* row = z->f() + i * c;
-      int64_t arg = std::max_element(row, row + c) - row;
-      r.predictions.push_back(static_cast<int>(arg));
-      int label = labels[static_cast<size_t>(i)];
-      if (arg == label) ++correct;
+      const int64_t arg = std::max_element(row, row + c) - row;
+      predictions_.push_back(static_cast<int>(arg));
+      const int label = labels[static_cast<size_t>(i)];
+      if (arg == label) ++correct_;
       if (label >= 0 && label < c) {
         double mx = row[arg], sum = 0;
         for (int64_t k = 0; k < c; ++k) sum += std::exp(static_cast<double>(row[k]) - mx);
-        lossSum += std::log(sum) + mx - row[label];
+        lossSum_ += std::log(sum) + mx - row[label];
       }
     }
+    samples_ += count;
     if (progress) progress(begin + count, data.size());
   }
-  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  r.samples = data.size();
-  r.accuracy = static_cast<double>(correct) / static_cast<double>(r.samples);
-  r.loss = lossSum / static_cast<double>(r.samples);
-  std::vector<double> sorted = r.batchMs;
+  return Status::ok();
+}
+
+EvalResult Evaluator::result() const {
+  EvalResult r;
+  r.samples = samples_;
+  r.accuracy = samples_ ? static_cast<double>(correct_) / static_cast<double>(samples_) : 0;
+  r.loss = samples_ ? lossSum_ / static_cast<double>(samples_) : 0;
+  r.batchMs = batchMs_;
+  r.seconds = seconds_;
+  r.predictions = predictions_;
+  std::vector<double> sorted = batchMs_;
   std::sort(sorted.begin(), sorted.end());
   r.latencyMsPerBatch = sorted.empty() ? 0 : sorted[sorted.size() / 2];
   return r;
+}
+
+Result<EvalResult> evaluate(const Graph& graph, const Dataset& data, int batchSize, int threads,
+                            const std::atomic<bool>* cancel,
+                            const std::function<void(int64_t done, int64_t total)>& progress) {
+  if (batchSize < 1) return Status::badInput("batch size must be >= 1, got " + std::to_string(batchSize));
+  if (data.size() == 0) return Status::badInput("the data set '" + data.name + "' is empty");
+  ExecutorOptions eo;
+  eo.threads = threads;
+  auto ev = Evaluator::create(graph, eo);
+  if (!ev) return ev.status();
+  TOPIARY_RETURN_IF_ERROR(ev.value()->add(data, batchSize, cancel, progress));
+  return ev.value()->result();
 }
 
 Result<GradientResult> computeGradients(const Graph& graph, const Tensor& images, const std::vector<int>& labels,
