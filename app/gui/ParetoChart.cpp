@@ -1,5 +1,7 @@
 #include "ParetoChart.h"
 
+#include <QLegend>
+#include <QLegendMarker>
 #include <QLineSeries>
 #include <QMouseEvent>
 #include <QScatterSeries>
@@ -26,9 +28,20 @@ ParetoChart::ParetoChart(Cost cost, QWidget* parent) : QChartView(parent), cost_
   current_->setMarkerSize(13);
   current_->setColor(QColor(255, 170, 0));
   current_->setBorderColor(Qt::black);
+  estimateBar_ = new QLineSeries;
+  estimateBar_->setPen(QPen(QColor(120, 120, 120), 2));
+  estimate_ = new QScatterSeries;
+  estimate_->setName(tr("estimate \u00b1 1 s.e."));
+  estimate_->setMarkerShape(QScatterSeries::MarkerShapeRectangle);
+  estimate_->setMarkerSize(11);
+  estimate_->setColor(QColor(255, 255, 255));
+  estimate_->setBorderColor(QColor(255, 140, 0));
   chart->addSeries(frontLine_);
   chart->addSeries(tried_);
   chart->addSeries(current_);
+  chart->addSeries(estimateBar_);
+  chart->addSeries(estimate_);
+  for (QLegendMarker* m : chart->legend()->markers(estimateBar_)) m->setVisible(false);
   ax_ = new QValueAxis;
   ax_->setTitleText(cost == Cost::SizeKB ? tr("size (KB)") : tr("latency (ms, batch 1, 1 thread)"));
   ax_->setTickCount(6);
@@ -38,7 +51,8 @@ ParetoChart::ParetoChart(Cost cost, QWidget* parent) : QChartView(parent), cost_
   chart->addAxis(ax_, Qt::AlignBottom);
   chart->addAxis(ay_, Qt::AlignLeft);
   for (QAbstractSeries* s : {static_cast<QAbstractSeries*>(frontLine_), static_cast<QAbstractSeries*>(tried_),
-                             static_cast<QAbstractSeries*>(current_)}) {
+                             static_cast<QAbstractSeries*>(current_), static_cast<QAbstractSeries*>(estimateBar_),
+                             static_cast<QAbstractSeries*>(estimate_)}) {
     s->attachAxis(ax_);
     s->attachAxis(ay_);
   }
@@ -116,10 +130,11 @@ QPoint ParetoChart::viewPosOf(int index) const {
   return mapFromScene(chart()->mapToScene(inChart));
 }
 
-void ParetoChart::setPoints(const QVector<TriedPoint>& points, int currentIndex) {
+void ParetoChart::setPoints(const QVector<TriedPoint>& points, int currentIndex, const TriedPoint* pending,
+                            double pendingStdErr) {
+  auto costOf = [&](const TriedPoint& p) { return cost_ == Cost::SizeKB ? p.storageBytes / 1024.0 : p.latencyMs; };
   xy_.clear();
-  for (const TriedPoint& p : points)
-    xy_.push_back(QPointF(cost_ == Cost::SizeKB ? p.storageBytes / 1024.0 : p.latencyMs, p.accuracy * 100.0));
+  for (const TriedPoint& p : points) xy_.push_back(QPointF(costOf(p), p.accuracy * 100.0));
   front_ = paretoFront(xy_);
   QList<QPointF> all(xy_.begin(), xy_.end());
   tried_->replace(all);
@@ -129,13 +144,28 @@ void ParetoChart::setPoints(const QVector<TriedPoint>& points, int currentIndex)
   QList<QPointF> cur;
   if (currentIndex >= 0 && currentIndex < xy_.size()) cur << xy_[currentIndex];
   current_->replace(cur);
-  if (xy_.isEmpty()) {
+  // The estimate is drawn but is not a tried point: it cannot be clicked and
+  // does not move the front until its accuracy on every image is known.
+  hasPending_ = pending && costOf(*pending) >= 0;
+  QVector<QPointF> extent = xy_;
+  if (hasPending_) {
+    pending_ = QPointF(costOf(*pending), pending->accuracy * 100.0);
+    const double e = pendingStdErr * 100.0;
+    pendingBar_ = {std::max(0.0, pending_.y() - e), std::min(100.0, pending_.y() + e)};
+    estimate_->replace(QList<QPointF>{pending_});
+    estimateBar_->replace(QList<QPointF>{{pending_.x(), pendingBar_.first}, {pending_.x(), pendingBar_.second}});
+    extent << QPointF(pending_.x(), pendingBar_.first) << QPointF(pending_.x(), pendingBar_.second);
+  } else {
+    estimate_->clear();
+    estimateBar_->clear();
+  }
+  if (extent.isEmpty()) {
     ax_->setRange(0, 1);
     ay_->setRange(0, 100);
     return;
   }
   double x0 = 1e300, x1 = -1e300, y0 = 1e300, y1 = -1e300;
-  for (const QPointF& p : xy_) {
+  for (const QPointF& p : extent) {
     x0 = std::min(x0, p.x());
     x1 = std::max(x1, p.x());
     y0 = std::min(y0, p.y());

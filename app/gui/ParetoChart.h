@@ -1,7 +1,9 @@
 // Accuracy against one cost (size or latency) for every configuration tried,
 // with the Pareto front (no other point is both cheaper and more accurate)
 // drawn as a line and the current configuration marked. Clicking a point
-// asks to restore its configuration.
+// asks to restore its configuration. While a preview is still an estimate
+// (the first images only), it is drawn as its own point with a one-standard-
+// error bar, so the chart is never blank while the numbers refine.
 #pragma once
 
 #include <QChartView>
@@ -19,7 +21,14 @@ class ParetoChart : public QChartView {
   enum class Cost { SizeKB, LatencyMs };
   explicit ParetoChart(Cost cost, QWidget* parent = nullptr);
 
-  void setPoints(const QVector<TriedPoint>& points, int currentIndex);
+  // `pending`: the estimate not yet among the points (null when none);
+  // `pendingStdErr`: its accuracy's standard error (0..1).
+  void setPoints(const QVector<TriedPoint>& points, int currentIndex, const TriedPoint* pending = nullptr,
+                 double pendingStdErr = 0);
+  // The estimate drawn, if any (value space: cost, accuracy in %), and its bar's ends.
+  bool hasPending() const { return hasPending_; }
+  QPointF pendingPoint() const { return pending_; }
+  QPair<double, double> pendingBar() const { return pendingBar_; }
   // Indices (into the points) on the Pareto front, cheapest first.
   static QVector<int> paretoFront(const QVector<QPointF>& costAccuracy);
   const QVector<int>& front() const { return front_; }
@@ -43,9 +52,14 @@ class ParetoChart : public QChartView {
   QScatterSeries* tried_;
   QScatterSeries* current_;
   QLineSeries* frontLine_;
+  QScatterSeries* estimate_;
+  QLineSeries* estimateBar_;
   QValueAxis* ax_;
   QValueAxis* ay_;
   QVector<QPointF> xy_;
   QVector<int> front_;
+  bool hasPending_ = false;
+  QPointF pending_;
+  QPair<double, double> pendingBar_{0, 0};
   QPoint pressPos_;
 };

@@ -154,6 +154,16 @@ void PreviewPanel::refreshCharts() {
   int current = -1;
   for (int i = 0; i < t.size(); ++i)
     if (t[i].plan == doc_->plan()) current = i;
-  sizeChart_->setPoints(t, current);
-  latencyChart_->setPoints(t, current);
+  // A first-stage estimate shows as its own point with its error bar until
+  // the final numbers make it a tried point.
+  const PreviewResult& a = doc_->preview();
+  TriedPoint pending;
+  const bool estimating = a.ok && a.estimate && a.accuracyValid;
+  if (estimating) {
+    pending.accuracy = a.accuracy;
+    pending.storageBytes = a.storageBytes;
+    pending.latencyMs = a.latencyMs;
+  }
+  sizeChart_->setPoints(t, current, estimating ? &pending : nullptr, a.accuracyStdErr);
+  latencyChart_->setPoints(t, current, estimating ? &pending : nullptr, a.accuracyStdErr);
 }

@@ -22,6 +22,7 @@
 #include "LoadedModel.h"
 #include "ModelDocument.h"
 #include "PreviewController.h"
+#include "ParetoChart.h"
 #include "PreviewPanel.h"
 #include "PreviewWorker.h"
 #include "ValidationData.h"
@@ -353,10 +354,17 @@ void TestPreview::newerEditCancelsRefinement() {
   panel.resize(540, 460);
   QStringList events;  // "estimate G", "final G", "superseded G"
   QStringList estimateTexts;  // the panel's accuracy and status while showing an estimate
+  QStringList chartMismatches;
   connect(&ctl, &PreviewController::estimateReady, this, [&](const PreviewResult& r) {
     events << QString("estimate %1").arg(r.generation);
     estimateTexts << panel.afterText("accuracy") + " | " + panel.statusText();
     if (estimateTexts.size() == 1) panel.grab().save(guitest::screenshotDir() + "/preview-estimate.png");
+    // The charts draw the estimate as its own point, with a one-standard-error bar.
+    const ParetoChart* c = panel.sizeChart();
+    if (!c->hasPending() || std::abs(c->pendingPoint().y() - r.accuracy * 100) > 1e-9 ||
+        std::abs(c->pendingPoint().x() - r.storageBytes / 1024.0) > 1e-9 ||
+        std::abs(c->pendingBar().second - c->pendingBar().first - 2 * r.accuracyStdErr * 100) > 1e-6)
+      chartMismatches << QString("estimate %1 not drawn as it is").arg(r.generation);
   });
   connect(&ctl, &PreviewController::resultReady, this,
           [&](const PreviewResult& r) { events << QString("final %1").arg(r.generation); });
@@ -395,6 +403,8 @@ void TestPreview::newerEditCancelsRefinement() {
   QCOMPARE(shown.last(), newer);
   QVERIFY(!doc.preview().estimate);
   QCOMPARE(doc.preview().samples, PreviewWorker::kDefaultValidationImages);
+  QVERIFY2(chartMismatches.isEmpty(), qPrintable(chartMismatches.join(", ")));
+  QVERIFY(!panel.sizeChart()->hasPending());  // the final result is a tried point, no longer an estimate
   QVERIFY(doc.preview().plan == doc.plan());
   // While an estimate shows, the panel says so, with its error and sample count.
   QVERIFY(!estimateTexts.isEmpty());
