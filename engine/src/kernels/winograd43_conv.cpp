@@ -1,0 +1,265 @@
+#include "kernels/winograd43_conv.h"
+
+#include <algorithm>
+
+#include "kernels/activation.h"
+#include "kernels/vec.h"
+
+namespace topiary::kernels {
+
+namespace {
+
+constexpr int kBlock = 8;   // output channels per packed block
+constexpr int kChunk = 32;  // flattened tiles per product chunk (2 vectors; M stays in L1)
+constexpr int kXi = 36;     // transformed positions of a 6x6 tile
+
+// M[xi][b][16*NV] = sum over ci of U[xi][ci][b] * V[xi][ci][q0 ..], for the
+// B output channels of one block: B*NV accumulators stay in registers.
+template <int B, int NV>
+void product(const float* V, const float* U, int64_t cin, float* M) {
+  for (int xi = 0; xi < kXi; ++xi) {
+    v16 acc[NV][B];
+    for (int v = 0; v < NV; ++v)
+      for (int b = 0; b < B; ++b) acc[v][b] = v16{};
+    const float* vp = V + xi * cin * kChunk;
+    const float* up = U + xi * cin * kBlock;
+    for (int64_t ci = 0; ci < cin; ++ci, vp += kChunk, up += kBlock) {
+      v16 x[NV];
+      for (int v = 0; v < NV; ++v) x[v] = load16(vp + 16 * v);
+      for (int b = 0; b < B; ++b)
+        for (int v = 0; v < NV; ++v) acc[v][b] += up[b] * x[v];
+    }
+    for (int b = 0; b < B; ++b)
+      for (int v = 0; v < NV; ++v) store16(M + (xi * kBlock + b) * kChunk + 16 * v, acc[v][b]);
+  }
+}
+
+using ProductFn = void (*)(const float*, const float*, int64_t, float*);
+template <int NV>
+constexpr ProductFn kRow[kBlock + 1] = {nullptr,        product<1, NV>, product<2, NV>, product<3, NV>, product<4, NV>,
+                                        product<5, NV>, product<6, NV>, product<7, NV>, product<8, NV>};
+const ProductFn* const kProducts[3] = {nullptr, kRow<1>, kRow<2>};
+
+// t = B^T d for one column of six values, B^T =
+// [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+// (14 operations, most of them fused multiply-adds).
+inline void inputColumn(v16 d0, v16 d1, v16 d2, v16 d3, v16 d4, v16 d5, v16 t[6]) {
+  const v16 s12 = d1 + d2, s34 = d4 + d3, m12 = d1 - d2, m34 = d4 - d3, m42 = d4 - d2, m31 = d3 - d1;
+  t[0] = 4.f * d0 - 5.f * d2 + d4;
+  t[1] = s34 - 4.f * s12;
+  t[2] = m34 + 4.f * m12;
+  t[3] = m42 + 2.f * m31;
+  t[4] = m42 - 2.f * m31;
+  t[5] = 4.f * d1 - 5.f * d3 + d5;
+}
+
+// o = A^T m for six values, A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+inline void outputColumn(v16 m0, v16 m1, v16 m2, v16 m3, v16 m4, v16 m5, v16 o[4]) {
+  const v16 s12 = m1 + m2, s34 = m3 + m4, d12 = m1 - m2, d34 = m3 - m4;
+  o[0] = m0 + s12 + s34;
+  o[1] = d12 + 2.f * d34;
+  o[2] = s12 + 4.f * s34;
+  o[3] = d12 + 8.f * d34 + m5;
+}
+
+}  // namespace
+
+void Winograd43Plan::init() {
+  const int64_t th = (Ho + 3) / 4, tw = (Wo + 3) / 4;
+  // Tile (i, j) reads padded rows 4i .. 4i+5: phase row i and, for taps 4
+  // and 5, row i + 1. Images are stacked inside each phase plane, so the
+  // flattened tiles of a pass run on across images; the extra row and column
+  // of tiles are computed and dropped.
+  Hs = th + 1;
+  Ws = tw + 1;
+  perImage = Hs * Ws;
+  // Images per pass: about 128 tiles (a few product chunks), and output
+  // buffers that stay in L2.
+  group = std::max<int64_t>(1, 128 / perImage);
+}
+
+void Winograd43Plan::pack(const float* w) {
+  // U = G g G^T, G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
+  // in double so that the packed weights carry only fp32 rounding.
+  static const double G[6][3] = {{0.25, 0, 0},
+                                 {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                 {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                 {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                 {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                 {0, 0, 1}};
+  const int64_t blocks = (cout + kBlock - 1) / kBlock;
+  packed.assign(static_cast<size_t>(blocks * kXi * cin * kBlock), 0.f);
+  for (int64_t co = 0; co < cout; ++co)
+    for (int64_t ci = 0; ci < cin; ++ci) {
+      const float* g = w + (co * cin + ci) * 9;
+      double t[6][3];  // G g
+      for (int r = 0; r < 6; ++r)
+        for (int c = 0; c < 3; ++c) t[r][c] = G[r][0] * g[c] + G[r][1] * g[3 + c] + G[r][2] * g[6 + c];
+      for (int r = 0; r < 6; ++r)
+        for (int c = 0; c < 6; ++c)
+          packed[static_cast<size_t>((((co / kBlock) * kXi + r * 6 + c) * cin + ci) * kBlock + co % kBlock)] =
+              static_cast<float>(t[r][0] * G[c][0] + t[r][1] * G[c][1] + t[r][2] * G[c][2]);
+    }
+}
+
+int64_t Winograd43Plan::inputFloats() const {
+  // Reads of the last vector run up to 16 tiles plus the largest shift (Ws + 1) past the end.
+  return cin * 16 * phaseFloats() + Ws + 1 + 2 * kChunk;
+}
+
+int64_t Winograd43Plan::scratchFloats() const {
+  return inputFloats() + padRowFloats() + kXi * cin * kChunk + kXi * kBlock * kChunk + 4 * cout * outRowFloats() + 64;
+}
+
+void Winograd43Plan::run(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act,
+                         const float* r) const {
+  const int64_t outN = cout * Ho * Wo;
+  for (int64_t i = 0; i < n; i += group)
+    pass(x + i * cin * H * W, std::min(group, n - i), y + i * outN, scratch, b, act, r ? r + i * outN : nullptr);
+}
+
+void Winograd43Plan::padImage(const float* x, float* dst, int64_t chan, int64_t phase, float* row) const {
+  // Each input row goes through `row` (zero outside its columns, which every
+  // row writes alike), then is split into its four column phases, 64 floats
+  // (16 per phase) at a time. The stores write whole vectors: lanes past a
+  // phase row are zeros (padded columns past 4*Ws) and land on later rows
+  // of the same plane, written afterwards, or on the plane's spare floats.
+  const int64_t rowN = padRowFloats();
+  const int64_t cols = std::max<int64_t>(0, std::min(W, 4 * Ws - padL));
+  const int64_t rows = std::max<int64_t>(0, std::min(H, 4 * Hs - padT));
+  zeroShort(row, rowN);
+  for (int64_t ci = 0; ci < cin; ++ci)
+    for (int64_t ih = 0; ih < rows; ++ih) {
+      const int64_t r = ih + padT;
+      copyShort(x + (ci * H + ih) * W, row + padL, cols);
+      float* out = dst + ci * chan + (r % 4) * 4 * phase + (r / 4) * Ws;
+      for (int64_t k = 0; k < rowN; k += 64) {
+        v16 e0, o0, e1, o1, p0, p1, p2, p3;
+        deinterleave(load16(row + k), load16(row + k + 16), e0, o0);
+        deinterleave(load16(row + k + 32), load16(row + k + 48), e1, o1);
+        deinterleave(e0, e1, p0, p2);
+        deinterleave(o0, o1, p1, p3);
+        store16(out + k / 4, p0);
+        store16(out + phase + k / 4, p1);
+        store16(out + 2 * phase + k / 4, p2);
+        store16(out + 3 * phase + k / 4, p3);
+      }
+    }
+}
+
+void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, const float* b,
+                          const Activation* act, const float* res) const {
+  static const Activation kNone;
+  if (!act) act = &kNone;
+  const int64_t phase = phaseFloats(), chan = 16 * phase, inFloats = inputFloats();
+  float* xg = scratch;
+  float* padRow = xg + inFloats;
+  float* V = padRow + padRowFloats();
+  float* M = V + kXi * cin * kChunk;
+  // Output buffers, four rows per channel: output (r, c) of tile q at
+  // 4q + c of row r. Tile row i of an image thus holds output rows 4i ..
+  // 4i+3, 4*Ws wide, written with whole vectors and copied out row by row
+  // in compact().
+  float* out = M + kXi * kBlock * kChunk;
+  const int64_t rowN = outRowFloats();
+  zeroShort(xg, inFloats);
+  for (int64_t img = 0; img < n; ++img) padImage(x + img * cin * H * W, xg + img * perImage, chan, phase, padRow);
+  // Tap (r, c) of a 6x6 input tile: phase plane (r % 4, c % 4), row r / 4, column c / 4.
+  int64_t sh[kXi];
+  for (int r = 0; r < 6; ++r)
+    for (int c = 0; c < 6; ++c) sh[r * 6 + c] = ((r % 4) * 4 + c % 4) * phase + (r / 4) * Ws + c / 4;
+
+  const int64_t total = n * perImage;
+  // Relu in registers unless a residual comes first; the others per plane in compact().
+  const bool relu = act->kind == Activation::Kind::Relu && !res;
+  for (int64_t q0 = 0; q0 < total; q0 += kChunk) {
+    const int nv = static_cast<int>(std::min<int64_t>(kChunk / 16, (total - q0 + 15) / 16));
+    // Input transform V = B^T d B, 16 tiles per vector, into V[xi][ci][kChunk].
+    const int64_t step = cin * kChunk;
+    for (int64_t ci = 0; ci < cin; ++ci)
+      for (int v = 0; v < nv; ++v) {
+        const float* base = xg + ci * chan + q0 + 16 * v;
+        v16 t[6][6];  // t[.][c] = B^T d[.][c]
+        for (int c = 0; c < 6; ++c) {
+          v16 col[6];
+          inputColumn(load16(base + sh[c]), load16(base + sh[6 + c]), load16(base + sh[12 + c]),
+                      load16(base + sh[18 + c]), load16(base + sh[24 + c]), load16(base + sh[30 + c]), col);
+          for (int r = 0; r < 6; ++r) t[r][c] = col[r];
+        }
+        float* o = V + ci * kChunk + 16 * v;
+        for (int r = 0; r < 6; ++r) {
+          v16 u[6];
+          inputColumn(t[r][0], t[r][1], t[r][2], t[r][3], t[r][4], t[r][5], u);
+          for (int c = 0; c < 6; ++c) store16(o + (6 * r + c) * step, u[c]);
+        }
+      }
+    // Products per block of output channels, then the output transform
+    // Y = A^T M A while M is in cache.
+    for (int64_t co0 = 0; co0 < cout; co0 += kBlock) {
+      const int B = static_cast<int>(std::min<int64_t>(kBlock, cout - co0));
+      kProducts[nv][B](V, packed.data() + (co0 / kBlock) * kXi * cin * kBlock, cin, M);
+      for (int bb = 0; bb < B; ++bb) {
+        const float bias = b ? b[co0 + bb] : 0.f;
+        for (int v = 0; v < nv; ++v) {
+          const float* m = M + bb * kChunk + 16 * v;
+          constexpr int64_t kXiStep = kBlock * kChunk;
+          v16 s[4][6];  // s[.][c] = A^T m[.][c]
+          for (int c = 0; c < 6; ++c) {
+            v16 col[4];
+            outputColumn(load16(m + c * kXiStep), load16(m + (6 + c) * kXiStep), load16(m + (12 + c) * kXiStep),
+                         load16(m + (18 + c) * kXiStep), load16(m + (24 + c) * kXiStep),
+                         load16(m + (30 + c) * kXiStep), col);
+            for (int r = 0; r < 4; ++r) s[r][c] = col[r];
+          }
+          float* e = out + (co0 + bb) * 4 * rowN + 4 * (q0 + 16 * v);
+          for (int r = 0; r < 4; ++r) {
+            v16 o[4];
+            outputColumn(s[r][0], s[r][1], s[r][2], s[r][3], s[r][4], s[r][5], o);
+            for (auto& z : o) {
+              z += bias;
+              if (relu) z = z > 0.f ? z : v16{};
+            }
+            // Tile-major order: o[0][q] o[1][q] o[2][q] o[3][q] for q = 0 .. 15.
+            v16 a0, a1, b0, b1, w0, w1, w2, w3;
+            interleave(o[0], o[2], a0, a1);
+            interleave(o[1], o[3], b0, b1);
+            interleave(a0, b0, w0, w1);
+            interleave(a1, b1, w2, w3);
+            float* er = e + r * rowN;
+            store16(er, w0);
+            store16(er + 16, w1);
+            store16(er + 32, w2);
+            store16(er + 48, w3);
+          }
+        }
+      }
+    }
+  }
+  compact(out, n, y, *act, relu, res);
+}
+
+void Winograd43Plan::compact(const float* out, int64_t n, float* y, const Activation& act, bool actDone,
+                             const float* r) const {
+  const int64_t plane = Ho * Wo, rowN = outRowFloats();
+  for (int64_t img = 0; img < n; ++img)
+    for (int64_t co = 0; co < cout; ++co) {
+      float* yc = y + (img * cout + co) * plane;
+      const float* e = out + co * 4 * rowN + 4 * img * perImage;
+      // Whole vectors while they stay inside this plane: lanes past a row
+      // land on the rows that follow, written next. The plane's end is
+      // copied exactly (the next plane may be another thread's).
+      for (int64_t oh = 0; oh < Ho; ++oh) {
+        const float* src = e + (oh % 4) * rowN + (oh / 4) * 4 * Ws;
+        float* dst = yc + oh * Wo;
+        int64_t k = 0;
+        for (; k < Wo && oh * Wo + k + 16 <= plane; k += 16) store16(dst + k, load16(src + k));
+        if (k < Wo) copyShort(src + k, dst + k, Wo - k);
+      }
+      if (r)
+        act.applyWithResidual(yc, r + (img * cout + co) * plane, plane);
+      else if (!actDone && !act.none())
+        act.apply(yc, plane);
+    }
+}
+
+}  // namespace topiary::kernels

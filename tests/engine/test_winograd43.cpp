@@ -1,0 +1,130 @@
+// Winograd F(4x4, 3x3) (kernels/winograd43_conv.h) against a plain
+// double-precision convolution: odd and non-square planes, asymmetric and
+// no padding, channel counts that are not multiples of 8 or 16, batches
+// that span several passes, with and without bias, with an activation in
+// registers (Relu), per plane (LeakyRelu) and after a fused residual. The
+// error bound is relative to the largest output: the transforms scale
+// values by up to 5 and 1/24, so fp32 rounding, not a wrong tap, is all
+// that may remain.
+#include <QtTest>
+#include <cmath>
+#include <random>
+
+#include "kernels/activation.h"
+#include "kernels/winograd43_conv.h"
+
+using topiary::kernels::Activation;
+using topiary::kernels::Winograd43Plan;
+
+namespace {
+
+struct Case {
+  int64_t n, cin, H, W, cout, padT, padL, padB, padR;
+};
+
+std::vector<float> randomValues(size_t count, std::mt19937& rng, float lo, float hi) {
+  std::uniform_real_distribution<float> u(lo, hi);
+  std::vector<float> v(count);
+  for (float& f : v) f = u(rng);
+  return v;
+}
+
+double refAct(const Activation& a, double v) {
+  if (a.kind == Activation::Kind::Relu) return v > 0 ? v : 0;
+  if (a.kind == Activation::Kind::LeakyRelu) return v >= 0 ? v : a.alpha * v;
+  return v;
+}
+
+// act(conv(x, w) + b + r) in double, any padding.
+std::vector<double> reference(const Case& s, int64_t Ho, int64_t Wo, const std::vector<float>& x,
+                              const std::vector<float>& w, const float* b, const float* r, const Activation& act) {
+  std::vector<double> y(static_cast<size_t>(s.n * s.cout * Ho * Wo));
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t co = 0; co < s.cout; ++co)
+      for (int64_t oh = 0; oh < Ho; ++oh)
+        for (int64_t ow = 0; ow < Wo; ++ow) {
+          const int64_t o = ((n * s.cout + co) * Ho + oh) * Wo + ow;
+          double acc = (b ? b[co] : 0.0) + (r ? r[o] : 0.0);
+          for (int64_t ci = 0; ci < s.cin; ++ci)
+            for (int64_t kh = 0; kh < 3; ++kh)
+              for (int64_t kw = 0; kw < 3; ++kw) {
+                const int64_t ih = oh - s.padT + kh, iw = ow - s.padL + kw;
+                if (ih < 0 || iw < 0 || ih >= s.H || iw >= s.W) continue;
+                acc += static_cast<double>(w[static_cast<size_t>(((co * s.cin + ci) * 3 + kh) * 3 + kw)]) *
+                       x[static_cast<size_t>(((n * s.cin + ci) * s.H + ih) * s.W + iw)];
+              }
+          y[static_cast<size_t>(o)] = refAct(act, acc);
+        }
+  return y;
+}
+
+}  // namespace
+
+class TestWinograd43 : public QObject {
+  Q_OBJECT
+ private slots:
+  void matchesReference_data() {
+    QTest::addColumn<int>("shapeCase");
+    QTest::addColumn<int>("fusion");  // 0 none, 1 bias + Relu, 2 bias + LeakyRelu, 3 bias + residual + Relu
+    for (int s = 0; s < 8; ++s)
+      for (int f = 0; f < 4; ++f) QTest::newRow(qPrintable(QString("s%1 f%2").arg(s).arg(f))) << s << f;
+  }
+  void matchesReference() {
+    QFETCH(int, shapeCase);
+    QFETCH(int, fusion);
+    const Case cases[] = {
+        {9, 5, 9, 11, 7, 1, 1, 1, 1},     // odd, non-square; more images than one pass holds
+        {10, 16, 7, 7, 24, 1, 1, 1, 1},   // 7x7 (one partial tile per row), three channel blocks
+        {2, 16, 28, 28, 16, 1, 1, 1, 1},  // resnet8's first blocks
+        {5, 3, 14, 14, 9, 1, 1, 1, 1},    // 14x14: the last tile row and column half used
+        {3, 12, 6, 13, 17, 0, 0, 0, 0},   // no padding: 4x11 outputs
+        {1, 20, 10, 18, 10, 2, 0, 1, 2},  // asymmetric padding, one image
+        {2, 4, 37, 45, 8, 1, 1, 1, 1},    // rows longer than one 64-float split
+        {4, 33, 5, 3, 1, 1, 1, 1, 1},     // one output channel, tiny plane
+    };
+    const Case s = cases[shapeCase];
+    const int64_t Ho = s.H + s.padT + s.padB - 2, Wo = s.W + s.padL + s.padR - 2;
+    std::mt19937 rng(static_cast<unsigned>(700 + 4 * shapeCase + fusion));
+    const auto x = randomValues(static_cast<size_t>(s.n * s.cin * s.H * s.W), rng, -1.f, 1.f);
+    const auto w = randomValues(static_cast<size_t>(s.cout * s.cin * 9), rng, -0.5f, 0.5f);
+    const auto bias = randomValues(static_cast<size_t>(s.cout), rng, -0.5f, 0.5f);
+    const auto res = randomValues(static_cast<size_t>(s.n * s.cout * Ho * Wo), rng, -2.f, 2.f);
+    Activation act;
+    if (fusion == 1 || fusion == 3) act.kind = Activation::Kind::Relu;
+    if (fusion == 2) {
+      act.kind = Activation::Kind::LeakyRelu;
+      act.alpha = 0.1f;
+    }
+    const float* b = fusion ? bias.data() : nullptr;
+    const float* r = fusion == 3 ? res.data() : nullptr;
+
+    Winograd43Plan pl;
+    pl.cin = s.cin;
+    pl.cout = s.cout;
+    pl.H = s.H;
+    pl.W = s.W;
+    pl.padT = s.padT;
+    pl.padL = s.padL;
+    pl.Ho = Ho;
+    pl.Wo = Wo;
+    pl.init();
+    pl.pack(w.data());
+    // Scratch filled with NaN: any value read before it is written shows up.
+    std::vector<float> scratch(static_cast<size_t>(pl.scratchFloats()), std::nanf(""));
+    std::vector<float> y(static_cast<size_t>(s.n * s.cout * Ho * Wo), -7.f);
+    pl.run(x.data(), s.n, y.data(), scratch.data(), b, &act, r);
+
+    const auto ref = reference(s, Ho, Wo, x, w, b, r, act);
+    double maxRef = 0, maxDiff = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+      maxRef = std::max(maxRef, std::fabs(ref[i]));
+      maxDiff = std::max(maxDiff, std::fabs(ref[i] - y[i]));  // NaN fails below
+      QVERIFY2(std::isfinite(y[i]), qPrintable(QString("y[%1] = %2").arg(i).arg(y[i])));
+    }
+    QVERIFY(maxRef > 0.1);  // the check below compares something
+    QVERIFY2(maxDiff <= 1e-5 * maxRef, qPrintable(QString("max diff %1, max |y| %2").arg(maxDiff).arg(maxRef)));
+  }
+};
+
+QTEST_APPLESS_MAIN(TestWinograd43)
+#include "test_winograd43.moc"
