@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "kernels/kernel_choice.h"
+#include "ops/nn/conv_dynamic.h"
 #include "optimize/inference_optimizer.h"
 
 namespace topiary {
@@ -128,7 +129,7 @@ Result<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const Exe
   ex->run_ = &graph;
   ex->maxTensorBytes_ = options.maxTensorBytes;
   if (options.optimizeForInference) {
-    auto opt = optimize::optimizeForInference(graph, ex->optLog_);
+    auto opt = optimize::optimizeForInference(graph, ex->optLog_, options.dynamicSkipThreshold);
     if (!opt) return opt.status();
     ex->optimized_.reset(new Graph(std::move(opt.value())));
     ex->run_ = ex->optimized_.get();
@@ -256,6 +257,22 @@ std::vector<std::string> Executor::kernelChoices() const {
   return r;
 }
 
+std::vector<double> Executor::dynamicSkippedFlops() const {
+  std::vector<double> r;
+  if (lastRunSharded_) {
+    for (const auto& part : chunkSkipped_) r.insert(r.end(), part.begin(), part.end());
+    return r;
+  }
+  for (const auto& step : steps_) {
+    auto* k = dynamic_cast<const ops::SkipCounter*>(step.kernel.get());
+    if (!k) continue;
+    const std::vector<double>& s = k->skippedFlops();
+    r.resize(std::max(r.size(), s.size()), 0.0);
+    for (size_t i = 0; i < s.size(); ++i) r[i] += s[i];
+  }
+  return r;
+}
+
 Status Executor::checkInput(const ValueInfo& info, const Tensor& t) const {
   if (t.dtype() != info.dtype)
     return Status::badInput("input '" + info.name + "' expects " + dtypeName(info.dtype) + " but got " +
@@ -337,6 +354,7 @@ Status Executor::runSharded(const Tensor& x) {
   chunks = std::max<int64_t>(1, chunks);
   chunkInputs_.resize(static_cast<size_t>(chunks));
   chunkKept_.resize(static_cast<size_t>(chunks));
+  chunkSkipped_.resize(static_cast<size_t>(chunks));
   for (int64_t k = 0; k < chunks; ++k) {
     const int64_t n0 = N * k / chunks, n1 = N * (k + 1) / chunks;
     Shape s = x.shape();
@@ -405,6 +423,7 @@ void Executor::runChunks(int worker, uint64_t generation) {
     Status st;
     try {  // an exception must not leave a helper thread
       st = shard.run(chunkInputs_[static_cast<size_t>(k)]);
+      if (st.isOk()) chunkSkipped_[static_cast<size_t>(k)] = shard.dynamicSkippedFlops();
       if (st.isOk())
         for (size_t j = 0; j < keptSlots_.size(); ++j) {
           const Tensor& src = *shard.slots_[static_cast<size_t>(keptSlots_[j])].ptr;

@@ -32,6 +32,12 @@ struct ExecutorOptions {
   // on its slice on one thread: one fork/join per run instead of one per
   // operator, which also keeps a busy machine from stalling every layer.
   bool optimizeForInference = false;
+  // Dynamic (run-time) pruning, with optimizeForInference only: when >= 0,
+  // each Conv reading an activation skips, per image, the input channels
+  // whose max |x| is <= this value (0: exact zeros, same result up to
+  // rounding; > 0: an approximation, as if those channels were zero).
+  // dynamicSkippedFlops() reports what was saved. Negative: off.
+  float dynamicSkipThreshold = -1.f;
   // Largest tensor any operator may produce while running; a model whose
   // shapes would need more is refused with the size (not run out of memory).
   uint64_t maxTensorBytes = uint64_t(4) << 30;
@@ -84,6 +90,10 @@ class Executor {
   // What the inference optimiser did (one line per rewrite or kernel
   // choice); empty unless optimizeForInference.
   const std::vector<std::string>& optimizationLog() const { return optLog_; }
+  // Per image of the last run, the FLOPs (multiply-add = 2) that run-time
+  // channel skipping did not execute (ExecutorOptions::dynamicSkipThreshold);
+  // empty when skipping is off.
+  std::vector<double> dynamicSkippedFlops() const;
   // Per node, the kernel variant a Conv/Gemm picked on its first run
   // ("dense", "csr", "2:4", ...; "" for other operators).
   std::vector<std::string> kernelChoices() const;
@@ -138,6 +148,7 @@ class Executor {
   std::vector<int> keptSlots_;
   std::vector<Tensor> chunkInputs_;
   std::vector<std::vector<Tensor>> chunkKept_;  // [chunk][kept tensor]
+  std::vector<std::vector<double>> chunkSkipped_;  // [chunk][image]: dynamicSkippedFlops() of a split run
   bool lastRunSharded_ = false;
   int64_t chunkImages_ = 0;  // images per chunk of a split run of a convolutional graph (0: not one)
   std::unique_ptr<ZeroFeed> zeros_;  // inputs of runOnZeros()

@@ -99,9 +99,30 @@ bool asActivation(const Graph& g, const Node& a, kernels::Activation& act) {
   return true;
 }
 
+// Run-time channel skipping (ops/nn/conv_dynamic.h) where it is defined:
+// not on the image itself (no silent channels to find), not on grouped
+// convolutions whose groups mix several channels.
+void markDynamicSkip(const Graph& g, Node& conv, float threshold, std::vector<std::string>& log) {
+  const Tensor* W = floatInit(g, conv.input(1));
+  const int64_t group = conv.attrInt("group", 1);
+  std::string why;
+  if (std::any_of(g.inputs.begin(), g.inputs.end(), [&](const ValueInfo& v) { return v.name == conv.input(0); }))
+    why = "reads the graph input";
+  else if (!W || W->rank() < 3)
+    why = "weights are not a float initializer";
+  else if (group > 1 && (W->dim(1) != 1 || W->rank() != 4))
+    why = W->dim(1) != 1 ? "grouped convolution (only group 1 and depthwise skip)" : "depthwise but not 2-D";
+  if (!why.empty()) {
+    log.push_back(conv.label() + ": no run-time channel skipping (" + why + ")");
+    return;
+  }
+  conv.attrs["topiary.dynamic_skip"] = Attribute::ofFloat(threshold);
+  log.push_back(conv.label() + ": run-time channel skipping, threshold " + std::to_string(threshold));
+}
+
 }  // namespace
 
-Result<Graph> optimizeForInference(const Graph& source, std::vector<std::string>& log) {
+Result<Graph> optimizeForInference(const Graph& source, std::vector<std::string>& log, float dynamicSkipThreshold) {
   Graph g = source;
   std::vector<bool> removed(g.nodes.size(), false);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
@@ -160,6 +181,7 @@ Result<Graph> optimizeForInference(const Graph& source, std::vector<std::string>
       an.inputs.clear();
     }
     g.nodes[i].attrs["topiary.frozen"] = Attribute::ofInt(1);
+    if (conv && dynamicSkipThreshold >= 0) markDynamicSkip(g, g.nodes[i], dynamicSkipThreshold, log);
   }
   std::vector<Node> kept;
   kept.reserve(g.nodes.size());

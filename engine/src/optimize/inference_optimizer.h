@@ -8,6 +8,10 @@
 //     (internal attribute topiary.act, see kernels/activation.h).
 //   - Conv and Gemm get topiary.frozen = 1: their weights will not change, so
 //     they may pack them once and pick a sparse kernel (see kernels/).
+//   - with dynamicSkipThreshold >= 0, Convs that read an activation (not a
+//     graph input) get topiary.dynamic_skip = threshold: they skip, per
+//     image, the input channels whose max |x| is <= the threshold
+//     (ops/nn/conv_dynamic.h). Group-1 and 2-D depthwise Convs only.
 // A rewrite happens only when the intermediate tensor has no other reader
 // and is not a graph output.
 #pragma once
@@ -21,6 +25,7 @@
 namespace topiary::optimize {
 
 // `log` gets one line per rewrite ("conv1 + bn1 folded", ...).
-Result<Graph> optimizeForInference(const Graph& graph, std::vector<std::string>& log);
+Result<Graph> optimizeForInference(const Graph& graph, std::vector<std::string>& log,
+                                   float dynamicSkipThreshold = -1.f);
 
 }  // namespace topiary::optimize

@@ -5,6 +5,7 @@
 namespace topiary::ops {
 Result<std::unique_ptr<Kernel>> createGemm(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createConv(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createConvWithSkipping(const Node& node, int opset);  // conv_dynamic.cpp
 Result<std::unique_ptr<Kernel>> createMaxPool(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createAveragePool(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createGlobalAveragePool(const Node& node, int opset);

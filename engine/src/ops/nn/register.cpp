@@ -6,7 +6,7 @@ namespace topiary {
 void registerNnOps(OpRegistry& r) {
   using namespace ops;
   r.add({"Gemm", 1, INT_MAX, createGemm});
-  r.add({"Conv", 1, INT_MAX, createConv});
+  r.add({"Conv", 1, INT_MAX, createConvWithSkipping});  // createConv unless topiary.dynamic_skip
   r.add({"MaxPool", 1, INT_MAX, createMaxPool});
   r.add({"AveragePool", 1, INT_MAX, createAveragePool});
   r.add({"GlobalAveragePool", 1, INT_MAX, createGlobalAveragePool});

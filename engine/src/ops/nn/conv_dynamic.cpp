@@ -1,0 +1,288 @@
+// Conv with run-time channel skipping (see conv_dynamic.h). Per image:
+// find the active input channels (max |x| > T; NaN counts as active), then
+//   - none silent in the whole batch: the ordinary Conv kernel (tuned dense,
+//     direct, Winograd, ... as the optimiser picked) runs the batch, so a
+//     batch with nothing to skip pays only the scan;
+//   - group 1: im2col of the active channels only and the weights'
+//     matching columns gathered into [Cout, active * taps], one Eigen GEMM;
+//   - depthwise 2-D: the direct kernel on each active channel's plane; a
+//     silent channel's outputs are just act(bias).
+// Bias, fused activation and fused residual are applied as Conv does.
+#include <Eigen/Core>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/activation.h"
+#include "kernels/direct_conv.h"
+#include "kernels/kernel_choice.h"
+#include "kernels/threading.h"
+#include "ops/common.h"
+#include "ops/nn/conv_dynamic.h"
+#include "ops/nn/im2col.h"
+#include "ops/nn/nn_ops.h"
+#include "ops/nn/window.h"
+
+namespace topiary::ops {
+namespace {
+
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using CMap = Eigen::Map<const RowMat>;
+using MMap = Eigen::Map<RowMat>;
+
+class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, public SkipCounter {
+ public:
+  DynamicSkipConv(WindowAttrs attrs, int64_t group, kernels::Activation act, bool residual, float threshold,
+                  std::unique_ptr<Kernel> dense)
+      : attrs_(std::move(attrs)),
+        group_(group),
+        act_(act),
+        residual_(residual),
+        threshold_(threshold),
+        dense_(std::move(dense)) {}
+
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
+    TOPIARY_RETURN_IF_ERROR(prepare(in));
+    const Tensor& X = *in[0];
+    const int64_t inN = win_.inSize();
+    // Active channels of every image, [n * Cin + i] for i < activeCount_[n].
+    active_.resize(static_cast<size_t>(N_ * Cin_));
+    activeCount_.assign(static_cast<size_t>(N_), 0);
+    bool anySilent = false;
+    for (int64_t n = 0; n < N_; ++n) {
+      int64_t a = 0;
+      for (int64_t c = 0; c < Cin_; ++c)
+        if (!silent(X.f() + (n * Cin_ + c) * inN, inN)) active_[static_cast<size_t>(n * Cin_ + a++)] = c;
+      activeCount_[static_cast<size_t>(n)] = a;
+      anySilent |= a < Cin_;
+    }
+    skipped_.assign(static_cast<size_t>(N_), 0.0);
+    if (!anySilent || !eligible()) {
+      choice_ = "skip:dense";
+      return dense_->forward(in, out, ctx);
+    }
+    const Tensor& W = *in[1];
+    const Tensor* B = in.size() > 2 && in[2] && in[2]->numel() > 0 ? in[2] : nullptr;
+    const Tensor* R = residual_ && in.size() > 3 ? in[3] : nullptr;
+    Tensor& Y = *out[0];
+    Y.resize(DType::Float, win_.outShape({N_, Cout_}));
+    if (residual_ && (!R || R->dtype() != DType::Float || R->shape() != Y.shape()))
+      return Status::unsupported("fused residual of shape " + (R ? shapeToString(R->shape()) : std::string("?")) +
+                                 " does not match the Conv output " + shapeToString(Y.shape()));
+    const int64_t P = win_.outSize(), taps = win_.kSize(), coutG = Cout_ / group_;
+    const double perChannel = 2.0 * static_cast<double>(coutG * taps * P);
+    for (int64_t n = 0; n < N_; ++n)
+      skipped_[static_cast<size_t>(n)] = perChannel * static_cast<double>(Cin_ - activeCount_[static_cast<size_t>(n)]);
+    const double work = 2.0 * static_cast<double>(N_ * Cout_ * Cg_ * taps * P);
+    const int threads = kernels::threadsFor(work, ctx.threads);
+    kernels::OmpThreadsScope scope(threads);
+    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
+    if (scratch_.size() < static_cast<size_t>(T)) scratch_.resize(static_cast<size_t>(T));
+    const bool dw = depthwise();
+    if (dw) packDepthwise(W.f());
+    choice_ = dw ? "skip:dw-plane" : "skip:gemm";
+    parallelFor(T, T, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t)
+        for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n) {
+          float* yn = Y.f() + n * Cout_ * P;
+          if (dw)
+            depthwiseImage(X.f() + n * Cin_ * inN, yn, B ? B->f() : nullptr, R != nullptr, n, scratch_[static_cast<size_t>(t)]);
+          else
+            gemmImage(X.f() + n * Cin_ * inN, W.f(), yn, B ? B->f() : nullptr, R != nullptr, n,
+                      scratch_[static_cast<size_t>(t)], T == 1 ? threads : 1);
+          if (R) act_.applyWithResidual(yn, R->f() + n * Cout_ * P, Cout_ * P);
+        }
+    });
+    return Status::ok();
+  }
+
+  double flops(const std::vector<Shape>& in, const std::vector<Shape>& out) const override {
+    return dense_->flops(in, out);  // dense count; the skipped part is reported per image
+  }
+  std::string kernelChoice() const override {
+    auto* k = dynamic_cast<const kernels::KernelChoice*>(dense_.get());
+    return choice_ == "skip:dense" && k ? "skip:" + k->kernelChoice() : choice_;
+  }
+  const std::vector<double>& skippedFlops() const override { return skipped_; }
+
+ private:
+  struct Scratch {
+    std::vector<float> col, w, direct;
+  };
+
+  // max |x| <= T over the channel, stopping at the first larger value (or NaN).
+  bool silent(const float* p, int64_t n) const {
+    for (int64_t j = 0; j < n; ++j)
+      if (!(std::fabs(p[j]) <= threshold_)) return false;
+    return true;
+  }
+  bool depthwise() const { return Cg_ == 1 && group_ > 1 && group_ == Cin_; }
+  bool twoD() const { return win_.in[0] == 1 && win_.k[0] == 1 && win_.padBegin[0] == 0; }
+  // The optimiser only marks group-1 and depthwise Convs; 1-D/3-D depthwise
+  // has no per-plane kernel here and stays dense.
+  bool eligible() const { return group_ == 1 || (depthwise() && twoD()); }
+  bool pointwise() const {
+    for (int i = 0; i < 3; ++i)
+      if (win_.k[i] != 1 || win_.s[i] != 1 || win_.padBegin[i] != 0 || win_.padEnd[i] != 0) return false;
+    return true;
+  }
+
+  // y = bias (+ act unless a residual follows) on rows [r0, r1) already holding the product.
+  void epilogue(float* y, const float* b, bool residual, int64_t r0, int64_t r1) const {
+    const int64_t P = win_.outSize();
+    const kernels::Activation none;
+    const kernels::Activation& a = residual ? none : act_;
+    if (!b && a.none()) return;
+    for (int64_t c = r0; c < r1; ++c) a.applyWithBias(y + c * P, P, b ? b[c] : 0.f);
+  }
+
+  // Group 1: the GEMM over the active channels only.
+  void gemmImage(const float* x, const float* w, float* y, const float* b, bool residual, int64_t n, Scratch& s,
+                 int threads) const {
+    const int64_t P = win_.outSize(), taps = win_.kSize(), inN = win_.inSize();
+    const int64_t A = activeCount_[static_cast<size_t>(n)];
+    const int64_t* act = active_.data() + n * Cin_;
+    if (A == 0) {
+      std::memset(y, 0, static_cast<size_t>(Cout_ * P) * sizeof(float));
+      return epilogue(y, b, residual, 0, Cout_);
+    }
+    const int64_t Kc = A * taps;
+    const float* src = x;
+    if (!pointwise() || A < Cin_) {
+      if (s.col.size() < static_cast<size_t>(Kc * P)) s.col.resize(static_cast<size_t>(Cin_ * taps * P));
+      for (int64_t i = 0; i < A; ++i) {
+        const float* xc = x + act[i] * inN;
+        float* dst = s.col.data() + i * taps * P;
+        if (pointwise())
+          std::memcpy(dst, xc, static_cast<size_t>(P) * sizeof(float));
+        else
+          im2col(xc, 1, win_, dst, 1);
+      }
+      src = s.col.data();
+    }
+    const float* wc = w;
+    if (A < Cin_) {
+      if (s.w.size() < static_cast<size_t>(Cout_ * Kc)) s.w.resize(static_cast<size_t>(Cout_ * Cin_ * taps));
+      for (int64_t o = 0; o < Cout_; ++o)
+        for (int64_t i = 0; i < A; ++i)
+          std::memcpy(s.w.data() + (o * A + i) * taps, w + (o * Cin_ + act[i]) * taps,
+                      static_cast<size_t>(taps) * sizeof(float));
+      wc = s.w.data();
+    }
+    kernels::OmpThreadsScope scope(threads);
+    MMap(y, Cout_, P).noalias() = CMap(wc, Cout_, Kc) * CMap(src, Kc, P);
+    epilogue(y, b, residual, 0, Cout_);
+  }
+
+  // Depthwise 2-D: the direct kernel per active channel (the plan Conv's
+  // per-plane path uses), act(bias) for a silent one.
+  void depthwiseImage(const float* x, float* y, const float* b, bool residual, int64_t n, Scratch& s) const {
+    const int64_t P = win_.outSize(), inN = win_.inSize(), mult = Cout_ / group_;
+    const kernels::Activation none;
+    const kernels::Activation* a = residual ? &none : &act_;
+    if (s.direct.size() < static_cast<size_t>(dwPlan_.scratchFloats()))
+      s.direct.resize(static_cast<size_t>(dwPlan_.scratchFloats()));
+    const int64_t A = activeCount_[static_cast<size_t>(n)];
+    const int64_t* act = active_.data() + n * Cin_;
+    int64_t next = 0;  // index into the active list
+    for (int64_t c = 0; c < Cin_; ++c) {
+      float* yc = y + c * mult * P;
+      if (next < A && act[next] == c) {
+        ++next;
+        dwPlan_.runPacked(dwPacked_[static_cast<size_t>(c)].data(), x + c * inN, yc, s.direct.data(),
+                          b ? b + c * mult : nullptr, a);
+        continue;
+      }
+      std::memset(yc, 0, static_cast<size_t>(mult * P) * sizeof(float));
+      epilogue(yc, b ? b + c * mult : nullptr, residual, 0, mult);
+    }
+  }
+
+  // Frozen weights: each channel's filters packed once per geometry.
+  void packDepthwise(const float* w) {
+    kernels::DirectConvPlan pl{};
+    pl.cin = 1;
+    pl.cout = Cout_ / group_;
+    pl.H = win_.in[1];
+    pl.W = win_.in[2];
+    pl.kH = win_.k[1];
+    pl.kW = win_.k[2];
+    pl.dH = win_.d[1];
+    pl.dW = win_.d[2];
+    pl.sH = win_.s[1];
+    pl.sW = win_.s[2];
+    pl.padT = win_.padBegin[1];
+    pl.padL = win_.padBegin[2];
+    pl.Ho = win_.out[1];
+    pl.Wo = win_.out[2];
+    const bool same = dwPlan_.cout == pl.cout && dwPlan_.H == pl.H && dwPlan_.W == pl.W && dwPlan_.Ho == pl.Ho &&
+                      dwPlan_.Wo == pl.Wo && dwPlan_.kH == pl.kH && dwPlan_.kW == pl.kW &&
+                      dwPlan_.padT == pl.padT && dwPlan_.padL == pl.padL &&
+                      dwPacked_.size() == static_cast<size_t>(group_);
+    if (same) return;
+    pl.init();
+    dwPlan_ = std::move(pl);
+    dwPacked_.assign(static_cast<size_t>(group_), {});
+    const int64_t per = dwPlan_.cout * win_.kSize();
+    for (int64_t c = 0; c < group_; ++c) dwPlan_.packInto(w + c * per, dwPacked_[static_cast<size_t>(c)]);
+  }
+
+  Status prepare(const std::vector<const Tensor*>& in) {
+    TOPIARY_RETURN_IF_ERROR(expectInputs(in, 2, "Conv"));
+    const Tensor& X = *in[0];
+    const Tensor& W = *in[1];
+    TOPIARY_RETURN_IF_ERROR(expectFloat(X, "Conv", "X"));
+    TOPIARY_RETURN_IF_ERROR(expectFloat(W, "Conv", "W"));
+    if (X.rank() < 3 || W.rank() != X.rank())
+      return Status::badInput("Conv needs X as [N,C,spatial...] and W of the same rank, got X " +
+                              shapeToString(X.shape()) + " and W " + shapeToString(W.shape()));
+    N_ = X.dim(0);
+    Cin_ = X.dim(1);
+    Cout_ = W.dim(0);
+    Cg_ = W.dim(1);
+    if (Cg_ * group_ != Cin_ || Cout_ % group_ != 0)
+      return Status::badInput("Conv with group " + std::to_string(group_) + ": X " + shapeToString(X.shape()) +
+                              " and W " + shapeToString(W.shape()) + " have inconsistent channel counts");
+    if (in.size() > 2 && in[2] && in[2]->numel() > 0 &&
+        (in[2]->dtype() != DType::Float || in[2]->numel() != Cout_))
+      return Status::badInput("Conv bias has shape " + shapeToString(in[2]->shape()) + ", expected [" +
+                              std::to_string(Cout_) + "]");
+    std::vector<int64_t> kernel(W.shape().begin() + 2, W.shape().end());
+    if (!attrs_.kernel.empty() && attrs_.kernel != kernel)
+      return Status::badInput("Conv attribute 'kernel_shape' does not match the weight " + shapeToString(W.shape()));
+    return resolveWindow(attrs_, "Conv", Shape(X.shape().begin() + 2, X.shape().end()), kernel, win_);
+  }
+
+  WindowAttrs attrs_;
+  int64_t group_;
+  kernels::Activation act_;
+  bool residual_;
+  float threshold_;
+  std::unique_ptr<Kernel> dense_;  // the ordinary Conv, for batches with nothing to skip
+  std::string choice_ = "skip";
+  Window win_;
+  int64_t N_ = 0, Cin_ = 0, Cout_ = 0, Cg_ = 0;
+  std::vector<int64_t> active_, activeCount_;
+  std::vector<double> skipped_;
+  std::vector<Scratch> scratch_;
+  kernels::DirectConvPlan dwPlan_;
+  std::vector<std::vector<float>> dwPacked_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Kernel>> createConvWithSkipping(const Node& node, int opset) {
+  auto dense = createConv(node, opset);
+  if (!dense) return dense.status();
+  const float t = node.attrFloat("topiary.dynamic_skip", -1.f);
+  if (!(t >= 0)) return dense;  // the ordinary Conv (also for a NaN threshold)
+  WindowAttrs a;
+  TOPIARY_RETURN_IF_ERROR(parseWindowAttrs(node, "Conv", false, a));
+  kernels::Activation act;
+  TOPIARY_RETURN_IF_ERROR(kernels::Activation::fromNode(node, act));
+  return std::unique_ptr<Kernel>(new DynamicSkipConv(std::move(a), node.attrInt("group", 1), act,
+                                                     node.attrInt("topiary.residual", 0) != 0, t,
+                                                     std::move(dense.value())));
+}
+
+}  // namespace topiary::ops
