@@ -21,6 +21,7 @@
 #include "kernels/winograd_conv.h"
 #include "ops/common.h"
 #include "ops/nn/conv_depthwise.h"
+#include "ops/nn/conv_winograd.h"
 #include "ops/nn/im2col.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/nn/window.h"
@@ -278,27 +279,11 @@ class Conv final : public Kernel, public kernels::KernelChoice {
            kernels::WinogradPlan::applies(win_.k[1], win_.k[2], win_.s[1], win_.s[2], win_.d[1], win_.d[2]);
   }
 
-  // kernels/winograd_conv.h (frozen weights: transformed once per geometry);
-  // images split over workers.
+  // kernels/winograd_conv.h through ops/nn/conv_winograd.h (frozen weights:
+  // transformed once per geometry); images split over workers.
   void winogradPath(const float* x, const float* w, const float* b, float* y, int threads, const float* r = nullptr) {
-    kernels::WinogradPlan& pl = wino_;
-    if (pl.cin != Cin_ || pl.cout != Cout_ || !planMatches(pl) || pl.packed.empty()) {
-      pl = planFor<kernels::WinogradPlan>();
-      pl.cin = Cin_;
-      pl.cout = Cout_;
-      pl.init();
-      pl.pack(w);
-    }
-    const int64_t P = win_.outSize(), inN = win_.inSize(), S = pl.scratchFloats();
-    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
-    if (directScratch_.size() < static_cast<size_t>(T * S)) directScratch_.resize(static_cast<size_t>(T * S));
-    parallelFor(T, T, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) {
-        const int64_t n0 = N_ * t / T, n1 = N_ * (t + 1) / T;
-        pl.run(x + n0 * Cin_ * inN, n1 - n0, y + n0 * Cout_ * P, directScratch_.data() + t * S, b,
-               r ? &act_ : &pathAct_, r ? r + n0 * Cout_ * P : nullptr);
-      }
-    });
+    runWinograd(wino_, planFor<kernels::WinogradPlan>(), Cin_, Cout_, w, x, N_, y, b, r ? &act_ : &pathAct_, r,
+                directScratch_, threads);
   }
 
   // kernels/co_vector_conv.h per image (frozen weights: packed once per
