@@ -18,6 +18,7 @@
 #include "kernels/shared_work.h"
 #include "kernels/sparse_matrix.h"
 #include "kernels/threading.h"
+#include "kernels/winograd43_conv.h"
 #include "kernels/winograd_conv.h"
 #include "ops/common.h"
 #include "ops/nn/conv_depthwise.h"
@@ -75,13 +76,13 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     if (frozen_ && tunedBatch_ != tuneKey()) tune(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
     if (mode_ == Mode::Direct || mode_ == Mode::SparseDirect)
       directPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_ == Mode::SparseDirect);
-    else if (mode_ == Mode::Winograd)  // these two add the residual per plane while in cache
-      winogradPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, R ? R->f() : nullptr);
+    else if (winograd(mode_))  // these two add the residual per plane while in cache
+      winogradPath(mode_, X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, R ? R->f() : nullptr);
     else if (mode_ == Mode::CoVector)
       coVectorPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, R ? R->f() : nullptr);
     else
       gemmPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_);
-    if (R && mode_ != Mode::Winograd && mode_ != Mode::CoVector) addResidual(*R, Y, threads);
+    if (R && !winograd(mode_) && mode_ != Mode::CoVector) addResidual(*R, Y, threads);
     return Status::ok();
   }
 
@@ -208,7 +209,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads, N_)));
   }
 
-  enum class Mode { Dense, Csr, Nm, Direct, SparseDirect, Winograd, CoVector };
+  enum class Mode { Dense, Csr, Nm, Direct, SparseDirect, Winograd, CoVector, Winograd43 };
+  static bool winograd(Mode m) { return m == Mode::Winograd || m == Mode::Winograd43; }
 
   // 2-D convolutions without groups can skip im2col (kernels/direct_conv.h).
   bool directApplies() const { return group_ == 1 && twoD(); }
@@ -279,9 +281,13 @@ class Conv final : public Kernel, public kernels::KernelChoice {
            kernels::WinogradPlan::applies(win_.k[1], win_.k[2], win_.s[1], win_.s[2], win_.d[1], win_.d[2]);
   }
 
-  // kernels/winograd_conv.h through ops/nn/conv_winograd.h (frozen weights:
-  // transformed once per geometry); images split over workers.
-  void winogradPath(const float* x, const float* w, const float* b, float* y, int threads, const float* r = nullptr) {
+  // kernels/winograd_conv.h or winograd43_conv.h through ops/nn/conv_winograd.h
+  // (frozen weights: transformed once per geometry); images split over workers.
+  void winogradPath(Mode m, const float* x, const float* w, const float* b, float* y, int threads,
+                    const float* r = nullptr) {
+    if (m == Mode::Winograd43)
+      return runWinograd(wino43_, planFor<kernels::Winograd43Plan>(), Cin_, Cout_, w, x, N_, y, b,
+                         r ? &act_ : &pathAct_, r, directScratch_, threads);
     runWinograd(wino_, planFor<kernels::WinogradPlan>(), Cin_, Cout_, w, x, N_, y, b, r ? &act_ : &pathAct_, r,
                 directScratch_, threads);
   }
@@ -455,7 +461,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     if (!csr_.empty()) modes.push_back(Mode::Csr);
     if (hasNm_) modes.push_back(Mode::Nm);
     if (!csr_.empty() && directApplies()) modes.push_back(Mode::SparseDirect);
-    if (winogradApplies()) modes.push_back(Mode::Winograd);
+    if (winogradApplies()) modes.insert(modes.end(), {Mode::Winograd, Mode::Winograd43});
     const bool coVector = directApplies() && kernels::CoVectorConvPlan::applies(win_.s[1], win_.s[2]);
     if (coVector) modes.push_back(Mode::CoVector);
     if (forced_ == "dense") modes = {Mode::Dense};
@@ -464,6 +470,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     if (forced_ == "2:4" && hasNm_) modes = {Mode::Nm};
     if (forced_ == "csr-direct" && directApplies()) modes = {Mode::SparseDirect};
     if (forced_ == "winograd" && winogradApplies()) modes = {Mode::Winograd};
+    if (forced_ == "winograd43" && winogradApplies()) modes = {Mode::Winograd43};
     if (forced_ == "co-vector" && coVector) modes = {Mode::CoVector};
     // Time on a few images only: a kernel's cost per image hardly depends on
     // the batch, and the whole batch would make the first run slow.
@@ -478,8 +485,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
       double t = kernels::fastestOf(3, [&] {
         if (m == Mode::Direct || m == Mode::SparseDirect)
           directPath(x, w, b, y, threads, m == Mode::SparseDirect);
-        else if (m == Mode::Winograd)
-          winogradPath(x, w, b, y, threads);
+        else if (winograd(m))
+          winogradPath(m, x, w, b, y, threads);
         else if (m == Mode::CoVector)
           coVectorPath(x, w, b, y, threads);
         else
@@ -494,7 +501,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     char pct[16];
     std::snprintf(pct, sizeof pct, " %.0f%%", 100.0 * density_);
     const char* names[] = {"dense",    "csr",      "2:4", "direct", hasNm_ ? "2:4-direct" : "csr-direct",
-                           "winograd", "co-vector"};
+                           "winograd", "co-vector", "winograd43"};
     choice_ = names[static_cast<int>(mode_)];
     if (!csr_.empty()) choice_ += pct;
   }
@@ -551,6 +558,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   kernels::DirectConvPlan direct_, dw_;
   kernels::DepthwisePlan dwi_;
   kernels::WinogradPlan wino_;
+  kernels::Winograd43Plan wino43_;
   kernels::CoVectorConvPlan coVec_;
   bool dwInterleaved_ = false;
   std::vector<std::vector<float>> dwPacked_;
