@@ -12,6 +12,11 @@ namespace {
 constexpr int kBlock = 8;   // output channels per packed block
 constexpr int kChunk = 32;  // flattened tiles per product chunk (2 vectors; M stays in L1)
 constexpr int kXi = 36;     // transformed positions of a 6x6 tile
+// Floats between the xi planes of V and M: one cache line more than the
+// data, so the 36 planes a transform touches fall in different L1 sets
+// (at 1 or 2 KB apart they shared 2-4 sets and evicted each other).
+inline int64_t vStride(int64_t cin) { return cin * kChunk + 16; }
+constexpr int64_t kMStride = kBlock * kChunk + 16;
 
 // M[xi][b][16*NV] = sum over ci of U[xi][ci][b] * V[xi][ci][q0 ..], for the
 // B output channels of one block: B*NV accumulators stay in registers.
@@ -21,7 +26,7 @@ void product(const float* V, const float* U, int64_t cin, float* M) {
     v16 acc[NV][B];
     for (int v = 0; v < NV; ++v)
       for (int b = 0; b < B; ++b) acc[v][b] = v16{};
-    const float* vp = V + xi * cin * kChunk;
+    const float* vp = V + xi * vStride(cin);
     const float* up = U + xi * cin * kBlock;
     for (int64_t ci = 0; ci < cin; ++ci, vp += kChunk, up += kBlock) {
       v16 x[NV];
@@ -30,7 +35,7 @@ void product(const float* V, const float* U, int64_t cin, float* M) {
         for (int v = 0; v < NV; ++v) acc[v][b] += up[b] * x[v];
     }
     for (int b = 0; b < B; ++b)
-      for (int v = 0; v < NV; ++v) store16(M + (xi * kBlock + b) * kChunk + 16 * v, acc[v][b]);
+      for (int v = 0; v < NV; ++v) store16(M + xi * kMStride + b * kChunk + 16 * v, acc[v][b]);
   }
 }
 
@@ -108,7 +113,7 @@ int64_t Winograd43Plan::inputFloats() const {
 }
 
 int64_t Winograd43Plan::scratchFloats() const {
-  return inputFloats() + padRowFloats() + kXi * cin * kChunk + kXi * kBlock * kChunk + 4 * cout * outRowFloats() + 64;
+  return inputFloats() + kXi * vStride(cin) + kXi * kMStride + 4 * cout * outRowFloats() + 64;
 }
 
 void Winograd43Plan::run(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act,
@@ -118,31 +123,51 @@ void Winograd43Plan::run(const float* x, int64_t n, float* y, float* scratch, co
     pass(x + i * cin * H * W, std::min(group, n - i), y + i * outN, scratch, b, act, r ? r + i * outN : nullptr);
 }
 
-void Winograd43Plan::padImage(const float* x, float* dst, int64_t chan, int64_t phase, float* row) const {
-  // Each input row goes through `row` (zero outside its columns, which every
-  // row writes alike), then is split into its four column phases, 64 floats
-  // (16 per phase) at a time. The stores write whole vectors: lanes past a
-  // phase row are zeros (padded columns past 4*Ws) and land on later rows
-  // of the same plane, written afterwards, or on the plane's spare floats.
-  const int64_t rowN = padRowFloats();
+namespace {
+
+// 16 floats from p, of which `avail` are wanted: a plain load unless it would
+// read past xEnd (the end of the input), then through a zeroed local block.
+inline v16 loadUpTo(const float* p, int64_t avail, const float* xEnd) {
+  if (p + 16 <= xEnd) return load16(p);
+  float tmp[16] = {};
+  for (int64_t i = 0; i < std::min<int64_t>(avail, 16); ++i) tmp[i] = p[i];
+  return load16(tmp);
+}
+
+}  // namespace
+
+void Winograd43Plan::padImage(const float* x, float* dst, int64_t chan, int64_t phase) const {
+  // Each input row is split by column modulo 4, 64 columns (16 per phase)
+  // at a time, straight from the input: source phase p goes to padded phase
+  // (p + padL) % 4, (p + padL) / 4 places along. Lanes past the row are
+  // cleared, so the whole-vector stores write zeros past a phase row, onto
+  // later rows of the same plane (written afterwards) or the plane's spare
+  // floats; the left padding is never written (the buffer starts zeroed).
   const int64_t cols = std::max<int64_t>(0, std::min(W, 4 * Ws - padL));
   const int64_t rows = std::max<int64_t>(0, std::min(H, 4 * Hs - padT));
-  zeroShort(row, rowN);
+  const float* xEnd = x + cin * H * W;
+  int64_t to[4], at[4];
+  for (int p = 0; p < 4; ++p) {
+    to[p] = ((p + padL) % 4) * phase;
+    at[p] = (p + padL) / 4;
+  }
   for (int64_t ci = 0; ci < cin; ++ci)
     for (int64_t ih = 0; ih < rows; ++ih) {
       const int64_t r = ih + padT;
-      copyShort(x + (ci * H + ih) * W, row + padL, cols);
+      const float* src = x + (ci * H + ih) * W;
       float* out = dst + ci * chan + (r % 4) * 4 * phase + (r / 4) * Ws;
-      for (int64_t k = 0; k < rowN; k += 64) {
-        v16 e0, o0, e1, o1, p0, p1, p2, p3;
-        deinterleave(load16(row + k), load16(row + k + 16), e0, o0);
-        deinterleave(load16(row + k + 32), load16(row + k + 48), e1, o1);
-        deinterleave(e0, e1, p0, p2);
-        deinterleave(o0, o1, p1, p3);
-        store16(out + k / 4, p0);
-        store16(out + phase + k / 4, p1);
-        store16(out + 2 * phase + k / 4, p2);
-        store16(out + 3 * phase + k / 4, p3);
+      for (int64_t k = 0; k < cols; k += 64) {
+        v16 v[4];
+        for (int i = 0; i < 4; ++i) {
+          const int64_t avail = cols - k - 16 * i;
+          v[i] = avail > 0 ? keepFirst(loadUpTo(src + k + 16 * i, avail, xEnd), avail) : v16{};
+        }
+        v16 e0, o0, e1, o1, p[4];
+        deinterleave(v[0], v[1], e0, o0);
+        deinterleave(v[2], v[3], e1, o1);
+        deinterleave(e0, e1, p[0], p[2]);
+        deinterleave(o0, o1, p[1], p[3]);
+        for (int q = 0; q < 4; ++q) store16(out + to[q] + at[q] + k / 4, p[q]);
       }
     }
 }
@@ -153,17 +178,16 @@ void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, c
   if (!act) act = &kNone;
   const int64_t phase = phaseFloats(), chan = 16 * phase, inFloats = inputFloats();
   float* xg = scratch;
-  float* padRow = xg + inFloats;
-  float* V = padRow + padRowFloats();
-  float* M = V + kXi * cin * kChunk;
+  float* V = xg + inFloats;
+  float* M = V + kXi * vStride(cin);
   // Output buffers, four rows per channel: output (r, c) of tile q at
   // 4q + c of row r. Tile row i of an image thus holds output rows 4i ..
   // 4i+3, 4*Ws wide, written with whole vectors and copied out row by row
   // in compact().
-  float* out = M + kXi * kBlock * kChunk;
+  float* out = M + kXi * kMStride;
   const int64_t rowN = outRowFloats();
   zeroShort(xg, inFloats);
-  for (int64_t img = 0; img < n; ++img) padImage(x + img * cin * H * W, xg + img * perImage, chan, phase, padRow);
+  for (int64_t img = 0; img < n; ++img) padImage(x + img * cin * H * W, xg + img * perImage, chan, phase);
   // Tap (r, c) of a 6x6 input tile: phase plane (r % 4, c % 4), row r / 4, column c / 4.
   int64_t sh[kXi];
   for (int r = 0; r < 6; ++r)
@@ -175,7 +199,7 @@ void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, c
   for (int64_t q0 = 0; q0 < total; q0 += kChunk) {
     const int nv = static_cast<int>(std::min<int64_t>(kChunk / 16, (total - q0 + 15) / 16));
     // Input transform V = B^T d B, 16 tiles per vector, into V[xi][ci][kChunk].
-    const int64_t step = cin * kChunk;
+    const int64_t step = vStride(cin);
     for (int64_t ci = 0; ci < cin; ++ci)
       for (int v = 0; v < nv; ++v) {
         const float* base = xg + ci * chan + q0 + 16 * v;
@@ -202,13 +226,12 @@ void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, c
         const float bias = b ? b[co0 + bb] : 0.f;
         for (int v = 0; v < nv; ++v) {
           const float* m = M + bb * kChunk + 16 * v;
-          constexpr int64_t kXiStep = kBlock * kChunk;
           v16 s[4][6];  // s[.][c] = A^T m[.][c]
           for (int c = 0; c < 6; ++c) {
             v16 col[4];
-            outputColumn(load16(m + c * kXiStep), load16(m + (6 + c) * kXiStep), load16(m + (12 + c) * kXiStep),
-                         load16(m + (18 + c) * kXiStep), load16(m + (24 + c) * kXiStep),
-                         load16(m + (30 + c) * kXiStep), col);
+            outputColumn(load16(m + c * kMStride), load16(m + (6 + c) * kMStride), load16(m + (12 + c) * kMStride),
+                         load16(m + (18 + c) * kMStride), load16(m + (24 + c) * kMStride),
+                         load16(m + (30 + c) * kMStride), col);
             for (int r = 0; r < 4; ++r) s[r][c] = col[r];
           }
           float* e = out + (co0 + bb) * 4 * rowN + 4 * (q0 + 16 * v);

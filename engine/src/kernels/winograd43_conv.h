@@ -47,18 +47,16 @@ struct Winograd43Plan {
            const float* r = nullptr) const;
 
  private:
-  // One phase plane of a pass: `group` images, then 16 spare floats that
-  // take the cleared lanes written past the last image's rows.
-  int64_t phaseFloats() const { return group * perImage + 16; }
+  // One phase plane of a pass: `group` images, then spare floats that take
+  // the cleared lanes padImage() writes past the last image's rows.
+  int64_t phaseFloats() const { return group * perImage + 32; }
   int64_t inputFloats() const;
-  // The padded input row padImage() splits, a whole number of 64 floats.
-  int64_t padRowFloats() const { return (4 * Ws + 63) / 64 * 64; }
   // One row buffer of the transformed outputs (see pass()), with room for
   // the whole vectors written past the last tile.
   int64_t outRowFloats() const { return 4 * (group * perImage + 16); }
   // One image into the 16 phase planes at `dst` (channels `chan` floats
-  // apart, planes `phase` apart); `row` holds padRowFloats() floats.
-  void padImage(const float* x, float* dst, int64_t chan, int64_t phase, float* row) const;
+  // apart, planes `phase` apart; dst zeroed).
+  void padImage(const float* x, float* dst, int64_t chan, int64_t phase) const;
   void pass(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act,
             const float* r) const;
   // Rows of the output buffers into y (and residual, activation) per plane.
