@@ -1,0 +1,173 @@
+#include "kernels/nm_conv.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+#include "kernels/activation.h"
+#include "kernels/direct_conv.h"
+#include "kernels/vec.h"
+
+namespace topiary::kernels {
+
+namespace {
+
+// Rows r .. r+B-1 on one block of V vectors: B*V accumulators over every
+// slot of the rows. x is the block's staging buffer (one aligned row of 16V
+// floats per column), offsets are column indices.
+template <int B, int V>
+inline void stagedBlock(const BalancedRows& w, int64_t r, const float* x, float* y, int64_t ldy) {
+  const int64_t slots = w.slots;
+  const int32_t* off = w.offsets.data() + r * slots;
+  const float* val = w.values.data() + r * slots;
+  v16 acc[B][V];
+  for (int b = 0; b < B; ++b)
+    for (int v = 0; v < V; ++v) acc[b][v] = v16{};
+  for (int64_t i = 0; i < slots; ++i)
+    for (int b = 0; b < B; ++b) {
+      const float* xs = x + static_cast<int64_t>(off[b * slots + i]) * (16 * V);
+      const float s = val[b * slots + i];
+      for (int v = 0; v < V; ++v) acc[b][v] += s * load16(xs + 16 * v);
+    }
+  for (int b = 0; b < B; ++b)
+    for (int v = 0; v < V; ++v) store16(y + b * ldy + 16 * v, acc[b][v]);
+}
+
+// Outputs [o, o + 16V) of every row: the columns' input runs are first
+// copied to an aligned staging buffer (each one is read by about half the
+// rows; an unaligned 64-byte load costs about twice an aligned one, and the
+// direct layout's tap shifts make most of them unaligned), then B rows at a
+// time keep 6 or more accumulators in flight.
+template <int V>
+void stagedRows(const NmConvPlan& w, const float* x, float* buf, float* y, int64_t ldy, int64_t o) {
+  const int64_t cols = static_cast<int64_t>(w.colOffset.size());
+  for (int64_t k = 0; k < cols; ++k)
+    for (int v = 0; v < V; ++v) store16(buf + k * 16 * V + 16 * v, load16(x + w.colOffset[static_cast<size_t>(k)] + o + 16 * v));
+  constexpr int B = V == 1 ? 6 : V == 2 ? 3 : 2;
+  const int64_t rows = w.rows.rows;
+  int64_t r = 0;
+  for (; r + B <= rows; r += B) stagedBlock<B, V>(w.rows, r, buf, y + r * ldy + o, ldy);
+  for (; r < rows; ++r) stagedBlock<1, V>(w.rows, r, buf, y + r * ldy + o, ldy);
+}
+
+}  // namespace
+
+bool BalancedRows::fromDense(const float* w, int64_t rows, int64_t cols, const int64_t* colOffset, int64_t maxSlots,
+                             BalancedRows& out) {
+  int64_t most = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t nz = 0;
+    for (int64_t k = 0; k < cols; ++k) nz += w[r * cols + k] != 0.f;
+    most = std::max(most, nz);
+  }
+  if (most > maxSlots) return false;
+  for (int64_t k = 0; k < cols; ++k)
+    if (colOffset[k] < 0 || colOffset[k] > std::numeric_limits<int32_t>::max()) return false;
+  out = BalancedRows{};
+  out.rows = rows;
+  out.slots = most;
+  out.offsets.assign(static_cast<size_t>(rows * most), 0);
+  out.values.assign(static_cast<size_t>(rows * most), 0.f);
+  std::vector<std::pair<int64_t, float>> row;
+  for (int64_t r = 0; r < rows; ++r) {
+    row.clear();
+    for (int64_t k = 0; k < cols; ++k)
+      if (w[r * cols + k] != 0.f) row.emplace_back(colOffset[k], w[r * cols + k]);
+    // Ascending offsets: the reads of a row walk the input forwards.
+    std::sort(row.begin(), row.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    // Padding slots repeat the last offset (a line already in cache) with value 0.
+    int64_t last = row.empty() ? 0 : row.back().first;
+    for (int64_t i = 0; i < most; ++i) {
+      const size_t s = static_cast<size_t>(r * most + i);
+      const bool real = i < static_cast<int64_t>(row.size());
+      out.offsets[s] = static_cast<int32_t>(real ? row[static_cast<size_t>(i)].first : last);
+      out.values[s] = real ? row[static_cast<size_t>(i)].second : 0.f;
+    }
+  }
+  return true;
+}
+
+bool hasChannelNmPattern(const float* w, int64_t cout, int64_t cin, int64_t taps, int n, int m) {
+  if (n < 1 || m < 2 * n) return false;
+  for (int64_t co = 0; co < cout; ++co)
+    for (int64_t t = 0; t < taps; ++t)
+      for (int64_t c0 = 0; c0 < cin; c0 += m) {
+        int nz = 0;
+        for (int64_t ci = c0; ci < std::min<int64_t>(cin, c0 + m); ++ci) nz += w[(co * cin + ci) * taps + t] != 0.f;
+        if (nz > n) return false;
+      }
+  return true;
+}
+
+bool channelNmPattern(const float* w, int64_t cout, int64_t cin, int64_t taps, int& n, int& m) {
+  // Sparsest first, so the reported pattern is the tightest one that holds.
+  const int patterns[][2] = {{1, 4}, {2, 8}, {1, 2}, {2, 4}, {4, 8}};
+  for (const auto& nm : patterns)
+    if (hasChannelNmPattern(w, cout, cin, taps, nm[0], nm[1])) {
+      n = nm[0];
+      m = nm[1];
+      return true;
+    }
+  return false;
+}
+
+bool NmConvPlan::build(const DirectConvPlan& p, const float* w) {
+  const int64_t taps = p.kH * p.kW, cols = p.cin * taps;
+  rows = BalancedRows{};
+  cin = p.cin;
+  plane = p.plane;
+  shifts = p.shifts;
+  if (!channelNmPattern(w, p.cout, p.cin, taps, n, m)) return false;
+  // Only columns some row uses are staged; rows index them in input order.
+  std::vector<int64_t> used(static_cast<size_t>(cols), -1), index(static_cast<size_t>(cols));
+  colOffset.clear();
+  std::vector<std::pair<int64_t, int64_t>> byOffset;  // (input offset, column)
+  for (int64_t k = 0; k < cols; ++k)
+    for (int64_t co = 0; co < p.cout; ++co)
+      if (w[co * cols + k] != 0.f) {
+        byOffset.emplace_back((k / taps) * p.plane + p.shifts[static_cast<size_t>(k % taps)], k);
+        break;
+      }
+  std::sort(byOffset.begin(), byOffset.end());
+  for (size_t i = 0; i < byOffset.size(); ++i) {
+    colOffset.push_back(byOffset[i].first);
+    index[static_cast<size_t>(byOffset[i].second)] = static_cast<int64_t>(i);
+  }
+  for (int64_t k = 0; k < cols; ++k) used[static_cast<size_t>(k)] = std::max<int64_t>(0, index[static_cast<size_t>(k)]);
+  // Unused columns are all zero, so mapping them anywhere is harmless.
+  return BalancedRows::fromDense(w, p.cout, cols, used.data(), cols, rows);
+}
+
+bool NmConvPlan::builtFor(const DirectConvPlan& p) const {
+  return rows.rows == p.cout && rows.rows > 0 && cin == p.cin && plane == p.plane && shifts == p.shifts;
+}
+
+void NmConvPlan::run(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
+                     const Activation* act) const {
+  if (!builtFor(p)) return p.run(x, y, scratch, b, act);
+  static const Activation kNone;
+  if (!act) act = &kNone;
+  const float* xin = x;
+  float* ywide = p.inPlaceOutput ? y : scratch + p.cin * p.plane + p.wide + 16;
+  if (!p.inPlaceInput) {
+    // Reads run up to `wide` floats past the last plane (lanes that are dropped).
+    std::fill(scratch, scratch + p.cin * p.plane + p.wide + 16, 0.f);
+    p.padInput(x, scratch);
+    xin = scratch;
+  }
+  // Staging rows of up to 3 vectors while the buffer stays within L1.
+  const int64_t cols = static_cast<int64_t>(colOffset.size());
+  const int V = cols * 48 * 4 <= 24 * 1024 ? 3 : cols * 32 * 4 <= 24 * 1024 ? 2 : 1;
+  thread_local std::vector<float> staging;
+  if (staging.size() < static_cast<size_t>(cols * 16 * V + 16)) staging.resize(static_cast<size_t>(cols * 16 * V + 16));
+  float* buf = staging.data() + (16 - (reinterpret_cast<uintptr_t>(staging.data()) / sizeof(float)) % 16) % 16;
+  int64_t o = 0;
+  if (V == 3)
+    for (; o + 48 <= p.wide; o += 48) stagedRows<3>(*this, xin, buf, ywide, p.wide, o);
+  if (V >= 2)
+    for (; o + 32 <= p.wide; o += 32) stagedRows<2>(*this, xin, buf, ywide, p.wide, o);
+  for (; o < p.wide; o += 16) stagedRows<1>(*this, xin, buf, ywide, p.wide, o);
+  p.finish(ywide, y, b, act);
+}
+
+}  // namespace topiary::kernels

@@ -1,0 +1,68 @@
+// N:M (2:4) sparse direct convolution. N:M pruning keeps n of every m
+// weights along the input channels (the pruner's groups: m consecutive input
+// channels at one tap), so every output channel has the same number of
+// nonzeros. They are stored as rows of equal length ("balanced rows", an
+// ELL format): a value and the input offset it reads in DirectConvPlan's
+// padded phase-plane layout (ci * plane + shift(tap)), so each nonzero is
+// one multiply-add of a contiguous run of the wide plane, with no im2col.
+//
+// Why not the CSR direct kernel's loop order: it runs one output channel over
+// the whole plane before the next, so every channel streams the whole
+// padded input from L2. Here a block of 48 outputs is computed for every
+// output channel before moving on: the few kilobytes of input that block
+// reads stay in L1 and serve all output channels, two channels at a time
+// with 6 independent accumulators (the multiply-add latency is hidden).
+// Each multiply-add still loads its input vector (from L1): which input
+// rows a channel needs differs per channel and per group, so they cannot
+// be shared through registers without generated code.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace topiary::kernels {
+
+struct Activation;
+struct DirectConvPlan;
+
+struct BalancedRows {
+  int64_t rows = 0, slots = 0;   // slots per row
+  std::vector<int32_t> offsets;  // rows * slots input offsets, ascending within a row
+  std::vector<float> values;     // rows * slots; padding slots hold 0
+
+  // From dense rows w[rows, cols], column k reading input offset colOffset[k].
+  // False when some row holds more than maxSlots nonzeros.
+  static bool fromDense(const float* w, int64_t rows, int64_t cols, const int64_t* colOffset, int64_t maxSlots,
+                        BalancedRows& out);
+};
+
+// True when weights [cout, cin, taps] keep at most n of every m consecutive
+// input channels at each tap (a last, shorter group at most n too) and
+// n / m <= 1/2: the N:M patterns this kernel is meant for.
+bool hasChannelNmPattern(const float* w, int64_t cout, int64_t cin, int64_t taps, int n, int m);
+// The N:M pattern (n, m) of such weights among 1:2, 1:4, 2:4, 2:8, 4:8, or false.
+bool channelNmPattern(const float* w, int64_t cout, int64_t cin, int64_t taps, int& n, int& m);
+inline bool hasChannelNmPattern(const float* w, int64_t cout, int64_t cin, int64_t taps) {
+  int n, m;
+  return channelNmPattern(w, cout, cin, taps, n, m);
+}
+
+struct NmConvPlan {
+  BalancedRows rows;              // per output channel; offsets index colOffset
+  std::vector<int64_t> colOffset;  // input offsets (ci * plane + shift) of the columns used, ascending
+  int n = 0, m = 0;  // the pattern found by build()
+  int64_t cin = 0, plane = 0;  // p.cin, p.plane and p.shifts at build()
+  std::vector<int64_t> shifts;
+
+  // Weights [cout, cin, kH, kW] of the direct plan p (already init()ed).
+  // False when they have no N:M pattern (channelNmPattern).
+  bool build(const DirectConvPlan& p, const float* w);
+  // Whether build() succeeded for p's current geometry.
+  bool builtFor(const DirectConvPlan& p) const;
+  // One image, as DirectConvPlan::run (scratch: p.scratchFloats() floats).
+  // Weights build() refused run on p's dense kernel (p must be packed).
+  void run(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
+           const Activation* act) const;
+};
+
+}  // namespace topiary::kernels
