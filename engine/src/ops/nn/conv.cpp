@@ -15,6 +15,7 @@
 #include "kernels/depthwise_conv.h"
 #include "kernels/direct_conv.h"
 #include "kernels/kernel_choice.h"
+#include "kernels/nm_conv.h"
 #include "kernels/shared_work.h"
 #include "kernels/sparse_matrix.h"
 #include "kernels/threading.h"
@@ -74,8 +75,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
       return Status::ok();
     }
     if (frozen_ && tunedBatch_ != tuneKey()) tune(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
-    if (mode_ == Mode::Direct || mode_ == Mode::SparseDirect)
-      directPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_ == Mode::SparseDirect);
+    if (mode_ == Mode::Direct || mode_ == Mode::SparseDirect || mode_ == Mode::NmDirect)
+      directPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_);
     else if (winograd(mode_))  // these two add the residual per plane while in cache
       winogradPath(mode_, X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, R ? R->f() : nullptr);
     else if (mode_ == Mode::CoVector)
@@ -209,7 +210,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads, N_)));
   }
 
-  enum class Mode { Dense, Csr, Nm, Direct, SparseDirect, Winograd, CoVector, Winograd43 };
+  enum class Mode { Dense, Csr, Nm, Direct, SparseDirect, Winograd, CoVector, Winograd43, NmDirect };
   static bool winograd(Mode m) { return m == Mode::Winograd || m == Mode::Winograd43; }
 
   // 2-D convolutions without groups can skip im2col (kernels/direct_conv.h).
@@ -254,21 +255,24 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   }
 
   // kernels/direct_conv.h per image; images split over workers.
-  // sparse: the CSR-with-input-offsets form (frozen weights only).
-  void directPath(const float* x, const float* w, const float* b, float* y, int threads, bool sparse = false) {
+  // SparseDirect: the CSR-with-input-offsets form; NmDirect: N:M rows (kernels/nm_conv.h); frozen weights only.
+  void directPath(const float* x, const float* w, const float* b, float* y, int threads, Mode mode = Mode::Direct) {
     kernels::DirectConvPlan& pl = direct_;
     if (configure(pl, Cin_, Cout_) || pl.packed.empty()) {  // frozen weights: packed once per geometry
       pl.pack(w);
       directCsr_ = kernels::CsrMatrix{};
     }
-    if (sparse && directCsr_.rows == 0) directCsr_ = pl.sparseOffsets(w);
+    if (mode == Mode::SparseDirect && directCsr_.rows == 0) directCsr_ = pl.sparseOffsets(w);
+    if (mode == Mode::NmDirect && !nmConv_.builtFor(pl)) nmConv_.build(pl, w);
     const int64_t P = win_.outSize(), inN = win_.inSize(), S = pl.scratchFloats();
     const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
     if (directScratch_.size() < static_cast<size_t>(T * S)) directScratch_.resize(static_cast<size_t>(T * S));
     parallelFor(T, T, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t)
         for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n)
-          if (sparse)
+          if (mode == Mode::NmDirect)
+            nmConv_.run(pl, x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b, &pathAct_);
+          else if (mode == Mode::SparseDirect)
             pl.runSparse(directCsr_, x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b,
                          &pathAct_);
           else
@@ -446,6 +450,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
       density_ = kernels::density(w, Cout_ * Kc);
       if (density_ <= kMaxSparseDensity || !forced_.empty()) {
         hasNm_ = true;
+        hasNmDirect_ = directApplies() && kernels::hasChannelNmPattern(w, Cout_, Cin_, win_.kSize());
         for (int64_t g = 0; g < group_; ++g) {
           const float* wg = w + g * CoutG * Kc;
           csr_.push_back(kernels::CsrMatrix::fromDense(wg, CoutG, Kc));
@@ -461,6 +466,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     if (!csr_.empty()) modes.push_back(Mode::Csr);
     if (hasNm_) modes.push_back(Mode::Nm);
     if (!csr_.empty() && directApplies()) modes.push_back(Mode::SparseDirect);
+    if (hasNmDirect_) modes.push_back(Mode::NmDirect);
     if (winogradApplies()) modes.insert(modes.end(), {Mode::Winograd, Mode::Winograd43});
     const bool coVector = directApplies() && kernels::CoVectorConvPlan::applies(win_.s[1], win_.s[2]);
     if (coVector) modes.push_back(Mode::CoVector);
@@ -469,6 +475,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     if (forced_ == "csr") modes = {Mode::Csr};
     if (forced_ == "2:4" && hasNm_) modes = {Mode::Nm};
     if (forced_ == "csr-direct" && directApplies()) modes = {Mode::SparseDirect};
+    if (forced_ == "nm-direct" && hasNmDirect_) modes = {Mode::NmDirect};
     if (forced_ == "winograd" && winogradApplies()) modes = {Mode::Winograd};
     if (forced_ == "winograd43" && winogradApplies()) modes = {Mode::Winograd43};
     if (forced_ == "co-vector" && coVector) modes = {Mode::CoVector};
@@ -483,8 +490,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
         break;
       }
       double t = kernels::fastestOf(3, [&] {
-        if (m == Mode::Direct || m == Mode::SparseDirect)
-          directPath(x, w, b, y, threads, m == Mode::SparseDirect);
+        if (m == Mode::Direct || m == Mode::SparseDirect || m == Mode::NmDirect)
+          directPath(x, w, b, y, threads, m);
         else if (winograd(m))
           winogradPath(m, x, w, b, y, threads);
         else if (m == Mode::CoVector)
@@ -501,7 +508,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     char pct[16];
     std::snprintf(pct, sizeof pct, " %.0f%%", 100.0 * density_);
     const char* names[] = {"dense",    "csr",      "2:4", "direct", hasNm_ ? "2:4-direct" : "csr-direct",
-                           "winograd", "co-vector", "winograd43"};
+                           "winograd", "co-vector", "winograd43", "nm-direct"};
     choice_ = names[static_cast<int>(mode_)];
     if (!csr_.empty()) choice_ += pct;
   }
@@ -544,7 +551,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   bool residual_ = false;  // topiary.residual: Y = act(conv(X) + B + in[3])
   // Frozen weights: sparse forms (per group) and the kernel picked per batch size.
   static constexpr double kMaxSparseDensity = 0.75;
-  bool frozen_ = false, sparseBuilt_ = false, hasNm_ = false;
+  bool frozen_ = false, sparseBuilt_ = false, hasNm_ = false, hasNmDirect_ = false;
   std::string forced_;
   double density_ = 1;
   std::vector<kernels::CsrMatrix> csr_;
@@ -554,6 +561,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   // Kernels are re-timed when a batch of one follows batches or back.
   int64_t tuneKey() const { return N_ > 1 ? 2 : 1; }
   kernels::CsrMatrix directCsr_;
+  kernels::NmConvPlan nmConv_;
   std::string choice_ = "dense";
   kernels::DirectConvPlan direct_, dw_;
   kernels::DepthwisePlan dwi_;
