@@ -70,17 +70,20 @@ inline void outputColumn(v16 m0, v16 m1, v16 m2, v16 m3, v16 m4, v16 m5, v16 o[4
 }  // namespace
 
 void Winograd43Plan::init() {
-  const int64_t th = (Ho + 3) / 4, tw = (Wo + 3) / 4;
-  // Tile (i, j) reads padded rows 4i .. 4i+5: phase row i and, for taps 4
-  // and 5, row i + 1. Images are stacked inside each phase plane, so the
-  // flattened tiles of a pass run on across images; the extra row and column
-  // of tiles are computed and dropped.
-  Hs = th + 1;
-  Ws = tw + 1;
-  perImage = Hs * Ws;
+  th = (Ho + 3) / 4;
+  tw = (Wo + 3) / 4;
+  perImage = th * tw;
   // Images per pass: about 128 tiles (a few product chunks), and output
   // buffers that stay in L2.
   group = std::max<int64_t>(1, 128 / perImage);
+}
+
+int64_t Winograd43Plan::planeFloats() const {
+  // Whole vectors written past the last tile row, then an odd number of
+  // cache lines, so that the 36 planes of a tile fall in different L1 sets.
+  int64_t n = (group * perImage + 15) / 16 * 16 + 16;
+  if ((n / 16) % 2 == 0) n += 16;
+  return n;
 }
 
 void Winograd43Plan::pack(const float* w) {
@@ -107,11 +110,6 @@ void Winograd43Plan::pack(const float* w) {
     }
 }
 
-int64_t Winograd43Plan::inputFloats() const {
-  // Reads of the last vector run up to 16 tiles plus the largest shift (Ws + 1) past the end.
-  return cin * 16 * phaseFloats() + Ws + 1 + 2 * kChunk;
-}
-
 int64_t Winograd43Plan::scratchFloats() const {
   return inputFloats() + kXi * vStride(cin) + kXi * kMStride + 4 * cout * outRowFloats() + 64;
 }
@@ -125,49 +123,86 @@ void Winograd43Plan::run(const float* x, int64_t n, float* y, float* scratch, co
 
 namespace {
 
-// 16 floats from p, of which `avail` are wanted: a plain load unless it would
-// read past xEnd (the end of the input), then through a zeroed local block.
-inline v16 loadUpTo(const float* p, int64_t avail, const float* xEnd) {
-  if (p + 16 <= xEnd) return load16(p);
-  float tmp[16] = {};
-  for (int64_t i = 0; i < std::min<int64_t>(avail, 16); ++i) tmp[i] = p[i];
-  return load16(tmp);
+typedef int32_t i16v __attribute__((vector_size(64)));
+
+// The 16 floats at p with the lanes outside [lo, hi) cleared (bitwise);
+// reads only inside [x, xEnd) (the input), through a local block near its
+// ends.
+inline v16 loadRange(const float* p, int64_t lo, int64_t hi, const float* x, const float* xEnd) {
+  lo = std::max<int64_t>(lo, 0);
+  hi = std::min<int64_t>(hi, 16);
+  if (hi <= lo) return v16{};
+  v16 v;
+  if (p >= x && p + 16 <= xEnd) {
+    v = load16(p);
+  } else {
+    float tmp[16] = {};
+    for (int64_t i = lo; i < hi; ++i) tmp[i] = p[i];
+    v = load16(tmp);
+  }
+  const i16v iota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const i16v keep = (iota >= static_cast<int32_t>(lo)) & (iota < static_cast<int32_t>(hi));
+  return (v16)((i16v)v & keep);
+}
+
+// Lanes 1 .. 16 of the 32 floats a, b.
+inline v16 nextLane(v16 a, v16 b) {
+#if defined(__clang__)
+  return __builtin_shufflevector(a, b, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+#else
+  return __builtin_shuffle(a, b, i16v{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
+#endif
 }
 
 }  // namespace
 
-void Winograd43Plan::padImage(const float* x, float* dst, int64_t chan, int64_t phase) const {
-  // Each input row is split by column modulo 4, 64 columns (16 per phase)
-  // at a time, straight from the input: source phase p goes to padded phase
-  // (p + padL) % 4, (p + padL) / 4 places along. Lanes past the row are
-  // cleared, so the whole-vector stores write zeros past a phase row, onto
-  // later rows of the same plane (written afterwards) or the plane's spare
-  // floats; the left padding is never written (the buffer starts zeroed).
-  const int64_t cols = std::max<int64_t>(0, std::min(W, 4 * Ws - padL));
-  const int64_t rows = std::max<int64_t>(0, std::min(H, 4 * Hs - padT));
+void Winograd43Plan::padImage(const float* x, float* dst, int64_t chan, int64_t plane) const {
+  // Padded row R (input row R - padT) is tap row R % 4 of tile row R / 4
+  // and, when R % 4 < 2, tap row R % 4 + 4 of tile row R / 4 - 1. It is
+  // split by column modulo 4, 64 columns at a time: phase c (padded
+  // columns 4j + c) is tap column c of tiles j, and phases 0 and 1 one lane
+  // on are tap columns 4 and 5. Stores are whole vectors: lanes past a tile
+  // row land on the next tile row of the same plane, written after it, or
+  // on the plane's spare floats. Rows of padding are written as zeros.
   const float* xEnd = x + cin * H * W;
-  int64_t to[4], at[4];
-  for (int p = 0; p < 4; ++p) {
-    to[p] = ((p + padL) % 4) * phase;
-    at[p] = (p + padL) / 4;
-  }
+  const int64_t blocks = (4 * tw + 2 + 63) / 64;  // padded columns 0 .. 4*tw+1
   for (int64_t ci = 0; ci < cin; ++ci)
-    for (int64_t ih = 0; ih < rows; ++ih) {
-      const int64_t r = ih + padT;
-      const float* src = x + (ci * H + ih) * W;
-      float* out = dst + ci * chan + (r % 4) * 4 * phase + (r / 4) * Ws;
-      for (int64_t k = 0; k < cols; k += 64) {
+    for (int64_t R = 0; R < 4 * th + 2; ++R) {
+      const int64_t ih = R - padT;
+      const bool inside = ih >= 0 && ih < H;
+      const float* src = x + (ci * H + ih) * W - padL;  // padded column 0 (a position, read only inside)
+      float* uses[2];
+      int nUses = 0;
+      if (R / 4 < th) uses[nUses++] = dst + ci * chan + (R % 4) * 6 * plane + (R / 4) * tw;
+      if (R % 4 < 2 && R >= 4) uses[nUses++] = dst + ci * chan + (R % 4 + 4) * 6 * plane + (R / 4 - 1) * tw;
+      auto split = [&](int64_t m, v16 p[4]) {
+        if (!inside || m >= blocks) {
+          for (int q = 0; q < 4; ++q) p[q] = v16{};
+          return;
+        }
         v16 v[4];
         for (int i = 0; i < 4; ++i) {
-          const int64_t avail = cols - k - 16 * i;
-          v[i] = avail > 0 ? keepFirst(loadUpTo(src + k + 16 * i, avail, xEnd), avail) : v16{};
+          const int64_t c0 = 64 * m + 16 * i;  // padded column of lane 0
+          v[i] = loadRange(src + c0, padL - c0, padL + W - c0, x, xEnd);
         }
-        v16 e0, o0, e1, o1, p[4];
+        v16 e0, o0, e1, o1;
         deinterleave(v[0], v[1], e0, o0);
         deinterleave(v[2], v[3], e1, o1);
         deinterleave(e0, e1, p[0], p[2]);
         deinterleave(o0, o1, p[1], p[3]);
-        for (int q = 0; q < 4; ++q) store16(out + to[q] + at[q] + k / 4, p[q]);
+      };
+      v16 cur[4], next[4];
+      split(0, cur);
+      for (int64_t m = 0; m < blocks; ++m) {
+        split(m + 1, next);
+        const v16 four = nextLane(cur[0], next[0]), five = nextLane(cur[1], next[1]);
+        for (int u = 0; u < nUses; ++u) {
+          float* d = uses[u] + 16 * m;
+          for (int c = 0; c < 4; ++c) store16(d + c * plane, cur[c]);
+          store16(d + 4 * plane, four);
+          store16(d + 5 * plane, five);
+        }
+        for (int q = 0; q < 4; ++q) cur[q] = next[q];
       }
     }
 }
@@ -176,22 +211,19 @@ void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, c
                           const Activation* act, const float* res) const {
   static const Activation kNone;
   if (!act) act = &kNone;
-  const int64_t phase = phaseFloats(), chan = 16 * phase, inFloats = inputFloats();
+  const int64_t plane = planeFloats(), chan = 36 * plane;
   float* xg = scratch;
-  float* V = xg + inFloats;
+  float* V = xg + inputFloats();
   float* M = V + kXi * vStride(cin);
   // Output buffers, four rows per channel: output (r, c) of tile q at
   // 4q + c of row r. Tile row i of an image thus holds output rows 4i ..
-  // 4i+3, 4*Ws wide, written with whole vectors and copied out row by row
+  // 4i+3, 4*tw wide, written with whole vectors and copied out row by row
   // in compact().
   float* out = M + kXi * kMStride;
   const int64_t rowN = outRowFloats();
-  zeroShort(xg, inFloats);
-  for (int64_t img = 0; img < n; ++img) padImage(x + img * cin * H * W, xg + img * perImage, chan, phase);
-  // Tap (r, c) of a 6x6 input tile: phase plane (r % 4, c % 4), row r / 4, column c / 4.
-  int64_t sh[kXi];
-  for (int r = 0; r < 6; ++r)
-    for (int c = 0; c < 6; ++c) sh[r * 6 + c] = ((r % 4) * 4 + c % 4) * phase + (r / 4) * Ws + c / 4;
+  // The last vectors of a pass read up to 15 tiles past its images: whatever
+  // is there only reaches outputs that are dropped.
+  for (int64_t img = 0; img < n; ++img) padImage(x + img * cin * H * W, xg + img * perImage, chan, plane);
 
   const int64_t total = n * perImage;
   // Relu in registers unless a residual comes first; the others per plane in compact().
@@ -206,8 +238,9 @@ void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, c
         v16 t[6][6];  // t[.][c] = B^T d[.][c]
         for (int c = 0; c < 6; ++c) {
           v16 col[6];
-          inputColumn(load16(base + sh[c]), load16(base + sh[6 + c]), load16(base + sh[12 + c]),
-                      load16(base + sh[18 + c]), load16(base + sh[24 + c]), load16(base + sh[30 + c]), col);
+          inputColumn(load16(base + c * plane), load16(base + (6 + c) * plane), load16(base + (12 + c) * plane),
+                      load16(base + (18 + c) * plane), load16(base + (24 + c) * plane),
+                      load16(base + (30 + c) * plane), col);
           for (int r = 0; r < 6; ++r) t[r][c] = col[r];
         }
         float* o = V + ci * kChunk + 16 * v;
@@ -272,7 +305,7 @@ void Winograd43Plan::compact(const float* out, int64_t n, float* y, const Activa
       // land on the rows that follow, written next. The plane's end is
       // copied exactly (the next plane may be another thread's).
       for (int64_t oh = 0; oh < Ho; ++oh) {
-        const float* src = e + (oh % 4) * rowN + (oh / 4) * 4 * Ws;
+        const float* src = e + (oh % 4) * rowN + (oh / 4) * 4 * tw;
         float* dst = yc + oh * Wo;
         int64_t k = 0;
         for (; k < Wo && oh * Wo + k + 16 <= plane; k += 16) store16(dst + k, load16(src + k));

@@ -6,14 +6,15 @@
 // transform coefficients (at most 5 and 1/24) keep fp32 results within
 // about 1e-6 of the exact convolution at these channel counts.
 //
-// Same scheme as WinogradPlan (winograd_conv.h): the padded input is split
-// into its 16 stride-4 phase planes, so the 36 values of every 6x6 input tile
-// are contiguous vector loads over a flattened row of tiles, and both
-// transforms run 16 tiles per vector. Each image's planes carry one tile row
-// and column more than the output needs (the 6x6 windows reach 2 into the
-// next tile), computed and dropped: 64 tiles for 49 on a 28x28 output, 25
-// for 16 on 14x14. Conv times this plan against F(2x2, 3x3) per layer and
-// keeps the faster.
+// Layout: the tiles of a pass (several images) are flattened, 16 per
+// vector, with no tile beyond each image's ceil(Ho/4) x ceil(Wo/4). The input
+// is copied once into 36 tap planes per channel, plane (r, c) holding input
+// value (4i + r, 4j + c) of tile (i, j) (the padded rows split by column
+// modulo 4), so every tap of 16 tiles is one contiguous vector load and both
+// transforms run 16 tiles per vector. (Stride-4 phase planes, as in
+// WinogradPlan, need a spare tile row and column per image for the 6x6
+// windows' overlap: 64 tiles for 49 at 28x28, 9 for 4 at 7x7.) Conv times
+// this plan against F(2x2, 3x3) and the direct kernels per layer.
 #pragma once
 
 #include <cstdint>
@@ -28,8 +29,8 @@ struct Winograd43Plan {
   // The window, fixed by applies(); here so that Conv sets up every plan alike.
   int64_t kH = 3, kW = 3, dH = 1, dW = 1, sH = 1, sW = 1;
   // Derived by init():
-  int64_t Hs = 0, Ws = 0;     // one phase plane of one image: tile rows and columns, plus one each
-  int64_t perImage = 0;       // flattened tiles per image (Hs x Ws)
+  int64_t th = 0, tw = 0;     // tile rows and columns of one image
+  int64_t perImage = 0;       // tiles per image (th x tw)
   int64_t group = 1;          // images per pass
   std::vector<float> packed;  // transformed weights [cout/8][36][cin][8]
 
@@ -47,16 +48,17 @@ struct Winograd43Plan {
            const float* r = nullptr) const;
 
  private:
-  // One phase plane of a pass: `group` images, then spare floats that take
-  // the cleared lanes padImage() writes past the last image's rows.
-  int64_t phaseFloats() const { return group * perImage + 32; }
-  int64_t inputFloats() const;
+  // One tap plane of a pass: `group` images, then spare floats that take
+  // the lanes padImage() writes past the last tile row.
+  int64_t planeFloats() const;
+  int64_t inputFloats() const { return cin * 36 * planeFloats() + 64; }
   // One row buffer of the transformed outputs (see pass()), with room for
   // the whole vectors written past the last tile.
-  int64_t outRowFloats() const { return 4 * (group * perImage + 16); }
-  // One image into the 16 phase planes at `dst` (channels `chan` floats
-  // apart, planes `phase` apart; dst zeroed).
-  void padImage(const float* x, float* dst, int64_t chan, int64_t phase) const;
+  int64_t outRowFloats() const { return 4 * (group * perImage + 32); }
+  // One image into the tap planes at `dst` (its first tile; channels
+  // `chan` floats apart, planes `plane` apart). Writes every tile once,
+  // padding included, so the buffer needs no clearing.
+  void padImage(const float* x, float* dst, int64_t chan, int64_t plane) const;
   void pass(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act,
             const float* r) const;
   // Rows of the output buffers into y (and residual, activation) per plane.
