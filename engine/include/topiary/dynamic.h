@@ -5,6 +5,8 @@
 // much compute such channel skipping saves: FLOPs of the consuming Convs
 // over the skipped input channels. Static pruning removes channels for every
 // input; dynamic pruning exploits the ones a particular input leaves silent.
+// The executor really skips them with ExecutorOptions::dynamicSkipThreshold
+// (Executor::dynamicSkippedFlops() gives the same per-input savings).
 #pragma once
 
 #include <cstdint>
@@ -30,7 +32,7 @@ struct DynamicLayerStats {
   int64_t channels = 0;
   double meanSkippedChannels = 0;  // averaged over inputs
   double flopsPerInput = 0;        // dense FLOPs of the Conv for one input
-  double meanSavedFlops = 0;       // averaged over inputs
+  double meanSavedFlops = 0;       // multiply-adds over skipped channels (bias kept), averaged over inputs
 };
 
 struct DynamicInputStats {

@@ -38,6 +38,10 @@ Result<DynamicReport> analyzeDynamicSkipping(const Graph& graph, const Tensor& i
     ls.tensor = n.inputs[0];
     ls.channels = C;
     ls.flopsPerInput = nodeFlops[k] / static_cast<double>(N);
+    const Tensor* w = (*ex)->value(n.inputs[1]);
+    const Tensor* y = n.outputs.empty() ? nullptr : (*ex)->value(n.outputs[0]);
+    if (!w || !y || w->rank() < 3 || w->dim(0) == 0) continue;
+    const double macFlops = 2.0 * static_cast<double>(y->numel() / N) * static_cast<double>(w->numel() / w->dim(0));
     for (int64_t i = 0; i < N; ++i) {
       int64_t skipped = 0;
       for (int64_t c = 0; c < C; ++c) {
@@ -46,8 +50,10 @@ Result<DynamicReport> analyzeDynamicSkipping(const Graph& graph, const Tensor& i
         for (int64_t j = 0; j < inner; ++j) mx = std::max(mx, std::fabs(p[j]));
         skipped += mx <= o.threshold;
       }
-      // Each input channel carries 1/C of the Conv's multiply-adds (any group count).
-      double saved = ls.flopsPerInput * static_cast<double>(skipped) / static_cast<double>(C);
+      // Each input channel carries 1/C of the Conv's multiply-adds (any group
+      // count); the bias is added whatever is skipped. The executor's skipping
+      // Conv (ExecutorOptions::dynamicSkipThreshold) counts the same way.
+      double saved = macFlops * static_cast<double>(skipped) / static_cast<double>(C);
       ls.meanSkippedChannels += static_cast<double>(skipped) / static_cast<double>(N);
       ls.meanSavedFlops += saved / static_cast<double>(N);
       r.inputs[static_cast<size_t>(i)].savedFlops += saved;
