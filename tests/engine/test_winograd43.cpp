@@ -5,12 +5,15 @@
 // registers (Relu), per plane (LeakyRelu) and after a fused residual. The
 // error bound is relative to the largest output: the transforms scale
 // values by up to 5 and 1/24, so fp32 rounding, not a wrong tap, is all
-// that may remain.
+// that may remain. Then the same through the Conv operator with the plan
+// forced (topiary.kernel = winograd43) and timed against the others.
 #include <QtTest>
 #include <cmath>
 #include <random>
 
+#include "engine/test_ops_nn_helpers.h"
 #include "kernels/activation.h"
+#include "kernels/kernel_choice.h"
 #include "kernels/winograd43_conv.h"
 
 using topiary::kernels::Activation;
@@ -123,6 +126,50 @@ class TestWinograd43 : public QObject {
     }
     QVERIFY(maxRef > 0.1);  // the check below compares something
     QVERIFY2(maxDiff <= 1e-5 * maxRef, qPrintable(QString("max diff %1, max |y| %2").arg(maxDiff).arg(maxRef)));
+  }
+
+  // Conv with frozen weights, a fused residual and Relu, on one and two
+  // threads; forced onto this plan, then with the kernel chosen by timing.
+  void throughConv_data() {
+    QTest::addColumn<QString>("kernel");
+    QTest::addColumn<int>("threads");
+    for (const char* k : {"winograd43", ""})
+      for (int t : {1, 2}) QTest::newRow(qPrintable(QString("%1 t%2").arg(k[0] ? k : "auto").arg(t))) << k << t;
+  }
+  void throughConv() {
+    QFETCH(QString, kernel);
+    QFETCH(int, threads);
+    using namespace topiary;
+    const Case s{5, 16, 14, 14, 24, 1, 1, 1, 1};
+    std::mt19937 rng(77);
+    Tensor X = nntest::randomTensor({s.n, s.cin, s.H, s.W}, rng);
+    Tensor W = nntest::randomTensor({s.cout, s.cin, 3, 3}, rng, -0.5f, 0.5f);
+    Tensor B = nntest::randomTensor({s.cout}, rng);
+    Tensor R = nntest::randomTensor({s.n, s.cout, s.H, s.W}, rng, -2.f, 2.f);
+    std::map<std::string, Attribute> attrs{{"topiary.frozen", Attribute::ofInt(1)},
+                                           {"topiary.residual", Attribute::ofInt(1)},
+                                           {"topiary.act", Attribute::ofString("Relu")},
+                                           {"pads", Attribute::ofInts({1, 1, 1, 1})}};
+    if (!kernel.isEmpty()) attrs["topiary.kernel"] = Attribute::ofString(kernel.toStdString());
+    auto k = nntest::build("Conv", attrs);
+    QVERIFY2(k.isOk(), k.isOk() ? "" : k.status().message().c_str());
+    RunContext ctx;
+    ctx.threads = threads;
+    Activation relu;
+    relu.kind = Activation::Kind::Relu;
+    const auto ref = reference(s, s.H, s.W, std::vector<float>(X.f(), X.f() + X.numel()),
+                               std::vector<float>(W.f(), W.f() + W.numel()), B.f(), R.f(), relu);
+    for (int pass = 0; pass < 2; ++pass) {  // the second run reuses the plan
+      std::string why;
+      std::vector<Tensor> out = nntest::run(*k.value(), {&X, &W, &B, &R}, 1, ctx, &why);
+      QVERIFY2(out.size() == 1, why.c_str());
+      double maxDiff = 0;
+      for (size_t i = 0; i < ref.size(); ++i)
+        maxDiff = std::max(maxDiff, std::fabs(ref[i] - out[0].at(static_cast<int64_t>(i))));
+      QVERIFY2(maxDiff < 1e-4, qPrintable(QString("max diff %1").arg(maxDiff)));
+      const std::string choice = dynamic_cast<const kernels::KernelChoice&>(*k.value()).kernelChoice();
+      if (!kernel.isEmpty()) QVERIFY2(QString::fromStdString(choice).startsWith(kernel), choice.c_str());
+    }
   }
 };
 
