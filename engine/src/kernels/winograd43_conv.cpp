@@ -1,6 +1,7 @@
 #include "kernels/winograd43_conv.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "kernels/activation.h"
 #include "kernels/vec.h"
@@ -154,6 +155,34 @@ inline v16 nextLane(v16 a, v16 b) {
 #endif
 }
 
+// Tap column C of 16 tiles from the padded columns 0 .. 31 in a, b:
+// lane j = column 4j + C (lanes past column 31 wrap around: they fall past
+// the tile row and are overwritten).
+#define TOPIARY_TAPS(C)                                                                                          \
+  (C) & 31, (C + 4) & 31, (C + 8) & 31, (C + 12) & 31, (C + 16) & 31, (C + 20) & 31, (C + 24) & 31, (C + 28) & 31, \
+      (C + 32) & 31, (C + 36) & 31, (C + 40) & 31, (C + 44) & 31, (C + 48) & 31, (C + 52) & 31, (C + 56) & 31,     \
+      (C + 60) & 31
+template <int C>
+inline v16 tapColumn(v16 a, v16 b) {
+#if defined(__clang__)
+  return __builtin_shufflevector(a, b, TOPIARY_TAPS(C));
+#else
+  return __builtin_shuffle(a, b, i16v{TOPIARY_TAPS(C)});
+#endif
+}
+#undef TOPIARY_TAPS
+
+// The first n <= 16 lanes of v at p, with a 4- or 8-lane store when that
+// covers them (a full 16-lane store costs two on some cores).
+inline void storeFirst(float* p, v16 v, int64_t n) {
+  if (n <= 4)
+    std::memcpy(p, &v, 4 * sizeof(float));
+  else if (n <= 8)
+    std::memcpy(p, &v, 8 * sizeof(float));
+  else
+    store16(p, v);
+}
+
 }  // namespace
 
 void Winograd43Plan::padImage(const float* x, float* dst, int64_t chan, int64_t plane) const {
@@ -191,6 +220,17 @@ void Winograd43Plan::padImage(const float* x, float* dst, int64_t chan, int64_t 
         deinterleave(e0, e1, p[0], p[2]);
         deinterleave(o0, o1, p[1], p[3]);
       };
+      if (4 * tw + 2 <= 32) {
+        // Up to 7 tiles a row (outputs up to 28 wide): the 32 padded
+        // columns in two vectors, each tap column one permutation of them.
+        const v16 a = inside ? loadRange(src, padL, padL + W, x, xEnd) : v16{};
+        const v16 b = inside ? loadRange(src + 16, padL - 16, padL + W - 16, x, xEnd) : v16{};
+        const v16 t[6] = {tapColumn<0>(a, b), tapColumn<1>(a, b), tapColumn<2>(a, b),
+                          tapColumn<3>(a, b), tapColumn<4>(a, b), tapColumn<5>(a, b)};
+        for (int u = 0; u < nUses; ++u)
+          for (int c = 0; c < 6; ++c) storeFirst(uses[u] + c * plane, t[c], tw);
+        continue;
+      }
       v16 cur[4], next[4];
       split(0, cur);
       for (int64_t m = 0; m < blocks; ++m) {
