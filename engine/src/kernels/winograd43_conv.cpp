@@ -126,19 +126,19 @@ namespace {
 
 typedef int32_t i16v __attribute__((vector_size(64)));
 
-// The 16 floats at p with the lanes outside [lo, hi) cleared (bitwise);
-// reads only inside [x, xEnd) (the input), through a local block near its
-// ends.
-inline v16 loadRange(const float* p, int64_t lo, int64_t hi, const float* x, const float* xEnd) {
+// The 16 floats x[off ..] with the lanes outside [lo, hi) cleared
+// (bitwise); reads only inside x[0, n) (the input), through a local block
+// near its ends. Offsets, not pointers, since off may be negative.
+inline v16 loadRange(const float* x, int64_t n, int64_t off, int64_t lo, int64_t hi) {
   lo = std::max<int64_t>(lo, 0);
   hi = std::min<int64_t>(hi, 16);
   if (hi <= lo) return v16{};
   v16 v;
-  if (p >= x && p + 16 <= xEnd) {
-    v = load16(p);
+  if (off >= 0 && off + 16 <= n) {
+    v = load16(x + off);
   } else {
     float tmp[16] = {};
-    for (int64_t i = lo; i < hi; ++i) tmp[i] = p[i];
+    for (int64_t i = lo; i < hi; ++i) tmp[i] = x[off + i];
     v = load16(tmp);
   }
   const i16v iota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
@@ -193,13 +193,13 @@ void Winograd43Plan::padImage(const float* x, float* dst, int64_t chan, int64_t 
   // on are tap columns 4 and 5. Stores are whole vectors: lanes past a tile
   // row land on the next tile row of the same plane, written after it, or
   // on the plane's spare floats. Rows of padding are written as zeros.
-  const float* xEnd = x + cin * H * W;
+  const int64_t xN = cin * H * W;
   const int64_t blocks = (4 * tw + 2 + 63) / 64;  // padded columns 0 .. 4*tw+1
   for (int64_t ci = 0; ci < cin; ++ci)
     for (int64_t R = 0; R < 4 * th + 2; ++R) {
       const int64_t ih = R - padT;
       const bool inside = ih >= 0 && ih < H;
-      const float* src = x + (ci * H + ih) * W - padL;  // padded column 0 (a position, read only inside)
+      const int64_t row = (ci * H + ih) * W - padL;  // offset of padded column 0 (read only inside)
       float* uses[2];
       int nUses = 0;
       if (R / 4 < th) uses[nUses++] = dst + ci * chan + (R % 4) * 6 * plane + (R / 4) * tw;
@@ -212,7 +212,7 @@ void Winograd43Plan::padImage(const float* x, float* dst, int64_t chan, int64_t 
         v16 v[4];
         for (int i = 0; i < 4; ++i) {
           const int64_t c0 = 64 * m + 16 * i;  // padded column of lane 0
-          v[i] = loadRange(src + c0, padL - c0, padL + W - c0, x, xEnd);
+          v[i] = loadRange(x, xN, row + c0, padL - c0, padL + W - c0);
         }
         v16 e0, o0, e1, o1;
         deinterleave(v[0], v[1], e0, o0);
@@ -223,8 +223,8 @@ void Winograd43Plan::padImage(const float* x, float* dst, int64_t chan, int64_t 
       if (4 * tw + 2 <= 32) {
         // Up to 7 tiles a row (outputs up to 28 wide): the 32 padded
         // columns in two vectors, each tap column one permutation of them.
-        const v16 a = inside ? loadRange(src, padL, padL + W, x, xEnd) : v16{};
-        const v16 b = inside ? loadRange(src + 16, padL - 16, padL + W - 16, x, xEnd) : v16{};
+        const v16 a = inside ? loadRange(x, xN, row, padL, padL + W) : v16{};
+        const v16 b = inside ? loadRange(x, xN, row + 16, padL - 16, padL + W - 16) : v16{};
         const v16 t[6] = {tapColumn<0>(a, b), tapColumn<1>(a, b), tapColumn<2>(a, b),
                           tapColumn<3>(a, b), tapColumn<4>(a, b), tapColumn<5>(a, b)};
         for (int u = 0; u < nUses; ++u)
