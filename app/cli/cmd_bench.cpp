@@ -1,5 +1,5 @@
 // topiary-cli bench MODEL [--threads N] [--batch B] [--warmup W] [--runs R] [--compare-ort]
-//                         [--no-optimize] [--profile]
+//                         [--no-optimize] [--profile] [--dynamic-skip T]
 // Latency of the model on random inputs: W warm-up runs, then R timed runs;
 // median, min and max in milliseconds. The engine runs with its inference
 // optimisations (BatchNorm folding, fused activations, sparse kernels where
@@ -19,6 +19,7 @@
 
 #include "commands.h"
 #include "topiary/executor.h"
+#include "topiary/metrics.h"
 #include "topiary/onnx_io.h"
 
 namespace cli {
@@ -127,6 +128,11 @@ int cmdBench(const QStringList& args) {
                                  "Also time ONNX Runtime on the same inputs (needs Node and "
                                  "node_modules/onnxruntime-node); adds keys ort.latency_ms and ratio "
                                  "(our median / ORT's median)."));
+  p.addOption(QCommandLineOption("dynamic-skip",
+                                 "Run-time channel skipping at threshold T (see eval --dynamic-skip); adds key "
+                                 "saved_fraction (FLOPs skipped over dense FLOPs, mean over the batch). Random "
+                                 "inputs leave few channels silent: eval on real data is the better measure.",
+                                 "T"));
   int code = 0;
   if (!parseArgs(p, args, "Measure a model's latency on random inputs: median, min, max in milliseconds.", code))
     return code;
@@ -164,6 +170,13 @@ int cmdBench(const QStringList& args) {
   topiary::ExecutorOptions opts;
   opts.threads = threads;
   opts.optimizeForInference = !p.isSet("no-optimize");
+  if (p.isSet("dynamic-skip")) {
+    bool ok = false;
+    opts.dynamicSkipThreshold = p.value("dynamic-skip").toFloat(&ok);
+    if (!ok || !(opts.dynamicSkipThreshold >= 0) || !opts.optimizeForInference)
+      return failBadInput("--dynamic-skip needs a threshold >= 0 (and no --no-optimize), got '" +
+                          str(p.value("dynamic-skip")) + "'");
+  }
   auto ex = topiary::Executor::create(g.value(), opts);
   if (!ex) return fail(ex.status().withContext(path));
   std::vector<std::pair<std::string, const topiary::Tensor*>> feed;
@@ -207,6 +220,17 @@ int cmdBench(const QStringList& args) {
   }
   Latency ort;
   bool compare = p.isSet("compare-ort");
+  double savedFraction = -1;
+  if (opts.dynamicSkipThreshold >= 0) {
+    auto m = topiary::measureModel(g.value());
+    if (!m) return fail(m.status().withContext(path));
+    std::vector<double> saved = (*ex)->dynamicSkippedFlops();
+    savedFraction = 0;
+    for (double s : saved)
+      savedFraction += m->flops > 0 ? s / m->flops / static_cast<double>(saved.size()) : 0.0;
+    j["dynamic_skip"] = opts.dynamicSkipThreshold;
+    j["saved_fraction"] = savedFraction;
+  }
   if (compare) {
     topiary::Status st = benchOrt(path, inputs, threads, warmup, runs, ort);
     if (!st) return fail(st);
@@ -221,6 +245,9 @@ int cmdBench(const QStringList& args) {
               static_cast<long long>(effectiveBatch), warmup, runs);
   std::printf("%-14s %12s %12s %12s\n", "latency (ms)", "median", "min", "max");
   std::printf("%-14s %12.4f %12.4f %12.4f\n", "topiary", ours.median, ours.min, ours.max);
+  if (savedFraction >= 0)
+    std::printf("dynamic skipping at %g: %.1f%% of the dense FLOPs skipped (mean over the batch)\n",
+                opts.dynamicSkipThreshold, 100 * savedFraction);
   if (compare) {
     std::printf("%-14s %12.4f %12.4f %12.4f\n", "onnxruntime", ort.median, ort.min, ort.max);
     std::printf("\nratio topiary/onnxruntime (median): %.2f\n", j["ratio"].get<double>());

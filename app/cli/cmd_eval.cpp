@@ -1,13 +1,106 @@
 // topiary-cli eval MODEL --data SPEC: top-1 accuracy, samples, latency per batch.
+// With --dynamic-skip T[,T...]: the dense model and run-time channel skipping
+// at each threshold, evaluated batch by batch in turn (so a busy machine
+// slows them alike), with the FLOPs saved per input.
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 
 #include "commands.h"
 #include "topiary/dataset.h"
+#include "topiary/executor.h"
+#include "topiary/metrics.h"
 #include "topiary/onnx_io.h"
 #include "topiary/train.h"
 
 namespace cli {
+namespace {
+
+struct SkipRun {
+  float threshold = -1;  // negative: the dense model
+  std::unique_ptr<topiary::Evaluator> eval;
+  std::vector<double> savedFraction;  // per input
+};
+
+nlohmann::json latencyJson(const topiary::EvalResult& r) {
+  double mn = r.batchMs.empty() ? 0 : *std::min_element(r.batchMs.begin(), r.batchMs.end());
+  double mx = r.batchMs.empty() ? 0 : *std::max_element(r.batchMs.begin(), r.batchMs.end());
+  return {{"median", r.latencyMsPerBatch}, {"min", mn}, {"max", mx}};
+}
+
+// --dynamic-skip: the dense run and one run per threshold, interleaved per batch.
+int evalDynamic(const std::string& path, const topiary::Graph& g, const topiary::Dataset& data,
+                const std::vector<float>& thresholds, int batch, int threads, bool json) {
+  auto metrics = topiary::measureModel(g);
+  if (!metrics) return fail(metrics.status().withContext(path));
+  const double flops = metrics->flops;  // dense, one input
+  std::vector<SkipRun> runs(thresholds.size() + 1);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    runs[i].threshold = i == 0 ? -1.f : thresholds[i - 1];
+    topiary::ExecutorOptions eo;
+    eo.threads = threads;
+    eo.dynamicSkipThreshold = runs[i].threshold;
+    auto ev = topiary::Evaluator::create(g, eo);
+    if (!ev) return fail(ev.status().withContext(path));
+    runs[i].eval = std::move(ev.value());
+  }
+  topiary::Dataset slice;
+  slice.name = data.name;
+  slice.numClasses = data.numClasses;
+  for (int64_t begin = 0; begin < data.size(); begin += batch) {
+    data.batch(begin, std::min<int64_t>(batch, data.size() - begin), slice.images, &slice.labels);
+    for (auto& run : runs) {
+      topiary::Status st = run.eval->add(slice, batch);
+      if (!st) return fail(st.withContext(path));
+      if (run.threshold < 0) continue;
+      for (double s : run.eval->executor().dynamicSkippedFlops()) run.savedFraction.push_back(flops > 0 ? s / flops : 0);
+    }
+  }
+  const topiary::EvalResult dense = runs[0].eval->result();
+  nlohmann::json rows = nlohmann::json::array();
+  for (size_t i = 1; i < runs.size(); ++i) {
+    const topiary::EvalResult r = runs[i].eval->result();
+    const auto& f = runs[i].savedFraction;
+    double mean = 0;
+    for (double v : f) mean += v / static_cast<double>(std::max<size_t>(1, f.size()));
+    rows.push_back({{"threshold", runs[i].threshold},
+                    {"accuracy", r.accuracy},
+                    {"samples", r.samples},
+                    {"latency_ms", latencyJson(r)},
+                    {"latency_ratio", dense.latencyMsPerBatch > 0 ? r.latencyMsPerBatch / dense.latencyMsPerBatch : 0.0},
+                    {"saved_fraction",
+                     {{"mean", mean},
+                      {"min", f.empty() ? 0.0 : *std::min_element(f.begin(), f.end())},
+                      {"max", f.empty() ? 0.0 : *std::max_element(f.begin(), f.end())}}}});
+  }
+  if (json) {
+    printJson({{"model", path},
+               {"data", data.name},
+               {"accuracy", dense.accuracy},
+               {"samples", dense.samples},
+               {"loss", dense.loss},
+               {"batch", batch},
+               {"flops", flops},
+               {"latency_ms", latencyJson(dense)},
+               {"dynamic", rows}});
+    return 0;
+  }
+  std::printf("model     %s\ndata      %s (%lld samples)\nflops     %s per input (dense)\nbatch     %d\n\n",
+              path.c_str(), data.name.c_str(), static_cast<long long>(dense.samples), humanCount(flops).c_str(), batch);
+  std::printf("%-10s %9s %14s %8s %26s\n", "threshold", "accuracy", "ms/batch (med)", "vs dense",
+              "FLOPs saved mean/min/max");
+  std::printf("%-10s %9.4f %14.3f %8.2f %26s\n", "dense", dense.accuracy, dense.latencyMsPerBatch, 1.0, "-");
+  for (const auto& r : rows) {
+    char saved[64];
+    std::snprintf(saved, sizeof saved, "%.1f%% / %.1f%% / %.1f%%", 100 * r["saved_fraction"]["mean"].get<double>(),
+                  100 * r["saved_fraction"]["min"].get<double>(), 100 * r["saved_fraction"]["max"].get<double>());
+    std::printf("%-10g %9.4f %14.3f %8.2f %26s\n", r["threshold"].get<double>(), r["accuracy"].get<double>(),
+                r["latency_ms"]["median"].get<double>(), r["latency_ratio"].get<double>(), saved);
+  }
+  return 0;
+}
+
+}  // namespace
 
 int cmdEval(const QStringList& args) {
   QCommandLineParser p;
@@ -16,6 +109,11 @@ int cmdEval(const QStringList& args) {
   p.addOption(QCommandLineOption("limit", "Evaluate only the first N samples.", "N", "0"));
   p.addOption(QCommandLineOption("batch", "Batch size (default 256).", "B", "256"));
   p.addOption(QCommandLineOption("threads", "Threads (default: all cores).", "N", "0"));
+  p.addOption(QCommandLineOption("dynamic-skip",
+                                 "Dynamic pruning: also evaluate with run-time channel skipping at each "
+                                 "threshold T (comma-separated, >= 0; a Conv skips an input's channels "
+                                 "whose max |a| <= T), interleaved with the dense model; adds key dynamic.",
+                                 "T[,T...]"));
   int code = 0;
   if (!parseArgs(p, args, "Measure a classifier's top-1 accuracy and latency on a data set.", code)) return code;
   if (p.positionalArguments().size() != 1) return failBadInput("eval takes exactly one MODEL argument");
@@ -33,6 +131,18 @@ int cmdEval(const QStringList& args) {
   dopt.limit = limit;
   auto data = topiary::loadDataset(spec, dopt);
   if (!data) return fail(data.status());
+  std::vector<float> thresholds;
+  if (p.isSet("dynamic-skip")) {
+    if (data->size() == 0) return failBadInput("the data set '" + data->name + "' is empty");
+    for (const QString& part : p.value("dynamic-skip").split(',')) {
+      bool ok = false;
+      float t = part.trimmed().toFloat(&ok);
+      if (!ok || !(t >= 0))
+        return failBadInput("--dynamic-skip needs thresholds >= 0 separated by commas, got '" + str(part) + "'");
+      thresholds.push_back(t);
+    }
+    return evalDynamic(path, g.value(), data.value(), thresholds, batch, threads, p.isSet("json"));
+  }
   auto r = topiary::evaluate(g.value(), data.value(), batch, threads);
   if (!r) return fail(r.status().withContext(path));
   double mn = r->batchMs.empty() ? 0 : *std::min_element(r->batchMs.begin(), r->batchMs.end());

@@ -135,10 +135,12 @@ class TestDynamicExec : public QObject {
         {"depthwise residual", 8, 8, 3, 1, 1, 8, true, "residual"},
     };
     std::mt19937 rng(7);
+    for (const char* path : {"compact", "dense", ""})  // forced, then the timed choice (either per image)
     for (const ConvCase& c : cases)
       for (int64_t N : {3, 10}) {  // 10 images: a split run in chunks
-        const std::string what = std::string(c.name) + ", batch " + std::to_string(N);
+        const std::string what = std::string(c.name) + ", batch " + std::to_string(N) + ", " + path;
         Graph g = convGraph(c, rng);
+        if (*path) g.nodes[1].attrs["topiary.dynamic_path"] = Attribute::ofString(path);
         Tensor x = patternedInput(N, c.cin, rng);
         auto dense = executor(g, -1), skip0 = executor(g, 0), skip3 = executor(g, 0.3f);
         QVERIFY2(dense->run(x).isOk() && skip0->run(x).isOk() && skip3->run(x).isOk(), what.c_str());
@@ -153,6 +155,11 @@ class TestDynamicExec : public QObject {
             ref.f()[i] += std::max(0.f, x.f()[i]) - std::max(0.f, zeroed.f()[i]);
         QVERIFY2(relDiff(skip3->output(0), ref) <= 1e-5, what.c_str());
         QVERIFY2(testutil::maxAbsDiff(skip3->output(0), skip0->output(0)) > 1e-3, what.c_str());  // it did differ
+        if (!*path) continue;
+        if (std::string(path) == "dense") {  // the ordinary kernel on zeroed copies: nothing skipped
+          QCOMPARE(skip3->dynamicSkippedFlops(), std::vector<double>(static_cast<size_t>(N), 0.0));
+          continue;
+        }
         // The FLOPs skipped per image are what the analysis predicts.
         for (float t : {0.f, 0.3f}) {
           DynamicOptions o;
@@ -212,6 +219,8 @@ class TestDynamicExec : public QObject {
     for (const char* name : {"resnet8", "mobilenet-tiny", "lenet5"}) {
       auto g = loadModel(testutil::sourcePath(std::string("resources/models/") + name + ".onnx"));
       if (!g) QSKIP(g.status().message().c_str());
+      for (auto& n : g->nodes)
+        if (n.opType == "Conv") n.attrs["topiary.dynamic_path"] = Attribute::ofString("compact");
       auto dense = executor(*g, -1), skip = executor(*g, 0);
       QVERIFY2(dense->run(images).isOk(), name);
       QVERIFY2(skip->run(images).isOk(), name);

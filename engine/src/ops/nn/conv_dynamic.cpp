@@ -32,13 +32,14 @@ using MMap = Eigen::Map<RowMat>;
 class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, public SkipCounter {
  public:
   DynamicSkipConv(WindowAttrs attrs, int64_t group, kernels::Activation act, bool residual, float threshold,
-                  std::unique_ptr<Kernel> dense)
+                  std::unique_ptr<Kernel> dense, std::string forcedPath)
       : attrs_(std::move(attrs)),
         group_(group),
         act_(act),
         residual_(residual),
         threshold_(threshold),
-        dense_(std::move(dense)) {}
+        dense_(std::move(dense)),
+        forcedPath_(std::move(forcedPath)) {}
 
   Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
                  const RunContext& ctx) override {
@@ -70,27 +71,39 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
       return Status::unsupported("fused residual of shape " + (R ? shapeToString(R->shape()) : std::string("?")) +
                                  " does not match the Conv output " + shapeToString(Y.shape()));
     const int64_t P = win_.outSize(), taps = win_.kSize(), coutG = Cout_ / group_;
-    const double perChannel = 2.0 * static_cast<double>(coutG * taps * P);
-    for (int64_t n = 0; n < N_; ++n)
-      skipped_[static_cast<size_t>(n)] = perChannel * static_cast<double>(Cin_ - activeCount_[static_cast<size_t>(n)]);
     const double work = 2.0 * static_cast<double>(N_ * Cout_ * Cg_ * taps * P);
     const int threads = kernels::threadsFor(work, ctx.threads);
     kernels::OmpThreadsScope scope(threads);
-    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
-    if (scratch_.size() < static_cast<size_t>(T)) scratch_.resize(static_cast<size_t>(T));
-    const bool dw = depthwise();
-    if (dw) packDepthwise(W.f());
-    choice_ = dw ? "skip:dw-plane" : "skip:gemm";
+    if (scratch_.size() < static_cast<size_t>(threads)) scratch_.resize(static_cast<size_t>(threads));
+    if (depthwise()) packDepthwise(W.f());
+    if (tunedKey_ != geometryKey()) tune(in, Y, ctx);
+    // Per image: the compacted problem when it is cheaper than the ordinary
+    // kernel on the whole image (breakEven_, timed once), else the ordinary
+    // kernel on a copy whose silent channels are zero (so a threshold > 0
+    // means the same whichever path runs).
+    compact_.clear();
+    staged_.clear();
+    for (int64_t n = 0; n < N_; ++n) {
+      const int64_t a = activeCount_[static_cast<size_t>(n)];
+      const bool c = a < Cin_ && (a == 0 || static_cast<double>(a) <= breakEven_ * static_cast<double>(Cin_));
+      (c ? compact_ : staged_).push_back(n);
+      if (c) skipped_[static_cast<size_t>(n)] = 2.0 * static_cast<double>(coutG * taps * P * (Cin_ - a));
+    }
+    if (compact_.empty() && threshold_ == 0) {  // exact zeros: the ordinary kernel on the batch as it is
+      choice_ = "skip:dense";
+      return dense_->forward(in, out, ctx);
+    }
+    choice_ = depthwise() ? "skip:dw-plane" : "skip:gemm";
+    if (!staged_.empty()) TOPIARY_RETURN_IF_ERROR(runDense(in, Y, ctx));
+    const int64_t M = static_cast<int64_t>(compact_.size());
+    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, M)));
     parallelFor(T, T, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t)
-        for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n) {
-          float* yn = Y.f() + n * Cout_ * P;
-          if (dw)
-            depthwiseImage(X.f() + n * Cin_ * inN, yn, B ? B->f() : nullptr, R != nullptr, n, scratch_[static_cast<size_t>(t)]);
-          else
-            gemmImage(X.f() + n * Cin_ * inN, W.f(), yn, B ? B->f() : nullptr, R != nullptr, n,
-                      scratch_[static_cast<size_t>(t)], T == 1 ? threads : 1);
-          if (R) act_.applyWithResidual(yn, R->f() + n * Cout_ * P, Cout_ * P);
+        for (int64_t i = M * t / T; i < M * (t + 1) / T; ++i) {
+          const int64_t n = compact_[static_cast<size_t>(i)];
+          compactImage(X.f() + n * Cin_ * inN, W.f(), Y.f() + n * Cout_ * P, B ? B->f() : nullptr,
+                       R ? R->f() + n * Cout_ * P : nullptr, active_.data() + n * Cin_,
+                       activeCount_[static_cast<size_t>(n)], scratch_[static_cast<size_t>(t)], T == 1 ? threads : 1);
         }
     });
     return Status::ok();
@@ -137,11 +150,9 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
   }
 
   // Group 1: the GEMM over the active channels only.
-  void gemmImage(const float* x, const float* w, float* y, const float* b, bool residual, int64_t n, Scratch& s,
-                 int threads) const {
+  void gemmImage(const float* x, const float* w, float* y, const float* b, bool residual, const int64_t* act,
+                 int64_t A, Scratch& s, int threads) const {
     const int64_t P = win_.outSize(), taps = win_.kSize(), inN = win_.inSize();
-    const int64_t A = activeCount_[static_cast<size_t>(n)];
-    const int64_t* act = active_.data() + n * Cin_;
     if (A == 0) {
       std::memset(y, 0, static_cast<size_t>(Cout_ * P) * sizeof(float));
       return epilogue(y, b, residual, 0, Cout_);
@@ -176,14 +187,13 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
 
   // Depthwise 2-D: the direct kernel per active channel (the plan Conv's
   // per-plane path uses), act(bias) for a silent one.
-  void depthwiseImage(const float* x, float* y, const float* b, bool residual, int64_t n, Scratch& s) const {
+  void depthwiseImage(const float* x, float* y, const float* b, bool residual, const int64_t* act, int64_t A,
+                      Scratch& s) const {
     const int64_t P = win_.outSize(), inN = win_.inSize(), mult = Cout_ / group_;
     const kernels::Activation none;
     const kernels::Activation* a = residual ? &none : &act_;
     if (s.direct.size() < static_cast<size_t>(dwPlan_.scratchFloats()))
       s.direct.resize(static_cast<size_t>(dwPlan_.scratchFloats()));
-    const int64_t A = activeCount_[static_cast<size_t>(n)];
-    const int64_t* act = active_.data() + n * Cin_;
     int64_t next = 0;  // index into the active list
     for (int64_t c = 0; c < Cin_; ++c) {
       float* yc = y + c * mult * P;
@@ -196,6 +206,82 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
       std::memset(yc, 0, static_cast<size_t>(mult * P) * sizeof(float));
       epilogue(yc, b ? b + c * mult : nullptr, residual, 0, mult);
     }
+  }
+
+  // One image on the compacted problem; r: its fused residual or null.
+  void compactImage(const float* x, const float* w, float* y, const float* b, const float* r, const int64_t* act,
+                    int64_t A, Scratch& s, int threads) const {
+    if (depthwise())
+      depthwiseImage(x, y, b, r != nullptr, act, A, s);
+    else
+      gemmImage(x, w, y, b, r != nullptr, act, A, s, threads);
+    if (r) act_.applyWithResidual(y, r, Cout_ * win_.outSize());
+  }
+
+  // The images in staged_ through the ordinary kernel, on copies whose
+  // silent channels are zeroed, then copied into Y.
+  Status runDense(const std::vector<const Tensor*>& in, Tensor& Y, const RunContext& ctx) {
+    const Tensor& X = *in[0];
+    const int64_t D = static_cast<int64_t>(staged_.size()), inN = win_.inSize(), outN = Cout_ * win_.outSize();
+    Shape xs = X.shape();
+    xs[0] = D;
+    stagedX_.resize(DType::Float, xs);
+    const bool residual = residual_ && in.size() > 3 && in[3];
+    if (residual) stagedR_.resize(DType::Float, win_.outShape({D, Cout_}));
+    for (int64_t i = 0; i < D; ++i) {
+      const int64_t n = staged_[static_cast<size_t>(i)];
+      float* dst = stagedX_.f() + i * Cin_ * inN;
+      std::memcpy(dst, X.f() + n * Cin_ * inN, static_cast<size_t>(Cin_ * inN) * sizeof(float));
+      if (threshold_ > 0) {  // zero the channels between the active ones
+        const int64_t* act = active_.data() + n * Cin_;
+        int64_t next = 0;
+        for (int64_t c = 0; c < Cin_; ++c) {
+          if (next < activeCount_[static_cast<size_t>(n)] && act[next] == c) {
+            ++next;
+            continue;
+          }
+          std::memset(dst + c * inN, 0, static_cast<size_t>(inN) * sizeof(float));
+        }
+      }
+      if (residual)
+        std::memcpy(stagedR_.f() + i * outN, in[3]->f() + n * outN, static_cast<size_t>(outN) * sizeof(float));
+    }
+    std::vector<const Tensor*> din = in;
+    din[0] = &stagedX_;
+    if (residual) din[3] = &stagedR_;
+    std::vector<Tensor*> dout{&stagedY_};
+    TOPIARY_RETURN_IF_ERROR(dense_->forward(din, dout, ctx));
+    for (int64_t i = 0; i < D; ++i)
+      std::memcpy(Y.f() + staged_[static_cast<size_t>(i)] * outN, stagedY_.f() + i * outN,
+                  static_cast<size_t>(outN) * sizeof(float));
+    return Status::ok();
+  }
+
+  std::vector<int64_t> geometryKey() const {
+    return {Cin_, Cout_, win_.in[0], win_.in[1], win_.in[2], win_.out[0], win_.out[1], win_.out[2]};
+  }
+
+  // Times, on the first image, the ordinary kernel (staged, one image) and the
+  // compacted path with every channel active: compacting A of Cin channels
+  // costs about A/Cin of the latter, so it wins below the ratio of the two.
+  void tune(const std::vector<const Tensor*>& in, Tensor& Y, const RunContext& ctx) {
+    tunedKey_ = geometryKey();
+    if (forcedPath_ == "compact" || forcedPath_ == "dense") {
+      breakEven_ = forcedPath_ == "compact" ? 2.0 : -1.0;
+      return;
+    }
+    allChannels_.resize(static_cast<size_t>(Cin_));
+    for (int64_t c = 0; c < Cin_; ++c) allChannels_[static_cast<size_t>(c)] = c;
+    const Tensor* B = in.size() > 2 && in[2] && in[2]->numel() > 0 ? in[2] : nullptr;
+    const Tensor* R = residual_ && in.size() > 3 ? in[3] : nullptr;
+    const double compact = kernels::fastestOf(3, [&] {
+      compactImage(in[0]->f(), in[1]->f(), Y.f(), B ? B->f() : nullptr, R ? R->f() : nullptr, allChannels_.data(),
+                   Cin_, scratch_[0], 1);
+    });
+    staged_.assign(1, 0);
+    Status st;
+    const double dense = kernels::fastestOf(3, [&] { st = runDense(in, Y, ctx); });
+    breakEven_ = st.isOk() && compact > 0 ? dense / compact : 1.0;
   }
 
   // Frozen weights: each channel's filters packed once per geometry.
@@ -258,12 +344,19 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
   kernels::Activation act_;
   bool residual_;
   float threshold_;
-  std::unique_ptr<Kernel> dense_;  // the ordinary Conv, for batches with nothing to skip
+  std::unique_ptr<Kernel> dense_;  // the ordinary Conv: batches with nothing to skip, images with little
+  std::string forcedPath_;         // topiary.dynamic_path: "compact" or "dense" (tests), else timed
   std::string choice_ = "skip";
   Window win_;
   int64_t N_ = 0, Cin_ = 0, Cout_ = 0, Cg_ = 0;
   std::vector<int64_t> active_, activeCount_;
   std::vector<double> skipped_;
+  std::vector<int64_t> compact_, staged_;  // images of this batch on each path
+  // Compacting wins when active <= breakEven_ * Cin (timed per geometry; a
+  // forced path sets it to 2 (always) or -1 (never)).
+  double breakEven_ = 1;
+  std::vector<int64_t> tunedKey_, allChannels_;
+  Tensor stagedX_, stagedR_, stagedY_;
   std::vector<Scratch> scratch_;
   kernels::DirectConvPlan dwPlan_;
   std::vector<std::vector<float>> dwPacked_;
@@ -282,7 +375,8 @@ Result<std::unique_ptr<Kernel>> createConvWithSkipping(const Node& node, int ops
   TOPIARY_RETURN_IF_ERROR(kernels::Activation::fromNode(node, act));
   return std::unique_ptr<Kernel>(new DynamicSkipConv(std::move(a), node.attrInt("group", 1), act,
                                                      node.attrInt("topiary.residual", 0) != 0, t,
-                                                     std::move(dense.value())));
+                                                     std::move(dense.value()),
+                                                     node.attrString("topiary.dynamic_path", "")));
 }
 
 }  // namespace topiary::ops
