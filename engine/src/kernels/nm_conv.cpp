@@ -13,41 +13,49 @@ namespace topiary::kernels {
 namespace {
 
 // Rows r .. r+B-1 on one block of V vectors: B*V accumulators over every
-// slot of the rows. x is the block's staging buffer (one aligned row of 16V
-// floats per column), offsets are column indices.
+// slot of the rows (added to y when `add`). x is the block's staging buffer
+// (one aligned row of 16V floats per column), offsets are column indices.
 template <int B, int V>
-inline void stagedBlock(const BalancedRows& w, int64_t r, const float* x, float* y, int64_t ldy) {
-  const int64_t slots = w.slots;
-  const int32_t* off = w.offsets.data() + r * slots;
-  const float* val = w.values.data() + r * slots;
+inline void stagedBlock(const BalancedRows& w, int64_t r, const float* x, float* y, int64_t ldy, bool add) {
+  const int64_t perRow = w.perRow;
+  const int32_t* off = w.offsets.data() + r * perRow;
+  const float* val = w.values.data() + r * perRow;
   v16 acc[B][V];
   for (int b = 0; b < B; ++b)
-    for (int v = 0; v < V; ++v) acc[b][v] = v16{};
-  for (int64_t i = 0; i < slots; ++i)
+    for (int v = 0; v < V; ++v) acc[b][v] = add ? load16(y + b * ldy + 16 * v) : v16{};
+  for (int64_t i = 0; i < perRow; ++i)
     for (int b = 0; b < B; ++b) {
-      const float* xs = x + static_cast<int64_t>(off[b * slots + i]) * (16 * V);
-      const float s = val[b * slots + i];
+      const float* xs = x + static_cast<int64_t>(off[b * perRow + i]) * (16 * V);
+      const float s = val[b * perRow + i];
       for (int v = 0; v < V; ++v) acc[b][v] += s * load16(xs + 16 * v);
     }
   for (int b = 0; b < B; ++b)
     for (int v = 0; v < V; ++v) store16(y + b * ldy + 16 * v, acc[b][v]);
 }
 
-// Outputs [o, o + 16V) of every row: the columns' input runs are first
-// copied to an aligned staging buffer (each one is read by about half the
-// rows; an unaligned 64-byte load costs about twice an aligned one, and the
-// direct layout's tap shifts make most of them unaligned), then B rows at a
-// time keep 6 or more accumulators in flight.
+// Outputs [o, o + 16V) of every row from one chunk of columns: the columns'
+// input runs are first copied to an aligned staging buffer (each is read by
+// about half the rows; an unaligned 64-byte load costs about twice an
+// aligned one, and the direct layout's tap shifts make most of them
+// unaligned), then B rows at a time keep 6 or more accumulators in flight.
 template <int V>
-void stagedRows(const NmConvPlan& w, const float* x, float* buf, float* y, int64_t ldy, int64_t o) {
-  const int64_t cols = static_cast<int64_t>(w.colOffset.size());
-  for (int64_t k = 0; k < cols; ++k)
-    for (int v = 0; v < V; ++v) store16(buf + k * 16 * V + 16 * v, load16(x + w.colOffset[static_cast<size_t>(k)] + o + 16 * v));
+void stagedRows(const NmConvPlan::Chunk& c, const float* x, float* buf, float* y, int64_t ldy, int64_t o, bool add) {
+  const int64_t cols = static_cast<int64_t>(c.colOffset.size());
+  for (int64_t k = 0; k < cols; ++k) {
+    const float* src = x + c.colOffset[static_cast<size_t>(k)] + o;
+    for (int v = 0; v < V; ++v) store16(buf + k * 16 * V + 16 * v, load16(src + 16 * v));
+  }
   constexpr int B = V == 1 ? 6 : V == 2 ? 3 : 2;
-  const int64_t rows = w.rows.rows;
+  const int64_t rows = c.rows.rows;
   int64_t r = 0;
-  for (; r + B <= rows; r += B) stagedBlock<B, V>(w.rows, r, buf, y + r * ldy + o, ldy);
-  for (; r < rows; ++r) stagedBlock<1, V>(w.rows, r, buf, y + r * ldy + o, ldy);
+  for (; r + B <= rows; r += B) stagedBlock<B, V>(c.rows, r, buf, y + r * ldy + o, ldy, add);
+  for (; r < rows; ++r) stagedBlock<1, V>(c.rows, r, buf, y + r * ldy + o, ldy, add);
+}
+
+// Outputs [o, o + 16V) of every row, chunk after chunk.
+template <int V>
+void allChunks(const NmConvPlan& pl, const float* x, float* buf, float* y, int64_t ldy, int64_t o) {
+  for (size_t i = 0; i < pl.chunks.size(); ++i) stagedRows<V>(pl.chunks[i], x, buf, y, ldy, o, i > 0);
 }
 
 }  // namespace
@@ -65,7 +73,7 @@ bool BalancedRows::fromDense(const float* w, int64_t rows, int64_t cols, const i
     if (colOffset[k] < 0 || colOffset[k] > std::numeric_limits<int32_t>::max()) return false;
   out = BalancedRows{};
   out.rows = rows;
-  out.slots = most;
+  out.perRow = most;
   out.offsets.assign(static_cast<size_t>(rows * most), 0);
   out.values.assign(static_cast<size_t>(rows * most), 0.f);
   std::vector<std::pair<int64_t, float>> row;
@@ -113,33 +121,53 @@ bool channelNmPattern(const float* w, int64_t cout, int64_t cin, int64_t taps, i
 
 bool NmConvPlan::build(const DirectConvPlan& p, const float* w) {
   const int64_t taps = p.kH * p.kW, cols = p.cin * taps;
-  rows = BalancedRows{};
+  chunks.clear();
+  cout = p.cout;
   cin = p.cin;
   plane = p.plane;
   shifts = p.shifts;
   if (!channelNmPattern(w, p.cout, p.cin, taps, n, m)) return false;
-  // Only columns some row uses are staged; rows index them in input order.
-  std::vector<int64_t> used(static_cast<size_t>(cols), -1), index(static_cast<size_t>(cols));
-  colOffset.clear();
-  std::vector<std::pair<int64_t, int64_t>> byOffset;  // (input offset, column)
-  for (int64_t k = 0; k < cols; ++k)
+  // Chunks of whole N:M groups of input channels with at most kChunkColumns
+  // columns (at least one group), so the staged runs of one chunk stay in
+  // L1 at 3 vectors per column.
+  const int64_t groups = (p.cin + m - 1) / m, most = std::max<int64_t>(1, kChunkColumns / taps / m);
+  const int64_t parts = (groups + most - 1) / most, step = (groups + parts - 1) / parts * m;  // even chunks
+  std::vector<float> sub;
+  std::vector<int64_t> colOffset, index;
+  for (int64_t c0 = 0; c0 < p.cin; c0 += step) {
+    const int64_t c1 = std::min(p.cin, c0 + step), width = (c1 - c0) * taps;
+    sub.assign(static_cast<size_t>(p.cout * width), 0.f);
     for (int64_t co = 0; co < p.cout; ++co)
-      if (w[co * cols + k] != 0.f) {
-        byOffset.emplace_back((k / taps) * p.plane + p.shifts[static_cast<size_t>(k % taps)], k);
-        break;
-      }
-  std::sort(byOffset.begin(), byOffset.end());
-  for (size_t i = 0; i < byOffset.size(); ++i) {
-    colOffset.push_back(byOffset[i].first);
-    index[static_cast<size_t>(byOffset[i].second)] = static_cast<int64_t>(i);
+      std::copy(w + co * cols + c0 * taps, w + co * cols + c1 * taps, sub.begin() + co * width);
+    // Only columns some row uses are staged, in input order; unused columns
+    // are all zero, so mapping them to column 0 is harmless.
+    Chunk c;
+    index.assign(static_cast<size_t>(width), 0);
+    std::vector<std::pair<int64_t, int64_t>> byOffset;  // (input offset, column)
+    for (int64_t k = 0; k < width; ++k)
+      for (int64_t co = 0; co < p.cout; ++co)
+        if (sub[static_cast<size_t>(co * width + k)] != 0.f) {
+          byOffset.emplace_back((c0 + k / taps) * p.plane + p.shifts[static_cast<size_t>(k % taps)], k);
+          break;
+        }
+    if (byOffset.empty()) continue;
+    std::sort(byOffset.begin(), byOffset.end());
+    for (size_t i = 0; i < byOffset.size(); ++i) {
+      c.colOffset.push_back(byOffset[i].first);
+      index[static_cast<size_t>(byOffset[i].second)] = static_cast<int64_t>(i);
+    }
+    if (!BalancedRows::fromDense(sub.data(), p.cout, width, index.data(), width, c.rows)) {
+      chunks.clear();
+      return false;
+    }
+    chunks.push_back(std::move(c));
   }
-  for (int64_t k = 0; k < cols; ++k) used[static_cast<size_t>(k)] = std::max<int64_t>(0, index[static_cast<size_t>(k)]);
-  // Unused columns are all zero, so mapping them anywhere is harmless.
-  return BalancedRows::fromDense(w, p.cout, cols, used.data(), cols, rows);
+  built = true;
+  return true;
 }
 
 bool NmConvPlan::builtFor(const DirectConvPlan& p) const {
-  return rows.rows == p.cout && rows.rows > 0 && cin == p.cin && plane == p.plane && shifts == p.shifts;
+  return built && cout == p.cout && cin == p.cin && plane == p.plane && shifts == p.shifts;
 }
 
 void NmConvPlan::run(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
@@ -155,18 +183,22 @@ void NmConvPlan::run(const DirectConvPlan& p, const float* x, float* y, float* s
     p.padInput(x, scratch);
     xin = scratch;
   }
-  // Staging rows of up to 3 vectors while the buffer stays within L1.
-  const int64_t cols = static_cast<int64_t>(colOffset.size());
-  const int V = cols * 48 * 4 <= 24 * 1024 ? 3 : cols * 32 * 4 <= 24 * 1024 ? 2 : 1;
-  thread_local std::vector<float> staging;
+  if (chunks.empty()) std::fill(ywide, ywide + p.cout * p.wide, 0.f);  // all weights zero
+  // Staging rows of 3 vectors unless a chunk is too wide for L1 (7x7 taps).
+  int64_t cols = 0;
+  for (const auto& c : chunks) cols = std::max<int64_t>(cols, static_cast<int64_t>(c.colOffset.size()));
+  const int V = cols <= kChunkColumns ? 3 : 2;
+  thread_local std::vector<float> staging;  // grows once per thread, then reused
   if (staging.size() < static_cast<size_t>(cols * 16 * V + 16)) staging.resize(static_cast<size_t>(cols * 16 * V + 16));
   float* buf = staging.data() + (16 - (reinterpret_cast<uintptr_t>(staging.data()) / sizeof(float)) % 16) % 16;
   int64_t o = 0;
+  // A lone 16 at the end reads as many staged vectors per output as 48 do:
+  // end on 32 + 32 instead of 48 + 16.
+  const int64_t tail = V == 3 && p.wide % 48 == 16 && p.wide >= 64 ? 64 : 0;
   if (V == 3)
-    for (; o + 48 <= p.wide; o += 48) stagedRows<3>(*this, xin, buf, ywide, p.wide, o);
-  if (V >= 2)
-    for (; o + 32 <= p.wide; o += 32) stagedRows<2>(*this, xin, buf, ywide, p.wide, o);
-  for (; o < p.wide; o += 16) stagedRows<1>(*this, xin, buf, ywide, p.wide, o);
+    for (; o + 48 <= p.wide - tail; o += 48) allChunks<3>(*this, xin, buf, ywide, p.wide, o);
+  for (; o + 32 <= p.wide; o += 32) allChunks<2>(*this, xin, buf, ywide, p.wide, o);
+  for (; o < p.wide; o += 16) allChunks<1>(*this, xin, buf, ywide, p.wide, o);
   p.finish(ywide, y, b, act);
 }
 

@@ -26,9 +26,9 @@ struct Activation;
 struct DirectConvPlan;
 
 struct BalancedRows {
-  int64_t rows = 0, slots = 0;   // slots per row
-  std::vector<int32_t> offsets;  // rows * slots input offsets, ascending within a row
-  std::vector<float> values;     // rows * slots; padding slots hold 0
+  int64_t rows = 0, perRow = 0;  // slots per row
+  std::vector<int32_t> offsets;  // rows * perRow input offsets, ascending within a row
+  std::vector<float> values;     // rows * perRow; padding slots hold 0
 
   // From dense rows w[rows, cols], column k reading input offset colOffset[k].
   // False when some row holds more than maxSlots nonzeros.
@@ -48,10 +48,18 @@ inline bool hasChannelNmPattern(const float* w, int64_t cout, int64_t cin, int64
 }
 
 struct NmConvPlan {
-  BalancedRows rows;              // per output channel; offsets index colOffset
-  std::vector<int64_t> colOffset;  // input offsets (ci * plane + shift) of the columns used, ascending
+  // Columns (input channel x tap) in chunks of whole groups, each chunk's
+  // rows (one per output channel) indexing its columns' input offsets
+  // (ci * plane + shift, ascending).
+  struct Chunk {
+    BalancedRows rows;
+    std::vector<int64_t> colOffset;
+  };
+  static constexpr int64_t kChunkColumns = 144;  // 3 staged vectors each: 27 KB (16 channels x 3x3)
+  std::vector<Chunk> chunks;
   int n = 0, m = 0;  // the pattern found by build()
-  int64_t cin = 0, plane = 0;  // p.cin, p.plane and p.shifts at build()
+  bool built = false;
+  int64_t cout = 0, cin = 0, plane = 0;  // p's geometry at build()
   std::vector<int64_t> shifts;
 
   // Weights [cout, cin, kH, kW] of the direct plan p (already init()ed).

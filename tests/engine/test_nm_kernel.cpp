@@ -1,0 +1,255 @@
+// The N:M direct convolution (kernels/nm_conv.h) against a plain
+// double-precision convolution: N:M patterns 2:4, 1:4, 2:8 and 4:8 along the
+// input channels (the pruner's groups), channel counts that are not
+// multiples of the group, of the two- to six-row blocks or of 16, planes
+// whose wide rows end on 16, 32 or 48 lanes, strides 1 and 2, dilation,
+// padding, 1x1 read in place, enough columns for several L1 chunks, rows
+// with fewer nonzeros than others (padding slots) and an all-zero weight;
+// with bias and an activation applied on the way out. Then the pattern
+// detector, and the Conv operator with the kernel forced (topiary.kernel =
+// nm-direct) and timed against the others.
+#include <QtTest>
+#include <cmath>
+#include <random>
+
+#include "engine/test_ops_nn_helpers.h"
+#include "kernels/activation.h"
+#include "kernels/direct_conv.h"
+#include "kernels/kernel_choice.h"
+#include "kernels/nm_conv.h"
+
+using topiary::kernels::Activation;
+using topiary::kernels::DirectConvPlan;
+using topiary::kernels::NmConvPlan;
+
+namespace {
+
+struct Case {
+  int64_t cin, cout, H, W, k, stride, pad, dil;
+  int n, m;
+};
+
+std::vector<float> randomValues(size_t count, std::mt19937& rng) {
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<float> v(count);
+  for (float& f : v) f = u(rng);
+  return v;
+}
+
+// Keeps at most n of every m consecutive input channels at each tap (random
+// ones, so the positions differ per output channel and tap).
+void pruneNm(std::vector<float>& w, int64_t cout, int64_t cin, int64_t taps, int n, int m, std::mt19937& rng) {
+  for (int64_t co = 0; co < cout; ++co)
+    for (int64_t t = 0; t < taps; ++t)
+      for (int64_t c0 = 0; c0 < cin; c0 += m) {
+        std::vector<int64_t> idx;
+        for (int64_t ci = c0; ci < std::min<int64_t>(cin, c0 + m); ++ci) idx.push_back(ci);
+        std::shuffle(idx.begin(), idx.end(), rng);
+        for (size_t i = static_cast<size_t>(n); i < idx.size(); ++i)
+          w[static_cast<size_t>((co * cin + idx[i]) * taps + t)] = 0.f;
+      }
+}
+
+double refAct(const Activation& a, double v) {
+  if (a.kind == Activation::Kind::Relu) return v > 0 ? v : 0;
+  if (a.kind == Activation::Kind::LeakyRelu) return v >= 0 ? v : a.alpha * v;
+  return v;
+}
+
+// One image, square padding, as the Conv operator defines it.
+std::vector<double> refConv(const Case& c, int64_t Ho, int64_t Wo, const std::vector<float>& x,
+                            const std::vector<float>& w, const float* b, const Activation& act) {
+  std::vector<double> y(static_cast<size_t>(c.cout * Ho * Wo));
+  for (int64_t co = 0; co < c.cout; ++co)
+    for (int64_t oh = 0; oh < Ho; ++oh)
+      for (int64_t ow = 0; ow < Wo; ++ow) {
+        double s = b ? b[co] : 0.0;
+        for (int64_t ci = 0; ci < c.cin; ++ci)
+          for (int64_t kh = 0; kh < c.k; ++kh)
+            for (int64_t kw = 0; kw < c.k; ++kw) {
+              const int64_t ih = oh * c.stride - c.pad + kh * c.dil, iw = ow * c.stride - c.pad + kw * c.dil;
+              if (ih < 0 || iw < 0 || ih >= c.H || iw >= c.W) continue;
+              s += static_cast<double>(w[static_cast<size_t>(((co * c.cin + ci) * c.k + kh) * c.k + kw)]) *
+                   x[static_cast<size_t>((ci * c.H + ih) * c.W + iw)];
+            }
+        y[static_cast<size_t>((co * Ho + oh) * Wo + ow)] = refAct(act, s);
+      }
+  return y;
+}
+
+DirectConvPlan planFor(const Case& c) {
+  DirectConvPlan p{};
+  p.cin = c.cin;
+  p.cout = c.cout;
+  p.H = c.H;
+  p.W = c.W;
+  p.kH = p.kW = c.k;
+  p.dH = p.dW = c.dil;
+  p.sH = p.sW = c.stride;
+  p.padT = p.padL = c.pad;
+  const int64_t ext = (c.k - 1) * c.dil + 1;
+  p.Ho = (c.H + 2 * c.pad - ext) / c.stride + 1;
+  p.Wo = (c.W + 2 * c.pad - ext) / c.stride + 1;
+  p.init();
+  return p;
+}
+
+}  // namespace
+
+class TestNmKernel : public QObject {
+  Q_OBJECT
+ private slots:
+  void plan_data() {
+    QTest::addColumn<int>("caseIndex");
+    QTest::addColumn<int>("variant");  // 0 plain, 1 bias + Relu, 2 bias + LeakyRelu, uneven rows, a zero row
+    for (int i = 0; i < 14; ++i)
+      for (int v = 0; v < 3; ++v) QTest::newRow(qPrintable(QString("case%1 v%2").arg(i).arg(v))) << i << v;
+  }
+  void plan() {
+    QFETCH(int, caseIndex);
+    QFETCH(int, variant);
+    const Case cases[] = {
+        {16, 16, 12, 12, 3, 1, 1, 1, 2, 4},  // resnet8-like, wide rows of 12 x 14
+        {5, 7, 9, 11, 3, 1, 1, 1, 2, 4},     // channels not multiples of 4, last group of 1
+        {6, 3, 8, 8, 3, 2, 1, 1, 2, 4},      // stride 2 (phase planes)
+        {13, 9, 10, 7, 3, 1, 2, 2, 2, 4},    // dilation 2, padding 2
+        {32, 24, 8, 8, 1, 1, 0, 1, 2, 4},    // 1x1 read in place, wide = 64 (32 + 32 at the end)
+        {24, 17, 7, 7, 1, 1, 0, 1, 2, 4},    // 1x1 on 7x7 (wide 64, 15 dropped lanes)
+        {40, 10, 9, 9, 3, 1, 1, 1, 2, 4},    // 360 columns: three L1 chunks
+        {8, 11, 6, 6, 5, 1, 2, 1, 2, 4},     // 5x5 taps
+        {16, 8, 9, 9, 3, 1, 1, 1, 1, 4},     // 1:4
+        {16, 8, 9, 9, 3, 1, 1, 1, 2, 8},     // 2:8
+        {19, 6, 9, 9, 3, 2, 0, 1, 4, 8},     // 4:8, stride 2, no padding, partial last group
+        {12, 20, 5, 23, 3, 1, 1, 1, 2, 4},   // non-square, 20 outputs (blocks of 2 and a rest)
+        {64, 16, 4, 4, 7, 1, 3, 1, 2, 4},    // 7x7 taps: chunks wider than 144 columns (2 vectors)
+        {4, 1, 3, 3, 1, 1, 0, 1, 2, 4},      // one output channel on a 3x3 plane (wide 16)
+    };
+    const Case c = cases[caseIndex];
+    std::mt19937 rng(static_cast<unsigned>(31 * caseIndex + variant));
+    const int64_t taps = c.k * c.k;
+    std::vector<float> x = randomValues(static_cast<size_t>(c.cin * c.H * c.W), rng);
+    std::vector<float> w = randomValues(static_cast<size_t>(c.cout * c.cin * taps), rng);
+    std::vector<float> b = randomValues(static_cast<size_t>(c.cout), rng);
+    pruneNm(w, c.cout, c.cin, taps, c.n, c.m, rng);
+    if (variant == 2) {
+      // Uneven rows (output channel 0 keeps one weight) and, with 2+ rows, an
+      // all-zero one; the one-channel case loses every weight.
+      for (int64_t i = 1; i < c.cin * taps; ++i) w[static_cast<size_t>(i)] = 0.f;
+      if (c.cout > 1) std::fill(w.begin() + c.cin * taps, w.begin() + 2 * c.cin * taps, 0.f);
+      if (c.cout == 1) w[0] = 0.f;
+    }
+    Activation act;
+    if (variant == 1) act.kind = Activation::Kind::Relu;
+    if (variant == 2) {
+      act.kind = Activation::Kind::LeakyRelu;
+      act.alpha = 0.1f;
+    }
+    const float* bias = variant > 0 ? b.data() : nullptr;
+    DirectConvPlan p = planFor(c);
+    p.pack(w.data());
+    NmConvPlan nm;
+    QVERIFY(nm.build(p, w.data()));
+    QVERIFY(nm.builtFor(p));
+    // The reported pattern holds and is no looser than the one pruned.
+    QVERIFY(topiary::kernels::hasChannelNmPattern(w.data(), c.cout, c.cin, taps, nm.n, nm.m));
+    QVERIFY(nm.n * c.m <= c.n * nm.m);
+    if (caseIndex == 6) QCOMPARE(static_cast<int>(nm.chunks.size()), 3);
+    std::vector<float> scratch(static_cast<size_t>(p.scratchFloats()), 7.f);  // stale scratch must not leak in
+    std::vector<float> y(static_cast<size_t>(c.cout * p.Ho * p.Wo), -3.f);
+    // Twice: the second run reuses the staging buffer.
+    for (int run = 0; run < 2; ++run) {
+      nm.run(p, x.data(), y.data(), scratch.data(), bias, &act);
+      const std::vector<double> ref = refConv(c, p.Ho, p.Wo, x, w, bias, act);
+      double err = 0, scale = 1;
+      for (size_t i = 0; i < ref.size(); ++i) {
+        err = std::max(err, std::fabs(y[i] - ref[i]));
+        scale = std::max(scale, std::fabs(ref[i]));
+      }
+      QVERIFY2(err <= 2e-6 * scale * std::sqrt(static_cast<double>(c.cin * taps)),
+               qPrintable(QString("max error %1 (scale %2)").arg(err).arg(scale)));
+    }
+  }
+
+  // The detector: the tightest pattern that holds, or none.
+  void pattern() {
+    std::mt19937 rng(7);
+    const int64_t cout = 6, cin = 16, taps = 9;
+    std::vector<float> w = randomValues(static_cast<size_t>(cout * cin * taps), rng);
+    int n = 0, m = 0;
+    QVERIFY(!topiary::kernels::channelNmPattern(w.data(), cout, cin, taps, n, m));  // dense
+    std::vector<float> w24 = w;
+    pruneNm(w24, cout, cin, taps, 2, 4, rng);
+    QVERIFY(topiary::kernels::channelNmPattern(w24.data(), cout, cin, taps, n, m));
+    QCOMPARE(n, 2);
+    QCOMPARE(m, 4);
+    std::vector<float> w14 = w;
+    pruneNm(w14, cout, cin, taps, 1, 4, rng);
+    QVERIFY(topiary::kernels::channelNmPattern(w14.data(), cout, cin, taps, n, m));
+    QCOMPARE(n, 1);
+    QCOMPARE(m, 4);
+    std::vector<float> w34 = w;
+    pruneNm(w34, cout, cin, taps, 3, 4, rng);  // denser than half: not for this kernel
+    QVERIFY(!topiary::kernels::channelNmPattern(w34.data(), cout, cin, taps, n, m));
+    // 2:4 along the flattened row of a 2x2 kernel (taps 0 and 1 of every
+    // channel kept) is not 2:4 along the channels.
+    std::vector<float> flat = randomValues(static_cast<size_t>(cout * cin * 4), rng);
+    for (size_t i = 0; i < flat.size(); ++i)
+      if (i % 4 >= 2) flat[i] = 0.f;
+    QVERIFY(!topiary::kernels::hasChannelNmPattern(flat.data(), cout, cin, 4, 2, 4));
+  }
+
+  void conv_data() {
+    QTest::addColumn<QString>("kernel");
+    QTest::addColumn<int>("threads");
+    for (const char* k : {"nm-direct", ""})
+      for (int t : {1, 2})
+        QTest::newRow(qPrintable(QString("%1 t%2").arg(k[0] ? k : "auto").arg(t))) << QString(k) << t;
+  }
+  // Through the Conv operator: 2:4 weights, bias, fused Relu, a batch over
+  // the workers; the forced kernel reports itself, the timed choice matches too.
+  void conv() {
+    QFETCH(QString, kernel);
+    QFETCH(int, threads);
+    using namespace topiary;
+    std::mt19937 rng(3);
+    const Case c{12, 10, 9, 9, 3, 1, 1, 1, 2, 4};
+    const int64_t N = 3, taps = 9;
+    Tensor X = nntest::randomTensor({N, c.cin, c.H, c.W}, rng);
+    Tensor W = nntest::randomTensor({c.cout, c.cin, c.k, c.k}, rng);
+    Tensor B = nntest::randomTensor({c.cout}, rng);
+    std::vector<float> w(W.f(), W.f() + W.numel());
+    pruneNm(w, c.cout, c.cin, taps, 2, 4, rng);
+    std::copy(w.begin(), w.end(), W.f());
+    std::map<std::string, Attribute> attrs{{"topiary.frozen", Attribute::ofInt(1)},
+                                           {"pads", Attribute::ofInts({1, 1, 1, 1})}};
+    if (!kernel.isEmpty()) attrs["topiary.kernel"] = Attribute::ofString(kernel.toStdString());
+    Node actNode;
+    Activation relu;
+    relu.kind = Activation::Kind::Relu;
+    relu.toNode(actNode);
+    for (auto& kv : actNode.attrs) attrs[kv.first] = kv.second;
+    auto k = nntest::build("Conv", attrs);
+    QVERIFY(static_cast<bool>(k));
+    RunContext ctx;
+    ctx.threads = threads;
+    std::string why;
+    for (int run = 0; run < 2; ++run) {
+      std::vector<Tensor> out = nntest::run(*k.value(), {&X, &W, &B}, 1, ctx, &why);
+      QVERIFY2(!out.empty(), why.c_str());
+      double err = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        std::vector<float> xn(X.f() + n * c.cin * c.H * c.W, X.f() + (n + 1) * c.cin * c.H * c.W);
+        const std::vector<double> ref = refConv(c, c.H, c.W, xn, w, B.f(), relu);
+        for (size_t i = 0; i < ref.size(); ++i)
+          err = std::max(err, std::fabs(out[0].at(n * c.cout * c.H * c.W + static_cast<int64_t>(i)) - ref[i]));
+      }
+      QVERIFY2(err < 1e-4, qPrintable(QString("max error %1").arg(err)));
+    }
+    const std::string choice = dynamic_cast<const kernels::KernelChoice&>(*k.value()).kernelChoice();
+    if (!kernel.isEmpty()) QVERIFY2(choice.rfind("nm-direct", 0) == 0, choice.c_str());
+    QVERIFY2(choice.find("50%") != std::string::npos, choice.c_str());  // the density shown with the kernel
+  }
+};
+
+QTEST_APPLESS_MAIN(TestNmKernel)
+#include "test_nm_kernel.moc"
