@@ -28,6 +28,7 @@ namespace {
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using CMap = Eigen::Map<const RowMat>;
 using MMap = Eigen::Map<RowMat>;
+using CColMap = Eigen::Map<const Eigen::MatrixXf>;
 
 class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, public SkipCounter {
  public:
@@ -75,7 +76,10 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
     const int threads = kernels::threadsFor(work, ctx.threads);
     kernels::OmpThreadsScope scope(threads);
     if (scratch_.size() < static_cast<size_t>(threads)) scratch_.resize(static_cast<size_t>(threads));
-    if (depthwise()) packDepthwise(W.f());
+    if (depthwise())
+      packDepthwise(W.f());
+    else
+      transposeWeights(W);
     if (tunedKey_ != geometryKey()) tune(in, Y, ctx);
     // Per image: the compacted problem when it is cheaper than the ordinary
     // kernel on the whole image (breakEven_, timed once), else the ordinary
@@ -150,8 +154,9 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
   }
 
   // Group 1: the GEMM over the active channels only.
+  // gather: copy even when every channel is active (timing the compacted path).
   void gemmImage(const float* x, const float* w, float* y, const float* b, bool residual, const int64_t* act,
-                 int64_t A, Scratch& s, int threads) const {
+                 int64_t A, Scratch& s, int threads, bool gather) const {
     const int64_t P = win_.outSize(), taps = win_.kSize(), inN = win_.inSize();
     if (A == 0) {
       std::memset(y, 0, static_cast<size_t>(Cout_ * P) * sizeof(float));
@@ -159,7 +164,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
     }
     const int64_t Kc = A * taps;
     const float* src = x;
-    if (!pointwise() || A < Cin_) {
+    if (!pointwise() || A < Cin_ || gather) {
       if (s.col.size() < static_cast<size_t>(Kc * P)) s.col.resize(static_cast<size_t>(Cin_ * taps * P));
       for (int64_t i = 0; i < A; ++i) {
         const float* xc = x + act[i] * inN;
@@ -171,17 +176,19 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
       }
       src = s.col.data();
     }
-    const float* wc = w;
-    if (A < Cin_) {
+    // Weights as [Cin * taps, Cout] (wT_): the active channels' rows are
+    // contiguous runs, and the gathered block is the GEMM's column-major left side.
+    const float* wc = wT_.data();
+    if (A < Cin_ || gather) {
       if (s.w.size() < static_cast<size_t>(Cout_ * Kc)) s.w.resize(static_cast<size_t>(Cout_ * Cin_ * taps));
-      for (int64_t o = 0; o < Cout_; ++o)
-        for (int64_t i = 0; i < A; ++i)
-          std::memcpy(s.w.data() + (o * A + i) * taps, w + (o * Cin_ + act[i]) * taps,
-                      static_cast<size_t>(taps) * sizeof(float));
+      for (int64_t i = 0; i < A; ++i)
+        std::memcpy(s.w.data() + i * taps * Cout_, wT_.data() + act[i] * taps * Cout_,
+                    static_cast<size_t>(taps * Cout_) * sizeof(float));
       wc = s.w.data();
     }
+    (void)w;
     kernels::OmpThreadsScope scope(threads);
-    MMap(y, Cout_, P).noalias() = CMap(wc, Cout_, Kc) * CMap(src, Kc, P);
+    MMap(y, Cout_, P).noalias() = CColMap(wc, Cout_, Kc) * CMap(src, Kc, P);
     epilogue(y, b, residual, 0, Cout_);
   }
 
@@ -210,11 +217,11 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
 
   // One image on the compacted problem; r: its fused residual or null.
   void compactImage(const float* x, const float* w, float* y, const float* b, const float* r, const int64_t* act,
-                    int64_t A, Scratch& s, int threads) const {
+                    int64_t A, Scratch& s, int threads, bool gather = false) const {
     if (depthwise())
       depthwiseImage(x, y, b, r != nullptr, act, A, s);
     else
-      gemmImage(x, w, y, b, r != nullptr, act, A, s, threads);
+      gemmImage(x, w, y, b, r != nullptr, act, A, s, threads, gather);
     if (r) act_.applyWithResidual(y, r, Cout_ * win_.outSize());
   }
 
@@ -222,6 +229,9 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
   // silent channels are zeroed, then copied into Y.
   Status runDense(const std::vector<const Tensor*>& in, Tensor& Y, const RunContext& ctx) {
     const Tensor& X = *in[0];
+    // One staged image of a larger batch is run twice: a batch of one would
+    // make the ordinary Conv re-time its kernels (it tunes per batch-size class).
+    if (staged_.size() == 1 && N_ > 1) staged_.push_back(staged_[0]);
     const int64_t D = static_cast<int64_t>(staged_.size()), inN = win_.inSize(), outN = Cout_ * win_.outSize();
     Shape xs = X.shape();
     xs[0] = D;
@@ -274,14 +284,28 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
     for (int64_t c = 0; c < Cin_; ++c) allChannels_[static_cast<size_t>(c)] = c;
     const Tensor* B = in.size() > 2 && in[2] && in[2]->numel() > 0 ? in[2] : nullptr;
     const Tensor* R = residual_ && in.size() > 3 ? in[3] : nullptr;
+    // A few images, as the ordinary kernel runs faster per image on several.
+    const int64_t D = std::min<int64_t>(N_, 4), inN = win_.inSize(), outN = Cout_ * win_.outSize();
     const double compact = kernels::fastestOf(3, [&] {
-      compactImage(in[0]->f(), in[1]->f(), Y.f(), B ? B->f() : nullptr, R ? R->f() : nullptr, allChannels_.data(),
-                   Cin_, scratch_[0], 1);
+      for (int64_t n = 0; n < D; ++n)
+        compactImage(in[0]->f() + n * Cin_ * inN, in[1]->f(), Y.f() + n * outN, B ? B->f() : nullptr,
+                     R ? R->f() + n * outN : nullptr, allChannels_.data(), Cin_, scratch_[0], 1, true);
     });
-    staged_.assign(1, 0);
+    staged_.resize(static_cast<size_t>(D));
+    for (int64_t n = 0; n < D; ++n) staged_[static_cast<size_t>(n)] = n;
     Status st;
     const double dense = kernels::fastestOf(3, [&] { st = runDense(in, Y, ctx); });
     breakEven_ = st.isOk() && compact > 0 ? dense / compact : 1.0;
+  }
+
+  // Frozen weights: [Cout, Cin * taps] transposed once.
+  void transposeWeights(const Tensor& W) {
+    if (wTSource_ == W.f() && wT_.size() == static_cast<size_t>(W.numel())) return;
+    wTSource_ = W.f();
+    const int64_t K = W.numel() / Cout_;
+    wT_.resize(static_cast<size_t>(W.numel()));
+    for (int64_t o = 0; o < Cout_; ++o)
+      for (int64_t k = 0; k < K; ++k) wT_[static_cast<size_t>(k * Cout_ + o)] = W.f()[o * K + k];
   }
 
   // Frozen weights: each channel's filters packed once per geometry.
@@ -360,6 +384,8 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
   std::vector<Scratch> scratch_;
   kernels::DirectConvPlan dwPlan_;
   std::vector<std::vector<float>> dwPacked_;
+  std::vector<float> wT_;
+  const float* wTSource_ = nullptr;
 };
 
 }  // namespace
