@@ -3,11 +3,19 @@
 //   - none silent in the whole batch: the ordinary Conv kernel (tuned dense,
 //     direct, Winograd, ... as the optimiser picked) runs the batch, so a
 //     batch with nothing to skip pays only the scan;
-//   - group 1: im2col of the active channels only and the weights'
-//     matching columns gathered into [Cout, active * taps], one Eigen GEMM;
-//   - depthwise 2-D: the direct kernel on each active channel's plane; a
-//     silent channel's outputs are just act(bias).
+//   - else, per image, the compacted problem when it is cheaper than the
+//     ordinary kernel: below breakEven_ * Cin active channels, a ratio timed
+//     once per geometry on the first images (the ordinary kernel is often
+//     Winograd or direct, 2x faster per FLOP than im2col + GEMM, so a few
+//     silent channels do not pay). The other images run the ordinary kernel
+//     on a copy whose silent channels are zeroed (same meaning for T > 0).
+//   - compacted, group 1: im2col of the active channels only and the
+//     weights' matching rows (kept transposed) gathered into
+//     [active * taps, Cout], one Eigen GEMM;
+//   - compacted, depthwise 2-D: the direct kernel on each active channel's
+//     plane; a silent channel's outputs are just act(bias).
 // Bias, fused activation and fused residual are applied as Conv does.
+// skippedFlops() counts only what the compacted path really left out.
 #include <Eigen/Core>
 #include <cmath>
 #include <cstring>
@@ -105,7 +113,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
       for (int64_t t = t0; t < t1; ++t)
         for (int64_t i = M * t / T; i < M * (t + 1) / T; ++i) {
           const int64_t n = compact_[static_cast<size_t>(i)];
-          compactImage(X.f() + n * Cin_ * inN, W.f(), Y.f() + n * Cout_ * P, B ? B->f() : nullptr,
+          compactImage(X.f() + n * Cin_ * inN, Y.f() + n * Cout_ * P, B ? B->f() : nullptr,
                        R ? R->f() + n * Cout_ * P : nullptr, active_.data() + n * Cin_,
                        activeCount_[static_cast<size_t>(n)], scratch_[static_cast<size_t>(t)], T == 1 ? threads : 1);
         }
@@ -155,7 +163,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
 
   // Group 1: the GEMM over the active channels only.
   // gather: copy even when every channel is active (timing the compacted path).
-  void gemmImage(const float* x, const float* w, float* y, const float* b, bool residual, const int64_t* act,
+  void gemmImage(const float* x, float* y, const float* b, bool residual, const int64_t* act,
                  int64_t A, Scratch& s, int threads, bool gather) const {
     const int64_t P = win_.outSize(), taps = win_.kSize(), inN = win_.inSize();
     if (A == 0) {
@@ -186,7 +194,6 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
                     static_cast<size_t>(taps * Cout_) * sizeof(float));
       wc = s.w.data();
     }
-    (void)w;
     kernels::OmpThreadsScope scope(threads);
     MMap(y, Cout_, P).noalias() = CColMap(wc, Cout_, Kc) * CMap(src, Kc, P);
     epilogue(y, b, residual, 0, Cout_);
@@ -216,12 +223,12 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
   }
 
   // One image on the compacted problem; r: its fused residual or null.
-  void compactImage(const float* x, const float* w, float* y, const float* b, const float* r, const int64_t* act,
+  void compactImage(const float* x, float* y, const float* b, const float* r, const int64_t* act,
                     int64_t A, Scratch& s, int threads, bool gather = false) const {
     if (depthwise())
       depthwiseImage(x, y, b, r != nullptr, act, A, s);
     else
-      gemmImage(x, w, y, b, r != nullptr, act, A, s, threads, gather);
+      gemmImage(x, y, b, r != nullptr, act, A, s, threads, gather);
     if (r) act_.applyWithResidual(y, r, Cout_ * win_.outSize());
   }
 
@@ -288,7 +295,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
     const int64_t D = std::min<int64_t>(N_, 4), inN = win_.inSize(), outN = Cout_ * win_.outSize();
     const double compact = kernels::fastestOf(3, [&] {
       for (int64_t n = 0; n < D; ++n)
-        compactImage(in[0]->f() + n * Cin_ * inN, in[1]->f(), Y.f() + n * outN, B ? B->f() : nullptr,
+        compactImage(in[0]->f() + n * Cin_ * inN, Y.f() + n * outN, B ? B->f() : nullptr,
                      R ? R->f() + n * outN : nullptr, allChannels_.data(), Cin_, scratch_[0], 1, true);
     });
     staged_.resize(static_cast<size_t>(D));
