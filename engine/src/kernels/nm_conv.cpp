@@ -45,7 +45,7 @@ void stagedRows(const NmConvPlan::Chunk& c, const float* x, float* buf, float* y
     const float* src = x + c.colOffset[static_cast<size_t>(k)] + o;
     for (int v = 0; v < V; ++v) store16(buf + k * 16 * V + 16 * v, load16(src + 16 * v));
   }
-  constexpr int B = V == 1 ? 6 : V == 2 ? 3 : 2;
+  constexpr int B = V == 1 ? 6 : V == 2 ? 3 : V <= 4 ? 2 : 1;  // 6 or 8 accumulators
   const int64_t rows = c.rows.rows;
   int64_t r = 0;
   for (; r + B <= rows; r += B) stagedBlock<B, V>(c.rows, r, buf, y + r * ldy + o, ldy, add);
@@ -127,10 +127,10 @@ bool NmConvPlan::build(const DirectConvPlan& p, const float* w) {
   plane = p.plane;
   shifts = p.shifts;
   if (!channelNmPattern(w, p.cout, p.cin, taps, n, m)) return false;
-  // Chunks of whole N:M groups of input channels with at most kChunkColumns
-  // columns (at least one group), so the staged runs of one chunk stay in
-  // L1 at 3 vectors per column.
-  const int64_t groups = (p.cin + m - 1) / m, most = std::max<int64_t>(1, kChunkColumns / taps / m);
+  // Chunks of whole N:M groups of input channels with at most
+  // kStagedFloats / 96 columns (at least one group), so the staged runs of
+  // one chunk stay in L1 at 6 vectors per column.
+  const int64_t groups = (p.cin + m - 1) / m, most = std::max<int64_t>(1, kStagedFloats / 96 / taps / m);
   const int64_t parts = (groups + most - 1) / most, step = (groups + parts - 1) / parts * m;  // even chunks
   std::vector<float> sub;
   std::vector<int64_t> colOffset, index;
@@ -184,21 +184,40 @@ void NmConvPlan::run(const DirectConvPlan& p, const float* x, float* y, float* s
     xin = scratch;
   }
   if (chunks.empty()) std::fill(ywide, ywide + p.cout * p.wide, 0.f);  // all weights zero
-  // Staging rows of 3 vectors unless a chunk is too wide for L1 (7x7 taps).
+  // Outputs in blocks of up to 6 vectors (fewer scalar loads of weights
+  // and offsets per multiply-add), fewer when a chunk's staged runs would
+  // not fit L1 (5x5 and 7x7 taps: one N:M group is 100 or 196 columns).
   int64_t cols = 0;
   for (const auto& c : chunks) cols = std::max<int64_t>(cols, static_cast<int64_t>(c.colOffset.size()));
-  const int V = cols <= kChunkColumns ? 3 : 2;
+  const int64_t most = std::max<int64_t>(1, std::min<int64_t>(6, kStagedFloats / 16 / std::max<int64_t>(1, cols)));
   thread_local std::vector<float> staging;  // grows once per thread, then reused
-  if (staging.size() < static_cast<size_t>(cols * 16 * V + 16)) staging.resize(static_cast<size_t>(cols * 16 * V + 16));
+  if (staging.size() < static_cast<size_t>(cols * 16 * most + 16))
+    staging.resize(static_cast<size_t>(cols * 16 * most + 16));
   float* buf = staging.data() + (16 - (reinterpret_cast<uintptr_t>(staging.data()) / sizeof(float)) % 16) % 16;
-  int64_t o = 0;
-  // A lone 16 at the end reads as many staged vectors per output as 48 do:
-  // end on 32 + 32 instead of 48 + 16.
-  const int64_t tail = V == 3 && p.wide % 48 == 16 && p.wide >= 64 ? 64 : 0;
-  if (V == 3)
-    for (; o + 48 <= p.wide - tail; o += 48) allChunks<3>(*this, xin, buf, ywide, p.wide, o);
-  for (; o + 32 <= p.wide; o += 32) allChunks<2>(*this, xin, buf, ywide, p.wide, o);
-  for (; o < p.wide; o += 16) allChunks<1>(*this, xin, buf, ywide, p.wide, o);
+  for (int64_t o = 0; o < p.wide;) {
+    const int64_t left = (p.wide - o) / 16;
+    // 5 vectors left go as 3 + 2 (no 5-wide block); 6+ as 6 unless that leaves 1 (then 4 first).
+    int64_t v = std::min(most, left == 5 ? 3 : left == 7 ? 4 : left);
+    switch (v) {
+      case 6:
+        allChunks<6>(*this, xin, buf, ywide, p.wide, o);
+        break;
+      case 5:
+      case 4:
+        v = 4, allChunks<4>(*this, xin, buf, ywide, p.wide, o);
+        break;
+      case 3:
+        allChunks<3>(*this, xin, buf, ywide, p.wide, o);
+        break;
+      case 2:
+        allChunks<2>(*this, xin, buf, ywide, p.wide, o);
+        break;
+      default:
+        v = 1, allChunks<1>(*this, xin, buf, ywide, p.wide, o);
+        break;
+    }
+    o += 16 * v;
+  }
   p.finish(ywide, y, b, act);
 }
 

@@ -55,7 +55,7 @@ struct NmConvPlan {
     BalancedRows rows;
     std::vector<int64_t> colOffset;
   };
-  static constexpr int64_t kChunkColumns = 144;  // 3 staged vectors each: 27 KB (16 channels x 3x3)
+  static constexpr int64_t kStagedFloats = 7 * 1024;  // 28 KB of staged input runs: 72 columns x 6 vectors
   std::vector<Chunk> chunks;
   int n = 0, m = 0;  // the pattern found by build()
   bool built = false;
