@@ -257,16 +257,16 @@ std::vector<std::string> Executor::kernelChoices() const {
   return r;
 }
 
-std::vector<double> Executor::dynamicSkippedFlops() const {
+std::vector<double> Executor::dynamicSkippedFlops(bool silent) const {
   std::vector<double> r;
   if (lastRunSharded_) {
-    for (const auto& part : chunkSkipped_) r.insert(r.end(), part.begin(), part.end());
+    for (const auto& part : silent ? chunkSilent_ : chunkSkipped_) r.insert(r.end(), part.begin(), part.end());
     return r;
   }
   for (const auto& step : steps_) {
     auto* k = dynamic_cast<const ops::SkipCounter*>(step.kernel.get());
     if (!k) continue;
-    const std::vector<double>& s = k->skippedFlops();
+    const std::vector<double>& s = silent ? k->silentFlops() : k->skippedFlops();
     r.resize(std::max(r.size(), s.size()), 0.0);
     for (size_t i = 0; i < s.size(); ++i) r[i] += s[i];
   }
@@ -355,6 +355,7 @@ Status Executor::runSharded(const Tensor& x) {
   chunkInputs_.resize(static_cast<size_t>(chunks));
   chunkKept_.resize(static_cast<size_t>(chunks));
   chunkSkipped_.resize(static_cast<size_t>(chunks));
+  chunkSilent_.resize(static_cast<size_t>(chunks));
   for (int64_t k = 0; k < chunks; ++k) {
     const int64_t n0 = N * k / chunks, n1 = N * (k + 1) / chunks;
     Shape s = x.shape();
@@ -423,7 +424,10 @@ void Executor::runChunks(int worker, uint64_t generation) {
     Status st;
     try {  // an exception must not leave a helper thread
       st = shard.run(chunkInputs_[static_cast<size_t>(k)]);
-      if (st.isOk()) chunkSkipped_[static_cast<size_t>(k)] = shard.dynamicSkippedFlops();
+      if (st.isOk()) {
+        chunkSkipped_[static_cast<size_t>(k)] = shard.dynamicSkippedFlops();
+        chunkSilent_[static_cast<size_t>(k)] = shard.dynamicSkippedFlops(true);
+      }
       if (st.isOk())
         for (size_t j = 0; j < keptSlots_.size(); ++j) {
           const Tensor& src = *shard.slots_[static_cast<size_t>(keptSlots_[j])].ptr;

@@ -92,8 +92,10 @@ class Executor {
   const std::vector<std::string>& optimizationLog() const { return optLog_; }
   // Per image of the last run, the FLOPs (multiply-add = 2) that run-time
   // channel skipping did not execute (ExecutorOptions::dynamicSkipThreshold);
-  // empty when skipping is off.
-  std::vector<double> dynamicSkippedFlops() const;
+  // empty when skipping is off. silent = true: the FLOPs over every silent
+  // channel instead, skipped or not (a Conv runs its ordinary kernel on an
+  // image when that is faster than compacting it); analyzeDynamicSkipping's count.
+  std::vector<double> dynamicSkippedFlops(bool silent = false) const;
   // Per node, the kernel variant a Conv/Gemm picked on its first run
   // ("dense", "csr", "2:4", ...; "" for other operators).
   std::vector<std::string> kernelChoices() const;
@@ -148,7 +150,7 @@ class Executor {
   std::vector<int> keptSlots_;
   std::vector<Tensor> chunkInputs_;
   std::vector<std::vector<Tensor>> chunkKept_;  // [chunk][kept tensor]
-  std::vector<std::vector<double>> chunkSkipped_;  // [chunk][image]: dynamicSkippedFlops() of a split run
+  std::vector<std::vector<double>> chunkSkipped_, chunkSilent_;  // [chunk][image]: dynamicSkippedFlops() of a split run
   bool lastRunSharded_ = false;
   int64_t chunkImages_ = 0;  // images per chunk of a split run of a convolutional graph (0: not one)
   std::unique_ptr<ZeroFeed> zeros_;  // inputs of runOnZeros()

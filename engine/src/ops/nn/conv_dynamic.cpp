@@ -67,6 +67,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
       anySilent |= a < Cin_;
     }
     skipped_.assign(static_cast<size_t>(N_), 0.0);
+    silent_.assign(static_cast<size_t>(N_), 0.0);
     if (!anySilent || !eligible()) {
       choice_ = "skip:dense";
       return dense_->forward(in, out, ctx);
@@ -99,7 +100,8 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
       const int64_t a = activeCount_[static_cast<size_t>(n)];
       const bool c = a < Cin_ && (a == 0 || static_cast<double>(a) <= breakEven_ * static_cast<double>(Cin_));
       (c ? compact_ : staged_).push_back(n);
-      if (c) skipped_[static_cast<size_t>(n)] = 2.0 * static_cast<double>(coutG * taps * P * (Cin_ - a));
+      silent_[static_cast<size_t>(n)] = 2.0 * static_cast<double>(coutG * taps * P * (Cin_ - a));
+      if (c) skipped_[static_cast<size_t>(n)] = silent_[static_cast<size_t>(n)];
     }
     if (compact_.empty() && threshold_ == 0) {  // exact zeros: the ordinary kernel on the batch as it is
       choice_ = "skip:dense";
@@ -129,6 +131,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
     return choice_ == "skip:dense" && k ? "skip:" + k->kernelChoice() : choice_;
   }
   const std::vector<double>& skippedFlops() const override { return skipped_; }
+  const std::vector<double>& silentFlops() const override { return silent_; }
 
  private:
   struct Scratch {
@@ -381,7 +384,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
   Window win_;
   int64_t N_ = 0, Cin_ = 0, Cout_ = 0, Cg_ = 0;
   std::vector<int64_t> active_, activeCount_;
-  std::vector<double> skipped_;
+  std::vector<double> skipped_, silent_;
   std::vector<int64_t> compact_, staged_;  // images of this batch on each path
   // Compacting wins when active <= breakEven_ * Cin (timed per geometry; a
   // forced path sets it to 2 (always) or -1 (never)).

@@ -22,6 +22,9 @@ class SkipCounter {
   // Per image of the last forward: FLOPs (multiply-add = 2) not executed
   // because of skipped input channels.
   virtual const std::vector<double>& skippedFlops() const = 0;
+  // Per image of the last forward: FLOPs over all its silent input channels,
+  // skipped or not (an image may run the ordinary kernel when that is faster).
+  virtual const std::vector<double>& silentFlops() const = 0;
 };
 
 }  // namespace topiary::ops
