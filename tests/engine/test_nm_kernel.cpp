@@ -7,7 +7,10 @@
 // with fewer nonzeros than others (padding slots) and an all-zero weight;
 // with bias and an activation applied on the way out. Then the pattern
 // detector, and the Conv operator with the kernel forced (topiary.kernel =
-// nm-direct) and timed against the others.
+// nm-direct) and timed against the others. The N:M Gemm kernel
+// (kernels/nm_gemm.h) likewise: outputs not multiples of 16, inputs not
+// multiples of 4, 1 to 19 rows (every row block), accumulation into Y, and
+// through the Gemm operator (alpha, bias, transB, fused Relu).
 #include <QtTest>
 #include <cmath>
 #include <random>
@@ -17,6 +20,7 @@
 #include "kernels/direct_conv.h"
 #include "kernels/kernel_choice.h"
 #include "kernels/nm_conv.h"
+#include "kernels/nm_gemm.h"
 
 using topiary::kernels::Activation;
 using topiary::kernels::DirectConvPlan;
@@ -248,6 +252,111 @@ class TestNmKernel : public QObject {
     const std::string choice = dynamic_cast<const kernels::KernelChoice&>(*k.value()).kernelChoice();
     if (!kernel.isEmpty()) QVERIFY2(choice.rfind("nm-direct", 0) == 0, choice.c_str());
     QVERIFY2(choice.find("50%") != std::string::npos, choice.c_str());  // the density shown with the kernel
+  }
+
+  void gemmPlan_data() {
+    QTest::addColumn<int>("N");
+    QTest::addColumn<int>("K");
+    QTest::addColumn<int>("M");
+    const int shapes[][3] = {{16, 8, 1},    {37, 13, 5}, {100, 300, 19}, {5, 4, 8},  {48, 64, 15},
+                             {300, 784, 2}, {1, 3, 3},   {17, 1, 4},     {64, 22, 9}};
+    for (const auto& s : shapes)
+      QTest::newRow(qPrintable(QString("N%1 K%2 M%3").arg(s[0]).arg(s[1]).arg(s[2]))) << s[0] << s[1] << s[2];
+  }
+  void gemmPlan() {
+    QFETCH(int, N);
+    QFETCH(int, K);
+    QFETCH(int, M);
+    std::mt19937 rng(static_cast<unsigned>(N * 131 + K * 7 + M));
+    std::vector<float> w = randomValues(static_cast<size_t>(N * K), rng);
+    std::vector<float> a = randomValues(static_cast<size_t>(M * K + 3), rng);  // rows K + 3 apart below
+    for (int64_t n = 0; n < N; ++n)                                            // 2:4 along K (some groups keep fewer)
+      for (int64_t g = 0; g < K; g += 4) {
+        std::vector<int64_t> idx;
+        for (int64_t k = g; k < std::min<int64_t>(K, g + 4); ++k) idx.push_back(k);
+        std::shuffle(idx.begin(), idx.end(), rng);
+        for (size_t i = (n + g) % 5 == 0 ? 1 : 2; i < idx.size(); ++i) w[static_cast<size_t>(n * K + idx[i])] = 0.f;
+      }
+    topiary::kernels::NmGemmPlan p;
+    QVERIFY(topiary::kernels::NmGemmPlan::build(w.data(), N, K, p));
+    const int64_t lda = M > 1 ? (M * K + 3 - K) / (M - 1) : K;  // >= K: rows may be wider than K
+    const int64_t ldy = N + 2;
+    std::vector<float> y0 = randomValues(static_cast<size_t>(M * ldy), rng), y1 = y0, y2 = y0;
+    p.run(a.data(), lda, M, y1.data(), ldy, 0, p.blocks);
+    p.runScalar(a.data(), lda, M, y2.data(), ldy, 0, p.blocks);
+    double err1 = 0, err2 = 0;
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < ldy; ++n) {
+        double ref = y0[static_cast<size_t>(m * ldy + n)];
+        if (n < N)
+          for (int64_t k = 0; k < K; ++k)
+            ref += static_cast<double>(w[static_cast<size_t>(n * K + k)]) * a[static_cast<size_t>(m * lda + k)];
+        err1 = std::max(err1, std::fabs(y1[static_cast<size_t>(m * ldy + n)] - ref));
+        err2 = std::max(err2, std::fabs(y2[static_cast<size_t>(m * ldy + n)] - ref));
+      }
+    const double tol = 1e-6 * (2 + K);
+    QVERIFY2(err1 < tol, qPrintable(QString("vector kernel error %1").arg(err1)));
+    QVERIFY2(err2 < tol, qPrintable(QString("scalar kernel error %1").arg(err2)));
+    // Three nonzeros in a group: refused.
+    if (K >= 4) {
+      std::vector<float> dense = randomValues(static_cast<size_t>(N * K), rng);
+      QVERIFY(!topiary::kernels::NmGemmPlan::build(dense.data(), N, K, p));
+    }
+  }
+
+  void gemmOp_data() {
+    QTest::addColumn<QString>("kernel");
+    QTest::addColumn<int>("batch");
+    QTest::addColumn<int>("transB");
+    for (const char* k : {"2:4", ""})
+      for (int batch : {1, 6, 33})
+        for (int tb : {0, 1})
+          QTest::newRow(qPrintable(QString("%1 b%2 tB%3").arg(k[0] ? k : "auto").arg(batch).arg(tb)))
+              << QString(k) << batch << tb;
+  }
+  // Y = Relu(0.5 * A op(B) + C) with op(B) 2:4 along its inputs.
+  void gemmOp() {
+    QFETCH(QString, kernel);
+    QFETCH(int, batch);
+    QFETCH(int, transB);
+    using namespace topiary;
+    const int64_t K = 30, N = 21;
+    std::mt19937 rng(static_cast<unsigned>(batch * 2 + transB));
+    Tensor A = nntest::randomTensor({batch, K}, rng);
+    Tensor B = nntest::randomTensor(transB ? Shape{N, K} : Shape{K, N}, rng);
+    Tensor C = nntest::randomTensor({N}, rng);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t g = 0; g < K; g += 4)
+        for (int64_t k = g; k < std::min<int64_t>(K, g + 4); ++k)
+          if ((k + n) % 4 >= 2) B.at(transB ? n * K + k : k * N + n) = 0.f;
+    std::map<std::string, Attribute> attrs{{"topiary.frozen", Attribute::ofInt(1)},
+                                           {"alpha", Attribute::ofFloat(0.5f)},
+                                           {"transB", Attribute::ofInt(transB)}};
+    if (!kernel.isEmpty()) attrs["topiary.kernel"] = Attribute::ofString(kernel.toStdString());
+    Node actNode;
+    Activation relu;
+    relu.kind = Activation::Kind::Relu;
+    relu.toNode(actNode);
+    for (auto& kv : actNode.attrs) attrs[kv.first] = kv.second;
+    auto k = nntest::build("Gemm", attrs);
+    QVERIFY(static_cast<bool>(k));
+    RunContext ctx;
+    ctx.threads = 2;
+    std::string why;
+    for (int run = 0; run < 2; ++run) {
+      std::vector<Tensor> out = nntest::run(*k.value(), {&A, &B, &C}, 1, ctx, &why);
+      QVERIFY2(!out.empty(), why.c_str());
+      double err = 0;
+      for (int64_t m = 0; m < batch; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          double s = C.at(n);
+          for (int64_t kk = 0; kk < K; ++kk) s += 0.5 * A.at(m * K + kk) * B.at(transB ? n * K + kk : kk * N + n);
+          err = std::max(err, std::fabs(out[0].at(m * N + n) - std::max(0.0, s)));
+        }
+      QVERIFY2(err < 1e-4, qPrintable(QString("max error %1").arg(err)));
+    }
+    const std::string choice = dynamic_cast<const kernels::KernelChoice&>(*k.value()).kernelChoice();
+    if (!kernel.isEmpty()) QVERIFY2(choice.rfind("2:4", 0) == 0, choice.c_str());
   }
 };
 

@@ -1,13 +1,15 @@
 // Gemm: Y = alpha * op(A) * op(B) + beta * C, op = optional transpose, C
 // unidirectionally broadcast to Y. The inner product is Eigen's GEMM over
 // row-major maps of our buffers; with frozen weights (the inference
-// optimiser) a CSR form of op(B) is timed against it on the first batch, and
+// optimiser) a CSR form of op(B), and an N:M one when op(B) is 2:4 along its
+// inputs (kernels/nm_gemm.h), are timed against it on the first batch, and
 // a fused activation may follow.
 #include <Eigen/Core>
 #include <cstdio>
 
 #include "kernels/activation.h"
 #include "kernels/kernel_choice.h"
+#include "kernels/nm_gemm.h"
 #include "kernels/sparse_matrix.h"
 #include "kernels/threading.h"
 #include "ops/common.h"
@@ -22,7 +24,7 @@ using MMap = Eigen::Map<RowMat>;
 
 class Gemm final : public Kernel, public kernels::KernelChoice {
  public:
-  // frozen / forced: as for Conv (forced is "dense" or "csr").
+  // frozen / forced: as for Conv (forced is "dense", "csr" or "2:4").
   Gemm(float alpha, float beta, bool transA, bool transB, kernels::Activation act, bool frozen, std::string forced)
       : alpha_(alpha),
         beta_(beta),
@@ -84,8 +86,10 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
         RowMat start = y;
         double best = 1e300;
         std::vector<Mode> modes{Mode::Dense, Mode::Csr};
+        if (nm_.blocks > 0) modes.push_back(Mode::Nm);
         if (forced_ == "dense") modes = {Mode::Dense};
         if (forced_ == "csr") modes = {Mode::Csr};
+        if (forced_ == "2:4" && nm_.blocks > 0) modes = {Mode::Nm};
         for (Mode m : modes) {
           double t = modes.size() == 1 ? 0.0 : kernels::fastestOf(3, [&] {
             y = start;
@@ -99,7 +103,7 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
         y = start;
         char pct[16];
         std::snprintf(pct, sizeof pct, " %.0f%%", 100.0 * density_);
-        choice_ = std::string(mode_ == Mode::Dense ? "dense" : "csr") + pct;
+        choice_ = std::string(mode_ == Mode::Dense ? "dense" : mode_ == Mode::Csr ? "csr" : "2:4") + pct;
       }
     }
     product(a, b, y, M, N, K, threads, transA_ ? Mode::Dense : mode_);
@@ -152,12 +156,15 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
     return Status::ok();
   }
 
-  enum class Mode { Dense, Csr };
+  enum class Mode { Dense, Csr, Nm };
 
   // y += alpha * op(A) * op(B). The sparse form computes the transposed
   // product (weights as CSR rows times the batch transposed, so each
   // nonzero scales a contiguous row) and adds its transpose.
   void product(const CMap& a, const CMap& b, MMap& y, int64_t M, int64_t N, int64_t K, int threads, Mode mode) {
+    if (mode == Mode::Nm)  // A as it is (not transposed), 16 outputs per vector
+      return parallelFor(nm_.blocks, threads,
+                         [&](int64_t b0, int64_t b1) { nm_.run(a.data(), K, M, y.data(), N, b0, b1); });
     if (mode == Mode::Csr) {
       aT_.resize(static_cast<size_t>(K * M));
       yT_.resize(static_cast<size_t>(N * M));
@@ -185,8 +192,10 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
     sparseBuilt_ = true;
     RowMat w = transB_ ? RowMat(alpha_ * b) : RowMat(alpha_ * b.transpose());
     density_ = kernels::density(w.data(), w.size());
-    if (density_ <= kMaxSparseDensity || !forced_.empty())
+    if (density_ <= kMaxSparseDensity || !forced_.empty()) {
       csr_ = kernels::CsrMatrix::fromDense(w.data(), w.rows(), w.cols());
+      if (!kernels::NmGemmPlan::build(w.data(), w.rows(), w.cols(), nm_)) nm_ = kernels::NmGemmPlan{};
+    }
   }
 
   double flops(const std::vector<Shape>& in, const std::vector<Shape>& out) const override {
@@ -207,6 +216,7 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
   std::string forced_;
   double density_ = 1;
   kernels::CsrMatrix csr_;
+  kernels::NmGemmPlan nm_;  // blocks == 0 unless op(B) is N:M (at most 2 of 4) along its inputs
   Mode mode_ = Mode::Dense;
   int64_t tunedBatch_ = -1;
   std::string choice_ = "dense";
