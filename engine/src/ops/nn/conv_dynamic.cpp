@@ -100,7 +100,8 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
       const int64_t a = activeCount_[static_cast<size_t>(n)];
       const bool c = a < Cin_ && (a == 0 || static_cast<double>(a) <= breakEven_ * static_cast<double>(Cin_));
       (c ? compact_ : staged_).push_back(n);
-      silent_[static_cast<size_t>(n)] = 2.0 * static_cast<double>(coutG * taps * P * (Cin_ - a));
+      silent_[static_cast<size_t>(n)] = 2.0 * static_cast<double>(coutG) * static_cast<double>(taps) *
+                                        static_cast<double>(P) * static_cast<double>(Cin_ - a);
       if (c) skipped_[static_cast<size_t>(n)] = silent_[static_cast<size_t>(n)];
     }
     if (compact_.empty() && threshold_ == 0) {  // exact zeros: the ordinary kernel on the batch as it is
@@ -148,7 +149,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
   bool twoD() const { return win_.in[0] == 1 && win_.k[0] == 1 && win_.padBegin[0] == 0; }
   // The optimiser only marks group-1 and depthwise Convs; 1-D/3-D depthwise
   // has no per-plane kernel here and stays dense.
-  bool eligible() const { return group_ == 1 || (depthwise() && twoD()); }
+  bool eligible() const { return Cin_ > 0 && Cout_ > 0 && (group_ == 1 || (depthwise() && twoD())); }
   bool pointwise() const {
     for (int i = 0; i < 3; ++i)
       if (win_.k[i] != 1 || win_.s[i] != 1 || win_.padBegin[i] != 0 || win_.padEnd[i] != 0) return false;
