@@ -40,7 +40,7 @@ nlohmann::json summary(const std::vector<double>& f) {
 
 // --dynamic-skip: the dense run and one run per threshold, interleaved per batch.
 int evalDynamic(const std::string& path, const topiary::Graph& g, const topiary::Dataset& data,
-                const std::vector<float>& thresholds, int batch, int threads, bool json) {
+                const std::vector<float>& thresholds, int batch, int threads, bool json, bool profile) {
   auto metrics = topiary::measureModel(g);
   if (!metrics) return fail(metrics.status().withContext(path));
   const double flops = metrics->flops;  // dense, one input
@@ -53,6 +53,7 @@ int evalDynamic(const std::string& path, const topiary::Graph& g, const topiary:
     auto ev = topiary::Evaluator::create(g, eo);
     if (!ev) return fail(ev.status().withContext(path));
     runs[i].eval = std::move(ev.value());
+    if (profile) runs[i].eval->executor().setProfiling(true);
   }
   topiary::Dataset slice;
   slice.name = data.name;
@@ -80,8 +81,24 @@ int evalDynamic(const std::string& path, const topiary::Graph& g, const topiary:
                     {"saved_fraction", summary(runs[i].savedFraction)},
                     {"silent_fraction", summary(runs[i].silentFraction)}});
   }
+  // Per Conv: time summed over the data set, per run (the optimised graphs
+  // have the same nodes whatever the threshold), and the kernel last used.
+  nlohmann::json layers = nlohmann::json::array();
+  if (profile) {
+    topiary::Executor& ex0 = runs[0].eval->executor();
+    for (size_t n = 0; n < ex0.nodeCount(); ++n) {
+      if (ex0.runNode(n).opType != "Conv") continue;
+      nlohmann::json ms = nlohmann::json::array(), kernels = nlohmann::json::array();
+      for (auto& run : runs) {
+        topiary::Executor& ex = run.eval->executor();
+        ms.push_back(n < ex.nodeMilliseconds().size() ? ex.nodeMilliseconds()[n] : 0.0);
+        kernels.push_back(n < ex.kernelChoices().size() ? ex.kernelChoices()[n] : std::string());
+      }
+      layers.push_back({{"name", ex0.runNode(n).label()}, {"ms", ms}, {"kernel", kernels}});
+    }
+  }
   if (json) {
-    printJson({{"model", path},
+    nlohmann::json j = {{"model", path},
                {"data", data.name},
                {"accuracy", dense.accuracy},
                {"samples", dense.samples},
@@ -89,7 +106,9 @@ int evalDynamic(const std::string& path, const topiary::Graph& g, const topiary:
                {"batch", batch},
                {"flops", flops},
                {"latency_ms", latencyJson(dense)},
-               {"dynamic", rows}});
+               {"dynamic", rows}};
+    if (profile) j["layers"] = layers;  // ms and kernel: [dense, each threshold]
+    printJson(j);
     return 0;
   }
   std::printf("model     %s\ndata      %s (%lld samples)\nflops     %s per input (dense)\nbatch     %d\n\n",
@@ -104,6 +123,16 @@ int evalDynamic(const std::string& path, const topiary::Graph& g, const topiary:
     std::printf("%-10g %9.4f %14.3f %8.2f %26s %7.1f%%\n", r["threshold"].get<double>(), r["accuracy"].get<double>(),
                 r["latency_ms"]["median"].get<double>(), r["latency_ratio"].get<double>(), saved,
                 100 * r["silent_fraction"]["mean"].get<double>());
+  }
+  if (profile) {
+    std::printf("\n%-24s %10s", "Conv (ms, whole data)", "dense");
+    for (float t : thresholds) std::printf(" %10g", t);
+    std::printf("   kernel at the last threshold\n");
+    for (const auto& l : layers) {
+      std::printf("%-24s", l["name"].get<std::string>().c_str());
+      for (const auto& v : l["ms"]) std::printf(" %10.2f", v.get<double>());
+      std::printf("   %s\n", l["kernel"].back().get<std::string>().c_str());
+    }
   }
   std::printf("\nsaved: FLOPs the Convs skipped per input; silent: FLOPs over every silent channel (mean),\n"
               "skipped or not (an image runs the ordinary kernel where compacting it was timed slower)\n");
@@ -124,6 +153,7 @@ int cmdEval(const QStringList& args) {
                                  "threshold T (comma-separated, >= 0; a Conv skips an input's channels "
                                  "whose max |a| <= T), interleaved with the dense model; adds key dynamic.",
                                  "T[,T...]"));
+  p.addOption(QCommandLineOption("profile", "With --dynamic-skip: time per Conv for each run; adds key layers."));
   int code = 0;
   if (!parseArgs(p, args, "Measure a classifier's top-1 accuracy and latency on a data set.", code)) return code;
   if (p.positionalArguments().size() != 1) return failBadInput("eval takes exactly one MODEL argument");
@@ -151,7 +181,7 @@ int cmdEval(const QStringList& args) {
         return failBadInput("--dynamic-skip needs thresholds >= 0 separated by commas, got '" + str(part) + "'");
       thresholds.push_back(t);
     }
-    return evalDynamic(path, g.value(), data.value(), thresholds, batch, threads, p.isSet("json"));
+    return evalDynamic(path, g.value(), data.value(), thresholds, batch, threads, p.isSet("json"), p.isSet("profile"));
   }
   auto r = topiary::evaluate(g.value(), data.value(), batch, threads);
   if (!r) return fail(r.status().withContext(path));

@@ -21,6 +21,7 @@
 #include <cstring>
 
 #include "kernels/activation.h"
+#include "kernels/depthwise_conv.h"
 #include "kernels/direct_conv.h"
 #include "kernels/kernel_choice.h"
 #include "kernels/threading.h"
@@ -41,13 +42,14 @@ using CColMap = Eigen::Map<const Eigen::MatrixXf>;
 class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, public SkipCounter {
  public:
   DynamicSkipConv(WindowAttrs attrs, int64_t group, kernels::Activation act, bool residual, float threshold,
-                  std::unique_ptr<Kernel> dense, std::string forcedPath)
+                  std::unique_ptr<Kernel> dense, std::unique_ptr<Kernel> dense1, std::string forcedPath)
       : attrs_(std::move(attrs)),
         group_(group),
         act_(act),
         residual_(residual),
         threshold_(threshold),
         dense_(std::move(dense)),
+        dense1_(std::move(dense1)),
         forcedPath_(std::move(forcedPath)) {}
 
   Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
@@ -86,7 +88,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
     kernels::OmpThreadsScope scope(threads);
     if (scratch_.size() < static_cast<size_t>(threads)) scratch_.resize(static_cast<size_t>(threads));
     if (depthwise())
-      packDepthwise(W.f());
+      packDepthwise(W.f(), B ? B->f() : nullptr);
     else
       transposeWeights(W);
     if (tunedKey_ != geometryKey()) tune(in, Y, ctx);
@@ -109,16 +111,27 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
       return dense_->forward(in, out, ctx);
     }
     choice_ = depthwise() ? "skip:dw-plane" : "skip:gemm";
-    if (!staged_.empty()) TOPIARY_RETURN_IF_ERROR(runDense(in, Y, ctx));
+    // Depthwise with one output per channel: the images not compacted run the
+    // interleaved kernel on the input as it is, then their silent channels'
+    // outputs are reset to act(bias) (what zeroed inputs give), no copies.
+    const bool inPlace = interleaved();
+    if (inPlace) compact_.insert(compact_.end(), staged_.begin(), staged_.end());
+    if (!staged_.empty() && !inPlace) TOPIARY_RETURN_IF_ERROR(runDense(in, Y, ctx));
     const int64_t M = static_cast<int64_t>(compact_.size());
     const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, M)));
     parallelFor(T, T, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t)
         for (int64_t i = M * t / T; i < M * (t + 1) / T; ++i) {
           const int64_t n = compact_[static_cast<size_t>(i)];
-          compactImage(X.f() + n * Cin_ * inN, Y.f() + n * Cout_ * P, B ? B->f() : nullptr,
-                       R ? R->f() + n * Cout_ * P : nullptr, active_.data() + n * Cin_,
-                       activeCount_[static_cast<size_t>(n)], scratch_[static_cast<size_t>(t)], T == 1 ? threads : 1);
+          if (skipped_[static_cast<size_t>(n)] == 0 && activeCount_[static_cast<size_t>(n)] > 0 && inPlace)
+            interleavedImage(X.f() + n * Cin_ * inN, Y.f() + n * Cout_ * P, B ? B->f() : nullptr,
+                             R ? R->f() + n * Cout_ * P : nullptr, active_.data() + n * Cin_,
+                             activeCount_[static_cast<size_t>(n)], scratch_[static_cast<size_t>(t)]);
+          else
+            compactImage(X.f() + n * Cin_ * inN, Y.f() + n * Cout_ * P, B ? B->f() : nullptr,
+                         R ? R->f() + n * Cout_ * P : nullptr, active_.data() + n * Cin_,
+                         activeCount_[static_cast<size_t>(n)], scratch_[static_cast<size_t>(t)],
+                         T == 1 ? threads : 1);
         }
     });
     return Status::ok();
@@ -226,6 +239,31 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
     }
   }
 
+  bool interleaved() const { return depthwise() && twoD() && Cout_ == group_; }
+
+  // Depthwise, one image, every channel through the interleaved kernel; the
+  // silent ones (act[] lists the active) then get act(bias) as if zero.
+  void interleavedImage(const float* x, float* y, const float* b, const float* r, const int64_t* act, int64_t A,
+                        Scratch& s) const {
+    const int64_t P = win_.outSize();
+    const kernels::Activation none;
+    if (s.direct.size() < static_cast<size_t>(dwi_.scratchFloats()))
+      s.direct.resize(static_cast<size_t>(dwi_.scratchFloats()));
+    dwi_.run(x, y, s.direct.data(), r ? &none : &act_);
+    if (threshold_ > 0) {
+      int64_t next = 0;
+      for (int64_t c = 0; c < Cin_; ++c) {
+        if (next < A && act[next] == c) {
+          ++next;
+          continue;
+        }
+        std::memset(y + c * P, 0, static_cast<size_t>(P) * sizeof(float));
+        epilogue(y + c * P, b ? b + c : nullptr, r != nullptr, 0, 1);
+      }
+    }
+    if (r) act_.applyWithResidual(y, r, Cout_ * P);
+  }
+
   // One image on the compacted problem; r: its fused residual or null.
   void compactImage(const float* x, float* y, const float* b, const float* r, const int64_t* act,
                     int64_t A, Scratch& s, int threads, bool gather = false) const {
@@ -240,9 +278,6 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
   // silent channels are zeroed, then copied into Y.
   Status runDense(const std::vector<const Tensor*>& in, Tensor& Y, const RunContext& ctx) {
     const Tensor& X = *in[0];
-    // One staged image of a larger batch is run twice: a batch of one would
-    // make the ordinary Conv re-time its kernels (it tunes per batch-size class).
-    if (staged_.size() == 1 && N_ > 1) staged_.push_back(staged_[0]);
     const int64_t D = static_cast<int64_t>(staged_.size()), inN = win_.inSize(), outN = Cout_ * win_.outSize();
     Shape xs = X.shape();
     xs[0] = D;
@@ -271,7 +306,9 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
     din[0] = &stagedX_;
     if (residual) din[3] = &stagedR_;
     std::vector<Tensor*> dout{&stagedY_};
-    TOPIARY_RETURN_IF_ERROR(dense_->forward(din, dout, ctx));
+    // The ordinary Conv tunes its kernel per batch-size class (one image or
+    // more): a second instance for single images keeps both tunings.
+    TOPIARY_RETURN_IF_ERROR((D == 1 && N_ > 1 ? dense1_ : dense_)->forward(din, dout, ctx));
     for (int64_t i = 0; i < D; ++i)
       std::memcpy(Y.f() + staged_[static_cast<size_t>(i)] * outN, stagedY_.f() + i * outN,
                   static_cast<size_t>(outN) * sizeof(float));
@@ -305,7 +342,15 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
     staged_.resize(static_cast<size_t>(D));
     for (int64_t n = 0; n < D; ++n) staged_[static_cast<size_t>(n)] = n;
     Status st;
-    const double dense = kernels::fastestOf(3, [&] { st = runDense(in, Y, ctx); });
+    const double dense = kernels::fastestOf(3, [&] {
+      if (!interleaved()) {
+        st = runDense(in, Y, ctx);
+        return;
+      }
+      for (int64_t n = 0; n < D; ++n)
+        interleavedImage(in[0]->f() + n * Cin_ * inN, Y.f() + n * outN, B ? B->f() : nullptr,
+                         R ? R->f() + n * outN : nullptr, allChannels_.data(), Cin_, scratch_[0]);
+    });
     breakEven_ = st.isOk() && compact > 0 ? dense / compact : 1.0;
   }
 
@@ -320,7 +365,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
   }
 
   // Frozen weights: each channel's filters packed once per geometry.
-  void packDepthwise(const float* w) {
+  void packDepthwise(const float* w, const float* b) {
     kernels::DirectConvPlan pl{};
     pl.cin = 1;
     pl.cout = Cout_ / group_;
@@ -341,6 +386,25 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
                       dwPlan_.padT == pl.padT && dwPlan_.padL == pl.padL &&
                       dwPacked_.size() == static_cast<size_t>(group_);
     if (same) return;
+    if (Cout_ == group_) {  // the interleaved kernel, for images with little to skip
+      kernels::DepthwisePlan d{};
+      d.C = Cin_;
+      d.H = pl.H;
+      d.W = pl.W;
+      d.kH = pl.kH;
+      d.kW = pl.kW;
+      d.dH = pl.dH;
+      d.dW = pl.dW;
+      d.sH = pl.sH;
+      d.sW = pl.sW;
+      d.padT = pl.padT;
+      d.padL = pl.padL;
+      d.Ho = pl.Ho;
+      d.Wo = pl.Wo;
+      d.init();
+      d.pack(w, b);
+      dwi_ = std::move(d);
+    }
     pl.init();
     dwPlan_ = std::move(pl);
     dwPacked_.assign(static_cast<size_t>(group_), {});
@@ -380,6 +444,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
   bool residual_;
   float threshold_;
   std::unique_ptr<Kernel> dense_;  // the ordinary Conv: batches with nothing to skip, images with little
+  std::unique_ptr<Kernel> dense1_;  // the same for one staged image of a larger batch
   std::string forcedPath_;         // topiary.dynamic_path: "compact" or "dense" (tests), else timed
   std::string choice_ = "skip";
   Window win_;
@@ -394,6 +459,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
   Tensor stagedX_, stagedR_, stagedY_;
   std::vector<Scratch> scratch_;
   kernels::DirectConvPlan dwPlan_;
+  kernels::DepthwisePlan dwi_;
   std::vector<std::vector<float>> dwPacked_;
   std::vector<float> wT_;
   const float* wTSource_ = nullptr;
@@ -406,13 +472,15 @@ Result<std::unique_ptr<Kernel>> createConvWithSkipping(const Node& node, int ops
   if (!dense) return dense.status();
   const float t = node.attrFloat("topiary.dynamic_skip", -1.f);
   if (!(t >= 0)) return dense;  // the ordinary Conv (also for a NaN threshold)
+  auto dense1 = createConv(node, opset);
+  if (!dense1) return dense1.status();
   WindowAttrs a;
   TOPIARY_RETURN_IF_ERROR(parseWindowAttrs(node, "Conv", false, a));
   kernels::Activation act;
   TOPIARY_RETURN_IF_ERROR(kernels::Activation::fromNode(node, act));
   return std::unique_ptr<Kernel>(new DynamicSkipConv(std::move(a), node.attrInt("group", 1), act,
                                                      node.attrInt("topiary.residual", 0) != 0, t,
-                                                     std::move(dense.value()),
+                                                     std::move(dense.value()), std::move(dense1.value()),
                                                      node.attrString("topiary.dynamic_path", "")));
 }
 
