@@ -183,6 +183,8 @@ class TestDynamicExec : public QObject {
   void nothingSilentRunsTheOrdinaryKernel() {
     std::mt19937 rng(3);
     Graph g = convGraph({"3x3", 8, 8, 3, 1, 1, 1, true, "relu"}, rng);
+    // One kernel for both executors (each would otherwise time its own pick).
+    g.nodes[1].attrs["topiary.kernel"] = Attribute::ofString("dense");
     Tensor x(DType::Float, {2, 8, 8, 8});
     for (int64_t i = 0; i < x.numel(); ++i) x.f()[i] = 0.5f + static_cast<float>(i % 5) * 0.1f;
     auto dense = executor(g, -1), skip = executor(g, 0);
