@@ -283,7 +283,9 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
     xs[0] = D;
     stagedX_.resize(DType::Float, xs);
     const bool residual = residual_ && in.size() > 3 && in[3];
-    if (residual) stagedR_.resize(DType::Float, win_.outShape({D, Cout_}));
+    // The whole batch (nothing compacted): residual read and output written in place.
+    const bool whole = D == N_;
+    if (residual && !whole) stagedR_.resize(DType::Float, win_.outShape({D, Cout_}));
     for (int64_t i = 0; i < D; ++i) {
       const int64_t n = staged_[static_cast<size_t>(i)];
       float* dst = stagedX_.f() + i * Cin_ * inN;
@@ -299,16 +301,17 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
           std::memset(dst + c * inN, 0, static_cast<size_t>(inN) * sizeof(float));
         }
       }
-      if (residual)
+      if (residual && !whole)
         std::memcpy(stagedR_.f() + i * outN, in[3]->f() + n * outN, static_cast<size_t>(outN) * sizeof(float));
     }
     std::vector<const Tensor*> din = in;
     din[0] = &stagedX_;
-    if (residual) din[3] = &stagedR_;
-    std::vector<Tensor*> dout{&stagedY_};
+    if (residual && !whole) din[3] = &stagedR_;
+    std::vector<Tensor*> dout{whole ? &Y : &stagedY_};
     // The ordinary Conv tunes its kernel per batch-size class (one image or
     // more): a second instance for single images keeps both tunings.
     TOPIARY_RETURN_IF_ERROR((D == 1 && N_ > 1 ? dense1_ : dense_)->forward(din, dout, ctx));
+    if (whole) return Status::ok();
     for (int64_t i = 0; i < D; ++i)
       std::memcpy(Y.f() + staged_[static_cast<size_t>(i)] * outN, stagedY_.f() + i * outN,
                   static_cast<size_t>(outN) * sizeof(float));
