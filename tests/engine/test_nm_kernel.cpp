@@ -7,7 +7,7 @@
 // with fewer nonzeros than others (padding slots) and an all-zero weight;
 // with bias and an activation applied on the way out. Then the pattern
 // detector, and the Conv operator with the kernel forced (topiary.kernel =
-// nm-direct) and timed against the others. The N:M Gemm kernel
+// nm-direct) and timed against the others, also with a fused residual. The N:M Gemm kernel
 // (kernels/nm_gemm.h) likewise: outputs not multiples of 16, inputs not
 // multiples of 4, 1 to 19 rows (every row block), accumulation into Y, and
 // through the Gemm operator (alpha, bias, transB, fused Relu).
@@ -252,6 +252,51 @@ class TestNmKernel : public QObject {
     const std::string choice = dynamic_cast<const kernels::KernelChoice&>(*k.value()).kernelChoice();
     if (!kernel.isEmpty()) QVERIFY2(choice.rfind("nm-direct", 0) == 0, choice.c_str());
     QVERIFY2(choice.find("50%") != std::string::npos, choice.c_str());  // the density shown with the kernel
+  }
+
+  // A fused residual (topiary.residual: Y = Relu(conv(X) + B + R)) on the
+  // forced N:M kernel: the residual is added after the kernel, then the
+  // activation, so the kernel itself must leave its output unactivated.
+  void convResidual() {
+    using namespace topiary;
+    std::mt19937 rng(11);
+    const Case c{8, 12, 7, 7, 3, 2, 1, 1, 2, 4};  // stride 2: 4x4 outputs
+    const int64_t N = 2, taps = 9, Ho = 4;
+    Tensor X = nntest::randomTensor({N, c.cin, c.H, c.W}, rng);
+    Tensor W = nntest::randomTensor({c.cout, c.cin, c.k, c.k}, rng);
+    Tensor B = nntest::randomTensor({c.cout}, rng);
+    Tensor R = nntest::randomTensor({N, c.cout, Ho, Ho}, rng, -2.f, 2.f);
+    std::vector<float> w(W.f(), W.f() + W.numel());
+    pruneNm(w, c.cout, c.cin, taps, 2, 4, rng);
+    std::copy(w.begin(), w.end(), W.f());
+    std::map<std::string, Attribute> attrs{{"topiary.frozen", Attribute::ofInt(1)},
+                                           {"topiary.residual", Attribute::ofInt(1)},
+                                           {"topiary.kernel", Attribute::ofString("nm-direct")},
+                                           {"strides", Attribute::ofInts({2, 2})},
+                                           {"pads", Attribute::ofInts({1, 1, 1, 1})}};
+    Node actNode;
+    Activation relu;
+    relu.kind = Activation::Kind::Relu;
+    relu.toNode(actNode);
+    for (auto& kv : actNode.attrs) attrs[kv.first] = kv.second;
+    auto k = nntest::build("Conv", attrs);
+    QVERIFY(static_cast<bool>(k));
+    RunContext ctx;
+    std::string why;
+    std::vector<Tensor> out = nntest::run(*k.value(), {&X, &W, &B, &R}, 1, ctx, &why);
+    QVERIFY2(!out.empty(), why.c_str());
+    double err = 0;
+    for (int64_t n = 0; n < N; ++n) {
+      std::vector<float> xn(X.f() + n * c.cin * c.H * c.W, X.f() + (n + 1) * c.cin * c.H * c.W);
+      const std::vector<double> conv = refConv(c, Ho, Ho, xn, w, B.f(), Activation{});
+      for (size_t i = 0; i < conv.size(); ++i) {
+        const int64_t j = n * c.cout * Ho * Ho + static_cast<int64_t>(i);
+        err = std::max(err, std::fabs(out[0].at(j) - std::max(0.0, conv[i] + R.at(j))));
+      }
+    }
+    QVERIFY2(err < 1e-4, qPrintable(QString("max error %1").arg(err)));
+    const std::string choice = dynamic_cast<const kernels::KernelChoice&>(*k.value()).kernelChoice();
+    QVERIFY2(choice.rfind("nm-direct", 0) == 0, choice.c_str());
   }
 
   void gemmPlan_data() {
