@@ -108,9 +108,9 @@ double relDiff(const Tensor& a, const Tensor& b) {
   return testutil::maxAbsDiff(a, b) / scale;
 }
 
-std::unique_ptr<Executor> executor(const Graph& g, float threshold) {
+std::unique_ptr<Executor> executor(const Graph& g, float threshold, int threads = 1) {
   ExecutorOptions o;
-  o.threads = 1;
+  o.threads = threads;
   o.optimizeForInference = true;
   o.dynamicSkipThreshold = threshold;
   auto ex = Executor::create(g, o);
@@ -155,6 +155,12 @@ class TestDynamicExec : public QObject {
             ref.f()[i] += std::max(0.f, x.f()[i]) - std::max(0.f, zeroed.f()[i]);
         QVERIFY2(relDiff(skip3->output(0), ref) <= 1e-5, what.c_str());
         QVERIFY2(testutil::maxAbsDiff(skip3->output(0), skip0->output(0)) > 1e-3, what.c_str());  // it did differ
+        // Two threads (images or chunks split over them): the same result.
+        auto skip3t2 = executor(g, 0.3f, 2);
+        QVERIFY2(skip3t2->run(x).isOk(), what.c_str());
+        QVERIFY2(relDiff(skip3t2->output(0), skip3->output(0)) <= 1e-5, what.c_str());
+        if (std::string(path) == "compact")
+          QCOMPARE(skip3t2->dynamicSkippedFlops(), skip3->dynamicSkippedFlops());
         if (std::string(path) == "dense")  // the ordinary kernel on zeroed copies: nothing skipped
           QCOMPARE(skip3->dynamicSkippedFlops(), std::vector<double>(static_cast<size_t>(N), 0.0));
         // The FLOPs over silent channels per image are what the analysis
