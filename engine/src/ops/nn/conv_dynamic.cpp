@@ -98,6 +98,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
     // means the same whichever path runs).
     compact_.clear();
     staged_.clear();
+    compacted_.assign(static_cast<size_t>(N_), 0);
     for (int64_t n = 0; n < N_; ++n) {
       const int64_t a = activeCount_[static_cast<size_t>(n)];
       const bool c = a < Cin_ && (a == 0 || static_cast<double>(a) <= breakEven_ * static_cast<double>(Cin_));
@@ -105,6 +106,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
       silent_[static_cast<size_t>(n)] = 2.0 * static_cast<double>(coutG) * static_cast<double>(taps) *
                                         static_cast<double>(P) * static_cast<double>(Cin_ - a);
       if (c) skipped_[static_cast<size_t>(n)] = silent_[static_cast<size_t>(n)];
+      compacted_[static_cast<size_t>(n)] = c;
     }
     if (compact_.empty() && threshold_ == 0) {  // exact zeros: the ordinary kernel on the batch as it is
       choice_ = "skip:dense";
@@ -123,7 +125,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
       for (int64_t t = t0; t < t1; ++t)
         for (int64_t i = M * t / T; i < M * (t + 1) / T; ++i) {
           const int64_t n = compact_[static_cast<size_t>(i)];
-          if (skipped_[static_cast<size_t>(n)] == 0 && activeCount_[static_cast<size_t>(n)] > 0 && inPlace)
+          if (inPlace && !compacted_[static_cast<size_t>(n)])
             interleavedImage(X.f() + n * Cin_ * inN, Y.f() + n * Cout_ * P, B ? B->f() : nullptr,
                              R ? R->f() + n * Cout_ * P : nullptr, active_.data() + n * Cin_,
                              activeCount_[static_cast<size_t>(n)], scratch_[static_cast<size_t>(t)]);
@@ -455,6 +457,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
   std::vector<int64_t> active_, activeCount_;
   std::vector<double> skipped_, silent_;
   std::vector<int64_t> compact_, staged_;  // images of this batch on each path
+  std::vector<char> compacted_;            // per image of this batch
   // Compacting wins when active <= breakEven_ * Cin (timed per geometry; a
   // forced path sets it to 2 (always) or -1 (never)).
   double breakEven_ = 1;
