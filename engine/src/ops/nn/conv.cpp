@@ -8,6 +8,7 @@
 // keep the fastest, and may carry a fused activation and residual. Backward
 // gives dX, dW and dB on the unfused kernel.
 #include <Eigen/Core>
+#include <algorithm>
 #include <cstdio>
 
 #include "kernels/activation.h"
@@ -19,6 +20,7 @@
 #include "kernels/shared_work.h"
 #include "kernels/sparse_matrix.h"
 #include "kernels/threading.h"
+#include "kernels/tune_key.h"
 #include "kernels/winograd43_conv.h"
 #include "kernels/winograd_conv.h"
 #include "ops/common.h"
@@ -27,6 +29,7 @@
 #include "ops/nn/im2col.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/nn/window.h"
+#include "topiary/kernel_tune_cache.h"
 
 namespace topiary::ops {
 namespace {
@@ -74,7 +77,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
       if (R) addResidual(*R, Y, threads);
       return Status::ok();
     }
-    if (frozen_ && tunedBatch_ != tuneKey()) tune(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);
+    if (frozen_ && tunedBatch_ != tuneKey()) tune(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, ctx.tuneCache);
     if (mode_ == Mode::Direct || mode_ == Mode::SparseDirect || mode_ == Mode::NmDirect)
       directPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_);
     else if (winograd(mode_))  // these two add the residual per plane while in cache
@@ -442,7 +445,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   // Frozen weights (inference optimiser): build the sparse forms once, then
   // for each batch size time every applicable kernel on the real input and
   // keep the fastest. Dense wins unless the weights are sparse enough.
-  void tune(const float* x, const float* w, const float* b, float* y, int threads) {
+  void tune(const float* x, const float* w, const float* b, float* y, int threads, KernelTuneCache* cache) {
     tunedBatch_ = tuneKey();
     const int64_t Kc = Cg_ * win_.kSize(), CoutG = Cout_ / group_;
     if (!sparseBuilt_) {
@@ -470,15 +473,22 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     if (winogradApplies()) modes.insert(modes.end(), {Mode::Winograd, Mode::Winograd43});
     const bool coVector = directApplies() && kernels::CoVectorConvPlan::applies(win_.s[1], win_.s[2]);
     if (coVector) modes.push_back(Mode::CoVector);
-    if (forced_ == "dense") modes = {Mode::Dense};
-    if (forced_ == "direct" && directApplies()) modes = {Mode::Direct};
-    if (forced_ == "csr") modes = {Mode::Csr};
-    if (forced_ == "2:4" && hasNm_) modes = {Mode::Nm};
-    if (forced_ == "csr-direct" && directApplies()) modes = {Mode::SparseDirect};
-    if (forced_ == "nm-direct" && hasNmDirect_) modes = {Mode::NmDirect};
-    if (forced_ == "winograd" && winogradApplies()) modes = {Mode::Winograd};
-    if (forced_ == "winograd43" && winogradApplies()) modes = {Mode::Winograd43};
-    if (forced_ == "co-vector" && coVector) modes = {Mode::CoVector};
+    // topiary.kernel forces one of the kernels that apply (tests, benchmarks).
+    const std::pair<const char*, Mode> forcible[] = {
+        {"dense", Mode::Dense},         {"direct", Mode::Direct},        {"csr", Mode::Csr},
+        {"2:4", Mode::Nm},              {"csr-direct", Mode::SparseDirect}, {"nm-direct", Mode::NmDirect},
+        {"winograd", Mode::Winograd},   {"winograd43", Mode::Winograd43}, {"co-vector", Mode::CoVector}};
+    for (const auto& f : forcible)
+      if (forced_ == f.first && std::find(modes.begin(), modes.end(), f.second) != modes.end()) modes = {f.second};
+    std::string key;  // a layer seen before (same shapes, zero pattern) reuses its choice
+    if (cache && modes.size() > 1) {
+      kernels::TuneKey k("Conv");
+      for (int i = 0; i < 3; ++i) k.add(win_.in[i]).add(win_.k[i]).add(win_.s[i]).add(win_.d[i]).add(win_.padBegin[i]);
+      key = k.add(tuneKey()).add(threads).add(rawThreads_).add(Cin_).add(Cout_).add(group_).add(residual_)
+                .add(static_cast<int64_t>(act_.kind)).addZeroPattern(w, Cout_ * Kc).str();
+      const int hit = cache->find(key);
+      if (std::find(modes.begin(), modes.end(), static_cast<Mode>(hit)) != modes.end()) modes = {static_cast<Mode>(hit)};
+    }
     // Time on a few images only: a kernel's cost per image hardly depends on
     // the batch, and the whole batch would make the first run slow.
     const int64_t fullBatch = N_;
@@ -505,6 +515,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
       }
     }
     N_ = fullBatch;
+    if (!key.empty()) cache->store(key, static_cast<int>(mode_));
     char pct[16];
     std::snprintf(pct, sizeof pct, " %.0f%%", 100.0 * density_);
     const char* names[] = {"dense",    "csr",      "2:4", "direct", hasNm_ ? "2:4-direct" : "csr-direct",
