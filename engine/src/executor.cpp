@@ -128,6 +128,8 @@ Result<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const Exe
   ex->graph_ = &graph;
   ex->run_ = &graph;
   ex->maxTensorBytes_ = options.maxTensorBytes;
+  ex->tuneCache_ = options.tuneCache ? options.tuneCache : std::make_shared<KernelTuneCache>();
+  ex->ctx_.tuneCache = ex->tuneCache_.get();
   if (options.optimizeForInference) {
     auto opt = optimize::optimizeForInference(graph, ex->optLog_, options.dynamicSkipThreshold);
     if (!opt) return opt.status();
@@ -202,6 +204,7 @@ Result<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const Exe
     ExecutorOptions one;
     one.threads = 1;
     one.maxTensorBytes = options.maxTensorBytes;
+    one.tuneCache = ex->tuneCache_;
     for (int t = 0; t < ex->ctx_.threads; ++t) {
       auto shard = Executor::create(run, one);  // the optimised graph: its kernels are already frozen
       if (!shard) return shard.status();

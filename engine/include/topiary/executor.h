@@ -14,6 +14,7 @@
 
 #include "topiary/graph.h"
 #include "topiary/kernel.h"
+#include "topiary/kernel_tune_cache.h"
 #include "topiary/status.h"
 #include "topiary/tensor.h"
 
@@ -41,6 +42,12 @@ struct ExecutorOptions {
   // Largest tensor any operator may produce while running; a model whose
   // shapes would need more is refused with the size (not run out of memory).
   uint64_t maxTensorBytes = uint64_t(4) << 30;
+  // Where Conv/Gemm kernel choices (timed on the first batch with
+  // optimizeForInference) are remembered. Executors that share one skip the
+  // timing for layers whose shapes and zero pattern they have already seen
+  // (the workbench's preview: one executor per edit). Null: the executor
+  // makes its own, shared by its shards.
+  std::shared_ptr<KernelTuneCache> tuneCache;
 };
 
 int defaultThreadCount();
@@ -155,6 +162,7 @@ class Executor {
   int64_t chunkImages_ = 0;  // images per chunk of a split run of a convolutional graph (0: not one)
   std::unique_ptr<ZeroFeed> zeros_;  // inputs of runOnZeros()
   uint64_t maxTensorBytes_ = uint64_t(4) << 30;
+  std::shared_ptr<KernelTuneCache> tuneCache_;
   std::vector<Slot> slots_;
   std::vector<Step> steps_;
   std::vector<int> inputSlots_;

@@ -17,10 +17,13 @@
 
 namespace topiary {
 
+class KernelTuneCache;
+
 struct RunContext {
   int threads = 1;                              // threads a kernel may use
   bool training = false;                        // BatchNorm batch stats, Dropout active
   const std::atomic<bool>* cancel = nullptr;    // checked between nodes
+  KernelTuneCache* tuneCache = nullptr;         // kernel choices by timing (kernel_tune_cache.h)
 };
 
 class Kernel {

@@ -5,6 +5,7 @@
 // inputs (kernels/nm_gemm.h), are timed against it on the first batch, and
 // a fused activation may follow.
 #include <Eigen/Core>
+#include <algorithm>
 #include <cstdio>
 
 #include "kernels/activation.h"
@@ -12,8 +13,10 @@
 #include "kernels/nm_gemm.h"
 #include "kernels/sparse_matrix.h"
 #include "kernels/threading.h"
+#include "kernels/tune_key.h"
 #include "ops/common.h"
 #include "ops/nn/nn_ops.h"
+#include "topiary/kernel_tune_cache.h"
 
 namespace topiary::ops {
 namespace {
@@ -90,6 +93,14 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
         if (forced_ == "dense") modes = {Mode::Dense};
         if (forced_ == "csr") modes = {Mode::Csr};
         if (forced_ == "2:4" && nm_.blocks > 0) modes = {Mode::Nm};
+        std::string key;  // a layer seen before (same shapes, zero pattern) reuses its choice
+        if (ctx.tuneCache && modes.size() > 1) {
+          key = kernels::TuneKey("Gemm").add(tunedBatch_).add(threads).add(K).add(N).add(transB_)
+                    .add(static_cast<int64_t>(act_.kind)).addZeroPattern(B.f(), B.numel()).str();
+          const int hit = ctx.tuneCache->find(key);
+          if (std::find(modes.begin(), modes.end(), static_cast<Mode>(hit)) != modes.end())
+            modes = {static_cast<Mode>(hit)};
+        }
         for (Mode m : modes) {
           double t = modes.size() == 1 ? 0.0 : kernels::fastestOf(3, [&] {
             y = start;
@@ -101,6 +112,7 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
           }
         }
         y = start;
+        if (!key.empty()) ctx.tuneCache->store(key, static_cast<int>(mode_));
         char pct[16];
         std::snprintf(pct, sizeof pct, " %.0f%%", 100.0 * density_);
         choice_ = std::string(mode_ == Mode::Dense ? "dense" : mode_ == Mode::Csr ? "csr" : "2:4") + pct;
