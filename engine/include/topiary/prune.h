@@ -50,6 +50,12 @@ struct LayerPruneConfig {
   Criterion criterion = Criterion::L1;
   int n = 2;              // nm: keep n of every m
   int m = 4;
+  // nm: the unit of a group. false ("nm_pattern": "tap"): m consecutive input
+  // channels at one tap, n weights kept per tap. true ("kernel"): m
+  // consecutive input channels of a filter, n whole kh x kw kernels kept
+  // (ranked by the kernel's score), so the pattern survives a Winograd
+  // transform (kernels/winograd43_nm.h). Identical on 1x1 Convs and Gemm.
+  bool nmKernel = false;
   bool locked = false;    // never pruned (the GUI's lock)
 };
 

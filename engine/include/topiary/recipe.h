@@ -48,6 +48,7 @@ struct LayerOverride {
   std::optional<double> sparsity;
   std::optional<Criterion> criterion;
   std::optional<int> n, m;
+  std::optional<bool> nmKernel;  // "nm_pattern": "kernel" (true) or "tap"
   std::optional<bool> locked;
 };
 

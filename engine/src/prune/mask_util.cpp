@@ -87,6 +87,29 @@ void nmSelect(const PrunableLayer& L, const std::vector<float>& scores, int n, i
     }
 }
 
+void nmSelectKernels(const PrunableLayer& L, const std::vector<float>& scores, int n, int m, float* mask) {
+  std::vector<int64_t> group;  // kernel units o * inUnits + c
+  group.reserve(static_cast<size_t>(m));
+  for (int64_t o = 0; o < L.outUnits; ++o)
+    for (int64_t start = 0; start < L.inUnits; start += m) {
+      const int64_t len = std::min<int64_t>(m, L.inUnits - start);
+      group.clear();
+      for (int64_t c = start; c < start + len; ++c) group.push_back(o * L.inUnits + c);
+      const int64_t keep = std::min<int64_t>(n, len);
+      std::partial_sort(group.begin(), group.begin() + keep, group.end(), [&](int64_t a, int64_t b) {
+        float sa = scores[static_cast<size_t>(a)], sb = scores[static_cast<size_t>(b)];
+        return sa > sb || (sa == sb && a < b);
+      });
+      std::vector<int64_t> pruned(group.begin() + keep, group.end());
+      zeroUnits(L, Granularity::Kernel, pruned, mask);
+    }
+}
+
+void nmApply(const PrunableLayer& L, const LayerPruneConfig& c, const std::vector<float>& scores, float* mask) {
+  if (nmByKernel(L, c)) nmSelectKernels(L, scores, c.n, c.m, mask);
+  else nmSelect(L, scores, c.n, c.m, mask);
+}
+
 int groupIndexFor(const std::vector<DependencyGroup>& groups, const Graph& graph, const PrunableLayer& L, Granularity g) {
   if (g == Granularity::Channel) return groupConsumedBy(groups, graph, L.node);
   return groupProducedBy(groups, L.node);
@@ -178,7 +201,7 @@ Status globalSelect(const Graph& graph, std::vector<LayerUnits>& units, double s
   for (size_t i = 0; i < units.size(); ++i) {
     auto& u = units[i];
     if (u.config.granularity == Granularity::NM) {
-      nmSelect(*u.layer, u.scores, u.config.n, u.config.m, masks.get(u.layer->weight));
+      nmApply(*u.layer, u.config, u.scores, masks.get(u.layer->weight));
       continue;
     }
     int kind = u.group ? 100 : static_cast<int>(u.config.granularity);

@@ -40,6 +40,23 @@ void zeroUnits(const PrunableLayer& L, Granularity g, const std::vector<int64_t>
 // r = k*inUnits + c), so groups run across input channels as sparse tensor
 // cores want; a shorter tail group keeps min(n, its length).
 void nmSelect(const PrunableLayer& L, const std::vector<float>& scores, int n, int m, float* mask);
+// Kernel-wise N:M ("nm_pattern": "kernel"): of every m consecutive input
+// channels of a filter, the n kernels with the best scores (one score per
+// kernel, o * inUnits + c, as unitScores gives for granularity kernel) are
+// kept whole; a shorter tail group keeps min(n, its length).
+void nmSelectKernels(const PrunableLayer& L, const std::vector<float>& scores, int n, int m, float* mask);
+// Whether an nm config acts on whole kernels of this layer (kernel pattern
+// on a kernel larger than 1x1; on 1x1 the two patterns are the same), and
+// so needs per-kernel scores.
+inline bool nmByKernel(const PrunableLayer& L, const LayerPruneConfig& c) {
+  return c.granularity == Granularity::NM && c.nmKernel && L.kernelSize > 1;
+}
+// The granularity an nm config scores its units at.
+inline Granularity nmScoreGranularity(const PrunableLayer& L, const LayerPruneConfig& c) {
+  return nmByKernel(L, c) ? Granularity::Kernel : c.granularity;
+}
+// nmSelect or nmSelectKernels, as the config asks.
+void nmApply(const PrunableLayer& L, const LayerPruneConfig& c, const std::vector<float>& scores, float* mask);
 // The dependency group a layer's granularity acts on, or -1.
 int groupIndexFor(const std::vector<DependencyGroup>& groups, const Graph& graph, const PrunableLayer& L, Granularity g);
 // One score per channel of a group.

@@ -45,10 +45,10 @@ Result<Tensor> projectionMask(const PrunableLayer& L, const LayerPruneConfig& cf
   Tensor mask(values.shape());
   mask.fill(1.f);
   Granularity g = cfg.granularity == Granularity::Layer ? Granularity::Element : cfg.granularity;
-  auto scores = unitScores(L, values, g, Criterion::L2);
+  auto scores = unitScores(L, values, nmScoreGranularity(L, cfg), Criterion::L2);
   if (!scores) return scores.status();
   if (g == Granularity::NM) {
-    nmSelect(L, scores.value(), cfg.n, cfg.m, mask.f());
+    nmApply(L, cfg, scores.value(), mask.f());
     return mask;
   }
   auto pruned = lowestUnits(scores.value(), unitsToPrune(static_cast<int64_t>(scores->size()), cfg.sparsity));
@@ -131,10 +131,11 @@ Result<MaskSet> computeMasks(const Graph& graph, const PruneConfig& config, cons
           return Status::badInput("layer '" + L.node + "': no gradient reached weight '" + L.weight + "'");
         sal = &it->second;
       }
-      auto s = unitScores(L, graph.initializers.at(L.weight), c.granularity, c.criterion, sal, options.seed);
+      const Granularity g = nmScoreGranularity(L, c);  // kernel-wise N:M ranks whole kernels
+      auto s = unitScores(L, graph.initializers.at(L.weight), g, c.criterion, sal, options.seed);
       if (!s) return s.status();
       u.scores = std::move(s.value());
-      if (options.previous) markPrevious(L, c.granularity, *options.previous, u.scores);
+      if (options.previous) markPrevious(L, g, *options.previous, u.scores);
     }
     units.push_back(std::move(u));
   }
@@ -142,7 +143,7 @@ Result<MaskSet> computeMasks(const Graph& graph, const PruneConfig& config, cons
   if (!config.globalRanking) {
     for (auto& u : units) {
       if (u.config.granularity == Granularity::NM) {
-        nmSelect(*u.layer, u.scores, u.config.n, u.config.m, masks.get(u.layer->weight));
+        nmApply(*u.layer, u.config, u.scores, masks.get(u.layer->weight));
         continue;
       }
       int64_t count = static_cast<int64_t>(u.scores.size());

@@ -89,7 +89,7 @@ Status getString(const json& v, const std::string& key, std::string& out) {
   return Status::ok();
 }
 
-const std::set<std::string> kLayerKeys = {"granularity", "sparsity", "criterion", "n", "m", "locked"};
+const std::set<std::string> kLayerKeys = {"granularity", "sparsity", "criterion", "n", "m", "nm_pattern", "locked"};
 
 Status parseLayer(const json& obj, const std::string& path, LayerOverride& o) {
   TOPIARY_RETURN_IF_ERROR(checkKeys(obj, path, kLayerKeys));
@@ -117,6 +117,11 @@ Status parseLayer(const json& obj, const std::string& path, LayerOverride& o) {
       int64_t i;
       TOPIARY_RETURN_IF_ERROR(getInt(v, key, 1, 32, i));
       (it.key() == "n" ? o.n : o.m) = static_cast<int>(i);
+    } else if (it.key() == "nm_pattern") {
+      std::string s;
+      TOPIARY_RETURN_IF_ERROR(getString(v, key, s));
+      if (s != "tap" && s != "kernel") return keyError(key, v, "is not an N:M pattern (tap, kernel)");
+      o.nmKernel = s == "kernel";
     } else if (it.key() == "locked") {
       bool b;
       TOPIARY_RETURN_IF_ERROR(getBool(v, key, b));
@@ -132,6 +137,7 @@ void applyOverride(LayerPruneConfig& c, const LayerOverride& o) {
   if (o.criterion) c.criterion = *o.criterion;
   if (o.n) c.n = *o.n;
   if (o.m) c.m = *o.m;
+  if (o.nmKernel) c.nmKernel = *o.nmKernel;
   if (o.locked) c.locked = *o.locked;
 }
 
@@ -339,6 +345,7 @@ json layerToJson(const LayerPruneConfig& c) {
   if (c.granularity == Granularity::NM) {
     j["n"] = c.n;
     j["m"] = c.m;
+    j["nm_pattern"] = c.nmKernel ? "kernel" : "tap";
   }
   if (c.locked) j["locked"] = true;
   return j;
@@ -357,6 +364,7 @@ json recipeToJson(const Recipe& r) {
     if (o.criterion) e["criterion"] = criterionName(*o.criterion);
     if (o.n) e["n"] = *o.n;
     if (o.m) e["m"] = *o.m;
+    if (o.nmKernel) e["nm_pattern"] = *o.nmKernel ? "kernel" : "tap";
     if (o.locked) e["locked"] = *o.locked;
     layers[kv.first] = e;
   }

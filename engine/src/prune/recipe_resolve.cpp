@@ -14,6 +14,7 @@ void apply(LayerPruneConfig& c, const LayerOverride& o) {
   if (o.criterion) c.criterion = *o.criterion;
   if (o.n) c.n = *o.n;
   if (o.m) c.m = *o.m;
+  if (o.nmKernel) c.nmKernel = *o.nmKernel;
   if (o.locked) c.locked = *o.locked;
 }
 

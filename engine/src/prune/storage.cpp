@@ -78,7 +78,51 @@ StorageCost relativeIndexCost(const float* w, int64_t numel, int bits, int gapBi
 
 int relativeIndexBitsFor(const PrunableLayer& L) { return L.op == "Conv" ? 8 : 4; }
 
+namespace {
+StorageCost nmTapCost(const PrunableLayer& L, const float* w, int n, int m, int bits);
+// Kernel-wise N:M ("nm_pattern": "kernel"): of every m consecutive input
+// channels of a filter at most n kernels hold a nonzero. Each kept kernel is
+// stored whole (kh*kw values) with ONE index for the group (2 bits per kept
+// kernel for 2:4, as the hardware format; else log2 C(m, n) per group), not
+// one per weight. Not applicable (applicable = false) when the pattern fails.
+StorageCost nmKernelCost(const PrunableLayer& L, const float* w, int n, int m, int bits) {
+  StorageCost s;
+  const bool nvidia24 = n == 2 && m == 4;
+  for (int64_t o = 0; o < L.outUnits; ++o)
+    for (int64_t start = 0; start < L.inUnits; start += m) {
+      const int len = static_cast<int>(std::min<int64_t>(m, L.inUnits - start));
+      const int keep = std::min(n, len);
+      int nz = 0;
+      for (int64_t c = start; c < start + len; ++c) {
+        bool any = false;
+        for (int64_t k = 0; k < L.kernelSize && !any; ++k) any = w[L.index(o, c, k)] != 0.f;
+        nz += any;
+      }
+      if (nz > keep) {
+        s.applicable = false;
+        return s;
+      }
+      s.valueBits += int64_t(keep) * L.kernelSize * bits;
+      s.indexBits += nvidia24 ? int64_t(keep) * 2 : combinationBits(len, keep);
+    }
+  return s;
+}
+}  // namespace
+
 StorageCost nmCost(const PrunableLayer& L, const float* w, int n, int m, int bits) {
+  // Weights with a kernel-wise pattern are priced both ways; the cheaper
+  // applicable one counts (the kernel-wise index is one per kept kernel).
+  StorageCost k;
+  k.applicable = false;
+  if (L.kernelSize > 1) k = nmKernelCost(L, w, n, m, bits);
+  StorageCost t = nmTapCost(L, w, n, m, bits);
+  if (!k.applicable) return t;
+  if (!t.applicable) return k;
+  return k.valueBits + k.indexBits <= t.valueBits + t.indexBits ? k : t;
+}
+
+namespace {
+StorageCost nmTapCost(const PrunableLayer& L, const float* w, int n, int m, int bits) {
   StorageCost s;
   int64_t R = L.inUnits * L.kernelSize;
   bool nvidia24 = n == 2 && m == 4;
@@ -96,6 +140,7 @@ StorageCost nmCost(const PrunableLayer& L, const float* w, int n, int m, int bit
     }
   return s;
 }
+}  // namespace
 
 StorageCost structuredCost(const PrunableLayer& L, const float* w, int bits) {
   std::vector<char> outUsed(static_cast<size_t>(L.outUnits), 0), inUsed(static_cast<size_t>(L.inUnits), 0);
