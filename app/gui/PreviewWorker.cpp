@@ -20,9 +20,9 @@ namespace {
 QString qs(const std::string& s) { return QString::fromStdString(s); }
 
 // Median single-image latency of the graph in milliseconds (-1 on failure).
-double medianLatencyMs(const topiary::Graph& g, const topiary::Dataset* data, int threads,
+double medianLatencyMs(const topiary::Graph& g, const topiary::Dataset* data, const topiary::ExecutorOptions& eo,
                        const std::atomic<bool>& cancel) {
-  auto ex = topiary::Executor::create(g, PreviewWorker::latencyOptions(threads));
+  auto ex = topiary::Executor::create(g, eo);
   if (!ex) return -1;
   topiary::Tensor input;
   if (data) {
@@ -279,11 +279,15 @@ PreviewResult PreviewWorker::compute(const PreviewRequest& req,
   // the data (size, FLOPs, latency), then evaluates the rest and publishes
   // the accuracy on all of them; a newer edit cancels the second stage.
   // One evaluator for both stages: its executor packs and times the kernels once.
+  // Executors share the worker's kernel choices: after an edit only the
+  // layers whose shape or zero pattern changed are timed again.
+  topiary::ExecutorOptions eo = latencyOptions(req.threads);
+  eo.tuneCache = tuneCache_;
   std::unique_ptr<topiary::Evaluator> eval;
   auto evaluateOn = [&](const topiary::Dataset& images) -> bool {
     QString why;
     if (!eval) {
-      auto ev = topiary::Evaluator::create(pruned, latencyOptions(req.threads));
+      auto ev = topiary::Evaluator::create(pruned, eo);
       if (ev) eval = std::move(ev.value());
       else why = qs(ev.status().message());
     }
@@ -305,7 +309,7 @@ PreviewResult PreviewWorker::compute(const PreviewRequest& req,
   else r.totalSamples = data->size();
   if (data && !evaluateOn(parts ? parts->head : *data) && cancel.load()) return fail("cancelled");
   lap(parts ? "accuracy (first stage)" : "accuracy");
-  if (req.measureLatency) r.latencyMs = medianLatencyMs(pruned, data, req.threads, cancel);
+  if (req.measureLatency) r.latencyMs = medianLatencyMs(pruned, data, eo, cancel);
   lap("latency");
   if (cancel.load()) return fail("cancelled");
   r.ok = true;

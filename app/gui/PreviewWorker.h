@@ -41,6 +41,8 @@ class PreviewWorker : public QObject {
   // the final's accuracy counts the first stage's images again, not anew.
   PreviewResult compute(const PreviewRequest& req,
                         const std::function<void(const PreviewResult&)>& onEstimate = {});
+  // Kernel choices (timed per Conv/Gemm) kept across this worker's previews.
+  const topiary::KernelTuneCache& tuneCache() const { return *tuneCache_; }
 
  public slots:
   void run(const PreviewRequest& req);
@@ -53,6 +55,7 @@ class PreviewWorker : public QObject {
 
  private:
   std::shared_ptr<std::atomic<quint64>> latest_;
+  std::shared_ptr<topiary::KernelTuneCache> tuneCache_ = std::make_shared<topiary::KernelTuneCache>();
   std::unique_ptr<ValidationData> data_;
   // The validation images cut in two for a progressive preview: the first
   // `head.size()` and the rest (copied once per data set and cut).

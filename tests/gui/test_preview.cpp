@@ -105,6 +105,7 @@ void TestPreview::turnaround() {
   req.plan = planFor(granularity, 0.5);
   req.threads = 1;
   worker.compute(req);  // first run loads the validation images
+  const size_t timed = worker.tuneCache().misses();
   QVector<double> ms;
   PreviewResult r;
   for (int i = 0; i < 3; ++i) {
@@ -112,6 +113,10 @@ void TestPreview::turnaround() {
     QVERIFY2(r.ok, qPrintable(r.error));
     ms.push_back(r.elapsedMs);
   }
+  // The same plan again: every Conv/Gemm reuses the kernel it was timed to.
+  QVERIFY(timed > 0);
+  QCOMPARE(worker.tuneCache().misses(), timed);
+  QVERIFY(worker.tuneCache().hits() >= 3 * timed);
   std::sort(ms.begin(), ms.end());
   QStringList phases;
   for (auto it = r.phaseMs.begin(); it != r.phaseMs.end(); ++it)
