@@ -5,13 +5,14 @@
 
 #include "kernels/activation.h"
 #include "kernels/vec.h"
+#include "kernels/winograd43_nm.h"
 
 namespace topiary::kernels {
 
 namespace {
 
-constexpr int kBlock = 8;   // output channels per packed block
-constexpr int kChunk = 32;  // flattened tiles per product chunk (2 vectors; M stays in L1)
+constexpr int kBlock = Winograd43Plan::kBlock;
+constexpr int kChunk = Winograd43Plan::kChunk;
 constexpr int kXi = 36;     // transformed positions of a 6x6 tile
 // Floats between the xi planes of V and M: one cache line more than the
 // data, so the 36 planes a transform touches fall in different L1 sets
@@ -87,7 +88,7 @@ int64_t Winograd43Plan::planeFloats() const {
   return n;
 }
 
-void Winograd43Plan::pack(const float* w) {
+void Winograd43Plan::transformKernel(const float* g, float u[36]) {
   // U = G g G^T, G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
   // in double so that the packed weights carry only fp32 rounding.
   static const double G[6][3] = {{0.25, 0, 0},
@@ -96,18 +97,25 @@ void Winograd43Plan::pack(const float* w) {
                                  {1.0 / 24, 1.0 / 12, 1.0 / 6},
                                  {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                  {0, 0, 1}};
+  double t[6][3];  // G g
+  for (int r = 0; r < 6; ++r)
+    for (int c = 0; c < 3; ++c) t[r][c] = G[r][0] * g[c] + G[r][1] * g[3 + c] + G[r][2] * g[6 + c];
+  for (int r = 0; r < 6; ++r)
+    for (int c = 0; c < 6; ++c)
+      u[r * 6 + c] = static_cast<float>(t[r][0] * G[c][0] + t[r][1] * G[c][1] + t[r][2] * G[c][2]);
+}
+
+void Winograd43Plan::pack(const float* w) {
   const int64_t blocks = (cout + kBlock - 1) / kBlock;
   packed.assign(static_cast<size_t>(blocks * kXi * cin * kBlock), 0.f);
+  nmOffsets.clear();
+  nmSlots = 0;
+  float u[kXi];
   for (int64_t co = 0; co < cout; ++co)
     for (int64_t ci = 0; ci < cin; ++ci) {
-      const float* g = w + (co * cin + ci) * 9;
-      double t[6][3];  // G g
-      for (int r = 0; r < 6; ++r)
-        for (int c = 0; c < 3; ++c) t[r][c] = G[r][0] * g[c] + G[r][1] * g[3 + c] + G[r][2] * g[6 + c];
-      for (int r = 0; r < 6; ++r)
-        for (int c = 0; c < 6; ++c)
-          packed[static_cast<size_t>((((co / kBlock) * kXi + r * 6 + c) * cin + ci) * kBlock + co % kBlock)] =
-              static_cast<float>(t[r][0] * G[c][0] + t[r][1] * G[c][1] + t[r][2] * G[c][2]);
+      transformKernel(w + (co * cin + ci) * 9, u);
+      for (int xi = 0; xi < kXi; ++xi)
+        packed[static_cast<size_t>((((co / kBlock) * kXi + xi) * cin + ci) * kBlock + co % kBlock)] = u[xi];
     }
 }
 
@@ -294,7 +302,11 @@ void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, c
     // Y = A^T M A while M is in cache.
     for (int64_t co0 = 0; co0 < cout; co0 += kBlock) {
       const int B = static_cast<int>(std::min<int64_t>(kBlock, cout - co0));
-      kProducts[nv][B](V, packed.data() + (co0 / kBlock) * kXi * cin * kBlock, cin, M);
+      if (nmSlots > 0)  // kernel-wise 2:4 weights (kernels/winograd43_nm.h)
+        winograd43NmProduct(nv, B, V, vStride(cin), packed.data() + (co0 / kBlock) * kXi * nmSlots * kBlock,
+                            nmOffsets.data() + (co0 / kBlock) * nmSlots * kBlock, nmSlots, M, kMStride);
+      else
+        kProducts[nv][B](V, packed.data() + (co0 / kBlock) * kXi * cin * kBlock, cin, M);
       for (int bb = 0; bb < B; ++bb) {
         const float bias = b ? b[co0 + bb] : 0.f;
         for (int v = 0; v < nv; ++v) {

@@ -33,6 +33,16 @@ struct Winograd43Plan {
   int64_t perImage = 0;       // tiles per image (th x tw)
   int64_t group = 1;          // images per pass
   std::vector<float> packed;  // transformed weights [cout/8][36][cin][8]
+  // Set by Winograd43NmPlan::pack (kernels/winograd43_nm.h) instead: `packed`
+  // holds only the kept kernels' transforms [cout/8][36][nmSlots][8] and
+  // nmOffsets [cout/8][nmSlots][8] the V offset of each one's input channel.
+  std::vector<int32_t> nmOffsets;
+  int64_t nmSlots = 0;
+  static constexpr int kBlock = 8;   // output channels per packed block
+  static constexpr int kChunk = 32;  // flattened tiles per product chunk (2 vectors; M stays in L1)
+
+  // U = G g G^T of one 3x3 kernel g (row-major) into u[36] (6x6 row-major).
+  static void transformKernel(const float* g, float u[36]);
 
   static bool applies(int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t dH, int64_t dW) {
     return kH == 3 && kW == 3 && sH == 1 && sW == 1 && dH == 1 && dW == 1;

@@ -1,0 +1,115 @@
+#include "kernels/winograd43_nm.h"
+
+#include <algorithm>
+
+#include "kernels/vec.h"
+
+namespace topiary::kernels {
+
+namespace {
+
+constexpr int kBlock = Winograd43Plan::kBlock;
+constexpr int kChunk = Winograd43Plan::kChunk;
+constexpr int kXi = 36;
+
+// BB outputs (of a block of 8) at positions xi and xi + 1: 2 * BB * NV
+// accumulators (16 for BB = 4, NV = 2: enough independent chains to hide
+// the multiply-add latency). Each slot's channel offset serves both
+// positions, each weight both tile vectors.
+template <int BB, int NV>
+inline void pairOfPositions(const float* V0, int64_t vStride, const float* U0, int64_t uStride, const int32_t* off,
+                            int64_t slots, float* M0, int64_t mStride) {
+  v16 acc[2][BB][NV];
+  for (int p = 0; p < 2; ++p)
+    for (int b = 0; b < BB; ++b)
+      for (int v = 0; v < NV; ++v) acc[p][b][v] = v16{};
+  const float* V1 = V0 + vStride;
+  const float* U1 = U0 + uStride;
+  for (int64_t j = 0; j < slots; ++j, off += kBlock, U0 += kBlock, U1 += kBlock)
+    for (int b = 0; b < BB; ++b) {
+      const float* p0 = V0 + off[b];
+      const float* p1 = V1 + off[b];
+      const float w0 = U0[b], w1 = U1[b];
+      for (int v = 0; v < NV; ++v) {
+        acc[0][b][v] += w0 * load16(p0 + 16 * v);
+        acc[1][b][v] += w1 * load16(p1 + 16 * v);
+      }
+    }
+  for (int p = 0; p < 2; ++p)
+    for (int b = 0; b < BB; ++b)
+      for (int v = 0; v < NV; ++v) store16(M0 + p * mStride + b * kChunk + 16 * v, acc[p][b][v]);
+}
+
+template <int NV>
+void product(int B, const float* V, int64_t vStride, const float* U, const int32_t* off, int64_t slots, float* M,
+             int64_t mStride) {
+  const int64_t uStride = slots * kBlock;  // one position's weights
+  for (int xi = 0; xi < kXi; xi += 2) {
+    const float* Vx = V + xi * vStride;
+    const float* Ux = U + xi * uStride;
+    float* Mx = M + xi * mStride;
+    int b0 = 0;
+    for (; b0 + 4 <= B; b0 += 4)
+      pairOfPositions<4, NV>(Vx, vStride, Ux + b0, uStride, off + b0, slots, Mx + b0 * kChunk, mStride);
+    switch (B - b0) {
+      case 3: pairOfPositions<3, NV>(Vx, vStride, Ux + b0, uStride, off + b0, slots, Mx + b0 * kChunk, mStride); break;
+      case 2: pairOfPositions<2, NV>(Vx, vStride, Ux + b0, uStride, off + b0, slots, Mx + b0 * kChunk, mStride); break;
+      case 1: pairOfPositions<1, NV>(Vx, vStride, Ux + b0, uStride, off + b0, slots, Mx + b0 * kChunk, mStride); break;
+      default: break;
+    }
+  }
+}
+
+}  // namespace
+
+void winograd43NmProduct(int nv, int B, const float* V, int64_t vStride, const float* U, const int32_t* off,
+                         int64_t slots, float* M, int64_t mStride) {
+  if (nv == 1) product<1>(B, V, vStride, U, off, slots, M, mStride);
+  else product<2>(B, V, vStride, U, off, slots, M, mStride);
+}
+
+bool hasKernelNmPattern(const float* w, int64_t cout, int64_t cin, int64_t taps, int n, int m) {
+  if (n < 1 || m < 2 * n) return false;
+  for (int64_t co = 0; co < cout; ++co)
+    for (int64_t c0 = 0; c0 < cin; c0 += m) {
+      int nz = 0;
+      for (int64_t ci = c0; ci < std::min<int64_t>(cin, c0 + m); ++ci) {
+        const float* k = w + (co * cin + ci) * taps;
+        nz += std::any_of(k, k + taps, [](float v) { return v != 0.f; });
+      }
+      if (nz > n) return false;
+    }
+  return true;
+}
+
+void Winograd43NmPlan::pack(const float* w) {
+  // Kept channels per output: those whose kernel has a nonzero.
+  std::vector<std::vector<int32_t>> kept(static_cast<size_t>(cout));
+  int64_t slots = 1;  // at least one (a zero weight) so that `packed` is never empty
+  for (int64_t co = 0; co < cout; ++co) {
+    for (int64_t ci = 0; ci < cin; ++ci) {
+      const float* k = w + (co * cin + ci) * 9;
+      if (std::any_of(k, k + 9, [](float v) { return v != 0.f; })) kept[static_cast<size_t>(co)].push_back(static_cast<int32_t>(ci));
+    }
+    slots = std::max<int64_t>(slots, static_cast<int64_t>(kept[static_cast<size_t>(co)].size()));
+  }
+  const int64_t blocks = (cout + kBlock - 1) / kBlock;
+  packed.assign(static_cast<size_t>(blocks * kXi * slots * kBlock), 0.f);
+  // Padding slots: weight 0 at channel 0 (a valid address).
+  nmOffsets.assign(static_cast<size_t>(blocks * slots * kBlock), 0);
+  nmSlots = slots;
+  float u[kXi];
+  for (int64_t co = 0; co < cout; ++co) {
+    const int64_t blk = co / kBlock, b = co % kBlock;
+    const auto& ks = kept[static_cast<size_t>(co)];
+    for (size_t j = 0; j < ks.size(); ++j) {
+      transformKernel(w + (co * cin + ks[j]) * 9, u);
+      for (int xi = 0; xi < kXi; ++xi)
+        packed[static_cast<size_t>(((blk * kXi + xi) * slots + static_cast<int64_t>(j)) * kBlock + b)] = u[xi];
+      // V holds channel ci's chunk at ci * kChunk within each position's plane.
+      nmOffsets[static_cast<size_t>((blk * slots + static_cast<int64_t>(j)) * kBlock + b)] = ks[j] * kChunk;
+    }
+  }
+}
+
+}  // namespace topiary::kernels

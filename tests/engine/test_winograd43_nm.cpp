@@ -1,0 +1,182 @@
+// Winograd F(4x4, 3x3) for kernel-wise 2:4 weights (kernels/winograd43_nm.h)
+// against a plain double-precision convolution: channels 4..64 (also not
+// multiples of 4 or 8: tail groups and partial output blocks), planes 28x28
+// down to 7x7, batches 1..3, with and without bias, Relu in registers,
+// LeakyRelu per plane and a fused residual. Then through the Conv operator:
+// forced onto this plan, and offered only for weights with the pattern.
+#include <QtTest>
+#include <cmath>
+#include <random>
+
+#include "engine/test_ops_nn_helpers.h"
+#include "kernels/activation.h"
+#include "kernels/kernel_choice.h"
+#include "kernels/winograd43_nm.h"
+
+using topiary::kernels::Activation;
+using topiary::kernels::Winograd43NmPlan;
+
+namespace {
+
+struct Case {
+  int64_t n, cin, H, W, cout, padT, padL, padB, padR;
+};
+
+std::vector<float> randomValues(size_t count, std::mt19937& rng, float lo, float hi) {
+  std::uniform_real_distribution<float> u(lo, hi);
+  std::vector<float> v(count);
+  for (float& f : v) f = u(rng);
+  return v;
+}
+
+double refAct(const Activation& a, double v) {
+  if (a.kind == Activation::Kind::Relu) return v > 0 ? v : 0;
+  if (a.kind == Activation::Kind::LeakyRelu) return v >= 0 ? v : a.alpha * v;
+  return v;
+}
+
+// act(conv(x, w) + b + r) in double, any padding.
+std::vector<double> reference(const Case& s, int64_t Ho, int64_t Wo, const std::vector<float>& x,
+                              const std::vector<float>& w, const float* b, const float* r, const Activation& act) {
+  std::vector<double> y(static_cast<size_t>(s.n * s.cout * Ho * Wo));
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t co = 0; co < s.cout; ++co)
+      for (int64_t oh = 0; oh < Ho; ++oh)
+        for (int64_t ow = 0; ow < Wo; ++ow) {
+          const int64_t o = ((n * s.cout + co) * Ho + oh) * Wo + ow;
+          double acc = (b ? b[co] : 0.0) + (r ? r[o] : 0.0);
+          for (int64_t ci = 0; ci < s.cin; ++ci)
+            for (int64_t kh = 0; kh < 3; ++kh)
+              for (int64_t kw = 0; kw < 3; ++kw) {
+                const int64_t ih = oh - s.padT + kh, iw = ow - s.padL + kw;
+                if (ih < 0 || iw < 0 || ih >= s.H || iw >= s.W) continue;
+                acc += static_cast<double>(w[static_cast<size_t>(((co * s.cin + ci) * 3 + kh) * 3 + kw)]) *
+                       x[static_cast<size_t>(((n * s.cin + ci) * s.H + ih) * s.W + iw)];
+              }
+          y[static_cast<size_t>(o)] = refAct(act, acc);
+        }
+  return y;
+}
+
+}  // namespace
+
+namespace {
+
+// Zeros whole kernels so that each group of 4 input channels of a filter
+// keeps 2 (a tail group of len < 4 keeps min(2, len)); some kept kernels
+// are zeroed too when `extraZeros` (outputs with fewer kept kernels).
+void kernelWise24(std::vector<float>& w, int64_t cout, int64_t cin, std::mt19937& rng, bool extraZeros) {
+  for (int64_t co = 0; co < cout; ++co)
+    for (int64_t c0 = 0; c0 < cin; c0 += 4) {
+      const int64_t len = std::min<int64_t>(4, cin - c0);
+      std::vector<int64_t> ch;
+      for (int64_t c = c0; c < c0 + len; ++c) ch.push_back(c);
+      std::shuffle(ch.begin(), ch.end(), rng);
+      const size_t keep = static_cast<size_t>(std::min<int64_t>(2, len)) - (extraZeros && rng() % 5 == 0 ? 1 : 0);
+      for (size_t i = keep; i < ch.size(); ++i)
+        std::fill_n(w.begin() + (co * cin + ch[i]) * 9, 9, 0.f);
+    }
+}
+
+}  // namespace
+
+class TestWinograd43Nm : public QObject {
+  Q_OBJECT
+ private slots:
+  void detectsThePattern() {
+    std::mt19937 rng(3);
+    std::vector<float> w = randomValues(16 * 12 * 9, rng, 0.1f, 1.f);
+    QVERIFY(!topiary::kernels::hasKernelNmPattern(w.data(), 16, 12, 9));  // dense
+    kernelWise24(w, 16, 12, rng, false);
+    QVERIFY(topiary::kernels::hasKernelNmPattern(w.data(), 16, 12, 9));
+    // One extra weight in a pruned kernel breaks it.
+    for (int64_t ci = 0; ci < 4; ++ci)
+      if (w[static_cast<size_t>(ci * 9)] == 0.f) {
+        w[static_cast<size_t>(ci * 9 + 4)] = 0.5f;
+        break;
+      }
+    QVERIFY(!topiary::kernels::hasKernelNmPattern(w.data(), 16, 12, 9));
+    // A per-tap 2:4 pattern (each tap keeps 2 of 4 channels, a different pair) is not kernel-wise.
+    std::vector<float> tap = randomValues(8 * 4 * 9, rng, 0.1f, 1.f);
+    for (int64_t co = 0; co < 8; ++co)
+      for (int64_t t = 0; t < 9; ++t)
+        for (int64_t ci = 0; ci < 4; ++ci)
+          if ((ci + t) % 4 >= 2) tap[static_cast<size_t>((co * 4 + ci) * 9 + t)] = 0.f;
+    QVERIFY(!topiary::kernels::hasKernelNmPattern(tap.data(), 8, 4, 9));
+  }
+
+  void matchesReference_data() {
+    QTest::addColumn<int>("shapeCase");
+    QTest::addColumn<int>("fusion");  // 0 none, 1 bias + Relu, 2 bias + LeakyRelu, 3 bias + residual + Relu
+    for (int s = 0; s < 8; ++s)
+      for (int f = 0; f < 4; ++f) QTest::newRow(qPrintable(QString("s%1 f%2").arg(s).arg(f))) << s << f;
+  }
+  void matchesReference() {
+    QFETCH(int, shapeCase);
+    QFETCH(int, fusion);
+    const Case cases[] = {
+        {1, 16, 28, 28, 16, 1, 1, 1, 1},  // resnet8's first blocks, batch 1
+        {3, 32, 14, 14, 32, 1, 1, 1, 1},  // the second, several images per pass
+        {2, 64, 7, 7, 64, 1, 1, 1, 1},    // the third: 4 tiles per image
+        {2, 4, 28, 28, 8, 1, 1, 1, 1},    // one group of 4
+        {3, 6, 9, 11, 5, 1, 1, 1, 1},     // a tail group of 2, a partial output block
+        {1, 13, 10, 18, 12, 2, 0, 1, 2},  // a tail group of 1, asymmetric padding
+        {2, 24, 12, 12, 20, 0, 0, 0, 0},  // no padding, 20 = 8 + 8 + 4 outputs
+        {3, 40, 7, 7, 19, 1, 1, 1, 1},    // 19 = 8 + 8 + 3 outputs
+    };
+    const Case s = cases[shapeCase];
+    const int64_t Ho = s.H + s.padT + s.padB - 2, Wo = s.W + s.padL + s.padR - 2;
+    std::mt19937 rng(static_cast<unsigned>(900 + 4 * shapeCase + fusion));
+    const auto x = randomValues(static_cast<size_t>(s.n * s.cin * s.H * s.W), rng, -1.f, 1.f);
+    auto w = randomValues(static_cast<size_t>(s.cout * s.cin * 9), rng, -0.5f, 0.5f);
+    kernelWise24(w, s.cout, s.cin, rng, shapeCase % 2 == 1);
+    QVERIFY(topiary::kernels::hasKernelNmPattern(w.data(), s.cout, s.cin, 9));
+    const auto bias = randomValues(static_cast<size_t>(s.cout), rng, -0.5f, 0.5f);
+    const auto res = randomValues(static_cast<size_t>(s.n * s.cout * Ho * Wo), rng, -2.f, 2.f);
+    Activation act;
+    if (fusion == 1 || fusion == 3) act.kind = Activation::Kind::Relu;
+    if (fusion == 2) {
+      act.kind = Activation::Kind::LeakyRelu;
+      act.alpha = 0.1f;
+    }
+    const float* b = fusion ? bias.data() : nullptr;
+    const float* r = fusion == 3 ? res.data() : nullptr;
+
+    Winograd43NmPlan pl;
+    pl.cin = s.cin;
+    pl.cout = s.cout;
+    pl.H = s.H;
+    pl.W = s.W;
+    pl.padT = s.padT;
+    pl.padL = s.padL;
+    pl.Ho = Ho;
+    pl.Wo = Wo;
+    pl.init();
+    pl.pack(w.data());
+    // Slots: the most kernels any output keeps (half the channels, rounded up per group).
+    int64_t most = 0;
+    for (int64_t co = 0; co < s.cout; ++co) {
+      int64_t kept = 0;
+      for (int64_t ci = 0; ci < s.cin; ++ci) kept += w[static_cast<size_t>((co * s.cin + ci) * 9 + 4)] != 0.f;
+      most = std::max(most, kept);
+    }
+    QCOMPARE(pl.nmSlots, most);
+    QVERIFY(pl.nmSlots <= (s.cin / 4) * 2 + std::min<int64_t>(2, s.cin % 4));
+    std::vector<float> scratch(static_cast<size_t>(pl.scratchFloats()), std::nanf(""));
+    std::vector<float> y(static_cast<size_t>(s.n * s.cout * Ho * Wo), -7.f);
+    pl.run(x.data(), s.n, y.data(), scratch.data(), b, &act, r);
+
+    const auto ref = reference(s, Ho, Wo, x, w, b, r, act);
+    double maxRef = 0, maxDiff = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+      maxRef = std::max(maxRef, std::fabs(ref[i]));
+      maxDiff = std::max(maxDiff, std::fabs(ref[i] - y[i]));
+      QVERIFY2(std::isfinite(y[i]), qPrintable(QString("y[%1] = %2").arg(i).arg(y[i])));
+    }
+    QVERIFY(maxRef > 0.1);
+    QVERIFY2(maxDiff <= 1e-5 * maxRef, qPrintable(QString("max diff %1, max |y| %2").arg(maxDiff).arg(maxRef)));
+  }
+};
+
+QTEST_APPLESS_MAIN(TestWinograd43Nm)
+#include "test_winograd43_nm.moc"
