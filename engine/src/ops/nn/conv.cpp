@@ -22,6 +22,7 @@
 #include "kernels/threading.h"
 #include "kernels/tune_key.h"
 #include "kernels/winograd43_conv.h"
+#include "kernels/winograd43_nm.h"
 #include "kernels/winograd_conv.h"
 #include "ops/common.h"
 #include "ops/nn/conv_depthwise.h"
@@ -213,8 +214,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads, N_)));
   }
 
-  enum class Mode { Dense, Csr, Nm, Direct, SparseDirect, Winograd, CoVector, Winograd43, NmDirect };
-  static bool winograd(Mode m) { return m == Mode::Winograd || m == Mode::Winograd43; }
+  enum class Mode { Dense, Csr, Nm, Direct, SparseDirect, Winograd, CoVector, Winograd43, NmDirect, Winograd43Nm };
+  static bool winograd(Mode m) { return m == Mode::Winograd || m == Mode::Winograd43 || m == Mode::Winograd43Nm; }
 
   // 2-D convolutions without groups can skip im2col (kernels/direct_conv.h).
   bool directApplies() const { return group_ == 1 && twoD(); }
@@ -292,6 +293,9 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   // (frozen weights: transformed once per geometry); images split over workers.
   void winogradPath(Mode m, const float* x, const float* w, const float* b, float* y, int threads,
                     const float* r = nullptr) {
+    if (m == Mode::Winograd43Nm)  // kernel-wise 2:4 weights (kernels/winograd43_nm.h)
+      return runWinograd(wino43nm_, planFor<kernels::Winograd43NmPlan>(), Cin_, Cout_, w, x, N_, y, b,
+                         r ? &act_ : &pathAct_, r, directScratch_, threads);
     if (m == Mode::Winograd43)
       return runWinograd(wino43_, planFor<kernels::Winograd43Plan>(), Cin_, Cout_, w, x, N_, y, b,
                          r ? &act_ : &pathAct_, r, directScratch_, threads);
@@ -454,6 +458,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
       if (density_ <= kMaxSparseDensity || !forced_.empty()) {
         hasNm_ = true;
         hasNmDirect_ = directApplies() && kernels::hasChannelNmPattern(w, Cout_, Cin_, win_.kSize());
+        hasWino43Nm_ = winogradApplies() && kernels::hasKernelNmPattern(w, Cout_, Cin_, 9);
         for (int64_t g = 0; g < group_; ++g) {
           const float* wg = w + g * CoutG * Kc;
           csr_.push_back(kernels::CsrMatrix::fromDense(wg, CoutG, Kc));
@@ -471,13 +476,15 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     if (!csr_.empty() && directApplies()) modes.push_back(Mode::SparseDirect);
     if (hasNmDirect_) modes.push_back(Mode::NmDirect);
     if (winogradApplies()) modes.insert(modes.end(), {Mode::Winograd, Mode::Winograd43});
+    if (hasWino43Nm_) modes.push_back(Mode::Winograd43Nm);
     const bool coVector = directApplies() && kernels::CoVectorConvPlan::applies(win_.s[1], win_.s[2]);
     if (coVector) modes.push_back(Mode::CoVector);
     // topiary.kernel forces one of the kernels that apply (tests, benchmarks).
     const std::pair<const char*, Mode> forcible[] = {
         {"dense", Mode::Dense},         {"direct", Mode::Direct},        {"csr", Mode::Csr},
         {"2:4", Mode::Nm},              {"csr-direct", Mode::SparseDirect}, {"nm-direct", Mode::NmDirect},
-        {"winograd", Mode::Winograd},   {"winograd43", Mode::Winograd43}, {"co-vector", Mode::CoVector}};
+        {"winograd", Mode::Winograd},   {"winograd43", Mode::Winograd43}, {"co-vector", Mode::CoVector},
+        {"winograd43-nm", Mode::Winograd43Nm}};
     for (const auto& f : forcible)
       if (forced_ == f.first && std::find(modes.begin(), modes.end(), f.second) != modes.end()) modes = {f.second};
     std::string key;  // a layer seen before (same shapes, zero pattern) reuses its choice
@@ -519,7 +526,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     char pct[16];
     std::snprintf(pct, sizeof pct, " %.0f%%", 100.0 * density_);
     const char* names[] = {"dense",    "csr",      "2:4", "direct", hasNm_ ? "2:4-direct" : "csr-direct",
-                           "winograd", "co-vector", "winograd43", "nm-direct"};
+                           "winograd", "co-vector", "winograd43", "nm-direct", "winograd43-nm"};
     choice_ = names[static_cast<int>(mode_)];
     if (!csr_.empty()) choice_ += pct;
   }
@@ -562,7 +569,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   bool residual_ = false;  // topiary.residual: Y = act(conv(X) + B + in[3])
   // Frozen weights: sparse forms (per group) and the kernel picked per batch size.
   static constexpr double kMaxSparseDensity = 0.75;
-  bool frozen_ = false, sparseBuilt_ = false, hasNm_ = false, hasNmDirect_ = false;
+  bool frozen_ = false, sparseBuilt_ = false, hasNm_ = false, hasNmDirect_ = false, hasWino43Nm_ = false;
   std::string forced_;
   double density_ = 1;
   std::vector<kernels::CsrMatrix> csr_;
@@ -578,6 +585,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   kernels::DepthwisePlan dwi_;
   kernels::WinogradPlan wino_;
   kernels::Winograd43Plan wino43_;
+  kernels::Winograd43NmPlan wino43nm_;
   kernels::CoVectorConvPlan coVec_;
   bool dwInterleaved_ = false;
   std::vector<std::vector<float>> dwPacked_;
