@@ -7,7 +7,10 @@
 // kernels alike, timed by the thread's CPU time. Prints, per layer, the
 // direct dense kernel (Gemm: Eigen), the best dense kernel (direct, im2col
 // GEMM, Winograd, co-vector), the best 2:4 kernel and the two speed-ups.
-//   bench_nm_layers [--model NAME ...] [--batch B ...] [--rounds R]
+// --pattern kernel prunes kernel-wise ("nm_pattern": "kernel": 2 whole
+// kernels of every 4 input channels), which the kernel-wise 2:4 Winograd
+// (winograd43-nm) runs; tap (the default) is the per-tap pattern.
+//   bench_nm_layers [--model NAME ...] [--batch B ...] [--pattern tap|kernel ...] [--rounds R]
 // Batch 4 is what a batch of 256 runs per layer (the executor's chunks).
 #include <algorithm>
 #include <cmath>
@@ -39,9 +42,11 @@ double median(std::vector<double> v) {
   return v.empty() ? -1 : v[v.size() / 2];
 }
 
-bool isSparse(const std::string& k) { return k == "2:4" || k == "csr" || k == "csr-direct" || k == "nm-direct"; }
+bool isSparse(const std::string& k) {
+  return k == "2:4" || k == "csr" || k == "csr-direct" || k == "nm-direct" || k == "winograd43-nm";
+}
 
-void layers(const std::string& name, const Graph& g, int64_t batch, int rounds) {
+void layers(const std::string& name, const std::string& pattern, const Graph& g, int64_t batch, int rounds) {
   ExecutorOptions o;
   o.threads = 1;
   o.optimizeForInference = true;
@@ -52,12 +57,13 @@ void layers(const std::string& name, const Graph& g, int64_t batch, int rounds) 
   std::uniform_real_distribution<float> u(-1.f, 1.f);
   for (int64_t i = 0; i < x.numel(); ++i) x.at(i) = u(rng);
   if (!(*ex)->run(x)) return (void)std::fprintf(stderr, "%s: run failed\n", name.c_str());
-  std::printf("\n%s 2:4, batch %lld, 1 thread: us per layer, median of %d\n", name.c_str(),
-              static_cast<long long>(batch), rounds);
+  std::printf("\n%s 2:4 (%s pattern), batch %lld, 1 thread: us per layer, median of %d\n", name.c_str(),
+              pattern.c_str(), static_cast<long long>(batch), rounds);
   std::printf("| layer | op | direct (Gemm: Eigen) | best dense | best 2:4 | x direct | x best dense |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   const std::vector<std::string> convKernels = {"dense",     "direct", "winograd",   "winograd43",
-                                                "co-vector", "2:4",    "csr-direct", "nm-direct"};
+                                                "co-vector", "2:4",    "csr-direct", "nm-direct",
+                                                "winograd43-nm"};
   const std::vector<std::string> gemmKernels = {"dense", "csr", "2:4"};
   for (size_t i = 0; i < (*ex)->nodeCount(); ++i) {
     const Node& node = (*ex)->runNode(i);
@@ -115,35 +121,46 @@ int main(int argc, char** argv) {
   std::vector<std::string> models;
   std::vector<int64_t> batches;
   int rounds = 21;
+  std::vector<std::string> patterns;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--model" && i + 1 < argc)
       models.push_back(argv[++i]);
     else if (a == "--batch" && i + 1 < argc)
       batches.push_back(std::atoll(argv[++i]));
+    else if (a == "--pattern" && i + 1 < argc)
+      patterns.push_back(argv[++i]);
     else if (a == "--rounds" && i + 1 < argc)
       rounds = std::max(1, std::atoi(argv[++i]));
     else {
-      std::fprintf(stderr, "usage: bench_nm_layers [--model NAME ...] [--batch B ...] [--rounds R]\n");
+      std::fprintf(stderr, "usage: bench_nm_layers [--model NAME ...] [--batch B ...] [--pattern tap|kernel ...] "
+                           "[--rounds R]\n");
       return 2;
     }
   }
   if (models.empty()) models = {"lenet5-caffe", "lenet-300-100", "lenet5", "resnet8", "mobilenet-tiny"};
   if (batches.empty()) batches = {4, 1};
+  if (patterns.empty()) patterns = {"tap"};
   for (const auto& name : models) {
     auto l = loadModel(std::string(TOPIARY_SOURCE_DIR) + "/resources/models/" + name + ".onnx");
     if (!l) {
       std::fprintf(stderr, "error: %s\n", l.status().message().c_str());
       return 2;
     }
-    auto r = parseRecipe(R"({"default": {"granularity": "nm", "n": 2, "m": 4, "criterion": "l1"}})");
-    if (!r) return 2;
-    auto res = runRecipe(l.value(), r.value());
-    if (!res) {
-      std::fprintf(stderr, "error: pruning %s: %s\n", name.c_str(), res.status().message().c_str());
-      return 2;
+    for (const auto& pattern : patterns) {
+      auto r = parseRecipe(R"({"default": {"granularity": "nm", "n": 2, "m": 4, "criterion": "l1", "nm_pattern": ")" +
+                           pattern + "\"}}");
+      if (!r) {
+        std::fprintf(stderr, "error: %s\n", r.status().message().c_str());
+        return 2;
+      }
+      auto res = runRecipe(l.value(), r.value());
+      if (!res) {
+        std::fprintf(stderr, "error: pruning %s: %s\n", name.c_str(), res.status().message().c_str());
+        return 2;
+      }
+      for (int64_t b : batches) layers(name, pattern, res->masked, b, rounds);
     }
-    for (int64_t b : batches) layers(name, res->masked, b, rounds);
   }
   return 0;
 }

@@ -176,6 +176,67 @@ class TestWinograd43Nm : public QObject {
     QVERIFY(maxRef > 0.1);
     QVERIFY2(maxDiff <= 1e-5 * maxRef, qPrintable(QString("max diff %1, max |y| %2").arg(maxDiff).arg(maxRef)));
   }
+
+  // Conv with frozen weights, a fused residual and Relu on one and two
+  // threads: forced onto this plan, chosen by timing, and not offered for
+  // weights without the pattern.
+  void throughConv_data() {
+    QTest::addColumn<QString>("kernel");
+    QTest::addColumn<int>("threads");
+    QTest::addColumn<bool>("pattern");
+    for (const char* k : {"winograd43-nm", ""})
+      for (int t : {1, 2})
+        for (bool p : {true, false})
+          QTest::newRow(qPrintable(QString("%1 t%2 %3").arg(k[0] ? k : "auto").arg(t).arg(p ? "2:4" : "tap")))
+              << k << t << p;
+  }
+  void throughConv() {
+    QFETCH(QString, kernel);
+    QFETCH(int, threads);
+    QFETCH(bool, pattern);
+    using namespace topiary;
+    const Case s{3, 16, 14, 14, 24, 1, 1, 1, 1};
+    std::mt19937 rng(78);
+    Tensor X = nntest::randomTensor({s.n, s.cin, s.H, s.W}, rng);
+    Tensor W = nntest::randomTensor({s.cout, s.cin, 3, 3}, rng, -0.5f, 0.5f);
+    std::vector<float> w(W.f(), W.f() + W.numel());
+    if (pattern) {
+      kernelWise24(w, s.cout, s.cin, rng, false);
+    } else {  // per-tap 2:4: half the weights, but no whole zero kernels
+      for (int64_t co = 0; co < s.cout; ++co)
+        for (int64_t ci = 0; ci < s.cin; ++ci)
+          for (int64_t t = 0; t < 9; ++t)
+            if ((ci + t) % 4 >= 2) w[static_cast<size_t>((co * s.cin + ci) * 9 + t)] = 0.f;
+    }
+    std::copy(w.begin(), w.end(), W.f());
+    Tensor B = nntest::randomTensor({s.cout}, rng);
+    Tensor R = nntest::randomTensor({s.n, s.cout, s.H, s.W}, rng, -2.f, 2.f);
+    std::map<std::string, Attribute> attrs{{"topiary.frozen", Attribute::ofInt(1)},
+                                           {"topiary.residual", Attribute::ofInt(1)},
+                                           {"topiary.act", Attribute::ofString("Relu")},
+                                           {"pads", Attribute::ofInts({1, 1, 1, 1})}};
+    if (!kernel.isEmpty()) attrs["topiary.kernel"] = Attribute::ofString(kernel.toStdString());
+    auto k = nntest::build("Conv", attrs);
+    QVERIFY2(k.isOk(), k.isOk() ? "" : k.status().message().c_str());
+    RunContext ctx;
+    ctx.threads = threads;
+    Activation relu;
+    relu.kind = Activation::Kind::Relu;
+    const auto ref = reference(s, s.H, s.W, std::vector<float>(X.f(), X.f() + X.numel()), w, B.f(), R.f(), relu);
+    for (int pass = 0; pass < 2; ++pass) {  // the second run reuses the plan
+      std::string why;
+      std::vector<Tensor> out = nntest::run(*k.value(), {&X, &W, &B, &R}, 1, ctx, &why);
+      QVERIFY2(out.size() == 1, why.c_str());
+      double maxDiff = 0;
+      for (size_t i = 0; i < ref.size(); ++i)
+        maxDiff = std::max(maxDiff, std::fabs(ref[i] - out[0].at(static_cast<int64_t>(i))));
+      QVERIFY2(maxDiff < 1e-4, qPrintable(QString("max diff %1").arg(maxDiff)));
+      const std::string choice = dynamic_cast<const kernels::KernelChoice&>(*k.value()).kernelChoice();
+      const bool nm = QString::fromStdString(choice).startsWith("winograd43-nm");
+      if (!kernel.isEmpty()) QVERIFY2(nm == pattern, choice.c_str());  // forced: taken only with the pattern
+      if (!pattern) QVERIFY2(!nm, choice.c_str());
+    }
+  }
 };
 
 QTEST_APPLESS_MAIN(TestWinograd43Nm)
