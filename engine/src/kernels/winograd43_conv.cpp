@@ -120,7 +120,7 @@ void Winograd43Plan::pack(const float* w) {
 }
 
 int64_t Winograd43Plan::scratchFloats() const {
-  return inputFloats() + kXi * vStride(cin) + kXi * kMStride + 4 * cout * outRowFloats() + 64;
+  return inputFloats() + kXi * (cin * chunk + 16) + kXi * (kBlock * chunk + 16) + 4 * cout * outRowFloats() + 64;
 }
 
 void Winograd43Plan::run(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act,
@@ -262,12 +262,14 @@ void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, c
   const int64_t plane = planeFloats(), chan = 36 * plane;
   float* xg = scratch;
   float* V = xg + inputFloats();
-  float* M = V + kXi * vStride(cin);
+  // Tiles per product chunk: kChunk (dense products), or the nm plan's.
+  const int64_t ch = chunk, vStep = cin * ch + 16, mStep = kBlock * ch + 16;
+  float* M = V + kXi * vStep;
   // Output buffers, four rows per channel: output (r, c) of tile q at
   // 4q + c of row r. Tile row i of an image thus holds output rows 4i ..
   // 4i+3, 4*tw wide, written with whole vectors and copied out row by row
   // in compact().
-  float* out = M + kXi * kMStride;
+  float* out = M + kXi * mStep;
   const int64_t rowN = outRowFloats();
   // The last vectors of a pass read up to 15 tiles past its images: whatever
   // is there only reaches outputs that are dropped.
@@ -276,10 +278,10 @@ void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, c
   const int64_t total = n * perImage;
   // Relu in registers unless a residual comes first; the others per plane in compact().
   const bool relu = act->kind == Activation::Kind::Relu && !res;
-  for (int64_t q0 = 0; q0 < total; q0 += kChunk) {
-    const int nv = static_cast<int>(std::min<int64_t>(kChunk / 16, (total - q0 + 15) / 16));
+  for (int64_t q0 = 0; q0 < total; q0 += ch) {
+    const int nv = static_cast<int>(std::min<int64_t>(ch / 16, (total - q0 + 15) / 16));
     // Input transform V = B^T d B, 16 tiles per vector, into V[xi][ci][kChunk].
-    const int64_t step = vStride(cin);
+    const int64_t step = vStep;
     for (int64_t ci = 0; ci < cin; ++ci)
       for (int v = 0; v < nv; ++v) {
         const float* base = xg + ci * chan + q0 + 16 * v;
@@ -291,7 +293,7 @@ void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, c
                       load16(base + (30 + c) * plane), col);
           for (int r = 0; r < 6; ++r) t[r][c] = col[r];
         }
-        float* o = V + ci * kChunk + 16 * v;
+        float* o = V + ci * ch + 16 * v;
         for (int r = 0; r < 6; ++r) {
           v16 u[6];
           inputColumn(t[r][0], t[r][1], t[r][2], t[r][3], t[r][4], t[r][5], u);
@@ -303,20 +305,20 @@ void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, c
     for (int64_t co0 = 0; co0 < cout; co0 += kBlock) {
       const int B = static_cast<int>(std::min<int64_t>(kBlock, cout - co0));
       if (nmSlots > 0)  // kernel-wise 2:4 weights (kernels/winograd43_nm.h)
-        winograd43NmProduct(nv, B, V, vStride(cin), packed.data() + (co0 / kBlock) * kXi * nmSlots * kBlock,
-                            nmOffsets.data() + (co0 / kBlock) * nmSlots * kBlock, nmSlots, M, kMStride);
+        winograd43NmProduct(nv, B, V, vStep, packed.data() + (co0 / kBlock) * kXi * nmSlots * kBlock,
+                            nmOffsets.data() + (co0 / kBlock) * nmSlots * kBlock, nmSlots, M, mStep, ch);
       else
         kProducts[nv][B](V, packed.data() + (co0 / kBlock) * kXi * cin * kBlock, cin, M);
       for (int bb = 0; bb < B; ++bb) {
         const float bias = b ? b[co0 + bb] : 0.f;
         for (int v = 0; v < nv; ++v) {
-          const float* m = M + bb * kChunk + 16 * v;
+          const float* m = M + bb * ch + 16 * v;
           v16 s[4][6];  // s[.][c] = A^T m[.][c]
           for (int c = 0; c < 6; ++c) {
             v16 col[4];
-            outputColumn(load16(m + c * kMStride), load16(m + (6 + c) * kMStride), load16(m + (12 + c) * kMStride),
-                         load16(m + (18 + c) * kMStride), load16(m + (24 + c) * kMStride),
-                         load16(m + (30 + c) * kMStride), col);
+            outputColumn(load16(m + c * mStep), load16(m + (6 + c) * mStep), load16(m + (12 + c) * mStep),
+                         load16(m + (18 + c) * mStep), load16(m + (24 + c) * mStep), load16(m + (30 + c) * mStep),
+                         col);
             for (int r = 0; r < 4; ++r) s[r][c] = col[r];
           }
           float* e = out + (co0 + bb) * 4 * rowN + 4 * (q0 + 16 * v);

@@ -40,6 +40,7 @@ struct Winograd43Plan {
   int64_t nmSlots = 0;
   static constexpr int kBlock = 8;   // output channels per packed block
   static constexpr int kChunk = 32;  // flattened tiles per product chunk (2 vectors; M stays in L1)
+  int64_t chunk = kChunk;            // the dense products need kChunk; Winograd43NmPlan takes more
 
   // U = G g G^T of one 3x3 kernel g (row-major) into u[36] (6x6 row-major).
   static void transformKernel(const float* g, float u[36]);

@@ -9,16 +9,18 @@ namespace topiary::kernels {
 namespace {
 
 constexpr int kBlock = Winograd43Plan::kBlock;
-constexpr int kChunk = Winograd43Plan::kChunk;
 constexpr int kXi = 36;
+// Tiles per product chunk: 4 vectors, so each weight broadcast serves 4
+// multiply-adds (the dense plan's 2 would leave 2 loads per multiply-add).
+constexpr int kNmChunk = 64;
 
-// BB outputs (of a block of 8) at positions xi and xi + 1: 2 * BB * NV
-// accumulators (16 for BB = 4, NV = 2: enough independent chains to hide
-// the multiply-add latency). Each slot's channel offset serves both
-// positions, each weight both tile vectors.
+// BB outputs (of a block of 8) at positions xi and xi + 1, NV tile vectors:
+// 2 * BB * NV accumulators (8 to 16: enough independent chains to hide the
+// multiply-add latency, few enough to stay in registers). Each slot's
+// channel offset serves both positions, each weight the NV tile vectors.
 template <int BB, int NV>
 inline void pairOfPositions(const float* V0, int64_t vStride, const float* U0, int64_t uStride, const int32_t* off,
-                            int64_t slots, float* M0, int64_t mStride) {
+                            int64_t slots, float* M0, int64_t mStride, int64_t chunk) {
   v16 acc[2][BB][NV];
   for (int p = 0; p < 2; ++p)
     for (int b = 0; b < BB; ++b)
@@ -37,35 +39,41 @@ inline void pairOfPositions(const float* V0, int64_t vStride, const float* U0, i
     }
   for (int p = 0; p < 2; ++p)
     for (int b = 0; b < BB; ++b)
-      for (int v = 0; v < NV; ++v) store16(M0 + p * mStride + b * kChunk + 16 * v, acc[p][b][v]);
+      for (int v = 0; v < NV; ++v) store16(M0 + p * mStride + b * chunk + 16 * v, acc[p][b][v]);
 }
 
 template <int NV>
 void product(int B, const float* V, int64_t vStride, const float* U, const int32_t* off, int64_t slots, float* M,
-             int64_t mStride) {
-  const int64_t uStride = slots * kBlock;  // one position's weights
+             int64_t mStride, int64_t chunk) {
+  constexpr int BB = NV == 1 ? 8 : NV == 2 ? 4 : 2;  // outputs at a time: at most 16 accumulators
+  const int64_t uStride = slots * kBlock;             // one position's weights
   for (int xi = 0; xi < kXi; xi += 2) {
     const float* Vx = V + xi * vStride;
     const float* Ux = U + xi * uStride;
     float* Mx = M + xi * mStride;
     int b0 = 0;
-    for (; b0 + 4 <= B; b0 += 4)
-      pairOfPositions<4, NV>(Vx, vStride, Ux + b0, uStride, off + b0, slots, Mx + b0 * kChunk, mStride);
-    switch (B - b0) {
-      case 3: pairOfPositions<3, NV>(Vx, vStride, Ux + b0, uStride, off + b0, slots, Mx + b0 * kChunk, mStride); break;
-      case 2: pairOfPositions<2, NV>(Vx, vStride, Ux + b0, uStride, off + b0, slots, Mx + b0 * kChunk, mStride); break;
-      case 1: pairOfPositions<1, NV>(Vx, vStride, Ux + b0, uStride, off + b0, slots, Mx + b0 * kChunk, mStride); break;
-      default: break;
-    }
+    for (; b0 + BB <= B; b0 += BB)
+      pairOfPositions<BB, NV>(Vx, vStride, Ux + b0, uStride, off + b0, slots, Mx + b0 * chunk, mStride, chunk);
+    for (; b0 < B; ++b0)  // a last partial block (cout not a multiple of 8)
+      pairOfPositions<1, NV>(Vx, vStride, Ux + b0, uStride, off + b0, slots, Mx + b0 * chunk, mStride, chunk);
   }
 }
 
 }  // namespace
 
 void winograd43NmProduct(int nv, int B, const float* V, int64_t vStride, const float* U, const int32_t* off,
-                         int64_t slots, float* M, int64_t mStride) {
-  if (nv == 1) product<1>(B, V, vStride, U, off, slots, M, mStride);
-  else product<2>(B, V, vStride, U, off, slots, M, mStride);
+                         int64_t slots, float* M, int64_t mStride, int64_t chunk) {
+  switch (nv) {
+    case 1: return product<1>(B, V, vStride, U, off, slots, M, mStride, chunk);
+    case 2: return product<2>(B, V, vStride, U, off, slots, M, mStride, chunk);
+    case 3: return product<3>(B, V, vStride, U, off, slots, M, mStride, chunk);
+    default: return product<4>(B, V, vStride, U, off, slots, M, mStride, chunk);
+  }
+}
+
+void Winograd43NmPlan::init() {
+  Winograd43Plan::init();
+  chunk = kNmChunk;
 }
 
 bool hasKernelNmPattern(const float* w, int64_t cout, int64_t cin, int64_t taps, int n, int m) {
@@ -106,8 +114,8 @@ void Winograd43NmPlan::pack(const float* w) {
       transformKernel(w + (co * cin + ks[j]) * 9, u);
       for (int xi = 0; xi < kXi; ++xi)
         packed[static_cast<size_t>(((blk * kXi + xi) * slots + static_cast<int64_t>(j)) * kBlock + b)] = u[xi];
-      // V holds channel ci's chunk at ci * kChunk within each position's plane.
-      nmOffsets[static_cast<size_t>((blk * slots + static_cast<int64_t>(j)) * kBlock + b)] = ks[j] * kChunk;
+      // V holds channel ci's chunk at ci * kNmChunk within each position's plane.
+      nmOffsets[static_cast<size_t>((blk * slots + static_cast<int64_t>(j)) * kBlock + b)] = ks[j] * static_cast<int32_t>(kNmChunk);
     }
   }
 }

@@ -12,8 +12,8 @@
 // every multiply-add loads its own tile vector (which channels an output
 // reads differs per output), so the kernel halves the multiply-adds but
 // not the loads per multiply-add: one 64-byte tile load per multiply-add,
-// and one weight broadcast and one channel offset per 4 (two positions xi
-// share the offset, two tile vectors share each weight).
+// one weight broadcast per 4 (chunks of 64 tiles: 4 tile vectors share each
+// weight) and one channel offset per 8 (two positions xi share it).
 #pragma once
 
 #include <cstdint>
@@ -28,6 +28,8 @@ namespace topiary::kernels {
 bool hasKernelNmPattern(const float* w, int64_t cout, int64_t cin, int64_t taps, int n = 2, int m = 4);
 
 struct Winograd43NmPlan : Winograd43Plan {
+  // Winograd43Plan::init, with 64 tiles per product chunk.
+  void init();
   // Weights [cout, cin, 3, 3]; any sparsity works (padding slots hold 0),
   // but it only pays with hasKernelNmPattern(). Packs the transforms of the
   // nonzero kernels only; nmSlots is the most any output channel keeps.
@@ -35,9 +37,9 @@ struct Winograd43NmPlan : Winograd43Plan {
 };
 
 // M[xi][b][16 * nv] (b < B outputs, M planes mStride apart, outputs
-// Winograd43Plan::kChunk apart) = sum over slots j of U[xi][j][b] *
-// V[xi][off[j][b] ..], V planes vStride apart; U [36][slots][8], off [slots][8].
+// `chunk` floats apart) = sum over slots j of U[xi][j][b] * V[xi][off[j][b]
+// ..], V planes vStride apart; U [36][slots][8], off [slots][8]; nv <= 4.
 void winograd43NmProduct(int nv, int B, const float* V, int64_t vStride, const float* U, const int32_t* off,
-                         int64_t slots, float* M, int64_t mStride);
+                         int64_t slots, float* M, int64_t mStride, int64_t chunk);
 
 }  // namespace topiary::kernels
