@@ -63,12 +63,12 @@ std::string Activation::name() const {
   return "";
 }
 
-Status Activation::fromNode(const Node& node, Activation& out) {
+Status Activation::fromNode(const Node& node, Activation& out, const std::string& prefix) {
   out = Activation{};
-  std::string k = node.attrString("topiary.act", "");
+  std::string k = node.attrString(prefix, "");
   if (k.empty()) return Status::ok();
-  out.alpha = node.attrFloat("topiary.act_alpha", 0.f);
-  out.beta = node.attrFloat("topiary.act_beta", 0.f);
+  out.alpha = node.attrFloat(prefix + "_alpha", 0.f);
+  out.beta = node.attrFloat(prefix + "_beta", 0.f);
   if (k == "Relu")
     out.kind = Kind::Relu;
   else if (k == "LeakyRelu")
@@ -84,11 +84,11 @@ Status Activation::fromNode(const Node& node, Activation& out) {
   return Status::ok();
 }
 
-void Activation::toNode(Node& node) const {
+void Activation::toNode(Node& node, const std::string& prefix) const {
   if (none()) return;
-  node.attrs["topiary.act"] = Attribute::ofString(name());
-  node.attrs["topiary.act_alpha"] = Attribute::ofFloat(alpha);
-  node.attrs["topiary.act_beta"] = Attribute::ofFloat(beta);
+  node.attrs[prefix] = Attribute::ofString(name());
+  node.attrs[prefix + "_alpha"] = Attribute::ofFloat(alpha);
+  node.attrs[prefix + "_beta"] = Attribute::ofFloat(beta);
 }
 
 }  // namespace topiary::kernels

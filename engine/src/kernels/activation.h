@@ -26,10 +26,12 @@ struct Activation {
   void applyWithBias(float* p, int64_t n, float bias) const;
   // out = act(out + r) on n values.
   void applyWithResidual(float* p, const float* r, int64_t n) const;
-  // Reads the topiary.act* attributes of a node (None when absent).
-  static Status fromNode(const Node& node, Activation& out);
+  // Reads the topiary.act* attributes of a node (None when absent); another
+  // prefix names a second activation on the same node (prefix, prefix_alpha,
+  // prefix_beta; the fused squeeze-excite carries two).
+  static Status fromNode(const Node& node, Activation& out, const std::string& prefix = "topiary.act");
   // Writes them (used by the optimiser).
-  void toNode(Node& node) const;
+  void toNode(Node& node, const std::string& prefix = "topiary.act") const;
   // Name as in the attribute ("" for None).
   std::string name() const;
 };

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "kernels/activation.h"
+#include "optimize/squeeze_excite_fusion.h"
 
 namespace topiary::optimize {
 
@@ -188,6 +189,9 @@ Result<Graph> optimizeForInference(const Graph& source, std::vector<std::string>
   for (size_t i = 0; i < g.nodes.size(); ++i)
     if (!removed[i]) kept.push_back(std::move(g.nodes[i]));
   g.nodes = std::move(kept);
+  // Needs the activations fused into the squeeze-excite Convs first. Not with
+  // run-time skipping, which works on those Convs separately.
+  if (dynamicSkipThreshold < 0) fuseSqueezeExcite(g, log);
   // Initializers only the removed BatchNorms or the replaced weights read can go.
   for (auto it = g.initializers.begin(); it != g.initializers.end();) {
     bool used = g.isGraphOutput(it->first);

@@ -2,6 +2,7 @@
 // Gradient: dy*b for a and dy*a for b, summed over broadcast dims.
 #include "ops/elementwise/binary.h"
 #include "ops/elementwise/elementwise_ops.h"
+#include "ops/nn/squeeze_excite.h"
 
 namespace topiary::ops {
 namespace {
@@ -29,6 +30,11 @@ class Mul final : public BinaryKernel {
 
 }  // namespace
 
-Result<std::unique_ptr<Kernel>> createMul(const Node& node, int opset) { return make<Mul>(legacyAxisOf(node, opset)); }
+// A Mul that the inference optimiser made the end of a fused squeeze-excite
+// chain carries topiary.squeeze_excite (see ops/nn/squeeze_excite.h).
+Result<std::unique_ptr<Kernel>> createMul(const Node& node, int opset) {
+  if (node.attrInt("topiary.squeeze_excite", 0) != 0) return createSqueezeExcite(node, opset);
+  return make<Mul>(legacyAxisOf(node, opset));
+}
 
 }  // namespace topiary::ops
