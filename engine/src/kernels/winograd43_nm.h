@@ -12,8 +12,10 @@
 // every multiply-add loads its own tile vector (which channels an output
 // reads differs per output), so the kernel halves the multiply-adds but
 // not the loads per multiply-add: one 64-byte tile load per multiply-add,
-// one weight broadcast per 4 (chunks of 64 tiles: 4 tile vectors share each
-// weight) and one channel offset per 8 (two positions xi share it).
+// one weight broadcast and one channel offset per 4 (chunks of 64 tiles: 4
+// tile vectors share each weight). With 16 tiles or fewer per chunk (7x7
+// planes, 14x14 at batch 1) a weight serves one vector and the dense plan
+// usually wins; Conv times both.
 #pragma once
 
 #include <cstdint>
