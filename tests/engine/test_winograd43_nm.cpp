@@ -103,6 +103,9 @@ class TestWinograd43Nm : public QObject {
         for (int64_t ci = 0; ci < 4; ++ci)
           if ((ci + t) % 4 >= 2) tap[static_cast<size_t>((co * 4 + ci) * 9 + t)] = 0.f;
     QVERIFY(!topiary::kernels::hasKernelNmPattern(tap.data(), 8, 4, 9));
+    // Fewer input channels than a group (a stem): dense, not offered.
+    std::vector<float> stem = randomValues(16 * 1 * 9, rng, 0.1f, 1.f);
+    QVERIFY(!topiary::kernels::hasKernelNmPattern(stem.data(), 16, 1, 9));
   }
 
   void matchesReference_data() {

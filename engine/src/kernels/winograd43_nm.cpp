@@ -80,7 +80,7 @@ void Winograd43NmPlan::init() {
 }
 
 bool hasKernelNmPattern(const float* w, int64_t cout, int64_t cin, int64_t taps, int n, int m) {
-  if (n < 1 || m < 2 * n) return false;
+  if (n < 1 || m < 2 * n || cin < m) return false;  // fewer channels than a group: nothing pruned
   for (int64_t co = 0; co < cout; ++co)
     for (int64_t c0 = 0; c0 < cin; c0 += m) {
       int nz = 0;

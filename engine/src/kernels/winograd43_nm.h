@@ -26,7 +26,8 @@ namespace topiary::kernels {
 
 // True when weights [cout, cin, taps] have at most n nonzero kernels in
 // every group of m consecutive input channels of each filter (a shorter
-// last group at most n too) and half the kernels or fewer are kept.
+// last group at most n too), m >= 2n and cin >= m (a stem with 1-3 input
+// channels passes the per-group test but is dense).
 bool hasKernelNmPattern(const float* w, int64_t cout, int64_t cin, int64_t taps, int n = 2, int m = 4);
 
 struct Winograd43NmPlan : Winograd43Plan {
