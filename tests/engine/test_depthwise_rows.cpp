@@ -1,0 +1,98 @@
+// The channel-interleaved depthwise kernel (kernels/depthwise_conv.h, forced
+// with topiary.kernel = "direct") against a plain double-precision loop on
+// every output width from 1 to 9 (groups of 4 outputs, then a group of 1, 2
+// or 3), 3x3 and 5x5 taps, strides 1 and 2, a partial 16-channel block,
+// padding 0 to 2, with and without a fused activation, one and two threads.
+#include <QtTest>
+#include <algorithm>
+#include <random>
+
+#include "engine/test_ops_nn_helpers.h"
+#include "kernels/kernel_choice.h"
+
+using namespace topiary;
+using namespace nntest;
+
+namespace {
+
+Tensor refDepthwise(const Tensor& X, const Tensor& W, const Tensor& B, int64_t stride, int64_t pad, bool hardSwish) {
+  const int64_t N = X.dim(0), C = X.dim(1), H = X.dim(2), Wd = X.dim(3), K = W.dim(2);
+  const int64_t Ho = (H + 2 * pad - K) / stride + 1, Wo = (Wd + 2 * pad - K) / stride + 1;
+  Tensor Y(DType::Float, {N, C, Ho, Wo});
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t oh = 0; oh < Ho; ++oh)
+        for (int64_t ow = 0; ow < Wo; ++ow) {
+          double s = B.at(c);
+          for (int64_t kh = 0; kh < K; ++kh)
+            for (int64_t kw = 0; kw < K; ++kw) {
+              const int64_t ih = oh * stride - pad + kh, iw = ow * stride - pad + kw;
+              if (ih >= 0 && iw >= 0 && ih < H && iw < Wd)
+                s += double(W.at((c * K + kh) * K + kw)) * X.at(((n * C + c) * H + ih) * Wd + iw);
+            }
+          if (hardSwish) s *= std::min(std::max(s / 6 + 0.5, 0.0), 1.0);
+          Y.at(((n * C + c) * Ho + oh) * Wo + ow) = static_cast<float>(s);
+        }
+  return Y;
+}
+
+}  // namespace
+
+class TestDepthwiseRows : public QObject {
+  Q_OBJECT
+ private slots:
+  void interleavedMatchesReference_data() {
+    QTest::addColumn<int>("k");
+    QTest::addColumn<int>("stride");
+    QTest::addColumn<int>("wo");
+    QTest::addColumn<int>("threads");
+    for (int k : {3, 5})
+      for (int stride : {1, 2})
+        for (int wo = 1; wo <= 9; ++wo)
+          for (int threads : {1, 2})
+            QTest::newRow(qPrintable(QString("k%1 s%2 wo%3 t%4").arg(k).arg(stride).arg(wo).arg(threads)))
+                << k << stride << wo << threads;
+  }
+  void interleavedMatchesReference() {
+    QFETCH(int, k);
+    QFETCH(int, stride);
+    QFETCH(int, wo);
+    QFETCH(int, threads);
+    std::mt19937 rng(static_cast<unsigned>(k * 1000 + stride * 100 + wo));
+    const int64_t c = wo % 2 ? 19 : 16, n = 3;
+    // Input width giving `wo` outputs (padding lowered until it is at least 1); the height differs from it.
+    int64_t pad = wo % 3;
+    auto inWidth = [&] { return (wo - 1) * stride + k - 2 * pad + (wo % 2 ? 0 : stride - 1); };
+    while (inWidth() < 1) --pad;
+    const int64_t w = inWidth();
+    const int64_t h = std::max<int64_t>(w + 1, k);
+    QVERIFY(w >= 1);
+    Tensor X = randomTensor({n, c, h, w}, rng);
+    Tensor W = randomTensor({c, 1, k, k}, rng);
+    Tensor B = randomTensor({c}, rng);
+    const bool hardSwish = wo % 2 == 0;
+    std::map<std::string, Attribute> attrs{{"topiary.frozen", Attribute::ofInt(1)},
+                                           {"topiary.kernel", Attribute::ofString("direct")},
+                                           {"group", Attribute::ofInt(c)},
+                                           {"strides", Attribute::ofInts({stride, stride})},
+                                           {"pads", Attribute::ofInts({pad, pad, pad, pad})}};
+    if (hardSwish) attrs["topiary.act"] = Attribute::ofString("HardSwish");
+    auto kern = build("Conv", attrs);
+    QVERIFY2(kern.isOk(), kern.isOk() ? "" : kern.status().message().c_str());
+    RunContext ctx;
+    ctx.threads = threads;
+    const Tensor ref = refDepthwise(X, W, B, stride, pad, hardSwish);
+    QCOMPARE(ref.dim(3), int64_t(wo));
+    for (int pass = 0; pass < 2; ++pass) {  // the second reuses the packed weights and scratch
+      std::string why;
+      std::vector<Tensor> out = run(*kern.value(), {&X, &W, &B}, 1, ctx, &why);
+      QVERIFY2(out.size() == 1, why.c_str());
+      QCOMPARE(dynamic_cast<const kernels::KernelChoice&>(*kern.value()).kernelChoice(), std::string("dw-interleaved"));
+      const double diff = testutil::maxAbsDiff(out[0], ref);
+      QVERIFY2(diff < 1e-5, qPrintable(QString("diff %1").arg(diff)));
+    }
+  }
+};
+
+QTEST_APPLESS_MAIN(TestDepthwiseRows)
+#include "test_depthwise_rows.moc"
