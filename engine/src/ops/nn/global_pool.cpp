@@ -1,8 +1,8 @@
 // GlobalAveragePool and GlobalMaxPool: one value per (image, channel) over
 // all spatial axes; the output keeps the rank with spatial dims of size 1.
-#include <Eigen/Core>
 #include <limits>
 
+#include "kernels/plane_sum.h"
 #include "kernels/threading.h"
 #include "ops/common.h"
 #include "ops/nn/nn_ops.h"
@@ -35,8 +35,8 @@ class GlobalPool final : public Kernel {
           for (int64_t i = 0; i < inN_; ++i) m = std::max(m, xc[i]);
           y[p] = m;
         } else {
-          // Eigen's vectorised sum: several float accumulators, no serial chain.
-          const double sum = Eigen::Map<const Eigen::ArrayXf>(xc, inN_).sum();
+          // Several float accumulators, no serial chain (kernels/plane_sum.h).
+          const double sum = kernels::planeSum(xc, inN_);
           y[p] = static_cast<float>(sum / static_cast<double>(inN_));
         }
       }

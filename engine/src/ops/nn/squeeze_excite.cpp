@@ -3,6 +3,7 @@
 #include <Eigen/Core>
 
 #include "kernels/activation.h"
+#include "kernels/plane_sum.h"
 #include "ops/common.h"
 
 namespace topiary::ops {
@@ -40,7 +41,7 @@ class SqueezeExcite final : public Kernel {
         float* g = gate_.data() + n * C;
         // Same sum as GlobalAveragePool's, so the fused model matches the unfused one.
         for (int64_t c = 0; c < C; ++c)
-          s[c] = static_cast<float>(static_cast<double>(Eigen::Map<const Eigen::ArrayXf>(xn + c * plane, plane).sum()) /
+          s[c] = static_cast<float>(static_cast<double>(kernels::planeSum(xn + c * plane, plane)) /
                                     static_cast<double>(plane));
         Eigen::Map<Eigen::VectorXf> hv(h, cr_), gv(g, C);
         hv.noalias() = W1 * Eigen::Map<const Eigen::VectorXf>(s, C);
