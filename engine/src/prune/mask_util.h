@@ -47,9 +47,11 @@ void nmSelect(const PrunableLayer& L, const std::vector<float>& scores, int n, i
 void nmSelectKernels(const PrunableLayer& L, const std::vector<float>& scores, int n, int m, float* mask);
 // Whether an nm config acts on whole kernels of this layer (kernel pattern
 // on a kernel larger than 1x1; on 1x1 the two patterns are the same), and
-// so needs per-kernel scores.
+// so needs per-kernel scores. A Conv with fewer input channels than m (a
+// 1-channel stem) has no group of kernels to thin: it is pruned per tap,
+// so that "n:m everywhere" still halves it.
 inline bool nmByKernel(const PrunableLayer& L, const LayerPruneConfig& c) {
-  return c.granularity == Granularity::NM && c.nmKernel && L.kernelSize > 1;
+  return c.granularity == Granularity::NM && c.nmKernel && L.kernelSize > 1 && L.inUnits >= c.m;
 }
 // The granularity an nm config scores its units at.
 inline Granularity nmScoreGranularity(const PrunableLayer& L, const LayerPruneConfig& c) {
