@@ -47,7 +47,7 @@ struct ExecutorOptions {
   // timing for layers whose shapes and zero pattern they have already seen
   // (the workbench's preview: one executor per edit). Null: the executor
   // makes its own, shared by its shards.
-  std::shared_ptr<KernelTuneCache> tuneCache;
+  std::shared_ptr<KernelTuneCache> tuneCache = nullptr;
 };
 
 int defaultThreadCount();
