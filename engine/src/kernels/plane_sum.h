@@ -11,6 +11,11 @@
 namespace topiary::kernels {
 
 inline float planeSum(const float* p, int64_t n) {
+  if (n < 16) {
+    float total = 0.f;
+    for (int64_t i = 0; i < n; ++i) total += p[i];
+    return total;
+  }
   v16 a0{}, a1{};
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
@@ -21,15 +26,19 @@ inline float planeSum(const float* p, int64_t n) {
     a0 += load16(p + i);
     i += 16;
   }
-  if (i < n) {  // the last 1-15 values, never read past p[n - 1]
-    float tail[16] = {};
-    copyShort(p + i, tail, n - i);
-    a1 += load16(tail);
+  if (i < n) {
+    // The last 16 values, with the lanes already summed cleared: no scalar
+    // tail, and no read past p[n - 1] (n >= 16 here).
+    const i16x iota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    const i16x fresh = iota >= static_cast<int32_t>(16 - (n - i));
+    a1 += (v16)((i16x)load16(p + n - 16) & fresh);
   }
-  const v16 s = a0 + a1;
-  float total = 0.f;
-  for (int k = 0; k < 16; ++k) total += s[k];
-  return total;
+  // Pairwise: 4 dependent adds instead of a chain of 16.
+  float t[16];
+  store16(t, a0 + a1);
+  for (int k = 0; k < 8; ++k) t[k] += t[k + 8];
+  for (int k = 0; k < 4; ++k) t[k] += t[k + 4];
+  return (t[0] + t[2]) + (t[1] + t[3]);
 }
 
 }  // namespace topiary::kernels
