@@ -14,51 +14,41 @@ constexpr int kXi = 36;
 // multiply-adds (the dense plan's 2 would leave 2 loads per multiply-add).
 constexpr int kNmChunk = 64;
 
-// BB outputs (of a block of 8) at P positions (xi, xi + 1), NV tile
-// vectors: P * BB * NV accumulators (8 to 16: enough independent chains to
-// hide the multiply-add latency, few enough to stay in registers). Each
-// slot's channel offset serves the P positions, each weight the NV tile
-// vectors. P = 2 was slower on resnet8 (two V planes of up to 16 KB each
-// compete for L1), so the product uses P = 1.
-template <int P, int BB, int NV>
-inline void pairOfPositions(const float* V0, int64_t vStride, const float* U0, int64_t uStride, const int32_t* off,
-                            int64_t slots, float* M0, int64_t mStride, int64_t chunk) {
-  v16 acc[P][BB][NV];
-  for (int p = 0; p < P; ++p)
-    for (int b = 0; b < BB; ++b)
-      for (int v = 0; v < NV; ++v) acc[p][b][v] = v16{};
-  const float* V1 = V0 + vStride;
-  const float* U1 = U0 + uStride;
-  for (int64_t j = 0; j < slots; ++j, off += kBlock, U0 += kBlock, U1 += kBlock)
+// BB outputs (of a block of 8) at one position xi, NV tile vectors: BB *
+// NV accumulators (8 to 16: enough independent chains to hide the
+// multiply-add latency, few enough to stay in registers); each weight
+// broadcast serves the NV tile vectors. (Two positions per call, sharing
+// each channel offset, were slower on resnet8: two V planes of up to 16 KB
+// competed for L1.)
+template <int BB, int NV>
+inline void outputsAtPosition(const float* V, const float* U, const int32_t* off, int64_t slots, float* M,
+                              int64_t chunk) {
+  v16 acc[BB][NV];
+  for (int b = 0; b < BB; ++b)
+    for (int v = 0; v < NV; ++v) acc[b][v] = v16{};
+  for (int64_t j = 0; j < slots; ++j, off += kBlock, U += kBlock)
     for (int b = 0; b < BB; ++b) {
-      const float* p0 = V0 + off[b];
-      const float* p1 = V1 + off[b];
-      const float w0 = U0[b], w1 = U1[b];
-      for (int v = 0; v < NV; ++v) {
-        acc[0][b][v] += w0 * load16(p0 + 16 * v);
-        if (P == 2) acc[P - 1][b][v] += w1 * load16(p1 + 16 * v);
-      }
+      const float* p = V + off[b];
+      const float w = U[b];
+      for (int v = 0; v < NV; ++v) acc[b][v] += w * load16(p + 16 * v);
     }
-  for (int p = 0; p < P; ++p)
-    for (int b = 0; b < BB; ++b)
-      for (int v = 0; v < NV; ++v) store16(M0 + p * mStride + b * chunk + 16 * v, acc[p][b][v]);
+  for (int b = 0; b < BB; ++b)
+    for (int v = 0; v < NV; ++v) store16(M + b * chunk + 16 * v, acc[b][v]);
 }
 
 template <int NV>
 void product(int B, const float* V, int64_t vStride, const float* U, const int32_t* off, int64_t slots, float* M,
              int64_t mStride, int64_t chunk) {
-  constexpr int BB = NV == 1 ? 8 : 4;   // outputs at a time: at most 16 accumulators
-  constexpr int P = 1;                   // positions at a time (see pairOfPositions)
+  constexpr int BB = NV == 1 ? 8 : 4;      // outputs at a time: at most 16 accumulators
   const int64_t uStride = slots * kBlock;  // one position's weights
-  for (int xi = 0; xi < kXi; xi += P) {
+  for (int xi = 0; xi < kXi; ++xi) {
     const float* Vx = V + xi * vStride;
     const float* Ux = U + xi * uStride;
     float* Mx = M + xi * mStride;
     int b0 = 0;
-    for (; b0 + BB <= B; b0 += BB)
-      pairOfPositions<P, BB, NV>(Vx, vStride, Ux + b0, uStride, off + b0, slots, Mx + b0 * chunk, mStride, chunk);
+    for (; b0 + BB <= B; b0 += BB) outputsAtPosition<BB, NV>(Vx, Ux + b0, off + b0, slots, Mx + b0 * chunk, chunk);
     for (; b0 < B; ++b0)  // a last partial block (cout not a multiple of 8)
-      pairOfPositions<P, 1, NV>(Vx, vStride, Ux + b0, uStride, off + b0, slots, Mx + b0 * chunk, mStride, chunk);
+      outputsAtPosition<1, NV>(Vx, Ux + b0, off + b0, slots, Mx + b0 * chunk, chunk);
   }
 }
 
