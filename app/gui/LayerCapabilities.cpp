@@ -63,6 +63,9 @@ LayerCapabilities LayerCapabilities::compute(const topiary::Graph& graph, const 
     const int m = QString(p).section(':', 1).toInt();
     if (reduction >= m) caps.nmPatterns << p;
   }
+  // Whole kernels, 2 of every 4 input channels: the pattern the 2:4 Winograd
+  // kernel runs (needs 4 input channels per group and a kernel over 1x1).
+  if (conv && L->kernelSize > 1 && L->inUnits >= 4) caps.nmPatterns << kNmKernelPattern;
   // A group granularity needs an unlocked group (the logits' neurons are
   // locked: the graph output must keep its width).
   auto groupState = [&](int gi, QString& why) -> const topiary::DependencyGroup* {
@@ -107,4 +110,18 @@ LayerCapabilities LayerCapabilities::compute(const topiary::Graph& graph, const 
     else caps.unavailable << g + ": " + reason;
   }
   return caps;
+}
+
+bool parseNmChoice(const QString& choice, int& n, int& m, bool& kernels) {
+  kernels = choice.endsWith(QStringLiteral(" kernels"));
+  const QString pattern = kernels ? choice.chopped(8) : choice;
+  if (!pattern.contains(':')) return false;
+  bool okN = false, okM = false;
+  n = pattern.section(':', 0, 0).toInt(&okN);
+  m = pattern.section(':', 1, 1).toInt(&okM);
+  return okN && okM;
+}
+
+QString nmChoiceName(int n, int m, bool kernels) {
+  return QString("%1:%2%3").arg(n).arg(m).arg(kernels ? QStringLiteral(" kernels") : QString());
 }

@@ -14,13 +14,21 @@
 #include "topiary/graph.h"
 #include "topiary/prune.h"
 
+// The table's name for 2:4 over whole kernels.
+inline const QString kNmKernelPattern = QStringLiteral("2:4 kernels");
+// "2:4" -> n 2, m 4, per tap; "2:4 kernels" -> whole kernels. False when `choice` is no N:M pattern.
+bool parseNmChoice(const QString& choice, int& n, int& m, bool& kernels);
+QString nmChoiceName(int n, int m, bool kernels);
+
 struct LayerCapabilities {
   // In PrunePlan::granularities() order; "nm" when at least one pattern fits.
   QStringList granularities;
   // N:M patterns ("2:4", "1:4", "4:8") with at least one complete group of M
   // along the layer's reduction length (input channels x kernel size); when
   // M does not divide it the last group of each row is shorter and keeps
-  // min(N, its length), as the engine does.
+  // min(N, its length), as the engine does. A Conv with a kernel over 1x1 and
+  // at least 4 input channels also offers kNmKernelPattern: 2 whole kernels
+  // kept of every 4 input channels (recipe "nm_pattern": "kernel").
   QStringList nmPatterns;
   // bn_scale ranks a group by its BatchNormalization scales: only groups that have one.
   bool bnScaleFilter = false;   // the group of the layer's filters / neurons

@@ -112,7 +112,7 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
           // The default does not apply to this layer: dense, unless a coupled
           // layer's structured pruning removed some of its input channels.
           if (g.isEmpty()) return coupledOnly ? tr("coupled") : tr("dense");
-          return g == "nm" ? QString("%1:%2").arg(plan.n).arg(plan.m) : g;
+          return g == "nm" ? nmChoiceName(plan.n, plan.m, plan.nmKernels) : g;
         }
         case Criterion: return plan.criterion;
         case Sparsity:
@@ -222,7 +222,7 @@ bool LayerTableModel::setData(const QModelIndex& index, const QVariant& value, i
   // start from the closest one it can take ("filter" on a Gemm: neurons).
   if (!doc_->plan().hasOwnPlan(layer)) {
     plan.granularity = caps.closest(plan.granularity);
-    if (plan.granularity == "nm" && !caps.nmPatterns.contains(QString("%1:%2").arg(plan.n).arg(plan.m)))
+    if (plan.granularity == "nm" && !caps.nmPatterns.contains(nmChoiceName(plan.n, plan.m, plan.nmKernels)))
       plan.granularity = "element";
   }
   auto fixCriterion = [&] {
@@ -232,10 +232,8 @@ bool LayerTableModel::setData(const QModelIndex& index, const QVariant& value, i
   switch (index.column()) {
     case Granularity: {
       QString g = value.toString();
-      if (g.contains(':')) {  // "2:4" means N:M
-        if (!caps.nmPatterns.contains(g)) return false;
-        plan.n = g.section(':', 0, 0).toInt();
-        plan.m = g.section(':', 1, 1).toInt();
+      if (g.contains(':')) {  // "2:4" means N:M per tap, "2:4 kernels" over whole kernels
+        if (!caps.nmPatterns.contains(g) || !parseNmChoice(g, plan.n, plan.m, plan.nmKernels)) return false;
         g = "nm";
       }
       // "filter" and "neuron" name the same unit (output channels) on a Conv and on a Gemm.

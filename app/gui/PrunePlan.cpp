@@ -41,6 +41,7 @@ QJsonObject PrunePlan::toRecipe() const {
     if (p.granularity == "nm") {
       l["n"] = p.n;
       l["m"] = p.m;
+      if (p.nmKernels) l["nm_pattern"] = "kernel";
       l.remove("sparsity");
     }
     if (p.locked) l["locked"] = true;
@@ -125,6 +126,7 @@ bool PrunePlan::fromRecipe(const QJsonObject& recipe, PrunePlan& out, QString* e
     p.locked = o["locked"].toBool(false);
     p.n = o["n"].toInt(p.n);
     p.m = o["m"].toInt(p.m);
+    p.nmKernels = o["nm_pattern"].toString() == "kernel";
     c.layers_[it.key()] = p;
   }
   out = c;

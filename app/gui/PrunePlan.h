@@ -15,10 +15,12 @@ struct LayerPlan {
   double sparsity = 0.0;           // [0, 1) of the layer's prunable units
   bool locked = false;             // locked layers keep their weights (sparsity forced to 0)
   int n = 2, m = 4;                // N:M pattern when granularity == "nm"
+  bool nmKernels = false;          // N:M over whole kernels (recipe "nm_pattern": "kernel"), else per tap
 
   bool operator==(const LayerPlan& o) const {
     return granularity == o.granularity && criterion == o.criterion && qFuzzyCompare(1 + sparsity, 1 + o.sparsity) &&
-           locked == o.locked && n == o.n && m == o.m;
+           locked == o.locked && n == o.n && m == o.m &&
+           nmKernels == o.nmKernels;
   }
   bool operator!=(const LayerPlan& o) const { return !(*this == o); }
 };

@@ -24,6 +24,7 @@ class TestLayerChoices : public QObject {
   void operatorRules();
   void globalDefaultFallsBackPerLayer();
   void bnScaleOnlyWhereABatchNormIs();
+  void nmOverWholeKernels();
 
  private:
   static std::shared_ptr<const LoadedModel> load(const QString& file);
@@ -248,4 +249,63 @@ void TestLayerChoices::bnScaleOnlyWhereABatchNormIs() {
 }
 
 QTEST_MAIN(TestLayerChoices)
+// "2:4 kernels" (2 whole kernels kept of every 4 input channels): offered on
+// Convs with a kernel over 1x1 and at least 4 input channels, written to the
+// recipe as nm_pattern "kernel", read back, and previewed with exactly that
+// pattern (every group of 4 kernels of a filter keeps 2 whole kernels).
+void TestLayerChoices::nmOverWholeKernels() {
+  auto m = load("resnet8.onnx");
+  if (!m) QSKIP("demo model not bundled");
+  ModelDocument doc;
+  doc.setModel(m);
+  LayerTableModel table(&doc);
+  int offered = 0;
+  QString conv;
+  for (int row = 0; row < table.rowCount(); ++row) {
+    const LayerInfo& li = m->layers[row];
+    const bool fits = li.op == "Conv" && li.weightShape.size() == 4 && li.weightShape[1] >= 4 &&
+                      li.weightShape[2] * li.weightShape[3] > 1;
+    QCOMPARE(table.granularityChoices(row).contains(kNmKernelPattern), fits);
+    if (fits && conv.isEmpty()) conv = li.name;
+    offered += fits;
+  }
+  QVERIFY(offered >= 4);  // the 3x3 convolutions after the stem
+  const int row = table.rowOf(conv);
+  QVERIFY(table.setData(table.index(row, LayerTableModel::Granularity), kNmKernelPattern));
+  QCOMPARE(table.data(table.index(row, LayerTableModel::Granularity)).toString(), kNmKernelPattern);
+  const LayerPlan lp = doc.plan().layerPlan(conv);
+  QVERIFY(lp.granularity == "nm" && lp.nmKernels && lp.n == 2 && lp.m == 4);
+  const QJsonObject recipe = doc.plan().toRecipe();
+  QCOMPARE(recipe["layers"].toObject()[conv].toObject()["nm_pattern"].toString(), QString("kernel"));
+  PrunePlan back;
+  QString error;
+  QVERIFY2(PrunePlan::fromRecipe(recipe, back, &error), qPrintable(error));
+  QVERIFY(back == doc.plan());
+  // Per tap again: the key is dropped, and the plans differ.
+  QVERIFY(table.setData(table.index(row, LayerTableModel::Granularity), "2:4"));
+  QVERIFY(!doc.plan().layerPlan(conv).nmKernels);
+  QVERIFY(!doc.plan().toRecipe()["layers"].toObject()[conv].toObject().contains("nm_pattern"));
+  QVERIFY(!(back == doc.plan()));
+  // The preview prunes whole kernels: each filter keeps 2 of every 4.
+  const PreviewResult r = preview(m, back);
+  QVERIFY2(r.ok, qPrintable(r.error));
+  QVERIFY(qAbs(r.layerSparsity.value(conv) - 0.5) < 0.01);
+  const LayerInfo& li = m->layers[row];
+  QVERIFY(r.masks && r.masks->count(li.weight.toStdString()));
+  const topiary::Tensor& mask = r.masks->at(li.weight.toStdString());
+  const qint64 cout = li.weightShape[0], cin = li.weightShape[1], k = li.weightShape[2] * li.weightShape[3];
+  QCOMPARE(qint64(mask.numel()), cout * cin * k);
+  for (qint64 o = 0; o < cout; ++o)
+    for (qint64 g = 0; g + 4 <= cin; g += 4) {
+      int kept = 0;
+      for (qint64 c = g; c < g + 4; ++c) {
+        int ones = 0;
+        for (qint64 t = 0; t < k; ++t) ones += mask.f()[(o * cin + c) * k + t] != 0.f;
+        QVERIFY2(ones == 0 || ones == k, "a kernel is kept or pruned whole");
+        kept += ones == k;
+      }
+      QCOMPARE(kept, 2);
+    }
+}
+
 #include "test_layer_choices.moc"
