@@ -57,6 +57,15 @@ struct Winograd43Plan {
   // alias y). `scratch` holds scratchFloats() floats.
   void run(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act,
            const float* r = nullptr) const;
+  // One image shared with a helper thread (kernels/shared_work.h): the
+  // input is padded and transformed by groups of input channels, then
+  // groups of output-channel blocks (sharedPieces() of them) each do their
+  // products, output transform and copy-out. Same arguments and results as
+  // run() with n = 1; `scratch` holds sharedScratchFloats() floats.
+  void runOneShared(const float* x, float* y, float* scratch, const float* b, const Activation* act,
+                    const float* r = nullptr) const;
+  int64_t sharedPieces() const;
+  int64_t sharedScratchFloats() const;
 
  private:
   // One tap plane of a pass: `group` images, then spare floats that take
@@ -66,14 +75,23 @@ struct Winograd43Plan {
   // One row buffer of the transformed outputs (see pass()), with room for
   // the whole vectors written past the last tile.
   int64_t outRowFloats() const { return 4 * (group * perImage + 32); }
-  // One image into the tap planes at `dst` (its first tile; channels
-  // `chan` floats apart, planes `plane` apart). Writes every tile once,
-  // padding included, so the buffer needs no clearing.
-  void padImage(const float* x, float* dst, int64_t chan, int64_t plane) const;
+  // One image's channels [ci0, ci1) into the tap planes at `dst` (its first
+  // tile; channels `chan` floats apart, planes `plane` apart). Writes every
+  // tile once, padding included, so the buffer needs no clearing.
+  void padImage(const float* x, float* dst, int64_t chan, int64_t plane, int64_t ci0, int64_t ci1) const;
   void pass(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act,
             const float* r) const;
-  // Rows of the output buffers into y (and residual, activation) per plane.
-  void compact(const float* out, int64_t n, float* y, const Activation& act, bool actDone, const float* r) const;
+  // Input transform of the nv vectors of tiles from q0 of the tap planes xg
+  // into V, input channels [ci0, ci1).
+  void inputTransform(const float* xg, int64_t q0, int nv, float* V, int64_t ci0, int64_t ci1) const;
+  // Products and output transform of those tiles for output channels
+  // [co0, co1) (co0 a block start) into the output buffers `out`; M is scratch.
+  void blocks(const float* V, int64_t q0, int nv, float* M, float* out, int64_t co0, int64_t co1, const float* b,
+              bool relu) const;
+  // Rows of the output buffers into y (and residual, activation) per plane,
+  // output channels [co0, co1).
+  void compact(const float* out, int64_t n, float* y, const Activation& act, bool actDone, const float* r,
+               int64_t co0, int64_t co1) const;
 };
 
 }  // namespace topiary::kernels

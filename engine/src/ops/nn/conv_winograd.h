@@ -5,8 +5,10 @@
 #pragma once
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
+#include "kernels/winograd43_conv.h"
 #include "ops/common.h"
 
 namespace topiary::kernels {
@@ -17,11 +19,13 @@ namespace topiary::ops {
 
 // y = act(conv(x) + b + r) over N images. `want` carries the window's
 // geometry (channels unset); `pl` is the plan kept between runs and
-// `scratch` the caller's scratch, grown as needed.
+// `scratch` the caller's scratch, grown as needed. F(4x4, 3x3) shares one
+// image with a helper thread (Winograd43Plan::runOneShared) when the run
+// has `rawThreads` > 1 and the layer ~20 us of work (2 MFLOP, as co-vector).
 template <class Plan>
 void runWinograd(Plan& pl, Plan want, int64_t cin, int64_t cout, const float* w, const float* x, int64_t N, float* y,
                  const float* b, const kernels::Activation* act, const float* r, std::vector<float>& scratch,
-                 int threads) {
+                 int threads, int rawThreads = 1) {
   if (pl.packed.empty() || pl.cin != cin || pl.cout != cout || pl.H != want.H || pl.W != want.W ||
       pl.Ho != want.Ho || pl.Wo != want.Wo || pl.padT != want.padT || pl.padL != want.padL) {
     pl = std::move(want);
@@ -29,6 +33,13 @@ void runWinograd(Plan& pl, Plan want, int64_t cin, int64_t cout, const float* w,
     pl.cout = cout;
     pl.init();
     pl.pack(w);
+  }
+  if constexpr (std::is_base_of_v<kernels::Winograd43Plan, Plan>) {
+    if (N == 1 && rawThreads > 1 && 2.0 * cout * cin * 9 * pl.Ho * pl.Wo >= 2e6 && pl.sharedPieces() > 1) {
+      const int64_t S = pl.sharedScratchFloats();
+      if (scratch.size() < static_cast<size_t>(S)) scratch.resize(static_cast<size_t>(S));
+      return pl.runOneShared(x, y, scratch.data(), b, act, r);
+    }
   }
   const int64_t inN = cin * pl.H * pl.W, outN = cout * pl.Ho * pl.Wo, S = pl.scratchFloats();
   const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N)));
