@@ -1,9 +1,10 @@
 // The direct Conv kernel (kernels/direct_conv.h, forced with topiary.kernel =
-// "direct") where its output is written in place (1x1 stride-1 layers whose
-// plane is a multiple of 16 values: bias and activation applied in the
-// kernel's registers) and where it is not (7x7, padded 3x3: applied while the
-// wide rows are compacted), against a plain double-precision loop; output
-// channel counts that leave partial blocks of 8, one and two threads.
+// "direct") where it writes its output straight to y with bias and activation
+// applied in its registers (rows with no extra columns: 1x1 stride 1; planes
+// of a multiple of 16 values, and others whose last vector per channel is
+// clipped) and where it does not (padded 3x3: applied while the wide rows are
+// compacted), against a plain double-precision loop; output channel counts
+// that leave partial blocks of 8, one and two threads.
 #include <QtTest>
 #include <algorithm>
 #include <random>
@@ -53,7 +54,7 @@ class TestDirectEpilogue : public QObject {
     QTest::addColumn<QString>("act");
     QTest::addColumn<bool>("bias");
     QTest::addColumn<int>("threads");
-    for (int s = 0; s < 6; ++s)
+    for (int s = 0; s < 7; ++s)
       for (const char* a : {"", "Relu", "HardSwish"})
         for (bool b : {false, true})
           for (int t : {1, 2})
@@ -68,10 +69,12 @@ class TestDirectEpilogue : public QObject {
     struct Shp {
       int64_t n, c, h, w, co, k, pad;
     };
-    // In place: 1x1 on 28x28 (784 = 49 vectors), 8x8, 4x12 (48); not in
-    // place: 1x1 on 7x7, 3x3 padded on 8x8, 1x1 on 5x5.
+    // Straight to y: 1x1 on 28x28 (784 = 49 vectors), 8x8, 4x12 (48); with a
+    // clipped last vector: 1x1 on 7x7 (49), 5x5 (25), 14x14 (196); compacted:
+    // 3x3 padded on 8x8.
     const Shp cases[] = {{3, 16, 28, 28, 13, 1, 0}, {2, 9, 8, 8, 20, 1, 0}, {3, 5, 4, 12, 8, 1, 0},
-                         {2, 12, 7, 7, 17, 1, 0},   {2, 6, 8, 8, 11, 3, 1}, {1, 3, 5, 5, 7, 1, 0}};
+                         {2, 12, 7, 7, 17, 1, 0},   {2, 6, 8, 8, 11, 3, 1}, {1, 3, 5, 5, 7, 1, 0},
+                         {3, 32, 14, 14, 9, 1, 0}};
     const Shp s = cases[shapeCase];
     std::mt19937 rng(static_cast<unsigned>(300 + shapeCase));
     Tensor X = randomTensor({s.n, s.c, s.h, s.w}, rng, -2.f, 2.f);

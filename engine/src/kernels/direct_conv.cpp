@@ -16,9 +16,11 @@ constexpr int kBlock = 8;  // output channels per packed block
 // accumulators stay in registers over every input channel and tap.
 // With `act` (output written in place), bias and activation are applied in
 // registers before the store: no second pass over the output.
+// `pitch` floats between output channels, of which the first `limit` are
+// written (a clipped last vector when the output goes straight to y).
 template <int B, int V>
 inline void chunk(const DirectConvPlan& p, const float* xpad, const float* wpack, float* ywide, int64_t o,
-                  const float* bias, const Activation* act) {
+                  int64_t pitch, int64_t limit, const float* bias, const Activation* act) {
   const int64_t taps = p.kH * p.kW;
   const int64_t* shifts = p.shifts.data();
   v16 acc[V][B];
@@ -38,31 +40,42 @@ inline void chunk(const DirectConvPlan& p, const float* xpad, const float* wpack
   if (act) {
     for (int b = 0; b < B; ++b) {
       const float bb = bias ? bias[b] : 0.f;
-      for (int v = 0; v < V; ++v) store16(ywide + b * p.wide + o + 16 * v, activate16(*act, acc[v][b] + bb));
+      for (int v = 0; v < V; ++v) {
+        const int64_t at = o + 16 * v;
+        const v16 out = activate16(*act, acc[v][b] + bb);
+        if (at + 16 <= limit) {
+          store16(ywide + b * pitch + at, out);
+        } else if (at < limit) {  // the channel's last values: the rest belongs to the next channel
+          float part[16];
+          store16(part, out);
+          copyShort(part, ywide + b * pitch + at, limit - at);
+        }
+      }
     }
     return;
   }
   for (int b = 0; b < B; ++b)
-    for (int v = 0; v < V; ++v) store16(ywide + b * p.wide + o + 16 * v, acc[v][b]);
+    for (int v = 0; v < V; ++v) store16(ywide + b * pitch + o + 16 * v, acc[v][b]);
 }
 
 // Output channels [b*8, b*8 + B) of one image over the wide plane, 48
 // outputs at a time (24 accumulators + 3 inputs + 1 weight fit the 32
 // AVX-512 registers), then the last 16 or 32.
 template <int B>
-void block(const DirectConvPlan& p, const float* xpad, const float* wpack, float* ywide, const float* bias,
-           const Activation* act) {
+void block(const DirectConvPlan& p, const float* xpad, const float* wpack, float* ywide, int64_t pitch, int64_t limit,
+           const float* bias, const Activation* act) {
   int64_t o = 0;
   // A lone 16 at the end is poor (one input load per B weights): end on
   // 32 + 32 instead of 48 + 16.
   const int64_t tail = p.wide % 48 == 16 && p.wide >= 64 ? 64 : 0;
-  for (; o + 48 <= p.wide - tail; o += 48) chunk<B, 3>(p, xpad, wpack, ywide, o, bias, act);
-  for (; tail && o + 32 <= p.wide; o += 32) chunk<B, 2>(p, xpad, wpack, ywide, o, bias, act);
-  if (o + 32 <= p.wide) chunk<B, 2>(p, xpad, wpack, ywide, o, bias, act), o += 32;
-  if (o < p.wide) chunk<B, 1>(p, xpad, wpack, ywide, o, bias, act);
+  for (; o + 48 <= p.wide - tail; o += 48) chunk<B, 3>(p, xpad, wpack, ywide, o, pitch, limit, bias, act);
+  for (; tail && o + 32 <= p.wide; o += 32) chunk<B, 2>(p, xpad, wpack, ywide, o, pitch, limit, bias, act);
+  if (o + 32 <= p.wide) chunk<B, 2>(p, xpad, wpack, ywide, o, pitch, limit, bias, act), o += 32;
+  if (o < p.wide) chunk<B, 1>(p, xpad, wpack, ywide, o, pitch, limit, bias, act);
 }
 
-using BlockFn = void (*)(const DirectConvPlan&, const float*, const float*, float*, const float*, const Activation*);
+using BlockFn = void (*)(const DirectConvPlan&, const float*, const float*, float*, int64_t, int64_t, const float*,
+                         const Activation*);
 const BlockFn kBlocks[kBlock + 1] = {nullptr,  block<1>, block<2>, block<3>, block<4>,
                                      block<5>, block<6>, block<7>, block<8>};
 
@@ -88,6 +101,7 @@ void DirectConvPlan::init() {
   inPlaceInput = sH == 1 && sW == 1 && padT == 0 && padL == 0 && Hp == H && Wp == W && wide - 1 + shifts.back() < H * W;
   if (inPlaceInput) plane = H * W;
   inPlaceOutput = Ws == Wo && wide == Ho * Wo;
+  writeThrough = Ws == Wo;
 }
 
 void DirectConvPlan::packInto(const float* w, std::vector<float>& out) const {
@@ -183,7 +197,7 @@ void DirectConvPlan::runPacked(const float* pack, const float* x, float* y, floa
   static const Activation kNone;
   if (!act) act = &kNone;
   const float* xin = x;
-  float* ywide = inPlaceOutput ? y : scratch + cin * plane + wide + 16;
+  float* ywide = writeThrough ? y : scratch + cin * plane + wide + 16;
   if (!inPlaceInput) {
     // Reads run up to `wide` floats past the last plane (lanes that are dropped).
     std::fill(scratch, scratch + cin * plane + wide + 16, 0.f);
@@ -191,16 +205,17 @@ void DirectConvPlan::runPacked(const float* pack, const float* x, float* y, floa
     xin = scratch;
   }
   const int64_t taps = kH * kW;
-  // An output written in place gets bias and activation in the kernel's
-  // registers (finish() would be a second pass over it, which cost 5-6% of
-  // mobilenet-tiny's time on its 28x28 pointwise layer); a wide output is
-  // finished while it is compacted.
+  // An output written straight to y gets bias and activation in the
+  // kernel's registers (finish() would be a second pass over it, which cost
+  // 5-6% of mobilenet-tiny's time on its 28x28 pointwise layer); a wide
+  // output is finished while it is compacted.
+  const int64_t pitch = writeThrough ? Ho * Wo : wide;
   for (int64_t co = 0; co < cout; co += kBlock) {
     const int count = static_cast<int>(std::min<int64_t>(kBlock, cout - co));
-    kBlocks[count](*this, xin, pack + (co / kBlock) * cin * taps * kBlock, ywide + co * wide,
-                   inPlaceOutput && b ? b + co : nullptr, inPlaceOutput ? act : nullptr);
+    kBlocks[count](*this, xin, pack + (co / kBlock) * cin * taps * kBlock, ywide + co * pitch, pitch, pitch,
+                   writeThrough && b ? b + co : nullptr, writeThrough ? act : nullptr);
   }
-  if (!inPlaceOutput) finish(ywide, y, b, act);
+  if (!writeThrough) finish(ywide, y, b, act);
 }
 
 void DirectConvPlan::runSparse(const CsrMatrix& offsets, const float* x, float* y, float* scratch, const float* b,

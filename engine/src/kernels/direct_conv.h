@@ -27,6 +27,10 @@ struct DirectConvPlan {
   int64_t wide = 0;        // flattened wide output per channel, rounded up to 16
   int64_t plane = 0;       // floats per input channel (all its phase planes)
   bool inPlaceInput = false, inPlaceOutput = false;
+  // Rows with no extra columns (Ws == Wo): run() writes the output directly,
+  // channels Ho*Wo apart, the last vector of each channel clipped, with bias
+  // and activation in registers (inPlaceOutput: the same with no clipping).
+  bool writeThrough = false;
   std::vector<int64_t> shifts;  // per tap
   std::vector<float> packed;    // weights as [cout/8 blocks][cin][tap][8]
 
