@@ -1,6 +1,7 @@
 // Winograd F(4x4, 3x3) with one image shared between the calling thread and
-// a helper (Winograd43Plan::runOneShared, kernels/shared_work.h): groups of
-// output-channel blocks as pieces after the caller's input transform. The
+// a helper (Winograd43Plan::runOneShared, kernels/shared_work.h): two
+// stripes of tile rows, or groups of input channels (padding and input
+// transform) then of output-channel blocks (the rest) as pieces. The
 // shared run does the same arithmetic in the same order as run(), so its
 // output must equal the one-thread result bit for bit, and both stay within
 // fp32 rounding of a double-precision convolution. Shapes: batch 1, 8 .. 64
@@ -78,7 +79,7 @@ class TestWinograd43Shared : public QObject {
   void sharedEqualsOneThread_data() {
     QTest::addColumn<int>("shapeCase");
     QTest::addColumn<int>("fusion");  // 0 none, 1 bias + Relu, 2 bias + LeakyRelu, 3 bias + residual + Relu
-    for (int s = 0; s < 7; ++s)
+    for (int s = 0; s < 9; ++s)
       for (int f = 0; f < 4; ++f) QTest::newRow(qPrintable(QString("s%1 f%2").arg(s).arg(f))) << s << f;
   }
   void sharedEqualsOneThread() {
@@ -92,6 +93,8 @@ class TestWinograd43Shared : public QObject {
         {8, 24, 28},   // 3 blocks, 3 pieces; two product chunks and a partial one
         {12, 17, 14},  // a partial last block
         {8, 8, 14},    // one block: no sharing, the caller runs the single piece
+        {16, 16, 32},  // stripes of 4 tile rows
+        {8, 16, 30},   // stripes of 4 tile rows, the last one with two output rows
     };
     const Layer s = shapes[shapeCase];
     const int64_t P = s.H * s.H;
@@ -116,7 +119,10 @@ class TestWinograd43Shared : public QObject {
     pl.padT = pl.padL = 1;
     pl.init();
     pl.pack(w.data());
-    QCOMPARE(pl.sharedPieces(), std::min<int64_t>(4, (s.cout + 7) / 8));
+    // Tile-row stripes (28 .. 32 wide: two halves cost no more vectors of
+    // 16 tiles than the whole), else channel groups.
+    QCOMPARE(pl.stripes(), s.H >= 28);
+    QCOMPARE(pl.sharedPieces(), pl.stripes() ? 2 : std::min<int64_t>(4, (s.cout + 7) / 8));
     std::vector<float> scratch(static_cast<size_t>(pl.scratchFloats()), std::nanf(""));
     std::vector<float> one(static_cast<size_t>(s.cout * P), -7.f);
     pl.run(x.data(), 1, one.data(), scratch.data(), b, &act, r);

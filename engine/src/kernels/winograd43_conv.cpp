@@ -128,7 +128,8 @@ void Winograd43Plan::run(const float* x, int64_t n, float* y, float* scratch, co
                          const float* r) const {
   const int64_t outN = cout * Ho * Wo;
   for (int64_t i = 0; i < n; i += group)
-    pass(x + i * cin * H * W, std::min(group, n - i), y + i * outN, scratch, b, act, r ? r + i * outN : nullptr);
+    pass(x + i * cin * H * W, std::min(group, n - i), y + i * outN, scratch, b, act, r ? r + i * outN : nullptr, 0,
+         th);
 }
 
 namespace {
@@ -194,8 +195,8 @@ inline void storeFirst(float* p, v16 v, int64_t n) {
 
 }  // namespace
 
-void Winograd43Plan::padImage(const float* x, float* dst, int64_t chan, int64_t plane, int64_t ci0,
-                              int64_t ci1) const {
+void Winograd43Plan::padImage(const float* x, float* dst, int64_t chan, int64_t plane, int64_t ci0, int64_t ci1,
+                              int64_t t0, int64_t t1) const {
   // Padded row R (input row R - padT) is tap row R % 4 of tile row R / 4
   // and, when R % 4 < 2, tap row R % 4 + 4 of tile row R / 4 - 1. It is
   // split by column modulo 4, 64 columns at a time: phase c (padded
@@ -206,13 +207,13 @@ void Winograd43Plan::padImage(const float* x, float* dst, int64_t chan, int64_t 
   const int64_t xN = cin * H * W;
   const int64_t blocks = (4 * tw + 2 + 63) / 64;  // padded columns 0 .. 4*tw+1
   for (int64_t ci = ci0; ci < ci1; ++ci)
-    for (int64_t R = 0; R < 4 * th + 2; ++R) {
-      const int64_t ih = R - padT;
+    for (int64_t R = 0; R < 4 * (t1 - t0) + 2; ++R) {  // padded row R + 4 * t0
+      const int64_t ih = R + 4 * t0 - padT;
       const bool inside = ih >= 0 && ih < H;
       const int64_t row = (ci * H + ih) * W - padL;  // offset of padded column 0 (read only inside)
       float* uses[2];
       int nUses = 0;
-      if (R / 4 < th) uses[nUses++] = dst + ci * chan + (R % 4) * 6 * plane + (R / 4) * tw;
+      if (R / 4 < t1 - t0) uses[nUses++] = dst + ci * chan + (R % 4) * 6 * plane + (R / 4) * tw;
       if (R % 4 < 2 && R >= 4) uses[nUses++] = dst + ci * chan + (R % 4 + 4) * 6 * plane + (R / 4 - 1) * tw;
       auto split = [&](int64_t m, v16 p[4]) {
         if (!inside || m >= blocks) {
@@ -330,7 +331,7 @@ void Winograd43Plan::blocks(const float* V, int64_t q0, int nv, float* M, float*
 }
 
 void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, const float* b,
-                          const Activation* act, const float* res) const {
+                          const Activation* act, const float* res, int64_t t0, int64_t t1) const {
   static const Activation kNone;
   if (!act) act = &kNone;
   const int64_t plane = planeFloats(), chan = 36 * plane;
@@ -346,9 +347,10 @@ void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, c
   float* out = M + kXi * mStep;
   // The last vectors of a pass read up to 15 tiles past its images: whatever
   // is there only reaches outputs that are dropped.
-  for (int64_t img = 0; img < n; ++img) padImage(x + img * cin * H * W, xg + img * perImage, chan, plane, 0, cin);
+  for (int64_t img = 0; img < n; ++img)
+    padImage(x + img * cin * H * W, xg + img * perImage, chan, plane, 0, cin, t0, t1);
 
-  const int64_t total = n * perImage;
+  const int64_t total = n * (t1 - t0) * tw;
   // Relu in registers unless a residual comes first; the others per plane in compact().
   const bool relu = act->kind == Activation::Kind::Relu && !res;
   for (int64_t q0 = 0; q0 < total; q0 += ch) {
@@ -356,19 +358,39 @@ void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, c
     inputTransform(xg, q0, nv, V, 0, cin);
     blocks(V, q0, nv, M, out, 0, cout, b, relu);
   }
-  compact(out, n, y, *act, relu, res, 0, cout);
+  compact(out, n, y, *act, relu, res, 0, cout, t0, t1);
 }
 
-int64_t Winograd43Plan::sharedPieces() const { return std::min<int64_t>(4, (cout + kBlock - 1) / kBlock); }
+bool Winograd43Plan::stripes() const {
+  // Two stripes of tile rows cost no more vectors of 16 tiles than the whole
+  // image (28x28: 21 + 28 tiles, 32x32: 32 + 32): then each thread does all
+  // the work of its stripe, and nothing crosses between the cores' caches.
+  const int64_t top = th / 2 * tw;
+  auto vectors = [](int64_t t) { return (t + 15) / 16; };
+  return th >= 2 && vectors(top) + vectors(perImage - top) <= vectors(perImage);
+}
+
+int64_t Winograd43Plan::sharedPieces() const {
+  return stripes() ? 2 : std::min<int64_t>(4, (cout + kBlock - 1) / kBlock);
+}
 
 int64_t Winograd43Plan::sharedScratchFloats() const {
   const int64_t chunks = (perImage + chunk - 1) / chunk;
-  return inputFloats() + chunks * kXi * (cin * chunk + 16) + 4 * cout * outRowFloats() +
-         kSharedSlots * kXi * (kBlock * chunk + 16) + 64;
+  return std::max(kSharedSlots * scratchFloats(), inputFloats() + chunks * kXi * (cin * chunk + 16) +
+                                                      4 * cout * outRowFloats() +
+                                                      kSharedSlots * kXi * (kBlock * chunk + 16) + 64);
 }
 
 void Winograd43Plan::runOneShared(const float* x, float* y, float* scratch, const float* b, const Activation* act,
                                   const float* res) const {
+  if (stripes()) {
+    const int64_t S = scratchFloats();
+    return runShared(2, [&](int64_t i, int slot) {
+      pass(x, 1, y, scratch + slot * S, b, act, res, i == 0 ? 0 : th / 2, i == 0 ? th / 2 : th);
+    });
+  }
+  // Otherwise the channels are split, in two shared jobs (below), and the
+  // transformed input crosses between the cores' caches.
   static const Activation kNone;
   if (!act) act = &kNone;
   const int64_t plane = planeFloats(), chan = 36 * plane, ch = chunk, mStep = kBlock * ch + 16;
@@ -385,7 +407,7 @@ void Winograd43Plan::runOneShared(const float* x, float* y, float* scratch, cons
   const int64_t inPieces = std::min<int64_t>(cin, 4);
   runShared(inPieces, [&](int64_t i, int) {
     const int64_t ci0 = cin * i / inPieces, ci1 = cin * (i + 1) / inPieces;
-    padImage(x, xg, chan, plane, ci0, ci1);
+    padImage(x, xg, chan, plane, ci0, ci1, 0, th);
     for (int64_t k = 0; k < chunks; ++k) inputTransform(xg, k * ch, nvOf(k * ch), V + k * vChunk, ci0, ci1);
   });
   const bool relu = act->kind == Activation::Kind::Relu && !res;
@@ -394,31 +416,33 @@ void Winograd43Plan::runOneShared(const float* x, float* y, float* scratch, cons
     const int64_t co0 = blockCount * i / pieces * kBlock, co1 = std::min(cout, blockCount * (i + 1) / pieces * kBlock);
     for (int64_t k = 0; k < chunks; ++k)
       blocks(V + k * vChunk, k * ch, nvOf(k * ch), M + slot * kXi * mStep, out, co0, co1, b, relu);
-    compact(out, 1, y, *act, relu, res, co0, co1);
+    compact(out, 1, y, *act, relu, res, co0, co1, 0, th);
   });
 }
 
 void Winograd43Plan::compact(const float* out, int64_t n, float* y, const Activation& act, bool actDone,
-                             const float* r, int64_t co0, int64_t co1) const {
-  const int64_t plane = Ho * Wo, rowN = outRowFloats();
+                             const float* r, int64_t co0, int64_t co1, int64_t t0, int64_t t1) const {
+  const int64_t plane = Ho * Wo, rowN = outRowFloats(), oh0 = 4 * t0, oh1 = std::min(Ho, 4 * t1);
   for (int64_t img = 0; img < n; ++img)
     for (int64_t co = co0; co < co1; ++co) {
       float* yc = y + (img * cout + co) * plane;
       const float* e = out + co * 4 * rowN + 4 * img * perImage;
-      // Whole vectors while they stay inside this plane: lanes past a row
-      // land on the rows that follow, written next. The plane's end is
-      // copied exactly (the next plane may be another thread's).
-      for (int64_t oh = 0; oh < Ho; ++oh) {
-        const float* src = e + (oh % 4) * rowN + (oh / 4) * 4 * tw;
+      // Whole vectors while they stay inside this plane's rows oh0 .. oh1:
+      // lanes past a row land on the rows that follow, written next. The
+      // end is copied exactly (the next plane or stripe may be another
+      // thread's).
+      for (int64_t oh = oh0; oh < oh1; ++oh) {
+        const float* src = e + (oh % 4) * rowN + (oh / 4 - t0) * 4 * tw;
         float* dst = yc + oh * Wo;
         int64_t k = 0;
-        for (; k < Wo && oh * Wo + k + 16 <= plane; k += 16) store16(dst + k, load16(src + k));
+        for (; k < Wo && oh * Wo + k + 16 <= oh1 * Wo; k += 16) store16(dst + k, load16(src + k));
         if (k < Wo) copyShort(src + k, dst + k, Wo - k);
       }
+      const int64_t from = oh0 * Wo, count = (oh1 - oh0) * Wo;
       if (r)
-        act.applyWithResidual(yc, r + (img * cout + co) * plane, plane);
+        act.applyWithResidual(yc + from, r + (img * cout + co) * plane + from, count);
       else if (!actDone && !act.none())
-        act.apply(yc, plane);
+        act.apply(yc + from, count);
     }
 }
 

@@ -65,6 +65,7 @@ struct Winograd43Plan {
   void runOneShared(const float* x, float* y, float* scratch, const float* b, const Activation* act,
                     const float* r = nullptr) const;
   int64_t sharedPieces() const;
+  bool stripes() const;  // whether runOneShared splits tile rows (else channels)
   int64_t sharedScratchFloats() const;
 
  private:
@@ -75,12 +76,15 @@ struct Winograd43Plan {
   // One row buffer of the transformed outputs (see pass()), with room for
   // the whole vectors written past the last tile.
   int64_t outRowFloats() const { return 4 * (group * perImage + 32); }
-  // One image's channels [ci0, ci1) into the tap planes at `dst` (its first
-  // tile; channels `chan` floats apart, planes `plane` apart). Writes every
-  // tile once, padding included, so the buffer needs no clearing.
-  void padImage(const float* x, float* dst, int64_t chan, int64_t plane, int64_t ci0, int64_t ci1) const;
+  // One image's channels [ci0, ci1) and tile rows [t0, t1) into the tap
+  // planes at `dst` (tile (t0, 0); channels `chan` floats apart, planes
+  // `plane` apart). Writes every tile once, padding included, so the buffer
+  // needs no clearing.
+  void padImage(const float* x, float* dst, int64_t chan, int64_t plane, int64_t ci0, int64_t ci1, int64_t t0,
+                int64_t t1) const;
+  // n images, tile rows [t0, t1) of each (all but [0, th) with n = 1 only).
   void pass(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act,
-            const float* r) const;
+            const float* r, int64_t t0, int64_t t1) const;
   // Input transform of the nv vectors of tiles from q0 of the tap planes xg
   // into V, input channels [ci0, ci1).
   void inputTransform(const float* xg, int64_t q0, int nv, float* V, int64_t ci0, int64_t ci1) const;
@@ -89,9 +93,10 @@ struct Winograd43Plan {
   void blocks(const float* V, int64_t q0, int nv, float* M, float* out, int64_t co0, int64_t co1, const float* b,
               bool relu) const;
   // Rows of the output buffers into y (and residual, activation) per plane,
-  // output channels [co0, co1).
+  // output channels [co0, co1), the output rows of tile rows [t0, t1)
+  // (the buffers' first tile row being t0).
   void compact(const float* out, int64_t n, float* y, const Activation& act, bool actDone, const float* r,
-               int64_t co0, int64_t co1) const;
+               int64_t co0, int64_t co1, int64_t t0, int64_t t1) const;
 };
 
 }  // namespace topiary::kernels
