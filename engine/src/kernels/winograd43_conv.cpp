@@ -195,8 +195,9 @@ inline void storeFirst(float* p, v16 v, int64_t n) {
 
 }  // namespace
 
-void Winograd43Plan::padImage(const float* x, float* dst, int64_t chan, int64_t plane, int64_t ci0, int64_t ci1,
-                              int64_t t0, int64_t t1) const {
+// Not inlined into pass(): inlined it made pass() 5% slower (16x16 channels, 32x32).
+[[gnu::noinline]] void Winograd43Plan::padImage(const float* x, float* dst, int64_t chan, int64_t plane, int64_t t0,
+                                                int64_t t1) const {
   // Padded row R (input row R - padT) is tap row R % 4 of tile row R / 4
   // and, when R % 4 < 2, tap row R % 4 + 4 of tile row R / 4 - 1. It is
   // split by column modulo 4, 64 columns at a time: phase c (padded
@@ -206,7 +207,7 @@ void Winograd43Plan::padImage(const float* x, float* dst, int64_t chan, int64_t 
   // on the plane's spare floats. Rows of padding are written as zeros.
   const int64_t xN = cin * H * W;
   const int64_t blocks = (4 * tw + 2 + 63) / 64;  // padded columns 0 .. 4*tw+1
-  for (int64_t ci = ci0; ci < ci1; ++ci)
+  for (int64_t ci = 0; ci < cin; ++ci)
     for (int64_t R = 0; R < 4 * (t1 - t0) + 2; ++R) {  // padded row R + 4 * t0
       const int64_t ih = R + 4 * t0 - padT;
       const bool inside = ih >= 0 && ih < H;
@@ -258,78 +259,6 @@ void Winograd43Plan::padImage(const float* x, float* dst, int64_t chan, int64_t 
     }
 }
 
-void Winograd43Plan::inputTransform(const float* xg, int64_t q0, int nv, float* V, int64_t ci0, int64_t ci1) const {
-  // V = B^T d B, 16 tiles per vector, into V[xi][ci][chunk].
-  const int64_t plane = planeFloats(), chan = 36 * plane, ch = chunk, step = cin * ch + 16;
-  for (int64_t ci = ci0; ci < ci1; ++ci)
-    for (int v = 0; v < nv; ++v) {
-      const float* base = xg + ci * chan + q0 + 16 * v;
-      v16 t[6][6];  // t[.][c] = B^T d[.][c]
-      for (int c = 0; c < 6; ++c) {
-        v16 col[6];
-        inputColumn(load16(base + c * plane), load16(base + (6 + c) * plane), load16(base + (12 + c) * plane),
-                    load16(base + (18 + c) * plane), load16(base + (24 + c) * plane),
-                    load16(base + (30 + c) * plane), col);
-        for (int r = 0; r < 6; ++r) t[r][c] = col[r];
-      }
-      float* o = V + ci * ch + 16 * v;
-      for (int r = 0; r < 6; ++r) {
-        v16 u[6];
-        inputColumn(t[r][0], t[r][1], t[r][2], t[r][3], t[r][4], t[r][5], u);
-        for (int c = 0; c < 6; ++c) store16(o + (6 * r + c) * step, u[c]);
-      }
-    }
-}
-
-void Winograd43Plan::blocks(const float* V, int64_t q0, int nv, float* M, float* out, int64_t co0, int64_t co1,
-                            const float* b, bool relu) const {
-  // Products per block of output channels, then the output transform
-  // Y = A^T M A while M is in cache.
-  const int64_t ch = chunk, vStep = cin * ch + 16, mStep = kBlock * ch + 16, rowN = outRowFloats();
-  for (; co0 < co1; co0 += kBlock) {
-    const int B = static_cast<int>(std::min<int64_t>(kBlock, cout - co0));
-    if (nmSlots > 0)  // kernel-wise 2:4 weights (kernels/winograd43_nm.h)
-      winograd43NmProduct(nv, B, V, vStep, packed.data() + (co0 / kBlock) * kXi * nmSlots * kBlock,
-                          nmOffsets.data() + (co0 / kBlock) * nmSlots * kBlock, nmSlots, M, mStep, ch);
-    else
-      kProducts[nv][B](V, packed.data() + (co0 / kBlock) * kXi * cin * kBlock, cin, M);
-    for (int bb = 0; bb < B; ++bb) {
-      const float bias = b ? b[co0 + bb] : 0.f;
-      for (int v = 0; v < nv; ++v) {
-        const float* m = M + bb * ch + 16 * v;
-        v16 s[4][6];  // s[.][c] = A^T m[.][c]
-        for (int c = 0; c < 6; ++c) {
-          v16 col[4];
-          outputColumn(load16(m + c * mStep), load16(m + (6 + c) * mStep), load16(m + (12 + c) * mStep),
-                       load16(m + (18 + c) * mStep), load16(m + (24 + c) * mStep), load16(m + (30 + c) * mStep),
-                       col);
-          for (int r = 0; r < 4; ++r) s[r][c] = col[r];
-        }
-        float* e = out + (co0 + bb) * 4 * rowN + 4 * (q0 + 16 * v);
-        for (int r = 0; r < 4; ++r) {
-          v16 o[4];
-          outputColumn(s[r][0], s[r][1], s[r][2], s[r][3], s[r][4], s[r][5], o);
-          for (auto& z : o) {
-            z += bias;
-            if (relu) z = z > 0.f ? z : v16{};
-          }
-          // Tile-major order: o[0][q] o[1][q] o[2][q] o[3][q] for q = 0 .. 15.
-          v16 a0, a1, b0, b1, w0, w1, w2, w3;
-          interleave(o[0], o[2], a0, a1);
-          interleave(o[1], o[3], b0, b1);
-          interleave(a0, b0, w0, w1);
-          interleave(a1, b1, w2, w3);
-          float* er = e + r * rowN;
-          store16(er, w0);
-          store16(er + 16, w1);
-          store16(er + 32, w2);
-          store16(er + 48, w3);
-        }
-      }
-    }
-  }
-}
-
 void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, const float* b,
                           const Activation* act, const float* res, int64_t t0, int64_t t1) const {
   static const Activation kNone;
@@ -345,86 +274,108 @@ void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, c
   // 4i+3, 4*tw wide, written with whole vectors and copied out row by row
   // in compact().
   float* out = M + kXi * mStep;
+  const int64_t rowN = outRowFloats();
   // The last vectors of a pass read up to 15 tiles past its images: whatever
   // is there only reaches outputs that are dropped.
-  for (int64_t img = 0; img < n; ++img)
-    padImage(x + img * cin * H * W, xg + img * perImage, chan, plane, 0, cin, t0, t1);
+  for (int64_t img = 0; img < n; ++img) padImage(x + img * cin * H * W, xg + img * perImage, chan, plane, t0, t1);
 
   const int64_t total = n * (t1 - t0) * tw;
   // Relu in registers unless a residual comes first; the others per plane in compact().
   const bool relu = act->kind == Activation::Kind::Relu && !res;
   for (int64_t q0 = 0; q0 < total; q0 += ch) {
     const int nv = static_cast<int>(std::min<int64_t>(ch / 16, (total - q0 + 15) / 16));
-    inputTransform(xg, q0, nv, V, 0, cin);
-    blocks(V, q0, nv, M, out, 0, cout, b, relu);
+    // Input transform V = B^T d B, 16 tiles per vector, into V[xi][ci][kChunk].
+    const int64_t step = vStep;
+    for (int64_t ci = 0; ci < cin; ++ci)
+      for (int v = 0; v < nv; ++v) {
+        const float* base = xg + ci * chan + q0 + 16 * v;
+        v16 t[6][6];  // t[.][c] = B^T d[.][c]
+        for (int c = 0; c < 6; ++c) {
+          v16 col[6];
+          inputColumn(load16(base + c * plane), load16(base + (6 + c) * plane), load16(base + (12 + c) * plane),
+                      load16(base + (18 + c) * plane), load16(base + (24 + c) * plane),
+                      load16(base + (30 + c) * plane), col);
+          for (int r = 0; r < 6; ++r) t[r][c] = col[r];
+        }
+        float* o = V + ci * ch + 16 * v;
+        for (int r = 0; r < 6; ++r) {
+          v16 u[6];
+          inputColumn(t[r][0], t[r][1], t[r][2], t[r][3], t[r][4], t[r][5], u);
+          for (int c = 0; c < 6; ++c) store16(o + (6 * r + c) * step, u[c]);
+        }
+      }
+    // Products per block of output channels, then the output transform
+    // Y = A^T M A while M is in cache.
+    for (int64_t co0 = 0; co0 < cout; co0 += kBlock) {
+      const int B = static_cast<int>(std::min<int64_t>(kBlock, cout - co0));
+      if (nmSlots > 0)  // kernel-wise 2:4 weights (kernels/winograd43_nm.h)
+        winograd43NmProduct(nv, B, V, vStep, packed.data() + (co0 / kBlock) * kXi * nmSlots * kBlock,
+                            nmOffsets.data() + (co0 / kBlock) * nmSlots * kBlock, nmSlots, M, mStep, ch);
+      else
+        kProducts[nv][B](V, packed.data() + (co0 / kBlock) * kXi * cin * kBlock, cin, M);
+      for (int bb = 0; bb < B; ++bb) {
+        const float bias = b ? b[co0 + bb] : 0.f;
+        for (int v = 0; v < nv; ++v) {
+          const float* m = M + bb * ch + 16 * v;
+          v16 s[4][6];  // s[.][c] = A^T m[.][c]
+          for (int c = 0; c < 6; ++c) {
+            v16 col[4];
+            outputColumn(load16(m + c * mStep), load16(m + (6 + c) * mStep), load16(m + (12 + c) * mStep),
+                         load16(m + (18 + c) * mStep), load16(m + (24 + c) * mStep), load16(m + (30 + c) * mStep),
+                         col);
+            for (int r = 0; r < 4; ++r) s[r][c] = col[r];
+          }
+          float* e = out + (co0 + bb) * 4 * rowN + 4 * (q0 + 16 * v);
+          for (int r = 0; r < 4; ++r) {
+            v16 o[4];
+            outputColumn(s[r][0], s[r][1], s[r][2], s[r][3], s[r][4], s[r][5], o);
+            for (auto& z : o) {
+              z += bias;
+              if (relu) z = z > 0.f ? z : v16{};
+            }
+            // Tile-major order: o[0][q] o[1][q] o[2][q] o[3][q] for q = 0 .. 15.
+            v16 a0, a1, b0, b1, w0, w1, w2, w3;
+            interleave(o[0], o[2], a0, a1);
+            interleave(o[1], o[3], b0, b1);
+            interleave(a0, b0, w0, w1);
+            interleave(a1, b1, w2, w3);
+            float* er = e + r * rowN;
+            store16(er, w0);
+            store16(er + 16, w1);
+            store16(er + 32, w2);
+            store16(er + 48, w3);
+          }
+        }
+      }
+    }
   }
-  compact(out, n, y, *act, relu, res, 0, cout, t0, t1);
+  compact(out, n, y, *act, relu, res, t0, t1);
 }
 
 bool Winograd43Plan::stripes() const {
   // Two stripes of tile rows cost no more vectors of 16 tiles than the whole
-  // image (28x28: 21 + 28 tiles, 32x32: 32 + 32): then each thread does all
-  // the work of its stripe, and nothing crosses between the cores' caches.
+  // image (28x28: 21 + 28 tiles, 32x32: 32 + 32): each thread then does all
+  // the work of its stripe, and nothing crosses between the cores' caches
+  // (splitting channels instead moved the transformed input across and
+  // gained 5-10% at 16 channels).
   const int64_t top = th / 2 * tw;
   auto vectors = [](int64_t t) { return (t + 15) / 16; };
   return th >= 2 && vectors(top) + vectors(perImage - top) <= vectors(perImage);
 }
 
-int64_t Winograd43Plan::sharedPieces() const {
-  return stripes() ? 2 : std::min<int64_t>(4, (cout + kBlock - 1) / kBlock);
-}
-
-int64_t Winograd43Plan::sharedScratchFloats() const {
-  const int64_t chunks = (perImage + chunk - 1) / chunk;
-  return std::max(kSharedSlots * scratchFloats(), inputFloats() + chunks * kXi * (cin * chunk + 16) +
-                                                      4 * cout * outRowFloats() +
-                                                      kSharedSlots * kXi * (kBlock * chunk + 16) + 64);
-}
-
 void Winograd43Plan::runOneShared(const float* x, float* y, float* scratch, const float* b, const Activation* act,
-                                  const float* res) const {
-  if (stripes()) {
-    const int64_t S = scratchFloats();
-    return runShared(2, [&](int64_t i, int slot) {
-      pass(x, 1, y, scratch + slot * S, b, act, res, i == 0 ? 0 : th / 2, i == 0 ? th / 2 : th);
-    });
-  }
-  // Otherwise the channels are split, in two shared jobs (below), and the
-  // transformed input crosses between the cores' caches.
-  static const Activation kNone;
-  if (!act) act = &kNone;
-  const int64_t plane = planeFloats(), chan = 36 * plane, ch = chunk, mStep = kBlock * ch + 16;
-  const int64_t vChunk = kXi * (cin * ch + 16), chunks = (perImage + ch - 1) / ch;
-  float* xg = scratch;
-  float* V = xg + inputFloats();  // every chunk's input transform, read by both threads
-  float* out = V + chunks * vChunk;  // pieces write disjoint channels' rows
-  float* M = out + 4 * cout * outRowFloats();  // one per slot
-  // Two shared jobs: the input's padding and transform by groups of input
-  // channels (a third to a half of the time with 16 to 64 channels), then
-  // products, output transform and copy-out by groups of output blocks.
-  // Each piece writes only its own channels' planes, tiles and rows.
-  auto nvOf = [&](int64_t q0) { return static_cast<int>(std::min<int64_t>(ch / 16, (perImage - q0 + 15) / 16)); };
-  const int64_t inPieces = std::min<int64_t>(cin, 4);
-  runShared(inPieces, [&](int64_t i, int) {
-    const int64_t ci0 = cin * i / inPieces, ci1 = cin * (i + 1) / inPieces;
-    padImage(x, xg, chan, plane, ci0, ci1, 0, th);
-    for (int64_t k = 0; k < chunks; ++k) inputTransform(xg, k * ch, nvOf(k * ch), V + k * vChunk, ci0, ci1);
-  });
-  const bool relu = act->kind == Activation::Kind::Relu && !res;
-  const int64_t blockCount = (cout + kBlock - 1) / kBlock, pieces = sharedPieces();
-  runShared(pieces, [&](int64_t i, int slot) {
-    const int64_t co0 = blockCount * i / pieces * kBlock, co1 = std::min(cout, blockCount * (i + 1) / pieces * kBlock);
-    for (int64_t k = 0; k < chunks; ++k)
-      blocks(V + k * vChunk, k * ch, nvOf(k * ch), M + slot * kXi * mStep, out, co0, co1, b, relu);
-    compact(out, 1, y, *act, relu, res, co0, co1, 0, th);
+                                  const float* r) const {
+  const int64_t S = scratchFloats();
+  runShared(2, [&](int64_t i, int slot) {
+    pass(x, 1, y, scratch + slot * S, b, act, r, i == 0 ? 0 : th / 2, i == 0 ? th / 2 : th);
   });
 }
 
 void Winograd43Plan::compact(const float* out, int64_t n, float* y, const Activation& act, bool actDone,
-                             const float* r, int64_t co0, int64_t co1, int64_t t0, int64_t t1) const {
+                             const float* r, int64_t t0, int64_t t1) const {
   const int64_t plane = Ho * Wo, rowN = outRowFloats(), oh0 = 4 * t0, oh1 = std::min(Ho, 4 * t1);
   for (int64_t img = 0; img < n; ++img)
-    for (int64_t co = co0; co < co1; ++co) {
+    for (int64_t co = 0; co < cout; ++co) {
       float* yc = y + (img * cout + co) * plane;
       const float* e = out + co * 4 * rowN + 4 * img * perImage;
       // Whole vectors while they stay inside this plane's rows oh0 .. oh1:

@@ -57,16 +57,13 @@ struct Winograd43Plan {
   // alias y). `scratch` holds scratchFloats() floats.
   void run(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act,
            const float* r = nullptr) const;
-  // One image shared with a helper thread (kernels/shared_work.h): the
-  // input is padded and transformed by groups of input channels, then
-  // groups of output-channel blocks (sharedPieces() of them) each do their
-  // products, output transform and copy-out. Same arguments and results as
-  // run() with n = 1; `scratch` holds sharedScratchFloats() floats.
+  // One image shared with a helper thread (kernels/shared_work.h) when
+  // stripes(): the two halves of its tile rows are the pieces, each a whole
+  // Winograd pass of its own. Same arguments and results as run() with
+  // n = 1; `scratch` holds kSharedSlots x scratchFloats() floats.
+  bool stripes() const;
   void runOneShared(const float* x, float* y, float* scratch, const float* b, const Activation* act,
                     const float* r = nullptr) const;
-  int64_t sharedPieces() const;
-  bool stripes() const;  // whether runOneShared splits tile rows (else channels)
-  int64_t sharedScratchFloats() const;
 
  private:
   // One tap plane of a pass: `group` images, then spare floats that take
@@ -76,27 +73,17 @@ struct Winograd43Plan {
   // One row buffer of the transformed outputs (see pass()), with room for
   // the whole vectors written past the last tile.
   int64_t outRowFloats() const { return 4 * (group * perImage + 32); }
-  // One image's channels [ci0, ci1) and tile rows [t0, t1) into the tap
-  // planes at `dst` (tile (t0, 0); channels `chan` floats apart, planes
-  // `plane` apart). Writes every tile once, padding included, so the buffer
-  // needs no clearing.
-  void padImage(const float* x, float* dst, int64_t chan, int64_t plane, int64_t ci0, int64_t ci1, int64_t t0,
-                int64_t t1) const;
-  // n images, tile rows [t0, t1) of each (all but [0, th) with n = 1 only).
+  // Tile rows [t0, t1) of one image into the tap planes at `dst` (tile
+  // (t0, 0); channels `chan` floats apart, planes `plane` apart). Writes
+  // every tile once, padding included, so the buffer needs no clearing.
+  void padImage(const float* x, float* dst, int64_t chan, int64_t plane, int64_t t0, int64_t t1) const;
+  // n images, tile rows [t0, t1) of each (other than [0, th) with n = 1 only).
   void pass(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act,
             const float* r, int64_t t0, int64_t t1) const;
-  // Input transform of the nv vectors of tiles from q0 of the tap planes xg
-  // into V, input channels [ci0, ci1).
-  void inputTransform(const float* xg, int64_t q0, int nv, float* V, int64_t ci0, int64_t ci1) const;
-  // Products and output transform of those tiles for output channels
-  // [co0, co1) (co0 a block start) into the output buffers `out`; M is scratch.
-  void blocks(const float* V, int64_t q0, int nv, float* M, float* out, int64_t co0, int64_t co1, const float* b,
-              bool relu) const;
-  // Rows of the output buffers into y (and residual, activation) per plane,
-  // output channels [co0, co1), the output rows of tile rows [t0, t1)
-  // (the buffers' first tile row being t0).
+  // Rows of the output buffers into y (and residual, activation) per plane:
+  // the output rows of tile rows [t0, t1), the buffers' first tile row being t0.
   void compact(const float* out, int64_t n, float* y, const Activation& act, bool actDone, const float* r,
-               int64_t co0, int64_t co1, int64_t t0, int64_t t1) const;
+               int64_t t0, int64_t t1) const;
 };
 
 }  // namespace topiary::kernels

@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/shared_work.h"
 #include "kernels/winograd43_conv.h"
 #include "ops/common.h"
 
@@ -20,8 +21,9 @@ namespace topiary::ops {
 // y = act(conv(x) + b + r) over N images. `want` carries the window's
 // geometry (channels unset); `pl` is the plan kept between runs and
 // `scratch` the caller's scratch, grown as needed. F(4x4, 3x3) shares one
-// image with a helper thread (Winograd43Plan::runOneShared) when the run
-// has `rawThreads` > 1 and the layer ~20 us of work (2 MFLOP, as co-vector).
+// image with a helper thread (Winograd43Plan::runOneShared: two stripes of
+// tile rows, 28 to 32 wide) when the run has `rawThreads` > 1 and the
+// layer ~20 us of work (2 MFLOP, as co-vector).
 template <class Plan>
 void runWinograd(Plan& pl, Plan want, int64_t cin, int64_t cout, const float* w, const float* x, int64_t N, float* y,
                  const float* b, const kernels::Activation* act, const float* r, std::vector<float>& scratch,
@@ -35,8 +37,8 @@ void runWinograd(Plan& pl, Plan want, int64_t cin, int64_t cout, const float* w,
     pl.pack(w);
   }
   if constexpr (std::is_base_of_v<kernels::Winograd43Plan, Plan>) {
-    if (N == 1 && rawThreads > 1 && 2.0 * cout * cin * 9 * pl.Ho * pl.Wo >= 2e6 && pl.sharedPieces() > 1) {
-      const int64_t S = pl.sharedScratchFloats();
+    if (N == 1 && rawThreads > 1 && 2.0 * cout * cin * 9 * pl.Ho * pl.Wo >= 2e6 && pl.stripes()) {
+      const int64_t S = kernels::kSharedSlots * pl.scratchFloats();
       if (scratch.size() < static_cast<size_t>(S)) scratch.resize(static_cast<size_t>(S));
       return pl.runOneShared(x, y, scratch.data(), b, act, r);
     }
