@@ -298,7 +298,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
                          r ? &act_ : &pathAct_, r, directScratch_, threads);
     if (m == Mode::Winograd43)
       return runWinograd(wino43_, planFor<kernels::Winograd43Plan>(), Cin_, Cout_, w, x, N_, y, b,
-                         r ? &act_ : &pathAct_, r, directScratch_, threads);
+                         r ? &act_ : &pathAct_, r, directScratch_, threads, rawThreads_);  // batch 1: shared
     runWinograd(wino_, planFor<kernels::WinogradPlan>(), Cin_, Cout_, w, x, N_, y, b, r ? &act_ : &pathAct_, r,
                 directScratch_, threads);
   }
