@@ -14,54 +14,15 @@
 #include "engine/test_ops_nn_helpers.h"
 #include "kernels/activation.h"
 #include "kernels/kernel_choice.h"
+#include "engine/winograd_test_ref.h"
 #include "kernels/winograd43_conv.h"
 
 using topiary::kernels::Activation;
 using topiary::kernels::Winograd43Plan;
 
-namespace {
-
-struct Case {
-  int64_t n, cin, H, W, cout, padT, padL, padB, padR;
-};
-
-std::vector<float> randomValues(size_t count, std::mt19937& rng, float lo, float hi) {
-  std::uniform_real_distribution<float> u(lo, hi);
-  std::vector<float> v(count);
-  for (float& f : v) f = u(rng);
-  return v;
-}
-
-double refAct(const Activation& a, double v) {
-  if (a.kind == Activation::Kind::Relu) return v > 0 ? v : 0;
-  if (a.kind == Activation::Kind::LeakyRelu) return v >= 0 ? v : a.alpha * v;
-  return v;
-}
-
-// act(conv(x, w) + b + r) in double, any padding.
-std::vector<double> reference(const Case& s, int64_t Ho, int64_t Wo, const std::vector<float>& x,
-                              const std::vector<float>& w, const float* b, const float* r, const Activation& act) {
-  std::vector<double> y(static_cast<size_t>(s.n * s.cout * Ho * Wo));
-  for (int64_t n = 0; n < s.n; ++n)
-    for (int64_t co = 0; co < s.cout; ++co)
-      for (int64_t oh = 0; oh < Ho; ++oh)
-        for (int64_t ow = 0; ow < Wo; ++ow) {
-          const int64_t o = ((n * s.cout + co) * Ho + oh) * Wo + ow;
-          double acc = (b ? b[co] : 0.0) + (r ? r[o] : 0.0);
-          for (int64_t ci = 0; ci < s.cin; ++ci)
-            for (int64_t kh = 0; kh < 3; ++kh)
-              for (int64_t kw = 0; kw < 3; ++kw) {
-                const int64_t ih = oh - s.padT + kh, iw = ow - s.padL + kw;
-                if (ih < 0 || iw < 0 || ih >= s.H || iw >= s.W) continue;
-                acc += static_cast<double>(w[static_cast<size_t>(((co * s.cin + ci) * 3 + kh) * 3 + kw)]) *
-                       x[static_cast<size_t>(((n * s.cin + ci) * s.H + ih) * s.W + iw)];
-              }
-          y[static_cast<size_t>(o)] = refAct(act, acc);
-        }
-  return y;
-}
-
-}  // namespace
+using wgtest::Case;
+using wgtest::randomValues;
+using wgtest::reference;
 
 class TestWinograd43 : public QObject {
   Q_OBJECT

@@ -118,7 +118,6 @@ class Evaluator {
 
  private:
   Evaluator(const Graph& graph, std::unique_ptr<Executor> ex);
-  const Graph& graph_;
   std::unique_ptr<Executor> ex_;
   std::string logits_;
   int64_t samples_ = 0, correct_ = 0;

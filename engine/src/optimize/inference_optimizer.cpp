@@ -5,25 +5,12 @@
 #include <limits>
 
 #include "kernels/activation.h"
+#include "optimize/graph_queries.h"
 #include "optimize/squeeze_excite_fusion.h"
 
 namespace topiary::optimize {
 
 namespace {
-
-// The single node reading `tensor`, or -1 when there are none, several, or
-// the tensor is also a graph output (then it must stay visible).
-int soleConsumer(const Graph& g, const std::string& tensor) {
-  if (g.isGraphOutput(tensor)) return -1;
-  std::vector<int> c = g.consumersOf(tensor);
-  return c.size() == 1 ? c[0] : -1;
-}
-
-const Tensor* floatInit(const Graph& g, const std::string& name) {
-  auto it = g.initializers.find(name);
-  if (it == g.initializers.end() || it->second.dtype() != DType::Float) return nullptr;
-  return &it->second;
-}
 
 // Only the first output used: training-mode BatchNorm outputs must be absent.
 bool onlyFirstOutput(const Graph& g, const Node& n) {

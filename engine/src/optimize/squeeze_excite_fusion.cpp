@@ -3,25 +3,13 @@
 #include <algorithm>
 
 #include "kernels/activation.h"
+#include "optimize/graph_queries.h"
 
 namespace topiary::optimize {
 
 namespace {
 
 bool defaultDomain(const Node& n) { return n.domain.empty() || n.domain == "ai.onnx"; }
-
-// The node reading `tensor` when it is the only one and the tensor is not a graph output.
-int soleReader(const Graph& g, const std::string& tensor) {
-  if (g.isGraphOutput(tensor)) return -1;
-  std::vector<int> c = g.consumersOf(tensor);
-  return c.size() == 1 ? c[0] : -1;
-}
-
-const Tensor* floatInit(const Graph& g, const std::string& name) {
-  auto it = g.initializers.find(name);
-  if (it == g.initializers.end() || it->second.dtype() != DType::Float) return nullptr;
-  return &it->second;
-}
 
 bool allEqual(const std::vector<int64_t>& v, int64_t value) {
   return std::all_of(v.begin(), v.end(), [&](int64_t x) { return x == value; });
@@ -63,15 +51,15 @@ int fuseSqueezeExcite(Graph& g, std::vector<std::string>& log) {
       const std::string gate = m.inputs[static_cast<size_t>(k)];  // copies: m.inputs is rewritten below
       const std::string x = m.inputs[static_cast<size_t>(1 - k)];
       const int i2 = g.producerOf(gate);
-      if (i2 < 0 || removed[static_cast<size_t>(i2)] || soleReader(g, gate) != static_cast<int>(mi)) continue;
+      if (i2 < 0 || removed[static_cast<size_t>(i2)] || soleConsumer(g, gate) != static_cast<int>(mi)) continue;
       const Node& c2 = g.nodes[static_cast<size_t>(i2)];
       const Tensor* W2 = pointwiseWeights(g, c2);
       const int i1 = W2 ? g.producerOf(c2.input(0)) : -1;
-      if (i1 < 0 || soleReader(g, c2.input(0)) != i2) continue;
+      if (i1 < 0 || soleConsumer(g, c2.input(0)) != i2) continue;
       const Node& c1 = g.nodes[static_cast<size_t>(i1)];
       const Tensor* W1 = pointwiseWeights(g, c1);
       const int ip = W1 ? g.producerOf(c1.input(0)) : -1;
-      if (ip < 0 || soleReader(g, c1.input(0)) != i1) continue;
+      if (ip < 0 || soleConsumer(g, c1.input(0)) != i1) continue;
       const Node& pool = g.nodes[static_cast<size_t>(ip)];
       if (pool.opType != "GlobalAveragePool" || !defaultDomain(pool) || pool.input(0) != x ||
           pool.outputs.size() != 1)

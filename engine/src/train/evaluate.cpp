@@ -25,7 +25,7 @@ std::string logitsName(const Graph& g) {
 }  // namespace
 
 Evaluator::Evaluator(const Graph& graph, std::unique_ptr<Executor> ex)
-    : graph_(graph), ex_(std::move(ex)), logits_(logitsName(graph)) {}
+    : ex_(std::move(ex)), logits_(logitsName(graph)) {}
 
 Evaluator::~Evaluator() = default;
 
