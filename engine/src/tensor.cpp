@@ -1,9 +1,11 @@
 #include "topiary/tensor.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 #include <new>
+#include <type_traits>
 
 namespace topiary {
 
@@ -170,6 +172,22 @@ void visitValues(const Tensor& t, Fn&& fn) {
   }
 }
 
+// v as a T. A floating value outside T's range is undefined behaviour for
+// static_cast, and a model may hold any value: integers saturate (NaN gives
+// 0), a double beyond float's range becomes an infinity.
+template <class T, class V>
+T convertValue(V v) {
+  if constexpr (std::is_floating_point_v<V> && std::is_integral_v<T>) {
+    if (std::isnan(v)) return T(0);
+    if (v <= static_cast<V>(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
+    if (v >= static_cast<V>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+  } else if constexpr (std::is_same_v<T, float> && std::is_same_v<V, double>) {
+    if (v > std::numeric_limits<float>::max()) return std::numeric_limits<float>::infinity();
+    if (v < std::numeric_limits<float>::lowest()) return -std::numeric_limits<float>::infinity();
+  }
+  return static_cast<T>(v);
+}
+
 template <class T>
 void castInto(const Tensor& src, Tensor& dst) {
   T* out = dst.data<T>();
@@ -177,7 +195,7 @@ void castInto(const Tensor& src, Tensor& dst) {
   if (dst.dtype() == DType::Bool) {
     visitValues(src, [&](auto v) { out[i++] = static_cast<T>(v != 0); });
   } else {
-    visitValues(src, [&](auto v) { out[i++] = static_cast<T>(v); });
+    visitValues(src, [&](auto v) { out[i++] = convertValue<T>(v); });
   }
 }
 }  // namespace
@@ -192,7 +210,7 @@ std::vector<double> Tensor::toDoubles() const {
 std::vector<int64_t> Tensor::toInt64s() const {
   std::vector<int64_t> out;
   out.reserve(static_cast<size_t>(numel_));
-  visitValues(*this, [&](auto v) { out.push_back(static_cast<int64_t>(v)); });
+  visitValues(*this, [&](auto v) { out.push_back(convertValue<int64_t>(v)); });
   return out;
 }
 

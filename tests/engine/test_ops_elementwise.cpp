@@ -451,6 +451,20 @@ class TestOpsElementwise : public QObject {
     }
   }
 
+  // Tensor::cast (Pad's fill value, shape inputs) saturates like Cast:
+  // a model may hold any double (found by fuzz_loader: a Pad value of 1e300 on int8).
+  void tensorCastSaturates() {
+    Tensor D = Tensor::fromVector<double>({6}, {1e300, -1e300, NAN, 126.9, -3.5, 1e40});
+    QCOMPARE(D.cast(DType::Int8).toInt64s(), (std::vector<int64_t>{127, -128, 0, 126, -3, 127}));
+    QCOMPARE(D.cast(DType::UInt8).toInt64s(), (std::vector<int64_t>{255, 0, 0, 126, 0, 255}));
+    QCOMPARE(D.toInt64s(), (std::vector<int64_t>{std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min(),
+                                                 0, 126, -3, std::numeric_limits<int64_t>::max()}));
+    const Tensor F = D.cast(DType::Float);
+    QVERIFY(std::isinf(F.data<float>()[0]) && F.data<float>()[0] > 0);
+    QVERIFY(std::isinf(F.data<float>()[1]) && F.data<float>()[1] < 0);
+    QCOMPARE(F.data<float>()[3], 126.9f);
+  }
+
   void castBetweenTypes() {
     Tensor X = Tensor::fromVector<float>({6}, {1.7f, -2.5f, 300.f, NAN, -1e20f, 0.f});
     auto toI8 = run("Cast", {{"to", Attribute::ofInt(3)}}, {&X});
