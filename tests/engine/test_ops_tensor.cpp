@@ -383,6 +383,14 @@ class TestOpsTensor : public QObject {
     Tensor clash = ints({4, 2}), shortReps = ints({2});
     QCOMPARE(runOp("Expand", {}, {&x, &clash}, 1, 13).status.kind(), ErrorKind::BadInput);
     QCOMPARE(runOp("Tile", {}, {&x, &shortReps}, 1, 13).status.kind(), ErrorKind::BadInput);
+    // An empty input whose other dimensions multiply past int64: the output
+    // is empty too, and computing the input's strides must not overflow.
+    Tensor empty(DType::Float, {0, int64_t(1) << 62, 118});
+    Tensor ones = ints({1, 1, 1});
+    auto e = runOp("Tile", {}, {&empty, &ones}, 1, 13);
+    QVERIFY2(e.status.isOk(), e.status.message().c_str());
+    QCOMPARE(e.outs[0].shape(), (Shape{0, int64_t(1) << 62, 118}));
+    QCOMPARE(e.outs[0].numel(), int64_t(0));
   }
 
   void rangeCountsLikeNumpy() {

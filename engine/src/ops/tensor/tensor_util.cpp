@@ -6,8 +6,11 @@
 namespace topiary::ops {
 
 std::vector<int64_t> stridesOf(const Shape& s) {
+  // An empty tensor may have other dimensions whose product overflows; its
+  // strides are never used to address data, so they saturate instead.
   std::vector<int64_t> st(s.size(), 1);
-  for (size_t i = s.size(); i-- > 1;) st[i - 1] = st[i] * s[i];
+  for (size_t i = s.size(); i-- > 1;)
+    if (__builtin_mul_overflow(st[i], s[i], &st[i - 1])) st[i - 1] = std::numeric_limits<int64_t>::max();
   return st;
 }
 
