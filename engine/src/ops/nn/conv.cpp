@@ -25,6 +25,7 @@
 #include "kernels/winograd43_nm.h"
 #include "kernels/winograd_conv.h"
 #include "ops/common.h"
+#include "ops/nn/conv_backward.h"
 #include "ops/nn/conv_depthwise.h"
 #include "ops/nn/conv_winograd.h"
 #include "ops/nn/im2col.h"
@@ -119,7 +120,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     Tensor* GX = gradIn.size() > 0 ? gradIn[0] : nullptr;
     Tensor* GW = gradIn.size() > 1 ? gradIn[1] : nullptr;
     Tensor* GB = gradIn.size() > 2 && bias(in) ? gradIn[2] : nullptr;
-    const int64_t P = win_.outSize(), inN = win_.inSize();
+    const int64_t P = win_.outSize();
     const float* gy = GY.f();
     if (GB) {
       GB->resize(DType::Float, {Cout_});
@@ -142,49 +143,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
                           GW ? GW->f() : nullptr, ctx.threads);
       return Status::ok();
     }
-    const int64_t Kc = Cg_ * win_.kSize(), CoutG = Cout_ / group_, colN = Cin_ * win_.kSize() * P;
-    const int64_t wN = W.numel();
-    const int T = workers(ctx);
-    if (!pointwise()) col_.resize(static_cast<size_t>(T * colN));
-    if (GW) dwPart_.assign(static_cast<size_t>(T * wN), 0.f);
-    parallelFor(T, T, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) {
-        float* col = pointwise() ? nullptr : col_.data() + t * colN;
-        const int inner = T == 1 ? ctx.threads : 1;
-        for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n) {
-          const float* xn = X.f() + n * Cin_ * inN;
-          if (GW) {
-            // dW_g += dY_g * col_g^T, summed over the images of this worker.
-            if (col) im2col(xn, Cin_, win_, col, inner);
-            const float* src = col ? col : xn;
-            for (int64_t g = 0; g < group_; ++g)
-              MMap(dwPart_.data() + t * wN + g * CoutG * Kc, CoutG, Kc).noalias() +=
-                  CMap(gy + (n * Cout_ + g * CoutG) * P, CoutG, P) * CMap(src + g * Kc * P, Kc, P).transpose();
-          }
-          if (GX) {
-            // dcol_g = W_g^T dY_g, scattered back onto the input (directly for 1x1 convs).
-            float* gxn = GX->f() + n * Cin_ * inN;
-            for (int64_t g = 0; g < group_; ++g) {
-              CMap wg(W.f() + g * CoutG * Kc, CoutG, Kc);
-              CMap gyg(gy + (n * Cout_ + g * CoutG) * P, CoutG, P);
-              if (col)
-                MMap(col + g * Kc * P, Kc, P).noalias() = wg.transpose() * gyg;
-              else
-                MMap(gxn + g * Kc * P, Kc, P).noalias() = wg.transpose() * gyg;
-            }
-            if (col) col2imAdd(col, Cin_, win_, gxn, inner);
-          }
-        }
-      }
-    });
-    if (GW) {
-      float* gw = GW->f();
-      for (int64_t i = 0; i < wN; ++i) {
-        float s = 0;
-        for (int t = 0; t < T; ++t) s += dwPart_[static_cast<size_t>(t * wN + i)];
-        gw[i] = s;
-      }
-    }
+    convBackwardIm2col({win_, N_, Cin_, Cout_, group_}, X.f(), W.f(), gy, GX ? GX->f() : nullptr,
+                       GW ? GW->f() : nullptr, ctx.threads, workers(ctx), col_, dwPart_);
     return Status::ok();
   }
 
@@ -203,11 +163,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     return in.size() > 2 && in[2] && in[2]->numel() > 0 ? in[2] : nullptr;
   }
   bool depthwise() const { return Cg_ == 1 && group_ > 1; }
-  bool pointwise() const {
-    for (int i = 0; i < 3; ++i)
-      if (win_.k[i] != 1 || win_.s[i] != 1 || win_.padBegin[i] != 0 || win_.padEnd[i] != 0) return false;
-    return true;
-  }
+  bool pointwise() const { return isPointwise(win_); }
   // Images are split over workers when the batch allows; a single image
   // instead lets im2col and Eigen's GEMM use the threads.
   int workers(const RunContext& ctx) const {

@@ -1,0 +1,71 @@
+#include "ops/nn/conv_backward.h"
+
+#include <Eigen/Core>
+
+#include "ops/common.h"
+#include "ops/nn/im2col.h"
+
+namespace topiary::ops {
+namespace {
+
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using CMap = Eigen::Map<const RowMat>;
+using MMap = Eigen::Map<RowMat>;
+
+}  // namespace
+
+bool isPointwise(const Window& win) {
+  for (int i = 0; i < 3; ++i)
+    if (win.k[i] != 1 || win.s[i] != 1 || win.padBegin[i] != 0 || win.padEnd[i] != 0) return false;
+  return true;
+}
+
+void convBackwardIm2col(const ConvShape& s, const float* x, const float* w, const float* gy, float* gx, float* gw,
+                        int threads, int workers, std::vector<float>& colScratch, std::vector<float>& part) {
+  const Window& win = s.win;
+  const int64_t P = win.outSize(), inN = win.inSize(), Cg = s.Cin / s.group;
+  const int64_t Kc = Cg * win.kSize(), CoutG = s.Cout / s.group, colN = s.Cin * win.kSize() * P;
+  const int64_t wN = s.Cout * Kc;
+  const int T = workers;
+  const bool direct = isPointwise(win);  // 1x1: the input is its own im2col matrix
+  if (!direct) colScratch.resize(static_cast<size_t>(T * colN));
+  if (gw) part.assign(static_cast<size_t>(T * wN), 0.f);
+  parallelFor(T, T, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      float* col = direct ? nullptr : colScratch.data() + t * colN;
+      const int inner = T == 1 ? threads : 1;
+      for (int64_t n = s.N * t / T; n < s.N * (t + 1) / T; ++n) {
+        const float* xn = x + n * s.Cin * inN;
+        if (gw) {
+          // dW_g += dY_g * col_g^T, summed over the images of this worker.
+          if (col) im2col(xn, s.Cin, win, col, inner);
+          const float* src = col ? col : xn;
+          for (int64_t g = 0; g < s.group; ++g)
+            MMap(part.data() + t * wN + g * CoutG * Kc, CoutG, Kc).noalias() +=
+                CMap(gy + (n * s.Cout + g * CoutG) * P, CoutG, P) * CMap(src + g * Kc * P, Kc, P).transpose();
+        }
+        if (gx) {
+          // dcol_g = W_g^T dY_g, scattered back onto the input (directly for 1x1 convs).
+          float* gxn = gx + n * s.Cin * inN;
+          for (int64_t g = 0; g < s.group; ++g) {
+            CMap wg(w + g * CoutG * Kc, CoutG, Kc);
+            CMap gyg(gy + (n * s.Cout + g * CoutG) * P, CoutG, P);
+            if (col)
+              MMap(col + g * Kc * P, Kc, P).noalias() = wg.transpose() * gyg;
+            else
+              MMap(gxn + g * Kc * P, Kc, P).noalias() = wg.transpose() * gyg;
+          }
+          if (col) col2imAdd(col, s.Cin, win, gxn, inner);
+        }
+      }
+    }
+  });
+  if (gw)
+    for (int64_t i = 0; i < wN; ++i) {
+      float sum = 0;
+      for (int t = 0; t < T; ++t) sum += part[static_cast<size_t>(t * wN + i)];
+      gw[i] = sum;
+    }
+}
+
+}  // namespace topiary::ops
