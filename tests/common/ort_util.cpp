@@ -1,8 +1,11 @@
 #include "common/ort_util.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -96,5 +99,24 @@ std::vector<OrtReport> runOrtJobs(const std::vector<OrtJob>& jobs) {
 }
 
 OrtReport runOrt(const OrtJob& job) { return runOrtJobs({job}).front(); }
+
+double scaledDiff(const topiary::Tensor& ours, const topiary::Tensor& ref, double* absDiff) {
+  *absDiff = std::numeric_limits<double>::infinity();
+  if (ours.shape() != ref.shape() || ours.dtype() != ref.dtype()) return std::numeric_limits<double>::infinity();
+  auto a = ours.toDoubles(), b = ref.toDoubles();
+  double worst = 0, worstAbs = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::isnan(a[i]) || std::isnan(b[i])) {
+      if (std::isnan(a[i]) != std::isnan(b[i])) return std::numeric_limits<double>::infinity();
+      continue;
+    }
+    if (std::isinf(b[i]) && a[i] == b[i]) continue;
+    double d = std::fabs(a[i] - b[i]);
+    worst = std::max(worst, d / std::max(1.0, std::fabs(b[i])));
+    worstAbs = std::max(worstAbs, d);
+  }
+  *absDiff = worstAbs;
+  return worst;
+}
 
 }  // namespace testutil

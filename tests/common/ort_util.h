@@ -33,4 +33,9 @@ struct OrtReport {
 std::vector<OrtReport> runOrtJobs(const std::vector<OrtJob>& jobs);
 OrtReport runOrt(const OrtJob& job);
 
+// The parity criterion: the largest |ours - ref| / max(1, |ref|) over the
+// elements (NaN must match NaN, equal infinities match), and in *absDiff the
+// largest |ours - ref|. +inf on a shape or type mismatch or a NaN disagreement.
+double scaledDiff(const topiary::Tensor& ours, const topiary::Tensor& ref, double* absDiff);
+
 }  // namespace testutil

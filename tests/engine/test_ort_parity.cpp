@@ -34,27 +34,6 @@ struct Case {
   std::vector<Tensor> oursSaved;  // outputs of the re-saved graph
 };
 
-// Largest |a-b| / max(1,|b|) over elements: the parity criterion scaled so
-// that the bound is kRelTol. +inf on shape/type mismatch or NaN disagreement.
-double scaledDiff(const Tensor& ours, const Tensor& ref, double* absDiff) {
-  *absDiff = std::numeric_limits<double>::infinity();
-  if (ours.shape() != ref.shape() || ours.dtype() != ref.dtype()) return std::numeric_limits<double>::infinity();
-  auto a = ours.toDoubles(), b = ref.toDoubles();
-  double worst = 0, worstAbs = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::isnan(a[i]) || std::isnan(b[i])) {
-      if (std::isnan(a[i]) != std::isnan(b[i])) return std::numeric_limits<double>::infinity();
-      continue;
-    }
-    if (std::isinf(b[i]) && a[i] == b[i]) continue;
-    double d = std::fabs(a[i] - b[i]);
-    worst = std::max(worst, d / std::max(1.0, std::fabs(b[i])));
-    worstAbs = std::max(worstAbs, d);
-  }
-  *absDiff = worstAbs;
-  return worst;
-}
-
 // Random values for float inputs (uniform in [-1, 1]); other types keep the
 // test data's values, which may be indices or shapes that must stay valid.
 Tensor randomLike(const Tensor& t, std::mt19937& rng) {
@@ -222,7 +201,7 @@ class TestOrtParity : public QObject {
       double caseWorst = 0, caseAbs = 0;
       for (size_t i = 0; i < c.ours.size(); ++i) {
         double abs = 0;
-        double s = scaledDiff(c.ours[i], ref.outputs[i].tensor, &abs);
+        double s = testutil::scaledDiff(c.ours[i], ref.outputs[i].tensor, &abs);
         caseWorst = std::max(caseWorst, s);
         caseAbs = std::max(caseAbs, abs);
         if (!(s <= kRelTol))
@@ -238,7 +217,7 @@ class TestOrtParity : public QObject {
         double savedAbs = 0;
         if (!refSaved.error.empty())
           failures.push_back(c.label + ": ORT refuses our saved file: " + refSaved.error);
-        else if (i >= refSaved.outputs.size() || !(scaledDiff(refSaved.outputs[i].tensor, ref.outputs[i].tensor, &savedAbs) <= kRelTol))
+        else if (i >= refSaved.outputs.size() || !(testutil::scaledDiff(refSaved.outputs[i].tensor, ref.outputs[i].tensor, &savedAbs) <= kRelTol))
           failures.push_back(c.label + " output " + std::to_string(i) + ": ORT's outputs differ on our saved file");
       }
       std::printf("  %-58s max|diff| %.3g\n", c.label.c_str(), caseAbs);
