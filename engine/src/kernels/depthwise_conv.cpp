@@ -98,10 +98,10 @@ void DepthwisePlan::pack(const float* w, const float* b) {
   }
 }
 
-void DepthwisePlan::run(const float* x, float* y, float* scratch, const Activation* act) const {
+void DepthwisePlan::run(const float* x, float* y, float* scratch, const Activation* act, bool xNhwc, bool yNhwc) const {
   static const Activation kNone;
   if (!act) act = &kNone;
-  const int64_t taps = kH * kW, blocks = (C + kLanes - 1) / kLanes, inPlane = H * W, outPlane = Ho * Wo;
+  const int64_t taps = kH * kW, blocks = (C + kLanes - 1) / kLanes, outPlane = Ho * Wo;
   float* xp = scratch;
   float* yt = scratch + kLanes * Hp * Wp;
   // Padding stays zero: only the interior is rewritten per block (lanes of a
@@ -116,52 +116,72 @@ void DepthwisePlan::run(const float* x, float* y, float* scratch, const Activati
   const RowFn rowFn = pickRow(*this);
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const int64_t c0 = blk * kLanes, nc = std::min<int64_t>(kLanes, C - c0);
-    // Interleave 16 pixels of the 16 channels at a time: one in-register
-    // transpose turns 16 channel rows into 16 pixel vectors (element-wise
-    // copies cost more than the convolution itself on 7x7 planes).
-    const float* xb = x + c0 * inPlane;
-    for (int64_t p0 = 0, h = 0, w = 0; p0 < inPlane; p0 += kLanes) {
-      const int64_t cnt = std::min<int64_t>(kLanes, inPlane - p0);
-      v16 r[kLanes];
-      for (int64_t c = 0; c < kLanes; ++c) {
-        if (c >= nc) {
-          r[c] = v16{};
-        } else if (cnt == kLanes) {
-          r[c] = load16(xb + c * inPlane + p0);
-        } else {  // the plane's last pixels: no read past them
-          float tail[kLanes] = {};
-          copyShort(xb + c * inPlane + p0, tail, cnt);
-          r[c] = load16(tail);
-        }
-      }
-      transpose16(r);
-      for (int64_t k = 0; k < cnt; ++k) {
-        store16(xp + ((h + padT) * Wp + w + padL) * kLanes, r[k]);
-        if (++w == W) {
-          w = 0;
-          ++h;
-        }
-      }
+    if (xNhwc) {
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t w = 0; w < W; ++w)
+          store16(xp + ((h + padT) * Wp + w + padL) * kLanes, load16(x + (h * W + w) * C + c0));
+    } else {
+      interleave(x, c0, nc, xp);
     }
     const float* wb = packed.data() + blk * taps * kLanes;
     const v16 bias = load16(packed.data() + (blocks * taps + blk) * kLanes);
     for (int64_t oh = 0; oh < Ho; ++oh) rowFn(*this, xp, wb, bias, yt, oh);
-    // And back: 16 pixel vectors into 16 channel rows, activated on the way.
-    float* yb = y + c0 * outPlane;
-    for (int64_t i0 = 0; i0 < outPlane; i0 += kLanes) {
-      const int64_t cnt = std::min<int64_t>(kLanes, outPlane - i0);
-      v16 r[kLanes];
-      for (int64_t k = 0; k < kLanes; ++k) r[k] = k < cnt ? load16(yt + (i0 + k) * kLanes) : v16{};
-      transpose16(r);
-      for (int64_t c = 0; c < nc; ++c) {
-        const v16 out = activate16(*act, r[c]);
-        if (cnt == kLanes) {
-          store16(yb + c * outPlane + i0, out);
-        } else {
-          float tail[kLanes];
-          store16(tail, out);
-          copyShort(tail, yb + c * outPlane + i0, cnt);
-        }
+    if (yNhwc) {
+      for (int64_t i = 0; i < outPlane; ++i) store16(y + i * C + c0, activate16(*act, load16(yt + i * kLanes)));
+    } else {
+      deinterleave(yt, c0, nc, y, *act);
+    }
+  }
+}
+
+void DepthwisePlan::interleave(const float* x, int64_t c0, int64_t nc, float* xp) const {
+  // 16 pixels of the 16 channels at a time: one in-register transpose turns
+  // 16 channel rows into 16 pixel vectors (element-wise copies cost more
+  // than the convolution itself on 7x7 planes).
+  const int64_t inPlane = H * W;
+  const float* xb = x + c0 * inPlane;
+  for (int64_t p0 = 0, h = 0, w = 0; p0 < inPlane; p0 += kLanes) {
+    const int64_t cnt = std::min<int64_t>(kLanes, inPlane - p0);
+    v16 r[kLanes];
+    for (int64_t c = 0; c < kLanes; ++c) {
+      if (c >= nc) {
+        r[c] = v16{};
+      } else if (cnt == kLanes) {
+        r[c] = load16(xb + c * inPlane + p0);
+      } else {  // the plane's last pixels: no read past them
+        float tail[kLanes] = {};
+        copyShort(xb + c * inPlane + p0, tail, cnt);
+        r[c] = load16(tail);
+      }
+    }
+    transpose16(r);
+    for (int64_t k = 0; k < cnt; ++k) {
+      store16(xp + ((h + padT) * Wp + w + padL) * kLanes, r[k]);
+      if (++w == W) {
+        w = 0;
+        ++h;
+      }
+    }
+  }
+}
+
+void DepthwisePlan::deinterleave(const float* yt, int64_t c0, int64_t nc, float* y, const Activation& act) const {
+  // 16 pixel vectors into 16 channel rows, activated on the way.
+  const int64_t outPlane = Ho * Wo;
+  float* yb = y + c0 * outPlane;
+  for (int64_t i0 = 0; i0 < outPlane; i0 += kLanes) {
+    const int64_t cnt = std::min<int64_t>(kLanes, outPlane - i0);
+    v16 r[kLanes];
+    for (int64_t k = 0; k < kLanes; ++k) r[k] = k < cnt ? load16(yt + (i0 + k) * kLanes) : v16{};
+    transpose16(r);
+    for (int64_t c = 0; c < nc; ++c) {
+      const v16 out = activate16(act, r[c]);
+      if (cnt == kLanes) {
+        store16(yb + c * outPlane + i0, out);
+      } else {
+        float tail[kLanes];
+        store16(tail, out);
+        copyShort(tail, yb + c * outPlane + i0, cnt);
       }
     }
   }

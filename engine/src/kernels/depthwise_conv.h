@@ -27,8 +27,18 @@ struct DepthwisePlan {
   void pack(const float* w, const float* b);
   int64_t scratchFloats() const { return 16 * (Hp * Wp + Ho * Wo) + 16; }
   // One image: x [C, H, W] -> y [C, Ho, Wo] = act(conv + b) (act may be
-  // null). `scratch` holds scratchFloats() floats.
-  void run(const float* x, float* y, float* scratch, const Activation* act) const;
+  // null). `scratch` holds scratchFloats() floats. xNhwc / yNhwc: x or y is
+  // stored channels-last ([H, W, C], [Ho, Wo, C]; C a multiple of 16), as
+  // inside a channels-last region (optimize/channels_last.h): the blocks are
+  // then plain 16-float copies instead of transposes.
+  void run(const float* x, float* y, float* scratch, const Activation* act, bool xNhwc = false,
+           bool yNhwc = false) const;
+
+ private:
+  // Channels [c0, c0 + nc) of x [C, H, W] into the padded block xp; the
+  // block's result yt [Ho * Wo][16] back into y [C, Ho, Wo], activated.
+  void interleave(const float* x, int64_t c0, int64_t nc, float* xp) const;
+  void deinterleave(const float* yt, int64_t c0, int64_t nc, float* y, const Activation& act) const;
 };
 
 }  // namespace topiary::kernels

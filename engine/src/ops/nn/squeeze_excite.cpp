@@ -3,6 +3,7 @@
 #include <Eigen/Core>
 
 #include "kernels/activation.h"
+#include "kernels/nhwc_ops.h"
 #include "kernels/plane_sum.h"
 #include "ops/common.h"
 
@@ -13,8 +14,10 @@ using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::Row
 
 class SqueezeExcite final : public Kernel {
  public:
-  SqueezeExcite(std::string name, kernels::Activation a1, kernels::Activation a2)
-      : name_(std::move(name)), act1_(a1), act2_(a2) {}
+  // nhwc: x and y stored [N, H, W, C] inside a channels-last region
+  // (optimize/channels_last.h; C a multiple of 16).
+  SqueezeExcite(std::string name, kernels::Activation a1, kernels::Activation a2, bool nhwc)
+      : name_(std::move(name)), act1_(a1), act2_(a2), nhwc_(nhwc) {}
 
   Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
                  const RunContext& ctx) override {
@@ -40,8 +43,9 @@ class SqueezeExcite final : public Kernel {
         float* h = hidden_.data() + n * cr_;
         float* g = gate_.data() + n * C;
         // Same sum as GlobalAveragePool's, so the fused model matches the unfused one.
+        if (nhwc_) kernels::pixelSums(xn, plane, C, s);
         for (int64_t c = 0; c < C; ++c)
-          s[c] = static_cast<float>(static_cast<double>(kernels::planeSum(xn + c * plane, plane)) /
+          s[c] = static_cast<float>(static_cast<double>(nhwc_ ? s[c] : kernels::planeSum(xn + c * plane, plane)) /
                                     static_cast<double>(plane));
         Eigen::Map<Eigen::VectorXf> hv(h, cr_), gv(g, C);
         hv.noalias() = W1 * Eigen::Map<const Eigen::VectorXf>(s, C);
@@ -51,6 +55,10 @@ class SqueezeExcite final : public Kernel {
         if (b2) gv += Eigen::Map<const Eigen::VectorXf>(b2, C);
         act2_.apply(g, C);
         float* yn = y + n * C * plane;
+        if (nhwc_) {
+          kernels::scalePixels(xn, plane, C, g, yn);
+          continue;
+        }
         for (int64_t c = 0; c < C; ++c) {
           const float gc = g[c];
           const float* xc = xn + c * plane;
@@ -83,14 +91,18 @@ class SqueezeExcite final : public Kernel {
       return Status::badInput("fused squeeze-excite '" + name_ + "' needs x as a non-empty [N,C,spatial...], got " +
                               shapeToString(X.shape()));
     const int64_t C = X.dim(1);
+    if (nhwc_ && C % 16 != 0)
+      return Status::unsupported("fused squeeze-excite '" + name_ +
+                                 "' runs channels-last only on multiples of 16 channels, got " + std::to_string(C));
     cr_ = in[1]->rank() >= 1 ? in[1]->dim(0) : 0;
-    if (cr_ <= 0 || in[1]->rank() != X.rank() || in[3]->rank() != X.rank() || in[1]->numel() != cr_ * C || in[3]->numel() != C * cr_ || in[3]->dim(0) != C)
+    if (cr_ <= 0 || in[1]->rank() != X.rank() || in[3]->rank() != X.rank() || in[1]->numel() != cr_ * C ||
+        in[3]->numel() != C * cr_ || in[3]->dim(0) != C)
       return Status::badInput("fused squeeze-excite '" + name_ + "': weights " + shapeToString(in[1]->shape()) +
                               " and " + shapeToString(in[3]->shape()) + " do not fit " + std::to_string(C) +
                               " channels");
     if (in.size() > 2 && in[2] && in[2]->numel() != 0 && in[2]->numel() != cr_)
-      return Status::badInput("fused squeeze-excite '" + name_ + "': first bias has " +
-                              std::to_string(in[2]->numel()) + " values, expected " + std::to_string(cr_));
+      return Status::badInput("fused squeeze-excite '" + name_ + "': first bias has " + std::to_string(in[2]->numel()) +
+                              " values, expected " + std::to_string(cr_));
     if (in.size() > 4 && in[4] && in[4]->numel() != 0 && in[4]->numel() != C)
       return Status::badInput("fused squeeze-excite '" + name_ + "': second bias has " +
                               std::to_string(in[4]->numel()) + " values, expected " + std::to_string(C));
@@ -99,6 +111,7 @@ class SqueezeExcite final : public Kernel {
 
   std::string name_;
   kernels::Activation act1_, act2_;
+  bool nhwc_;
   int64_t cr_ = 0;
   std::vector<float> squeeze_, hidden_, gate_;
 };
@@ -109,7 +122,7 @@ Result<std::unique_ptr<Kernel>> createSqueezeExcite(const Node& node, int) {
   kernels::Activation a1, a2;
   TOPIARY_RETURN_IF_ERROR(kernels::Activation::fromNode(node, a1, "topiary.se_act1"));
   TOPIARY_RETURN_IF_ERROR(kernels::Activation::fromNode(node, a2, "topiary.se_act2"));
-  return make<SqueezeExcite>(node.label(), a1, a2);
+  return make<SqueezeExcite>(node.label(), a1, a2, node.attrInt("topiary.nhwc", 0) != 0);
 }
 
 }  // namespace topiary::ops

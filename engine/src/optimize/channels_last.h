@@ -1,0 +1,27 @@
+// Channels-last regions for inference (the last rewrite of
+// optimizeForInference). A depthwise Conv interleaves channels to
+// vectorise (kernels/depthwise_conv.h); in NCHW it pays a 16x16 transpose
+// on the way in and out of every block, ~60% of its time on mobilenet-tiny.
+// Here a tensor between two layers that both can work channels-last -
+// frozen 2-D depthwise Convs (C a multiple of 16), fused squeeze-excite Muls
+// (C a multiple of 16), and 1x1 stride-1 unpadded group-1 Convs (Cout a
+// multiple of 16), at least one of the two not a 1x1 Conv - is stored as
+// [N, H, W, C]: its producer gets topiary.y_nhwc = 1 (squeeze-excite:
+// topiary.nhwc = 1, input and output both), its reader topiary.x_nhwc = 1.
+// The tensor's shape stays [N, C, H, W]; only those two nodes touch it (it
+// has a single reader and is not a graph output), so value() of it is the
+// only place the order shows. A 1x1 Conv is a GEMM either way round, so it
+// is where a region starts or ends at no cost (kernels/pointwise_nhwc.h).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "topiary/graph.h"
+
+namespace topiary::optimize {
+
+// Marks the tensors; returns how many. `log` gets one line per tensor.
+int markChannelsLast(Graph& g, std::vector<std::string>& log);
+
+}  // namespace topiary::optimize
