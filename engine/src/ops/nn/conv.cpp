@@ -26,6 +26,7 @@
 #include "kernels/winograd_conv.h"
 #include "ops/common.h"
 #include "ops/nn/conv_backward.h"
+#include "ops/nn/conv_channels_last.h"
 #include "ops/nn/conv_depthwise.h"
 #include "ops/nn/conv_winograd.h"
 #include "ops/nn/im2col.h"
@@ -557,6 +558,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
 }  // namespace
 
 Result<std::unique_ptr<Kernel>> createConv(const Node& node, int) {
+  if (node.hasAttr("topiary.x_nhwc") || node.hasAttr("topiary.y_nhwc")) return createChannelsLastConv(node);
   WindowAttrs a;
   TOPIARY_RETURN_IF_ERROR(parseWindowAttrs(node, "Conv", false, a));
   int64_t group = node.attrInt("group", 1);
