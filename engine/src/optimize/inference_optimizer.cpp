@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "kernels/activation.h"
+#include "optimize/channels_last.h"
 #include "optimize/graph_queries.h"
 #include "optimize/squeeze_excite_fusion.h"
 
@@ -179,6 +180,7 @@ Result<Graph> optimizeForInference(const Graph& source, std::vector<std::string>
   // Needs the activations fused into the squeeze-excite Convs first. Not with
   // run-time skipping, which works on those Convs separately.
   if (dynamicSkipThreshold < 0) fuseSqueezeExcite(g, log);
+  markChannelsLast(g, log);  // last: it needs the final nodes (optimize/channels_last.h)
   // Initializers only the removed BatchNorms or the replaced weights read can go.
   for (auto it = g.initializers.begin(); it != g.initializers.end();) {
     bool used = g.isGraphOutput(it->first);

@@ -12,6 +12,7 @@
 //     graph input) get topiary.dynamic_skip = threshold: they skip, per
 //     image, the input channels whose max |x| is <= the threshold
 //     (ops/nn/conv_dynamic.h). Group-1 and 2-D depthwise Convs only.
+//   - channels-last regions around depthwise Convs (optimize/channels_last.h).
 // A rewrite happens only when the intermediate tensor has no other reader
 // and is not a graph output.
 #pragma once
