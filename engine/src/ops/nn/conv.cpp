@@ -25,7 +25,7 @@
 #include "kernels/winograd43_nm.h"
 #include "kernels/winograd_conv.h"
 #include "ops/common.h"
-#include "ops/nn/conv_backward.h"
+#include "ops/nn/conv_common.h"
 #include "ops/nn/conv_channels_last.h"
 #include "ops/nn/conv_depthwise.h"
 #include "ops/nn/conv_winograd.h"
@@ -489,31 +489,9 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   }
 
   Status prepare(const std::vector<const Tensor*>& in) {
-    TOPIARY_RETURN_IF_ERROR(expectInputs(in, 2, "Conv"));
-    const Tensor& X = *in[0];
-    const Tensor& W = *in[1];
-    TOPIARY_RETURN_IF_ERROR(expectFloat(X, "Conv", "X"));
-    TOPIARY_RETURN_IF_ERROR(expectFloat(W, "Conv", "W"));
-    if (X.rank() < 3 || W.rank() != X.rank())
-      return Status::badInput("Conv needs X as [N,C,spatial...] and W of the same rank, got X " +
-                              shapeToString(X.shape()) + " and W " + shapeToString(W.shape()));
-    N_ = X.dim(0);
-    Cin_ = X.dim(1);
-    Cout_ = W.dim(0);
-    Cg_ = W.dim(1);
-    if (Cg_ * group_ != Cin_ || Cout_ % group_ != 0)
-      return Status::badInput("Conv with group " + std::to_string(group_) + ": X " + shapeToString(X.shape()) +
-                              " and W " + shapeToString(W.shape()) + " have inconsistent channel counts");
-    std::vector<int64_t> kernel(W.shape().begin() + 2, W.shape().end());
-    if (!attrs_.kernel.empty() && attrs_.kernel != kernel)
-      return Status::badInput("Conv attribute 'kernel_shape' does not match the weight " + shapeToString(W.shape()));
-    TOPIARY_RETURN_IF_ERROR(resolveWindow(attrs_, "Conv", Shape(X.shape().begin() + 2, X.shape().end()), kernel, win_));
-    if (const Tensor* B = bias(in)) {
-      TOPIARY_RETURN_IF_ERROR(expectFloat(*B, "Conv", "B"));
-      if (B->numel() != Cout_)
-        return Status::badInput("Conv bias has shape " + shapeToString(B->shape()) + ", expected [" +
-                                std::to_string(Cout_) + "]");
-    }
+    ConvDims d;
+    TOPIARY_RETURN_IF_ERROR(resolveConv(in, attrs_, group_, d, win_));
+    N_ = d.N, Cin_ = d.Cin, Cout_ = d.Cout, Cg_ = d.Cg;
     return Status::ok();
   }
 

@@ -1,4 +1,4 @@
-#include "ops/nn/conv_backward.h"
+#include "ops/nn/conv_common.h"
 
 #include <Eigen/Core>
 
@@ -13,6 +13,36 @@ using CMap = Eigen::Map<const RowMat>;
 using MMap = Eigen::Map<RowMat>;
 
 }  // namespace
+
+Status resolveConv(const std::vector<const Tensor*>& in, const WindowAttrs& attrs, int64_t group, ConvDims& d,
+                   Window& win) {
+  TOPIARY_RETURN_IF_ERROR(expectInputs(in, 2, "Conv"));
+  const Tensor& X = *in[0];
+  const Tensor& W = *in[1];
+  TOPIARY_RETURN_IF_ERROR(expectFloat(X, "Conv", "X"));
+  TOPIARY_RETURN_IF_ERROR(expectFloat(W, "Conv", "W"));
+  if (X.rank() < 3 || W.rank() != X.rank())
+    return Status::badInput("Conv needs X as [N,C,spatial...] and W of the same rank, got X " +
+                            shapeToString(X.shape()) + " and W " + shapeToString(W.shape()));
+  d.N = X.dim(0);
+  d.Cin = X.dim(1);
+  d.Cout = W.dim(0);
+  d.Cg = W.dim(1);
+  if (d.Cg * group != d.Cin || d.Cout % group != 0)
+    return Status::badInput("Conv with group " + std::to_string(group) + ": X " + shapeToString(X.shape()) +
+                            " and W " + shapeToString(W.shape()) + " have inconsistent channel counts");
+  std::vector<int64_t> kernel(W.shape().begin() + 2, W.shape().end());
+  if (!attrs.kernel.empty() && attrs.kernel != kernel)
+    return Status::badInput("Conv attribute 'kernel_shape' does not match the weight " + shapeToString(W.shape()));
+  TOPIARY_RETURN_IF_ERROR(resolveWindow(attrs, "Conv", Shape(X.shape().begin() + 2, X.shape().end()), kernel, win));
+  if (in.size() > 2 && in[2] && in[2]->numel() > 0) {
+    TOPIARY_RETURN_IF_ERROR(expectFloat(*in[2], "Conv", "B"));
+    if (in[2]->numel() != d.Cout)
+      return Status::badInput("Conv bias has shape " + shapeToString(in[2]->shape()) + ", expected [" +
+                              std::to_string(d.Cout) + "]");
+  }
+  return Status::ok();
+}
 
 bool isPointwise(const Window& win) {
   for (int i = 0; i < 3; ++i)

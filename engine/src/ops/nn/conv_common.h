@@ -1,13 +1,27 @@
-// Conv's backward on im2col + GEMM for every Conv that is not depthwise
-// (ops/nn/conv.cpp; depthwise ones use ops/nn/conv_depthwise.h).
+// Shared by the Conv kernels (ops/nn/conv.cpp, conv_dynamic.cpp): input
+// checks and the window, and the im2col + GEMM backward of every Conv that
+// is not depthwise (depthwise ones use ops/nn/conv_depthwise.h).
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "ops/nn/window.h"
+#include "topiary/status.h"
+#include "topiary/tensor.h"
 
 namespace topiary::ops {
+
+// X [N, Cin, spatial...], W [Cout, Cin/group, kernel...] and the optional bias.
+struct ConvDims {
+  int64_t N = 0, Cin = 0, Cout = 0, Cg = 0;
+};
+
+// Checks Conv's inputs (X, W, optional B: float, ranks, channel counts
+// against `group`, kernel_shape against W, bias length) and resolves the
+// window; BadInput naming what is wrong.
+Status resolveConv(const std::vector<const Tensor*>& in, const WindowAttrs& attrs, int64_t group, ConvDims& dims,
+                   Window& win);
 
 struct ConvShape {
   const Window& win;

@@ -26,6 +26,7 @@
 #include "kernels/kernel_choice.h"
 #include "kernels/threading.h"
 #include "ops/common.h"
+#include "ops/nn/conv_common.h"
 #include "ops/nn/conv_dynamic.h"
 #include "ops/nn/im2col.h"
 #include "ops/nn/nn_ops.h"
@@ -418,29 +419,10 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
   }
 
   Status prepare(const std::vector<const Tensor*>& in) {
-    TOPIARY_RETURN_IF_ERROR(expectInputs(in, 2, "Conv"));
-    const Tensor& X = *in[0];
-    const Tensor& W = *in[1];
-    TOPIARY_RETURN_IF_ERROR(expectFloat(X, "Conv", "X"));
-    TOPIARY_RETURN_IF_ERROR(expectFloat(W, "Conv", "W"));
-    if (X.rank() < 3 || W.rank() != X.rank())
-      return Status::badInput("Conv needs X as [N,C,spatial...] and W of the same rank, got X " +
-                              shapeToString(X.shape()) + " and W " + shapeToString(W.shape()));
-    N_ = X.dim(0);
-    Cin_ = X.dim(1);
-    Cout_ = W.dim(0);
-    Cg_ = W.dim(1);
-    if (Cg_ * group_ != Cin_ || Cout_ % group_ != 0)
-      return Status::badInput("Conv with group " + std::to_string(group_) + ": X " + shapeToString(X.shape()) +
-                              " and W " + shapeToString(W.shape()) + " have inconsistent channel counts");
-    if (in.size() > 2 && in[2] && in[2]->numel() > 0 &&
-        (in[2]->dtype() != DType::Float || in[2]->numel() != Cout_))
-      return Status::badInput("Conv bias has shape " + shapeToString(in[2]->shape()) + ", expected [" +
-                              std::to_string(Cout_) + "]");
-    std::vector<int64_t> kernel(W.shape().begin() + 2, W.shape().end());
-    if (!attrs_.kernel.empty() && attrs_.kernel != kernel)
-      return Status::badInput("Conv attribute 'kernel_shape' does not match the weight " + shapeToString(W.shape()));
-    return resolveWindow(attrs_, "Conv", Shape(X.shape().begin() + 2, X.shape().end()), kernel, win_);
+    ConvDims d;
+    TOPIARY_RETURN_IF_ERROR(resolveConv(in, attrs_, group_, d, win_));
+    N_ = d.N, Cin_ = d.Cin, Cout_ = d.Cout, Cg_ = d.Cg;
+    return Status::ok();
   }
 
   WindowAttrs attrs_;
