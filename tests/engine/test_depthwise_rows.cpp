@@ -1,7 +1,7 @@
 // The channel-interleaved depthwise kernel (kernels/depthwise_conv.h, forced
 // with topiary.kernel = "direct") against a plain double-precision loop on
-// every output width from 1 to 9 (groups of 4 outputs, then a group of 1, 2
-// or 3), 3x3 and 5x5 taps, strides 1 and 2, a partial 16-channel block,
+// every output width from 1 to 17 (groups of 8 outputs for 3x3 and of 4 for
+// 5x5, then one shorter group), 3x3 and 5x5 taps, strides 1 and 2, a partial 16-channel block,
 // padding 0 to 2, with and without a fused activation, one and two threads.
 #include <QtTest>
 #include <algorithm>
@@ -48,7 +48,7 @@ class TestDepthwiseRows : public QObject {
     QTest::addColumn<int>("threads");
     for (int k : {3, 5})
       for (int stride : {1, 2})
-        for (int wo = 1; wo <= 9; ++wo)
+        for (int wo = 1; wo <= 17; ++wo)
           for (int threads : {1, 2})
             QTest::newRow(qPrintable(QString("k%1 s%2 wo%3 t%4").arg(k).arg(stride).arg(wo).arg(threads)))
                 << k << stride << wo << threads;
