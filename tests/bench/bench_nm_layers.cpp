@@ -10,7 +10,8 @@
 // --pattern kernel prunes kernel-wise ("nm_pattern": "kernel": 2 whole
 // kernels of every 4 input channels), which the kernel-wise 2:4 Winograd
 // (winograd43-nm) runs; tap (the default) is the per-tap pattern.
-//   bench_nm_layers [--model NAME ...] [--batch B ...] [--pattern tap|kernel ...] [--rounds R]
+//   bench_nm_layers [--model NAME ...] [--batch B ...] [--pattern tap|kernel ...] [--rounds R] [--kernels]
+// (--kernels also prints every kernel's median per layer).
 // Batch 4 is what a batch of 256 runs per layer (the executor's chunks).
 #include <algorithm>
 #include <cmath>
@@ -45,6 +46,8 @@ double median(std::vector<double> v) {
 bool isSparse(const std::string& k) {
   return k == "2:4" || k == "csr" || k == "csr-direct" || k == "nm-direct" || k == "winograd43-nm";
 }
+
+bool gAllKernels = false;  // --kernels: every kernel's median too
 
 void layers(const std::string& name, const std::string& pattern, const Graph& g, int64_t batch, int rounds) {
   ExecutorOptions o;
@@ -109,6 +112,12 @@ void layers(const std::string& name, const std::string& pattern, const Graph& g,
       if (!isSparse(names[k]) && t < dense) dense = t, denseName = names[k];
     }
     if (sparse >= 1e300 || dense >= 1e300) continue;
+    if (gAllKernels) {
+      std::printf("|   %s:", node.label().c_str());
+      for (size_t k = 0; k < names.size(); ++k)
+        if (ks[k]) std::printf(" %s %.1f", names[k].c_str(), median(times[k]));
+      std::printf(" |\n");
+    }
     std::printf("| %s | %s | %.1f | %.1f (%s) | %.1f (%s) | %.2f | %.2f |\n", node.label().c_str(), node.opType.c_str(),
                 direct, dense, denseName.c_str(), sparse, sparseName.c_str(), direct > 0 ? direct / sparse : 0.0,
                 dense / sparse);
@@ -130,11 +139,13 @@ int main(int argc, char** argv) {
       batches.push_back(std::atoll(argv[++i]));
     else if (a == "--pattern" && i + 1 < argc)
       patterns.push_back(argv[++i]);
+    else if (a == "--kernels")
+      gAllKernels = true;
     else if (a == "--rounds" && i + 1 < argc)
       rounds = std::max(1, std::atoi(argv[++i]));
     else {
       std::fprintf(stderr, "usage: bench_nm_layers [--model NAME ...] [--batch B ...] [--pattern tap|kernel ...] "
-                           "[--rounds R]\n");
+                           "[--rounds R] [--kernels]\n");
       return 2;
     }
   }

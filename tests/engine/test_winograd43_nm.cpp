@@ -141,6 +141,60 @@ class TestWinograd43Nm : public QObject {
     QVERIFY2(maxDiff <= 1e-5 * maxRef, qPrintable(QString("max diff %1, max |y| %2").arg(maxDiff).arg(maxRef)));
   }
 
+  // The product jumps on which outputs of a block of 8 keep a channel:
+  // every output keeping the same 2 channels of each group (all 8 bits set,
+  // and channels no output keeps), then alternate outputs keeping
+  // alternate pairs, with a partial last block (12 = 8 + 4 outputs).
+  void sharedAndUnusedChannels_data() {
+    QTest::addColumn<bool>("alternate");
+    QTest::newRow("same pairs") << false;
+    QTest::newRow("alternate pairs") << true;
+  }
+  void sharedAndUnusedChannels() {
+    QFETCH(bool, alternate);
+    const Case s{2, 12, 13, 15, 12, 1, 1, 1, 1};
+    const int64_t Ho = s.H, Wo = s.W;
+    std::mt19937 rng(alternate ? 31 : 30);
+    const auto x = randomValues(static_cast<size_t>(s.n * s.cin * s.H * s.W), rng, -1.f, 1.f);
+    auto w = randomValues(static_cast<size_t>(s.cout * s.cin * 9), rng, -0.5f, 0.5f);
+    for (int64_t co = 0; co < s.cout; ++co)
+      for (int64_t ci = 0; ci < s.cin; ++ci) {
+        const bool low = ci % 4 < 2, keep = alternate && co % 2 == 1 ? !low : low;
+        if (!keep) std::fill_n(w.begin() + (co * s.cin + ci) * 9, 9, 0.f);
+      }
+    QVERIFY(topiary::kernels::hasKernelNmPattern(w.data(), s.cout, s.cin, 9));
+    const auto bias = randomValues(static_cast<size_t>(s.cout), rng, -0.5f, 0.5f);
+    Activation act;
+    act.kind = Activation::Kind::Relu;
+    Winograd43NmPlan pl;
+    pl.cin = s.cin;
+    pl.cout = s.cout;
+    pl.H = s.H;
+    pl.W = s.W;
+    pl.padT = s.padT;
+    pl.padL = s.padL;
+    pl.Ho = Ho;
+    pl.Wo = Wo;
+    pl.init();
+    pl.pack(w.data());
+    QCOMPARE(pl.nmSlots, int64_t{6});
+    QCOMPARE(pl.nmMasks.size(), size_t{24});  // 2 blocks x 12 channels
+    QCOMPARE(int(pl.nmMasks[0]), alternate ? 0x55 : 0xff);  // block 0, channel 0
+    QCOMPARE(int(pl.nmMasks[2]), alternate ? 0xaa : 0);     // channel 2
+    QCOMPARE(int(pl.nmMasks[12 + 1]), alternate ? 0x5 : 0xf);  // block 1: 4 outputs
+    std::vector<float> scratch(static_cast<size_t>(pl.scratchFloats()), std::nanf(""));
+    std::vector<float> y(static_cast<size_t>(s.n * s.cout * Ho * Wo), -7.f);
+    pl.run(x.data(), s.n, y.data(), scratch.data(), bias.data(), &act);
+    const auto ref = reference(s, Ho, Wo, x, w, bias.data(), nullptr, act);
+    double maxRef = 0, maxDiff = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+      maxRef = std::max(maxRef, std::fabs(ref[i]));
+      maxDiff = std::max(maxDiff, std::fabs(ref[i] - y[i]));
+    }
+    QVERIFY(maxRef > 0.1);
+    QVERIFY2(maxDiff <= 1e-5 * maxRef, qPrintable(QString("max diff %1, max |y| %2").arg(maxDiff).arg(maxRef)));
+  }
+
   // Conv with frozen weights, a fused residual and Relu on one and two
   // threads: forced onto this plan, chosen by timing, and not offered for
   // weights without the pattern.

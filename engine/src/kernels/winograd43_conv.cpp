@@ -110,6 +110,7 @@ void Winograd43Plan::pack(const float* w) {
   const int64_t blocks = (cout + kBlock - 1) / kBlock;
   packed.assign(static_cast<size_t>(blocks * kXi * cin * kBlock), 0.f);
   nmOffsets.clear();
+  nmMasks.clear();
   nmSlots = 0;
   float u[kXi];
   for (int64_t co = 0; co < cout; ++co)
@@ -308,11 +309,13 @@ void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, c
     // Y = A^T M A while M is in cache.
     for (int64_t co0 = 0; co0 < cout; co0 += kBlock) {
       const int B = static_cast<int>(std::min<int64_t>(kBlock, cout - co0));
-      if (nmSlots > 0)  // kernel-wise 2:4 weights (kernels/winograd43_nm.h)
-        winograd43NmProduct(nv, B, V, vStep, packed.data() + (co0 / kBlock) * kXi * nmSlots * kBlock,
-                            nmOffsets.data() + (co0 / kBlock) * nmSlots * kBlock, nmSlots, M, mStep, ch);
-      else
+      if (nmSlots > 0) {  // kernel-wise 2:4 weights (kernels/winograd43_nm.h)
+        const int32_t* start = nmOffsets.data() + co0 / kBlock;
+        winograd43NmProduct(nv, V, vStep, cin, nmMasks.data() + (co0 / kBlock) * cin, packed.data() + start[0],
+                            (start[1] - start[0]) / kXi, M, mStep, ch);
+      } else {
         kProducts[nv][B](V, packed.data() + (co0 / kBlock) * kXi * cin * kBlock, cin, M);
+      }
       for (int bb = 0; bb < B; ++bb) {
         const float bias = b ? b[co0 + bb] : 0.f;
         for (int v = 0; v < nv; ++v) {

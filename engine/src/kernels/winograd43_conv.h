@@ -34,13 +34,15 @@ struct Winograd43Plan {
   int64_t group = 1;          // images per pass
   std::vector<float> packed;  // transformed weights [cout/8][36][cin][8]
   // Set by Winograd43NmPlan::pack (kernels/winograd43_nm.h) instead: `packed`
-  // holds only the kept kernels' transforms [cout/8][36][nmSlots][8] and
-  // nmOffsets [cout/8][nmSlots][8] the V offset of each one's input channel.
+  // holds only the kept kernels' transforms, per block of 8 outputs
+  // [36][kept in the block] from nmOffsets[block]; nmMasks [cout/8][cin]
+  // bit b: output b of the block keeps the channel.
   std::vector<int32_t> nmOffsets;
+  std::vector<uint8_t> nmMasks;
   int64_t nmSlots = 0;
   static constexpr int kBlock = 8;   // output channels per packed block
   static constexpr int kChunk = 32;  // flattened tiles per product chunk (2 vectors; M stays in L1)
-  int64_t chunk = kChunk;            // the dense products need kChunk; Winograd43NmPlan takes more
+  int64_t chunk = kChunk;            // tiles per product chunk (both products take kChunk)
 
   // U = G g G^T of one 3x3 kernel g (row-major) into u[36] (6x6 row-major).
   static void transformKernel(const float* g, float u[36]);

@@ -10,63 +10,81 @@ namespace {
 
 constexpr int kBlock = Winograd43Plan::kBlock;
 constexpr int kXi = 36;
-// Tiles per product chunk: 4 vectors, so each weight broadcast serves 4
-// multiply-adds (the dense plan's 2 would leave 2 loads per multiply-add).
-constexpr int kNmChunk = 64;
 
-// BB outputs (of a block of 8) at one position xi, NV tile vectors: BB *
-// NV accumulators (8 to 16: enough independent chains to hide the
-// multiply-add latency, few enough to stay in registers); each weight
-// broadcast serves the NV tile vectors. (Two positions per call, sharing
-// each channel offset, were slower on resnet8: two V planes of up to 16 KB
-// competed for L1.)
-template <int BB, int NV>
-inline void outputsAtPosition(const float* V, const float* U, const int32_t* off, int64_t slots, float* M,
-                              int64_t chunk) {
-  v16 acc[BB][NV];
-  for (int b = 0; b < BB; ++b)
-    for (int v = 0; v < NV; ++v) acc[b][v] = v16{};
-  for (int64_t j = 0; j < slots; ++j, off += kBlock, U += kBlock)
-    for (int b = 0; b < BB; ++b) {
-      const float* p = V + off[b];
-      const float w = U[b];
-      for (int v = 0; v < NV; ++v) acc[b][v] += w * load16(p + 16 * v);
-    }
-  for (int b = 0; b < BB; ++b)
-    for (int v = 0; v < NV; ++v) store16(M + b * chunk + 16 * v, acc[b][v]);
+constexpr int bitCount(int m) { return m ? (m & 1) + bitCount(m >> 1) : 0; }
+
+// Output B of the block, if it keeps this channel (bit B of mask K): its
+// transform is the next weight after those of the outputs below B.
+template <int K, int NV, int B>
+[[gnu::always_inline]] inline void keptBy(v16 (&acc)[kBlock][NV], const v16 (&x)[NV], const float* w) {
+  if constexpr (((K >> B) & 1) != 0) {
+    const float u = w[bitCount(K & ((1 << B) - 1))];
+    for (int v = 0; v < NV; ++v) acc[B][v] += u * x[v];
+  }
 }
 
+// The outputs of mask K: one multiply-add per kept kernel and tile vector,
+// every one from the channel's NV tile vectors already in registers.
+template <int K, int NV>
+[[gnu::always_inline]] inline void channel(v16 (&acc)[kBlock][NV], const v16 (&x)[NV], const float* w) {
+  keptBy<K, NV, 0>(acc, x, w);
+  keptBy<K, NV, 1>(acc, x, w);
+  keptBy<K, NV, 2>(acc, x, w);
+  keptBy<K, NV, 3>(acc, x, w);
+  keptBy<K, NV, 4>(acc, x, w);
+  keptBy<K, NV, 5>(acc, x, w);
+  keptBy<K, NV, 6>(acc, x, w);
+  keptBy<K, NV, 7>(acc, x, w);
+}
+
+// All 36 positions for one block of 8 outputs and NV tile vectors: per
+// input channel its NV tile vectors are loaded once and serve every output
+// of the block that keeps the channel (about half of them), the mask
+// picking the code for exactly those: 8 x NV accumulators in registers, as
+// in the dense product, with half its multiply-adds.
 template <int NV>
-void product(int B, const float* V, int64_t vStride, const float* U, const int32_t* off, int64_t slots, float* M,
-             int64_t mStride, int64_t chunk) {
-  constexpr int BB = NV == 1 ? 8 : 4;      // outputs at a time: at most 16 accumulators
-  const int64_t uStride = slots * kBlock;  // one position's weights
+void product(const float* V, int64_t vStride, int64_t cin, const uint8_t* masks, const float* U, int64_t kept,
+             float* M, int64_t mStride, int64_t chunk) {
   for (int xi = 0; xi < kXi; ++xi) {
-    const float* Vx = V + xi * vStride;
-    const float* Ux = U + xi * uStride;
-    float* Mx = M + xi * mStride;
-    int b0 = 0;
-    for (; b0 + BB <= B; b0 += BB) outputsAtPosition<BB, NV>(Vx, Ux + b0, off + b0, slots, Mx + b0 * chunk, chunk);
-    for (; b0 < B; ++b0)  // a last partial block (cout not a multiple of 8)
-      outputsAtPosition<1, NV>(Vx, Ux + b0, off + b0, slots, Mx + b0 * chunk, chunk);
+    v16 acc[kBlock][NV];
+    for (int b = 0; b < kBlock; ++b)
+      for (int v = 0; v < NV; ++v) acc[b][v] = v16{};
+    const float* vp = V + xi * vStride;
+    const float* w = U + xi * kept;
+    for (int64_t ci = 0; ci < cin; ++ci, vp += chunk) {
+      v16 x[NV];
+      for (int v = 0; v < NV; ++v) x[v] = load16(vp + 16 * v);
+      switch (masks[ci]) {
+#define TOPIARY_K1(k)              \
+  case k:                          \
+    channel<k, NV>(acc, x, w);     \
+    w += bitCount(k);              \
+    break;
+#define TOPIARY_K4(k) TOPIARY_K1(k) TOPIARY_K1(k + 1) TOPIARY_K1(k + 2) TOPIARY_K1(k + 3)
+#define TOPIARY_K16(k) TOPIARY_K4(k) TOPIARY_K4(k + 4) TOPIARY_K4(k + 8) TOPIARY_K4(k + 12)
+#define TOPIARY_K64(k) TOPIARY_K16(k) TOPIARY_K16(k + 16) TOPIARY_K16(k + 32) TOPIARY_K16(k + 48)
+        TOPIARY_K64(0)
+        TOPIARY_K64(64)
+        TOPIARY_K64(128)
+        TOPIARY_K64(192)
+#undef TOPIARY_K64
+#undef TOPIARY_K16
+#undef TOPIARY_K4
+#undef TOPIARY_K1
+      }
+    }
+    float* m = M + xi * mStride;
+    for (int b = 0; b < kBlock; ++b)
+      for (int v = 0; v < NV; ++v) store16(m + b * chunk + 16 * v, acc[b][v]);
   }
 }
 
 }  // namespace
 
-void winograd43NmProduct(int nv, int B, const float* V, int64_t vStride, const float* U, const int32_t* off,
-                         int64_t slots, float* M, int64_t mStride, int64_t chunk) {
-  switch (nv) {
-    case 1: return product<1>(B, V, vStride, U, off, slots, M, mStride, chunk);
-    case 2: return product<2>(B, V, vStride, U, off, slots, M, mStride, chunk);
-    case 3: return product<3>(B, V, vStride, U, off, slots, M, mStride, chunk);
-    default: return product<4>(B, V, vStride, U, off, slots, M, mStride, chunk);
-  }
-}
-
-void Winograd43NmPlan::init() {
-  Winograd43Plan::init();
-  chunk = kNmChunk;
+void winograd43NmProduct(int nv, const float* V, int64_t vStride, int64_t cin, const uint8_t* masks, const float* U,
+                         int64_t kept, float* M, int64_t mStride, int64_t chunk) {
+  if (nv == 1) return product<1>(V, vStride, cin, masks, U, kept, M, mStride, chunk);
+  product<2>(V, vStride, cin, masks, U, kept, M, mStride, chunk);
 }
 
 bool hasKernelNmPattern(const float* w, int64_t cout, int64_t cin, int64_t taps, int n, int m) {
@@ -84,32 +102,43 @@ bool hasKernelNmPattern(const float* w, int64_t cout, int64_t cin, int64_t taps,
 }
 
 void Winograd43NmPlan::pack(const float* w) {
-  // Kept channels per output: those whose kernel has a nonzero.
-  std::vector<std::vector<int32_t>> kept(static_cast<size_t>(cout));
-  int64_t slots = 1;  // at least one (a zero weight) so that `packed` is never empty
-  for (int64_t co = 0; co < cout; ++co) {
-    for (int64_t ci = 0; ci < cin; ++ci) {
-      const float* k = w + (co * cin + ci) * 9;
-      if (std::any_of(k, k + 9, [](float v) { return v != 0.f; })) kept[static_cast<size_t>(co)].push_back(static_cast<int32_t>(ci));
-    }
-    slots = std::max<int64_t>(slots, static_cast<int64_t>(kept[static_cast<size_t>(co)].size()));
-  }
   const int64_t blocks = (cout + kBlock - 1) / kBlock;
-  packed.assign(static_cast<size_t>(blocks * kXi * slots * kBlock), 0.f);
-  // Padding slots: weight 0 at channel 0 (a valid address).
-  nmOffsets.assign(static_cast<size_t>(blocks * slots * kBlock), 0);
-  nmSlots = slots;
-  float u[kXi];
+  auto keeps = [&](int64_t co, int64_t ci) {
+    const float* k = w + (co * cin + ci) * 9;
+    return std::any_of(k, k + 9, [](float v) { return v != 0.f; });
+  };
+  // Which outputs of each block keep each channel, and the most kernels any output keeps.
+  nmMasks.assign(static_cast<size_t>(blocks * cin), 0);
+  nmSlots = 1;  // at least one, so that a plan with every kernel zero still runs this product
   for (int64_t co = 0; co < cout; ++co) {
-    const int64_t blk = co / kBlock, b = co % kBlock;
-    const auto& ks = kept[static_cast<size_t>(co)];
-    for (size_t j = 0; j < ks.size(); ++j) {
-      transformKernel(w + (co * cin + ks[j]) * 9, u);
-      for (int xi = 0; xi < kXi; ++xi)
-        packed[static_cast<size_t>(((blk * kXi + xi) * slots + static_cast<int64_t>(j)) * kBlock + b)] = u[xi];
-      // V holds channel ci's chunk at ci * kNmChunk within each position's plane.
-      nmOffsets[static_cast<size_t>((blk * slots + static_cast<int64_t>(j)) * kBlock + b)] = ks[j] * static_cast<int32_t>(kNmChunk);
-    }
+    int64_t kept = 0;
+    for (int64_t ci = 0; ci < cin; ++ci)
+      if (keeps(co, ci)) {
+        nmMasks[static_cast<size_t>((co / kBlock) * cin + ci)] |= static_cast<uint8_t>(1u << (co % kBlock));
+        ++kept;
+      }
+    nmSlots = std::max(nmSlots, kept);
+  }
+  // Each block's transforms [36][kept in the block], in (channel, output) order.
+  nmOffsets.assign(static_cast<size_t>(blocks + 1), 0);
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    int32_t kept = 0;
+    for (int64_t ci = 0; ci < cin; ++ci) kept += __builtin_popcount(nmMasks[static_cast<size_t>(blk * cin + ci)]);
+    nmOffsets[static_cast<size_t>(blk + 1)] = nmOffsets[static_cast<size_t>(blk)] + kXi * kept;
+  }
+  packed.assign(static_cast<size_t>(std::max<int32_t>(1, nmOffsets.back())), 0.f);  // never empty
+  float u[kXi];
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t start = nmOffsets[static_cast<size_t>(blk)];
+    const int64_t kept = (nmOffsets[static_cast<size_t>(blk + 1)] - start) / kXi;
+    int64_t j = 0;
+    for (int64_t ci = 0; ci < cin; ++ci)
+      for (int b = 0; b < kBlock; ++b) {
+        if (!((nmMasks[static_cast<size_t>(blk * cin + ci)] >> b) & 1)) continue;
+        transformKernel(w + ((blk * kBlock + b) * cin + ci) * 9, u);
+        for (int xi = 0; xi < kXi; ++xi) packed[static_cast<size_t>(start + xi * kept + j)] = u[xi];
+        ++j;
+      }
   }
 }
 

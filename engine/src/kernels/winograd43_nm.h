@@ -6,16 +6,18 @@
 // 36 products U[xi] (cout x cin) keeps the same 2:4 pattern along cin.
 //
 // Same plan, transforms and buffers as Winograd43Plan (kernels/
-// winograd43_conv.h); only the product differs: per output channel, its
-// kept channels (the same list for all 36 positions) with the tiles in the
-// vector lanes. Dense shares each tile load over 8 output channels; here
-// every multiply-add loads its own tile vector (which channels an output
-// reads differs per output), so the kernel halves the multiply-adds but
-// not the loads per multiply-add: one 64-byte tile load per multiply-add,
-// one weight broadcast and one channel offset per 4 (chunks of 64 tiles: 4
-// tile vectors share each weight). With 16 tiles or fewer per chunk (7x7
-// planes, 14x14 at batch 1) a weight serves one vector and the dense plan
-// usually wins; Conv times both.
+// winograd43_conv.h); only the product differs. Dense shares each tile
+// vector load over the 8 output channels of a block; here, per block of 8
+// outputs and input channel, a mask says which outputs keep the channel
+// (about half of them, a different half per channel), and a jump on the
+// mask (256 cases, each compiled with its outputs' accumulators fixed in
+// registers) runs one multiply-add per kept kernel and tile vector with
+// the channel's tile vectors loaded once: half the multiply-adds of dense,
+// one tile load per about 4 of them (dense: per 8). The jump targets
+// repeat per position and chunk, so they are predicted. (The first version
+// ran each output over its own kept channels, one tile-vector load per
+// multiply-add: its product was 1.2x slower than dense's on the session-7
+// machine.)
 #pragma once
 
 #include <cstdint>
@@ -31,18 +33,18 @@ namespace topiary::kernels {
 bool hasKernelNmPattern(const float* w, int64_t cout, int64_t cin, int64_t taps, int n = 2, int m = 4);
 
 struct Winograd43NmPlan : Winograd43Plan {
-  // Winograd43Plan::init, with 64 tiles per product chunk.
-  void init();
-  // Weights [cout, cin, 3, 3]; any sparsity works (padding slots hold 0),
-  // but it only pays with hasKernelNmPattern(). Packs the transforms of the
-  // nonzero kernels only; nmSlots is the most any output channel keeps.
+  // Weights [cout, cin, 3, 3]; any sparsity works, but it only pays with
+  // hasKernelNmPattern(). Packs the transforms of the nonzero kernels only
+  // (see Winograd43Plan::nmMasks); nmSlots is the most any output keeps.
   void pack(const float* w);
 };
 
-// M[xi][b][16 * nv] (b < B outputs, M planes mStride apart, outputs
-// `chunk` floats apart) = sum over slots j of U[xi][j][b] * V[xi][off[j][b]
-// ..], V planes vStride apart; U [36][slots][8], off [slots][8]; nv <= 4.
-void winograd43NmProduct(int nv, int B, const float* V, int64_t vStride, const float* U, const int32_t* off,
-                         int64_t slots, float* M, int64_t mStride, int64_t chunk);
+// M[xi][b][16 * nv] (the 8 outputs b of one block, M planes mStride apart,
+// outputs `chunk` floats apart) = sum over the channels ci that output b
+// keeps (bit b of masks[ci]) of its transform times V[xi][ci][..] (V
+// planes vStride apart, channels `chunk` floats apart); U [36][kept], the
+// kept kernels in (channel, output) order; nv <= 2.
+void winograd43NmProduct(int nv, const float* V, int64_t vStride, int64_t cin, const uint8_t* masks, const float* U,
+                         int64_t kept, float* M, int64_t mStride, int64_t chunk);
 
 }  // namespace topiary::kernels
