@@ -14,51 +14,59 @@ constexpr int kXi = 36;
 constexpr int bitCount(int m) { return m ? (m & 1) + bitCount(m >> 1) : 0; }
 
 // Output B of the block, if it keeps this channel (bit B of mask K): its
-// transform is the next weight after those of the outputs below B.
-template <int K, int NV, int B>
-[[gnu::always_inline]] inline void keptBy(v16 (&acc)[kBlock][NV], const v16 (&x)[NV], const float* w) {
+// transform at each of the P positions (`kept` floats apart) is the next
+// weight after those of the outputs below B.
+template <int K, int N, int P, int B>
+[[gnu::always_inline]] inline void keptBy(v16 (&acc)[kBlock][N], const v16 (&x)[N], const float* w, int64_t kept) {
   if constexpr (((K >> B) & 1) != 0) {
-    const float u = w[bitCount(K & ((1 << B) - 1))];
-    for (int v = 0; v < NV; ++v) acc[B][v] += u * x[v];
+    constexpr int j = bitCount(K & ((1 << B) - 1));
+    for (int p = 0; p < P; ++p) {
+      const float u = w[p * kept + j];
+      for (int v = 0; v < N / P; ++v) acc[B][p * (N / P) + v] += u * x[p * (N / P) + v];
+    }
   }
 }
 
 // The outputs of mask K: one multiply-add per kept kernel and tile vector,
-// every one from the channel's NV tile vectors already in registers.
-template <int K, int NV>
-[[gnu::always_inline]] inline void channel(v16 (&acc)[kBlock][NV], const v16 (&x)[NV], const float* w) {
-  keptBy<K, NV, 0>(acc, x, w);
-  keptBy<K, NV, 1>(acc, x, w);
-  keptBy<K, NV, 2>(acc, x, w);
-  keptBy<K, NV, 3>(acc, x, w);
-  keptBy<K, NV, 4>(acc, x, w);
-  keptBy<K, NV, 5>(acc, x, w);
-  keptBy<K, NV, 6>(acc, x, w);
-  keptBy<K, NV, 7>(acc, x, w);
+// every one from the channel's N tile vectors already in registers.
+template <int K, int N, int P>
+[[gnu::always_inline]] inline void channel(v16 (&acc)[kBlock][N], const v16 (&x)[N], const float* w, int64_t kept) {
+  keptBy<K, N, P, 0>(acc, x, w, kept);
+  keptBy<K, N, P, 1>(acc, x, w, kept);
+  keptBy<K, N, P, 2>(acc, x, w, kept);
+  keptBy<K, N, P, 3>(acc, x, w, kept);
+  keptBy<K, N, P, 4>(acc, x, w, kept);
+  keptBy<K, N, P, 5>(acc, x, w, kept);
+  keptBy<K, N, P, 6>(acc, x, w, kept);
+  keptBy<K, N, P, 7>(acc, x, w, kept);
 }
 
 // All 36 positions for one block of 8 outputs and NV tile vectors: per
-// input channel its NV tile vectors are loaded once and serve every output
-// of the block that keeps the channel (about half of them), the mask
-// picking the code for exactly those: 8 x NV accumulators in registers, as
-// in the dense product, with half its multiply-adds.
+// input channel its tile vectors are loaded once and serve every output of
+// the block that keeps the channel (about half of them), the mask picking
+// the code for exactly those. 8 x 2 accumulators in registers, as in the
+// dense product, with half its multiply-adds: NV = 2 vectors at one
+// position, or NV = 1 at P = 2 positions at a time (the pattern is the same
+// at every position), so that each jump serves about 8 multiply-adds.
 template <int NV>
 void product(const float* V, int64_t vStride, int64_t cin, const uint8_t* masks, const float* U, int64_t kept,
              float* M, int64_t mStride, int64_t chunk) {
-  for (int xi = 0; xi < kXi; ++xi) {
-    v16 acc[kBlock][NV];
+  constexpr int P = NV == 1 ? 2 : 1, N = P * NV;  // 36 positions: P divides them
+  for (int xi = 0; xi < kXi; xi += P) {
+    v16 acc[kBlock][N];
     for (int b = 0; b < kBlock; ++b)
-      for (int v = 0; v < NV; ++v) acc[b][v] = v16{};
+      for (int v = 0; v < N; ++v) acc[b][v] = v16{};
     const float* vp = V + xi * vStride;
     const float* w = U + xi * kept;
     for (int64_t ci = 0; ci < cin; ++ci, vp += chunk) {
-      v16 x[NV];
-      for (int v = 0; v < NV; ++v) x[v] = load16(vp + 16 * v);
+      v16 x[N];
+      for (int p = 0; p < P; ++p)
+        for (int v = 0; v < NV; ++v) x[p * NV + v] = load16(vp + p * vStride + 16 * v);
       switch (masks[ci]) {
-#define TOPIARY_K1(k)              \
-  case k:                          \
-    channel<k, NV>(acc, x, w);     \
-    w += bitCount(k);              \
+#define TOPIARY_K1(k)                  \
+  case k:                              \
+    channel<k, N, P>(acc, x, w, kept); \
+    w += bitCount(k);                  \
     break;
 #define TOPIARY_K4(k) TOPIARY_K1(k) TOPIARY_K1(k + 1) TOPIARY_K1(k + 2) TOPIARY_K1(k + 3)
 #define TOPIARY_K16(k) TOPIARY_K4(k) TOPIARY_K4(k + 4) TOPIARY_K4(k + 8) TOPIARY_K4(k + 12)
@@ -73,9 +81,11 @@ void product(const float* V, int64_t vStride, int64_t cin, const uint8_t* masks,
 #undef TOPIARY_K1
       }
     }
-    float* m = M + xi * mStride;
-    for (int b = 0; b < kBlock; ++b)
-      for (int v = 0; v < NV; ++v) store16(m + b * chunk + 16 * v, acc[b][v]);
+    for (int p = 0; p < P; ++p) {
+      float* m = M + (xi + p) * mStride;
+      for (int b = 0; b < kBlock; ++b)
+        for (int v = 0; v < NV; ++v) store16(m + b * chunk + 16 * v, acc[b][p * NV + v]);
+    }
   }
 }
 
