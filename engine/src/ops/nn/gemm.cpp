@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "kernels/activation.h"
+#include "kernels/dense_gemm.h"
 #include "kernels/kernel_choice.h"
 #include "kernels/nm_gemm.h"
 #include "kernels/sparse_matrix.h"
@@ -187,15 +188,8 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
       y.noalias() += MMap(yT_.data(), N, M).transpose();
       return;
     }
-    (void)K;
-    if (!transA_ && !transB_)
-      y.noalias() += alpha_ * a * b;
-    else if (!transA_ && transB_)
-      y.noalias() += alpha_ * a * b.transpose();
-    else if (transA_ && !transB_)
-      y.noalias() += alpha_ * a.transpose() * b;
-    else
-      y.noalias() += alpha_ * a.transpose() * b.transpose();
+    // Eigen's GEMM with packing buffers kept between runs (kernels/dense_gemm.h).
+    dense_.run(M, N, K, a.data(), a.cols(), transA_, b.data(), b.cols(), transB_, y.data(), N, alpha_, threads);
   }
 
   // CSR of alpha * op(B) (rows = outputs) when sparse enough; once.
@@ -232,6 +226,7 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
   Mode mode_ = Mode::Dense;
   int64_t tunedBatch_ = -1;
   std::string choice_ = "dense";
+  kernels::DenseGemm dense_;
   std::vector<float> aT_, yT_;  // scratch of the sparse form
 };
 
