@@ -293,7 +293,9 @@ Status Executor::checkInput(const ValueInfo& info, const Tensor& t) const {
 Status Executor::run(const Tensor& input) {
   if (graph_->inputs.size() != 1)
     return Status::badInput("the model has " + std::to_string(graph_->inputs.size()) + " inputs; name each one");
-  return run({{graph_->inputs[0].name, &input}});
+  if (feed_.size() != 1 || feed_[0].first != graph_->inputs[0].name) feed_.assign(1, {graph_->inputs[0].name, nullptr});
+  feed_[0].second = &input;
+  return run(feed_);
 }
 
 Status Executor::run(const std::vector<std::pair<std::string, const Tensor*>>& inputs) {
@@ -316,8 +318,8 @@ Status Executor::run(const std::vector<std::pair<std::string, const Tensor*>>& i
       inputs[0].second->rank() > 0 && inputs[0].second->dim(0) >= (ctx_.threads > 1 ? 2 * ctx_.threads : 8))
     return runSharded(*inputs[0].second);
   omp_set_num_threads(ctx_.threads);
-  std::vector<const Tensor*> in;
-  std::vector<Tensor*> out;
+  std::vector<const Tensor*>& in = stepIn_;
+  std::vector<Tensor*>& out = stepOut_;
   TensorByteLimit limit(maxTensorBytes_);
   for (size_t n = 0; n < steps_.size(); ++n) {
     if (ctx_.cancel && ctx_.cancel->load(std::memory_order_relaxed)) return Status::cancelled();
@@ -369,6 +371,16 @@ Status Executor::runSharded(const Tensor& x) {
     chunkKept_[static_cast<size_t>(k)].resize(keptSlots_.size());
   }
   for (auto& sh : shards_) sh->setCancelFlag(ctx_.cancel);
+  // The first run with a new chunk shape runs the largest chunk on every
+  // shard, so each has sized its tensors and timed its kernels before the
+  // chunks are shared out: which helper claims which chunk depends on the
+  // OS, and a shard's first chunk would otherwise allocate and time in
+  // whatever later run it happened to come.
+  const Tensor& largest = chunkInputs_[static_cast<size_t>(chunks - 1)];
+  if (largest.shape() != shardsWarmFor_) {
+    for (auto& sh : shards_) TOPIARY_RETURN_IF_ERROR(sh->run(largest));
+    shardsWarmFor_ = largest.shape();
+  }
   uint64_t gen;
   {
     std::lock_guard<std::mutex> lock(pool_->m);

@@ -168,6 +168,15 @@ class Executor {
   std::vector<int> inputSlots_;
   std::vector<int> outputSlots_;
   std::vector<Tensor> scratchOutputs_;  // for omitted optional outputs
+  // Kept between runs so that a warm run does not allocate: the single
+  // input of run(const Tensor&), each step's input and output pointers,
+  // and the chunk shape every shard has already run (a shard that first
+  // gets a chunk in a later run would size its tensors and time its
+  // kernels then).
+  std::vector<std::pair<std::string, const Tensor*>> feed_;
+  std::vector<const Tensor*> stepIn_;
+  std::vector<Tensor*> stepOut_;
+  Shape shardsWarmFor_;
   RunContext ctx_;
 };
 
