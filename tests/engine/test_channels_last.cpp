@@ -1,7 +1,7 @@
 // Channels-last regions (optimize/channels_last.h with ops/nn/conv_channels_last.h,
 // kernels/depthwise_conv.h, kernels/pointwise_nhwc.h and the channels-last
 // squeeze-excite) against the same graph run as stored, on mobilenet-like
-// chains: 1x1 -> depthwise [-> squeeze-excite] -> 1x1 -> depthwise -> 1x1,
+// chains: [1x1 or one-channel 3x3 ->] depthwise [-> squeeze-excite] -> 1x1 -> depthwise -> 1x1,
 // with kernel sizes, strides, dilation, odd planes, channel counts that are
 // and are not multiples of 16 (which end or prevent a region), batch 1 and
 // an uneven batch, one and two threads. Each case also checks how many
@@ -19,7 +19,9 @@ using namespace topiary;
 namespace {
 
 struct ChainCase {
-  bool leadPointwise;                // x -> Relu -> 1x1 -> depthwise; else x -> Relu -> depthwise
+  // What reads x -> Relu before the first depthwise: 0 nothing, 1 a 1x1
+  // Conv, 2 a 3x3 Conv with one input channel (a stem; c0 = 1, the case's stride, pad 1).
+  int lead;
   int64_t c0, c1, c2, c3;            // input, first depthwise, second depthwise, output channels
   int64_t k, stride, pad, dilation;  // the first depthwise's window (the second is 3x3, pad 1)
   bool squeezeExcite;                // between the first depthwise and the next 1x1
@@ -67,8 +69,9 @@ Graph chainGraph(const ChainCase& c, std::mt19937& rng) {
   g.inputs = {in};
   g.nodes.push_back(node("act0", "Relu", {"x"}, {"a"}));
   std::string t = "a";
-  if (c.leadPointwise) {
-    g.nodes.push_back(conv(g, rng, "pw0", "a", "p0", c.c0, c.c1, 1, 1));
+  if (c.lead > 0) {
+    g.nodes.push_back(c.lead == 1 ? conv(g, rng, "pw0", "a", "p0", c.c0, c.c1, 1, 1)
+                                  : conv(g, rng, "stem", "a", "p0", c.c0, c.c1, 1, 3, c.stride, 1));
     g.nodes.push_back(node("pw0_act", "HardSwish", {"p0"}, {"p0a"}));
     t = "p0a";
   }
@@ -111,7 +114,7 @@ class TestChannelsLast : public QObject {
     QTest::addColumn<int>("caseIndex");
     QTest::addColumn<int>("batch");
     QTest::addColumn<int>("threads");
-    for (int c = 0; c < 7; ++c)
+    for (int c = 0; c < 9; ++c)
       for (int batch : {1, 5})
         for (int threads : {1, 2})
           QTest::newRow(qPrintable(QString("case%1 n%2 t%3").arg(c).arg(batch).arg(threads))) << c << batch << threads;
@@ -121,13 +124,15 @@ class TestChannelsLast : public QObject {
     QFETCH(int, batch);
     QFETCH(int, threads);
     const ChainCase cases[] = {
-        {true, 3, 16, 32, 16, 3, 1, 1, 1, true, 9, 7, 5},       // the whole chain, odd plane
-        {false, 32, 32, 48, 10, 3, 2, 1, 1, false, 14, 14, 2},  // depthwise reads NCHW; 10 outputs end it early
-        {true, 8, 16, 16, 32, 5, 2, 2, 1, true, 11, 13, 5},     // 5x5 stride 2
-        {true, 4, 24, 32, 16, 3, 1, 1, 1, true, 8, 8, 2},       // 24 channels: only the second half
-        {false, 16, 16, 16, 16, 3, 1, 0, 2, true, 10, 12, 4},   // dilation 2, no padding
-        {true, 16, 64, 96, 128, 3, 2, 1, 1, true, 7, 7, 5},     // mobilenet-tiny's last block sizes
-        {true, 5, 10, 20, 30, 3, 1, 1, 1, true, 6, 6, 0},       // no multiple of 16 anywhere
+        {1, 3, 16, 32, 16, 3, 1, 1, 1, true, 9, 7, 5},      // the whole chain, odd plane
+        {0, 32, 32, 48, 10, 3, 2, 1, 1, false, 14, 14, 2},  // depthwise reads NCHW; 10 outputs end it early
+        {1, 8, 16, 16, 32, 5, 2, 2, 1, true, 11, 13, 5},    // 5x5 stride 2
+        {1, 4, 24, 32, 16, 3, 1, 1, 1, true, 8, 8, 2},      // 24 channels: only the second half
+        {0, 16, 16, 16, 16, 3, 1, 0, 2, true, 10, 12, 4},   // dilation 2, no padding
+        {1, 16, 64, 96, 128, 3, 2, 1, 1, true, 7, 7, 5},    // mobilenet-tiny's last block sizes
+        {1, 5, 10, 20, 30, 3, 1, 1, 1, true, 6, 6, 0},      // no multiple of 16 anywhere
+        {2, 1, 16, 32, 16, 3, 1, 1, 1, true, 12, 10, 5},    // a stem starts the region
+        {2, 1, 32, 16, 16, 5, 2, 2, 1, false, 9, 11, 4},    // stem and depthwise with stride 2
     };
     const ChainCase& c = cases[caseIndex];
     std::mt19937 rng(static_cast<unsigned>(4200 + caseIndex));

@@ -177,9 +177,14 @@ void DepthwisePlan::run(const float* x, float* y, float* scratch, const Activati
   }
   zeroShort(xp + (padT + H) * Wp * kLanes, kLanes * (Hp - padT - H) * Wp);
   const RowFn rowFn = pickRow(*this);
+  if (broadcast)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t w = 0; w < W; ++w) store16(xp + ((h + padT) * Wp + w + padL) * kLanes, v16{} + x[h * W + w]);
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const int64_t c0 = blk * kLanes, nc = std::min<int64_t>(kLanes, C - c0);
-    if (xNhwc) {
+    if (broadcast) {
+      // xp already holds the image
+    } else if (xNhwc) {
       for (int64_t h = 0; h < H; ++h)
         for (int64_t w = 0; w < W; ++w)
           store16(xp + ((h + padT) * Wp + w + padL) * kLanes, load16(x + (h * W + w) * C + c0));

@@ -18,6 +18,10 @@ struct Activation;
 struct DepthwisePlan {
   int64_t C = 0, H = 0, W = 0, kH = 0, kW = 0, dH = 1, dW = 1, sH = 1, sW = 1, padT = 0, padL = 0;
   int64_t Ho = 0, Wo = 0;
+  // One input channel shared by all C outputs (a Conv with a single input
+  // channel, such as a network's stem): x is [H, W], the same in either
+  // layout, and is spread over the 16 lanes once per image, not per block.
+  bool broadcast = false;
   // Derived by init(): the padded interleaved plane every read stays inside.
   int64_t Hp = 0, Wp = 0;
   std::vector<float> packed;  // weights as [C/16 blocks][tap][16], then bias as [C/16 blocks][16]

@@ -8,7 +8,7 @@ namespace topiary::optimize {
 
 namespace {
 
-enum class Kind { None, Depthwise, Pointwise, SqueezeExcite };
+enum class Kind { None, Depthwise, Pointwise, SingleInput, SqueezeExcite };
 
 bool defaultDomain(const Node& n) { return n.domain.empty() || n.domain == "ai.onnx"; }
 
@@ -37,6 +37,7 @@ Kind kindOf(const Graph& g, const Node& n) {
   if (group == 1 && W->dim(2) == 1 && W->dim(3) == 1 && allEqual(n.attrInts("strides"), 1) &&
       allEqual(n.attrInts("pads"), 0) && (autoPad == "NOTSET" || autoPad == "VALID"))
     return Kind::Pointwise;
+  if (group == 1 && W->dim(1) == 1) return Kind::SingleInput;  // one input channel (a stem): Cin = 1
   return Kind::None;
 }
 
@@ -55,7 +56,9 @@ int markChannelsLast(Graph& g, std::vector<std::string>& log) {
     if (b < 0 || kind[static_cast<size_t>(b)] == Kind::None) continue;
     const Node& reader = g.nodes[static_cast<size_t>(b)];
     if (reader.inputs[0] != t || std::count(reader.inputs.begin(), reader.inputs.end(), t) != 1) continue;
-    if (kind[a] == Kind::Pointwise && kind[static_cast<size_t>(b)] == Kind::Pointwise) continue;  // nothing to gain
+    // Only next to a depthwise or squeeze-excite is there a transpose to save.
+    const auto interleaves = [](Kind k) { return k == Kind::Depthwise || k == Kind::SqueezeExcite; };
+    if (!interleaves(kind[a]) && !interleaves(kind[static_cast<size_t>(b)])) continue;
     readerOf[a] = b;
   }
   // A squeeze-excite reads and writes in one layout: drop its links until

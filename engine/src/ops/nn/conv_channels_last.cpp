@@ -32,9 +32,10 @@ class ChannelsLastConv final : public Kernel, public kernels::KernelChoice {
     const float* x = X.f();
     float* y = Y.f();
     if (depthwise_) {
-      if (dw_.C != Cin_ || dw_.H != win_.in[1] || dw_.W != win_.in[2] || dw_.packed.empty()) {
+      if (dw_.C != Cout_ || dw_.H != win_.in[1] || dw_.W != win_.in[2] || dw_.packed.empty()) {
         dw_ = kernels::DepthwisePlan{};
-        dw_.C = Cin_;
+        dw_.C = Cout_;
+        dw_.broadcast = Cin_ == 1;
         dw_.H = win_.in[1];
         dw_.W = win_.in[2];
         dw_.kH = win_.k[1];
@@ -76,7 +77,9 @@ class ChannelsLastConv final : public Kernel, public kernels::KernelChoice {
     return Status::ok();
   }
 
-  std::string kernelChoice() const override { return depthwise_ ? "dw-nhwc" : "pw-nhwc"; }
+  std::string kernelChoice() const override {
+    return depthwise_ ? (dw_.broadcast ? "1ch-nhwc" : "dw-nhwc") : "pw-nhwc";
+  }
 
   double flops(const std::vector<Shape>& in, const std::vector<Shape>& out) const override {
     if (in.size() < 2 || out.empty() || in[1].size() < 3) return 0;
@@ -106,7 +109,9 @@ class ChannelsLastConv final : public Kernel, public kernels::KernelChoice {
       if (B->numel() != Cout_)
         return Status::badInput("Conv '" + name_ + "' bias does not have " + std::to_string(Cout_) + " values");
     }
-    depthwise_ = group_ == Cin_ && Cout_ == Cin_ && W.dim(1) == 1 && Cin_ % 16 == 0;
+    // Depthwise, or a single input channel spread over all outputs (DepthwisePlan::broadcast).
+    depthwise_ = W.dim(1) == 1 && Cout_ % 16 == 0 &&
+                 ((group_ == Cin_ && Cout_ == Cin_) || (group_ == 1 && Cin_ == 1 && win_.kSize() > 1));
     const bool pointwise = group_ == 1 && W.dim(1) == Cin_ && win_.kSize() == 1 && win_.s[1] == 1 && win_.s[2] == 1 &&
                            win_.padBegin[1] == 0 && win_.padBegin[2] == 0 && win_.padEnd[1] == 0 &&
                            win_.padEnd[2] == 0 && kernels::PointwisePlan::applies(Cout_);
