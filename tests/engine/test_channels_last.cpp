@@ -27,6 +27,9 @@ struct ChainCase {
   bool squeezeExcite;                // between the first depthwise and the next 1x1
   int64_t h, w;
   int links;  // tensors expected channels-last
+  // Half of the second 1x1 Conv's weights zero: it stays NCHW (a sparse
+  // kernel may serve it better), so the squeeze-excite before it does too.
+  bool prunedPw1 = false;
 };
 
 Tensor randomTensor(const Shape& s, std::mt19937& rng, float lo = -1.f, float hi = 1.f) {
@@ -89,6 +92,10 @@ Graph chainGraph(const ChainCase& c, std::mt19937& rng) {
     t = "ss";
   }
   g.nodes.push_back(conv(g, rng, "pw1", t, "q", c.c1, c.c2, 1, 1));
+  if (c.prunedPw1) {
+    Tensor& w = g.initializers["pw1.w"];
+    for (int64_t i = 0; i < w.numel(); i += 2) w.f()[i] = 0.f;
+  }
   g.nodes.push_back(node("pw1_act", "HardSwish", {"q"}, {"qa"}));
   g.nodes.push_back(conv(g, rng, "dw2", "qa", "e", c.c2, c.c2, c.c2, 3, 1, 1));
   g.nodes.push_back(conv(g, rng, "pw2", "e", "r", c.c2, c.c3, 1, 1));
@@ -114,7 +121,7 @@ class TestChannelsLast : public QObject {
     QTest::addColumn<int>("caseIndex");
     QTest::addColumn<int>("batch");
     QTest::addColumn<int>("threads");
-    for (int c = 0; c < 9; ++c)
+    for (int c = 0; c < 10; ++c)
       for (int batch : {1, 5})
         for (int threads : {1, 2})
           QTest::newRow(qPrintable(QString("case%1 n%2 t%3").arg(c).arg(batch).arg(threads))) << c << batch << threads;
@@ -124,15 +131,16 @@ class TestChannelsLast : public QObject {
     QFETCH(int, batch);
     QFETCH(int, threads);
     const ChainCase cases[] = {
-        {1, 3, 16, 32, 16, 3, 1, 1, 1, true, 9, 7, 5},      // the whole chain, odd plane
-        {0, 32, 32, 48, 10, 3, 2, 1, 1, false, 14, 14, 2},  // depthwise reads NCHW; 10 outputs end it early
-        {1, 8, 16, 16, 32, 5, 2, 2, 1, true, 11, 13, 5},    // 5x5 stride 2
-        {1, 4, 24, 32, 16, 3, 1, 1, 1, true, 8, 8, 2},      // 24 channels: only the second half
-        {0, 16, 16, 16, 16, 3, 1, 0, 2, true, 10, 12, 4},   // dilation 2, no padding
-        {1, 16, 64, 96, 128, 3, 2, 1, 1, true, 7, 7, 5},    // mobilenet-tiny's last block sizes
-        {1, 5, 10, 20, 30, 3, 1, 1, 1, true, 6, 6, 0},      // no multiple of 16 anywhere
-        {2, 1, 16, 32, 16, 3, 1, 1, 1, true, 12, 10, 5},    // a stem starts the region
-        {2, 1, 32, 16, 16, 5, 2, 2, 1, false, 9, 11, 4},    // stem and depthwise with stride 2
+        {1, 3, 16, 32, 16, 3, 1, 1, 1, true, 9, 7, 5},        // the whole chain, odd plane
+        {0, 32, 32, 48, 10, 3, 2, 1, 1, false, 14, 14, 2},    // depthwise reads NCHW; 10 outputs end it early
+        {1, 8, 16, 16, 32, 5, 2, 2, 1, true, 11, 13, 5},      // 5x5 stride 2
+        {1, 4, 24, 32, 16, 3, 1, 1, 1, true, 8, 8, 2},        // 24 channels: only the second half
+        {0, 16, 16, 16, 16, 3, 1, 0, 2, true, 10, 12, 4},     // dilation 2, no padding
+        {1, 16, 64, 96, 128, 3, 2, 1, 1, true, 7, 7, 5},      // mobilenet-tiny's last block sizes
+        {1, 5, 10, 20, 30, 3, 1, 1, 1, true, 6, 6, 0},        // no multiple of 16 anywhere
+        {2, 1, 16, 32, 16, 3, 1, 1, 1, true, 12, 10, 5},      // a stem starts the region
+        {2, 1, 32, 16, 16, 5, 2, 2, 1, false, 9, 11, 4},      // stem and depthwise with stride 2
+        {1, 3, 16, 32, 16, 3, 1, 1, 1, true, 9, 7, 2, true},  // pruned 1x1 in the middle: two short regions
     };
     const ChainCase& c = cases[caseIndex];
     std::mt19937 rng(static_cast<unsigned>(4200 + caseIndex));

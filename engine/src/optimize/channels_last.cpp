@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kernels/sparse_matrix.h"
 #include "optimize/graph_queries.h"
 
 namespace topiary::optimize {
@@ -33,6 +34,9 @@ Kind kindOf(const Graph& g, const Node& n) {
   }
   const int64_t group = n.attrInt("group", 1);
   if (W->dim(1) == 1 && group == W->dim(0)) return Kind::Depthwise;  // Cin = group = Cout
+  // Pruned weights keep the NCHW Conv, which may pick a sparse kernel for them
+  // (the channels-last kernels are dense; same density bound as the Conv's).
+  if (kernels::density(W->f(), W->numel()) <= 0.75) return Kind::None;
   const std::string autoPad = n.attrString("auto_pad", "NOTSET");
   if (group == 1 && W->dim(2) == 1 && W->dim(3) == 1 && allEqual(n.attrInts("strides"), 1) &&
       allEqual(n.attrInts("pads"), 0) && (autoPad == "NOTSET" || autoPad == "VALID"))

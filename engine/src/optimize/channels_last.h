@@ -2,12 +2,16 @@
 // optimizeForInference). A depthwise Conv interleaves channels to
 // vectorise (kernels/depthwise_conv.h); in NCHW it pays a 16x16 transpose
 // on the way in and out of every block, ~60% of its time on mobilenet-tiny.
-// Here a tensor between two layers that both can work channels-last -
-// frozen 2-D depthwise Convs (C a multiple of 16), frozen 2-D Convs with one
-// input channel (a stem; Cout a multiple of 16), fused squeeze-excite Muls
-// (C a multiple of 16), and 1x1 stride-1 unpadded group-1 Convs (Cout a
-// multiple of 16), at least one of the two a depthwise or squeeze-excite - is stored as
-// [N, H, W, C]: its producer gets topiary.y_nhwc = 1 (squeeze-excite:
+// Here a tensor between two layers that both can work channels-last is
+// stored as [N, H, W, C], when one of the two is a depthwise or a
+// squeeze-excite (elsewhere there is no transpose to save). Such layers:
+//   - frozen 2-D depthwise Convs (C a multiple of 16);
+//   - fused squeeze-excite Muls (C a multiple of 16);
+//   - frozen 1x1 stride-1 unpadded group-1 Convs and frozen 2-D Convs with a
+//     single input channel (a stem), Cout a multiple of 16, with more than
+//     75% of their weights nonzero: pruned ones stay NCHW, where the Conv may
+//     pick a sparse kernel (the channels-last kernels are dense).
+// The tensor's producer gets topiary.y_nhwc = 1 (squeeze-excite:
 // topiary.nhwc = 1, input and output both), its reader topiary.x_nhwc = 1.
 // The tensor's shape stays [N, C, H, W]; only those two nodes touch it (it
 // has a single reader and is not a graph output), so value() of it is the
