@@ -158,9 +158,9 @@ class TestNmKernel : public QObject {
     QVERIFY(topiary::kernels::hasChannelNmPattern(w.data(), c.cout, c.cin, taps, nm.n, nm.m));
     QVERIFY(nm.n * c.m <= c.n * nm.m);
     if (caseIndex == 6) QVERIFY(nm.chunks.size() > 1);
-    std::vector<float> scratch(static_cast<size_t>(p.scratchFloats()), 7.f);  // stale scratch must not leak in
+    std::vector<float> scratch(static_cast<size_t>(nm.scratchFloats(p)), 7.f);  // stale scratch must not leak in
     std::vector<float> y(static_cast<size_t>(c.cout * p.Ho * p.Wo), -3.f);
-    // Twice: the second run reuses the staging buffer.
+    // Twice: the second run reuses the staging buffer (in the scratch).
     for (int run = 0; run < 2; ++run) {
       nm.run(p, x.data(), y.data(), scratch.data(), bias, &act);
       const std::vector<double> ref = refConv(c, p.Ho, p.Wo, x, w, bias, act);

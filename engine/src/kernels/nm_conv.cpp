@@ -170,6 +170,18 @@ bool NmConvPlan::builtFor(const DirectConvPlan& p) const {
   return built && cout == p.cout && cin == p.cin && plane == p.plane && shifts == p.shifts;
 }
 
+void NmConvPlan::stagingShape(int64_t& cols, int64_t& most) const {
+  cols = 0;
+  for (const auto& c : chunks) cols = std::max<int64_t>(cols, static_cast<int64_t>(c.colOffset.size()));
+  most = std::max<int64_t>(1, std::min<int64_t>(6, kStagedFloats / 16 / std::max<int64_t>(1, cols)));
+}
+
+int64_t NmConvPlan::scratchFloats(const DirectConvPlan& p) const {
+  int64_t cols = 0, most = 1;
+  stagingShape(cols, most);
+  return p.scratchFloats() + cols * 16 * most + 16;
+}
+
 void NmConvPlan::run(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
                      const Activation* act) const {
   if (!builtFor(p)) return p.run(x, y, scratch, b, act);
@@ -187,13 +199,10 @@ void NmConvPlan::run(const DirectConvPlan& p, const float* x, float* y, float* s
   // Outputs in blocks of up to 6 vectors (fewer scalar loads of weights
   // and offsets per multiply-add), fewer when a chunk's staged runs would
   // not fit L1 (5x5 and 7x7 taps: one N:M group is 100 or 196 columns).
-  int64_t cols = 0;
-  for (const auto& c : chunks) cols = std::max<int64_t>(cols, static_cast<int64_t>(c.colOffset.size()));
-  const int64_t most = std::max<int64_t>(1, std::min<int64_t>(6, kStagedFloats / 16 / std::max<int64_t>(1, cols)));
-  thread_local std::vector<float> staging;  // grows once per thread, then reused
-  if (staging.size() < static_cast<size_t>(cols * 16 * most + 16))
-    staging.resize(static_cast<size_t>(cols * 16 * most + 16));
-  float* buf = staging.data() + (16 - (reinterpret_cast<uintptr_t>(staging.data()) / sizeof(float)) % 16) % 16;
+  int64_t cols = 0, most = 1;
+  stagingShape(cols, most);
+  float* staging = scratch + p.scratchFloats();  // scratchFloats(p) - p.scratchFloats() floats
+  float* buf = staging + (16 - (reinterpret_cast<uintptr_t>(staging) / sizeof(float)) % 16) % 16;
   for (int64_t o = 0; o < p.wide;) {
     const int64_t left = (p.wide - o) / 16;
     // 5 vectors left go as 3 + 2 (no 5-wide block); 6+ as 6 unless that leaves 1 (then 4 first).

@@ -67,7 +67,13 @@ struct NmConvPlan {
   bool build(const DirectConvPlan& p, const float* w);
   // Whether build() succeeded for p's current geometry.
   bool builtFor(const DirectConvPlan& p) const;
-  // One image, as DirectConvPlan::run (scratch: p.scratchFloats() floats).
+  // Floats of scratch run() needs for p: p.scratchFloats() plus the staging
+  // buffer of the input runs (so the caller's scratch holds it and a warm
+  // run allocates nothing, whichever thread runs it).
+  int64_t scratchFloats(const DirectConvPlan& p) const;
+  // The staged runs' widest chunk (columns) and vectors per block.
+  void stagingShape(int64_t& cols, int64_t& most) const;
+  // One image, as DirectConvPlan::run (scratch: scratchFloats(p) floats).
   // Weights build() refused run on p's dense kernel (p must be packed).
   void run(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
            const Activation* act) const;

@@ -61,7 +61,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     const Tensor& W = *in[1];
     const Tensor* B = bias(in);
     Tensor& Y = *out[0];
-    Y.resize(DType::Float, win_.outShape({N_, Cout_}));
+    Y.resize(DType::Float, win_.outShapeInto(N_, Cout_, yShape_));
     const Tensor* R = residual_ && in.size() > 3 ? in[3] : nullptr;
     if (residual_ && (!R || R->dtype() != DType::Float || R->shape() != Y.shape()))
       return Status::unsupported("fused residual of shape " + (R ? shapeToString(R->shape()) : std::string("?")) +
@@ -225,7 +225,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     }
     if (mode == Mode::SparseDirect && directCsr_.rows == 0) directCsr_ = pl.sparseOffsets(w);
     if (mode == Mode::NmDirect && !nmConv_.builtFor(pl)) nmConv_.build(pl, w);
-    const int64_t P = win_.outSize(), inN = win_.inSize(), S = pl.scratchFloats();
+    const int64_t P = win_.outSize(), inN = win_.inSize();
+    const int64_t S = mode == Mode::NmDirect ? nmConv_.scratchFloats(pl) : pl.scratchFloats();
     const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
     if (directScratch_.size() < static_cast<size_t>(T * S)) directScratch_.resize(static_cast<size_t>(T * S));
     parallelFor(T, T, [&](int64_t t0, int64_t t1) {
@@ -527,6 +528,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   std::vector<float> directScratch_;
   // Resolved per call from the input shapes.
   Window win_;
+  Shape yShape_;  // the output shape, reused between runs
   int64_t N_ = 0, Cin_ = 0, Cout_ = 0, Cg_ = 0;
   int rawThreads_ = 1;  // the run's threads (threadsFor() gives small layers one)
   // Scratch kept between runs: one im2col matrix per worker, per-worker dW partial sums.
