@@ -363,7 +363,8 @@ Status Executor::runSharded(const Tensor& x) {
   chunkSilent_.resize(static_cast<size_t>(chunks));
   for (int64_t k = 0; k < chunks; ++k) {
     const int64_t n0 = N * k / chunks, n1 = N * (k + 1) / chunks;
-    Shape s = x.shape();
+    Shape& s = chunkShape_;  // reused: a warm run allocates nothing
+    s = x.shape();
     s[0] = n1 - n0;
     Tensor& in = chunkInputs_[static_cast<size_t>(k)];
     in.resize(x.dtype(), s);
@@ -401,7 +402,8 @@ Status Executor::runSharded(const Tensor& x) {
   for (size_t j = 0; j < keptSlots_.size(); ++j) {
     const Tensor& first = chunkKept_[0][j];
     if (first.rank() == 0) return Status::internal("a split batch produced a tensor with no batch axis");
-    Shape shape = first.shape();
+    Shape& shape = chunkShape_;
+    shape = first.shape();
     int64_t total = 0;
     for (int64_t k = 0; k < chunks; ++k) {
       const Tensor& part = chunkKept_[static_cast<size_t>(k)][j];

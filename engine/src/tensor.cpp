@@ -114,9 +114,14 @@ TensorByteLimit::TensorByteLimit(uint64_t limit) : saved_(tensorByteLimit) { ten
 TensorByteLimit::~TensorByteLimit() { tensorByteLimit = saved_; }
 uint64_t TensorByteLimit::current() { return tensorByteLimit; }
 
+void Tensor::resize(DType dtype, std::initializer_list<int64_t> shape) {
+  shape_.assign(shape.begin(), shape.end());  // reuses shape_'s storage
+  resize(dtype, shape_);
+}
+
 void Tensor::resize(DType dtype, const Shape& shape) {
   dtype_ = dtype;
-  shape_ = shape;
+  if (&shape != &shape_) shape_ = shape;
   numel_ = numelOf(shape);
   size_t need = static_cast<size_t>(numel_) * dtypeSize(dtype);
   if (need > tensorByteLimit || (dtypeSize(dtype) && need / dtypeSize(dtype) != static_cast<size_t>(numel_))) {

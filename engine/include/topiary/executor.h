@@ -176,7 +176,7 @@ class Executor {
   std::vector<std::pair<std::string, const Tensor*>> feed_;
   std::vector<const Tensor*> stepIn_;
   std::vector<Tensor*> stepOut_;
-  Shape shardsWarmFor_;
+  Shape shardsWarmFor_, chunkShape_;
   RunContext ctx_;
 };
 

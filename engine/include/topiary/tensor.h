@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <new>
 #include <string>
@@ -123,6 +124,9 @@ class Tensor {
   // Contents are unspecified afterwards (zero when newly allocated).
   void resize(DType dtype, const Shape& shape);
   void resize(const Shape& shape) { resize(dtype_, shape); }
+  // The same for a braced shape ({n, c, h, w}), without building a Shape
+  // first: a warm run then allocates nothing.
+  void resize(DType dtype, std::initializer_list<int64_t> shape);
   // Changes the shape without touching the data; element count must match.
   void reshapeInPlace(const Shape& shape);
   void fill(float v);  // float tensors only

@@ -30,7 +30,7 @@ class Pool {
     std::thread([this] { serve(); }).detach();  // lives as long as the process
   }
 
-  bool tryRun(int64_t pieces, const std::function<void(int64_t, int)>& fn) {
+  bool tryRun(int64_t pieces, const PieceFn& fn) {
     std::unique_lock<std::mutex> one(caller_, std::try_to_lock);
     if (!one.owns_lock()) return false;
     fn_.store(&fn, std::memory_order_relaxed);
@@ -83,7 +83,7 @@ class Pool {
   }
 
   std::atomic<uint64_t> word_{0};
-  std::atomic<const std::function<void(int64_t, int)>*> fn_{nullptr};
+  std::atomic<const PieceFn*> fn_{nullptr};
   std::atomic<int64_t> done_{0};
   std::atomic<bool> sleeping_{false};
   uint64_t gen_ = 0;  // the last job's generation (under caller_)
@@ -93,7 +93,7 @@ class Pool {
 
 }  // namespace
 
-void runShared(int64_t pieces, const std::function<void(int64_t, int)>& fn) {
+void runShared(int64_t pieces, PieceFn fn) {
   if (pieces >= 2 && pieces <= kMaxPieces) {
     static Pool* pool = new Pool();  // never destroyed: its helper runs until the process ends
     if (pool->tryRun(pieces, fn)) return;

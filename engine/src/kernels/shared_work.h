@@ -11,15 +11,28 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 
 namespace topiary::kernels {
+
+// A reference to the caller's fn(piece, slot), valid while runShared runs:
+// unlike a std::function it never allocates (a warm run allocates nothing).
+class PieceFn {
+ public:
+  template <class F>
+  PieceFn(const F& f)  // NOLINT: converts from any callable, as std::function does
+      : obj_(&f), call_([](const void* o, int64_t piece, int slot) { (*static_cast<const F*>(o))(piece, slot); }) {}
+  void operator()(int64_t piece, int slot) const { call_(obj_, piece, slot); }
+
+ private:
+  const void* obj_;
+  void (*call_)(const void*, int64_t, int);
+};
 
 // Runs fn(piece, slot) for every piece in [0, pieces), slot 0 on the calling
 // thread and slot 1 on the helper (scratch per slot), and returns when all
 // have finished. Runs every piece on the calling thread when the helper is
 // busy with another caller's job or pieces < 2. fn must not throw.
-void runShared(int64_t pieces, const std::function<void(int64_t piece, int slot)>& fn);
+void runShared(int64_t pieces, PieceFn fn);
 
 // Slots runShared() may pass to fn.
 constexpr int kSharedSlots = 2;

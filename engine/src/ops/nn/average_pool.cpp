@@ -19,7 +19,7 @@ class AveragePool final : public Kernel {
     TOPIARY_RETURN_IF_ERROR(prepare(in));
     const Tensor& X = *in[0];
     Tensor& Y = *out[0];
-    Y.resize(DType::Float, win_.outShape({N_, C_}));
+    Y.resize(DType::Float, win_.outShapeInto(N_, C_, yShape_));
     const int64_t inN = win_.inSize(), P = win_.outSize();
     const float* x = X.f();
     float* y = Y.f();
@@ -87,7 +87,8 @@ class AveragePool final : public Kernel {
     N_ = X.dim(0);
     C_ = X.dim(1);
     TOPIARY_RETURN_IF_ERROR(
-        resolveWindow(attrs_, "AveragePool", Shape(X.shape().begin() + 2, X.shape().end()), attrs_.kernel, win_));
+        resolveWindow(attrs_, "AveragePool", X.shape().data() + 2, X.shape().size() - 2, attrs_.kernel.data(),
+                      attrs_.kernel.size(), win_));
     // Per axis and output: taps inside the input, or inside input + pads when
     // padding counts (taps past the end padding, from ceil_mode, never count).
     auto& count = count_;
@@ -115,6 +116,7 @@ class AveragePool final : public Kernel {
   WindowAttrs attrs_;
   bool includePad_;
   Window win_;
+  Shape yShape_;  // the output shape, reused between runs
   int64_t N_ = 0, C_ = 0;
   std::vector<float> invCount_;  // 1 / divisor per spatial output
   std::array<std::vector<int64_t>, 3> count_;

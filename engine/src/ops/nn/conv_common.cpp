@@ -1,6 +1,7 @@
 #include "ops/nn/conv_common.h"
 
 #include <Eigen/Core>
+#include <algorithm>
 
 #include "ops/common.h"
 #include "ops/nn/im2col.h"
@@ -31,10 +32,11 @@ Status resolveConv(const std::vector<const Tensor*>& in, const WindowAttrs& attr
   if (d.Cg * group != d.Cin || d.Cout % group != 0)
     return Status::badInput("Conv with group " + std::to_string(group) + ": X " + shapeToString(X.shape()) +
                             " and W " + shapeToString(W.shape()) + " have inconsistent channel counts");
-  std::vector<int64_t> kernel(W.shape().begin() + 2, W.shape().end());
-  if (!attrs.kernel.empty() && attrs.kernel != kernel)
+  const int64_t* kernel = W.shape().data() + 2;  // dims read in place: a warm run allocates nothing
+  const size_t nk = W.shape().size() - 2;
+  if (!attrs.kernel.empty() && !std::equal(attrs.kernel.begin(), attrs.kernel.end(), kernel, kernel + nk))
     return Status::badInput("Conv attribute 'kernel_shape' does not match the weight " + shapeToString(W.shape()));
-  TOPIARY_RETURN_IF_ERROR(resolveWindow(attrs, "Conv", Shape(X.shape().begin() + 2, X.shape().end()), kernel, win));
+  TOPIARY_RETURN_IF_ERROR(resolveWindow(attrs, "Conv", X.shape().data() + 2, X.shape().size() - 2, kernel, nk, win));
   if (in.size() > 2 && in[2] && in[2]->numel() > 0) {
     TOPIARY_RETURN_IF_ERROR(expectFloat(*in[2], "Conv", "B"));
     if (in[2]->numel() != d.Cout)

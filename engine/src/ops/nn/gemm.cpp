@@ -64,13 +64,13 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
     const Tensor* C = in.size() > 2 ? in[2] : nullptr;
     if (C && beta_ != 0.f && C->numel() > 0) {
       TOPIARY_RETURN_IF_ERROR(expectFloat(*C, "Gemm", "C"));
-      auto bs = broadcastShapes(C->shape(), {M, N});
-      if (!bs || bs.value() != Shape{M, N})
+      // C broadcasts to [M, N] when it has at most 2 dims, each 1 or equal
+      // (checked without building shapes: a warm run allocates nothing).
+      const Shape& cs = C->shape();
+      const int64_t cr = cs.size() == 2 ? cs[0] : 1, cc = cs.empty() ? 1 : cs.back();
+      if (cs.size() > 2 || (cr != 1 && cr != M) || (cc != 1 && cc != N))
         return Status::badInput("Gemm bias of shape " + shapeToString(C->shape()) + " does not broadcast to " +
                                 shapeToString({M, N}));
-      Shape cs = C->shape();
-      while (cs.size() < 2) cs.insert(cs.begin(), 1);
-      int64_t cr = cs[0], cc = cs[1];
       const float* c = C->f();
       for (int64_t i = 0; i < M; ++i)
         for (int64_t j = 0; j < N; ++j) y(i, j) = beta_ * c[(cr == 1 ? 0 : i) * cc + (cc == 1 ? 0 : j)];

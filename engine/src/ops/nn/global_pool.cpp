@@ -18,7 +18,8 @@ class GlobalPool final : public Kernel {
                  const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(prepare(in));
     const Tensor& X = *in[0];
-    Shape ys(X.shape().size(), 1);
+    Shape& ys = yShape_;  // reused between runs
+    ys.assign(X.shape().size(), 1);
     ys[0] = X.dim(0);
     ys[1] = X.dim(1);
     out[0]->resize(DType::Float, ys);
@@ -93,6 +94,7 @@ class GlobalPool final : public Kernel {
     return Status::ok();
   }
 
+  Shape yShape_;
   bool max_;
   int64_t planes_ = 0, inN_ = 0;
 };

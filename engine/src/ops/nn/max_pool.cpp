@@ -22,7 +22,7 @@ class MaxPool final : public Kernel {
     const Tensor& X = *in[0];
     Tensor& Y = *out[0];
     Tensor* I = out.size() > 1 ? out[1] : nullptr;
-    Y.resize(X.dtype(), win_.outShape({N_, C_}));
+    Y.resize(X.dtype(), win_.outShapeInto(N_, C_, yShape_));
     const int threads = kernels::threadsFor(static_cast<double>(X.numel()) * 4, ctx.threads);
     if (!I && X.dtype() == DType::Float) {
       // Values only (inference): a branch-free max, no argmax bookkeeping.
@@ -98,7 +98,8 @@ class MaxPool final : public Kernel {
     if (X.rank() < 3) return Status::badInput("MaxPool needs X as [N,C,spatial...], got " + shapeToString(X.shape()));
     N_ = X.dim(0);
     C_ = X.dim(1);
-    return resolveWindow(attrs_, "MaxPool", Shape(X.shape().begin() + 2, X.shape().end()), attrs_.kernel, win_);
+    return resolveWindow(attrs_, "MaxPool", X.shape().data() + 2, X.shape().size() - 2, attrs_.kernel.data(),
+                         attrs_.kernel.size(), win_);
   }
 
   // Padding taps are skipped by forEachTap, as in the argmax path.
@@ -176,6 +177,7 @@ class MaxPool final : public Kernel {
   WindowAttrs attrs_;
   bool columnMajor_;
   Window win_;
+  Shape yShape_;  // the output shape, reused between runs
   int64_t N_ = 0, C_ = 0;
   std::vector<int64_t> argmax_;  // per output: plane-local input index of the maximum (-1: none)
   Tensor scratchY_;

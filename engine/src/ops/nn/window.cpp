@@ -63,14 +63,24 @@ Shape Window::outShape(Shape prefix) const {
   return prefix;
 }
 
+const Shape& Window::outShapeInto(int64_t n, int64_t c, Shape& buf) const {
+  buf.assign({n, c});
+  for (int i = 3 - nd; i < 3; ++i) buf.push_back(out[static_cast<size_t>(i)]);
+  return buf;
+}
+
 Status resolveWindow(const WindowAttrs& a, const char* op, const Shape& inSpatial, const std::vector<int64_t>& kernel,
                      Window& w) {
-  size_t nd = inSpatial.size();
+  return resolveWindow(a, op, inSpatial.data(), inSpatial.size(), kernel.data(), kernel.size(), w);
+}
+
+Status resolveWindow(const WindowAttrs& a, const char* op, const int64_t* inSpatial, size_t nd, const int64_t* kernel,
+                     size_t nk, Window& w) {
   if (nd < 1 || nd > 3)
     return Status::unsupported(std::string(op) + " on an input with " + std::to_string(nd) +
                                " spatial axes (1 to 3 supported)");
-  if (kernel.size() != nd)
-    return Status::badInput(std::string(op) + " kernel has " + std::to_string(kernel.size()) +
+  if (nk != nd)
+    return Status::badInput(std::string(op) + " kernel has " + std::to_string(nk) +
                             " spatial axes but the input has " + std::to_string(nd));
   auto fits = [&](const std::vector<int64_t>& v, size_t n) { return v.empty() || v.size() == n; };
   if (!fits(a.strides, nd) || !fits(a.dilations, nd) || !fits(a.pads, 2 * nd))

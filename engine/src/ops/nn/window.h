@@ -42,12 +42,18 @@ struct Window {
   int64_t kSize() const { return k[0] * k[1] * k[2]; }
   // Spatial output shape (nd entries) appended to `prefix`.
   Shape outShape(Shape prefix) const;
+  // [n, c, spatial output...] in `buf` (its storage reused: a warm run
+  // allocates nothing); returns buf.
+  const Shape& outShapeInto(int64_t n, int64_t c, Shape& buf) const;
 };
 
 // Resolves the window for spatial input dims `inSpatial` and kernel dims
 // `kernel` (1..3 entries): output size and the pads actually applied.
 Status resolveWindow(const WindowAttrs& a, const char* op, const Shape& inSpatial, const std::vector<int64_t>& kernel,
                      Window& w);
+// The same on the dims in place (e.g. an input shape past its [N, C]).
+Status resolveWindow(const WindowAttrs& a, const char* op, const int64_t* inSpatial, size_t nd, const int64_t* kernel,
+                     size_t nk, Window& w);
 
 // A pool's work: one operation per output element and window tap.
 inline double poolFlops(const WindowAttrs& a, const std::vector<Shape>& out) {

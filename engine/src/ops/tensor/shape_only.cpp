@@ -10,7 +10,7 @@ Status ShapeOnlyKernel::forward(const std::vector<const Tensor*>& in, const std:
                                 const RunContext&) {
   TOPIARY_RETURN_IF_ERROR(expectInputs(in, inputs_, op_));
   const Tensor& x = *in[0];
-  Shape shape;
+  Shape& shape = shape_;
   TOPIARY_RETURN_IF_ERROR(outputShape(in, shape));
   auto n = checkedNumel(shape);
   if (!n) return n.status().withContext(op_);

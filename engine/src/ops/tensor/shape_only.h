@@ -27,6 +27,7 @@ class ShapeOnlyKernel : public Kernel {
  private:
   const char* op_;
   size_t inputs_;
+  Shape shape_;  // the last output shape, kept so that a warm run does not allocate
 };
 
 }  // namespace topiary::ops
