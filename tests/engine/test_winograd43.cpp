@@ -21,6 +21,7 @@ using topiary::kernels::Activation;
 using topiary::kernels::Winograd43Plan;
 
 using wgtest::Case;
+using wgtest::packedPlan;
 using wgtest::randomValues;
 using wgtest::reference;
 
@@ -63,17 +64,7 @@ class TestWinograd43 : public QObject {
     const float* b = fusion ? bias.data() : nullptr;
     const float* r = fusion == 3 ? res.data() : nullptr;
 
-    Winograd43Plan pl;
-    pl.cin = s.cin;
-    pl.cout = s.cout;
-    pl.H = s.H;
-    pl.W = s.W;
-    pl.padT = s.padT;
-    pl.padL = s.padL;
-    pl.Ho = Ho;
-    pl.Wo = Wo;
-    pl.init();
-    pl.pack(w.data());
+    auto pl = packedPlan<Winograd43Plan>(s, Ho, Wo, w);
     // Scratch filled with NaN: any value read before it is written shows up.
     std::vector<float> scratch(static_cast<size_t>(pl.scratchFloats()), std::nanf(""));
     std::vector<float> y(static_cast<size_t>(s.n * s.cout * Ho * Wo), -7.f);

@@ -18,6 +18,7 @@ using topiary::kernels::Activation;
 using topiary::kernels::Winograd43NmPlan;
 
 using wgtest::Case;
+using wgtest::packedPlan;
 using wgtest::randomValues;
 using wgtest::reference;
 
@@ -106,17 +107,7 @@ class TestWinograd43Nm : public QObject {
     const float* b = fusion ? bias.data() : nullptr;
     const float* r = fusion == 3 ? res.data() : nullptr;
 
-    Winograd43NmPlan pl;
-    pl.cin = s.cin;
-    pl.cout = s.cout;
-    pl.H = s.H;
-    pl.W = s.W;
-    pl.padT = s.padT;
-    pl.padL = s.padL;
-    pl.Ho = Ho;
-    pl.Wo = Wo;
-    pl.init();
-    pl.pack(w.data());
+    auto pl = packedPlan<Winograd43NmPlan>(s, Ho, Wo, w);
     // Slots: the most kernels any output keeps (half the channels, rounded up per group).
     int64_t most = 0;
     for (int64_t co = 0; co < s.cout; ++co) {
@@ -166,17 +157,7 @@ class TestWinograd43Nm : public QObject {
     const auto bias = randomValues(static_cast<size_t>(s.cout), rng, -0.5f, 0.5f);
     Activation act;
     act.kind = Activation::Kind::Relu;
-    Winograd43NmPlan pl;
-    pl.cin = s.cin;
-    pl.cout = s.cout;
-    pl.H = s.H;
-    pl.W = s.W;
-    pl.padT = s.padT;
-    pl.padL = s.padL;
-    pl.Ho = Ho;
-    pl.Wo = Wo;
-    pl.init();
-    pl.pack(w.data());
+    auto pl = packedPlan<Winograd43NmPlan>(s, Ho, Wo, w);
     QCOMPARE(pl.nmSlots, int64_t{6});
     QCOMPARE(pl.nmMasks.size(), size_t{24});  // 2 blocks x 12 channels
     QCOMPARE(int(pl.nmMasks[0]), alternate ? 0x55 : 0xff);  // block 0, channel 0

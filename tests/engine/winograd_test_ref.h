@@ -54,4 +54,22 @@ inline std::vector<double> reference(const Case& s, int64_t Ho, int64_t Wo, cons
   return y;
 }
 
+// A Winograd plan (Winograd43Plan, Winograd43NmPlan) for case s with output
+// Ho x Wo, initialised and packed with the weights w.
+template <class Plan>
+Plan packedPlan(const Case& s, int64_t Ho, int64_t Wo, const std::vector<float>& w) {
+  Plan pl;
+  pl.cin = s.cin;
+  pl.cout = s.cout;
+  pl.H = s.H;
+  pl.W = s.W;
+  pl.padT = s.padT;
+  pl.padL = s.padL;
+  pl.Ho = Ho;
+  pl.Wo = Wo;
+  pl.init();
+  pl.pack(w.data());
+  return pl;
+}
+
 }  // namespace wgtest
