@@ -463,6 +463,12 @@ const Tensor* Executor::value(const std::string& name) const {
   int s = slotOf(name);
   if (s < 0) return nullptr;
   const Slot& slot = slots_[static_cast<size_t>(s)];
+  // A tensor inside a channels-last region (optimize/channels_last.h) holds
+  // [N,H,W,C] data under its NCHW shape: not offered as a value.
+  for (size_t n = 0; n < steps_.size(); ++n)
+    if (std::find(steps_[n].out.begin(), steps_[n].out.end(), s) != steps_[n].out.end() &&
+        (run_->nodes[n].attrInt("topiary.y_nhwc", 0) != 0 || run_->nodes[n].attrInt("topiary.nhwc", 0) != 0))
+      return nullptr;
   if (lastRunSharded_ && !slot.initializer && std::find(inputSlots_.begin(), inputSlots_.end(), s) == inputSlots_.end())
     return std::find(keptSlots_.begin(), keptSlots_.end(), s) != keptSlots_.end() ? slot.ptr : nullptr;
   return slot.ptr;

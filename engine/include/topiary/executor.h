@@ -74,7 +74,8 @@ class Executor {
   const Graph& graph() const { return *graph_; }
   size_t outputCount() const { return outputSlots_.size(); }
   const Tensor& output(size_t i) const { return *slots_[static_cast<size_t>(outputSlots_[i])].ptr; }
-  // Any tensor by name after a run (null when unknown).
+  // Any tensor by name after a run (null when unknown, and for a tensor the
+  // inference optimiser stores channels-last inside a region).
   const Tensor* value(const std::string& name) const;
 
   int threads() const { return ctx_.threads; }
