@@ -94,7 +94,8 @@ Graph chainGraph(const ChainCase& c, std::mt19937& rng) {
   g.nodes.push_back(conv(g, rng, "pw1", t, "q", c.c1, c.c2, 1, 1));
   if (c.prunedPw1) {
     Tensor& w = g.initializers["pw1.w"];
-    for (int64_t i = 0; i < w.numel(); i += 2) w.f()[i] = 0.f;
+    for (int64_t i = 0; i < w.numel(); ++i)
+      if (i % 10 != 0) w.f()[i] = 0.f;  // 90% pruned: the sparse NCHW kernels win there
   }
   g.nodes.push_back(node("pw1_act", "HardSwish", {"q"}, {"qa"}));
   g.nodes.push_back(conv(g, rng, "dw2", "qa", "e", c.c2, c.c2, c.c2, 3, 1, 1));
