@@ -61,4 +61,10 @@ bool allClose(const topiary::Tensor& actual, const topiary::Tensor& expected, do
   return true;
 }
 
+int countLines(const std::vector<std::string>& log, const std::string& needle) {
+  int n = 0;
+  for (const auto& line : log) n += line.find(needle) != std::string::npos;
+  return n;
+}
+
 }  // namespace testutil

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "topiary/graph.h"
 #include "topiary/tensor.h"
@@ -20,5 +21,7 @@ topiary::Graph architecture(const std::string& name);
 double maxAbsDiff(const topiary::Tensor& a, const topiary::Tensor& b);
 // ONNX backend test rule: |a-b| <= atol + rtol*|b| everywhere. Describes the worst element in `why`.
 bool allClose(const topiary::Tensor& actual, const topiary::Tensor& expected, double rtol, double atol, std::string* why = nullptr);
+// How many lines of a log (e.g. Executor::optimizationLog()) contain `needle`.
+int countLines(const std::vector<std::string>& log, const std::string& needle);
 
 }  // namespace testutil

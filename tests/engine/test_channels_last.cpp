@@ -107,11 +107,7 @@ Graph chainGraph(const ChainCase& c, std::mt19937& rng) {
   return g;
 }
 
-int channelsLastLinks(const Executor& ex) {
-  int n = 0;
-  for (const auto& line : ex.optimizationLog()) n += line.find(": channels-last ") != std::string::npos;
-  return n;
-}
+int channelsLastLinks(const Executor& ex) { return testutil::countLines(ex.optimizationLog(), ": channels-last "); }
 
 }  // namespace
 

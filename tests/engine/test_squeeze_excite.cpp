@@ -101,11 +101,7 @@ Graph seGraph(const SeCase& s, std::mt19937& rng) {
   return g;
 }
 
-int fusedChains(const Executor& ex) {
-  int n = 0;
-  for (const auto& line : ex.optimizationLog()) n += line.find("fused squeeze-excite") != std::string::npos;
-  return n;
-}
+int fusedChains(const Executor& ex) { return testutil::countLines(ex.optimizationLog(), "fused squeeze-excite"); }
 
 }  // namespace
 
