@@ -19,7 +19,9 @@ class AveragePool final : public Kernel {
     TOPIARY_RETURN_IF_ERROR(prepare(in));
     const Tensor& X = *in[0];
     Tensor& Y = *out[0];
-    Y.resize(DType::Float, win_.outShapeInto(N_, C_, yShape_));
+    Y.resize(DType::Float, win_.outShapeInto(N_, C_, yShape_));  // refuses an output over the size limit first
+    if (Y.numel() == 0) return Status::ok();
+    buildCounts();
     const int64_t inN = win_.inSize(), P = win_.outSize();
     const float* x = X.f();
     float* y = Y.f();
@@ -53,6 +55,8 @@ class AveragePool final : public Kernel {
     Tensor& GX = *gradIn[0];
     GX.resize(DType::Float, in[0]->shape());
     GX.setZero();
+    if (gradOut[0]->numel() == 0) return Status::ok();
+    buildCounts();
     const int64_t inN = win_.inSize(), P = win_.outSize();
     const float* gy = gradOut[0]->f();
     float* gx = GX.f();
@@ -89,8 +93,14 @@ class AveragePool final : public Kernel {
     TOPIARY_RETURN_IF_ERROR(
         resolveWindow(attrs_, "AveragePool", X.shape().data() + 2, X.shape().size() - 2, attrs_.kernel.data(),
                       attrs_.kernel.size(), win_));
-    // Per axis and output: taps inside the input, or inside input + pads when
-    // padding counts (taps past the end padding, from ceil_mode, never count).
+    return Status::ok();
+  }
+
+  // Per axis and output: taps inside the input, or inside input + pads when
+  // padding counts (taps past the end padding, from ceil_mode, never count);
+  // then 1 / count per output position. Called once the output (or its
+  // gradient) exists, so its size is known to be within the tensor limit.
+  void buildCounts() {
     auto& count = count_;
     for (size_t j = 0; j < 3; ++j) {
       count[j].assign(static_cast<size_t>(win_.out[j]), 0);
@@ -110,7 +120,6 @@ class AveragePool final : public Kernel {
               count[0][static_cast<size_t>(a)] * count[1][static_cast<size_t>(b)] * count[2][static_cast<size_t>(c)];
           invCount_[o] = n > 0 ? 1.f / static_cast<float>(n) : 0.f;
         }
-    return Status::ok();
   }
 
   WindowAttrs attrs_;
