@@ -36,8 +36,8 @@ namespace {
 // scaled difference is about 3e-5.
 constexpr double kTol = 1e-4;
 
-const char* const kForced[] = {"dense",      "direct",    "winograd",  "winograd43", "co-vector",
-                               "csr",        "2:4",       "csr-direct", "nm-direct", "winograd43-nm"};
+const char* const kForced[] = {"dense", "packed",     "direct",    "winograd",  "winograd43",   "co-vector",
+                               "csr",   "2:4",        "csr-direct", "nm-direct", "winograd43-nm"};
 
 struct Variant {
   const char* name;

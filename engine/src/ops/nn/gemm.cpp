@@ -1,9 +1,10 @@
 // Gemm: Y = alpha * op(A) * op(B) + beta * C, op = optional transpose, C
 // unidirectionally broadcast to Y. The inner product is Eigen's GEMM over
 // row-major maps of our buffers; with frozen weights (the inference
-// optimiser) a CSR form of op(B), and an N:M one when op(B) is 2:4 along its
-// inputs (kernels/nm_gemm.h), are timed against it on the first batch, and
-// a fused activation may follow.
+// optimiser) a copy of op(B) packed for our own micro-kernel
+// (kernels/packed_gemm.h), a CSR form of op(B), and an N:M one when op(B) is
+// 2:4 along its inputs (kernels/nm_gemm.h), are timed against it on the
+// first batch, and a fused activation may follow.
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "kernels/dense_gemm.h"
 #include "kernels/kernel_choice.h"
 #include "kernels/nm_gemm.h"
+#include "kernels/packed_gemm.h"
 #include "kernels/sparse_matrix.h"
 #include "kernels/threading.h"
 #include "kernels/tune_key.h"
@@ -28,7 +30,7 @@ using MMap = Eigen::Map<RowMat>;
 
 class Gemm final : public Kernel, public kernels::KernelChoice {
  public:
-  // frozen / forced: as for Conv (forced is "dense", "csr" or "2:4").
+  // frozen / forced: as for Conv (forced is "dense", "packed", "csr" or "2:4").
   Gemm(float alpha, float beta, bool transA, bool transB, kernels::Activation act, bool frozen, std::string forced)
       : alpha_(alpha),
         beta_(beta),
@@ -62,65 +64,92 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
     CMap b(B.f(), B.dim(0), B.dim(1));
     // Bias first, then accumulate the product in place (no temporary).
     const Tensor* C = in.size() > 2 ? in[2] : nullptr;
-    if (C && beta_ != 0.f && C->numel() > 0) {
+    const bool hasC = C && beta_ != 0.f && C->numel() > 0;
+    int64_t cr = 1, cc = 1;
+    if (hasC) {
       TOPIARY_RETURN_IF_ERROR(expectFloat(*C, "Gemm", "C"));
       // C broadcasts to [M, N] when it has at most 2 dims, each 1 or equal
       // (checked without building shapes: a warm run allocates nothing).
       const Shape& cs = C->shape();
-      const int64_t cr = cs.size() == 2 ? cs[0] : 1, cc = cs.empty() ? 1 : cs.back();
+      cr = cs.size() == 2 ? cs[0] : 1, cc = cs.empty() ? 1 : cs.back();
       if (cs.size() > 2 || (cr != 1 && cr != M) || (cc != 1 && cc != N))
         return Status::badInput("Gemm bias of shape " + shapeToString(C->shape()) + " does not broadcast to " +
                                 shapeToString({M, N}));
+    }
+    auto fillBias = [&] {
+      if (!hasC) {
+        y.setZero();
+        return;
+      }
       const float* c = C->f();
       for (int64_t i = 0; i < M; ++i)
         for (int64_t j = 0; j < N; ++j) y(i, j) = beta_ * c[(cr == 1 ? 0 : i) * cc + (cc == 1 ? 0 : j)];
-    } else {
-      y.setZero();
+    };
+    // The packed kernel starts its accumulators from one bias row (when all
+    // rows share it) instead of reading back a prefilled output.
+    const float* biasRow = nullptr;
+    if (frozen_ && !transA_ && cr == 1) {
+      bias_.resize(static_cast<size_t>(N));
+      for (int64_t j = 0; j < N; ++j) bias_[static_cast<size_t>(j)] = hasC ? beta_ * C->f()[cc == 1 ? 0 : j] : 0.f;
+      biasRow = bias_.data();
     }
     const int threads = kernels::threadsFor(2.0 * static_cast<double>(M * N * K), ctx.threads);
     kernels::OmpThreadsScope scope(threads);
+    bool filled = false;
     if (frozen_ && !transA_ && tunedBatch_ != (M > 1 ? 2 : 1)) {  // re-timed between batch 1 and batches
       // Time each kernel on the real input, starting from the bias each time.
       tunedBatch_ = M > 1 ? 2 : 1;
+      fillBias();
+      filled = true;
       buildSparse(b);
-      mode_ = Mode::Dense;
-      if (!csr_.rows) {
-        choice_ = "dense";
-      } else {
-        RowMat start = y;
-        double best = 1e300;
-        std::vector<Mode> modes{Mode::Dense, Mode::Csr};
-        if (nm_.blocks > 0) modes.push_back(Mode::Nm);
-        if (forced_ == "dense") modes = {Mode::Dense};
-        if (forced_ == "csr") modes = {Mode::Csr};
-        if (forced_ == "2:4" && nm_.blocks > 0) modes = {Mode::Nm};
-        std::string key;  // a layer seen before (same shapes, zero pattern) reuses its choice
-        if (ctx.tuneCache && modes.size() > 1) {
-          key = kernels::TuneKey("Gemm").add(tunedBatch_).add(threads).add(K).add(N).add(transB_)
-                    .add(static_cast<int64_t>(act_.kind)).addZeroPattern(B.f(), B.numel()).str();
-          const int hit = ctx.tuneCache->find(key);
-          if (std::find(modes.begin(), modes.end(), static_cast<Mode>(hit)) != modes.end())
-            modes = {static_cast<Mode>(hit)};
+      RowMat start = y;
+      double best = 1e300;
+      std::vector<Mode> modes{Mode::Dense, Mode::Packed};
+      if (csr_.rows) modes.push_back(Mode::Csr);
+      if (nm_.blocks > 0) modes.push_back(Mode::Nm);
+      if (forced_ == "dense") modes = {Mode::Dense};
+      if (forced_ == "packed") modes = {Mode::Packed};
+      if (forced_ == "csr" && csr_.rows) modes = {Mode::Csr};
+      if (forced_ == "2:4" && nm_.blocks > 0) modes = {Mode::Nm};
+      std::string key;  // a layer seen before (same shapes, zero pattern) reuses its choice
+      if (ctx.tuneCache && modes.size() > 1) {
+        key = kernels::TuneKey("Gemm").add(tunedBatch_).add(threads).add(K).add(N).add(transB_)
+                  .add(static_cast<int64_t>(act_.kind)).addZeroPattern(B.f(), B.numel()).str();
+        const int hit = ctx.tuneCache->find(key);
+        if (std::find(modes.begin(), modes.end(), static_cast<Mode>(hit)) != modes.end())
+          modes = {static_cast<Mode>(hit)};
+      }
+      if (std::find(modes.begin(), modes.end(), Mode::Packed) != modes.end() && packed_.empty())
+        packed_.pack(b.data(), K, N, b.cols(), transB_, alpha_);
+      mode_ = modes.front();
+      for (Mode m : modes) {
+        double t = modes.size() == 1 ? 0.0 : kernels::fastestOf(3, [&] {
+          y = start;
+          product(a, b, y, M, N, K, threads, m, nullptr);
+        });
+        if (t < best) {
+          best = t;
+          mode_ = m;
         }
-        for (Mode m : modes) {
-          double t = modes.size() == 1 ? 0.0 : kernels::fastestOf(3, [&] {
-            y = start;
-            product(a, b, y, M, N, K, threads, m);
-          });
-          if (t < best) {
-            best = t;
-            mode_ = m;
-          }
-        }
-        y = start;
-        if (!key.empty()) ctx.tuneCache->store(key, static_cast<int>(mode_));
+      }
+      y = start;
+      if (mode_ != Mode::Packed) packed_.clear();  // the copy of the weights is only kept when it is used
+      if (!key.empty()) ctx.tuneCache->store(key, static_cast<int>(mode_));
+      const char* name = mode_ == Mode::Dense    ? "dense"
+                         : mode_ == Mode::Packed ? "packed"
+                         : mode_ == Mode::Csr    ? "csr"
+                                                 : "2:4";
+      choice_ = name;
+      if (csr_.rows) {  // weights sparse enough for the sparse forms: their density too
         char pct[16];
         std::snprintf(pct, sizeof pct, " %.0f%%", 100.0 * density_);
-        choice_ = std::string(mode_ == Mode::Dense ? "dense" : mode_ == Mode::Csr ? "csr" : "2:4") + pct;
+        choice_ += pct;
       }
     }
-    product(a, b, y, M, N, K, threads, transA_ ? Mode::Dense : mode_);
-    if (!act_.none()) act_.apply(Y.f(), M * N);
+    const Mode mode = transA_ ? Mode::Dense : mode_;
+    if (!filled && !(mode == Mode::Packed && biasRow)) fillBias();
+    product(a, b, y, M, N, K, threads, mode, filled ? nullptr : biasRow);
+    if (!act_.none() && mode != Mode::Packed) act_.apply(Y.f(), M * N);
     return Status::ok();
   }
 
@@ -169,12 +198,16 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
     return Status::ok();
   }
 
-  enum class Mode { Dense, Csr, Nm };
+  enum class Mode { Dense, Csr, Nm, Packed };  // values kept in tune caches: append only
 
   // y += alpha * op(A) * op(B). The sparse form computes the transposed
   // product (weights as CSR rows times the batch transposed, so each
-  // nonzero scales a contiguous row) and adds its transpose.
-  void product(const CMap& a, const CMap& b, MMap& y, int64_t M, int64_t N, int64_t K, int threads, Mode mode) {
+  // nonzero scales a contiguous row) and adds its transpose. The packed
+  // form also applies the activation, and starts from biasRow instead of y
+  // when given.
+  void product(const CMap& a, const CMap& b, MMap& y, int64_t M, int64_t N, int64_t K, int threads, Mode mode,
+               const float* biasRow) {
+    if (mode == Mode::Packed) return packed_.run(M, a.data(), a.cols(), y.data(), N, biasRow, &act_, threads);
     if (mode == Mode::Nm)  // A as it is (not transposed), 16 outputs per vector
       return parallelFor(nm_.blocks, threads,
                          [&](int64_t b0, int64_t b1) { nm_.run(a.data(), K, M, y.data(), N, b0, b1); });
@@ -227,6 +260,8 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
   int64_t tunedBatch_ = -1;
   std::string choice_ = "dense";
   kernels::DenseGemm dense_;
+  kernels::PackedGemm packed_;  // alpha * op(B) in the micro-kernel's layout; empty unless chosen
+  std::vector<float> bias_;     // beta * C as one row, when C has one row
   std::vector<float> aT_, yT_;  // scratch of the sparse form
 };
 
