@@ -1,13 +1,24 @@
-// kernels::runShared: every piece runs exactly once, on slot 0 or 1, and the
-// call returns only when all have finished, for many consecutive jobs (the
-// helper still spinning, or late, between them) and when two threads call
-// at once (one of them then runs its job alone).
+// kernels::runShared / runPieces: every piece runs exactly once, on a slot
+// below the thread count, and the call returns only when all have
+// finished, for many consecutive jobs (the helper still spinning, or late,
+// between them) and when two threads call at once (one of them then runs
+// its job alone). Calls from inside a piece run inline, OpenMP (Eigen) is on
+// one thread inside pieces and Eigen never forks a team of its own. Then
+// ops::parallelFor on the same helpers: contiguous chunks that cover [0, n)
+// once, at least minChunk long.
+#include <omp.h>
+
+#include <Eigen/Core>
 #include <QtTest>
+#include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "kernels/shared_work.h"
+#include "ops/common.h"
 
 using namespace topiary;
 
@@ -59,6 +70,85 @@ class TestKernelsSharedWork : public QObject {
     int calls = 0;
     kernels::runShared(1, [&](int64_t i, int slot) { calls += static_cast<int>(i) + 1 + slot; });
     QCOMPARE(calls, 1);  // one piece: the calling thread, slot 0
+  }
+
+  void oneThreadStaysInline() {
+    // threads = 1: every piece on the caller, in order.
+    std::vector<int64_t> order;
+    kernels::runPieces(10, 1, [&](int64_t i, int slot) { order.push_back(slot == 0 ? i : -1); });
+    QCOMPARE(order.size(), size_t(10));
+    for (int64_t i = 0; i < 10; ++i) QCOMPARE(order[static_cast<size_t>(i)], i);
+  }
+
+  void nestedCallsRunInline() {
+    // A call from inside a piece runs all its pieces on that thread (slot 0),
+    // whichever thread that is; the flag is set only inside pieces.
+    QVERIFY(!kernels::inSharedWork());
+    std::atomic<int> bad{0}, inner{0};
+    kernels::runPieces(8, 2, [&](int64_t, int) {
+      if (!kernels::inSharedWork()) bad.fetch_add(1);
+      const std::thread::id me = std::this_thread::get_id();
+      kernels::runPieces(5, 2, [&](int64_t, int slot) {
+        if (slot != 0 || std::this_thread::get_id() != me) bad.fetch_add(1);
+        inner.fetch_add(1);
+      });
+    });
+    QCOMPARE(bad.load(), 0);
+    QCOMPARE(inner.load(), 40);
+    QVERIFY(!kernels::inSharedWork());
+  }
+
+  void openMpOneThreadInsidePieces() {
+    // Eigen's products inside a piece must not fork (they would take the
+    // helpers' cores), and the caller's OpenMP setting comes back after.
+    omp_set_num_threads(2);
+    std::atomic<int> wide{0};
+    kernels::runPieces(16, 2, [&](int64_t, int) {
+      if (omp_get_max_threads() != 1) wide.fetch_add(1);
+    });
+    QCOMPARE(wide.load(), 0);
+    QCOMPARE(omp_get_max_threads(), 2);
+    // Built with EIGEN_DONT_PARALLELIZE: Eigen's GEMM never runs an OpenMP team.
+    QCOMPARE(Eigen::nbThreads(), 1);
+  }
+
+  void parallelForChunks_data() {
+    QTest::addColumn<qlonglong>("n");
+    QTest::addColumn<int>("threads");
+    QTest::addColumn<qlonglong>("minChunk");
+    for (qlonglong n : {1LL, 2LL, 7LL, 8LL, 63LL, 1000LL})
+      for (int t : {1, 2, 3})
+        for (qlonglong m : {1LL, 4LL, 100LL})
+          QTest::newRow(qPrintable(QString("n%1 t%2 min%3").arg(n).arg(t).arg(m))) << n << t << m;
+  }
+  void parallelForChunks() {
+    QFETCH(qlonglong, n);
+    QFETCH(int, threads);
+    QFETCH(qlonglong, minChunk);
+    for (int rep = 0; rep < 50; ++rep) {
+      std::mutex m;
+      std::vector<std::pair<int64_t, int64_t>> chunks;
+      ops::parallelFor(
+          n, threads,
+          [&](int64_t b, int64_t e) {
+            std::lock_guard<std::mutex> lock(m);
+            chunks.emplace_back(b, e);
+          },
+          minChunk);
+      std::sort(chunks.begin(), chunks.end());
+      QVERIFY(!chunks.empty());
+      QCOMPARE(chunks.front().first, int64_t(0));
+      QCOMPARE(chunks.back().second, int64_t(n));
+      for (size_t i = 0; i < chunks.size(); ++i) {
+        QVERIFY(chunks[i].first < chunks[i].second);
+        if (i > 0) QCOMPARE(chunks[i].first, chunks[i - 1].second);  // contiguous, no overlap
+        // Every chunk is at least minChunk long unless n itself is shorter.
+        QVERIFY(chunks[i].second - chunks[i].first >= std::min<int64_t>(minChunk, n));
+      }
+      // Up to 4 chunks per thread; one when a single thread suffices.
+      const int64_t maxThreads = std::max<int64_t>(1, std::min<int64_t>(threads, n / minChunk));
+      QVERIFY(static_cast<int64_t>(chunks.size()) <= (maxThreads == 1 ? 1 : 4 * maxThreads));
+    }
   }
 };
 

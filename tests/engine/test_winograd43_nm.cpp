@@ -9,9 +9,9 @@
 #include <random>
 
 #include "engine/test_ops_nn_helpers.h"
+#include "engine/winograd_test_ref.h"
 #include "kernels/activation.h"
 #include "kernels/kernel_choice.h"
-#include "engine/winograd_test_ref.h"
 #include "kernels/winograd43_nm.h"
 
 using topiary::kernels::Activation;
@@ -35,8 +35,7 @@ void kernelWise24(std::vector<float>& w, int64_t cout, int64_t cin, std::mt19937
       for (int64_t c = c0; c < c0 + len; ++c) ch.push_back(c);
       std::shuffle(ch.begin(), ch.end(), rng);
       const size_t keep = static_cast<size_t>(std::min<int64_t>(2, len)) - (extraZeros && rng() % 5 == 0 ? 1 : 0);
-      for (size_t i = keep; i < ch.size(); ++i)
-        std::fill_n(w.begin() + (co * cin + ch[i]) * 9, 9, 0.f);
+      for (size_t i = keep; i < ch.size(); ++i) std::fill_n(w.begin() + (co * cin + ch[i]) * 9, 9, 0.f);
     }
 }
 
@@ -159,9 +158,9 @@ class TestWinograd43Nm : public QObject {
     act.kind = Activation::Kind::Relu;
     auto pl = packedPlan<Winograd43NmPlan>(s, Ho, Wo, w);
     QCOMPARE(pl.nmSlots, int64_t{6});
-    QCOMPARE(pl.nmMasks.size(), size_t{24});  // 2 blocks x 12 channels
-    QCOMPARE(int(pl.nmMasks[0]), alternate ? 0x55 : 0xff);  // block 0, channel 0
-    QCOMPARE(int(pl.nmMasks[2]), alternate ? 0xaa : 0);     // channel 2
+    QCOMPARE(pl.nmMasks.size(), size_t{24});                   // 2 blocks x 12 channels
+    QCOMPARE(int(pl.nmMasks[0]), alternate ? 0x55 : 0xff);     // block 0, channel 0
+    QCOMPARE(int(pl.nmMasks[2]), alternate ? 0xaa : 0);        // channel 2
     QCOMPARE(int(pl.nmMasks[12 + 1]), alternate ? 0x5 : 0xf);  // block 1: 4 outputs
     std::vector<float> scratch(static_cast<size_t>(pl.scratchFloats()), std::nanf(""));
     std::vector<float> y(static_cast<size_t>(s.n * s.cout * Ho * Wo), -7.f);
@@ -178,23 +177,29 @@ class TestWinograd43Nm : public QObject {
 
   // Conv with frozen weights, a fused residual and Relu on one and two
   // threads: forced onto this plan, chosen by timing, and not offered for
-  // weights without the pattern.
+  // weights without the pattern. Batch 1 on two threads shares the image
+  // with a helper, half the output channels each (14x14: no stripes).
   void throughConv_data() {
     QTest::addColumn<QString>("kernel");
     QTest::addColumn<int>("threads");
     QTest::addColumn<bool>("pattern");
+    QTest::addColumn<int>("batch");
     for (const char* k : {"winograd43-nm", ""})
       for (int t : {1, 2})
         for (bool p : {true, false})
-          QTest::newRow(qPrintable(QString("%1 t%2 %3").arg(k[0] ? k : "auto").arg(t).arg(p ? "2:4" : "tap")))
-              << k << t << p;
+          for (int n : {3, 1})
+            QTest::newRow(
+                qPrintable(QString("%1 t%2 %3 n%4").arg(k[0] ? k : "auto").arg(t).arg(p ? "2:4" : "tap").arg(n)))
+                << k << t << p << n;
   }
   void throughConv() {
     QFETCH(QString, kernel);
     QFETCH(int, threads);
     QFETCH(bool, pattern);
+    QFETCH(int, batch);
     using namespace topiary;
-    const Case s{3, 16, 14, 14, 24, 1, 1, 1, 1};
+    // 24 outputs: halves of 8 and 16 (blocks of 8); 1.6 MFLOP per image.
+    const Case s{batch, 20, 14, 14, 24, 1, 1, 1, 1};
     std::mt19937 rng(78);
     Tensor X = nntest::randomTensor({s.n, s.cin, s.H, s.W}, rng);
     Tensor W = nntest::randomTensor({s.cout, s.cin, 3, 3}, rng, -0.5f, 0.5f);

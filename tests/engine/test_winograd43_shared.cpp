@@ -1,13 +1,14 @@
 // Winograd F(4x4, 3x3) with one image shared between the calling thread and
 // a helper (Winograd43Plan::runOneShared, kernels/shared_work.h): the two
-// stripes of tile rows as pieces, each a whole pass. Every tile's arithmetic
+// stripes of tile rows as pieces, each a whole pass, or (planes too small
+// for stripes) two halves of the output channels. Every tile's arithmetic
 // is the same as in run(), so the output must equal the one-thread result
 // bit for bit, and both stay within fp32 rounding of a double-precision
 // convolution. Shapes: batch 1, 8 .. 64 channels, 28x28 .. 32x32 (stripes
-// ending inside a tile row), with bias and Relu, LeakyRelu, or a residual;
-// 14x14 and 7x7 take no stripes. Then through Conv forced onto the plan
-// (topiary.kernel = winograd43) on two threads, against one thread and the
-// reference.
+// ending inside a tile row) and 7x7 .. 14x14 (channel halves, partial
+// blocks), with bias and Relu, LeakyRelu, or a residual. Then through Conv
+// forced onto the plan (topiary.kernel = winograd43) on two threads, against
+// one thread and the reference.
 #include <QtTest>
 #include <cmath>
 #include <cstring>
@@ -79,7 +80,7 @@ class TestWinograd43Shared : public QObject {
   void sharedEqualsOneThread_data() {
     QTest::addColumn<int>("shapeCase");
     QTest::addColumn<int>("fusion");  // 0 none, 1 bias + Relu, 2 bias + LeakyRelu, 3 bias + residual + Relu
-    for (int s = 0; s < 7; ++s)
+    for (int s = 0; s < 11; ++s)
       for (int f = 0; f < 4; ++f) QTest::newRow(qPrintable(QString("s%1 f%2").arg(s).arg(f))) << s << f;
   }
   void sharedEqualsOneThread() {
@@ -93,6 +94,10 @@ class TestWinograd43Shared : public QObject {
         {16, 16, 32},  // stripes of 4 tile rows (32 + 32 tiles)
         {8, 16, 30},   // the last tile row has two output rows
         {32, 64, 29},  // and here one, 13 output rows in the second stripe
+        {32, 32, 14},  // resnet8's block2_conv2: channel halves of 16
+        {64, 64, 7},   // block3: 4 tiles, halves of 32
+        {16, 24, 14},  // halves of 8 and 16 output channels
+        {8, 17, 12},   // 8 and 9, the last block partial
     };
     const Layer s = shapes[shapeCase];
     const int64_t P = s.H * s.H;
@@ -117,7 +122,8 @@ class TestWinograd43Shared : public QObject {
     pl.padT = pl.padL = 1;
     pl.init();
     pl.pack(w.data());
-    QVERIFY(pl.stripes());
+    QVERIFY(pl.sharable());
+    QCOMPARE(pl.stripes(), shapeCase < 7);
     std::vector<float> scratch(static_cast<size_t>(pl.scratchFloats()), std::nanf(""));
     std::vector<float> one(static_cast<size_t>(s.cout * P), -7.f);
     pl.run(x.data(), 1, one.data(), scratch.data(), b, &act, r);
@@ -134,21 +140,26 @@ class TestWinograd43Shared : public QObject {
     }
   }
 
-  // Two stripes would cost more 16-tile vectors than the whole: no sharing.
+  // Two stripes would cost more 16-tile vectors than the whole: no stripes,
+  // and the image is shared by output channels when there are two blocks.
   void noStripes() {
-    for (int64_t H : {7, 8, 12, 14, 16}) {
-      Winograd43Plan pl;
-      pl.cin = pl.cout = 16;
-      pl.H = pl.W = pl.Ho = pl.Wo = H;
-      pl.padT = pl.padL = 1;
-      pl.init();
-      QVERIFY2(!pl.stripes(), qPrintable(QString("%1x%1").arg(H)));
-    }
+    for (int64_t H : {7, 8, 12, 14, 16})
+      for (int64_t cout : {8, 9, 16}) {
+        Winograd43Plan pl;
+        pl.cin = 16;
+        pl.cout = cout;
+        pl.H = pl.W = pl.Ho = pl.Wo = H;
+        pl.padT = pl.padL = 1;
+        pl.init();
+        QVERIFY2(!pl.stripes(), qPrintable(QString("%1x%1").arg(H)));
+        QCOMPARE(pl.sharable(), cout >= 16);
+      }
   }
 
   // Conv forced onto the plan, batch 1 with a fused residual and Relu, on
-  // two threads (the shared path for 28x28 and 32x32: stripes, >= 2 MFLOP)
-  // against one thread; later runs reuse the plan and scratch.
+  // two threads (the shared path from kSharedMinFlops: stripes for 28x28 and
+  // 32x32, channel halves for 14x14 and 7x7) against one thread; later runs
+  // reuse the plan and scratch.
   void throughConv_data() {
     QTest::addColumn<int>("shapeCase");
     for (int s = 0; s < 4; ++s) QTest::newRow(qPrintable(QString("s%1").arg(s))) << s;
@@ -156,7 +167,7 @@ class TestWinograd43Shared : public QObject {
   void throughConv() {
     QFETCH(int, shapeCase);
     using namespace topiary;
-    // Shared (stripes, >= 2 MFLOP), then two without stripes that keep today's path.
+    // Stripes, then channel halves.
     const Layer shapes[] = {{16, 16, 28}, {16, 16, 32}, {32, 32, 14}, {64, 64, 7}};
     const Layer s = shapes[shapeCase];
     std::mt19937 rng(static_cast<unsigned>(31 + shapeCase));

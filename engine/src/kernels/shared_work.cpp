@@ -1,48 +1,84 @@
 #include "kernels/shared_work.h"
 
+#include <omp.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace topiary::kernels {
 
 namespace {
 
-// The job word: generation (24 bits) | piece count (20) | next piece (20).
-// Claims compare-and-swap the whole word, so a helper that read an old job
-// can never claim a piece of a newer one.
+// The job word: generation (20 bits) | slots (4) | piece count (20) | next
+// piece (20). Claims compare-and-swap the whole word, so a helper that read
+// an old job can never claim a piece of a newer one.
 constexpr int kIndexBits = 20;
 constexpr uint64_t kIndexMask = (uint64_t(1) << kIndexBits) - 1;
 constexpr int64_t kMaxPieces = int64_t(kIndexMask);
+constexpr int kSlotBits = 4;
+constexpr int kMaxSlots = (1 << kSlotBits) - 1;
+constexpr int kGenShift = 2 * kIndexBits + kSlotBits;
+constexpr uint64_t kGenMask = (uint64_t(1) << (64 - kGenShift)) - 1;
 
-uint64_t pack(uint64_t gen, uint64_t pieces, uint64_t index) {
-  return (gen << (2 * kIndexBits)) | (pieces << kIndexBits) | index;
+uint64_t pack(uint64_t gen, uint64_t slots, uint64_t pieces, uint64_t index) {
+  return (gen << kGenShift) | (slots << (2 * kIndexBits)) | (pieces << kIndexBits) | index;
 }
-uint64_t genOf(uint64_t w) { return w >> (2 * kIndexBits); }
+uint64_t genOf(uint64_t w) { return w >> kGenShift; }
+int slotsOf(uint64_t w) { return static_cast<int>((w >> (2 * kIndexBits)) & kMaxSlots); }
 uint64_t piecesOf(uint64_t w) { return (w >> kIndexBits) & kIndexMask; }
 uint64_t indexOf(uint64_t w) { return w & kIndexMask; }
 
+thread_local bool tInPiece = false;
+
+// Marks the calling thread as running pieces, with OpenMP on one thread.
+class PieceScope {
+ public:
+  PieceScope() : saved_(omp_get_max_threads()) {
+    tInPiece = true;
+    omp_set_num_threads(1);
+  }
+  ~PieceScope() {
+    omp_set_num_threads(saved_);
+    tInPiece = false;
+  }
+  PieceScope(const PieceScope&) = delete;
+  PieceScope& operator=(const PieceScope&) = delete;
+
+ private:
+  int saved_;
+};
+
 class Pool {
  public:
-  Pool() {
-    std::thread([this] { serve(); }).detach();  // lives as long as the process
+  // `helpers` threads with slots 1 .. helpers; they live as long as the process.
+  explicit Pool(int helpers) : helpers_(helpers) {
+    for (int s = 1; s <= helpers_; ++s) std::thread([this, s] { serve(s); }).detach();
   }
+  int helpers() const { return helpers_; }
 
-  bool tryRun(int64_t pieces, const PieceFn& fn) {
+  bool tryRun(int64_t pieces, int slots, const PieceFn& fn) {
     std::unique_lock<std::mutex> one(caller_, std::try_to_lock);
     if (!one.owns_lock()) return false;
     fn_.store(&fn, std::memory_order_relaxed);
     done_.store(0, std::memory_order_relaxed);
-    gen_ = (gen_ + 1) & ((uint64_t(1) << 24) - 1);
-    word_.store(pack(gen_, static_cast<uint64_t>(pieces), 0));  // publishes fn_ and done_
-    if (sleeping_.load()) {
+    gen_ = (gen_ + 1) & kGenMask;
+    // Publishes fn_ and done_.
+    word_.store(pack(gen_, static_cast<uint64_t>(slots), static_cast<uint64_t>(pieces), 0));
+    if (sleeping_.load() > 0) {
       { std::lock_guard<std::mutex> lock(m_); }
-      wake_.notify_one();
+      wake_.notify_all();
     }
-    work(gen_, 0);
-    // Only pieces the helper has claimed are left; they are running.
+    {
+      PieceScope scope;
+      work(gen_, 0);
+    }
+    // Only pieces a helper has claimed are left; they are running.
     while (done_.load(std::memory_order_acquire) < pieces) std::this_thread::yield();
     return true;
   }
@@ -61,7 +97,9 @@ class Pool {
     }
   }
 
-  void serve() {
+  void serve(int slot) {
+    omp_set_num_threads(1);
+    tInPiece = true;  // this thread only ever runs pieces
     uint64_t seen = genOf(word_.load());
     for (;;) {
       const auto spinUntil = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
@@ -72,31 +110,41 @@ class Pool {
       }
       if (genOf(w) == seen) {
         std::unique_lock<std::mutex> lock(m_);
-        sleeping_.store(true);
+        sleeping_.fetch_add(1);
         wake_.wait(lock, [&] { return genOf(word_.load()) != seen; });
-        sleeping_.store(false);
+        sleeping_.fetch_sub(1);
         w = word_.load(std::memory_order_acquire);
       }
       seen = genOf(w);
-      work(seen, 1);
+      if (slot < slotsOf(w)) work(seen, slot);  // a job for fewer threads leaves this helper out
     }
   }
 
+  const int helpers_;
   std::atomic<uint64_t> word_{0};
   std::atomic<const PieceFn*> fn_{nullptr};
   std::atomic<int64_t> done_{0};
-  std::atomic<bool> sleeping_{false};
+  std::atomic<int> sleeping_{0};
   uint64_t gen_ = 0;  // the last job's generation (under caller_)
   std::mutex caller_, m_;
   std::condition_variable wake_;
 };
 
+Pool& pool() {
+  // One helper per further core; never destroyed (its helpers run until the process ends).
+  static Pool* p = new Pool(std::clamp(static_cast<int>(std::thread::hardware_concurrency()) - 1, 1, kMaxSlots - 1));
+  return *p;
+}
+
 }  // namespace
 
-void runShared(int64_t pieces, PieceFn fn) {
-  if (pieces >= 2 && pieces <= kMaxPieces) {
-    static Pool* pool = new Pool();  // never destroyed: its helper runs until the process ends
-    if (pool->tryRun(pieces, fn)) return;
+bool inSharedWork() { return tInPiece; }
+
+void runPieces(int64_t pieces, int threads, PieceFn fn) {
+  if (pieces >= 2 && pieces <= kMaxPieces && threads >= 2 && !tInPiece) {
+    Pool& p = pool();
+    const int slots = std::min(threads, p.helpers() + 1);
+    if (p.tryRun(pieces, slots, fn)) return;
   }
   for (int64_t i = 0; i < pieces; ++i) fn(i, 0);
 }

@@ -14,7 +14,7 @@ namespace {
 
 constexpr int kBlock = Winograd43Plan::kBlock;
 constexpr int kChunk = Winograd43Plan::kChunk;
-constexpr int kXi = 36;     // transformed positions of a 6x6 tile
+constexpr int kXi = 36;  // transformed positions of a 6x6 tile
 // Floats between the xi planes of V and M: one cache line more than the
 // data, so the 36 planes a transform touches fall in different L1 sets
 // (at 1 or 2 KB apart they shared 2-4 sets and evicted each other).
@@ -129,8 +129,7 @@ void Winograd43Plan::run(const float* x, int64_t n, float* y, float* scratch, co
                          const float* r) const {
   const int64_t outN = cout * Ho * Wo;
   for (int64_t i = 0; i < n; i += group)
-    pass(x + i * cin * H * W, std::min(group, n - i), y + i * outN, scratch, b, act, r ? r + i * outN : nullptr, 0,
-         th);
+    pass(x + i * cin * H * W, std::min(group, n - i), y + i * outN, scratch, b, act, r ? r + i * outN : nullptr, 0, th);
 }
 
 namespace {
@@ -169,7 +168,7 @@ inline v16 nextLane(v16 a, v16 b) {
 // Tap column C of 16 tiles from the padded columns 0 .. 31 in a, b:
 // lane j = column 4j + C (lanes past column 31 wrap around: they fall past
 // the tile row and are overwritten).
-#define TOPIARY_TAPS(C)                                                                                          \
+#define TOPIARY_TAPS(C)                                                                                            \
   (C) & 31, (C + 4) & 31, (C + 8) & 31, (C + 12) & 31, (C + 16) & 31, (C + 20) & 31, (C + 24) & 31, (C + 28) & 31, \
       (C + 32) & 31, (C + 36) & 31, (C + 40) & 31, (C + 44) & 31, (C + 48) & 31, (C + 52) & 31, (C + 56) & 31,     \
       (C + 60) & 31
@@ -260,8 +259,9 @@ inline void storeFirst(float* p, v16 v, int64_t n) {
     }
 }
 
-void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, const float* b,
-                          const Activation* act, const float* res, int64_t t0, int64_t t1) const {
+void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act,
+                          const float* res, int64_t t0, int64_t t1, int64_t c0, int64_t c1) const {
+  if (c1 < 0) c1 = cout;
   static const Activation kNone;
   if (!act) act = &kNone;
   const int64_t plane = planeFloats(), chan = 36 * plane;
@@ -294,8 +294,8 @@ void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, c
         for (int c = 0; c < 6; ++c) {
           v16 col[6];
           inputColumn(load16(base + c * plane), load16(base + (6 + c) * plane), load16(base + (12 + c) * plane),
-                      load16(base + (18 + c) * plane), load16(base + (24 + c) * plane),
-                      load16(base + (30 + c) * plane), col);
+                      load16(base + (18 + c) * plane), load16(base + (24 + c) * plane), load16(base + (30 + c) * plane),
+                      col);
           for (int r = 0; r < 6; ++r) t[r][c] = col[r];
         }
         float* o = V + ci * ch + 16 * v;
@@ -307,8 +307,8 @@ void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, c
       }
     // Products per block of output channels, then the output transform
     // Y = A^T M A while M is in cache.
-    for (int64_t co0 = 0; co0 < cout; co0 += kBlock) {
-      const int B = static_cast<int>(std::min<int64_t>(kBlock, cout - co0));
+    for (int64_t co0 = c0; co0 < c1; co0 += kBlock) {
+      const int B = static_cast<int>(std::min<int64_t>(kBlock, c1 - co0));
       if (nmSlots > 0) {  // kernel-wise 2:4 weights (kernels/winograd43_nm.h)
         const int32_t* start = nmOffsets.data() + co0 / kBlock;
         winograd43NmProduct(nv, V, vStep, cin, nmMasks.data() + (co0 / kBlock) * cin, packed.data() + start[0],
@@ -324,8 +324,7 @@ void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, c
           for (int c = 0; c < 6; ++c) {
             v16 col[4];
             outputColumn(load16(m + c * mStep), load16(m + (6 + c) * mStep), load16(m + (12 + c) * mStep),
-                         load16(m + (18 + c) * mStep), load16(m + (24 + c) * mStep), load16(m + (30 + c) * mStep),
-                         col);
+                         load16(m + (18 + c) * mStep), load16(m + (24 + c) * mStep), load16(m + (30 + c) * mStep), col);
             for (int r = 0; r < 4; ++r) s[r][c] = col[r];
           }
           float* e = out + (co0 + bb) * 4 * rowN + 4 * (q0 + 16 * v);
@@ -352,7 +351,7 @@ void Winograd43Plan::pass(const float* x, int64_t n, float* y, float* scratch, c
       }
     }
   }
-  compact(out, n, y, *act, relu, res, t0, t1);
+  compact(out, n, y, *act, relu, res, t0, t1, c0, c1);
 }
 
 bool Winograd43Plan::stripes() const {
@@ -366,19 +365,32 @@ bool Winograd43Plan::stripes() const {
   return th >= 2 && vectors(top) + vectors(perImage - top) <= vectors(perImage);
 }
 
+int64_t Winograd43Plan::channelSplit() const { return cout / kBlock / 2 * kBlock; }
+
+bool Winograd43Plan::sharable() const { return stripes() || channelSplit() > 0; }
+
 void Winograd43Plan::runOneShared(const float* x, float* y, float* scratch, const float* b, const Activation* act,
                                   const float* r) const {
   const int64_t S = scratchFloats();
+  if (stripes())
+    return runShared(2, [&](int64_t i, int slot) {
+      pass(x, 1, y, scratch + slot * S, b, act, r, i == 0 ? 0 : th / 2, i == 0 ? th / 2 : th);
+    });
+  // Too few tiles for two stripes (14x14 and smaller: one vector of 16
+  // tiles): both pieces transform the whole input, each then does the
+  // products and output transforms of half the output channels. The input
+  // transform is done twice, but nothing crosses between the cores' caches.
+  const int64_t half = channelSplit();
   runShared(2, [&](int64_t i, int slot) {
-    pass(x, 1, y, scratch + slot * S, b, act, r, i == 0 ? 0 : th / 2, i == 0 ? th / 2 : th);
+    pass(x, 1, y, scratch + slot * S, b, act, r, 0, th, i == 0 ? 0 : half, i == 0 ? half : cout);
   });
 }
 
-void Winograd43Plan::compact(const float* out, int64_t n, float* y, const Activation& act, bool actDone,
-                             const float* r, int64_t t0, int64_t t1) const {
+void Winograd43Plan::compact(const float* out, int64_t n, float* y, const Activation& act, bool actDone, const float* r,
+                             int64_t t0, int64_t t1, int64_t c0, int64_t c1) const {
   const int64_t plane = Ho * Wo, rowN = outRowFloats(), oh0 = 4 * t0, oh1 = std::min(Ho, 4 * t1);
   for (int64_t img = 0; img < n; ++img)
-    for (int64_t co = 0; co < cout; ++co) {
+    for (int64_t co = c0; co < c1; ++co) {
       float* yc = y + (img * cout + co) * plane;
       const float* e = out + co * 4 * rowN + 4 * img * perImage;
       // Whole vectors while they stay inside this plane's rows oh0 .. oh1:

@@ -60,10 +60,12 @@ struct Winograd43Plan {
   void run(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act,
            const float* r = nullptr) const;
   // One image shared with a helper thread (kernels/shared_work.h) when
-  // stripes(): the two halves of its tile rows are the pieces, each a whole
-  // Winograd pass of its own. Same arguments and results as run() with
-  // n = 1; `scratch` holds kSharedSlots x scratchFloats() floats.
+  // sharable(): the two halves of its tile rows are the pieces, each a whole
+  // Winograd pass of its own, when stripes(); otherwise two halves of the
+  // output channels (blocks of kBlock). Same arguments and results as run()
+  // with n = 1; `scratch` holds kSharedSlots x scratchFloats() floats.
   bool stripes() const;
+  bool sharable() const;
   void runOneShared(const float* x, float* y, float* scratch, const float* b, const Activation* act,
                     const float* r = nullptr) const;
 
@@ -79,13 +81,17 @@ struct Winograd43Plan {
   // (t0, 0); channels `chan` floats apart, planes `plane` apart). Writes
   // every tile once, padding included, so the buffer needs no clearing.
   void padImage(const float* x, float* dst, int64_t chan, int64_t plane, int64_t t0, int64_t t1) const;
-  // n images, tile rows [t0, t1) of each (other than [0, th) with n = 1 only).
-  void pass(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act,
-            const float* r, int64_t t0, int64_t t1) const;
-  // Rows of the output buffers into y (and residual, activation) per plane:
-  // the output rows of tile rows [t0, t1), the buffers' first tile row being t0.
-  void compact(const float* out, int64_t n, float* y, const Activation& act, bool actDone, const float* r,
-               int64_t t0, int64_t t1) const;
+  // The first output channel of runOneShared()'s second half (0: no split).
+  int64_t channelSplit() const;
+  // n images, tile rows [t0, t1) of each (other than [0, th) with n = 1
+  // only), output channels [c0, c1) (c0 a multiple of kBlock; c1 < 0: cout).
+  void pass(const float* x, int64_t n, float* y, float* scratch, const float* b, const Activation* act, const float* r,
+            int64_t t0, int64_t t1, int64_t c0 = 0, int64_t c1 = -1) const;
+  // Rows of the output buffers into y (and residual, activation) per plane
+  // of channels [c0, c1): the output rows of tile rows [t0, t1), the
+  // buffers' first tile row being t0.
+  void compact(const float* out, int64_t n, float* y, const Activation& act, bool actDone, const float* r, int64_t t0,
+               int64_t t1, int64_t c0, int64_t c1) const;
 };
 
 }  // namespace topiary::kernels

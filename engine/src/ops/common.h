@@ -9,29 +9,31 @@
 #include <string>
 #include <vector>
 
+#include "kernels/shared_work.h"
 #include "topiary/graph.h"
 #include "topiary/kernel.h"
 
 namespace topiary::ops {
 
 // Runs fn(begin, end) over [0, n) split into contiguous chunks on up to
-// `threads` threads. Runs inline when one thread suffices.
+// `threads` threads (kernels/shared_work.h: the calling thread and the
+// helpers claim chunks as they come, so a helper the OS does not schedule
+// delays nothing). Up to 4 chunks per thread, each of at least `minChunk`
+// unless n is smaller. Runs inline when one thread suffices or when called
+// from inside another parallelFor (or OpenMP team).
 template <class Fn>
 void parallelFor(int64_t n, int threads, Fn&& fn, int64_t minChunk = 1) {
   if (n <= 0) return;
-  int64_t maxThreads = std::max<int64_t>(1, std::min<int64_t>(threads, n / std::max<int64_t>(1, minChunk)));
-  if (maxThreads <= 1 || omp_in_parallel()) {
+  const int64_t per = std::max<int64_t>(1, minChunk);
+  const int64_t maxThreads = std::max<int64_t>(1, std::min<int64_t>(threads, n / per));
+  if (maxThreads <= 1 || kernels::inSharedWork() || omp_in_parallel()) {
     fn(int64_t(0), n);
     return;
   }
-  int t = static_cast<int>(maxThreads);
-#pragma omp parallel num_threads(t)
-  {
-    int id = omp_get_thread_num();
-    int nt = omp_get_num_threads();
-    int64_t begin = n * id / nt, end = n * (id + 1) / nt;
-    if (begin < end) fn(begin, end);
-  }
+  const int64_t pieces = std::min<int64_t>(n / per, 4 * maxThreads);
+  kernels::runPieces(pieces, static_cast<int>(maxThreads), [&](int64_t i, int) {
+    fn(n / pieces * i + std::min(i, n % pieces), n / pieces * (i + 1) + std::min(i + 1, n % pieces));
+  });
 }
 
 // Normalises a possibly negative axis for a tensor of rank r; error when out of range.

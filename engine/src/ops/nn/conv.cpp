@@ -17,6 +17,7 @@
 #include "kernels/direct_conv.h"
 #include "kernels/kernel_choice.h"
 #include "kernels/nm_conv.h"
+#include "kernels/parallel_product.h"
 #include "kernels/shared_work.h"
 #include "kernels/sparse_matrix.h"
 #include "kernels/threading.h"
@@ -25,8 +26,8 @@
 #include "kernels/winograd43_nm.h"
 #include "kernels/winograd_conv.h"
 #include "ops/common.h"
-#include "ops/nn/conv_common.h"
 #include "ops/nn/conv_channels_last.h"
+#include "ops/nn/conv_common.h"
 #include "ops/nn/conv_depthwise.h"
 #include "ops/nn/conv_winograd.h"
 #include "ops/nn/im2col.h"
@@ -275,10 +276,12 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     const int64_t P = win_.outSize(), inN = win_.inSize(), S = pl.scratchFloats(), Ho = win_.out[1];
     const kernels::Activation* act = r ? &act_ : &pathAct_;
     // One image on two threads or more: its output rows in up to 4 pieces
-    // shared with a helper (kernels/shared_work.h) when there is ~20 us of
+    // shared with a helper (kernels/shared_work.h) from kSharedMinFlops of
     // work. When the helper gets no core, the caller pays ~8% (halo rows).
     const int64_t pieces =
-        N_ == 1 && rawThreads_ > 1 && 2.0 * Cout_ * Cin_ * win_.kSize() * P >= 2e6 ? std::min<int64_t>(Ho, 4) : 1;
+        N_ == 1 && rawThreads_ > 1 && 2.0 * Cout_ * Cin_ * win_.kSize() * P >= kernels::kSharedMinFlops
+            ? std::min<int64_t>(Ho, 4)
+            : 1;
     const int T =
         pieces > 1 ? kernels::kSharedSlots : static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
     if (directScratch_.size() < static_cast<size_t>(T * S)) directScratch_.resize(static_cast<size_t>(T * S));
@@ -387,7 +390,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
                 for (int64_t c = r0; c < r1; ++c) pathAct_.applyWithBias(yg + c * P, P, b ? b[g * CoutG + c] : 0.f);
             };
             if (mode == Mode::Dense) {
-              MMap(yg, CoutG, P).noalias() = CMap(w + g * CoutG * Kc, CoutG, Kc) * CMap(srcg, Kc, P);
+              kernels::productRows(MMap(yg, CoutG, P), CMap(w + g * CoutG * Kc, CoutG, Kc), CMap(srcg, Kc, P), inner);
               epilogue(0, CoutG);
               continue;
             }
@@ -438,21 +441,35 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     const bool coVector = directApplies() && kernels::CoVectorConvPlan::applies(win_.s[1], win_.s[2]);
     if (coVector) modes.push_back(Mode::CoVector);
     // topiary.kernel forces one of the kernels that apply (tests, benchmarks).
-    const std::pair<const char*, Mode> forcible[] = {
-        {"dense", Mode::Dense},         {"direct", Mode::Direct},        {"csr", Mode::Csr},
-        {"2:4", Mode::Nm},              {"csr-direct", Mode::SparseDirect}, {"nm-direct", Mode::NmDirect},
-        {"winograd", Mode::Winograd},   {"winograd43", Mode::Winograd43}, {"co-vector", Mode::CoVector},
-        {"winograd43-nm", Mode::Winograd43Nm}};
+    const std::pair<const char*, Mode> forcible[] = {{"dense", Mode::Dense},
+                                                     {"direct", Mode::Direct},
+                                                     {"csr", Mode::Csr},
+                                                     {"2:4", Mode::Nm},
+                                                     {"csr-direct", Mode::SparseDirect},
+                                                     {"nm-direct", Mode::NmDirect},
+                                                     {"winograd", Mode::Winograd},
+                                                     {"winograd43", Mode::Winograd43},
+                                                     {"co-vector", Mode::CoVector},
+                                                     {"winograd43-nm", Mode::Winograd43Nm}};
     for (const auto& f : forcible)
       if (forced_ == f.first && std::find(modes.begin(), modes.end(), f.second) != modes.end()) modes = {f.second};
     std::string key;  // a layer seen before (same shapes, zero pattern) reuses its choice
     if (cache && modes.size() > 1) {
       kernels::TuneKey k("Conv");
       for (int i = 0; i < 3; ++i) k.add(win_.in[i]).add(win_.k[i]).add(win_.s[i]).add(win_.d[i]).add(win_.padBegin[i]);
-      key = k.add(tuneKey()).add(threads).add(rawThreads_).add(Cin_).add(Cout_).add(group_).add(residual_)
-                .add(static_cast<int64_t>(act_.kind)).addZeroPattern(w, Cout_ * Kc).str();
+      key = k.add(tuneKey())
+                .add(threads)
+                .add(rawThreads_)
+                .add(Cin_)
+                .add(Cout_)
+                .add(group_)
+                .add(residual_)
+                .add(static_cast<int64_t>(act_.kind))
+                .addZeroPattern(w, Cout_ * Kc)
+                .str();
       const int hit = cache->find(key);
-      if (std::find(modes.begin(), modes.end(), static_cast<Mode>(hit)) != modes.end()) modes = {static_cast<Mode>(hit)};
+      if (std::find(modes.begin(), modes.end(), static_cast<Mode>(hit)) != modes.end())
+        modes = {static_cast<Mode>(hit)};
     }
     // Time on a few images only: a kernel's cost per image hardly depends on
     // the batch, and the whole batch would make the first run slow.
@@ -483,7 +500,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     if (!key.empty()) cache->store(key, static_cast<int>(mode_));
     char pct[16];
     std::snprintf(pct, sizeof pct, " %.0f%%", 100.0 * density_);
-    const char* names[] = {"dense",    "csr",      "2:4", "direct", hasNm_ ? "2:4-direct" : "csr-direct",
+    const char* names[] = {"dense",    "csr",       "2:4",        "direct",    hasNm_ ? "2:4-direct" : "csr-direct",
                            "winograd", "co-vector", "winograd43", "nm-direct", "winograd43-nm"};
     choice_ = names[static_cast<int>(mode_)];
     if (!csr_.empty()) choice_ += pct;

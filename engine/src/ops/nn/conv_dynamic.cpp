@@ -16,6 +16,8 @@
 //     plane; a silent channel's outputs are just act(bias).
 // Bias, fused activation and fused residual are applied as Conv does.
 // skippedFlops() counts only what the compacted path really left out.
+#include "ops/nn/conv_dynamic.h"
+
 #include <Eigen/Core>
 #include <cmath>
 #include <cstring>
@@ -24,10 +26,10 @@
 #include "kernels/depthwise_conv.h"
 #include "kernels/direct_conv.h"
 #include "kernels/kernel_choice.h"
+#include "kernels/parallel_product.h"
 #include "kernels/threading.h"
 #include "ops/common.h"
 #include "ops/nn/conv_common.h"
-#include "ops/nn/conv_dynamic.h"
 #include "ops/nn/im2col.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/nn/window.h"
@@ -133,8 +135,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
           else
             compactImage(X.f() + n * Cin_ * inN, Y.f() + n * Cout_ * P, B ? B->f() : nullptr,
                          R ? R->f() + n * Cout_ * P : nullptr, active_.data() + n * Cin_,
-                         activeCount_[static_cast<size_t>(n)], scratch_[static_cast<size_t>(t)],
-                         T == 1 ? threads : 1);
+                         activeCount_[static_cast<size_t>(n)], scratch_[static_cast<size_t>(t)], T == 1 ? threads : 1);
         }
     });
     return Status::ok();
@@ -183,8 +184,8 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
 
   // Group 1: the GEMM over the active channels only.
   // gather: copy even when every channel is active (timing the compacted path).
-  void gemmImage(const float* x, float* y, const float* b, bool residual, const int64_t* act,
-                 int64_t A, Scratch& s, int threads, bool gather) const {
+  void gemmImage(const float* x, float* y, const float* b, bool residual, const int64_t* act, int64_t A, Scratch& s,
+                 int threads, bool gather) const {
     const int64_t P = win_.outSize(), taps = win_.kSize(), inN = win_.inSize();
     if (A == 0) {
       std::memset(y, 0, static_cast<size_t>(Cout_ * P) * sizeof(float));
@@ -214,8 +215,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
                     static_cast<size_t>(taps * Cout_) * sizeof(float));
       wc = s.w.data();
     }
-    kernels::OmpThreadsScope scope(threads);
-    MMap(y, Cout_, P).noalias() = CColMap(wc, Cout_, Kc) * CMap(src, Kc, P);
+    kernels::productRows(MMap(y, Cout_, P), CColMap(wc, Cout_, Kc), CMap(src, Kc, P), threads);
     epilogue(y, b, residual, 0, Cout_);
   }
 
@@ -268,8 +268,8 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
   }
 
   // One image on the compacted problem; r: its fused residual or null.
-  void compactImage(const float* x, float* y, const float* b, const float* r, const int64_t* act,
-                    int64_t A, Scratch& s, int threads, bool gather = false) const {
+  void compactImage(const float* x, float* y, const float* b, const float* r, const int64_t* act, int64_t A, Scratch& s,
+                    int threads, bool gather = false) const {
     if (depthwise())
       depthwiseImage(x, y, b, r != nullptr, act, A, s);
     else
@@ -388,9 +388,8 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
     pl.Ho = win_.out[1];
     pl.Wo = win_.out[2];
     const bool same = dwPlan_.cout == pl.cout && dwPlan_.H == pl.H && dwPlan_.W == pl.W && dwPlan_.Ho == pl.Ho &&
-                      dwPlan_.Wo == pl.Wo && dwPlan_.kH == pl.kH && dwPlan_.kW == pl.kW &&
-                      dwPlan_.padT == pl.padT && dwPlan_.padL == pl.padL &&
-                      dwPacked_.size() == static_cast<size_t>(group_);
+                      dwPlan_.Wo == pl.Wo && dwPlan_.kH == pl.kH && dwPlan_.kW == pl.kW && dwPlan_.padT == pl.padT &&
+                      dwPlan_.padL == pl.padL && dwPacked_.size() == static_cast<size_t>(group_);
     if (same) return;
     if (Cout_ == group_) {  // the interleaved kernel, for images with little to skip
       kernels::DepthwisePlan d{};
@@ -430,9 +429,9 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
   kernels::Activation act_;
   bool residual_;
   float threshold_;
-  std::unique_ptr<Kernel> dense_;  // the ordinary Conv: batches with nothing to skip, images with little
+  std::unique_ptr<Kernel> dense_;   // the ordinary Conv: batches with nothing to skip, images with little
   std::unique_ptr<Kernel> dense1_;  // the same for one staged image of a larger batch
-  std::string forcedPath_;         // topiary.dynamic_path: "compact" or "dense" (tests), else timed
+  std::string forcedPath_;          // topiary.dynamic_path: "compact" or "dense" (tests), else timed
   std::string choice_ = "skip";
   Window win_;
   int64_t N_ = 0, Cin_ = 0, Cout_ = 0, Cg_ = 0;
@@ -466,10 +465,9 @@ Result<std::unique_ptr<Kernel>> createConvWithSkipping(const Node& node, int ops
   TOPIARY_RETURN_IF_ERROR(parseWindowAttrs(node, "Conv", false, a));
   kernels::Activation act;
   TOPIARY_RETURN_IF_ERROR(kernels::Activation::fromNode(node, act));
-  return std::unique_ptr<Kernel>(new DynamicSkipConv(std::move(a), node.attrInt("group", 1), act,
-                                                     node.attrInt("topiary.residual", 0) != 0, t,
-                                                     std::move(dense.value()), std::move(dense1.value()),
-                                                     node.attrString("topiary.dynamic_path", "")));
+  return std::unique_ptr<Kernel>(new DynamicSkipConv(
+      std::move(a), node.attrInt("group", 1), act, node.attrInt("topiary.residual", 0) != 0, t,
+      std::move(dense.value()), std::move(dense1.value()), node.attrString("topiary.dynamic_path", "")));
 }
 
 }  // namespace topiary::ops

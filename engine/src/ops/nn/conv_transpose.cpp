@@ -5,6 +5,7 @@
 // and output_padding. Backward (dX, dW, dB) is the matching convolution.
 #include <Eigen/Core>
 
+#include "kernels/parallel_product.h"
 #include "ops/common.h"
 #include "ops/nn/im2col.h"
 #include "ops/nn/nn_ops.h"
@@ -20,9 +21,13 @@ using MMap = Eigen::Map<RowMat>;
 class ConvTranspose final : public Kernel {
  public:
   ConvTranspose(WindowAttrs a, int64_t group, std::vector<int64_t> outputPadding, std::vector<int64_t> outputShape)
-      : attrs_(std::move(a)), group_(group), outputPadding_(std::move(outputPadding)), outputShape_(std::move(outputShape)) {}
+      : attrs_(std::move(a)),
+        group_(group),
+        outputPadding_(std::move(outputPadding)),
+        outputShape_(std::move(outputShape)) {}
 
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext& ctx) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     TOPIARY_RETURN_IF_ERROR(prepare(in));
     const Tensor &X = *in[0], &W = *in[1];
     const Tensor* B = in.size() > 2 && in[2] && in[2]->numel() > 0 ? in[2] : nullptr;
@@ -90,10 +95,12 @@ class ConvTranspose final : public Kernel {
       im2col(GY.f() + n * Cout_ * yN, Cout_, win_, col_.data(), ctx.threads);
       for (int64_t g = 0; g < group_; ++g) {
         CMap colg(col_.data() + g * CoutG * K * xN, CoutG * K, xN);
-        if (GX) MMap(GX->f() + (n * Cin_ + g * CinG) * xN, CinG, xN).noalias() = CMap(W.f() + g * CinG * CoutG * K, CinG, CoutG * K) * colg;
+        if (GX)
+          kernels::productRows(MMap(GX->f() + (n * Cin_ + g * CinG) * xN, CinG, xN),
+                               CMap(W.f() + g * CinG * CoutG * K, CinG, CoutG * K), colg, ctx.threads);
         if (GW)
-          MMap(GW->f() + g * CinG * CoutG * K, CinG, CoutG * K).noalias() +=
-              CMap(X.f() + (n * Cin_ + g * CinG) * xN, CinG, xN) * colg.transpose();
+          kernels::productRows(MMap(GW->f() + g * CinG * CoutG * K, CinG, CoutG * K),
+                               CMap(X.f() + (n * Cin_ + g * CinG) * xN, CinG, xN), colg.transpose(), ctx.threads, true);
       }
     }
     return Status::ok();
@@ -117,8 +124,9 @@ class ConvTranspose final : public Kernel {
     TOPIARY_RETURN_IF_ERROR(expectFloat(W, "ConvTranspose", "W"));
     const int nd = X.rank() - 2;
     if (nd < 1 || nd > 3 || W.rank() != X.rank())
-      return Status::badInput("ConvTranspose needs X as [N,C,spatial...] (1 to 3 spatial axes) and W of the same rank, got X " +
-                              shapeToString(X.shape()) + " and W " + shapeToString(W.shape()));
+      return Status::badInput(
+          "ConvTranspose needs X as [N,C,spatial...] (1 to 3 spatial axes) and W of the same rank, got X " +
+          shapeToString(X.shape()) + " and W " + shapeToString(W.shape()));
     N_ = X.dim(0);
     Cin_ = X.dim(1);
     Cout_ = W.dim(1) * group_;
@@ -129,15 +137,18 @@ class ConvTranspose final : public Kernel {
     auto fits = [&](const std::vector<int64_t>& v, size_t n) { return v.empty() || v.size() == n; };
     if (!fits(attrs_.strides, und) || !fits(attrs_.dilations, und) || !fits(attrs_.pads, 2 * und) ||
         !fits(outputPadding_, und) || (!outputShape_.empty() && outputShape_.size() < und))
-      return Status::badInput("ConvTranspose attributes do not match the input's " + std::to_string(nd) + " spatial axes");
+      return Status::badInput("ConvTranspose attributes do not match the input's " + std::to_string(nd) +
+                              " spatial axes");
     if (!attrs_.kernel.empty() && attrs_.kernel != std::vector<int64_t>(W.shape().begin() + 2, W.shape().end()))
-      return Status::badInput("ConvTranspose attribute 'kernel_shape' does not match the weight " + shapeToString(W.shape()));
+      return Status::badInput("ConvTranspose attribute 'kernel_shape' does not match the weight " +
+                              shapeToString(W.shape()));
     win_ = Window{};
     win_.nd = nd;
     for (size_t i = 0; i < und; ++i) {
       size_t j = 3 - und + i;
       int64_t x = X.shape()[2 + i], k = W.shape()[2 + i];
-      int64_t s = attrs_.strides.empty() ? 1 : attrs_.strides[i], d = attrs_.dilations.empty() ? 1 : attrs_.dilations[i];
+      int64_t s = attrs_.strides.empty() ? 1 : attrs_.strides[i],
+              d = attrs_.dilations.empty() ? 1 : attrs_.dilations[i];
       int64_t op = outputPadding_.empty() ? 0 : outputPadding_[i];
       int64_t full = s * (x - 1) + op + (k - 1) * d + 1;  // output size without padding
       int64_t y, pb, pe;
@@ -166,7 +177,8 @@ class ConvTranspose final : public Kernel {
         y = full - pb - pe;
       }
       if (y <= 0)
-        return Status::badInput("ConvTranspose output axis " + std::to_string(i) + " would have size " + std::to_string(y));
+        return Status::badInput("ConvTranspose output axis " + std::to_string(i) + " would have size " +
+                                std::to_string(y));
       win_.in[j] = y;
       win_.out[j] = x;
       win_.k[j] = k;
@@ -193,7 +205,8 @@ Result<std::unique_ptr<Kernel>> createConvTranspose(const Node& node, int) {
   WindowAttrs a;
   TOPIARY_RETURN_IF_ERROR(parseWindowAttrs(node, "ConvTranspose", false, a));
   int64_t group = node.attrInt("group", 1);
-  if (group < 1) return Status::badInput("ConvTranspose attribute 'group' must be positive, got " + std::to_string(group));
+  if (group < 1)
+    return Status::badInput("ConvTranspose attribute 'group' must be positive, got " + std::to_string(group));
   std::vector<int64_t> op = node.attrInts("output_padding"), os = node.attrInts("output_shape");
   for (int64_t v : op)
     if (v < 0) return Status::badInput("ConvTranspose attribute 'output_padding' must be non-negative");

@@ -22,14 +22,14 @@ namespace topiary::ops {
 // geometry (channels unset); `pl` is the plan kept between runs and
 // `scratch` the caller's scratch, grown as needed. F(4x4, 3x3) shares one
 // image with a helper thread (Winograd43Plan::runOneShared: two stripes of
-// tile rows, 28 to 32 wide) when the run has `rawThreads` > 1 and the
-// layer ~20 us of work (2 MFLOP, as co-vector).
+// tile rows, 28 to 32 wide, or two halves of the output channels) when the run has `rawThreads` > 1 and the
+// layer kSharedMinFlops of work (as co-vector).
 template <class Plan>
 void runWinograd(Plan& pl, Plan want, int64_t cin, int64_t cout, const float* w, const float* x, int64_t N, float* y,
                  const float* b, const kernels::Activation* act, const float* r, std::vector<float>& scratch,
                  int threads, int rawThreads = 1) {
-  if (pl.packed.empty() || pl.cin != cin || pl.cout != cout || pl.H != want.H || pl.W != want.W ||
-      pl.Ho != want.Ho || pl.Wo != want.Wo || pl.padT != want.padT || pl.padL != want.padL) {
+  if (pl.packed.empty() || pl.cin != cin || pl.cout != cout || pl.H != want.H || pl.W != want.W || pl.Ho != want.Ho ||
+      pl.Wo != want.Wo || pl.padT != want.padT || pl.padL != want.padL) {
     pl = std::move(want);
     pl.cin = cin;
     pl.cout = cout;
@@ -37,7 +37,7 @@ void runWinograd(Plan& pl, Plan want, int64_t cin, int64_t cout, const float* w,
     pl.pack(w);
   }
   if constexpr (std::is_base_of_v<kernels::Winograd43Plan, Plan>) {
-    if (N == 1 && rawThreads > 1 && 2.0 * cout * cin * 9 * pl.Ho * pl.Wo >= 2e6 && pl.stripes()) {
+    if (N == 1 && rawThreads > 1 && 2.0 * cout * cin * 9 * pl.Ho * pl.Wo >= kernels::kSharedMinFlops && pl.sharable()) {
       const int64_t S = kernels::kSharedSlots * pl.scratchFloats();
       if (scratch.size() < static_cast<size_t>(S)) scratch.resize(static_cast<size_t>(S));
       return pl.runOneShared(x, y, scratch.data(), b, act, r);

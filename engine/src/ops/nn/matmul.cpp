@@ -4,6 +4,7 @@
 // of a linear layer) the whole product is one GEMM over the flattened rows.
 #include <Eigen/Core>
 
+#include "kernels/parallel_product.h"
 #include "kernels/threading.h"
 #include "ops/common.h"
 #include "ops/nn/nn_ops.h"
@@ -24,14 +25,13 @@ class MatMul final : public Kernel {
     Y.resize(DType::Float, outShape_);
     const float *a = in[0]->f(), *b = in[1]->f();
     float* y = Y.f();
-    kernels::OmpThreadsScope scope(
-        kernels::threadsFor(2.0 * static_cast<double>(batch_ * M_) * static_cast<double>(N_ * K_), ctx.threads));
     if (flatB_) {
-      MMap(y, batch_ * M_, N_).noalias() = CMap(a, batch_ * M_, K_) * CMap(b, K_, N_);
+      kernels::productRows(MMap(y, batch_ * M_, N_), CMap(a, batch_ * M_, K_), CMap(b, K_, N_), ctx.threads);
       return Status::ok();
     }
-    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), batch_)));
-    parallelFor(batch_, T, [&](int64_t b0, int64_t b1) {
+    const int threads =
+        kernels::threadsFor(2.0 * static_cast<double>(batch_ * M_) * static_cast<double>(N_ * K_), ctx.threads);
+    parallelFor(batch_, threads, [&](int64_t b0, int64_t b1) {
       for (int64_t i = b0; i < b1; ++i)
         MMap(y + i * M_ * N_, M_, N_).noalias() =
             CMap(a + offA_[static_cast<size_t>(i)], M_, K_) * CMap(b + offB_[static_cast<size_t>(i)], K_, N_);
@@ -42,7 +42,7 @@ class MatMul final : public Kernel {
   bool hasBackward() const override { return true; }
   Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>&,
                   const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
-                  const RunContext&) override {
+                  const RunContext& ctx) override {
     if (gradOut.empty() || !gradOut[0]) return Status::ok();
     TOPIARY_RETURN_IF_ERROR(prepare(in));
     if (gradOut[0]->shape() != outShape_)
@@ -60,17 +60,25 @@ class MatMul final : public Kernel {
       GB->setZero();
     }
     if (flatB_) {
-      if (GA) MMap(GA->f(), batch_ * M_, K_).noalias() = CMap(gy, batch_ * M_, N_) * CMap(b, K_, N_).transpose();
-      if (GB) MMap(GB->f(), K_, N_).noalias() = CMap(a, batch_ * M_, K_).transpose() * CMap(gy, batch_ * M_, N_);
+      if (GA)
+        kernels::productRows(MMap(GA->f(), batch_ * M_, K_), CMap(gy, batch_ * M_, N_), CMap(b, K_, N_).transpose(),
+                             ctx.threads);
+      if (GB)
+        kernels::productRows(MMap(GB->f(), K_, N_), CMap(a, batch_ * M_, K_).transpose(), CMap(gy, batch_ * M_, N_),
+                             ctx.threads);
       return Status::ok();
     }
     // Broadcast batches sum into the same operand slice, so this runs in
-    // order (each GEMM may still use Eigen's threads).
+    // order (each GEMM's rows may still be split over the threads).
     for (int64_t i = 0; i < batch_; ++i) {
       CMap g(gy + i * M_ * N_, M_, N_);
       size_t si = static_cast<size_t>(i);
-      if (GA) MMap(GA->f() + offA_[si], M_, K_).noalias() += g * CMap(b + offB_[si], K_, N_).transpose();
-      if (GB) MMap(GB->f() + offB_[si], K_, N_).noalias() += CMap(a + offA_[si], M_, K_).transpose() * g;
+      if (GA)
+        kernels::productRows(MMap(GA->f() + offA_[si], M_, K_), g, CMap(b + offB_[si], K_, N_).transpose(), ctx.threads,
+                             true);
+      if (GB)
+        kernels::productRows(MMap(GB->f() + offB_[si], K_, N_), CMap(a + offA_[si], M_, K_).transpose(), g, ctx.threads,
+                             true);
     }
     return Status::ok();
   }
