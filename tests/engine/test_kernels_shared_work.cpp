@@ -5,7 +5,8 @@
 // its job alone). Calls from inside a piece run inline, OpenMP (Eigen) is on
 // one thread inside pieces and Eigen never forks a team of its own. Then
 // ops::parallelFor on the same helpers: contiguous chunks that cover [0, n)
-// once, at least minChunk long.
+// once, at least minChunk long; kernels::productRows against one Eigen
+// product.
 #include <omp.h>
 
 #include <Eigen/Core>
@@ -17,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/parallel_product.h"
 #include "kernels/shared_work.h"
 #include "ops/common.h"
 
@@ -110,6 +112,47 @@ class TestKernelsSharedWork : public QObject {
     QCOMPARE(omp_get_max_threads(), 2);
     // Built with EIGEN_DONT_PARALLELIZE: Eigen's GEMM never runs an OpenMP team.
     QCOMPARE(Eigen::nbThreads(), 1);
+  }
+
+  void productRowsMatchesOneProduct_data() {
+    QTest::addColumn<int>("form");  // 0 A*B, 1 A^T*B, 2 A*B^T, 3 C += A*B
+    QTest::addColumn<int>("threads");
+    for (int f = 0; f < 4; ++f)
+      for (int t : {1, 2, 3}) QTest::newRow(qPrintable(QString("form%1 t%2").arg(f).arg(t))) << f << t;
+  }
+  void productRowsMatchesOneProduct() {
+    QFETCH(int, form);
+    QFETCH(int, threads);
+    using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    using Map = Eigen::Map<Mat>;
+    // 203 rows: pieces of unequal length; ~25 MFLOP, so two threads split it.
+    const int64_t M = 203, K = 301, N = 205;
+    std::srand(17 + form);
+    const Mat a = form == 1 ? Mat(Mat::Random(K, M)) : Mat(Mat::Random(M, K));
+    const Mat b = form == 2 ? Mat(Mat::Random(N, K)) : Mat(Mat::Random(K, N));
+    const Mat c0 = Mat::Random(M, N);
+    Mat want = c0, got = c0;
+    Map dst(got.data(), M, N);
+    switch (form) {
+      case 0:
+        want.noalias() = a * b;
+        kernels::productRows(dst, a, b, threads);
+        break;
+      case 1:
+        want.noalias() = a.transpose() * b;
+        kernels::productRows(dst, a.transpose(), b, threads);
+        break;
+      case 2:
+        want.noalias() = a * b.transpose();
+        kernels::productRows(dst, a, b.transpose(), threads);
+        break;
+      default:
+        want.noalias() += a * b;
+        kernels::productRows(dst, a, b, threads, true);
+    }
+    const double err = (want - got).cwiseAbs().maxCoeff(), scale = want.cwiseAbs().maxCoeff();
+    QVERIFY(scale > 1.0);
+    QVERIFY2(err <= 1e-5 * scale, qPrintable(QString("max diff %1 of %2").arg(err).arg(scale)));
   }
 
   void parallelForChunks_data() {

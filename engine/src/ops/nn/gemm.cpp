@@ -13,6 +13,7 @@
 #include "kernels/dense_gemm.h"
 #include "kernels/kernel_choice.h"
 #include "kernels/nm_gemm.h"
+#include "kernels/parallel_product.h"
 #include "kernels/packed_gemm.h"
 #include "kernels/sparse_matrix.h"
 #include "kernels/threading.h"
@@ -156,7 +157,7 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
   bool hasBackward() const override { return true; }
   Status backward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>&,
                   const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
-                  const RunContext&) override {
+                  const RunContext& ctx) override {
     if (!gradOut[0]) return Status::ok();
     if (!act_.none()) return Status::unsupported("a Gemm with a fused activation (inference only) has no backward");
     const Tensor& A = *in[0];
@@ -171,18 +172,18 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
       MMap ga(gradIn[0]->f(), A.dim(0), A.dim(1));
       RowMat bop = transB_ ? RowMat(b.transpose()) : RowMat(b);
       if (!transA_)
-        ga.noalias() = alpha_ * gy * bop.transpose();
+        kernels::productRows(ga, alpha_ * gy, bop.transpose(), ctx.threads);
       else
-        ga.noalias() = alpha_ * bop * gy.transpose();
+        kernels::productRows(ga, alpha_ * bop, gy.transpose(), ctx.threads);
     }
     if (gradIn.size() > 1 && gradIn[1]) {
       gradIn[1]->resize(DType::Float, B.shape());
       MMap gb(gradIn[1]->f(), B.dim(0), B.dim(1));
       RowMat aop = transA_ ? RowMat(a.transpose()) : RowMat(a);
       if (!transB_)
-        gb.noalias() = alpha_ * aop.transpose() * gy;
+        kernels::productRows(gb, alpha_ * aop.transpose(), gy, ctx.threads);
       else
-        gb.noalias() = alpha_ * gy.transpose() * aop;
+        kernels::productRows(gb, alpha_ * gy.transpose(), aop, ctx.threads);
     }
     if (gradIn.size() > 2 && gradIn[2] && in.size() > 2 && in[2]) {
       const Tensor& C = *in[2];
