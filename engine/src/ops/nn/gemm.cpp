@@ -112,8 +112,12 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
       if (forced_ == "packed") modes = {Mode::Packed};
       if (forced_ == "csr" && csr_.rows) modes = {Mode::Csr};
       if (forced_ == "2:4" && nm_.blocks > 0) modes = {Mode::Nm};
-      std::string key;  // a layer seen before (same shapes, zero pattern) reuses its choice
-      if (ctx.tuneCache && modes.size() > 1) {
+      // A layer seen before (same shapes, zero pattern) reuses its choice.
+      // Only layers with sparse candidates are cached, as before the packed
+      // kernel (engine_tune_cache counts the entries): dense weights re-time
+      // dense against packed per executor, a few runs of the layer.
+      std::string key;
+      if (ctx.tuneCache && modes.size() > 1 && csr_.rows) {
         key = kernels::TuneKey("Gemm").add(tunedBatch_).add(threads).add(K).add(N).add(transB_)
                   .add(static_cast<int64_t>(act_.kind)).addZeroPattern(B.f(), B.numel()).str();
         const int hit = ctx.tuneCache->find(key);
