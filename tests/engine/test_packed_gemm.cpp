@@ -97,7 +97,8 @@ class TestPackedGemm : public QObject {
               QVERIFY2(y[static_cast<size_t>(i * ldy + j)] == sentinel,
                        qPrintable(QString("M %1 N %2 K %3: wrote past row %4").arg(M).arg(N).arg(K).arg(i)));
           }
-          QVERIFY2(worst <= 1.0, qPrintable(QString("M %1 N %2 K %3: error %4 tolerances").arg(M).arg(N).arg(K).arg(worst)));
+          QVERIFY2(worst <= 1.0,
+                   qPrintable(QString("M %1 N %2 K %3: error %4 tolerances").arg(M).arg(N).arg(K).arg(worst)));
           ++cases;
         }
     QVERIFY(cases > 100);
@@ -110,8 +111,8 @@ class TestPackedGemm : public QObject {
     for (int tb : {0, 1})
       for (int threads : {1, 2})
         for (const char* act : {"", "Relu"})
-          QTest::newRow(qPrintable(QString("transB%1 t%2 %3").arg(tb).arg(threads).arg(act))) << tb << threads
-                                                                                             << QString(act);
+          QTest::newRow(qPrintable(QString("transB%1 t%2 %3").arg(tb).arg(threads).arg(act)))
+              << tb << threads << QString(act);
   }
   // The Gemm operator with topiary.kernel = "packed" and "dense" against a
   // loop: alpha and beta not 1, C absent, scalar, a row, a column or full.
@@ -156,15 +157,20 @@ class TestPackedGemm : public QObject {
               QVERIFY2(choice.rfind(kernelNames[kn], 0) == 0, choice.c_str());
               results[kn] = out[0];
             }
-            const QString where = QString("M %1 N %2 K %3 C %4").arg(M).arg(N).arg(K).arg(
-                noC ? QString("none") : QString::fromStdString(shapeToString(C.shape())));
+            const QString where = QString("M %1 N %2 K %3 C %4")
+                                      .arg(M)
+                                      .arg(N)
+                                      .arg(K)
+                                      .arg(noC ? QString("none") : QString::fromStdString(shapeToString(C.shape())));
             QCOMPARE(results[0].shape(), (Shape{M, N}));
             for (int64_t i = 0; i < M; ++i)
               for (int64_t j = 0; j < N; ++j) {
-                const double c = noC ? 0.0 : static_cast<double>(beta) * C.at((cr == 1 ? 0 : i) * cc + (cc == 1 ? 0 : j));
+                const double c =
+                    noC ? 0.0 : static_cast<double>(beta) * C.at((cr == 1 ? 0 : i) * cc + (cc == 1 ? 0 : j));
                 double s = c, absSum = std::fabs(c);
                 for (int64_t k = 0; k < K; ++k) {
-                  const double t = static_cast<double>(alpha) * A.at(i * K + k) * (transB ? B.at(j * K + k) : B.at(k * N + j));
+                  const double t =
+                      static_cast<double>(alpha) * A.at(i * K + k) * (transB ? B.at(j * K + k) : B.at(k * N + j));
                   s += t;
                   absSum += std::fabs(t);
                 }
