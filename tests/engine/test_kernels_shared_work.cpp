@@ -74,6 +74,29 @@ class TestKernelsSharedWork : public QObject {
     QCOMPARE(calls, 1);  // one piece: the calling thread, slot 0
   }
 
+  void callerFrontHelperBack() {
+    // On two threads the caller claims pieces from the front and the helper
+    // from the back, so each keeps the same half of consecutive jobs while
+    // both keep pace: slot 0 always holds a prefix, slot 1 the rest.
+    for (int job = 0; job < 2000; ++job) {
+      const int64_t pieces = 2 + job % 15;
+      std::vector<std::atomic<int>> slotOf(static_cast<size_t>(pieces));
+      for (auto& v : slotOf) v.store(-1);
+      kernels::runPieces(pieces, 2, [&](int64_t i, int slot) {
+        volatile double spin = 0;
+        for (int k = 0; k < 300; ++k) spin = spin + k;
+        slotOf[static_cast<size_t>(i)].store(slot);
+      });
+      int64_t firstHelper = pieces;
+      for (int64_t i = 0; i < pieces; ++i)
+        if (slotOf[static_cast<size_t>(i)].load() == 1) {
+          firstHelper = i;
+          break;
+        }
+      for (int64_t i = 0; i < pieces; ++i) QCOMPARE(slotOf[static_cast<size_t>(i)].load(), i < firstHelper ? 0 : 1);
+    }
+  }
+
   void oneThreadStaysInline() {
     // threads = 1: every piece on the caller, in order.
     std::vector<int64_t> order;

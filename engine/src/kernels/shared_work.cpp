@@ -15,24 +15,38 @@ namespace topiary::kernels {
 
 namespace {
 
-// The job word: generation (20 bits) | slots (4) | piece count (20) | next
-// piece (20). Claims compare-and-swap the whole word, so a helper that read
-// an old job can never claim a piece of a newer one.
-constexpr int kIndexBits = 20;
+// The job word: generation (12 bits) | slots (4) | piece count (16) |
+// pieces claimed from the front (16) | from the back (16). Claims
+// compare-and-swap the whole word, so a helper that read an old job can
+// never claim a piece of a newer one.
+//
+// The caller claims from the front (pieces 0, 1, ...) and the first helper
+// from the back (the last piece, then the one before): when both keep pace,
+// each gets the same half of every job, as a static split would, so the
+// rows one thread wrote for a layer are the rows it reads for the next
+// while they are still in its core's cache. (Claimed in one order, who got
+// which chunk changed from job to job: resnet8 trained on two cores at
+// 1.59x its one-core speed, median of 5 rounds, and 1.76x with the halves
+// kept.) Further helpers claim from the front.
+constexpr int kIndexBits = 16;
 constexpr uint64_t kIndexMask = (uint64_t(1) << kIndexBits) - 1;
 constexpr int64_t kMaxPieces = int64_t(kIndexMask);
 constexpr int kSlotBits = 4;
 constexpr int kMaxSlots = (1 << kSlotBits) - 1;
-constexpr int kGenShift = 2 * kIndexBits + kSlotBits;
+constexpr int kSlotShift = 3 * kIndexBits;
+constexpr int kGenShift = kSlotShift + kSlotBits;
 constexpr uint64_t kGenMask = (uint64_t(1) << (64 - kGenShift)) - 1;
+constexpr uint64_t kFrontOne = uint64_t(1) << kIndexBits;  // one more piece claimed from the front
+constexpr uint64_t kBackOne = 1;                           // one more from the back
 
-uint64_t pack(uint64_t gen, uint64_t slots, uint64_t pieces, uint64_t index) {
-  return (gen << kGenShift) | (slots << (2 * kIndexBits)) | (pieces << kIndexBits) | index;
+uint64_t pack(uint64_t gen, uint64_t slots, uint64_t pieces) {
+  return (gen << kGenShift) | (slots << kSlotShift) | (pieces << (2 * kIndexBits));
 }
 uint64_t genOf(uint64_t w) { return w >> kGenShift; }
-int slotsOf(uint64_t w) { return static_cast<int>((w >> (2 * kIndexBits)) & kMaxSlots); }
-uint64_t piecesOf(uint64_t w) { return (w >> kIndexBits) & kIndexMask; }
-uint64_t indexOf(uint64_t w) { return w & kIndexMask; }
+int slotsOf(uint64_t w) { return static_cast<int>((w >> kSlotShift) & kMaxSlots); }
+uint64_t piecesOf(uint64_t w) { return (w >> (2 * kIndexBits)) & kIndexMask; }
+uint64_t frontOf(uint64_t w) { return (w >> kIndexBits) & kIndexMask; }
+uint64_t backOf(uint64_t w) { return w & kIndexMask; }
 
 thread_local bool tInPiece = false;
 
@@ -83,7 +97,7 @@ class Pool {
     done_.store(0, std::memory_order_relaxed);
     gen_ = (gen_ + 1) & kGenMask;
     // Publishes fn_ and done_.
-    word_.store(pack(gen_, static_cast<uint64_t>(slots), static_cast<uint64_t>(pieces), 0));
+    word_.store(pack(gen_, static_cast<uint64_t>(slots), static_cast<uint64_t>(pieces)));
     if (sleeping_.load() > 0) {
       { std::lock_guard<std::mutex> lock(m_); }
       wake_.notify_all();
@@ -102,14 +116,17 @@ class Pool {
   }
 
  private:
-  // Claims and runs pieces of job `gen` until none is left.
+  // Claims and runs pieces of job `gen` until none is left: slot 1 from the
+  // back, the others from the front.
   void work(uint64_t gen, int slot) {
+    const bool back = slot == 1;
     uint64_t w = word_.load(std::memory_order_acquire);
     for (;;) {
-      if (genOf(w) != gen || indexOf(w) >= piecesOf(w)) return;
-      if (!word_.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel)) continue;
+      if (genOf(w) != gen || frontOf(w) + backOf(w) >= piecesOf(w)) return;
+      if (!word_.compare_exchange_weak(w, w + (back ? kBackOne : kFrontOne), std::memory_order_acq_rel)) continue;
+      const uint64_t piece = back ? piecesOf(w) - 1 - backOf(w) : frontOf(w);
       // The job cannot finish before this piece does, so fn_ is still its function.
-      (*fn_.load(std::memory_order_relaxed))(static_cast<int64_t>(indexOf(w)), slot);
+      (*fn_.load(std::memory_order_relaxed))(static_cast<int64_t>(piece), slot);
       done_.fetch_add(1, std::memory_order_acq_rel);
       w = word_.load(std::memory_order_acquire);
     }
