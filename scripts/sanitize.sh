@@ -21,9 +21,9 @@ case "${1:-}" in
   --build-only) mode=build; shift ;;
 esac
 
-# clang, its sanitizer/libFuzzer runtimes and LLVM's OpenMP runtime (the
-# normal build uses GCC; only these sanitizer/fuzz steps need clang).
-SAN_PACKAGES=(clang libclang-rt-14-dev libomp-dev)
+# clang and its sanitizer/libFuzzer runtimes (the normal build uses GCC;
+# only these sanitizer/fuzz steps need clang).
+SAN_PACKAGES=(clang libclang-rt-14-dev)
 if [ "${TOPIARY_SKIP_INSTALL:-0}" != 1 ]; then
   missing=()
   for p in "${SAN_PACKAGES[@]}"; do

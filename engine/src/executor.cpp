@@ -1,7 +1,5 @@
 #include "topiary/executor.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -12,6 +10,7 @@
 #include <unordered_map>
 
 #include "kernels/kernel_choice.h"
+#include "kernels/threading.h"
 #include "ops/nn/conv_dynamic.h"
 #include "optimize/inference_optimizer.h"
 
@@ -317,7 +316,7 @@ Status Executor::run(const std::vector<std::pair<std::string, const Tensor*>>& i
   if (!shards_.empty() && static_cast<int>(shards_.size()) == ctx_.threads && inputs.size() == 1 &&
       inputs[0].second->rank() > 0 && inputs[0].second->dim(0) >= (ctx_.threads > 1 ? 2 * ctx_.threads : 8))
     return runSharded(*inputs[0].second);
-  omp_set_num_threads(ctx_.threads);
+  kernels::ThreadsScope budget(ctx_.threads);
   std::vector<const Tensor*>& in = stepIn_;
   std::vector<Tensor*>& out = stepOut_;
   TensorByteLimit limit(maxTensorBytes_);

@@ -2,13 +2,11 @@
 // below the thread count, and the call returns only when all have
 // finished, for many consecutive jobs (the helper still spinning, or late,
 // between them) and when two threads call at once (one of them then runs
-// its job alone). Calls from inside a piece run inline, OpenMP (Eigen) is on
-// one thread inside pieces and Eigen never forks a team of its own. Then
-// ops::parallelFor on the same helpers: contiguous chunks that cover [0, n)
-// once, at least minChunk long; kernels::productRows against one Eigen
-// product.
-#include <omp.h>
-
+// its job alone). Calls from inside a piece run inline, the thread budget
+// (kernels/threading.h) is one thread inside pieces and per thread, and
+// Eigen never splits a product itself. Then ops::parallelFor on the same
+// helpers: contiguous chunks that cover [0, n) once, at least minChunk
+// long; kernels::productRows against one Eigen product.
 #include <Eigen/Core>
 #include <QtTest>
 #include <algorithm>
@@ -20,6 +18,7 @@
 
 #include "kernels/parallel_product.h"
 #include "kernels/shared_work.h"
+#include "kernels/threading.h"
 #include "ops/common.h"
 
 using namespace topiary;
@@ -123,17 +122,42 @@ class TestKernelsSharedWork : public QObject {
     QVERIFY(!kernels::inSharedWork());
   }
 
-  void openMpOneThreadInsidePieces() {
-    // Eigen's products inside a piece must not fork (they would take the
-    // helpers' cores), and the caller's OpenMP setting comes back after.
-    omp_set_num_threads(2);
-    std::atomic<int> wide{0};
-    kernels::runPieces(16, 2, [&](int64_t, int) {
-      if (omp_get_max_threads() != 1) wide.fetch_add(1);
-    });
+  void oneThreadBudgetInsidePieces() {
+    // A kernel inside a piece sees a budget of one thread, on the caller as
+    // on the helper (it must not share its work again, and fastestOf times
+    // its CPU time), and the caller's budget comes back after.
+    kernels::ThreadsScope two(2);
+    QCOMPARE(kernels::currentThreads(), 2);
+    std::atomic<int> wide{0}, pieces{0};
+    for (int job = 0; job < 200; ++job)
+      kernels::runPieces(16, 2, [&](int64_t, int) {
+        if (kernels::currentThreads() != 1) wide.fetch_add(1);
+        volatile double spin = 0;
+        for (int k = 0; k < 300; ++k) spin = spin + k;
+        pieces.fetch_add(1);
+      });
+    QCOMPARE(pieces.load(), 200 * 16);
     QCOMPARE(wide.load(), 0);
-    QCOMPARE(omp_get_max_threads(), 2);
-    // Built with EIGEN_DONT_PARALLELIZE: Eigen's GEMM never runs an OpenMP team.
+    QCOMPARE(kernels::currentThreads(), 2);
+    {
+      kernels::ThreadsScope inner(3);
+      QCOMPARE(kernels::currentThreads(), 3);
+      kernels::ThreadsScope none(0);  // at least one thread
+      QCOMPARE(kernels::currentThreads(), 1);
+    }
+    QCOMPARE(kernels::currentThreads(), 2);
+    // Per thread: a new thread has the core count, and its scope leaves this one alone.
+    int fresh = 0, set = 0;
+    std::thread t([&] {
+      fresh = kernels::currentThreads();
+      kernels::ThreadsScope five(5);
+      set = kernels::currentThreads();
+    });
+    t.join();
+    QCOMPARE(fresh, std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+    QCOMPARE(set, 5);
+    QCOMPARE(kernels::currentThreads(), 2);
+    // Built with EIGEN_DONT_PARALLELIZE: Eigen's GEMM never runs threads of its own.
     QCOMPARE(Eigen::nbThreads(), 1);
   }
 

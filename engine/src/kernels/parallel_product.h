@@ -1,6 +1,6 @@
 // Eigen matrix products whose result rows are split over threads by
 // ops::parallelFor (kernels/shared_work.h). Eigen's own OpenMP split is off
-// (EIGEN_DONT_PARALLELIZE, engine/CMakeLists.txt): an OpenMP team waits for
+// (EIGEN_DONT_PARALLELIZE, and no OpenMP in the build): an OpenMP team waits for
 // every member at its barrier, and its workers spin on the core our own
 // helpers need (training lenet5 on 2 threads ran no faster than on 1 with
 // both kinds of threads, and 5-20x slower beside a 2-process build).

@@ -1,7 +1,5 @@
 #include "kernels/shared_work.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -10,6 +8,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "kernels/threading.h"
 
 namespace topiary::kernels {
 
@@ -64,22 +64,16 @@ inline void relax() {
 // two layers of a network.
 constexpr int kPauseSpins = 200;
 
-// Marks the calling thread as running pieces, with OpenMP on one thread.
+// Marks the calling thread as running pieces, with a thread budget of one.
 class PieceScope {
  public:
-  PieceScope() : saved_(omp_get_max_threads()) {
-    tInPiece = true;
-    omp_set_num_threads(1);
-  }
-  ~PieceScope() {
-    omp_set_num_threads(saved_);
-    tInPiece = false;
-  }
+  PieceScope() { tInPiece = true; }
+  ~PieceScope() { tInPiece = false; }
   PieceScope(const PieceScope&) = delete;
   PieceScope& operator=(const PieceScope&) = delete;
 
  private:
-  int saved_;
+  ThreadsScope one_{1};
 };
 
 class Pool {
@@ -133,7 +127,7 @@ class Pool {
   }
 
   void serve(int slot) {
-    omp_set_num_threads(1);
+    ThreadsScope one(1);
     tInPiece = true;  // this thread only ever runs pieces
     uint64_t seen = genOf(word_.load());
     for (;;) {

@@ -37,8 +37,8 @@ class PieceFn {
 // (scratch per slot), and returns when all pieces have finished. Runs every
 // piece on the calling thread when threads < 2, pieces < 2, the helpers are
 // busy with another caller's job, or the caller is itself running a piece
-// (nested calls). Inside fn, OpenMP (Eigen's GEMM) runs on one thread, as
-// it did inside an OpenMP team. fn must not throw.
+// (nested calls). Inside fn the thread budget (kernels/threading.h) is one
+// thread, on the caller as on the helpers. fn must not throw.
 void runPieces(int64_t pieces, int threads, PieceFn fn);
 
 // Slots runShared() may pass to fn.

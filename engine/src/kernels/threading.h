@@ -1,14 +1,13 @@
-// How many threads a kernel should use for a given amount of work. Forking
-// an OpenMP team costs microseconds, and on a loaded machine a worker that
-// is not scheduled stalls the whole team for a time slice, so small work runs
-// on the calling thread only.
+// How many threads a kernel should use for a given amount of work, and the
+// calling thread's thread budget. Sharing work costs microseconds, and on a
+// loaded machine a helper that is not scheduled runs nothing, so small work
+// runs on the calling thread only.
 #pragma once
-
-#include <omp.h>
 
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <thread>
 
 namespace topiary::kernels {
 
@@ -20,14 +19,29 @@ inline int threadsFor(double flops, int available) {
   return std::max(1, std::min(available, t));
 }
 
-// Sets the calling thread's OpenMP team size (which Eigen's GEMM reads) for
-// a scope. The setting is per thread, so concurrent executors don't interfere.
-class OmpThreadsScope {
+namespace detail {
+// 0 until a ThreadsScope sets it on this thread.
+inline thread_local int tThreadBudget = 0;
+}  // namespace detail
+
+// The calling thread's thread budget: the threads the running operator may
+// use (its ThreadsScope), 1 inside a piece of shared work
+// (kernels/shared_work.h) and on the helper threads, the core count on a
+// thread that never set one. fastestOf reads it. It is per thread, so
+// concurrent executors don't interfere.
+inline int currentThreads() {
+  if (detail::tThreadBudget > 0) return detail::tThreadBudget;
+  static const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  return cores;
+}
+
+// Sets the calling thread's budget (at least 1) for a scope.
+class ThreadsScope {
  public:
-  explicit OmpThreadsScope(int threads) : saved_(omp_get_max_threads()) { omp_set_num_threads(std::max(1, threads)); }
-  ~OmpThreadsScope() { omp_set_num_threads(saved_); }
-  OmpThreadsScope(const OmpThreadsScope&) = delete;
-  OmpThreadsScope& operator=(const OmpThreadsScope&) = delete;
+  explicit ThreadsScope(int threads) : saved_(detail::tThreadBudget) { detail::tThreadBudget = std::max(1, threads); }
+  ~ThreadsScope() { detail::tThreadBudget = saved_; }
+  ThreadsScope(const ThreadsScope&) = delete;
+  ThreadsScope& operator=(const ThreadsScope&) = delete;
 
  private:
   int saved_;
@@ -50,7 +64,7 @@ inline double threadCpuSeconds() {
 // the choice between two close kernels a coin toss.
 template <class F>
 double fastestOf(int repeats, F&& f) {
-  const bool cpu = (omp_get_max_threads() == 1 || omp_in_parallel()) && threadCpuSeconds() >= 0;
+  const bool cpu = currentThreads() == 1 && threadCpuSeconds() >= 0;
   auto now = [cpu] {
     return cpu ? threadCpuSeconds()
                : std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();

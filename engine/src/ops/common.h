@@ -1,8 +1,6 @@
 // Small helpers shared by kernels (internal to the engine).
 #pragma once
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <memory>
@@ -20,13 +18,13 @@ namespace topiary::ops {
 // helpers claim chunks as they come, so a helper the OS does not schedule
 // delays nothing). Up to 4 chunks per thread, each of at least `minChunk`
 // unless n is smaller. Runs inline when one thread suffices or when called
-// from inside another parallelFor (or OpenMP team).
+// from inside another parallelFor (a piece of shared work).
 template <class Fn>
 void parallelFor(int64_t n, int threads, Fn&& fn, int64_t minChunk = 1) {
   if (n <= 0) return;
   const int64_t per = std::max<int64_t>(1, minChunk);
   const int64_t maxThreads = std::max<int64_t>(1, std::min<int64_t>(threads, n / per));
-  if (maxThreads <= 1 || kernels::inSharedWork() || omp_in_parallel()) {
+  if (maxThreads <= 1 || kernels::inSharedWork()) {
     fn(int64_t(0), n);
     return;
   }

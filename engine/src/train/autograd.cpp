@@ -1,8 +1,8 @@
 #include "train/autograd.h"
 
-#include <omp.h>
-
 #include <cmath>
+
+#include "kernels/threading.h"
 
 namespace topiary::training {
 
@@ -160,7 +160,7 @@ Status Autograd::loss(const std::vector<int>& labels, double& lossOut, int64_t& 
 
 Status Autograd::backward() {
   Executor& e = *exec_;
-  omp_set_num_threads(e.threads());
+  kernels::ThreadsScope budget(e.threads());
   // Kernels read the mode from the run context: BatchNorm in training mode
   // differentiates through the batch statistics its forward used.
   e.setTraining(training_);

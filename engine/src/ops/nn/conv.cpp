@@ -71,7 +71,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     pathAct_ = R ? kernels::Activation{} : act_;
     const double work = 2.0 * static_cast<double>(N_ * Cout_ * Cg_ * win_.kSize() * win_.outSize());
     const int threads = kernels::threadsFor(work, ctx.threads);
-    kernels::OmpThreadsScope scope(threads);
+    kernels::ThreadsScope scope(threads);
     if (depthwise()) {
       if (twoD())
         depthwise2d(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads);

@@ -88,7 +88,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
     const int64_t P = win_.outSize(), taps = win_.kSize(), coutG = Cout_ / group_;
     const double work = 2.0 * static_cast<double>(N_ * Cout_ * Cg_ * taps * P);
     const int threads = kernels::threadsFor(work, ctx.threads);
-    kernels::OmpThreadsScope scope(threads);
+    kernels::ThreadsScope scope(threads);
     if (scratch_.size() < static_cast<size_t>(threads)) scratch_.resize(static_cast<size_t>(threads));
     if (depthwise())
       packDepthwise(W.f(), B ? B->f() : nullptr);

@@ -95,7 +95,7 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
       biasRow = bias_.data();
     }
     const int threads = kernels::threadsFor(2.0 * static_cast<double>(M * N * K), ctx.threads);
-    kernels::OmpThreadsScope scope(threads);
+    kernels::ThreadsScope scope(threads);
     bool filled = false;
     if (frozen_ && !transA_ && tunedBatch_ != (M > 1 ? 2 : 1)) {  // re-timed between batch 1 and batches
       // Time each kernel on the real input, starting from the bias each time.
