@@ -161,6 +161,52 @@ class TestKernelsSharedWork : public QObject {
     QCOMPARE(Eigen::nbThreads(), 1);
   }
 
+  void fastestOfCountsHelperCpu() {
+    // With a budget of one thread, fastestOf times CPU time. Two equal
+    // pieces shared with a helper cost as much CPU as the same two run
+    // inline: without the helper's time the shared form measured about
+    // half (fastestOf keeps the shortest run, so one run in which the
+    // helper took a piece was enough).
+    if (kernels::threadCpuSeconds() < 0) QSKIP("no per-thread CPU clock");
+    kernels::ThreadsScope one(1);
+    auto busy = [] {
+      volatile double s = 0;
+      for (int k = 0; k < 400000; ++k) s = s + k;  // ~1-2 ms
+    };
+    const double inlineTime = kernels::fastestOf(3, [&] {
+      busy();
+      busy();
+    });
+    std::atomic<int> onHelper{0};
+    const double sharedTime = kernels::fastestOf(3, [&] {
+      kernels::runShared(2, [&](int64_t, int slot) {
+        busy();
+        if (slot != 0) onHelper.fetch_add(1);
+      });
+    });
+    QVERIFY2(sharedTime >= 0.8 * inlineTime, qPrintable(QString("shared %1 ms, inline %2 ms, %3 pieces on the helper")
+                                                            .arg(1e3 * sharedTime)
+                                                            .arg(1e3 * inlineTime)
+                                                            .arg(onHelper.load())));
+    // Counted only while asked for, and only for the helper's pieces.
+    const double before = kernels::helperCpuSeconds();
+    kernels::runShared(2, [&](int64_t, int) { busy(); });
+    QCOMPARE(kernels::helperCpuSeconds(), before);
+    {
+      kernels::CountHelperCpu count;
+      onHelper.store(0);
+      for (int rep = 0; rep < 20 && onHelper.load() == 0; ++rep)
+        kernels::runShared(2, [&](int64_t, int slot) {
+          busy();
+          if (slot != 0) onHelper.fetch_add(1);
+        });
+      if (onHelper.load() > 0) QVERIFY(kernels::helperCpuSeconds() > before);
+    }
+    const double after = kernels::helperCpuSeconds();
+    kernels::runShared(2, [&](int64_t, int) { busy(); });
+    QCOMPARE(kernels::helperCpuSeconds(), after);
+  }
+
   void productRowsMatchesOneProduct_data() {
     QTest::addColumn<int>("form");  // 0 A*B, 1 A^T*B, 2 A*B^T, 3 C += A*B
     QTest::addColumn<int>("threads");

@@ -49,6 +49,8 @@ uint64_t frontOf(uint64_t w) { return (w >> kIndexBits) & kIndexMask; }
 uint64_t backOf(uint64_t w) { return w & kIndexMask; }
 
 thread_local bool tInPiece = false;
+thread_local bool tCountHelperCpu = false;  // CountHelperCpu
+thread_local double tHelperCpu = 0;         // helperCpuSeconds()
 
 // A spinning thread's pause between two looks at a shared word: cheaper than
 // sched_yield (a system call of about half a microsecond, a tenth of a small
@@ -89,8 +91,11 @@ class Pool {
     if (!one.owns_lock()) return false;
     fn_.store(&fn, std::memory_order_relaxed);
     done_.store(0, std::memory_order_relaxed);
+    const bool count = tCountHelperCpu;
+    countCpu_.store(count, std::memory_order_relaxed);
+    helperNs_.store(0, std::memory_order_relaxed);
     gen_ = (gen_ + 1) & kGenMask;
-    // Publishes fn_ and done_.
+    // Publishes fn_, done_, countCpu_ and helperNs_.
     word_.store(pack(gen_, static_cast<uint64_t>(slots), static_cast<uint64_t>(pieces)));
     if (sleeping_.load() > 0) {
       { std::lock_guard<std::mutex> lock(m_); }
@@ -106,6 +111,8 @@ class Pool {
         relax();
       else
         std::this_thread::yield();
+    // Every helper added its time before counting its piece done.
+    if (count) tHelperCpu += 1e-9 * static_cast<double>(helperNs_.load(std::memory_order_relaxed));
     return true;
   }
 
@@ -119,8 +126,12 @@ class Pool {
       if (genOf(w) != gen || frontOf(w) + backOf(w) >= piecesOf(w)) return;
       if (!word_.compare_exchange_weak(w, w + (back ? kBackOne : kFrontOne), std::memory_order_acq_rel)) continue;
       const uint64_t piece = back ? piecesOf(w) - 1 - backOf(w) : frontOf(w);
-      // The job cannot finish before this piece does, so fn_ is still its function.
+      // The job cannot finish before this piece does, so fn_ and countCpu_
+      // are still its own.
+      const bool count = slot != 0 && countCpu_.load(std::memory_order_relaxed);
+      const double t0 = count ? threadCpuSeconds() : 0.0;
       (*fn_.load(std::memory_order_relaxed))(static_cast<int64_t>(piece), slot);
+      if (count) helperNs_.fetch_add(static_cast<int64_t>(1e9 * (threadCpuSeconds() - t0)), std::memory_order_relaxed);
       done_.fetch_add(1, std::memory_order_acq_rel);
       w = word_.load(std::memory_order_acquire);
     }
@@ -157,6 +168,8 @@ class Pool {
   std::atomic<uint64_t> word_{0};
   std::atomic<const PieceFn*> fn_{nullptr};
   std::atomic<int64_t> done_{0};
+  std::atomic<bool> countCpu_{false};  // the caller counts its helpers' CPU time
+  std::atomic<int64_t> helperNs_{0};   // helpers' CPU nanoseconds on this job's pieces
   std::atomic<int> sleeping_{0};
   uint64_t gen_ = 0;  // the last job's generation (under caller_)
   std::mutex caller_, m_;
@@ -172,6 +185,11 @@ Pool& pool() {
 }  // namespace
 
 bool inSharedWork() { return tInPiece; }
+
+CountHelperCpu::CountHelperCpu(bool on) : saved_(tCountHelperCpu) { tCountHelperCpu = on; }
+CountHelperCpu::~CountHelperCpu() { tCountHelperCpu = saved_; }
+
+double helperCpuSeconds() { return tHelperCpu; }
 
 void runPieces(int64_t pieces, int threads, PieceFn fn) {
   if (pieces >= 2 && pieces <= kMaxPieces && threads >= 2 && !tInPiece) {

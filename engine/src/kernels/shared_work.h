@@ -50,6 +50,27 @@ inline void runShared(int64_t pieces, PieceFn fn) { runPieces(pieces, kSharedSlo
 // True while the calling thread runs a piece of runPieces().
 bool inSharedWork();
 
+// Counts the helpers' CPU time for the calling thread while it lives: the
+// CPU seconds a helper spends running pieces of this thread's jobs are
+// added to this thread's helperCpuSeconds(). fastestOf times a kernel by
+// the CPU time of the thread that calls it, and a kernel that hands half
+// its work to a helper otherwise looked half as expensive as it is. Off by
+// default: reading a thread's CPU clock is a system call per piece.
+class CountHelperCpu {
+ public:
+  explicit CountHelperCpu(bool on = true);
+  ~CountHelperCpu();
+  CountHelperCpu(const CountHelperCpu&) = delete;
+  CountHelperCpu& operator=(const CountHelperCpu&) = delete;
+
+ private:
+  bool saved_;
+};
+
+// CPU seconds helpers have spent on the calling thread's jobs while it
+// counted them (only grows; take differences).
+double helperCpuSeconds();
+
 // Work (multiply-adds counted as 2) from which one image's layer is worth
 // sharing: about 15 us on one core here. resnet8's 14x14 and 7x7 layers of
 // 1.8 MFLOP each took 22 us alone and ~14 us shared.

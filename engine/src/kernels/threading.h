@@ -9,6 +9,8 @@
 #include <ctime>
 #include <thread>
 
+#include "kernels/shared_work.h"
+
 namespace topiary::kernels {
 
 // About 40 microseconds of single-core work per extra thread.
@@ -58,15 +60,23 @@ inline double threadCpuSeconds() {
 }
 
 // Shortest of `repeats` timed calls of f, in seconds (one untimed call
-// first). Used to pick between kernels on the real input. When f runs on
-// the calling thread only, its CPU time is measured: on a loaded machine
-// the wall time also counts the slices other processes took, which made
-// the choice between two close kernels a coin toss.
+// first). Used to pick between kernels on the real input. When the budget
+// is one thread, CPU time is measured: on a loaded machine the wall time
+// also counts the slices other processes took, which made the choice
+// between two close kernels a coin toss. A kernel that still shares its
+// work (batch-1 shared paths call runShared whatever the budget) has the
+// CPU time its helpers spent on its pieces added (CountHelperCpu). Wall time
+// whenever work was shared would be simpler, but it is the measure that
+// fails under load, and only for those candidates: a helper the OS does not
+// schedule makes the caller wait, another process's slices count, and the
+// shared candidate loses or wins by chance. The CPU time of all the threads
+// that ran the kernel is the work it costs, whatever else runs.
 template <class F>
 double fastestOf(int repeats, F&& f) {
   const bool cpu = currentThreads() == 1 && threadCpuSeconds() >= 0;
+  CountHelperCpu helpers(cpu);
   auto now = [cpu] {
-    return cpu ? threadCpuSeconds()
+    return cpu ? threadCpuSeconds() + helperCpuSeconds()
                : std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   };
   f();
