@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "kernels/spin_wait.h"
 #include "kernels/threading.h"
 
 namespace topiary::kernels {
@@ -48,23 +49,12 @@ uint64_t piecesOf(uint64_t w) { return (w >> (2 * kIndexBits)) & kIndexMask; }
 uint64_t frontOf(uint64_t w) { return (w >> kIndexBits) & kIndexMask; }
 uint64_t backOf(uint64_t w) { return w & kIndexMask; }
 
+// How long a helper looks for the next job before it sleeps.
+constexpr std::chrono::microseconds kHelperSpin{200};
+
 thread_local bool tInPiece = false;
 thread_local bool tCountHelperCpu = false;  // CountHelperCpu
 thread_local double tHelperCpu = 0;         // helperCpuSeconds()
-
-// A spinning thread's pause between two looks at a shared word: cheaper than
-// sched_yield (a system call of about half a microsecond, a tenth of a small
-// piece), and it leaves the core's resources to a sibling hyperthread.
-inline void relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
-// Looks at the job word this many times with relax() before yielding the
-// core: 5-10 us (a pause is 65-140 cycles, by CPU), about the gap between
-// two layers of a network.
-constexpr int kPauseSpins = 200;
 
 // Marks the calling thread as running pieces, with a thread budget of one.
 class PieceScope {
@@ -106,11 +96,7 @@ class Pool {
       work(gen_, 0);
     }
     // Only pieces a helper has claimed are left; they are running.
-    for (int i = 0; done_.load(std::memory_order_acquire) < pieces; ++i)
-      if (i < kPauseSpins)
-        relax();
-      else
-        std::this_thread::yield();
+    spinUntil([&] { return done_.load(std::memory_order_acquire) >= pieces; });
     // Every helper added its time before counting its piece done.
     if (count) tHelperCpu += 1e-9 * static_cast<double>(helperNs_.load(std::memory_order_relaxed));
     return true;
@@ -142,17 +128,12 @@ class Pool {
     tInPiece = true;  // this thread only ever runs pieces
     uint64_t seen = genOf(word_.load());
     for (;;) {
-      const auto spinUntil = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
-      uint64_t w = word_.load(std::memory_order_acquire);
-      for (int i = 0; i < kPauseSpins && genOf(w) == seen; ++i) {
-        relax();
+      uint64_t w;
+      auto newJob = [&] {
         w = word_.load(std::memory_order_acquire);
-      }
-      while (genOf(w) == seen && std::chrono::steady_clock::now() < spinUntil) {
-        std::this_thread::yield();
-        w = word_.load(std::memory_order_acquire);
-      }
-      if (genOf(w) == seen) {
+        return genOf(w) != seen;
+      };
+      if (!spinUntil(newJob, kHelperSpin)) {
         std::unique_lock<std::mutex> lock(m_);
         sleeping_.fetch_add(1);
         wake_.wait(lock, [&] { return genOf(word_.load()) != seen; });
