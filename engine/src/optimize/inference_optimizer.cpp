@@ -170,6 +170,9 @@ Result<Graph> optimizeForInference(const Graph& source, std::vector<std::string>
       an.inputs.clear();
     }
     g.nodes[i].attrs["topiary.frozen"] = Attribute::ofInt(1);
+    // A Gemm's C that is an initializer too: its kernel keeps C's packed form.
+    if (gemm && g.nodes[i].inputs.size() > 2 && !g.nodes[i].inputs[2].empty() && floatInit(g, g.nodes[i].inputs[2]))
+      g.nodes[i].attrs["topiary.constant_bias"] = Attribute::ofInt(1);
     if (conv && dynamicSkipThreshold >= 0) markDynamicSkip(g, g.nodes[i], dynamicSkipThreshold, log);
   }
   std::vector<Node> kept;

@@ -32,13 +32,17 @@ using MMap = Eigen::Map<RowMat>;
 class Gemm final : public Kernel, public kernels::KernelChoice {
  public:
   // frozen / forced: as for Conv (forced is "dense", "packed", "csr" or "2:4").
-  Gemm(float alpha, float beta, bool transA, bool transB, kernels::Activation act, bool frozen, std::string forced)
+  // constantBias: C is absent or an initializer (the inference optimiser
+  // marks it), so its packed bias row is built once.
+  Gemm(float alpha, float beta, bool transA, bool transB, kernels::Activation act, bool frozen, std::string forced,
+       bool constantBias)
       : alpha_(alpha),
         beta_(beta),
         transA_(transA),
         transB_(transB),
         act_(act),
         frozen_(frozen),
+        constantBias_(constantBias),
         forced_(std::move(forced)) {}
 
   std::string kernelChoice() const override { return choice_; }
@@ -86,14 +90,6 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
       for (int64_t i = 0; i < M; ++i)
         for (int64_t j = 0; j < N; ++j) y(i, j) = beta_ * c[(cr == 1 ? 0 : i) * cc + (cc == 1 ? 0 : j)];
     };
-    // The packed kernel starts its accumulators from one bias row (when all
-    // rows share it) instead of reading back a prefilled output.
-    const float* biasRow = nullptr;
-    if (frozen_ && !transA_ && cr == 1) {
-      bias_.resize(static_cast<size_t>(N));
-      for (int64_t j = 0; j < N; ++j) bias_[static_cast<size_t>(j)] = hasC ? beta_ * C->f()[cc == 1 ? 0 : j] : 0.f;
-      biasRow = bias_.data();
-    }
     const int threads = kernels::threadsFor(2.0 * static_cast<double>(M * N * K), ctx.threads);
     kernels::ThreadsScope scope(threads);
     bool filled = false;
@@ -118,8 +114,15 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
       // dense against packed per executor, a few runs of the layer.
       std::string key;
       if (ctx.tuneCache && modes.size() > 1 && csr_.rows) {
-        key = kernels::TuneKey("Gemm").add(tunedBatch_).add(threads).add(K).add(N).add(transB_)
-                  .add(static_cast<int64_t>(act_.kind)).addZeroPattern(B.f(), B.numel()).str();
+        key = kernels::TuneKey("Gemm")
+                  .add(tunedBatch_)
+                  .add(threads)
+                  .add(K)
+                  .add(N)
+                  .add(transB_)
+                  .add(static_cast<int64_t>(act_.kind))
+                  .addZeroPattern(B.f(), B.numel())
+                  .str();
         const int hit = ctx.tuneCache->find(key);
         if (std::find(modes.begin(), modes.end(), static_cast<Mode>(hit)) != modes.end())
           modes = {static_cast<Mode>(hit)};
@@ -131,6 +134,9 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
         double t = modes.size() == 1 ? 0.0 : kernels::fastestOf(3, [&] {
           y = start;
           product(a, b, y, M, N, K, threads, m, nullptr);
+          // Timed with the activation, as each mode runs: the packed kernel
+          // applies it in its stores, the others in a pass after.
+          if (!act_.none() && m != Mode::Packed) act_.apply(y.data(), M * N);
         });
         if (t < best) {
           best = t;
@@ -152,8 +158,11 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
       }
     }
     const Mode mode = transA_ ? Mode::Dense : mode_;
-    if (!filled && !(mode == Mode::Packed && biasRow)) fillBias();
-    product(a, b, y, M, N, K, threads, mode, filled ? nullptr : biasRow);
+    // The packed kernel starts its accumulators from one bias row (when all
+    // rows share it) instead of reading back a prefilled output.
+    const float* biasRow = !filled && mode == Mode::Packed && cr == 1 ? packedBias(hasC ? C : nullptr, cc, N) : nullptr;
+    if (!filled && !biasRow) fillBias();
+    product(a, b, y, M, N, K, threads, mode, biasRow);
     if (!act_.none() && mode != Mode::Packed) act_.apply(Y.f(), M * N);
     return Status::ok();
   }
@@ -230,6 +239,20 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
     dense_.run(M, N, K, a.data(), a.cols(), transA_, b.data(), b.cols(), transB_, y.data(), N, alpha_, threads);
   }
 
+  // beta * C as one row (C absent, or one row of cc = 1 or N values), for
+  // the packed kernel. Built again only when C may have changed: on every
+  // call unless C is an initializer (constantBias_), then only for another
+  // tensor.
+  const float* packedBias(const Tensor* C, int64_t cc, int64_t N) {
+    const float* c = C ? C->f() : nullptr;
+    if (!constantBias_ || c != biasOf_ || static_cast<int64_t>(bias_.size()) != N) {
+      bias_.resize(static_cast<size_t>(N));
+      for (int64_t j = 0; j < N; ++j) bias_[static_cast<size_t>(j)] = c ? beta_ * c[cc == 1 ? 0 : j] : 0.f;
+      biasOf_ = c;
+    }
+    return bias_.data();
+  }
+
   // CSR of alpha * op(B) (rows = outputs) when sparse enough; once.
   void buildSparse(const CMap& b) {
     if (sparseBuilt_) return;
@@ -256,7 +279,7 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
   kernels::Activation act_;  // fused by the inference optimiser; none otherwise
   // Frozen weights: CSR form and the kernel picked per batch size.
   static constexpr double kMaxSparseDensity = 0.75;
-  bool frozen_ = false, sparseBuilt_ = false;
+  bool frozen_ = false, constantBias_ = false, sparseBuilt_ = false;
   std::string forced_;
   double density_ = 1;
   kernels::CsrMatrix csr_;
@@ -265,9 +288,10 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
   int64_t tunedBatch_ = -1;
   std::string choice_ = "dense";
   kernels::DenseGemm dense_;
-  kernels::PackedGemm packed_;  // alpha * op(B) in the micro-kernel's layout; empty unless chosen
-  std::vector<float> bias_;     // beta * C as one row, when C has one row
-  std::vector<float> aT_, yT_;  // scratch of the sparse form
+  kernels::PackedGemm packed_;     // alpha * op(B) in the micro-kernel's layout; empty unless chosen
+  std::vector<float> bias_;        // beta * C as one row, when C has one row and the packed kernel runs
+  const float* biasOf_ = nullptr;  // the C data bias_ was built from
+  std::vector<float> aT_, yT_;     // scratch of the sparse form
 };
 
 }  // namespace
@@ -277,7 +301,8 @@ Result<std::unique_ptr<Kernel>> createGemm(const Node& node, int) {
   TOPIARY_RETURN_IF_ERROR(kernels::Activation::fromNode(node, act));
   return make<Gemm>(node.attrFloat("alpha", 1.f), node.attrFloat("beta", 1.f), node.attrInt("transA", 0) != 0,
                     node.attrInt("transB", 0) != 0, act, node.attrInt("topiary.frozen", 0) != 0,
-                    node.attrString("topiary.kernel", ""));
+                    node.attrString("topiary.kernel", ""),
+                    node.inputs.size() < 3 || node.inputs[2].empty() || node.attrInt("topiary.constant_bias", 0) != 0);
 }
 
 }  // namespace topiary::ops
