@@ -303,8 +303,12 @@ class TestNmKernel : public QObject {
     QTest::addColumn<int>("N");
     QTest::addColumn<int>("K");
     QTest::addColumn<int>("M");
-    const int shapes[][3] = {{16, 8, 1},    {37, 13, 5}, {100, 300, 19}, {5, 4, 8},  {48, 64, 15},
-                             {300, 784, 2}, {1, 3, 3},   {17, 1, 4},     {64, 22, 9}};
+    // M >= 64: whole blocks of 64 rows in the batched form (rows in lanes),
+    // the rest by rows; K 13 and 30 end in a partial group and a partial
+    // 16-input block.
+    const int shapes[][3] = {{16, 8, 1},    {37, 13, 5},   {100, 300, 19}, {5, 4, 8},   {48, 64, 15},
+                             {300, 784, 2}, {1, 3, 3},     {17, 1, 4},     {64, 22, 9}, {300, 784, 70},
+                             {37, 13, 130}, {10, 100, 64}, {21, 30, 128},  {3, 17, 200}};
     for (const auto& s : shapes)
       QTest::newRow(qPrintable(QString("N%1 K%2 M%3").arg(s[0]).arg(s[1]).arg(s[2]))) << s[0] << s[1] << s[2];
   }
@@ -324,11 +328,19 @@ class TestNmKernel : public QObject {
       }
     topiary::kernels::NmGemmPlan p;
     QVERIFY(topiary::kernels::NmGemmPlan::build(w.data(), N, K, p));
+    QCOMPARE(static_cast<int64_t>(p.slotInputs.size()), (N + 3) / 4 * 4 * (2 * ((K + 3) / 4)));  // the batched form too
     const int64_t lda = M > 1 ? (M * K + 3 - K) / (M - 1) : K;  // >= K: rows may be wider than K
     const int64_t ldy = N + 2;
-    std::vector<float> y0 = randomValues(static_cast<size_t>(M * ldy), rng), y1 = y0, y2 = y0;
+    std::vector<float> y0 = randomValues(static_cast<size_t>(M * ldy), rng), y1 = y0, y2 = y0, y3 = y0, y4 = y0;
     p.run(a.data(), lda, M, y1.data(), ldy, 0, p.blocks);
     p.runScalar(a.data(), lda, M, y2.data(), ldy, 0, p.blocks);
+    // Output blocks in two calls, as threads split them; all over 2 threads.
+    const int64_t half = p.blocks / 2;
+    p.run(a.data(), lda, M, y3.data(), ldy, 0, half);
+    p.run(a.data(), lda, M, y3.data(), ldy, half, p.blocks);
+    p.runAll(a.data(), lda, M, y4.data(), ldy, 2);
+    QVERIFY(y3 == y1);
+    QVERIFY(y4 == y1);
     double err1 = 0, err2 = 0;
     for (int64_t m = 0; m < M; ++m)
       for (int64_t n = 0; n < ldy; ++n) {

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "kernels/vec.h"
+#include "ops/common.h"
+
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -29,6 +32,26 @@ bool NmGemmPlan::build(const float* w, int64_t N, int64_t K, NmGemmPlan& out) {
         ++found;
       }
     }
+  if (K <= 65536) {  // the batched form's inputs k fit 16 bits
+    constexpr int S = kSlotOutputs;
+    const int64_t outBlocks = (N + S - 1) / S;
+    p.slotCount = 2 * p.groups;
+    p.slotValues.assign(static_cast<size_t>(outBlocks * p.slotCount * S), 0.f);
+    p.slotInputs.assign(static_cast<size_t>(outBlocks * p.slotCount * S), 0);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t g = 0; g < p.groups; ++g) {
+        const size_t first = static_cast<size_t>(((n / S) * p.slotCount + 2 * g) * S + n % S);
+        p.slotInputs[first] = p.slotInputs[first + S] = static_cast<uint16_t>(4 * g);
+        int found = 0;
+        for (int64_t j = 0; j < 4 && 4 * g + j < K; ++j) {
+          const float v = w[n * K + 4 * g + j];
+          if (v == 0.f) continue;
+          p.slotValues[first + static_cast<size_t>(found * S)] = v;
+          p.slotInputs[first + static_cast<size_t>(found * S)] = static_cast<uint16_t>(4 * g + j);
+          ++found;
+        }
+      }
+  }
   out = std::move(p);
   return true;
 }
@@ -51,6 +74,88 @@ void NmGemmPlan::runScalar(const float* a, int64_t lda, int64_t M, float* y, int
         y[m * ldy + b * 16 + lane] += s;
       }
 }
+
+namespace {
+
+constexpr int kSlotOutputs = NmGemmPlan::kSlotOutputs;
+constexpr int64_t kRows = NmGemmPlan::kBatchRows;
+constexpr int kRowVectors = static_cast<int>(kRows / 16);
+
+// A 64-byte aligned run of at least n floats in buf (which grows, once per
+// thread and shape): a vector load that crosses a cache line costs twice
+// one that does not, and the batched form's loads all have the same offset.
+float* aligned(std::vector<float>& buf, int64_t n) {
+  if (static_cast<int64_t>(buf.size()) < n + 16) buf.resize(static_cast<size_t>(n + 16));
+  const auto off = reinterpret_cast<uintptr_t>(buf.data()) % 64;
+  return buf.data() + (off ? (64 - off) / sizeof(float) : 0);
+}
+
+// Rows m0 .. m0 + kRows - 1 of Y, outputs [n0, n1) (n0 a multiple of 16),
+// by the batched form (see nm_gemm.h).
+void batchedRows(const NmGemmPlan& p, const float* a, int64_t lda, int64_t m0, float* y, int64_t ldy, int64_t n0,
+                 int64_t n1) {
+  thread_local std::vector<float> atBuffer, ytBuffer;
+  const int64_t K = p.K;
+  // at[k][i] = A[m0 + i][k], 16 x 16 blocks through registers.
+  float* at = aligned(atBuffer, (K + 15) / 16 * 16 * kRows);
+  for (int64_t k0 = 0; k0 < K; k0 += 16) {
+    const int64_t kn = std::min<int64_t>(16, K - k0);
+    for (int q = 0; q < kRowVectors; ++q) {
+      v16 t[16];
+      for (int i = 0; i < 16; ++i) {
+        const float* row = a + (m0 + 16 * q + i) * lda + k0;
+        if (kn == 16) {
+          t[i] = load16(row);
+        } else {
+          float part[16] = {};
+          std::copy(row, row + kn, part);
+          t[i] = load16(part);
+        }
+      }
+      transpose16(t);
+      for (int64_t j = 0; j < kn; ++j) store16(at + (k0 + j) * kRows + 16 * q, t[j]);
+    }
+  }
+  // yt[n - n0][i]: kSlotOutputs outputs x 4 vectors of rows in registers.
+  const int64_t ob0 = n0 / kSlotOutputs, ob1 = (n1 + kSlotOutputs - 1) / kSlotOutputs;
+  float* yt = aligned(ytBuffer, (ob1 - ob0) * kSlotOutputs * kRows);
+  for (int64_t ob = ob0; ob < ob1; ++ob) {
+    v16 acc[kSlotOutputs][kRowVectors];
+    for (auto& o : acc)
+      for (auto& v : o) v = v16{};
+    const float* w = p.slotValues.data() + ob * p.slotCount * kSlotOutputs;
+    const uint16_t* in = p.slotInputs.data() + ob * p.slotCount * kSlotOutputs;
+    for (int64_t s = 0; s < p.slotCount; ++s, w += kSlotOutputs, in += kSlotOutputs)
+      for (int o = 0; o < kSlotOutputs; ++o) {
+        const float* r = at + static_cast<int64_t>(in[o]) * kRows;
+        for (int q = 0; q < kRowVectors; ++q) acc[o][q] += w[o] * load16(r + 16 * q);
+      }
+    float* dst = yt + (ob - ob0) * kSlotOutputs * kRows;
+    for (int o = 0; o < kSlotOutputs; ++o)
+      for (int q = 0; q < kRowVectors; ++q) store16(dst + o * kRows + 16 * q, acc[o][q]);
+  }
+  // Y[m0 + i][n] += yt[n - n0][i], 16 outputs x 16 rows at a time.
+  for (int64_t nb = n0; nb < n1; nb += 16) {
+    const int64_t nn = std::min<int64_t>(16, n1 - nb);
+    for (int q = 0; q < kRowVectors; ++q) {
+      v16 t[16];
+      for (int i = 0; i < 16; ++i) t[i] = i < nn ? load16(yt + (nb - n0 + i) * kRows + 16 * q) : v16{};
+      transpose16(t);
+      for (int i = 0; i < 16; ++i) {
+        float* yr = y + (m0 + 16 * q + i) * ldy + nb;
+        if (nn == 16) {
+          store16(yr, load16(yr) + t[i]);
+        } else {
+          float sum[16];
+          store16(sum, t[i]);
+          for (int64_t j = 0; j < nn; ++j) yr[j] += sum[j];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
 
 #if defined(__AVX512F__)
 namespace {
@@ -94,17 +199,33 @@ void rowsOfBlock(const NmGemmPlan& p, int64_t b, const float* a, int64_t lda, in
 }  // namespace
 #endif
 
+void NmGemmPlan::runAll(const float* a, int64_t lda, int64_t M, float* y, int64_t ldy, int threads) const {
+  const int64_t rowBlocks = slotInputs.empty() ? 0 : M / kBatchRows, done = rowBlocks * kBatchRows;
+  if (rowBlocks > 0)
+    ops::parallelFor(rowBlocks, threads, [&](int64_t r0, int64_t r1) {
+      run(a + r0 * kBatchRows * lda, lda, (r1 - r0) * kBatchRows, y + r0 * kBatchRows * ldy, ldy, 0, blocks);
+    });
+  if (done < M)
+    ops::parallelFor(blocks, threads,
+                     [&](int64_t b0, int64_t b1) { run(a + done * lda, lda, M - done, y + done * ldy, ldy, b0, b1); });
+}
+
 void NmGemmPlan::run(const float* a, int64_t lda, int64_t M, float* y, int64_t ldy, int64_t b0, int64_t b1) const {
+  const int64_t n0 = b0 * 16, n1 = std::min(N, b1 * 16);
+  int64_t m0 = 0;
+  if (!slotInputs.empty() && n0 < n1)
+    for (; m0 + kBatchRows <= M; m0 += kBatchRows) batchedRows(*this, a, lda, m0, y, ldy, n0, n1);
+  if (m0 == M) return;
 #if defined(__AVX512F__)
   for (int64_t b = b0; b < b1; ++b) {
-    int64_t m = 0;
+    int64_t m = m0;
     for (; m + 8 <= M; m += 8) rowsOfBlock<8>(*this, b, a, lda, m, y, ldy);
     if (m + 4 <= M) rowsOfBlock<4>(*this, b, a, lda, m, y, ldy), m += 4;
     if (m + 2 <= M) rowsOfBlock<2>(*this, b, a, lda, m, y, ldy), m += 2;
     if (m < M) rowsOfBlock<1>(*this, b, a, lda, m, y, ldy);
   }
 #else
-  runScalar(a, lda, M, y, ldy, b0, b1);
+  runScalar(a + m0 * lda, lda, M - m0, y + m0 * ldy, ldy, b0, b1);
 #endif
 }
 

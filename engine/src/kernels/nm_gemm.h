@@ -8,6 +8,17 @@
 // output costs 2 multiply-adds per group instead of 4, and the weights
 // take 2 floats + 1 index byte per output and group instead of 4 floats
 // (a matrix-vector product at batch 1 reads 44% fewer bytes).
+//
+// From kBatchRows rows of A on, the permutes cost as much as the
+// multiply-adds they save (M = 256, K = 784, N = 300: 1.12 ms, as slow as
+// the packed dense kernel), so whole blocks of kBatchRows rows take a second
+// form: A's rows go in the vector lanes (the block transposed once, [K][64],
+// 64-byte aligned), and each output's kept weights are a list of (value,
+// input) slots, 2 per group; a slot is one broadcast times the 4 vectors of
+// input k's row. 4 outputs x 4 vectors stay in registers, so each
+// multiply-add reads one L1 vector and no permute. Measured against the
+// packed dense kernel at M = 256, one thread: 1.35-1.54x on the demo
+// models' Gemm shapes.
 #pragma once
 
 #include <cstdint>
@@ -23,13 +34,28 @@ struct NmGemmPlan {
   // ... and their offsets in the group, one byte per output: first in bits
   // 0-1, second in bits 4-5 ([blocks][groups][16]).
   std::vector<uint8_t> index;
+  // The batched form (rows of A in lanes): per block of kSlotOutputs outputs,
+  // per slot (2 per group; a missing nonzero is a zero weight on the
+  // group's first input), the weights [outputBlocks][slots][kSlotOutputs]
+  // and their inputs k. Empty when K does not fit 16 bits.
+  static constexpr int kSlotOutputs = 4;
+  static constexpr int64_t kBatchRows = 64;
+  int64_t slotCount = 0;  // 2 per group
+  std::vector<float> slotValues;
+  std::vector<uint16_t> slotInputs;
 
   // From W [N, K] (row n = output n). False unless every group of 4
   // consecutive entries of each row holds at most 2 nonzeros.
   static bool build(const float* w, int64_t N, int64_t K, NmGemmPlan& out);
   // Output blocks [b0, b1): Y[m, n] += sum_k A[m, k] W[n, k] for m < M, A rows
-  // lda apart, Y rows ldy apart.
+  // lda apart, Y rows ldy apart. Whole blocks of kBatchRows rows run in the
+  // batched form (scratch: per-thread buffers that grow once), the rest by
+  // rows.
   void run(const float* a, int64_t lda, int64_t M, float* y, int64_t ldy, int64_t b0, int64_t b1) const;
+  // Every output block, over `threads`: whole blocks of kBatchRows rows split
+  // by rows (each thread transposes only its own rows of A), the rest of
+  // the rows by output blocks.
+  void runAll(const float* a, int64_t lda, int64_t M, float* y, int64_t ldy, int threads) const;
   // The same with plain loops (the reference, and builds without AVX-512).
   void runScalar(const float* a, int64_t lda, int64_t M, float* y, int64_t ldy, int64_t b0, int64_t b1) const;
 };

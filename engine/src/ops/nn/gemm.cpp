@@ -222,9 +222,8 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
   void product(const CMap& a, const CMap& b, MMap& y, int64_t M, int64_t N, int64_t K, int threads, Mode mode,
                const float* biasRow) {
     if (mode == Mode::Packed) return packed_.run(M, a.data(), a.cols(), y.data(), N, biasRow, &act_, threads);
-    if (mode == Mode::Nm)  // A as it is (not transposed), 16 outputs per vector
-      return parallelFor(nm_.blocks, threads,
-                         [&](int64_t b0, int64_t b1) { nm_.run(a.data(), K, M, y.data(), N, b0, b1); });
+    if (mode == Mode::Nm)  // A as it is (not transposed); split by rows or outputs (kernels/nm_gemm.h)
+      return nm_.runAll(a.data(), K, M, y.data(), N, threads);
     if (mode == Mode::Csr) {
       aT_.resize(static_cast<size_t>(K * M));
       yT_.resize(static_cast<size_t>(N * M));
