@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "kernels/kernel_choice.h"
+#include "kernels/spin_wait.h"
 #include "kernels/threading.h"
 #include "ops/nn/conv_dynamic.h"
 #include "optimize/inference_optimizer.h"
@@ -78,7 +79,10 @@ bool shardable(const Graph& g) {
 // Helper threads of a split run. `next` holds the run's generation in its
 // high 32 bits and the next unclaimed chunk in the low ones, so a helper that
 // wakes late can only claim chunks of the run in progress, and claims none
-// once they are all taken.
+// once they are all taken. After a run a helper looks for the next one for
+// a short while (kernels/spin_wait.h) before it sleeps: woken from the
+// condition variable it started tens of microseconds after the caller, and
+// a time slice late on a loaded machine, while the caller ran its chunks.
 struct Executor::SplitPool {
   std::vector<std::thread> workers;
   std::mutex m;
@@ -90,9 +94,14 @@ struct Executor::SplitPool {
   std::atomic<int64_t> chunks{0};
   std::vector<Status> status;  // per chunk
 
+  // How long a helper looks for the next run before it sleeps.
+  static constexpr std::chrono::microseconds kSpin{200};
+
   void serve(Executor* ex, int worker) {
     uint64_t seen = 0;
     for (;;) {
+      // A new run shows in next's generation bits before the lock is free.
+      kernels::spinUntil([&] { return (next.load(std::memory_order_acquire) >> 32) != (seen & 0xffffffffu); }, kSpin);
       std::unique_lock<std::mutex> lock(m);
       wake.wait(lock, [&] { return stop || generation != seen; });
       if (stop) return;
