@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kernels/shared_work.h"
 #include "kernels/vec.h"
 #include "ops/common.h"
 
@@ -81,23 +82,22 @@ constexpr int kSlotOutputs = NmGemmPlan::kSlotOutputs;
 constexpr int64_t kRows = NmGemmPlan::kBatchRows;
 constexpr int kRowVectors = static_cast<int>(kRows / 16);
 
-// A 64-byte aligned run of at least n floats in buf (which grows, once per
-// thread and shape): a vector load that crosses a cache line costs twice
-// one that does not, and the batched form's loads all have the same offset.
-float* aligned(std::vector<float>& buf, int64_t n) {
-  if (static_cast<int64_t>(buf.size()) < n + 16) buf.resize(static_cast<size_t>(n + 16));
+// The first 64-byte aligned float of buf: a vector load that crosses a
+// cache line costs twice one that does not, and the batched form's loads
+// all have the same offset.
+float* aligned(std::vector<float>& buf) {
   const auto off = reinterpret_cast<uintptr_t>(buf.data()) % 64;
   return buf.data() + (off ? (64 - off) / sizeof(float) : 0);
 }
 
 // Rows m0 .. m0 + kRows - 1 of Y, outputs [n0, n1) (n0 a multiple of 16),
-// by the batched form (see nm_gemm.h).
+// by the batched form (see nm_gemm.h); `scratch` (64-byte aligned) holds
+// p.batchScratchFloats() floats.
 void batchedRows(const NmGemmPlan& p, const float* a, int64_t lda, int64_t m0, float* y, int64_t ldy, int64_t n0,
-                 int64_t n1) {
-  thread_local std::vector<float> atBuffer, ytBuffer;
+                 int64_t n1, float* scratch) {
   const int64_t K = p.K;
   // at[k][i] = A[m0 + i][k], 16 x 16 blocks through registers.
-  float* at = aligned(atBuffer, (K + 15) / 16 * 16 * kRows);
+  float* at = scratch;
   for (int64_t k0 = 0; k0 < K; k0 += 16) {
     const int64_t kn = std::min<int64_t>(16, K - k0);
     for (int q = 0; q < kRowVectors; ++q) {
@@ -118,7 +118,7 @@ void batchedRows(const NmGemmPlan& p, const float* a, int64_t lda, int64_t m0, f
   }
   // yt[n - n0][i]: kSlotOutputs outputs x 4 vectors of rows in registers.
   const int64_t ob0 = n0 / kSlotOutputs, ob1 = (n1 + kSlotOutputs - 1) / kSlotOutputs;
-  float* yt = aligned(ytBuffer, (ob1 - ob0) * kSlotOutputs * kRows);
+  float* yt = at + (K + 15) / 16 * 16 * kRows;
   for (int64_t ob = ob0; ob < ob1; ++ob) {
     v16 acc[kSlotOutputs][kRowVectors];
     for (auto& o : acc)
@@ -210,12 +210,25 @@ void rowsOfBlock(const NmGemmPlan& p, int64_t b, const float* a, int64_t lda, in
 }  // namespace
 #endif
 
+int64_t NmGemmPlan::batchScratchFloats() const {
+  return ((K + 15) / 16 * 16 + (N + kSlotOutputs - 1) / kSlotOutputs * kSlotOutputs) * kBatchRows;
+}
+
 void NmGemmPlan::runAll(const float* a, int64_t lda, int64_t M, float* y, int64_t ldy, int threads) const {
   const int64_t rowBlocks = slotInputs.empty() ? 0 : M / kBatchRows, done = rowBlocks * kBatchRows;
-  if (rowBlocks > 0)
-    ops::parallelFor(rowBlocks, threads, [&](int64_t r0, int64_t r1) {
-      run(a + r0 * kBatchRows * lda, lda, (r1 - r0) * kBatchRows, y + r0 * kBatchRows * ldy, ldy, 0, blocks);
+  if (rowBlocks > 0) {
+    // Scratch per slot of runPieces, sized here on the calling thread: which
+    // thread runs which block varies from run to run, so a per-thread buffer
+    // grown inside a piece could allocate in any later run.
+    const int slots = static_cast<int>(std::clamp<int64_t>(threads, 1, rowBlocks));
+    const size_t floats = static_cast<size_t>(batchScratchFloats() + 16);
+    if (static_cast<int>(scratch_.size()) < slots) scratch_.resize(static_cast<size_t>(slots));
+    for (int i = 0; i < slots; ++i)
+      if (scratch_[static_cast<size_t>(i)].size() < floats) scratch_[static_cast<size_t>(i)].resize(floats);
+    runPieces(rowBlocks, slots, [&](int64_t i, int slot) {
+      batchedRows(*this, a, lda, i * kBatchRows, y, ldy, 0, N, aligned(scratch_[static_cast<size_t>(slot)]));
     });
+  }
   if (done < M)
     ops::parallelFor(blocks, threads,
                      [&](int64_t b0, int64_t b1) { run(a + done * lda, lda, M - done, y + done * ldy, ldy, b0, b1); });
@@ -224,8 +237,10 @@ void NmGemmPlan::runAll(const float* a, int64_t lda, int64_t M, float* y, int64_
 void NmGemmPlan::run(const float* a, int64_t lda, int64_t M, float* y, int64_t ldy, int64_t b0, int64_t b1) const {
   const int64_t n0 = b0 * 16, n1 = std::min(N, b1 * 16);
   int64_t m0 = 0;
-  if (!slotInputs.empty() && n0 < n1)
-    for (; m0 + kBatchRows <= M; m0 += kBatchRows) batchedRows(*this, a, lda, m0, y, ldy, n0, n1);
+  if (!slotInputs.empty() && n0 < n1 && M >= kBatchRows) {
+    std::vector<float> scratch(static_cast<size_t>(batchScratchFloats() + 16));
+    for (; m0 + kBatchRows <= M; m0 += kBatchRows) batchedRows(*this, a, lda, m0, y, ldy, n0, n1, aligned(scratch));
+  }
   if (m0 == M) return;
 #if defined(__AVX512F__)
   for (int64_t b = b0; b < b1; ++b) {

@@ -44,18 +44,25 @@ struct NmGemmPlan {
   std::vector<float> slotValues;
   std::vector<uint16_t> slotInputs;
 
+ private:
+  mutable std::vector<std::vector<float>> scratch_;  // runAll(): per slot of kernels::runPieces
+
+ public:
   // From W [N, K] (row n = output n). False unless every group of 4
   // consecutive entries of each row holds at most 2 nonzeros.
   static bool build(const float* w, int64_t N, int64_t K, NmGemmPlan& out);
   // Output blocks [b0, b1): Y[m, n] += sum_k A[m, k] W[n, k] for m < M, A rows
   // lda apart, Y rows ldy apart. Whole blocks of kBatchRows rows run in the
-  // batched form (scratch: per-thread buffers that grow once), the rest by
-  // rows.
+  // batched form (allocating its scratch for the call), the rest by rows.
   void run(const float* a, int64_t lda, int64_t M, float* y, int64_t ldy, int64_t b0, int64_t b1) const;
   // Every output block, over `threads`: whole blocks of kBatchRows rows split
   // by rows (each thread transposes only its own rows of A), the rest of
-  // the rows by output blocks.
+  // the rows by output blocks. Keeps the batched form's scratch per thread
+  // slot between calls (no allocation once warm), so one plan must not run
+  // two runAll() at once.
   void runAll(const float* a, int64_t lda, int64_t M, float* y, int64_t ldy, int threads) const;
+  // Floats of scratch one block of kBatchRows rows needs.
+  int64_t batchScratchFloats() const;
   // The same with plain loops (the reference, and builds without AVX-512).
   void runScalar(const float* a, int64_t lda, int64_t M, float* y, int64_t ldy, int64_t b0, int64_t b1) const;
 };
