@@ -282,6 +282,55 @@ class TestPackedGemm : public QObject {
       QVERIFY2(worst < 1e-3, qPrintable(QString("run %1: max difference %2").arg(rep).arg(worst)));
     }
   }
+
+  // Flatten(axis 1) read only by a Gemm is folded into it (the Gemm reads the
+  // 4-D input as [N, rest], no copy); one whose output is also read
+  // elsewhere (here a graph output) stays. Same outputs as the plain graph.
+  void flattenFoldsIntoGemm() {
+    std::mt19937 rng(9);
+    const int64_t C = 2, H = 3, W = 4, K = C * H * W, N1 = 5, N2 = 7;
+    Graph g;
+    g.inputs.push_back(ValueInfo{"x", DType::Float, true, {Dim{-1, "N"}, Dim{C, ""}, Dim{H, ""}, Dim{W, ""}}});
+    g.initializers["w1"] = randomTensor({N1, K}, rng);
+    g.initializers["w2"] = randomTensor({K, N2}, rng);
+    g.initializers["c2"] = randomTensor({N2}, rng);
+    auto add = [&](const char* name, const char* op, std::vector<std::string> in, const char* out) {
+      Node n;
+      n.name = name;
+      n.opType = op;
+      n.inputs = std::move(in);
+      n.outputs = {out};
+      if (std::string(name) == "fc1") n.attrs["transB"] = Attribute::ofInt(1);
+      g.nodes.push_back(n);
+    };
+    add("flat1", "Flatten", {"x"}, "f1");
+    add("fc1", "Gemm", {"f1", "w1"}, "y1");
+    add("flat2", "Flatten", {"x"}, "f2");
+    add("fc2", "Gemm", {"f2", "w2", "c2"}, "y2");
+    for (const char* out : {"y1", "y2", "f2"}) g.outputs.push_back(ValueInfo{out, DType::Float, false, {}});
+    QVERIFY(g.validate().isOk());
+    ExecutorOptions plain, fast;
+    fast.optimizeForInference = true;
+    auto a = Executor::create(g, plain);
+    auto b = Executor::create(g, fast);
+    QVERIFY2(a.isOk() && b.isOk(), a.isOk() ? b.status().message().c_str() : a.status().message().c_str());
+    std::vector<std::string> ops;
+    for (size_t i = 0; i < (*b)->nodeCount(); ++i) {
+      const Node& n = (*b)->runNode(i);
+      ops.push_back(n.name);
+      QCOMPARE(n.attrInt("topiary.flatten_a", 0), int64_t(n.name == "fc1" ? 1 : 0));
+    }
+    QCOMPARE(ops, (std::vector<std::string>{"fc1", "flat2", "fc2"}));
+    for (int64_t batch : {3, 1}) {
+      Tensor x = randomTensor({batch, C, H, W}, rng);
+      QVERIFY((*a)->run(x).isOk());
+      QVERIFY((*b)->run(x).isOk());
+      for (size_t o = 0; o < 3; ++o) {
+        QCOMPARE((*b)->output(o).shape(), (*a)->output(o).shape());
+        QVERIFY(testutil::maxAbsDiff((*b)->output(o), (*a)->output(o)) < 1e-5);
+      }
+    }
+  }
 };
 
 QTEST_GUILESS_MAIN(TestPackedGemm)

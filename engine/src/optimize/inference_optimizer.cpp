@@ -169,6 +169,21 @@ Result<Graph> optimizeForInference(const Graph& source, std::vector<std::string>
       an.outputs.clear();
       an.inputs.clear();
     }
+    // Flatten(axis 1) -> Gemm: the Gemm reads the Flatten's input as [N, rest]
+    // (the same bytes), so the copy goes.
+    const int f = gemm && g.nodes[i].attrInt("transA", 0) == 0 ? g.producerOf(g.nodes[i].inputs[0]) : -1;
+    if (f >= 0 && !removed[static_cast<size_t>(f)] && soleConsumer(g, g.nodes[i].inputs[0]) == static_cast<int>(i)) {
+      Node& fl = g.nodes[static_cast<size_t>(f)];
+      if (fl.opType == "Flatten" && (fl.domain.empty() || fl.domain == "ai.onnx") && fl.attrInt("axis", 1) == 1 &&
+          fl.inputs.size() == 1 && fl.outputs.size() == 1) {
+        g.nodes[i].inputs[0] = fl.inputs[0];
+        g.nodes[i].attrs["topiary.flatten_a"] = Attribute::ofInt(1);
+        log.push_back(g.nodes[i].label() + ": reads " + fl.label() + "'s input in place (no Flatten copy)");
+        removed[static_cast<size_t>(f)] = true;
+        fl.outputs.clear();
+        fl.inputs.clear();
+      }
+    }
     g.nodes[i].attrs["topiary.frozen"] = Attribute::ofInt(1);
     // A Gemm's C that is an initializer too: its kernel keeps C's packed form.
     if (gemm && g.nodes[i].inputs.size() > 2 && !g.nodes[i].inputs[2].empty() && floatInit(g, g.nodes[i].inputs[2]))

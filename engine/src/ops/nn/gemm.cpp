@@ -34,8 +34,10 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
   // frozen / forced: as for Conv (forced is "dense", "packed", "csr" or "2:4").
   // constantBias: C is absent or an initializer (the inference optimiser
   // marks it), so its packed bias row is built once.
+  // flattenA: A of any rank >= 2 is read as [dim 0, the rest] (the
+  // inference optimiser folds a Flatten(axis 1) that only this Gemm reads).
   Gemm(float alpha, float beta, bool transA, bool transB, kernels::Activation act, bool frozen, std::string forced,
-       bool constantBias)
+       bool constantBias, bool flattenA)
       : alpha_(alpha),
         beta_(beta),
         transA_(transA),
@@ -43,6 +45,7 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
         act_(act),
         frozen_(frozen),
         constantBias_(constantBias),
+        flattenA_(flattenA),
         forced_(std::move(forced)) {}
 
   std::string kernelChoice() const override { return choice_; }
@@ -54,10 +57,11 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
     const Tensor& B = *in[1];
     TOPIARY_RETURN_IF_ERROR(expectFloat(A, "Gemm", "A"));
     TOPIARY_RETURN_IF_ERROR(expectFloat(B, "Gemm", "B"));
-    if (A.rank() != 2 || B.rank() != 2)
+    if ((flattenA_ ? A.rank() < 2 || transA_ : A.rank() != 2) || B.rank() != 2)
       return Status::badInput("Gemm needs 2-D inputs, got " + shapeToString(A.shape()) + " and " +
                               shapeToString(B.shape()));
-    int64_t M = transA_ ? A.dim(1) : A.dim(0), K = transA_ ? A.dim(0) : A.dim(1);
+    const int64_t rowsA = A.dim(0), colsA = rowsA > 0 ? A.numel() / rowsA : 0;  // A as 2-D
+    int64_t M = transA_ ? colsA : rowsA, K = transA_ ? rowsA : colsA;
     int64_t Kb = transB_ ? B.dim(1) : B.dim(0), N = transB_ ? B.dim(0) : B.dim(1);
     if (K != Kb)
       return Status::badInput("Gemm inner dimensions differ: A " + shapeToString(A.shape()) + ", B " +
@@ -65,7 +69,7 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
     Tensor& Y = *out[0];
     Y.resize(DType::Float, {M, N});
     MMap y(Y.f(), M, N);
-    CMap a(A.f(), A.dim(0), A.dim(1));
+    CMap a(A.f(), rowsA, colsA);
     CMap b(B.f(), B.dim(0), B.dim(1));
     // Bias first, then accumulate the product in place (no temporary).
     const Tensor* C = in.size() > 2 ? in[2] : nullptr;
@@ -172,7 +176,8 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
                   const std::vector<const Tensor*>& gradOut, const std::vector<Tensor*>& gradIn,
                   const RunContext& ctx) override {
     if (!gradOut[0]) return Status::ok();
-    if (!act_.none()) return Status::unsupported("a Gemm with a fused activation (inference only) has no backward");
+    if (!act_.none() || flattenA_)
+      return Status::unsupported("a Gemm with a fused activation or Flatten (inference only) has no backward");
     const Tensor& A = *in[0];
     const Tensor& B = *in[1];
     CMap a(A.f(), A.dim(0), A.dim(1));
@@ -265,8 +270,10 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
   }
 
   double flops(const std::vector<Shape>& in, const std::vector<Shape>& out) const override {
-    if (in.size() < 2 || in[0].size() != 2 || out.empty() || out[0].size() != 2) return 0;
+    if (in.size() < 2 || in[0].size() < 2 || (in[0].size() > 2 && !flattenA_) || out.empty() || out[0].size() != 2)
+      return 0;
     int64_t K = transA_ ? in[0][0] : in[0][1];
+    for (size_t d = 2; d < in[0].size(); ++d) K *= in[0][d];  // A read flattened
     double f = 2.0 * static_cast<double>(out[0][0]) * static_cast<double>(out[0][1]) * static_cast<double>(K);
     if (in.size() > 2 && !in[2].empty()) f += static_cast<double>(out[0][0] * out[0][1]);
     return f;
@@ -278,7 +285,7 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
   kernels::Activation act_;  // fused by the inference optimiser; none otherwise
   // Frozen weights: CSR form and the kernel picked per batch size.
   static constexpr double kMaxSparseDensity = 0.75;
-  bool frozen_ = false, constantBias_ = false, sparseBuilt_ = false;
+  bool frozen_ = false, constantBias_ = false, sparseBuilt_ = false, flattenA_ = false;
   std::string forced_;
   double density_ = 1;
   kernels::CsrMatrix csr_;
@@ -301,7 +308,8 @@ Result<std::unique_ptr<Kernel>> createGemm(const Node& node, int) {
   return make<Gemm>(node.attrFloat("alpha", 1.f), node.attrFloat("beta", 1.f), node.attrInt("transA", 0) != 0,
                     node.attrInt("transB", 0) != 0, act, node.attrInt("topiary.frozen", 0) != 0,
                     node.attrString("topiary.kernel", ""),
-                    node.inputs.size() < 3 || node.inputs[2].empty() || node.attrInt("topiary.constant_bias", 0) != 0);
+                    node.inputs.size() < 3 || node.inputs[2].empty() || node.attrInt("topiary.constant_bias", 0) != 0,
+                    node.attrInt("topiary.flatten_a", 0) != 0);
 }
 
 }  // namespace topiary::ops
