@@ -6,7 +6,7 @@
 // (topiary.kernel), rounds interleaved so load on a shared machine hits all
 // kernels alike, timed by the thread's CPU time. Prints, per layer, the
 // direct dense kernel (Gemm: Eigen), the best dense kernel (direct, im2col
-// GEMM, Winograd, co-vector), the best 2:4 kernel and the two speed-ups.
+// GEMM, Winograd, co-vector; Gemm: Eigen or packed), the best 2:4 kernel and the two speed-ups.
 // --pattern kernel prunes kernel-wise ("nm_pattern": "kernel": 2 whole
 // kernels of every 4 input channels), which the kernel-wise 2:4 Winograd
 // (winograd43-nm) runs; tap (the default) is the per-tap pattern.
@@ -64,10 +64,9 @@ void layers(const std::string& name, const std::string& pattern, const Graph& g,
               pattern.c_str(), static_cast<long long>(batch), rounds);
   std::printf("| layer | op | direct (Gemm: Eigen) | best dense | best 2:4 | x direct | x best dense |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
-  const std::vector<std::string> convKernels = {"dense",     "direct", "winograd",   "winograd43",
-                                                "co-vector", "2:4",    "csr-direct", "nm-direct",
-                                                "winograd43-nm"};
-  const std::vector<std::string> gemmKernels = {"dense", "csr", "2:4"};
+  const std::vector<std::string> convKernels = {"dense", "direct",     "winograd",  "winograd43",   "co-vector",
+                                                "2:4",   "csr-direct", "nm-direct", "winograd43-nm"};
+  const std::vector<std::string> gemmKernels = {"dense", "packed", "csr", "2:4"};
   for (size_t i = 0; i < (*ex)->nodeCount(); ++i) {
     const Node& node = (*ex)->runNode(i);
     if (node.opType != "Conv" && node.opType != "Gemm") continue;
@@ -144,8 +143,9 @@ int main(int argc, char** argv) {
     else if (a == "--rounds" && i + 1 < argc)
       rounds = std::max(1, std::atoi(argv[++i]));
     else {
-      std::fprintf(stderr, "usage: bench_nm_layers [--model NAME ...] [--batch B ...] [--pattern tap|kernel ...] "
-                           "[--rounds R] [--kernels]\n");
+      std::fprintf(stderr,
+                   "usage: bench_nm_layers [--model NAME ...] [--batch B ...] [--pattern tap|kernel ...] "
+                   "[--rounds R] [--kernels]\n");
       return 2;
     }
   }
