@@ -64,27 +64,34 @@ inline double threadCpuSeconds() {
 // is one thread, CPU time is measured: on a loaded machine the wall time
 // also counts the slices other processes took, which made the choice
 // between two close kernels a coin toss. A kernel that still shares its
-// work (batch-1 shared paths call runShared whatever the budget) has the
-// CPU time its helpers spent on its pieces added (CountHelperCpu). Wall time
-// whenever work was shared would be simpler, but it is the measure that
-// fails under load, and only for those candidates: a helper the OS does not
-// schedule makes the caller wait, another process's slices count, and the
-// shared candidate loses or wins by chance. The CPU time of all the threads
-// that ran the kernel is the work it costs, whatever else runs.
+// work (batch-1 shared paths call runShared whatever the budget) is measured
+// by the longer of its two sides: the caller's CPU time and the CPU time
+// helpers spent on its pieces (CountHelperCpu). That is its wall time when
+// both ran at once, which is what sharing is for: counting only the caller
+// made a kernel whose helper did the heavier piece look cheaper than it is,
+// and adding the two (the work it costs) made sharing never pay, so batch-1
+// layers on two threads fell back to one-thread kernels (resnet8 0.13 ->
+// 0.18 ms). Wall time itself is what fails under load: a helper the OS does
+// not schedule, or another process's slices, decide the choice by chance.
+// With more than one helper their times are summed, which overstates a
+// shared kernel (this favours not sharing).
 template <class F>
 double fastestOf(int repeats, F&& f) {
   const bool cpu = currentThreads() == 1 && threadCpuSeconds() >= 0;
   CountHelperCpu helpers(cpu);
-  auto now = [cpu] {
-    return cpu ? threadCpuSeconds() + helperCpuSeconds()
-               : std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-  };
+  auto wall = [] { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); };
   f();
   double best = 1e300;
   for (int i = 0; i < repeats; ++i) {
-    const double t0 = now();
-    f();
-    best = std::min(best, now() - t0);
+    if (cpu) {
+      const double c0 = threadCpuSeconds(), h0 = helperCpuSeconds();
+      f();
+      best = std::min(best, std::max(threadCpuSeconds() - c0, helperCpuSeconds() - h0));
+    } else {
+      const double t0 = wall();
+      f();
+      best = std::min(best, wall() - t0);
+    }
   }
   return best;
 }
