@@ -173,11 +173,11 @@ class TestKernels : public QObject {
     QTest::addColumn<QString>("act");
     QTest::addColumn<int>("shapeCase");
     QTest::addColumn<int>("threads");
-    const char* kernelsList[] = {"dense",    "direct",    "csr", "2:4",
+    const char* kernelsList[] = {"dense",      "direct",   "csr",       "2:4",
                                  "csr-direct", "winograd", "co-vector", ""};  // "" = timed choice
     const char* acts[] = {"", "Relu", "LeakyRelu", "Clip", "HardSigmoid", "HardSwish"};
     int row = 0;
-    for (int shape = 0; shape < 17; ++shape)
+    for (int shape = 0; shape < 20; ++shape)
       for (const char* k : kernelsList)
         for (int threads : {1, 2}) {
           const char* act = acts[row++ % 6];
@@ -199,19 +199,34 @@ class TestKernels : public QObject {
     struct Shp {
       int64_t n, c, h, co, k, stride, pad, group, dil;
     };
-    const Shp cases[] = {{3, 2, 12, 6, 5, 1, 2, 1, 1}, {2, 5, 9, 7, 3, 2, 1, 1, 1},  {4, 8, 7, 12, 1, 1, 0, 1, 1},
-                         {2, 6, 8, 4, 3, 1, 1, 2, 1},  {3, 8, 10, 8, 3, 2, 1, 8, 1}, {2, 3, 11, 19, 3, 1, 2, 1, 2},
-                         {2, 4, 9, 8, 3, 1, 1, 4, 1},  {2, 3, 13, 10, 5, 3, 2, 1, 1},
+    const Shp cases[] = {{3, 2, 12, 6, 5, 1, 2, 1, 1},
+                         {2, 5, 9, 7, 3, 2, 1, 1, 1},
+                         {4, 8, 7, 12, 1, 1, 0, 1, 1},
+                         {2, 6, 8, 4, 3, 1, 1, 2, 1},
+                         {3, 8, 10, 8, 3, 2, 1, 8, 1},
+                         {2, 3, 11, 19, 3, 1, 2, 1, 2},
+                         {2, 4, 9, 8, 3, 1, 1, 4, 1},
+                         {2, 3, 13, 10, 5, 3, 2, 1, 1},
                          // Depthwise on the channel-interleaved kernel: a partial 16-channel
                          // block, 5x5 stride 2, dilated (its generic row).
-                         {2, 19, 9, 19, 3, 1, 1, 19, 1}, {2, 20, 8, 20, 5, 2, 2, 20, 1}, {1, 17, 10, 17, 3, 1, 2, 17, 2},
+                         {2, 19, 9, 19, 3, 1, 1, 19, 1},
+                         {2, 20, 8, 20, 5, 2, 2, 20, 1},
+                         {1, 17, 10, 17, 3, 1, 2, 17, 2},
                          // 3x3 stride 1 (Winograd applies): odd output and a partial channel block,
                          // several images per pass, no padding.
-                         {2, 5, 9, 7, 3, 1, 1, 1, 1}, {3, 16, 7, 24, 3, 1, 1, 1, 1}, {2, 3, 6, 9, 3, 1, 0, 1, 1},
+                         {2, 5, 9, 7, 3, 1, 1, 1, 1},
+                         {3, 16, 7, 24, 3, 1, 1, 1, 1},
+                         {2, 3, 6, 9, 3, 1, 0, 1, 1},
                          // Rows of 15 and more (whole-vector row copies), stride 2 on a wide input.
-                         {2, 3, 17, 9, 3, 1, 1, 1, 1}, {2, 4, 37, 8, 3, 2, 1, 1, 1},
+                         {2, 3, 17, 9, 3, 1, 1, 1, 1},
+                         {2, 4, 37, 8, 3, 2, 1, 1, 1},
                          // One image with enough work for co-vector to share its rows with a helper thread.
-                         {1, 16, 28, 24, 3, 1, 1, 1, 1}};
+                         {1, 16, 28, 24, 3, 1, 1, 1, 1},
+                         // ... or, with an odd number of rows up to 7, its output-channel halves
+                         // (stride 1 and 2, 64 and 32 outputs).
+                         {1, 32, 7, 64, 3, 1, 1, 1, 1},
+                         {1, 32, 14, 64, 3, 2, 1, 1, 1},
+                         {1, 128, 5, 32, 3, 1, 1, 1, 1}};
     const Shp s = cases[shapeCase];
     std::mt19937 rng(static_cast<unsigned>(100 + shapeCase));
     Tensor X = randomTensor({s.n, s.c, s.h, s.h}, rng);

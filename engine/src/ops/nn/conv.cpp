@@ -285,6 +285,26 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     const int T =
         pieces > 1 ? kernels::kSharedSlots : static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
     if (directScratch_.size() < static_cast<size_t>(T * S)) directScratch_.resize(static_cast<size_t>(T * S));
+    // Up to 7 output rows split unevenly (7x7: one thread does 4 rows of 7):
+    // halves of the output channels instead, each a plan of its own over the
+    // whole image (the input is read by both; the outputs are separate planes).
+    const int64_t half = Cout_ / 2;
+    if (pieces > 1 && Ho <= 7 && Ho % 2 == 1 && half % 16 == 0) {
+      for (int h = 0; h < 2; ++h) {
+        kernels::CoVectorConvPlan& hp = coVecHalves_[h];
+        if (hp.cin != Cin_ || hp.cout != half || !planMatches(hp) || hp.packed.empty()) {
+          hp = planFor<kernels::CoVectorConvPlan>();
+          hp.cin = Cin_;
+          hp.cout = half;
+          hp.init();
+          hp.pack(w + h * half * Cin_ * win_.kSize());
+        }
+      }
+      return kernels::runShared(2, [&](int64_t i, int slot) {
+        coVecHalves_[i].run(x, y + i * half * P, directScratch_.data() + slot * S, b ? b + i * half : nullptr, act,
+                            r ? r + i * half * P : nullptr);
+      });
+    }
     if (pieces > 1)
       return kernels::runShared(pieces, [&](int64_t i, int slot) {
         pl.run(x, y, directScratch_.data() + slot * S, b, act, r, Ho * i / pieces, Ho * (i + 1) / pieces);
@@ -540,6 +560,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   kernels::Winograd43Plan wino43_;
   kernels::Winograd43NmPlan wino43nm_;
   kernels::CoVectorConvPlan coVec_;
+  kernels::CoVectorConvPlan coVecHalves_[2];  // one image on two threads by output-channel halves (coVectorPath)
   bool dwInterleaved_ = false;
   std::vector<std::vector<float>> dwPacked_;
   std::vector<float> directScratch_;
