@@ -38,7 +38,7 @@ std::atomic<long> gBuffers{0}, gSmall{0};
 const bool kTrace = std::getenv("TOPIARY_ALLOC_TRACE") != nullptr;
 thread_local bool tInHook = false;
 inline void noteAlloc(size_t bytes) {
-  if (!gCounting.load(std::memory_order_relaxed)) return;
+  if (!gCounting.load(std::memory_order_relaxed) || tInHook) return;  // not the trace's own (backtrace allocates)
   if (bytes < kBufferBytes) {
     gSmall.fetch_add(1, std::memory_order_relaxed);
     return;

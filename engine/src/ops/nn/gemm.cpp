@@ -163,8 +163,12 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
     }
     const Mode mode = transA_ ? Mode::Dense : mode_;
     // The packed kernel starts its accumulators from one bias row (when all
-    // rows share it) instead of reading back a prefilled output.
-    const float* biasRow = !filled && mode == Mode::Packed && cr == 1 ? packedBias(hasC ? C : nullptr, cc, N) : nullptr;
+    // rows share it) instead of reading back a prefilled output. The row is
+    // built in the tuning run too (which prefilled the output), so that a
+    // later run allocates nothing: a shard of a split batch may run only
+    // its warm-up before a run that is counted.
+    const float* row = mode == Mode::Packed && cr == 1 ? packedBias(hasC ? C : nullptr, cc, N) : nullptr;
+    const float* biasRow = filled ? nullptr : row;
     if (!filled && !biasRow) fillBias();
     product(a, b, y, M, N, K, threads, mode, biasRow);
     if (!act_.none() && mode != Mode::Packed) act_.apply(Y.f(), M * N);
