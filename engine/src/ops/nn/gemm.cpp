@@ -60,7 +60,9 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
     if ((flattenA_ ? A.rank() < 2 || transA_ : A.rank() != 2) || B.rank() != 2)
       return Status::badInput("Gemm needs 2-D inputs, got " + shapeToString(A.shape()) + " and " +
                               shapeToString(B.shape()));
-    const int64_t rowsA = A.dim(0), colsA = rowsA > 0 ? A.numel() / rowsA : 0;  // A as 2-D
+    const int64_t rowsA = A.dim(0);
+    int64_t colsA = 1;  // A as 2-D (also with no rows)
+    for (int d = 1; d < A.rank(); ++d) colsA *= A.dim(d);
     int64_t M = transA_ ? colsA : rowsA, K = transA_ ? rowsA : colsA;
     int64_t Kb = transB_ ? B.dim(1) : B.dim(0), N = transB_ ? B.dim(0) : B.dim(1);
     if (K != Kb)
