@@ -198,7 +198,7 @@ Result<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const Exe
   }
   // One thread: convolutional graphs only, in chunks whose activations stay in cache.
   const bool convs = std::any_of(run.nodes.begin(), run.nodes.end(), [](const Node& n) { return n.opType == "Conv"; });
-  if (options.optimizeForInference && (ex->ctx_.threads > 1 || convs) && shardable(run)) {
+  if (options.optimizeForInference && options.splitBatch && (ex->ctx_.threads > 1 || convs) && shardable(run)) {
     // A convolutional graph goes in chunks of 4 images, whose activations stay
     // in the core's cache from one layer to the next (a whole batch of 256
     // goes through memory at every layer: 1.2-1.4x the CPU time of chunks of

@@ -53,6 +53,7 @@ void layers(const std::string& name, const std::string& pattern, const Graph& g,
   ExecutorOptions o;
   o.threads = 1;
   o.optimizeForInference = true;
+  o.splitBatch = false;  // every layer's input is then the whole batch's tensor
   auto ex = Executor::create(g, o);
   if (!ex) return (void)std::fprintf(stderr, "%s: %s\n", name.c_str(), ex.status().message().c_str());
   Tensor x = makeInputLike(g.inputs[0], batch).value();

@@ -6,6 +6,7 @@
 #include <QtTest>
 #include <cmath>
 #include <random>
+#include <set>
 
 #include "engine/test_ops_nn_helpers.h"
 #include "kernels/activation.h"
@@ -349,6 +350,32 @@ class TestKernels : public QObject {
     QCOMPARE(folds, bns);
     // The source graph is untouched: BatchNorm still runs in the plain executor.
     QCOMPARE((*a)->nodeCount(), g->nodes.size());
+    // splitBatch off: the same outputs, and every intermediate tensor it
+    // offers holds all 37 images (the split run keeps only the outputs and
+    // what their producers read).
+    ExecutorOptions whole = fast;
+    whole.splitBatch = false;
+    auto c = Executor::create(g.value(), whole);
+    QVERIFY(c.isOk());
+    QVERIFY((*c)->run(x).isOk());
+    diff = testutil::maxAbsDiff((*c)->output(0), (*a)->output(0));
+    QVERIFY2(diff < 2e-4, qPrintable(QString("whole batch: max difference %1").arg(diff)));
+    int offered = 0, dropped = 0;
+    std::set<std::string> produced;  // activations: outputs of earlier nodes
+    for (size_t i = 0; i < (*c)->nodeCount(); ++i) {
+      for (const std::string& in : (*c)->runNode(i).inputs) {
+        if (!produced.count(in)) continue;
+        const Tensor* t = (*c)->value(in);
+        if (!t) continue;  // stored channels-last
+        ++offered;
+        QCOMPARE(t->shape()[0], int64_t(37));
+        const Tensor* inB = (*b)->value(in);
+        dropped += inB == nullptr;
+      }
+      for (const std::string& out : (*c)->runNode(i).outputs) produced.insert(out);
+    }
+    QVERIFY(offered >= 2);
+    QVERIFY2(dropped > 0, "the split run was expected to drop intermediate tensors");
   }
 
   // A fused Conv refuses backward instead of returning a wrong gradient.

@@ -33,6 +33,12 @@ struct ExecutorOptions {
   // on its slice on one thread: one fork/join per run instead of one per
   // operator, which also keeps a busy machine from stalling every layer.
   bool optimizeForInference = false;
+  // With optimizeForInference: whether such a batch may be split (above) or
+  // run in chunks of a few images on one thread (convolutional graphs). Off,
+  // the batch runs whole, layer after layer, so that value() and
+  // nodeInputs() hold every intermediate tensor of the whole batch (per-layer
+  // timing at a given batch, as bench_nm_layers does); slower on big batches.
+  bool splitBatch = true;
   // Dynamic (run-time) pruning, with optimizeForInference only: when >= 0,
   // each Conv reading an activation skips, per image, the input channels
   // whose max |x| is <= this value (0: exact zeros, same result up to
@@ -157,10 +163,10 @@ class Executor {
   std::unique_ptr<SplitPool> pool_;
   std::vector<int> keptSlots_;
   std::vector<Tensor> chunkInputs_;
-  std::vector<std::vector<Tensor>> chunkKept_;  // [chunk][kept tensor]
+  std::vector<std::vector<Tensor>> chunkKept_;                   // [chunk][kept tensor]
   std::vector<std::vector<double>> chunkSkipped_, chunkSilent_;  // [chunk][image]: dynamicSkippedFlops() of a split run
   bool lastRunSharded_ = false;
-  int64_t chunkImages_ = 0;  // images per chunk of a split run of a convolutional graph (0: not one)
+  int64_t chunkImages_ = 0;          // images per chunk of a split run of a convolutional graph (0: not one)
   std::unique_ptr<ZeroFeed> zeros_;  // inputs of runOnZeros()
   uint64_t maxTensorBytes_ = uint64_t(4) << 30;
   std::shared_ptr<KernelTuneCache> tuneCache_;
@@ -203,6 +209,5 @@ struct ZeroFeed {
   ZeroFeed(const ZeroFeed&) = delete;
   ZeroFeed& operator=(const ZeroFeed&) = delete;
 };
-
 
 }  // namespace topiary
