@@ -71,9 +71,17 @@ class CountHelperCpu {
 // counted them (only grows; take differences).
 double helperCpuSeconds();
 
-// Work (multiply-adds counted as 2) from which one image's layer is worth
-// sharing: about 15 us on one core here. resnet8's 14x14 and 7x7 layers of
-// 1.8 MFLOP each took 22 us alone and ~14 us shared.
-constexpr double kSharedMinFlops = 1.5e6;
+// Work (multiply-adds counted as 2) from which one image's layer is shared
+// (the co-vector and F(4x4, 3x3) paths at batch 1 on two threads or more):
+// about 3-6 us on one core here. resnet8's 14x14 and 7x7 layers of 1.8 MFLOP
+// each took 22 us alone and ~14 us shared. Smaller layers are shared too:
+// a layer the caller runs alone writes its output over lines the helper
+// read in the run before (the next layer's share of its input), and each
+// such line is first taken back from the other core: writing 50 KB the
+// other core had read took 8 us against 1.3 us (standalone, this machine).
+// From 1.5 MFLOP down to 0.2, resnet8 at batch 1 on two threads went from
+// 0.1223-0.1245 ms to 0.1195-0.1206 (its 1x1 projections, 0.2-0.4 MFLOP,
+// now shared; 6 interleaved pairs); mobilenet-tiny stayed at 0.067.
+constexpr double kSharedMinFlops = 0.2e6;
 
 }  // namespace topiary::kernels
