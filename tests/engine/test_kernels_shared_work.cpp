@@ -6,7 +6,8 @@
 // (kernels/threading.h) is one thread inside pieces and per thread, and
 // Eigen never splits a product itself. Then ops::parallelFor on the same
 // helpers: contiguous chunks that cover [0, n) once, at least minChunk
-// long; kernels::productRows against one Eigen product.
+// long; kernels::productRows against one Eigen product. First of all,
+// kernels::wakeHelpers on the process's first job.
 #include <Eigen/Core>
 #include <QtTest>
 #include <algorithm>
@@ -52,6 +53,23 @@ bool runJobs(int jobs, int seed) {
 class TestKernelsSharedWork : public QObject {
   Q_OBJECT
  private slots:
+  // First, before any other job of this process: the helper threads start
+  // with the process's first job, usually after it was published, and they
+  // used to skip it. wakeHelpers' caller waits in its piece for a helper to
+  // take the other one (a second here, for a loaded machine).
+  void firstJobGetsAHelper() {
+    QVERIFY(kernels::wakeHelpers(2, std::chrono::seconds(1)));
+    QVERIFY(kernels::wakeHelpers(2, std::chrono::seconds(1)));
+    // One thread, or nested in a piece: nothing to wake, and no waiting.
+    QVERIFY(!kernels::wakeHelpers(1, std::chrono::seconds(1)));
+    std::atomic<int> woke{0}, ran{0};
+    kernels::runPieces(2, 2, [&](int64_t, int) {
+      woke += kernels::wakeHelpers(2, std::chrono::seconds(1));
+      ++ran;
+    });
+    QCOMPARE(ran.load(), 2);
+    QCOMPARE(woke.load(), 0);
+  }
   void everyPieceOnce() { QVERIFY(runJobs(3000, 1)); }
 
   void twoCallers() {

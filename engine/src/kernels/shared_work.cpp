@@ -126,7 +126,10 @@ class Pool {
   void serve(int slot) {
     ThreadsScope one(1);
     tInPiece = true;  // this thread only ever runs pieces
-    uint64_t seen = genOf(word_.load());
+    // The generation before the first job: a job published before this
+    // thread started is joined too (it used to be skipped, so the first
+    // job of the process never had a helper).
+    uint64_t seen = 0;
     for (;;) {
       uint64_t w;
       auto newJob = [&] {
@@ -166,6 +169,20 @@ Pool& pool() {
 }  // namespace
 
 bool inSharedWork() { return tInPiece; }
+
+bool wakeHelpers(int threads, std::chrono::microseconds limit) {
+  if (threads < 2 || tInPiece) return false;
+  // Two pieces: the caller takes piece 0 and waits in it for a helper to
+  // take piece 1 (from the back), or runs piece 1 itself after `limit`.
+  std::atomic<bool> helped{false};
+  runPieces(2, std::min(threads, kSharedSlots), [&](int64_t piece, int slot) {
+    if (slot != 0)
+      helped.store(true, std::memory_order_release);
+    else if (piece == 0)
+      spinUntil([&] { return helped.load(std::memory_order_acquire); }, limit);
+  });
+  return helped.load();
+}
 
 CountHelperCpu::CountHelperCpu(bool on) : saved_(tCountHelperCpu) { tCountHelperCpu = on; }
 CountHelperCpu::~CountHelperCpu() { tCountHelperCpu = saved_; }

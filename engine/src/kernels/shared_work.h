@@ -14,6 +14,7 @@
 // sleep.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 
 namespace topiary::kernels {
@@ -49,6 +50,14 @@ inline void runShared(int64_t pieces, PieceFn fn) { runPieces(pieces, kSharedSlo
 
 // True while the calling thread runs a piece of runPieces().
 bool inSharedWork();
+// Gets a helper running before a shared kernel is timed: a sleeping helper
+// starts tens of microseconds after the job that woke it, so the first
+// layer of a network, timed right after the helpers' last job, saw every
+// piece run by the caller (resnet8's stem: the shared co-vector kernel
+// timed 7.9 us, as on one thread, and lost to the 6.1 us direct kernel).
+// Returns whether a helper took part within `limit` (false with one thread,
+// nested in a piece, when the helpers are busy, or on a loaded machine).
+bool wakeHelpers(int threads, std::chrono::microseconds limit = std::chrono::microseconds(2000));
 
 // Counts the helpers' CPU time for the calling thread while it lives: the
 // CPU seconds a helper spends running pieces of this thread's jobs are

@@ -493,6 +493,10 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     }
     // Time on a few images only: a kernel's cost per image hardly depends on
     // the batch, and the whole batch would make the first run slow.
+    // One image on two threads: each kernel is timed with a helper already
+    // running (kernels::wakeHelpers; the helpers sleep again 200 us after
+    // their last job, less than the kernels timed before this one may take).
+    const bool wake = modes.size() > 1 && N_ == 1 && rawThreads_ > 1;
     const int64_t fullBatch = N_;
     N_ = std::min<int64_t>(N_, 8);
     double best = 1e300;
@@ -501,6 +505,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
         mode_ = m;
         break;
       }
+      if (wake) kernels::wakeHelpers(rawThreads_, std::chrono::microseconds(1000));
       double t = kernels::fastestOf(3, [&] {
         if (m == Mode::Direct || m == Mode::SparseDirect || m == Mode::NmDirect)
           directPath(x, w, b, y, threads, m);
