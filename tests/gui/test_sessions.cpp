@@ -114,7 +114,7 @@ void TestSessions::autosaveAfterChange() {
   QVERIFY(!s->hasRecovery());
   QSignalSpy saved(s, &SessionStore::autosaved);
   w->document()->editAllSparsity(0.25);
-  QVERIFY(saved.wait(5000));
+  QVERIFY(saved.wait(30000));
   QVERIFY(s->hasRecovery());
   QJsonObject json;
   QString err;
@@ -124,7 +124,7 @@ void TestSessions::autosaveAfterChange() {
   saved.clear();
   w->document()->editAllSparsity(0.3);
   w->document()->editAllSparsity(0.35);
-  QVERIFY(saved.wait(5000));
+  QVERIFY(saved.wait(30000));
   QTest::qWait(400);
   QCOMPARE(saved.count(), 1);
   QVERIFY(SessionStore::readJson(s->autosavePath(), json, &err));
