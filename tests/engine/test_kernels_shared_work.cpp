@@ -70,6 +70,26 @@ class TestKernelsSharedWork : public QObject {
     QCOMPARE(ran.load(), 2);
     QCOMPARE(woke.load(), 0);
   }
+  // While another thread's job holds the helpers, wakeHelpers runs inline
+  // and returns at once instead of waiting out its limit.
+  void wakeWhileHelpersBusy() {
+    std::atomic<bool> holding{false}, release{false};
+    std::thread other([&] {
+      kernels::runPieces(2, 2, [&](int64_t piece, int) {
+        if (piece != 0) return;
+        holding = true;
+        while (!release.load()) std::this_thread::yield();
+      });
+    });
+    while (!holding.load()) std::this_thread::yield();
+    const auto t0 = std::chrono::steady_clock::now();
+    const bool woke = kernels::wakeHelpers(2, std::chrono::seconds(20));
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    release = true;
+    other.join();
+    QVERIFY(!woke);
+    QVERIFY2(waited < 10, qPrintable(QString("waited %1 s").arg(waited)));
+  }
   void everyPieceOnce() { QVERIFY(runJobs(3000, 1)); }
 
   void twoCallers() {

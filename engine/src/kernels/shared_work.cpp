@@ -174,11 +174,13 @@ bool wakeHelpers(int threads, std::chrono::microseconds limit) {
   if (threads < 2 || tInPiece) return false;
   // Two pieces: the caller takes piece 0 and waits in it for a helper to
   // take piece 1 (from the back), or runs piece 1 itself after `limit`.
+  // When another caller holds the helpers, runPieces runs both pieces
+  // inline (not inside shared work): then nothing is waited for.
   std::atomic<bool> helped{false};
   runPieces(2, std::min(threads, kSharedSlots), [&](int64_t piece, int slot) {
     if (slot != 0)
       helped.store(true, std::memory_order_release);
-    else if (piece == 0)
+    else if (piece == 0 && tInPiece)
       spinUntil([&] { return helped.load(std::memory_order_acquire); }, limit);
   });
   return helped.load();
