@@ -56,10 +56,11 @@ class TestKernelsSharedWork : public QObject {
   // First, before any other job of this process: the helper threads start
   // with the process's first job, usually after it was published, and they
   // used to skip it. wakeHelpers' caller waits in its piece for a helper to
-  // take the other one (a second here, for a loaded machine).
+  // take the other one (up to 10 s here, for a loaded machine; it returns
+  // as soon as a helper comes).
   void firstJobGetsAHelper() {
-    QVERIFY(kernels::wakeHelpers(2, std::chrono::seconds(1)));
-    QVERIFY(kernels::wakeHelpers(2, std::chrono::seconds(1)));
+    QVERIFY(kernels::wakeHelpers(2, std::chrono::seconds(10)));
+    QVERIFY(kernels::wakeHelpers(2, std::chrono::seconds(10)));
     // One thread, or nested in a piece: nothing to wake, and no waiting.
     QVERIFY(!kernels::wakeHelpers(1, std::chrono::seconds(1)));
     std::atomic<int> woke{0}, ran{0};
