@@ -73,8 +73,8 @@ inline double threadCpuSeconds() {
 // layers on two threads fell back to one-thread kernels (resnet8 0.13 ->
 // 0.18 ms). Wall time itself is what fails under load: a helper the OS does
 // not schedule, or another process's slices, decide the choice by chance.
-// With more than one helper their times are summed, which overstates a
-// shared kernel (this favours not sharing).
+// With more than one helper their times would be summed, overstating a
+// shared kernel; the batch-1 shared paths use one (kSharedSlots).
 template <class F>
 double fastestOf(int repeats, F&& f) {
   const bool cpu = currentThreads() == 1 && threadCpuSeconds() >= 0;

@@ -264,15 +264,20 @@ class Conv final : public Kernel, public kernels::KernelChoice {
 
   // kernels/co_vector_conv.h per image (frozen weights: packed once per
   // geometry); images split over workers.
+  // A co-vector plan for `cout` outputs whose weights start at w (frozen:
+  // packed again only when the geometry changes).
+  void coVectorPlan(kernels::CoVectorConvPlan& pl, int64_t cout, const float* w) {
+    if (pl.cin == Cin_ && pl.cout == cout && planMatches(pl) && !pl.packed.empty()) return;
+    pl = planFor<kernels::CoVectorConvPlan>();
+    pl.cin = Cin_;
+    pl.cout = cout;
+    pl.init();
+    pl.pack(w);
+  }
+
   void coVectorPath(const float* x, const float* w, const float* b, float* y, int threads, const float* r = nullptr) {
     kernels::CoVectorConvPlan& pl = coVec_;
-    if (pl.cin != Cin_ || pl.cout != Cout_ || !planMatches(pl) || pl.packed.empty()) {
-      pl = planFor<kernels::CoVectorConvPlan>();
-      pl.cin = Cin_;
-      pl.cout = Cout_;
-      pl.init();
-      pl.pack(w);
-    }
+    coVectorPlan(pl, Cout_, w);
     const int64_t P = win_.outSize(), inN = win_.inSize(), S = pl.scratchFloats(), Ho = win_.out[1];
     const kernels::Activation* act = r ? &act_ : &pathAct_;
     // One image on two threads or more: its output rows in up to 4 pieces
@@ -290,16 +295,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     // whole image (the input is read by both; the outputs are separate planes).
     const int64_t half = Cout_ / 2;
     if (pieces > 1 && Ho <= 7 && Ho % 2 == 1 && half % 16 == 0) {
-      for (int h = 0; h < 2; ++h) {
-        kernels::CoVectorConvPlan& hp = coVecHalves_[h];
-        if (hp.cin != Cin_ || hp.cout != half || !planMatches(hp) || hp.packed.empty()) {
-          hp = planFor<kernels::CoVectorConvPlan>();
-          hp.cin = Cin_;
-          hp.cout = half;
-          hp.init();
-          hp.pack(w + h * half * Cin_ * win_.kSize());
-        }
-      }
+      for (int h = 0; h < 2; ++h) coVectorPlan(coVecHalves_[h], half, w + h * half * Cin_ * win_.kSize());
       return kernels::runShared(2, [&](int64_t i, int slot) {
         coVecHalves_[i].run(x, y + i * half * P, directScratch_.data() + slot * S, b ? b + i * half : nullptr, act,
                             r ? r + i * half * P : nullptr);
