@@ -53,6 +53,9 @@ class TestRecipe : public QObject {
     QTest::newRow("lr") << R"({"finetune": {"lr": -1}})" << "finetune.lr" << "-1";
     QTest::newRow("type") << R"({"finetune": {"epochs": "two"}})" << "finetune.epochs" << "two";
     QTest::newRow("steps") << R"({"schedule": {"steps": 0}})" << "schedule.steps" << "0";
+    // Positive, but 0 once stored as a 32-bit float: a saved recipe would not load.
+    QTest::newRow("lr underflow") << R"({"finetune": {"lr": 1e-50}})" << "finetune.lr" << "too small";
+    QTest::newRow("rho underflow") << R"({"admm": {"rho": 1e-40}})" << "admm.rho" << "too small";
     QTest::newRow("lr_schedule") << R"({"finetune": {"lr_schedule": "linear"}})" << "finetune.lr_schedule" << "linear";
   }
   void errorsNameKeyAndValue() {
@@ -99,6 +102,40 @@ class TestRecipe : public QObject {
     QVERIFY(!back->quantize.perChannel);
     QVERIFY(back->globalRanking);
     QCOMPARE(*back->layers.at("fc1.weight").sparsity, 0.9);
+  }
+
+  // N:M settings in a default whose granularity is not nm still matter: a
+  // layer that switches to nm inherits them, and they bound its own n or m.
+  // A saved recipe keeps them (it used to drop them, so this one re-loaded
+  // with 2:4 and then refused the layer's m = 2 as not above n).
+  void roundTripKeepsInheritedNM() {
+    auto r = parseRecipe(R"({"default": {"granularity": "filter", "sparsity": 0.5, "n": 1, "m": 2, "nm_pattern": "kernel"},
+      "layers": {"conv2": {"granularity": "nm", "m": 2}}})");
+    QVERIFY2(r.isOk(), r.status().message().c_str());
+    nlohmann::json saved = recipeToJson(r.value());
+    QCOMPARE(saved["default"]["n"].get<int>(), 1);
+    QCOMPARE(saved["default"]["m"].get<int>(), 2);
+    auto back = recipeFromJson(saved);
+    QVERIFY2(back.isOk(), back.status().message().c_str());
+    QCOMPARE(back->defaults.n, 1);
+    QCOMPARE(back->defaults.m, 2);
+    QVERIFY(back->defaults.nmKernel);
+    auto rr = resolveRecipe(lenet(), back.value());
+    QVERIFY2(rr.isOk(), rr.status().message().c_str());
+    bool found = false;
+    for (const auto& [weight, c] : rr->config.layers)
+      if (weight.find("conv2") != std::string::npos) {
+        found = true;
+        QCOMPARE(c.granularity, Granularity::NM);
+        QCOMPARE(c.n, 1);
+        QCOMPARE(c.m, 2);
+        QVERIFY(c.nmKernel);
+      }
+    QVERIFY(found);
+    // The built-in 2:4 tap pattern is still left out of a filter default.
+    auto plain = parseRecipe(R"({"default": {"granularity": "filter", "sparsity": 0.5}})");
+    QVERIFY(plain.isOk());
+    QVERIFY(!recipeToJson(plain.value())["default"].contains("n"));
   }
 
   void resolveAdaptsDefault() {

@@ -6,8 +6,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::Outcome o = fuzz::runRecipeTarget(data, size);
-  // A recipe we accepted and wrote back must load again: that is a bug, not
-  // a refusal, so make the fuzzer report it.
-  if (o.stage == fuzz::Stage::CreateRefused) std::abort();
+  // A recipe we accepted and wrote back must load again, with the same
+  // meaning: anything else is a bug, not a refusal, so make the fuzzer report it.
+  if (o.stage == fuzz::Stage::CreateRefused || o.stage == fuzz::Stage::RoundTripBroken) std::abort();
   return 0;
 }

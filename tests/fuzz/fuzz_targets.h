@@ -20,7 +20,8 @@ namespace fuzz {
 // How far an input got: refused by the loader, by Executor::create, by the
 // run, or all the way through. `message` holds the refusal.
 // RoundTripBroken: a model that loaded did not load again from its own
-// serialization with the same nodes and weights (a loader/saver bug).
+// serialization with the same nodes and weights, or a recipe re-loaded from
+// its own JSON with a different meaning (a loader/saver bug).
 enum class Stage { LoadRefused, CreateRefused, RunRefused, TooBigToRun, Ran, RoundTripBroken };
 
 struct Outcome {
@@ -74,14 +75,58 @@ inline Outcome runLoaderTarget(const uint8_t* data, size_t size) {
   return {Stage::Ran, ""};
 }
 
+// The first field in which two recipes differ that changes what the recipe
+// does ("" when none). Settings of a method or quantizer the recipe does not
+// use are not compared: a saved recipe leaves them out.
+inline std::string recipeDifference(const topiary::Recipe& a, const topiary::Recipe& b) {
+  auto sameLayer = [](const topiary::LayerPruneConfig& x, const topiary::LayerPruneConfig& y) {
+    return x.granularity == y.granularity && x.sparsity == y.sparsity && x.criterion == y.criterion && x.n == y.n &&
+           x.m == y.m && x.nmKernel == y.nmKernel && x.locked == y.locked;
+  };
+  if (!sameLayer(a.defaults, b.defaults)) return "default";
+  if (a.layers.size() != b.layers.size()) return "layers (count)";
+  for (const auto& [name, o] : a.layers) {
+    auto it = b.layers.find(name);
+    if (it == b.layers.end()) return "layers." + name + " (missing)";
+    const topiary::LayerOverride& p = it->second;
+    if (o.granularity != p.granularity || o.sparsity != p.sparsity || o.criterion != p.criterion || o.n != p.n ||
+        o.m != p.m || o.nmKernel != p.nmKernel || o.locked != p.locked)
+      return "layers." + name;
+  }
+  if (a.globalRanking != b.globalRanking) return "ranking";
+  if (a.method != b.method) return "method";
+  if (a.schedule.kind != b.schedule.kind || a.schedule.steps != b.schedule.steps ||
+      a.schedule.initialSparsity != b.schedule.initialSparsity)
+    return "schedule";
+  const auto &f = a.finetune, &g = b.finetune;
+  if (f.epochs != g.epochs || f.lr != g.lr || f.data != g.data || f.batch != g.batch || f.limit != g.limit ||
+      f.maxBatches != g.maxBatches || f.optimizer != g.optimizer || f.lrSchedule != g.lrSchedule ||
+      f.augmentShift != g.augmentShift || f.augmentFlip != g.augmentFlip)
+    return "finetune";
+  if (a.method == topiary::PruneMethod::Admm &&
+      (a.admm.rho != b.admm.rho || a.admm.iterations != b.admm.iterations || a.admm.epochs != b.admm.epochs ||
+       a.admm.rhoGrowth != b.admm.rhoGrowth))
+    return "admm";
+  if (a.method == topiary::PruneMethod::Dns &&
+      (a.dns.hysteresis != b.dns.hysteresis || a.dns.updateEvery != b.dns.updateEvery))
+    return "dns";
+  if (a.quantize.bits != b.quantize.bits) return "quantize.bits";
+  if (a.quantize.bits > 0 && (a.quantize.perChannel != b.quantize.perChannel || a.quantize.aware != b.quantize.aware))
+    return "quantize";
+  return "";
+}
+
 // Recipe text -> parseRecipe -> recipeToJson -> parse again (must succeed:
-// a saved recipe must load) -> resolve against a small LeNet-5.
+// a saved recipe must load, CreateRefused otherwise, and must mean the same,
+// RoundTripBroken otherwise) -> resolve against a small LeNet-5.
 inline Outcome runRecipeTarget(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
   auto r = topiary::parseRecipe(text);
   if (!r) return {Stage::LoadRefused, r.status().message()};
   auto again = topiary::recipeFromJson(topiary::recipeToJson(r.value()));
   if (!again) return {Stage::CreateRefused, "a parsed recipe does not re-load: " + again.status().message()};
+  if (std::string d = recipeDifference(r.value(), again.value()); !d.empty())
+    return {Stage::RoundTripBroken, "a saved recipe re-loads with a different '" + d + "'"};
   static const topiary::Graph lenet = [] {
     auto g = topiary::buildArchitecture("lenet5");
     return g ? std::move(g.value()) : topiary::Graph();

@@ -77,6 +77,19 @@ Status getInt(const json& v, const std::string& key, int64_t lo, int64_t hi, int
   return Status::ok();
 }
 
+// A positive number stored as a 32-bit float (a learning rate, ADMM's rho):
+// a value so small that it rounds to 0 is refused here, or the recipe would
+// save a 0 that the next load refuses as not positive.
+Status getPositiveFloat(const json& v, const std::string& key, double hi, float& out) {
+  double d;
+  TOPIARY_RETURN_IF_ERROR(getNumber(v, key, 0, hi, false, d));
+  if (d <= 0) return keyError(key, v, "must be positive");
+  float f = static_cast<float>(d);
+  if (!(f > 0) || !std::isnormal(f)) return keyError(key, v, "is too small (below 1.2e-38, the least normal 32-bit float)");
+  out = f;
+  return Status::ok();
+}
+
 Status getBool(const json& v, const std::string& key, bool& out) {
   if (!v.is_boolean()) return keyError(key, v, "is not true or false");
   out = v.get<bool>();
@@ -210,16 +223,11 @@ Result<Recipe> recipeFromJson(const json& j) {
     TOPIARY_RETURN_IF_ERROR(checkKeys(f, "finetune", {"epochs", "lr", "data", "batch", "limit", "max_batches", "optimizer",
                                                          "lr_schedule", "augment_shift", "augment_flip"}));
     int64_t i;
-    double d;
     if (f.contains("epochs")) {
       TOPIARY_RETURN_IF_ERROR(getInt(f["epochs"], "finetune.epochs", 0, 10000, i));
       r.finetune.epochs = static_cast<int>(i);
     }
-    if (f.contains("lr")) {
-      TOPIARY_RETURN_IF_ERROR(getNumber(f["lr"], "finetune.lr", 0, 10, false, d));
-      if (d <= 0) return keyError("finetune.lr", f["lr"], "must be positive");
-      r.finetune.lr = static_cast<float>(d);
-    }
+    if (f.contains("lr")) TOPIARY_RETURN_IF_ERROR(getPositiveFloat(f["lr"], "finetune.lr", 10, r.finetune.lr));
     if (f.contains("data")) TOPIARY_RETURN_IF_ERROR(getString(f["data"], "finetune.data", r.finetune.data));
     if (f.contains("batch")) {
       TOPIARY_RETURN_IF_ERROR(getInt(f["batch"], "finetune.batch", 1, 65536, i));
@@ -250,11 +258,7 @@ Result<Recipe> recipeFromJson(const json& j) {
     TOPIARY_RETURN_IF_ERROR(checkKeys(a, "admm", {"rho", "iterations", "epochs", "rho_growth"}));
     int64_t i;
     double d;
-    if (a.contains("rho")) {
-      TOPIARY_RETURN_IF_ERROR(getNumber(a["rho"], "admm.rho", 0, 1e6, false, d));
-      if (d <= 0) return keyError("admm.rho", a["rho"], "must be positive");
-      r.admm.rho = static_cast<float>(d);
-    }
+    if (a.contains("rho")) TOPIARY_RETURN_IF_ERROR(getPositiveFloat(a["rho"], "admm.rho", 1e6, r.admm.rho));
     if (a.contains("iterations")) {
       TOPIARY_RETURN_IF_ERROR(getInt(a["iterations"], "admm.iterations", 1, 1000, i));
       r.admm.iterations = static_cast<int>(i);
@@ -342,7 +346,10 @@ namespace {
 json layerToJson(const LayerPruneConfig& c) {
   json j = {{"granularity", granularityName(c.granularity)}, {"sparsity", c.sparsity},
             {"criterion", criterionName(c.criterion)}};
-  if (c.granularity == Granularity::NM) {
+  // n, m and the pattern also when the default granularity is not N:M: a
+  // layer that switches to nm inherits them, and they bound its own n or m.
+  const LayerPruneConfig builtIn;
+  if (c.granularity == Granularity::NM || c.n != builtIn.n || c.m != builtIn.m || c.nmKernel != builtIn.nmKernel) {
     j["n"] = c.n;
     j["m"] = c.m;
     j["nm_pattern"] = c.nmKernel ? "kernel" : "tap";
