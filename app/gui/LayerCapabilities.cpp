@@ -4,18 +4,6 @@
 
 #include "PrunePlan.h"
 
-namespace {
-
-bool hasBatchNorm(const topiary::Graph& graph, const topiary::DependencyGroup& g) {
-  for (const auto& m : g.members) {
-    for (const auto& n : graph.nodes)
-      if (n.label() == m && n.opType == "BatchNormalization") return true;
-  }
-  return false;
-}
-
-}  // namespace
-
 QString LayerCapabilities::inherited(const QString& g) const {
   if (supports(g)) return g;
   // The default's "filter" means neurons on a Gemm and the other way round.
@@ -87,8 +75,8 @@ LayerCapabilities LayerCapabilities::compute(const topiary::Graph& graph, const 
   const topiary::DependencyGroup* in =
       conv ? groupState(topiary::groupConsumedBy(groups, graph, L->node), why) : nullptr;
   const QString inWhy = conv ? why : QObject::tr("channel pruning applies to Conv layers");
-  caps.bnScaleFilter = out && hasBatchNorm(graph, *out);
-  caps.bnScaleChannel = in && hasBatchNorm(graph, *in);
+  caps.bnScaleFilter = out && topiary::groupHasBatchNorm(graph, *out);
+  caps.bnScaleChannel = in && topiary::groupHasBatchNorm(graph, *in);
 
   for (const QString& g : PrunePlan::granularities()) {
     QString reason;

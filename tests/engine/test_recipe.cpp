@@ -138,6 +138,36 @@ class TestRecipe : public QObject {
     QVERIFY(!recipeToJson(plain.value())["default"].contains("n"));
   }
 
+  // bn_scale as the default on a network whose squeeze-excite groups have no
+  // BatchNorm: those layers are left dense with a note (the shipped
+  // bn-slimming recipe used to fail on mobilenet-tiny), BN groups are pruned;
+  // bn_scale named for such a layer is an error naming the key.
+  void bnScaleDefaultSkipsGroupsWithoutBatchNorm() {
+    Graph g = testutil::architecture("mobilenet-tiny");
+    auto r = parseRecipe(R"({"default": {"granularity": "filter", "sparsity": 0.3, "criterion": "bn_scale"}})");
+    QVERIFY2(r.isOk(), r.status().message().c_str());
+    auto rr = resolveRecipe(g, r.value());
+    QVERIFY2(rr.isOk(), rr.status().message().c_str());
+    int skipped = 0;
+    for (const auto& n : rr->notes)
+      if (n.find("bn_scale does not apply") != std::string::npos) {
+        ++skipped;
+        QVERIFY2(n.find("se_reduce") != std::string::npos, n.c_str());
+      }
+    QCOMPARE(skipped, 4);  // block1..4_se_reduce
+    QVERIFY(!rr->config.layers.count("block1_se_reduce"));
+    QVERIFY(rr->config.layers.count("stem"));
+    QCOMPARE(rr->config.layers.at("stem").criterion, Criterion::BnScale);
+    auto named = parseRecipe(R"({"default": {"granularity": "filter", "sparsity": 0.3},
+      "layers": {"block2_se_reduce": {"criterion": "bn_scale"}}})");
+    QVERIFY(named.isOk());
+    auto bad = resolveRecipe(g, named.value());
+    QVERIFY(!bad.isOk());
+    QCOMPARE(bad.status().kind(), ErrorKind::BadInput);
+    QVERIFY2(bad.status().message().find("layers.block2_se_reduce.criterion") != std::string::npos,
+             bad.status().message().c_str());
+  }
+
   void resolveAdaptsDefault() {
     Graph g = lenet();
     auto r = parseRecipe(R"({"default": {"granularity": "filter", "sparsity": 0.5},

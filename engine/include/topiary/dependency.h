@@ -113,6 +113,10 @@ struct ImportanceOptions {
 Result<std::vector<double>> groupImportance(const Graph& graph, const DependencyGroup& group,
                                             const ImportanceOptions& options = {});
 
+// Whether some slice of the group is a BatchNormalization scale, which the
+// bn_scale criterion ranks (a squeeze-excite or plain Conv+ReLU group has none).
+bool groupHasBatchNorm(const Graph& graph, const DependencyGroup& group);
+
 // Indices of the `count` lowest scores, ascending by index (ties: lower index first).
 std::vector<int64_t> lowestChannels(const std::vector<double>& scores, int64_t count);
 

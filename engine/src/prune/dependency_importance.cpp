@@ -30,6 +30,11 @@ double randomScore(uint64_t seed, int64_t channel) {
 
 }  // namespace
 
+bool groupHasBatchNorm(const Graph& graph, const DependencyGroup& group) {
+  return std::any_of(group.slices.begin(), group.slices.end(),
+                     [&](const ChannelSlice& s) { return isBnScale(graph, s); });
+}
+
 Result<std::vector<double>> groupImportance(const Graph& graph, const DependencyGroup& group,
                                             const ImportanceOptions& options) {
   const std::string& crit = options.criterion;

@@ -120,6 +120,19 @@ Result<ResolvedRecipe> resolveRecipe(const Graph& graph, const Recipe& recipe, c
                             "); left dense");
         continue;
       }
+      // bn_scale from the default on a group without BatchNorm (a
+      // squeeze-excite or a plain Conv): left dense, like a default
+      // granularity that does not apply. Named for the layer, it is an error.
+      if (c.criterion == Criterion::BnScale && !groupHasBatchNorm(graph, (*groups)[static_cast<size_t>(gi)])) {
+        const bool criterionFromDefault = ex == explicitFor.end() || !ex->second->criterion;
+        if (!criterionFromDefault)
+          return Status::badInput("recipe key 'layers." + L.node + ".criterion': layer '" + L.node +
+                                  "' has no BatchNormalization in its dependency group, so bn_scale cannot rank it");
+        if (c.sparsity > 0)
+          out.notes.push_back(L.node + ": criterion bn_scale does not apply (no BatchNormalization in its dependency "
+                              "group); left dense");
+        continue;
+      }
       if (!groupsTaken.insert(gi).second) {
         out.notes.push_back(L.node + ": shares its dependency group with an earlier layer; pruned with it");
         continue;
