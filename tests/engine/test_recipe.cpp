@@ -158,6 +158,11 @@ class TestRecipe : public QObject {
     QVERIFY(!rr->config.layers.count("block1_se_reduce"));
     QVERIFY(rr->config.layers.count("stem"));
     QCOMPARE(rr->config.layers.at("stem").criterion, Criterion::BnScale);
+    // A model with no BatchNorm at all: nothing to rank, so an error, not a
+    // recipe that silently prunes nothing.
+    auto none = resolveRecipe(lenet(), r.value());
+    QVERIFY(!none.isOk());
+    QVERIFY2(none.status().message().find("default.criterion") != std::string::npos, none.status().message().c_str());
     auto named = parseRecipe(R"({"default": {"granularity": "filter", "sparsity": 0.3},
       "layers": {"block2_se_reduce": {"criterion": "bn_scale"}}})");
     QVERIFY(named.isOk());

@@ -1,4 +1,5 @@
 // resolveRecipe: "default" + "layers" -> one LayerPruneConfig per prunable layer.
+#include <algorithm>
 #include <set>
 
 #include "prune/mask_util.h"
@@ -92,6 +93,7 @@ Result<ResolvedRecipe> resolveRecipe(const Graph& graph, const Recipe& recipe, c
   };
 
   std::set<int> groupsTaken;
+  int bnScaleSkipped = 0;  // layers the default's bn_scale left dense
   for (const auto& L : layers) {
     auto ex = explicitFor.find(L.node);
     LayerPruneConfig c = recipe.defaults;
@@ -128,9 +130,11 @@ Result<ResolvedRecipe> resolveRecipe(const Graph& graph, const Recipe& recipe, c
         if (!criterionFromDefault)
           return Status::badInput("recipe key 'layers." + L.node + ".criterion': layer '" + L.node +
                                   "' has no BatchNormalization in its dependency group, so bn_scale cannot rank it");
-        if (c.sparsity > 0)
+        if (c.sparsity > 0) {
           out.notes.push_back(L.node + ": criterion bn_scale does not apply (no BatchNormalization in its dependency "
                               "group); left dense");
+          ++bnScaleSkipped;
+        }
         continue;
       }
       if (!groupsTaken.insert(gi).second) {
@@ -140,6 +144,11 @@ Result<ResolvedRecipe> resolveRecipe(const Graph& graph, const Recipe& recipe, c
     }
     out.config.layers[L.node] = c;
   }
+  if (bnScaleSkipped > 0 &&
+      std::none_of(out.config.layers.begin(), out.config.layers.end(),
+                   [](const auto& kv) { return kv.second.criterion == Criterion::BnScale && kv.second.sparsity > 0; }))
+    return Status::badInput("recipe key 'default.criterion': bn_scale ranks BatchNormalization scales, and no layer of "
+                            "this model that the default prunes has one");
   out.config.globalRanking = recipe.globalRanking;
   out.config.globalSparsity = recipe.defaults.sparsity;
   Status st = validatePruneConfig(graph, out.config);
