@@ -45,6 +45,7 @@ int cmdInfo(const QStringList& args) {
               static_cast<long long>(m->nonzeroParams),
               m->params ? 100.0 * static_cast<double>(m->nonzeroParams) / static_cast<double>(m->params) : 0.0,
               humanCount(m->flops).c_str(), humanBytes(static_cast<double>(m->sizeBytes)).c_str());
+  if (!m->flopsUnknown.empty()) std::printf("FLOPs and output shapes unknown: %s\n", m->flopsUnknown.c_str());
   return 0;
 }
 

@@ -28,6 +28,8 @@ std::shared_ptr<const LoadedModel> LoadedModel::fromGraph(topiary::Graph graph, 
   if (metrics) {
     m->metrics = metrics.value();
     m->metricsValid = true;
+    if (!m->metrics.flopsUnknown.empty())
+      m->warnings << QString::fromStdString("FLOPs and output shapes unknown: " + m->metrics.flopsUnknown);
   } else {
     m->warnings << QString::fromStdString("metrics unavailable: " + metrics.status().message());
   }

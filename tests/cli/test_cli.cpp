@@ -128,6 +128,27 @@ class TestCli : public QObject {
     QCOMPARE(j["params"].get<int64_t>(), expected);
   }
 
+  // A model whose input carries the shape Expand broadcasts to: zeros are
+  // not a valid shape, so FLOPs cannot be measured, but info still describes
+  // the model (exit 0) and says why FLOPs are missing (it used to fail).
+  void infoWithoutFlopsWhenZerosAreNoValidInput() {
+    std::string model = std::string(testutil::kOnnxTestData) + "/simple/test_expand_shape_model1/model.onnx";
+    auto r = runCli({"info", QString::fromStdString(model), "--json"});
+    QVERIFY2(r.finished && r.exitCode == 0, r.err.c_str());
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    QVERIFY(!j.is_discarded());
+    QVERIFY(j.contains("flops_unknown"));
+    QVERIFY2(j["flops_unknown"].get<std::string>().find("Expand") != std::string::npos, r.out.c_str());
+    QCOMPARE(j["layers"].size(), size_t(1));
+    QCOMPARE(j["inputs"].size(), size_t(2));
+    auto text = runCli({"info", QString::fromStdString(model)});
+    QVERIFY2(text.finished && text.exitCode == 0, text.err.c_str());
+    QVERIFY2(text.out.find("FLOPs and output shapes unknown") != std::string::npos, text.out.c_str());
+    // A model that runs on zeros has no such key.
+    auto ok = runCli({"info", QString::fromStdString(mlpPath_), "--json"});
+    QVERIFY(!nlohmann::json::parse(ok.out, nullptr, false).contains("flops_unknown"));
+  }
+
   void runReproducesConformanceOutputs() {
     int reproduced = 0;
     const char* cases[] = {"node/test_relu", "node/test_gemm_all_attributes", "node/test_flatten_axis1",

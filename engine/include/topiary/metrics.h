@@ -27,9 +27,14 @@ struct ModelMetrics {
   double flops = 0;
   int64_t sizeBytes = 0;  // serialized ONNX size
   std::vector<LayerMetrics> layers;
+  // Empty when shapes and FLOPs were measured. Otherwise why not: the run on
+  // zero inputs failed (an input that carries a shape, say), and flops and
+  // output shapes are left 0 and empty while the parameters are counted.
+  std::string flopsUnknown;
 };
 
-// Measures the graph by running it once at batch 1 (shapes, FLOPs).
+// Measures the graph by running it once at batch 1 on zeros (shapes, FLOPs);
+// fails only when no executor can be built (see ModelMetrics::flopsUnknown).
 Result<ModelMetrics> measureModel(const Graph& graph);
 
 // JSON with the design's keys: params, nonzero_params, flops, size_bytes, layers[].
