@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include <unistd.h>
+
 #include "commands.h"
 #include "topiary/dataset.h"
 #include "topiary/file_util.h"
@@ -49,8 +51,11 @@ int cmdSensitivity(const QStringList& args) {
   if (!ok2 || o.workers < 0 || o.workers > 256) return failBadInput("--workers must be a non-negative integer");
   o.agreement = p.isSet("agreement");
   bool json = p.isSet("json");
-  o.progress = [json](int done, int total) {
-    if (!json) std::fprintf(stderr, "\r%d/%d", done, total);
+  // A progress counter on a terminal only: redirected to a file, its
+  // carriage returns would run 90 counts into one line.
+  const bool tty = ::isatty(2) != 0 && !json;
+  o.progress = [tty](int done, int total) {
+    if (tty) std::fprintf(stderr, "\r%d/%d", done, total);
   };
   std::string path = str(p.positionalArguments()[0]);
   auto g = topiary::loadModel(path);
@@ -60,7 +65,7 @@ int cmdSensitivity(const QStringList& args) {
   auto data = topiary::loadDataset(str(p.value("data")), dopt);
   if (!data) return fail(data.status());
   auto r = topiary::runSensitivity(g.value(), data.value(), o);
-  if (!json) std::fprintf(stderr, "\n");
+  if (tty) std::fprintf(stderr, "\n");
   if (!r) return fail(r.status().withContext(path));
   nlohmann::json j = topiary::sensitivityToJson(r.value());
   j["model"] = path;
