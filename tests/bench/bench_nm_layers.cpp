@@ -9,7 +9,8 @@
 // GEMM, Winograd, co-vector; Gemm: Eigen or packed), the best 2:4 kernel and the two speed-ups.
 // --pattern kernel prunes kernel-wise ("nm_pattern": "kernel": 2 whole
 // kernels of every 4 input channels), which the kernel-wise 2:4 Winograd
-// (winograd43-nm) runs; tap (the default) is the per-tap pattern.
+// (winograd43-nm) and the kernel-wise 2:4 direct kernel (nm-kernel-direct)
+// run; tap (the default) is the per-tap pattern.
 //   bench_nm_layers [--model NAME ...] [--batch B ...] [--pattern tap|kernel ...] [--rounds R] [--kernels]
 // (--kernels also prints every kernel's median per layer).
 // Batch 4 is what a batch of 256 runs per layer (the executor's chunks).
@@ -44,7 +45,8 @@ double median(std::vector<double> v) {
 }
 
 bool isSparse(const std::string& k) {
-  return k == "2:4" || k == "csr" || k == "csr-direct" || k == "nm-direct" || k == "winograd43-nm";
+  return k == "2:4" || k == "csr" || k == "csr-direct" || k == "nm-direct" || k == "winograd43-nm" ||
+         k == "nm-kernel-direct";
 }
 
 bool gAllKernels = false;  // --kernels: every kernel's median too
@@ -66,7 +68,8 @@ void layers(const std::string& name, const std::string& pattern, const Graph& g,
   std::printf("| layer | op | direct (Gemm: Eigen) | best dense | best 2:4 | x direct | x best dense |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   const std::vector<std::string> convKernels = {"dense", "direct",     "winograd",  "winograd43",   "co-vector",
-                                                "2:4",   "csr-direct", "nm-direct", "winograd43-nm"};
+                                                "2:4",   "csr-direct", "nm-direct", "winograd43-nm",
+                                                "nm-kernel-direct"};
   const std::vector<std::string> gemmKernels = {"dense", "packed", "csr", "2:4"};
   for (size_t i = 0; i < (*ex)->nodeCount(); ++i) {
     const Node& node = (*ex)->runNode(i);

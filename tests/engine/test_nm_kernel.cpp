@@ -10,7 +10,10 @@
 // nm-direct) and timed against the others, also with a fused residual. The N:M Gemm kernel
 // (kernels/nm_gemm.h) likewise: outputs not multiples of 16, inputs not
 // multiples of 4, 1 to 19 rows (every row block), accumulation into Y, and
-// through the Gemm operator (alpha, bias, transB, fused Relu).
+// through the Gemm operator (alpha, bias, transB, fused Relu). And the
+// kernel-wise 2:4 direct kernel (kernels/nm_kernel_direct.h): whole kernels
+// kept per group of 4 input channels, 1x1 to 7x7, strides, dilation,
+// outputs not multiples of the block of 8, zero rows, and through Conv.
 #include <QtTest>
 #include <cmath>
 #include <random>
@@ -20,6 +23,7 @@
 #include "kernels/direct_conv.h"
 #include "kernels/kernel_choice.h"
 #include "kernels/nm_conv.h"
+#include "kernels/nm_kernel_direct.h"
 #include "kernels/nm_gemm.h"
 
 using topiary::kernels::Activation;
@@ -52,6 +56,19 @@ void pruneNm(std::vector<float>& w, int64_t cout, int64_t cin, int64_t taps, int
         for (size_t i = static_cast<size_t>(n); i < idx.size(); ++i)
           w[static_cast<size_t>((co * cin + idx[i]) * taps + t)] = 0.f;
       }
+}
+
+// Keeps at most n whole kernels of every m consecutive input channels of
+// each filter (random ones): the "nm_pattern": "kernel" pattern.
+void pruneKernelNm(std::vector<float>& w, int64_t cout, int64_t cin, int64_t taps, int n, int m, std::mt19937& rng) {
+  for (int64_t co = 0; co < cout; ++co)
+    for (int64_t c0 = 0; c0 < cin; c0 += m) {
+      std::vector<int64_t> idx;
+      for (int64_t ci = c0; ci < std::min<int64_t>(cin, c0 + m); ++ci) idx.push_back(ci);
+      std::shuffle(idx.begin(), idx.end(), rng);
+      for (size_t i = static_cast<size_t>(n); i < idx.size(); ++i)
+        std::fill_n(w.begin() + (co * cin + idx[i]) * taps, taps, 0.f);
+    }
 }
 
 double refAct(const Activation& a, double v) {
@@ -172,6 +189,144 @@ class TestNmKernel : public QObject {
       QVERIFY2(err <= 2e-6 * scale * std::sqrt(static_cast<double>(c.cin * taps)),
                qPrintable(QString("max error %1 (scale %2)").arg(err).arg(scale)));
     }
+  }
+
+  void kernelPlan_data() {
+    QTest::addColumn<int>("caseIndex");
+    QTest::addColumn<int>("variant");  // 0 plain, 1 bias + Relu, 2 bias + LeakyRelu with a zero row and a 1-kernel row
+    for (int i = 0; i < 11; ++i)
+      for (int v = 0; v < 3; ++v) QTest::newRow(qPrintable(QString("case%1 v%2").arg(i).arg(v))) << i << v;
+  }
+  void kernelPlan() {
+    QFETCH(int, caseIndex);
+    QFETCH(int, variant);
+    const Case cases[] = {
+        {20, 50, 12, 12, 5, 1, 0, 1, 2, 4},  // lenet5-caffe conv2: wide 96 = 48 + 48, 6 blocks of 8 and 2
+        {6, 16, 14, 14, 5, 1, 0, 1, 2, 4},   // lenet5 conv2: a last group of 2 channels
+        {8, 11, 6, 6, 5, 1, 2, 1, 2, 4},     // padding 2, 11 outputs (8 + 3)
+        {13, 17, 10, 7, 3, 1, 2, 2, 2, 4},   // dilation 2, 13 channels (last group of 1)
+        {16, 9, 9, 9, 3, 2, 1, 1, 2, 4},     // stride 2 (phase planes)
+        {64, 16, 4, 4, 7, 1, 3, 1, 2, 4},    // 7x7 taps
+        {12, 8, 8, 8, 2, 1, 0, 1, 2, 4},     // 2x2 taps, 7x7 output (wide 64: 32 + 32)
+        {16, 24, 8, 8, 1, 1, 0, 1, 2, 4},    // 1x1 in place, output written in place
+        {16, 8, 9, 9, 3, 1, 1, 1, 1, 4},     // 1:4
+        {24, 7, 16, 16, 3, 1, 1, 1, 2, 8},   // 2:8, wide 256 ending on 16 (4 x 48 + 32 + 32)
+        {4, 1, 3, 3, 3, 1, 1, 1, 2, 4},      // one output, one group (wide 16)
+    };
+    const Case c = cases[caseIndex];
+    std::mt19937 rng(static_cast<unsigned>(57 * caseIndex + variant));
+    const int64_t taps = c.k * c.k;
+    std::vector<float> x = randomValues(static_cast<size_t>(c.cin * c.H * c.W), rng);
+    std::vector<float> w = randomValues(static_cast<size_t>(c.cout * c.cin * taps), rng);
+    std::vector<float> b = randomValues(static_cast<size_t>(c.cout), rng);
+    pruneKernelNm(w, c.cout, c.cin, taps, c.n, c.m, rng);
+    if (variant == 2) {
+      // Output 0 keeps one kernel, output 1 (when there is one) none.
+      std::fill(w.begin() + taps, w.begin() + c.cin * taps, 0.f);
+      if (c.cout > 1) std::fill(w.begin() + c.cin * taps, w.begin() + 2 * c.cin * taps, 0.f);
+    }
+    Activation act;
+    if (variant == 1) act.kind = Activation::Kind::Relu;
+    if (variant == 2) {
+      act.kind = Activation::Kind::LeakyRelu;
+      act.alpha = 0.1f;
+    }
+    const float* bias = variant > 0 ? b.data() : nullptr;
+    DirectConvPlan p = planFor(c);
+    p.pack(w.data());
+    topiary::kernels::NmKernelDirectPlan nm;
+    QVERIFY(nm.build(p, w.data()));
+    QVERIFY(nm.builtFor(p));
+    std::vector<float> scratch(static_cast<size_t>(p.scratchFloats()), 7.f);  // stale scratch must not leak in
+    std::vector<float> y(static_cast<size_t>(c.cout * p.Ho * p.Wo), -3.f);
+    for (int run = 0; run < 2; ++run) {
+      nm.run(p, x.data(), y.data(), scratch.data(), bias, &act);
+      const std::vector<double> ref = refConv(c, p.Ho, p.Wo, x, w, bias, act);
+      double err = 0, scale = 1;
+      for (size_t i = 0; i < ref.size(); ++i) {
+        err = std::max(err, std::fabs(y[i] - ref[i]));
+        scale = std::max(scale, std::fabs(ref[i]));
+      }
+      QVERIFY2(err <= 2e-6 * scale * std::sqrt(static_cast<double>(c.cin * taps)),
+               qPrintable(QString("max error %1 (scale %2)").arg(err).arg(scale)));
+    }
+  }
+
+  // The kernel-wise plan refuses weights without whole zero kernels: dense,
+  // the per-tap pattern (zeros at different channels per tap), 3 kernels of
+  // 4 kept, fewer input channels than a group.
+  void kernelPlanRefuses() {
+    std::mt19937 rng(21);
+    const Case c{16, 8, 9, 9, 3, 1, 1, 1, 2, 4};
+    const int64_t taps = 9;
+    DirectConvPlan p = planFor(c);
+    std::vector<float> w = randomValues(static_cast<size_t>(c.cout * c.cin * taps), rng);
+    topiary::kernels::NmKernelDirectPlan nm;
+    QVERIFY(!nm.build(p, w.data()));
+    std::vector<float> tap = w;
+    pruneNm(tap, c.cout, c.cin, taps, 2, 4, rng);
+    QVERIFY(!nm.build(p, tap.data()));
+    std::vector<float> three = w;
+    pruneKernelNm(three, c.cout, c.cin, taps, 3, 4, rng);
+    QVERIFY(!nm.build(p, three.data()));
+    QVERIFY(!nm.builtFor(p));
+    const Case few{3, 8, 9, 9, 3, 1, 1, 1, 2, 4};
+    DirectConvPlan pf = planFor(few);
+    std::vector<float> wf = randomValues(static_cast<size_t>(few.cout * few.cin * taps), rng);
+    pruneKernelNm(wf, few.cout, few.cin, taps, 2, 4, rng);
+    QVERIFY(!nm.build(pf, wf.data()));
+  }
+
+  void convKernelPattern_data() {
+    QTest::addColumn<QString>("kernel");
+    QTest::addColumn<int>("threads");
+    for (const char* k : {"nm-kernel-direct", ""})
+      for (int t : {1, 2})
+        QTest::newRow(qPrintable(QString("%1 t%2").arg(k[0] ? k : "auto").arg(t))) << QString(k) << t;
+  }
+  // Through the Conv operator: kernel-wise 2:4 5x5 weights, bias, fused
+  // Relu, a batch over the workers; the forced kernel reports itself.
+  void convKernelPattern() {
+    QFETCH(QString, kernel);
+    QFETCH(int, threads);
+    using namespace topiary;
+    std::mt19937 rng(8);
+    const Case c{12, 10, 11, 11, 5, 1, 2, 1, 2, 4};
+    const int64_t N = 3, taps = 25;
+    Tensor X = nntest::randomTensor({N, c.cin, c.H, c.W}, rng);
+    Tensor W = nntest::randomTensor({c.cout, c.cin, c.k, c.k}, rng);
+    Tensor B = nntest::randomTensor({c.cout}, rng);
+    std::vector<float> w(W.f(), W.f() + W.numel());
+    pruneKernelNm(w, c.cout, c.cin, taps, 2, 4, rng);
+    std::copy(w.begin(), w.end(), W.f());
+    std::map<std::string, Attribute> attrs{{"topiary.frozen", Attribute::ofInt(1)},
+                                           {"pads", Attribute::ofInts({2, 2, 2, 2})}};
+    if (!kernel.isEmpty()) attrs["topiary.kernel"] = Attribute::ofString(kernel.toStdString());
+    Node actNode;
+    Activation relu;
+    relu.kind = Activation::Kind::Relu;
+    relu.toNode(actNode);
+    for (auto& kv : actNode.attrs) attrs[kv.first] = kv.second;
+    auto k = nntest::build("Conv", attrs);
+    QVERIFY(static_cast<bool>(k));
+    RunContext ctx;
+    ctx.threads = threads;
+    std::string why;
+    for (int run = 0; run < 2; ++run) {
+      std::vector<Tensor> out = nntest::run(*k.value(), {&X, &W, &B}, 1, ctx, &why);
+      QVERIFY2(!out.empty(), why.c_str());
+      double err = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        std::vector<float> xn(X.f() + n * c.cin * c.H * c.W, X.f() + (n + 1) * c.cin * c.H * c.W);
+        const std::vector<double> ref = refConv(c, c.H, c.W, xn, w, B.f(), relu);
+        for (size_t i = 0; i < ref.size(); ++i)
+          err = std::max(err, std::fabs(out[0].at(n * c.cout * c.H * c.W + static_cast<int64_t>(i)) - ref[i]));
+      }
+      QVERIFY2(err < 1e-4, qPrintable(QString("max error %1").arg(err)));
+    }
+    const std::string choice = dynamic_cast<const kernels::KernelChoice&>(*k.value()).kernelChoice();
+    if (!kernel.isEmpty()) QVERIFY2(choice.rfind("nm-kernel-direct", 0) == 0, choice.c_str());
+    QVERIFY2(choice.find("50%") != std::string::npos, choice.c_str());
   }
 
   // The detector: the tightest pattern that holds, or none.

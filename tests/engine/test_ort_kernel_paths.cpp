@@ -37,7 +37,7 @@ namespace {
 constexpr double kTol = 1e-4;
 
 const char* const kForced[] = {"dense", "packed",     "direct",    "winograd",  "winograd43",   "co-vector",
-                               "csr",   "2:4",        "csr-direct", "nm-direct", "winograd43-nm"};
+                               "csr",   "2:4",        "csr-direct", "nm-direct", "winograd43-nm", "nm-kernel-direct"};
 
 struct Variant {
   const char* name;

@@ -17,6 +17,7 @@
 #include "kernels/direct_conv.h"
 #include "kernels/kernel_choice.h"
 #include "kernels/nm_conv.h"
+#include "kernels/nm_kernel_direct.h"
 #include "kernels/parallel_product.h"
 #include "kernels/shared_work.h"
 #include "kernels/sparse_matrix.h"
@@ -82,7 +83,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
       return Status::ok();
     }
     if (frozen_ && tunedBatch_ != tuneKey()) tune(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, ctx.tuneCache);
-    if (mode_ == Mode::Direct || mode_ == Mode::SparseDirect || mode_ == Mode::NmDirect)
+    if (direct(mode_))
       directPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_);
     else if (winograd(mode_))  // these two add the residual per plane while in cache
       winogradPath(mode_, X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, R ? R->f() : nullptr);
@@ -172,8 +173,13 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads, N_)));
   }
 
-  enum class Mode { Dense, Csr, Nm, Direct, SparseDirect, Winograd, CoVector, Winograd43, NmDirect, Winograd43Nm };
+  enum class Mode { Dense, Csr, Nm, Direct, SparseDirect, Winograd, CoVector, Winograd43, NmDirect, Winograd43Nm,
+                    NmKernelDirect };
   static bool winograd(Mode m) { return m == Mode::Winograd || m == Mode::Winograd43 || m == Mode::Winograd43Nm; }
+  // The kernels on DirectConvPlan's layout (directPath()).
+  static bool direct(Mode m) {
+    return m == Mode::Direct || m == Mode::SparseDirect || m == Mode::NmDirect || m == Mode::NmKernelDirect;
+  }
 
   // 2-D convolutions without groups can skip im2col (kernels/direct_conv.h).
   bool directApplies() const { return group_ == 1 && twoD(); }
@@ -217,7 +223,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   }
 
   // kernels/direct_conv.h per image; images split over workers.
-  // SparseDirect: the CSR-with-input-offsets form; NmDirect: N:M rows (kernels/nm_conv.h); frozen weights only.
+  // SparseDirect: the CSR-with-input-offsets form; NmDirect: N:M rows (kernels/nm_conv.h); NmKernelDirect:
+  // kernel-wise N:M (kernels/nm_kernel_direct.h); frozen weights only.
   void directPath(const float* x, const float* w, const float* b, float* y, int threads, Mode mode = Mode::Direct) {
     kernels::DirectConvPlan& pl = direct_;
     if (configure(pl, Cin_, Cout_) || pl.packed.empty()) {  // frozen weights: packed once per geometry
@@ -226,6 +233,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     }
     if (mode == Mode::SparseDirect && directCsr_.rows == 0) directCsr_ = pl.sparseOffsets(w);
     if (mode == Mode::NmDirect && !nmConv_.builtFor(pl)) nmConv_.build(pl, w);
+    if (mode == Mode::NmKernelDirect && !nmKernel_.builtFor(pl)) nmKernel_.build(pl, w);
     const int64_t P = win_.outSize(), inN = win_.inSize();
     const int64_t S = mode == Mode::NmDirect ? nmConv_.scratchFloats(pl) : pl.scratchFloats();
     const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
@@ -235,6 +243,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
         for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n)
           if (mode == Mode::NmDirect)
             nmConv_.run(pl, x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b, &pathAct_);
+          else if (mode == Mode::NmKernelDirect)
+            nmKernel_.run(pl, x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b, &pathAct_);
           else if (mode == Mode::SparseDirect)
             pl.runSparse(directCsr_, x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b,
                          &pathAct_);
@@ -436,6 +446,9 @@ class Conv final : public Kernel, public kernels::KernelChoice {
         hasNm_ = true;
         hasNmDirect_ = directApplies() && kernels::hasChannelNmPattern(w, Cout_, Cin_, win_.kSize());
         hasWino43Nm_ = winogradApplies() && kernels::hasKernelNmPattern(w, Cout_, Cin_, 9);
+        // A kernel larger than 1x1 (a 1x1 kernel-wise pattern is the per-tap one, which nm-direct runs).
+        hasNmKernelDirect_ =
+            directApplies() && win_.kSize() > 1 && kernels::hasKernelNmPattern(w, Cout_, Cin_, win_.kSize());
         for (int64_t g = 0; g < group_; ++g) {
           const float* wg = w + g * CoutG * Kc;
           csr_.push_back(kernels::CsrMatrix::fromDense(wg, CoutG, Kc));
@@ -454,6 +467,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     if (hasNmDirect_) modes.push_back(Mode::NmDirect);
     if (winogradApplies()) modes.insert(modes.end(), {Mode::Winograd, Mode::Winograd43});
     if (hasWino43Nm_) modes.push_back(Mode::Winograd43Nm);
+    if (hasNmKernelDirect_) modes.push_back(Mode::NmKernelDirect);
     const bool coVector = directApplies() && kernels::CoVectorConvPlan::applies(win_.s[1], win_.s[2]);
     if (coVector) modes.push_back(Mode::CoVector);
     // topiary.kernel forces one of the kernels that apply (tests, benchmarks).
@@ -466,7 +480,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
                                                      {"winograd", Mode::Winograd},
                                                      {"winograd43", Mode::Winograd43},
                                                      {"co-vector", Mode::CoVector},
-                                                     {"winograd43-nm", Mode::Winograd43Nm}};
+                                                     {"winograd43-nm", Mode::Winograd43Nm},
+                                                     {"nm-kernel-direct", Mode::NmKernelDirect}};
     for (const auto& f : forcible)
       if (forced_ == f.first && std::find(modes.begin(), modes.end(), f.second) != modes.end()) modes = {f.second};
     std::string key;  // a layer seen before (same shapes, zero pattern) reuses its choice
@@ -503,7 +518,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
       }
       if (wake) kernels::wakeHelpers(rawThreads_, std::chrono::microseconds(1000));
       double t = kernels::fastestOf(3, [&] {
-        if (m == Mode::Direct || m == Mode::SparseDirect || m == Mode::NmDirect)
+        if (direct(m))
           directPath(x, w, b, y, threads, m);
         else if (winograd(m))
           winogradPath(m, x, w, b, y, threads);
@@ -522,7 +537,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     char pct[16];
     std::snprintf(pct, sizeof pct, " %.0f%%", 100.0 * density_);
     const char* names[] = {"dense",    "csr",       "2:4",        "direct",    hasNm_ ? "2:4-direct" : "csr-direct",
-                           "winograd", "co-vector", "winograd43", "nm-direct", "winograd43-nm"};
+                           "winograd", "co-vector", "winograd43", "nm-direct", "winograd43-nm", "nm-kernel-direct"};
     choice_ = names[static_cast<int>(mode_)];
     if (!csr_.empty()) choice_ += pct;
   }
@@ -544,6 +559,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   // Frozen weights: sparse forms (per group) and the kernel picked per batch size.
   static constexpr double kMaxSparseDensity = 0.75;
   bool frozen_ = false, sparseBuilt_ = false, hasNm_ = false, hasNmDirect_ = false, hasWino43Nm_ = false;
+  bool hasNmKernelDirect_ = false;
   std::string forced_;
   double density_ = 1;
   std::vector<kernels::CsrMatrix> csr_;
@@ -554,6 +570,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   int64_t tuneKey() const { return N_ > 1 ? 2 : 1; }
   kernels::CsrMatrix directCsr_;
   kernels::NmConvPlan nmConv_;
+  kernels::NmKernelDirectPlan nmKernel_;
   std::string choice_ = "dense";
   kernels::DirectConvPlan direct_, dw_;
   kernels::DepthwisePlan dwi_;
