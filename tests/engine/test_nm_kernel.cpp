@@ -115,6 +115,55 @@ DirectConvPlan planFor(const Case& c) {
   return p;
 }
 
+// One Conv operator run (stride 1, same padding): weights pruned per tap or
+// kernel-wise, bias, fused Relu, three images over the workers, twice;
+// outputs against the double-precision convolution. With `kernel` forced,
+// the choice must name `forcedName`; the density is shown either way.
+void checkConv(const Case& c, bool wholeKernels, const QString& kernel, int threads, unsigned seed,
+               const char* forcedName) {
+  using namespace topiary;
+  std::mt19937 rng(seed);
+  const int64_t N = 3, taps = c.k * c.k;
+  Tensor X = nntest::randomTensor({N, c.cin, c.H, c.W}, rng);
+  Tensor W = nntest::randomTensor({c.cout, c.cin, c.k, c.k}, rng);
+  Tensor B = nntest::randomTensor({c.cout}, rng);
+  std::vector<float> w(W.f(), W.f() + W.numel());
+  if (wholeKernels)
+    pruneKernelNm(w, c.cout, c.cin, taps, c.n, c.m, rng);
+  else
+    pruneNm(w, c.cout, c.cin, taps, c.n, c.m, rng);
+  std::copy(w.begin(), w.end(), W.f());
+  std::map<std::string, Attribute> attrs{{"topiary.frozen", Attribute::ofInt(1)},
+                                         {"pads", Attribute::ofInts({c.pad, c.pad, c.pad, c.pad})}};
+  if (!kernel.isEmpty()) attrs["topiary.kernel"] = Attribute::ofString(kernel.toStdString());
+  Node actNode;
+  Activation relu;
+  relu.kind = Activation::Kind::Relu;
+  relu.toNode(actNode);
+  for (auto& kv : actNode.attrs) attrs[kv.first] = kv.second;
+  auto k = nntest::build("Conv", attrs);
+  QVERIFY(static_cast<bool>(k));
+  RunContext ctx;
+  ctx.threads = threads;
+  std::string why;
+  for (int run = 0; run < 2; ++run) {
+    std::vector<Tensor> out = nntest::run(*k.value(), {&X, &W, &B}, 1, ctx, &why);
+    QVERIFY2(!out.empty(), why.c_str());
+    double err = 0;
+    for (int64_t n = 0; n < N; ++n) {
+      std::vector<float> xn(X.f() + n * c.cin * c.H * c.W, X.f() + (n + 1) * c.cin * c.H * c.W);
+      const std::vector<double> ref = refConv(c, c.H, c.W, xn, w, B.f(), relu);
+      for (size_t i = 0; i < ref.size(); ++i)
+        err = std::max(err, std::fabs(out[0].at(n * c.cout * c.H * c.W + static_cast<int64_t>(i)) - ref[i]));
+    }
+    QVERIFY2(err < 1e-4, qPrintable(QString("max error %1").arg(err)));
+  }
+  const std::string choice = dynamic_cast<const kernels::KernelChoice&>(*k.value()).kernelChoice();
+  if (!kernel.isEmpty()) QVERIFY2(choice.rfind(forcedName, 0) == 0, choice.c_str());
+  QVERIFY2(choice.find("50%") != std::string::npos, choice.c_str());  // the density shown with the kernel
+}
+
+
 }  // namespace
 
 class TestNmKernel : public QObject {
@@ -289,44 +338,7 @@ class TestNmKernel : public QObject {
   void convKernelPattern() {
     QFETCH(QString, kernel);
     QFETCH(int, threads);
-    using namespace topiary;
-    std::mt19937 rng(8);
-    const Case c{12, 10, 11, 11, 5, 1, 2, 1, 2, 4};
-    const int64_t N = 3, taps = 25;
-    Tensor X = nntest::randomTensor({N, c.cin, c.H, c.W}, rng);
-    Tensor W = nntest::randomTensor({c.cout, c.cin, c.k, c.k}, rng);
-    Tensor B = nntest::randomTensor({c.cout}, rng);
-    std::vector<float> w(W.f(), W.f() + W.numel());
-    pruneKernelNm(w, c.cout, c.cin, taps, 2, 4, rng);
-    std::copy(w.begin(), w.end(), W.f());
-    std::map<std::string, Attribute> attrs{{"topiary.frozen", Attribute::ofInt(1)},
-                                           {"pads", Attribute::ofInts({2, 2, 2, 2})}};
-    if (!kernel.isEmpty()) attrs["topiary.kernel"] = Attribute::ofString(kernel.toStdString());
-    Node actNode;
-    Activation relu;
-    relu.kind = Activation::Kind::Relu;
-    relu.toNode(actNode);
-    for (auto& kv : actNode.attrs) attrs[kv.first] = kv.second;
-    auto k = nntest::build("Conv", attrs);
-    QVERIFY(static_cast<bool>(k));
-    RunContext ctx;
-    ctx.threads = threads;
-    std::string why;
-    for (int run = 0; run < 2; ++run) {
-      std::vector<Tensor> out = nntest::run(*k.value(), {&X, &W, &B}, 1, ctx, &why);
-      QVERIFY2(!out.empty(), why.c_str());
-      double err = 0;
-      for (int64_t n = 0; n < N; ++n) {
-        std::vector<float> xn(X.f() + n * c.cin * c.H * c.W, X.f() + (n + 1) * c.cin * c.H * c.W);
-        const std::vector<double> ref = refConv(c, c.H, c.W, xn, w, B.f(), relu);
-        for (size_t i = 0; i < ref.size(); ++i)
-          err = std::max(err, std::fabs(out[0].at(n * c.cout * c.H * c.W + static_cast<int64_t>(i)) - ref[i]));
-      }
-      QVERIFY2(err < 1e-4, qPrintable(QString("max error %1").arg(err)));
-    }
-    const std::string choice = dynamic_cast<const kernels::KernelChoice&>(*k.value()).kernelChoice();
-    if (!kernel.isEmpty()) QVERIFY2(choice.rfind("nm-kernel-direct", 0) == 0, choice.c_str());
-    QVERIFY2(choice.find("50%") != std::string::npos, choice.c_str());
+    checkConv({12, 10, 11, 11, 5, 1, 2, 1, 2, 4}, true, kernel, threads, 8, "nm-kernel-direct");
   }
 
   // The detector: the tightest pattern that holds, or none.
@@ -369,44 +381,7 @@ class TestNmKernel : public QObject {
   void conv() {
     QFETCH(QString, kernel);
     QFETCH(int, threads);
-    using namespace topiary;
-    std::mt19937 rng(3);
-    const Case c{12, 10, 9, 9, 3, 1, 1, 1, 2, 4};
-    const int64_t N = 3, taps = 9;
-    Tensor X = nntest::randomTensor({N, c.cin, c.H, c.W}, rng);
-    Tensor W = nntest::randomTensor({c.cout, c.cin, c.k, c.k}, rng);
-    Tensor B = nntest::randomTensor({c.cout}, rng);
-    std::vector<float> w(W.f(), W.f() + W.numel());
-    pruneNm(w, c.cout, c.cin, taps, 2, 4, rng);
-    std::copy(w.begin(), w.end(), W.f());
-    std::map<std::string, Attribute> attrs{{"topiary.frozen", Attribute::ofInt(1)},
-                                           {"pads", Attribute::ofInts({1, 1, 1, 1})}};
-    if (!kernel.isEmpty()) attrs["topiary.kernel"] = Attribute::ofString(kernel.toStdString());
-    Node actNode;
-    Activation relu;
-    relu.kind = Activation::Kind::Relu;
-    relu.toNode(actNode);
-    for (auto& kv : actNode.attrs) attrs[kv.first] = kv.second;
-    auto k = nntest::build("Conv", attrs);
-    QVERIFY(static_cast<bool>(k));
-    RunContext ctx;
-    ctx.threads = threads;
-    std::string why;
-    for (int run = 0; run < 2; ++run) {
-      std::vector<Tensor> out = nntest::run(*k.value(), {&X, &W, &B}, 1, ctx, &why);
-      QVERIFY2(!out.empty(), why.c_str());
-      double err = 0;
-      for (int64_t n = 0; n < N; ++n) {
-        std::vector<float> xn(X.f() + n * c.cin * c.H * c.W, X.f() + (n + 1) * c.cin * c.H * c.W);
-        const std::vector<double> ref = refConv(c, c.H, c.W, xn, w, B.f(), relu);
-        for (size_t i = 0; i < ref.size(); ++i)
-          err = std::max(err, std::fabs(out[0].at(n * c.cout * c.H * c.W + static_cast<int64_t>(i)) - ref[i]));
-      }
-      QVERIFY2(err < 1e-4, qPrintable(QString("max error %1").arg(err)));
-    }
-    const std::string choice = dynamic_cast<const kernels::KernelChoice&>(*k.value()).kernelChoice();
-    if (!kernel.isEmpty()) QVERIFY2(choice.rfind("nm-direct", 0) == 0, choice.c_str());
-    QVERIFY2(choice.find("50%") != std::string::npos, choice.c_str());  // the density shown with the kernel
+    checkConv({12, 10, 9, 9, 3, 1, 1, 1, 2, 4}, false, kernel, threads, 3, "nm-direct");
   }
 
   // A fused residual (topiary.residual: Y = Relu(conv(X) + B + R)) on the

@@ -196,14 +196,8 @@ void DirectConvPlan::runPacked(const float* pack, const float* x, float* y, floa
                                const Activation* act) const {
   static const Activation kNone;
   if (!act) act = &kNone;
-  const float* xin = x;
+  const float* xin = paddedInput(x, scratch);
   float* ywide = writeThrough ? y : scratch + cin * plane + wide + 16;
-  if (!inPlaceInput) {
-    // Reads run up to `wide` floats past the last plane (lanes that are dropped).
-    std::fill(scratch, scratch + cin * plane + wide + 16, 0.f);
-    padInput(x, scratch);
-    xin = scratch;
-  }
   const int64_t taps = kH * kW;
   // An output written straight to y gets bias and activation in the
   // kernel's registers (finish() would be a second pass over it, which cost
@@ -222,13 +216,8 @@ void DirectConvPlan::runSparse(const CsrMatrix& offsets, const float* x, float* 
                                const Activation* act) const {
   static const Activation kNone;
   if (!act) act = &kNone;
-  const float* xin = x;
+  const float* xin = paddedInput(x, scratch);
   float* ywide = inPlaceOutput ? y : scratch + cin * plane + wide + 16;
-  if (!inPlaceInput) {
-    std::fill(scratch, scratch + cin * plane + wide + 16, 0.f);
-    padInput(x, scratch);
-    xin = scratch;
-  }
   csrTimesDense(offsets, xin, wide, 1, ywide, wide, 0, cout);
   finish(ywide, y, b, act);
 }
@@ -238,6 +227,13 @@ CsrMatrix DirectConvPlan::sparseOffsets(const float* w) const {
   CsrMatrix m = CsrMatrix::fromDense(w, cout, cin * taps);
   for (auto& c : m.colIndex) c = static_cast<int32_t>((c / taps) * plane + shifts[static_cast<size_t>(c % taps)]);
   return m;
+}
+
+const float* DirectConvPlan::paddedInput(const float* x, float* scratch) const {
+  if (inPlaceInput) return x;
+  std::fill(scratch, scratch + cin * plane + wide + 16, 0.f);
+  padInput(x, scratch);
+  return scratch;
 }
 
 void DirectConvPlan::finish(float* ywide, float* y, const float* b, const Activation* act) const {

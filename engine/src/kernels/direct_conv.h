@@ -54,6 +54,10 @@ struct DirectConvPlan {
                  const Activation* act) const;
   // Bias, activation and row compaction of the wide output.
   void finish(float* ywide, float* y, const float* b, const Activation* act) const;
+  // The input the kernels read: x itself when inPlaceInput, else x padded
+  // and phase-split into the front of `scratch` (cleared first: reads run up
+  // to `wide` floats past the last plane, into lanes that are dropped).
+  const float* paddedInput(const float* x, float* scratch) const;
   // Copies x with padding and phase split into buf (already zeroed).
   void padInput(const float* x, float* buf) const;
   // Same with the channel planes `channelStride` and the phase planes `phase`

@@ -187,14 +187,8 @@ void NmConvPlan::run(const DirectConvPlan& p, const float* x, float* y, float* s
   if (!builtFor(p)) return p.run(x, y, scratch, b, act);
   static const Activation kNone;
   if (!act) act = &kNone;
-  const float* xin = x;
+  const float* xin = p.paddedInput(x, scratch);
   float* ywide = p.inPlaceOutput ? y : scratch + p.cin * p.plane + p.wide + 16;
-  if (!p.inPlaceInput) {
-    // Reads run up to `wide` floats past the last plane (lanes that are dropped).
-    std::fill(scratch, scratch + p.cin * p.plane + p.wide + 16, 0.f);
-    p.padInput(x, scratch);
-    xin = scratch;
-  }
   if (chunks.empty()) std::fill(ywide, ywide + p.cout * p.wide, 0.f);  // all weights zero
   // Outputs in blocks of up to 6 vectors (fewer scalar loads of weights
   // and offsets per multiply-add), fewer when a chunk's staged runs would

@@ -4,6 +4,7 @@
 
 #include "kernels/activation.h"
 #include "kernels/direct_conv.h"
+#include "kernels/mask_cases.h"
 #include "kernels/vec.h"
 #include "kernels/winograd43_nm.h"
 
@@ -83,16 +84,7 @@ void chunk(const DirectConvPlan& p, const uint8_t* masks, const float* w, const 
     channel<k, V>(acc, xc, shifts, taps, w); \
     w += taps * bitCount(k);                 \
     break;
-#define TOPIARY_K4(k) TOPIARY_K1(k) TOPIARY_K1(k + 1) TOPIARY_K1(k + 2) TOPIARY_K1(k + 3)
-#define TOPIARY_K16(k) TOPIARY_K4(k) TOPIARY_K4(k + 4) TOPIARY_K4(k + 8) TOPIARY_K4(k + 12)
-#define TOPIARY_K64(k) TOPIARY_K16(k) TOPIARY_K16(k + 16) TOPIARY_K16(k + 32) TOPIARY_K16(k + 48)
-      TOPIARY_K64(0)
-      TOPIARY_K64(64)
-      TOPIARY_K64(128)
-      TOPIARY_K64(192)
-#undef TOPIARY_K64
-#undef TOPIARY_K16
-#undef TOPIARY_K4
+      TOPIARY_EACH_MASK(TOPIARY_K1)
 #undef TOPIARY_K1
     }
 #endif
@@ -142,14 +134,8 @@ void NmKernelDirectPlan::run(const DirectConvPlan& p, const float* x, float* y, 
   if (!builtFor(p)) return p.run(x, y, scratch, b, act);
   static const Activation kNone;
   if (!act) act = &kNone;
-  const float* xin = x;
+  const float* xin = p.paddedInput(x, scratch);
   float* ywide = p.inPlaceOutput ? y : scratch + p.cin * p.plane + p.wide + 16;
-  if (!p.inPlaceInput) {
-    // Reads run up to `wide` floats past the last plane (lanes that are dropped).
-    std::fill(scratch, scratch + p.cin * p.plane + p.wide + 16, 0.f);
-    p.padInput(x, scratch);
-    xin = scratch;
-  }
   // 48 outputs at a time (24 accumulators, 3 inputs and a weight fit the 32
   // registers), ending on 32 + 32 rather than 48 + 16, as the dense kernel.
   const int64_t tail = p.wide % 48 == 16 && p.wide >= 64 ? 64 : 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kernels/mask_cases.h"
 #include "kernels/vec.h"
 
 namespace topiary::kernels {
@@ -68,16 +69,7 @@ void product(const float* V, int64_t vStride, int64_t cin, const uint8_t* masks,
     channel<k, N, P>(acc, x, w, kept); \
     w += bitCount(k);                  \
     break;
-#define TOPIARY_K4(k) TOPIARY_K1(k) TOPIARY_K1(k + 1) TOPIARY_K1(k + 2) TOPIARY_K1(k + 3)
-#define TOPIARY_K16(k) TOPIARY_K4(k) TOPIARY_K4(k + 4) TOPIARY_K4(k + 8) TOPIARY_K4(k + 12)
-#define TOPIARY_K64(k) TOPIARY_K16(k) TOPIARY_K16(k + 16) TOPIARY_K16(k + 32) TOPIARY_K16(k + 48)
-        TOPIARY_K64(0)
-        TOPIARY_K64(64)
-        TOPIARY_K64(128)
-        TOPIARY_K64(192)
-#undef TOPIARY_K64
-#undef TOPIARY_K16
-#undef TOPIARY_K4
+      TOPIARY_EACH_MASK(TOPIARY_K1)
 #undef TOPIARY_K1
       }
     }
