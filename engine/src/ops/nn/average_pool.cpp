@@ -33,10 +33,7 @@ class AveragePool final : public Kernel {
             const float* xc = x + p * inN;
             float* yc = y + p * P;
             std::fill(yc, yc + P, 0.f);
-            for (int64_t kd = 0; kd < win_.k[0]; ++kd)
-              for (int64_t kh = 0; kh < win_.k[1]; ++kh)
-                for (int64_t kw = 0; kw < win_.k[2]; ++kw)
-                  forEachTap(win_, kd, kh, kw, [&](int64_t o, int64_t i) { yc[o] += xc[i]; });
+            forEachWindowTap(win_, [&](int64_t o, int64_t i) { yc[o] += xc[i]; });
             for (int64_t o = 0; o < P; ++o) yc[o] *= invCount_[static_cast<size_t>(o)];
           }
         },
@@ -66,11 +63,7 @@ class AveragePool final : public Kernel {
           for (int64_t p = p0; p < p1; ++p) {
             const float* gyc = gy + p * P;
             float* gxc = gx + p * inN;
-            for (int64_t kd = 0; kd < win_.k[0]; ++kd)
-              for (int64_t kh = 0; kh < win_.k[1]; ++kh)
-                for (int64_t kw = 0; kw < win_.k[2]; ++kw)
-                  forEachTap(win_, kd, kh, kw,
-                             [&](int64_t o, int64_t i) { gxc[i] += gyc[o] * invCount_[static_cast<size_t>(o)]; });
+            forEachWindowTap(win_, [&](int64_t o, int64_t i) { gxc[i] += gyc[o] * invCount_[static_cast<size_t>(o)]; });
           }
         },
         4);

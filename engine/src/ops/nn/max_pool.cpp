@@ -125,10 +125,7 @@ class MaxPool final : public Kernel {
           continue;
         }
         std::fill(yc, yc + P, std::numeric_limits<float>::lowest());
-        for (int64_t kd = 0; kd < win_.k[0]; ++kd)
-          for (int64_t kh = 0; kh < win_.k[1]; ++kh)
-            for (int64_t kw = 0; kw < win_.k[2]; ++kw)
-              forEachTap(win_, kd, kh, kw, [&](int64_t o, int64_t i) { yc[o] = std::max(yc[o], xc[i]); });
+        forEachWindowTap(win_, [&](int64_t o, int64_t i) { yc[o] = std::max(yc[o], xc[i]); });
       }
     });
   }
@@ -147,10 +144,7 @@ class MaxPool final : public Kernel {
             int64_t* am = argmax_.data() + p * P;
             std::fill(yc, yc + P, std::numeric_limits<T>::lowest());
             std::fill(am, am + P, int64_t(-1));
-            for (int64_t kd = 0; kd < win_.k[0]; ++kd)
-              for (int64_t kh = 0; kh < win_.k[1]; ++kh)
-                for (int64_t kw = 0; kw < win_.k[2]; ++kw)
-                  forEachTap(win_, kd, kh, kw, [&](int64_t o, int64_t i) {
+            forEachWindowTap(win_, [&](int64_t o, int64_t i) {
                     // Strict '>' keeps the first maximum in tap order, as ONNX's reference does.
                     if (am[o] < 0 || xc[i] > yc[o]) {
                       yc[o] = xc[i];

@@ -91,6 +91,29 @@ inline void forEachTap(const Window& w, int64_t kd, int64_t kh, int64_t kw, F&& 
   }
 }
 
+// Taps [lo, hi) of one axis that read a real input element for some output:
+// tap t reads o*s - pad + t*d, so t*d must lie in [pad - (out-1)*s, in-1+pad].
+// A kernel far wider than its padded input (legal with auto_pad SAME) would
+// otherwise cost a loop iteration per unreachable tap and output plane.
+inline void reachableTaps(int64_t k, int64_t d, int64_t outN, int64_t in, int64_t s, int64_t pad, int64_t& lo,
+                          int64_t& hi) {
+  auto floorDiv = [](int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); };
+  lo = outN <= 0 ? k : std::max<int64_t>(0, -floorDiv((outN - 1) * s - pad, d));  // ceil((pad - (out-1)s) / d)
+  hi = std::min<int64_t>(k, floorDiv(in - 1 + pad, d) + 1);
+  if (hi < lo) hi = lo;
+}
+
+// forEachTap for every tap of the window that can read a real input
+// element, in tap order (kd, kh, kw ascending).
+template <class F>
+inline void forEachWindowTap(const Window& w, F&& f) {
+  int64_t lo[3], hi[3];
+  for (int a = 0; a < 3; ++a) reachableTaps(w.k[a], w.d[a], w.out[a], w.in[a], w.s[a], w.padBegin[a], lo[a], hi[a]);
+  for (int64_t kd = lo[0]; kd < hi[0]; ++kd)
+    for (int64_t kh = lo[1]; kh < hi[1]; ++kh)
+      for (int64_t kw = lo[2]; kw < hi[2]; ++kw) forEachTap(w, kd, kh, kw, f);
+}
+
 // Parses auto_pad; error naming the value when unknown.
 Status parseAutoPad(const Node& node, const char* op, AutoPad& out);
 
