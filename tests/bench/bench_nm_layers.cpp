@@ -11,10 +11,15 @@
 // kernels of every 4 input channels), which the kernel-wise 2:4 Winograd
 // (winograd43-nm) and the kernel-wise 2:4 direct kernel (nm-kernel-direct)
 // run; tap (the default) is the per-tap pattern.
-//   bench_nm_layers [--model NAME ...] [--batch B ...] [--pattern tap|kernel ...] [--rounds R] [--kernels]
+//   bench_nm_layers [--model NAME ...] [--batch B ...] [--pattern tap|kernel ...] [--rounds R] [--threads T]
+//                   [--kernels]
 // (--kernels also prints every kernel's median per layer).
+// --threads T (default 1) runs each kernel with T threads and times it by
+// the wall clock (CPU time would not count a helper's share); at batch 1
+// on two threads that shows the kernels that share one image with a helper.
 // Batch 4 is what a batch of 256 runs per layer (the executor's chunks).
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -50,10 +55,15 @@ bool isSparse(const std::string& k) {
 }
 
 bool gAllKernels = false;  // --kernels: every kernel's median too
+int gThreads = 1;          // --threads
+
+double wallSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 void layers(const std::string& name, const std::string& pattern, const Graph& g, int64_t batch, int rounds) {
   ExecutorOptions o;
-  o.threads = 1;
+  o.threads = gThreads;
   o.optimizeForInference = true;
   o.splitBatch = false;  // every layer's input is then the whole batch's tensor
   auto ex = Executor::create(g, o);
@@ -63,8 +73,9 @@ void layers(const std::string& name, const std::string& pattern, const Graph& g,
   std::uniform_real_distribution<float> u(-1.f, 1.f);
   for (int64_t i = 0; i < x.numel(); ++i) x.at(i) = u(rng);
   if (!(*ex)->run(x)) return (void)std::fprintf(stderr, "%s: run failed\n", name.c_str());
-  std::printf("\n%s 2:4 (%s pattern), batch %lld, 1 thread: us per layer, median of %d\n", name.c_str(),
-              pattern.c_str(), static_cast<long long>(batch), rounds);
+  std::printf("\n%s 2:4 (%s pattern), batch %lld, %d thread(s) (%s time): us per layer, median of %d\n",
+              name.c_str(), pattern.c_str(), static_cast<long long>(batch), gThreads, gThreads > 1 ? "wall" : "CPU",
+              rounds);
   std::printf("| layer | op | direct (Gemm: Eigen) | best dense | best 2:4 | x direct | x best dense |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   const std::vector<std::string> convKernels = {"dense", "direct",     "winograd",  "winograd43",   "co-vector",
@@ -81,7 +92,7 @@ void layers(const std::string& name, const std::string& pattern, const Graph& g,
     std::vector<Tensor> ys(names.size());
     std::vector<std::vector<double>> times(names.size());
     RunContext ctx;
-    ctx.threads = 1;
+    ctx.threads = gThreads;
     for (size_t k = 0; k < names.size(); ++k) {
       Node n = node;
       n.attrs["topiary.frozen"] = Attribute::ofInt(1);
@@ -101,9 +112,9 @@ void layers(const std::string& name, const std::string& pattern, const Graph& g,
       for (size_t k = 0; k < names.size(); ++k) {
         if (!ks[k]) continue;
         std::vector<Tensor*> out{&ys[k]};
-        const double t0 = cpuSeconds();
+        const double t0 = gThreads > 1 ? wallSeconds() : cpuSeconds();
         (void)ks[k]->forward(in, out, ctx);
-        times[k].push_back(1e6 * (cpuSeconds() - t0));
+        times[k].push_back(1e6 * ((gThreads > 1 ? wallSeconds() : cpuSeconds()) - t0));
       }
     double direct = -1, dense = 1e300, sparse = 1e300;
     std::string denseName, sparseName;
@@ -142,6 +153,8 @@ int main(int argc, char** argv) {
       batches.push_back(std::atoll(argv[++i]));
     else if (a == "--pattern" && i + 1 < argc)
       patterns.push_back(argv[++i]);
+    else if (a == "--threads" && i + 1 < argc)
+      gThreads = std::max(1, std::atoi(argv[++i]));
     else if (a == "--kernels")
       gAllKernels = true;
     else if (a == "--rounds" && i + 1 < argc)
@@ -149,7 +162,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: bench_nm_layers [--model NAME ...] [--batch B ...] [--pattern tap|kernel ...] "
-                   "[--rounds R] [--kernels]\n");
+                   "[--rounds R] [--threads T] [--kernels]\n");
       return 2;
     }
   }

@@ -13,7 +13,8 @@
 // through the Gemm operator (alpha, bias, transB, fused Relu). And the
 // kernel-wise 2:4 direct kernel (kernels/nm_kernel_direct.h): whole kernels
 // kept per group of 4 input channels, 1x1 to 7x7, strides, dilation,
-// outputs not multiples of the block of 8, zero rows, and through Conv.
+// outputs not multiples of the block of 8, zero rows, whole images and row
+// pieces (batch 1 shared between threads), and through Conv.
 #include <QtTest>
 #include <cmath>
 #include <random>
@@ -116,14 +117,14 @@ DirectConvPlan planFor(const Case& c) {
 }
 
 // One Conv operator run (stride 1, same padding): weights pruned per tap or
-// kernel-wise, bias, fused Relu, three images over the workers, twice;
+// kernel-wise, bias, fused Relu, N images over the workers, twice;
 // outputs against the double-precision convolution. With `kernel` forced,
 // the choice must name `forcedName`; the density is shown either way.
 void checkConv(const Case& c, bool wholeKernels, const QString& kernel, int threads, unsigned seed,
-               const char* forcedName) {
+               const char* forcedName, int64_t N = 3) {
   using namespace topiary;
   std::mt19937 rng(seed);
-  const int64_t N = 3, taps = c.k * c.k;
+  const int64_t taps = c.k * c.k;
   Tensor X = nntest::randomTensor({N, c.cin, c.H, c.W}, rng);
   Tensor W = nntest::randomTensor({c.cout, c.cin, c.k, c.k}, rng);
   Tensor B = nntest::randomTensor({c.cout}, rng);
@@ -288,17 +289,45 @@ class TestNmKernel : public QObject {
     QVERIFY(nm.builtFor(p));
     std::vector<float> scratch(static_cast<size_t>(p.scratchFloats()), 7.f);  // stale scratch must not leak in
     std::vector<float> y(static_cast<size_t>(c.cout * p.Ho * p.Wo), -3.f);
-    for (int run = 0; run < 2; ++run) {
-      nm.run(p, x.data(), y.data(), scratch.data(), bias, &act);
-      const std::vector<double> ref = refConv(c, p.Ho, p.Wo, x, w, bias, act);
+    const std::vector<double> ref = refConv(c, p.Ho, p.Wo, x, w, bias, act);
+    auto check = [&](const char* how) {
       double err = 0, scale = 1;
       for (size_t i = 0; i < ref.size(); ++i) {
         err = std::max(err, std::fabs(y[i] - ref[i]));
         scale = std::max(scale, std::fabs(ref[i]));
       }
       QVERIFY2(err <= 2e-6 * scale * std::sqrt(static_cast<double>(c.cin * taps)),
-               qPrintable(QString("max error %1 (scale %2)").arg(err).arg(scale)));
+               qPrintable(QString("%1: max error %2 (scale %3)").arg(how).arg(err).arg(scale)));
+    };
+    for (int run = 0; run < 2; ++run) {
+      nm.run(p, x.data(), y.data(), scratch.data(), bias, &act);
+      check("whole image");
     }
+    // In row pieces, as two threads share one image: each piece with a
+    // scratch of its own holding stale values (only its rows are padded),
+    // every row written by exactly one piece (y refilled in between).
+    for (const int pieces : {2, 3}) {
+      if (p.Ho < pieces) continue;
+      std::fill(y.begin(), y.end(), -3.f);
+      std::vector<std::vector<float>> own(static_cast<size_t>(pieces),
+                                          std::vector<float>(static_cast<size_t>(p.scratchFloats()), 7.f));
+      for (int i = pieces - 1; i >= 0; --i)  // the last piece first: nothing may rely on the order
+        nm.runRows(p, x.data(), y.data(), own[static_cast<size_t>(i)].data(), bias, &act, p.Ho * i / pieces,
+                   p.Ho * (i + 1) / pieces);
+      check(pieces == 2 ? "2 row pieces" : "3 row pieces");
+    }
+    // Each row alone leaves every other row as it was.
+    const int64_t row = p.Ho / 2, plane = p.Ho * p.Wo;
+    std::fill(y.begin(), y.end(), -3.f);
+    nm.runRows(p, x.data(), y.data(), scratch.data(), bias, &act, row, row + 1);
+    for (int64_t co = 0; co < c.cout; ++co)
+      for (int64_t i = 0; i < plane; ++i) {
+        const size_t at = static_cast<size_t>(co * plane + i);
+        if (i / p.Wo == row)
+          QVERIFY2(std::fabs(y[at] - ref[at]) <= 1e-4 * std::max(1.0, std::fabs(ref[at])), "row alone");
+        else
+          QCOMPARE(y[at], -3.f);
+      }
   }
 
   // The kernel-wise plan refuses weights without whole zero kernels: dense,
@@ -329,16 +358,21 @@ class TestNmKernel : public QObject {
   void convKernelPattern_data() {
     QTest::addColumn<QString>("kernel");
     QTest::addColumn<int>("threads");
+    QTest::addColumn<int>("batch");
     for (const char* k : {"nm-kernel-direct", ""})
       for (int t : {1, 2})
-        QTest::newRow(qPrintable(QString("%1 t%2").arg(k[0] ? k : "auto").arg(t))) << QString(k) << t;
+        for (int n : {3, 1})
+          QTest::newRow(qPrintable(QString("%1 t%2 n%3").arg(k[0] ? k : "auto").arg(t).arg(n))) << QString(k) << t
+                                                                                                 << n;
   }
   // Through the Conv operator: kernel-wise 2:4 5x5 weights, bias, fused
-  // Relu, a batch over the workers; the forced kernel reports itself.
+  // Relu, a batch over the workers; the forced kernel reports itself. One
+  // image on two threads takes the row pieces shared with a helper.
   void convKernelPattern() {
     QFETCH(QString, kernel);
     QFETCH(int, threads);
-    checkConv({12, 10, 11, 11, 5, 1, 2, 1, 2, 4}, true, kernel, threads, 8, "nm-kernel-direct");
+    QFETCH(int, batch);
+    checkConv({12, 10, 11, 11, 5, 1, 2, 1, 2, 4}, true, kernel, threads, 8, "nm-kernel-direct", batch);
   }
 
   // The detector: the tightest pattern that holds, or none.

@@ -149,15 +149,17 @@ void copyEveryOther(const float* src, const float* xEnd, float* dst, int64_t n) 
 
 void DirectConvPlan::padInput(const float* x, float* buf) const { padInput(x, buf, plane, Hs * Ws); }
 
-void DirectConvPlan::padInput(const float* x, float* buf, int64_t channelStride, int64_t phase) const {
-  const int64_t cols = std::min(W, Wp - padL), rows = std::min(H, Hp - padT);
+void DirectConvPlan::padInput(const float* x, float* buf, int64_t channelStride, int64_t phase, int64_t ih0,
+                              int64_t ih1) const {
+  const int64_t cols = std::min(W, Wp - padL), rows = ih1 < 0 ? std::min(H, Hp - padT) : std::min({H, Hp - padT, ih1});
+  const int64_t first = std::max<int64_t>(0, ih0);
   const float* xEnd = x + cin * H * W;
   for (int64_t ci = 0; ci < cin; ++ci) {
     float* dst = buf + ci * channelStride;
     if (sW > 2) {
       // Column c = iw + padL goes to phase c % sW at c / sW; both kept
       // incrementally (no division per element).
-      for (int64_t ih = 0; ih < rows; ++ih) {
+      for (int64_t ih = first; ih < rows; ++ih) {
         const int64_t r = ih + padT;
         const float* src = x + (ci * H + ih) * W;
         float* row = dst + (r % sH) * sW * phase + (r / sH) * Ws;
@@ -175,12 +177,13 @@ void DirectConvPlan::padInput(const float* x, float* buf, int64_t channelStride,
     // Phase planes in memory order, rows in order within each (see copyRow).
     for (int64_t pr = 0; pr < sH; ++pr)
       for (int64_t pc = 0; pc < sW; ++pc) {
-        const int64_t ih0 = ((pr - padT) % sH + sH) % sH;   // first row with (ih + padT) % sH == pr
+        // first row from `first` with (ih + padT) % sH == pr
+        const int64_t ihp = first + ((pr - padT - first) % sH + sH) % sH;
         const int64_t iw0 = ((pc - padL) % sW + sW) % sW;   // first column with (iw + padL) % sW == pc
         if (iw0 >= cols) continue;
         const int64_t n = sW == 1 ? cols : (cols - iw0 + 1) / 2;
         float* plane0 = dst + (pr * sW + pc) * phase + (iw0 + padL) / sW;
-        for (int64_t ih = ih0; ih < rows; ih += sH) {
+        for (int64_t ih = ihp; ih < rows; ih += sH) {
           const float* src = x + (ci * H + ih) * W + iw0;
           float* row = plane0 + ((ih + padT) / sH) * Ws;
           if (sW == 1)
@@ -217,7 +220,7 @@ void DirectConvPlan::runSparse(const CsrMatrix& offsets, const float* x, float* 
   static const Activation kNone;
   if (!act) act = &kNone;
   const float* xin = paddedInput(x, scratch);
-  float* ywide = inPlaceOutput ? y : scratch + cin * plane + wide + 16;
+  float* ywide = wideOutput(y, scratch);
   csrTimesDense(offsets, xin, wide, 1, ywide, wide, 0, cout);
   finish(ywide, y, b, act);
 }
@@ -236,12 +239,34 @@ const float* DirectConvPlan::paddedInput(const float* x, float* scratch) const {
   return scratch;
 }
 
-void DirectConvPlan::finish(float* ywide, float* y, const float* b, const Activation* act) const {
+void DirectConvPlan::phaseRows(int64_t oh0, int64_t oh1, int64_t& q0, int64_t& q1) const {
+  q0 = std::min(oh0, Hs);
+  q1 = std::min(Hs, oh1 + (kH - 1) * dH / sH);
+}
+
+const float* DirectConvPlan::paddedInputRows(const float* x, float* scratch, int64_t oh0, int64_t oh1) const {
+  if (inPlaceInput) return x;
+  int64_t q0 = 0, q1 = 0;
+  phaseRows(oh0, oh1, q0, q1);
+  // Zero those phase rows of every phase plane, then copy the input rows
+  // that land in them (padded row r is phase row r / sH).
+  for (int64_t ci = 0; ci < cin; ++ci)
+    for (int64_t ph = 0; ph < sH * sW; ++ph) {
+      float* rows = scratch + ci * plane + ph * Hs * Ws + q0 * Ws;
+      std::fill(rows, rows + (q1 - q0) * Ws, 0.f);
+    }
+  padInput(x, scratch, plane, Hs * Ws, q0 * sH - padT, q1 * sH - padT);
+  return scratch;
+}
+
+void DirectConvPlan::finish(float* ywide, float* y, const float* b, const Activation* act, int64_t oh0,
+                            int64_t oh1) const {
+  if (oh1 < 0) oh1 = Ho;
   for (int64_t co = 0; co < cout; ++co) {
     const float bias = b ? b[co] : 0.f;
     float* yw = ywide + co * wide;
-    if (inPlaceOutput) {
-      if (!act->none() || bias != 0.f) act->applyWithBias(yw, Ho * Wo, bias);
+    if (ywide == y) {  // inPlaceOutput: channels Ho * Wo apart in both
+      if (!act->none() || bias != 0.f) act->applyWithBias(yw + oh0 * Wo, (oh1 - oh0) * Wo, bias);
       continue;
     }
     // Rows compacted with bias and activation on the way. Whole vectors
@@ -250,8 +275,8 @@ void DirectConvPlan::finish(float* ywide, float* y, const float* b, const Activa
     // channel's end the rest is copied exactly, since what follows may
     // belong to another thread.
     float* yc = y + co * Ho * Wo;
-    const int64_t end = Ho * Wo;
-    for (int64_t oh = 0; oh < Ho; ++oh) {
+    const int64_t end = oh1 * Wo;
+    for (int64_t oh = oh0; oh < oh1; ++oh) {
       int64_t k = 0;
       for (; k < Wo && oh * Wo + k + 16 <= end && oh * Ws + k + 16 <= wide; k += 16)
         store16(yc + oh * Wo + k, activate16(*act, load16(yw + oh * Ws + k) + bias));

@@ -52,17 +52,35 @@ struct DirectConvPlan {
   CsrMatrix sparseOffsets(const float* w) const;
   void runSparse(const CsrMatrix& offsets, const float* x, float* y, float* scratch, const float* b,
                  const Activation* act) const;
-  // Bias, activation and row compaction of the wide output.
-  void finish(float* ywide, float* y, const float* b, const Activation* act) const;
+  // Bias, activation and row compaction of the wide output, for output
+  // rows [oh0, oh1) (oh1 < 0: Ho) of every channel. Disjoint row ranges
+  // may be finished by different threads at once, each from its own wide
+  // buffer: nothing outside those rows of y is written. ywide == y (an
+  // inPlaceOutput plan's wideOutput()) only adds bias and activation.
+  void finish(float* ywide, float* y, const float* b, const Activation* act, int64_t oh0 = 0, int64_t oh1 = -1) const;
+  // Where the sparse and N:M kernels write the wide output (channels `wide`
+  // floats apart): y itself when inPlaceOutput, else the scratch after the
+  // padded input.
+  float* wideOutput(float* y, float* scratch) const { return inPlaceOutput ? y : scratch + cin * plane + wide + 16; }
   // The input the kernels read: x itself when inPlaceInput, else x padded
   // and phase-split into the front of `scratch` (cleared first: reads run up
   // to `wide` floats past the last plane, into lanes that are dropped).
   const float* paddedInput(const float* x, float* scratch) const;
+  // The same for output rows [oh0, oh1) only: pads just the rows they read
+  // (with their padding) and leaves the rest of the buffer as it was, so
+  // threads sharing one image, each with its own scratch, pad only their
+  // share (and read only their share's input rows of x, plus the halo).
+  const float* paddedInputRows(const float* x, float* scratch, int64_t oh0, int64_t oh1) const;
+  // Phase rows [q0, q1) an output row range reads: [oh0, oh1 - 1 + the
+  // largest tap row offset], within Hs.
+  void phaseRows(int64_t oh0, int64_t oh1, int64_t& q0, int64_t& q1) const;
   // Copies x with padding and phase split into buf (already zeroed).
   void padInput(const float* x, float* buf) const;
   // Same with the channel planes `channelStride` and the phase planes `phase`
   // floats apart (Winograd stacks several images inside each phase plane).
-  void padInput(const float* x, float* buf, int64_t channelStride, int64_t phase) const;
+  // Input rows [ih0, ih1) only (ih1 < 0: all).
+  void padInput(const float* x, float* buf, int64_t channelStride, int64_t phase, int64_t ih0 = 0,
+                int64_t ih1 = -1) const;
   // Packs weights [cout, cin, kH, kW] into `out` (the layout run expects).
   void packInto(const float* w, std::vector<float>& out) const;
 };

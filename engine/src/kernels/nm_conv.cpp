@@ -188,7 +188,7 @@ void NmConvPlan::run(const DirectConvPlan& p, const float* x, float* y, float* s
   static const Activation kNone;
   if (!act) act = &kNone;
   const float* xin = p.paddedInput(x, scratch);
-  float* ywide = p.inPlaceOutput ? y : scratch + p.cin * p.plane + p.wide + 16;
+  float* ywide = p.wideOutput(y, scratch);
   if (chunks.empty()) std::fill(ywide, ywide + p.cout * p.wide, 0.f);  // all weights zero
   // Outputs in blocks of up to 6 vectors (fewer scalar loads of weights
   // and offsets per multiply-add), fewer when a chunk's staged runs would

@@ -133,24 +133,37 @@ void NmKernelDirectPlan::run(const DirectConvPlan& p, const float* x, float* y, 
                              const Activation* act) const {
   if (!builtFor(p)) return p.run(x, y, scratch, b, act);
   static const Activation kNone;
-  if (!act) act = &kNone;
-  const float* xin = p.paddedInput(x, scratch);
-  float* ywide = p.inPlaceOutput ? y : scratch + p.cin * p.plane + p.wide + 16;
+  float* ywide = p.wideOutput(y, scratch);
+  compute(p, p.paddedInput(x, scratch), ywide, 0, p.wide);
+  p.finish(ywide, y, b, act ? act : &kNone);
+}
+
+void NmKernelDirectPlan::runRows(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
+                                 const Activation* act, int64_t oh0, int64_t oh1) const {
+  static const Activation kNone;
+  // Never y itself: the last vector of a row range spills into the next rows.
+  float* ywide = scratch + p.cin * p.plane + p.wide + 16;
+  compute(p, p.paddedInputRows(x, scratch, oh0, oh1), ywide, oh0 * p.Ws, oh1 >= p.Ho ? p.wide : oh1 * p.Ws);
+  p.finish(ywide, y, b, act ? act : &kNone, oh0, oh1);
+}
+
+void NmKernelDirectPlan::compute(const DirectConvPlan& p, const float* xin, float* ywide, int64_t o0,
+                                 int64_t o1) const {
+  const int64_t end = o0 + (o1 - o0 + 15) / 16 * 16;
   // 48 outputs at a time (24 accumulators, 3 inputs and a weight fit the 32
   // registers), ending on 32 + 32 rather than 48 + 16, as the dense kernel.
-  const int64_t tail = p.wide % 48 == 16 && p.wide >= 64 ? 64 : 0;
+  const int64_t tail = (end - o0) % 48 == 16 && end - o0 >= 64 ? 64 : 0;
   for (int64_t co = 0; co < cout; co += kBlock) {
     const int count = static_cast<int>(std::min<int64_t>(kBlock, cout - co));
     const uint8_t* m = masks.data() + (co / kBlock) * cin;
     const float* w = weights.data() + start[static_cast<size_t>(co / kBlock)];
     float* yb = ywide + co * p.wide;
-    int64_t o = 0;
-    for (; o + 48 <= p.wide - tail; o += 48) chunk<3>(p, m, w, xin, yb, p.wide, count, o);
-    for (; tail && o + 32 <= p.wide; o += 32) chunk<2>(p, m, w, xin, yb, p.wide, count, o);
-    if (o + 32 <= p.wide) chunk<2>(p, m, w, xin, yb, p.wide, count, o), o += 32;
-    if (o < p.wide) chunk<1>(p, m, w, xin, yb, p.wide, count, o);
+    int64_t o = o0;
+    for (; o + 48 <= end - tail; o += 48) chunk<3>(p, m, w, xin, yb, p.wide, count, o);
+    for (; tail && o + 32 <= end; o += 32) chunk<2>(p, m, w, xin, yb, p.wide, count, o);
+    if (o + 32 <= end) chunk<2>(p, m, w, xin, yb, p.wide, count, o), o += 32;
+    if (o < end) chunk<1>(p, m, w, xin, yb, p.wide, count, o);
   }
-  p.finish(ywide, y, b, act);
 }
 
 }  // namespace topiary::kernels

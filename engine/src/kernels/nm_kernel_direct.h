@@ -44,6 +44,20 @@ struct NmKernelDirectPlan {
   // floats. Weights build() refused run on p's dense kernel (p must be packed).
   void run(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
            const Activation* act) const;
+
+  // Output rows [oh0, oh1) of one image (batch 1 shared with a helper
+  // thread): pads only the input rows they read into `scratch` and writes
+  // only those rows of y, so pieces with disjoint row ranges, each with its
+  // own scratch of p.scratchFloats(), may run at once. Built for p only
+  // (builtFor()). (Splitting the output channels instead left every layer
+  // half of its input in the other core's cache: resnet8 lost its gain.)
+  void runRows(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
+               const Activation* act, int64_t oh0, int64_t oh1) const;
+
+ private:
+  // Wide outputs [o0, o1) of every channel into ywide (rounded up to a
+  // whole vector: up to 15 more are written).
+  void compute(const DirectConvPlan& p, const float* xin, float* ywide, int64_t o0, int64_t o1) const;
 };
 
 }  // namespace topiary::kernels

@@ -238,6 +238,20 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     const int64_t S = mode == Mode::NmDirect ? nmConv_.scratchFloats(pl) : pl.scratchFloats();
     const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
     if (directScratch_.size() < static_cast<size_t>(T * S)) directScratch_.resize(static_cast<size_t>(T * S));
+    // One image on two threads or more (as co-vector): kernel-wise N:M in
+    // two pieces of output rows, each padding its input rows into its own
+    // scratch.
+    const bool shared = mode == Mode::NmKernelDirect && N_ == 1 && rawThreads_ > 1 && nmKernel_.builtFor(pl) &&
+                        pl.Ho >= 2 && nmKernel_.weights.size() * 2.0 * P >= kernels::kSharedMinFlops;
+    if (shared) {
+      const size_t need = static_cast<size_t>(kernels::kSharedSlots * S);
+      if (directScratch_.size() < need) directScratch_.resize(need);
+      const int64_t half = pl.Ho / 2;
+      return kernels::runShared(2, [&](int64_t i, int slot) {
+        nmKernel_.runRows(pl, x, y, directScratch_.data() + slot * S, b, &pathAct_, i == 0 ? 0 : half,
+                          i == 0 ? half : pl.Ho);
+      });
+    }
     parallelFor(T, T, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t)
         for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n)
@@ -264,7 +278,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
                     const float* r = nullptr) {
     if (m == Mode::Winograd43Nm)  // kernel-wise 2:4 weights (kernels/winograd43_nm.h)
       return runWinograd(wino43nm_, planFor<kernels::Winograd43NmPlan>(), Cin_, Cout_, w, x, N_, y, b,
-                         r ? &act_ : &pathAct_, r, directScratch_, threads);
+                         r ? &act_ : &pathAct_, r, directScratch_, threads, rawThreads_);  // batch 1: shared
     if (m == Mode::Winograd43)
       return runWinograd(wino43_, planFor<kernels::Winograd43Plan>(), Cin_, Cout_, w, x, N_, y, b,
                          r ? &act_ : &pathAct_, r, directScratch_, threads, rawThreads_);  // batch 1: shared
