@@ -116,6 +116,38 @@ DirectConvPlan planFor(const Case& c) {
   return p;
 }
 
+// In row pieces (runRows), as two threads share one image: each piece with
+// a scratch of its own holding stale values (only its rows are padded),
+// every row written by exactly one piece (y refilled in between), checked
+// by check(how); then one row alone must leave every other row as it was.
+template <class Plan, class Check>
+void rowPieces(const Plan& nm, const DirectConvPlan& p, int64_t scratchFloats, const std::vector<float>& x,
+               std::vector<float>& y, const float* bias, const Activation& act, const std::vector<double>& ref,
+               const Check& check) {
+  for (const int pieces : {2, 3}) {
+    if (p.Ho < pieces) continue;
+    std::fill(y.begin(), y.end(), -3.f);
+    std::vector<std::vector<float>> own(static_cast<size_t>(pieces),
+                                        std::vector<float>(static_cast<size_t>(scratchFloats), 7.f));
+    for (int i = pieces - 1; i >= 0; --i)  // the last piece first: nothing may rely on the order
+      nm.runRows(p, x.data(), y.data(), own[static_cast<size_t>(i)].data(), bias, &act, p.Ho * i / pieces,
+                 p.Ho * (i + 1) / pieces);
+    check(pieces == 2 ? "2 row pieces" : "3 row pieces");
+  }
+  const int64_t row = p.Ho / 2, plane = p.Ho * p.Wo;
+  std::fill(y.begin(), y.end(), -3.f);
+  std::vector<float> scratch(static_cast<size_t>(scratchFloats), 7.f);
+  nm.runRows(p, x.data(), y.data(), scratch.data(), bias, &act, row, row + 1);
+  for (int64_t co = 0; co < p.cout; ++co)
+    for (int64_t i = 0; i < plane; ++i) {
+      const size_t at = static_cast<size_t>(co * plane + i);
+      if (i / p.Wo == row)
+        QVERIFY2(std::fabs(y[at] - ref[at]) <= 1e-4 * std::max(1.0, std::fabs(ref[at])), "row alone");
+      else
+        QCOMPARE(y[at], -3.f);
+    }
+}
+
 // One Conv operator run (stride 1, same padding): weights pruned per tap or
 // kernel-wise, bias, fused Relu, N images over the workers, twice;
 // outputs against the double-precision convolution. With `kernel` forced,
@@ -227,18 +259,22 @@ class TestNmKernel : public QObject {
     if (caseIndex == 6) QVERIFY(nm.chunks.size() > 1);
     std::vector<float> scratch(static_cast<size_t>(nm.scratchFloats(p)), 7.f);  // stale scratch must not leak in
     std::vector<float> y(static_cast<size_t>(c.cout * p.Ho * p.Wo), -3.f);
-    // Twice: the second run reuses the staging buffer (in the scratch).
-    for (int run = 0; run < 2; ++run) {
-      nm.run(p, x.data(), y.data(), scratch.data(), bias, &act);
-      const std::vector<double> ref = refConv(c, p.Ho, p.Wo, x, w, bias, act);
+    const std::vector<double> ref = refConv(c, p.Ho, p.Wo, x, w, bias, act);
+    auto check = [&](const char* how) {
       double err = 0, scale = 1;
       for (size_t i = 0; i < ref.size(); ++i) {
         err = std::max(err, std::fabs(y[i] - ref[i]));
         scale = std::max(scale, std::fabs(ref[i]));
       }
       QVERIFY2(err <= 2e-6 * scale * std::sqrt(static_cast<double>(c.cin * taps)),
-               qPrintable(QString("max error %1 (scale %2)").arg(err).arg(scale)));
+               qPrintable(QString("%1: max error %2 (scale %3)").arg(how).arg(err).arg(scale)));
+    };
+    // Twice: the second run reuses the staging buffer (in the scratch).
+    for (int run = 0; run < 2; ++run) {
+      nm.run(p, x.data(), y.data(), scratch.data(), bias, &act);
+      check("whole image");
     }
+    rowPieces(nm, p, nm.scratchFloats(p), x, y, bias, act, ref, check);
   }
 
   void kernelPlan_data() {
@@ -303,31 +339,7 @@ class TestNmKernel : public QObject {
       nm.run(p, x.data(), y.data(), scratch.data(), bias, &act);
       check("whole image");
     }
-    // In row pieces, as two threads share one image: each piece with a
-    // scratch of its own holding stale values (only its rows are padded),
-    // every row written by exactly one piece (y refilled in between).
-    for (const int pieces : {2, 3}) {
-      if (p.Ho < pieces) continue;
-      std::fill(y.begin(), y.end(), -3.f);
-      std::vector<std::vector<float>> own(static_cast<size_t>(pieces),
-                                          std::vector<float>(static_cast<size_t>(p.scratchFloats()), 7.f));
-      for (int i = pieces - 1; i >= 0; --i)  // the last piece first: nothing may rely on the order
-        nm.runRows(p, x.data(), y.data(), own[static_cast<size_t>(i)].data(), bias, &act, p.Ho * i / pieces,
-                   p.Ho * (i + 1) / pieces);
-      check(pieces == 2 ? "2 row pieces" : "3 row pieces");
-    }
-    // Each row alone leaves every other row as it was.
-    const int64_t row = p.Ho / 2, plane = p.Ho * p.Wo;
-    std::fill(y.begin(), y.end(), -3.f);
-    nm.runRows(p, x.data(), y.data(), scratch.data(), bias, &act, row, row + 1);
-    for (int64_t co = 0; co < c.cout; ++co)
-      for (int64_t i = 0; i < plane; ++i) {
-        const size_t at = static_cast<size_t>(co * plane + i);
-        if (i / p.Wo == row)
-          QVERIFY2(std::fabs(y[at] - ref[at]) <= 1e-4 * std::max(1.0, std::fabs(ref[at])), "row alone");
-        else
-          QCOMPARE(y[at], -3.f);
-      }
+    rowPieces(nm, p, p.scratchFloats(), x, y, bias, act, ref, check);
   }
 
   // The kernel-wise plan refuses weights without whole zero kernels: dense,
@@ -406,16 +418,23 @@ class TestNmKernel : public QObject {
   void conv_data() {
     QTest::addColumn<QString>("kernel");
     QTest::addColumn<int>("threads");
+    QTest::addColumn<int>("batch");
     for (const char* k : {"nm-direct", ""})
       for (int t : {1, 2})
-        QTest::newRow(qPrintable(QString("%1 t%2").arg(k[0] ? k : "auto").arg(t))) << QString(k) << t;
+        for (int n : {3, 1})
+          QTest::newRow(qPrintable(QString("%1 t%2 n%3").arg(k[0] ? k : "auto").arg(t).arg(n))) << QString(k) << t
+                                                                                                 << n;
   }
   // Through the Conv operator: 2:4 weights, bias, fused Relu, a batch over
-  // the workers; the forced kernel reports itself, the timed choice matches too.
+  // the workers; the forced kernel reports itself, the timed choice matches
+  // too. One image on two threads (a layer big enough, 0.45 MFLOP) takes
+  // the row pieces shared with a helper.
   void conv() {
     QFETCH(QString, kernel);
     QFETCH(int, threads);
-    checkConv({12, 10, 9, 9, 3, 1, 1, 1, 2, 4}, false, kernel, threads, 3, "nm-direct");
+    QFETCH(int, batch);
+    const Case c = batch == 1 ? Case{16, 16, 14, 14, 3, 1, 1, 1, 2, 4} : Case{12, 10, 9, 9, 3, 1, 1, 1, 2, 4};
+    checkConv(c, false, kernel, threads, 3, "nm-direct", batch);
   }
 
   // A fused residual (topiary.residual: Y = Relu(conv(X) + B + R)) on the

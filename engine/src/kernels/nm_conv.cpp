@@ -186,10 +186,27 @@ void NmConvPlan::run(const DirectConvPlan& p, const float* x, float* y, float* s
                      const Activation* act) const {
   if (!builtFor(p)) return p.run(x, y, scratch, b, act);
   static const Activation kNone;
-  if (!act) act = &kNone;
-  const float* xin = p.paddedInput(x, scratch);
   float* ywide = p.wideOutput(y, scratch);
-  if (chunks.empty()) std::fill(ywide, ywide + p.cout * p.wide, 0.f);  // all weights zero
+  compute(p, p.paddedInput(x, scratch), ywide, scratch, 0, p.wide);
+  p.finish(ywide, y, b, act ? act : &kNone);
+}
+
+void NmConvPlan::runRows(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
+                         const Activation* act, int64_t oh0, int64_t oh1) const {
+  static const Activation kNone;
+  // Never y itself: the last vector of a row range spills into the next rows.
+  float* ywide = scratch + p.cin * p.plane + p.wide + 16;
+  compute(p, p.paddedInputRows(x, scratch, oh0, oh1), ywide, scratch, oh0 * p.Ws, oh1 >= p.Ho ? p.wide : oh1 * p.Ws);
+  p.finish(ywide, y, b, act ? act : &kNone, oh0, oh1);
+}
+
+void NmConvPlan::compute(const DirectConvPlan& p, const float* xin, float* ywide, float* scratch, int64_t o0,
+                         int64_t o1) const {
+  const int64_t end = o0 + (o1 - o0 + 15) / 16 * 16;
+  if (chunks.empty()) {  // all weights zero
+    for (int64_t co = 0; co < p.cout; ++co) std::fill(ywide + co * p.wide + o0, ywide + co * p.wide + end, 0.f);
+    return;
+  }
   // Outputs in blocks of up to 6 vectors (fewer scalar loads of weights
   // and offsets per multiply-add), fewer when a chunk's staged runs would
   // not fit L1 (5x5 and 7x7 taps: one N:M group is 100 or 196 columns).
@@ -197,8 +214,8 @@ void NmConvPlan::run(const DirectConvPlan& p, const float* x, float* y, float* s
   stagingShape(cols, most);
   float* staging = scratch + p.scratchFloats();  // scratchFloats(p) - p.scratchFloats() floats
   float* buf = staging + (16 - (reinterpret_cast<uintptr_t>(staging) / sizeof(float)) % 16) % 16;
-  for (int64_t o = 0; o < p.wide;) {
-    const int64_t left = (p.wide - o) / 16;
+  for (int64_t o = o0; o < end;) {
+    const int64_t left = (end - o) / 16;
     // 5 vectors left go as 3 + 2 (no 5-wide block); 6+ as 6 unless that leaves 1 (then 4 first).
     int64_t v = std::min(most, left == 5 ? 3 : left == 7 ? 4 : left);
     switch (v) {
@@ -221,7 +238,6 @@ void NmConvPlan::run(const DirectConvPlan& p, const float* x, float* y, float* s
     }
     o += 16 * v;
   }
-  p.finish(ywide, y, b, act);
 }
 
 }  // namespace topiary::kernels

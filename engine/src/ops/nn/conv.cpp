@@ -238,18 +238,24 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     const int64_t S = mode == Mode::NmDirect ? nmConv_.scratchFloats(pl) : pl.scratchFloats();
     const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
     if (directScratch_.size() < static_cast<size_t>(T * S)) directScratch_.resize(static_cast<size_t>(T * S));
-    // One image on two threads or more (as co-vector): kernel-wise N:M in
+    // One image on two threads or more (as co-vector): the N:M kernels in
     // two pieces of output rows, each padding its input rows into its own
-    // scratch.
-    const bool shared = mode == Mode::NmKernelDirect && N_ == 1 && rawThreads_ > 1 && nmKernel_.builtFor(pl) &&
-                        pl.Ho >= 2 && nmKernel_.weights.size() * 2.0 * P >= kernels::kSharedMinFlops;
-    if (shared) {
+    // scratch. (Halves of the output channels instead left half of every
+    // layer's input in the other core's cache: resnet8 lost its gain.)
+    const bool nm = (mode == Mode::NmKernelDirect && nmKernel_.builtFor(pl)) ||
+                    (mode == Mode::NmDirect && nmConv_.builtFor(pl));
+    if (nm && N_ == 1 && rawThreads_ > 1 && pl.Ho >= 2 &&
+        2.0 * Cout_ * Cin_ * win_.kSize() * P / 2 >= kernels::kSharedMinFlops) {  // 2:4: half the weights
       const size_t need = static_cast<size_t>(kernels::kSharedSlots * S);
       if (directScratch_.size() < need) directScratch_.resize(need);
       const int64_t half = pl.Ho / 2;
       return kernels::runShared(2, [&](int64_t i, int slot) {
-        nmKernel_.runRows(pl, x, y, directScratch_.data() + slot * S, b, &pathAct_, i == 0 ? 0 : half,
-                          i == 0 ? half : pl.Ho);
+        const int64_t oh0 = i == 0 ? 0 : half, oh1 = i == 0 ? half : pl.Ho;
+        float* scratch = directScratch_.data() + slot * S;
+        if (mode == Mode::NmDirect)
+          nmConv_.runRows(pl, x, y, scratch, b, &pathAct_, oh0, oh1);
+        else
+          nmKernel_.runRows(pl, x, y, scratch, b, &pathAct_, oh0, oh1);
       });
     }
     parallelFor(T, T, [&](int64_t t0, int64_t t1) {
