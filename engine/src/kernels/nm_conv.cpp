@@ -196,7 +196,11 @@ void NmConvPlan::runRows(const DirectConvPlan& p, const float* x, float* y, floa
   static const Activation kNone;
   // Never y itself: the last vector of a row range spills into the next rows.
   float* ywide = scratch + p.cin * p.plane + p.wide + 16;
-  compute(p, p.paddedInputRows(x, scratch, oh0, oh1), ywide, scratch, oh0 * p.Ws, oh1 >= p.Ho ? p.wide : oh1 * p.Ws);
+  // From a whole vector: the last one then ends by `wide`, as in run(). (From
+  // the row itself, a 1x1 read in place ran up to 15 floats past x's end.)
+  // The outputs before the row land in this piece's own wide buffer only.
+  const int64_t from = oh0 * p.Ws / 16 * 16;
+  compute(p, p.paddedInputRows(x, scratch, oh0, oh1), ywide, scratch, from, oh1 >= p.Ho ? p.wide : oh1 * p.Ws);
   p.finish(ywide, y, b, act ? act : &kNone, oh0, oh1);
 }
 
