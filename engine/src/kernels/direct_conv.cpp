@@ -217,12 +217,9 @@ void DirectConvPlan::runPacked(const float* pack, const float* x, float* y, floa
 
 void DirectConvPlan::runSparse(const CsrMatrix& offsets, const float* x, float* y, float* scratch, const float* b,
                                const Activation* act) const {
-  static const Activation kNone;
-  if (!act) act = &kNone;
-  const float* xin = paddedInput(x, scratch);
-  float* ywide = wideOutput(y, scratch);
-  csrTimesDense(offsets, xin, wide, 1, ywide, wide, 0, cout);
-  finish(ywide, y, b, act);
+  runWide(x, y, scratch, b, act, [&](const float* xin, float* ywide, int64_t, int64_t) {
+    csrTimesDense(offsets, xin, wide, 1, ywide, wide, 0, cout);
+  });
 }
 
 CsrMatrix DirectConvPlan::sparseOffsets(const float* w) const {
@@ -261,6 +258,8 @@ const float* DirectConvPlan::paddedInputRows(const float* x, float* scratch, int
 
 void DirectConvPlan::finish(float* ywide, float* y, const float* b, const Activation* act, int64_t oh0,
                             int64_t oh1) const {
+  static const Activation kNone;
+  if (!act) act = &kNone;
   if (oh1 < 0) oh1 = Ho;
   for (int64_t co = 0; co < cout; ++co) {
     const float bias = b ? b[co] : 0.f;

@@ -57,7 +57,33 @@ struct DirectConvPlan {
   // may be finished by different threads at once, each from its own wide
   // buffer: nothing outside those rows of y is written. ywide == y (an
   // inPlaceOutput plan's wideOutput()) only adds bias and activation.
+  // act may be null (none).
   void finish(float* ywide, float* y, const float* b, const Activation* act, int64_t oh0 = 0, int64_t oh1 = -1) const;
+  // One image through a kernel that fills wide outputs:
+  // compute(xin, ywide, o0, o1) writes outputs [o0, o1) of every channel
+  // (channels `wide` floats apart; it may round o1 up to a whole vector).
+  // runWide pads the whole input, computes into wideOutput() and finishes;
+  // runWideRows does output rows [oh0, oh1) only, as threads sharing one
+  // image each with its own scratch do: it pads only the rows they read
+  // (paddedInputRows), computes into the scratch's wide buffer (never y:
+  // the last vector spills into the next rows) from the whole vector that
+  // holds the first row, so the last one ends by `wide` as in runWide (from
+  // the row itself, a 1x1 read in place ran 15 floats past x's end), and
+  // finishes those rows only.
+  template <class Compute>
+  void runWide(const float* x, float* y, float* scratch, const float* b, const Activation* act,
+               const Compute& compute) const {
+    float* ywide = wideOutput(y, scratch);
+    compute(paddedInput(x, scratch), ywide, int64_t{0}, wide);
+    finish(ywide, y, b, act);
+  }
+  template <class Compute>
+  void runWideRows(const float* x, float* y, float* scratch, const float* b, const Activation* act, int64_t oh0,
+                   int64_t oh1, const Compute& compute) const {
+    float* ywide = scratch + cin * plane + wide + 16;
+    compute(paddedInputRows(x, scratch, oh0, oh1), ywide, oh0 * Ws / 16 * 16, oh1 >= Ho ? wide : oh1 * Ws);
+    finish(ywide, y, b, act, oh0, oh1);
+  }
   // Where the sparse and N:M kernels write the wide output (channels `wide`
   // floats apart): y itself when inPlaceOutput, else the scratch after the
   // padded input.

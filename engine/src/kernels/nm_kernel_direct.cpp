@@ -132,23 +132,14 @@ bool NmKernelDirectPlan::builtFor(const DirectConvPlan& p) const {
 void NmKernelDirectPlan::run(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
                              const Activation* act) const {
   if (!builtFor(p)) return p.run(x, y, scratch, b, act);
-  static const Activation kNone;
-  float* ywide = p.wideOutput(y, scratch);
-  compute(p, p.paddedInput(x, scratch), ywide, 0, p.wide);
-  p.finish(ywide, y, b, act ? act : &kNone);
+  p.runWide(x, y, scratch, b, act,
+            [&](const float* xin, float* ywide, int64_t o0, int64_t o1) { compute(p, xin, ywide, o0, o1); });
 }
 
 void NmKernelDirectPlan::runRows(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
                                  const Activation* act, int64_t oh0, int64_t oh1) const {
-  static const Activation kNone;
-  // Never y itself: the last vector of a row range spills into the next rows.
-  float* ywide = scratch + p.cin * p.plane + p.wide + 16;
-  // From a whole vector: the last one then ends by `wide`, as in run(). (From
-  // the row itself, a 1x1 read in place ran up to 15 floats past x's end.)
-  // The outputs before the row land in this piece's own wide buffer only.
-  const int64_t from = oh0 * p.Ws / 16 * 16;
-  compute(p, p.paddedInputRows(x, scratch, oh0, oh1), ywide, from, oh1 >= p.Ho ? p.wide : oh1 * p.Ws);
-  p.finish(ywide, y, b, act ? act : &kNone, oh0, oh1);
+  p.runWideRows(x, y, scratch, b, act, oh0, oh1,
+                [&](const float* xin, float* ywide, int64_t o0, int64_t o1) { compute(p, xin, ywide, o0, o1); });
 }
 
 void NmKernelDirectPlan::compute(const DirectConvPlan& p, const float* xin, float* ywide, int64_t o0,
