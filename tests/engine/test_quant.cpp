@@ -144,16 +144,39 @@ class TestQuant : public QObject {
     QCOMPARE(y.f()[2], 63.75f);
   }
 
+  void qdqExportMatchesFakeQuant_data() {
+    QTest::addColumn<int>("opset");
+    for (int o : {13, 11, 10, 9, 7, 6}) QTest::newRow(qPrintable(QString("opset %1").arg(o))) << o;
+  }
+  // At the model's own opset, which the export never changes: DequantizeLinear
+  // where that opset has it for these weights (per channel from 13, per
+  // tensor from 10), else Cast and Mul by the scales (legacy broadcasting
+  // with an axis at opset 6).
   void qdqExportMatchesFakeQuant() {
+    QFETCH(int, opset);
     Graph g = lenetWithZeros();
+    for (auto& imp : g.opsetImports)
+      if (imp.domain.empty() || imp.domain == "ai.onnx") imp.version = opset;
+    QCOMPARE(g.opset(), int64_t(opset));
     Tensor x = randomInput(4);
     for (bool perChannel : {true, false}) {
       QuantSpec spec{8, perChannel};
       auto q = exportQdq(g, spec);
       QVERIFY2(q.isOk(), q.status().message().c_str());
+      QCOMPARE(q->opset(), int64_t(opset));
       Status chk = checkModel(q.value());
       QVERIFY2(chk.isOk(), chk.message().c_str());
       QCOMPARE(q->initializers.at("conv1.weight_quantized").dtype(), DType::Int8);
+      const bool dql = opset >= 13 || (opset >= 10 && !perChannel);
+      int dequantize = 0, cast = 0, mul = 0;
+      for (const auto& n : q->nodes) {
+        dequantize += n.opType == "DequantizeLinear";
+        cast += n.opType == "Cast";
+        mul += n.opType == "Mul";
+      }
+      QCOMPARE(dequantize, dql ? 5 : 0);  // lenet5: 2 Conv + 3 Gemm weights
+      QCOMPARE(cast, dql ? 0 : 5);
+      QCOMPARE(mul, dql ? 0 : 5);
       Graph fq = g;
       QVERIFY(fakeQuantizeGraph(fq, spec).isOk());
       Tensor a = runOnce(q.value(), x), b = runOnce(fq, x);
@@ -167,11 +190,21 @@ class TestQuant : public QObject {
     }
   }
 
+  void qdqRunsInOnnxRuntime_data() {
+    QTest::addColumn<int>("opset");
+    QTest::addColumn<bool>("perChannel");
+    for (int o : {13, 11})  // ONNX Runtime runs opset 7 and later
+      for (bool pc : {true, false}) QTest::newRow(qPrintable(QString("opset %1 %2").arg(o).arg(pc ? "per channel" : "per tensor"))) << o << pc;
+  }
   void qdqRunsInOnnxRuntime() {
+    QFETCH(int, opset);
+    QFETCH(bool, perChannel);
     std::string why = testutil::ortUnavailableReason();
     if (!why.empty()) QSKIP(why.c_str());
     Graph g = lenetWithZeros();
-    auto q = exportQdq(g, {8, true});
+    for (auto& imp : g.opsetImports)
+      if (imp.domain.empty() || imp.domain == "ai.onnx") imp.version = opset;
+    auto q = exportQdq(g, {8, perChannel});
     QVERIFY(q.isOk());
     std::string path = testutil::tempDir() + "/qdq.onnx";
     QVERIFY(saveModel(q.value(), path).isOk());
@@ -184,6 +217,18 @@ class TestQuant : public QObject {
     QCOMPARE(rep.outputs.size(), size_t(1));
     double d = testutil::maxAbsDiff(rep.outputs[0].tensor, runOnce(q.value(), x));
     QVERIFY2(d < 1e-3, std::to_string(d).c_str());
+  }
+
+  // Below opset 6 (Cast's 'to' was a string) the export is refused, naming
+  // the opset.
+  void qdqRefusesOpsetBelow6() {
+    Graph g = lenetWithZeros();
+    for (auto& imp : g.opsetImports)
+      if (imp.domain.empty() || imp.domain == "ai.onnx") imp.version = 5;
+    auto q = exportQdq(g, {8, true});
+    QVERIFY(!q.isOk());
+    QCOMPARE(q.status().kind(), ErrorKind::BadInput);
+    QVERIFY2(q.status().message().find("opset 5") != std::string::npos, q.status().message().c_str());
   }
 };
 

@@ -40,9 +40,11 @@ Status fakeQuantize(const PrunableLayer& layer, Tensor& weight, const QuantSpec&
 Status fakeQuantizeGraph(Graph& graph, const QuantSpec& spec);
 
 // A copy of the graph whose prunable weights are int8 initializers read
-// through DequantizeLinear (per-channel axis needs opset 13: the default
-// opset import is raised to 13 when lower). Runs in ONNX Runtime and in
-// Topiary's executor; the values equal fakeQuantizeGraph's.
+// through DequantizeLinear, or through Cast and Mul by the scales where the
+// model's opset has no DequantizeLinear for them (per channel: below 13;
+// per tensor: below 10). The opset is never changed. BadInput below opset 6.
+// Runs in ONNX Runtime and in Topiary's executor; the values equal
+// fakeQuantizeGraph's.
 Result<Graph> exportQdq(const Graph& graph, const QuantSpec& spec);
 
 // Quantization-aware training hooks: before each forward pass the weights
