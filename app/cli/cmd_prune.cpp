@@ -116,6 +116,15 @@ int cmdPrune(const QStringList& args) {
   for (const auto& kv : recipe->layers) taylor |= kv.second.criterion == topiary::Criterion::Taylor;
   if (taylor && !haveTrain)
     return failBadInput("criterion 'taylor' needs training data: set finetune.data in the recipe or pass --train-data");
+  // --data is the evaluation split; training takes its own (the engine's
+  // messages name only the recipe key).
+  const bool trains = recipe->method != topiary::PruneMethod::Magnitude || recipe->finetune.epochs > 0;
+  if (trains && !haveTrain)
+    return failBadInput(
+        std::string(recipe->method == topiary::PruneMethod::Admm  ? "method 'admm' trains the model"
+                    : recipe->method == topiary::PruneMethod::Dns ? "method 'dns' trains the model"
+                                                                   : "recipe key 'finetune.epochs': fine-tuning") +
+        " needs training data: set finetune.data in the recipe or pass --train-data (--data is only evaluated)");
   po.trainData = haveTrain ? &trainData : nullptr;
   po.threads = threads;
   po.seed = seed;

@@ -130,6 +130,27 @@ class TestCliPrune : public QObject {
     QVERIFY(!QFile::exists(out));
   }
 
+  // ADMM, DNS and fine-tuning train on their own split: --data (the
+  // evaluation split) is not it, and the message names the flag that is.
+  void trainingMethodsWithoutTrainingDataAreRefused_data() {
+    QTest::addColumn<QString>("recipe");
+    QTest::addColumn<QString>("names");
+    QTest::newRow("admm") << R"({"default": {"sparsity": 0.5}, "method": "admm"})" << "admm";
+    QTest::newRow("dns") << R"({"default": {"sparsity": 0.5}, "method": "dns"})" << "dns";
+    QTest::newRow("finetune") << R"({"default": {"sparsity": 0.5}, "finetune": {"epochs": 1}})" << "finetune.epochs";
+  }
+  void trainingMethodsWithoutTrainingDataAreRefused() {
+    QFETCH(QString, recipe);
+    QFETCH(QString, names);
+    QString r = writeText("trains.json", recipe.toStdString());
+    QString out = QString::fromStdString(testutil::tempDir() + "/trains.onnx");
+    auto res = runCli({"prune", model_, "--recipe", r, "--out", out, "--data", "fashion-mnist", "--limit", "50"});
+    QCOMPARE(res.exitCode, 2);
+    QVERIFY2(res.err.find(names.toStdString()) != std::string::npos && res.err.find("--train-data") != std::string::npos,
+             res.err.c_str());
+    QVERIFY(!QFile::exists(out));
+  }
+
   void recipeErrorsExitTwo() {
     QString r = writeText("bad.json", R"({"default": {"sparsity": 1.5}})");
     auto res = runCli({"prune", model_, "--recipe", r, "--out", QString::fromStdString(testutil::tempDir() + "/x.onnx")});

@@ -54,7 +54,7 @@ Status projectZGlobal(const Graph& g, std::vector<AdmmVars>& vars, const PruneCo
 
 Status runAdmm(Graph& graph, const PruneConfig& config, const Recipe& r, const PruneRunOptions& o, MaskSet& masks,
                std::vector<std::string>& log) {
-  if (!o.trainData) return Status::badInput("method 'admm' trains the model: give fine-tuning data (finetune.data or --data)");
+  if (!o.trainData) return Status::badInput("method 'admm' trains the model: it needs training data (finetune.data)");
   auto layers = findPrunableLayers(graph);
   auto vars = std::make_shared<std::vector<AdmmVars>>();
   for (const auto& kv : config.layers) {

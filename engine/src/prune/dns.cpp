@@ -50,7 +50,7 @@ void updateMask(DnsLayer& d, float hysteresis, bool first) {
 
 Status runDns(Graph& graph, const PruneConfig& config, const Recipe& r, const PruneRunOptions& o, MaskSet& masks,
               std::vector<DnsLayerStats>& stats) {
-  if (!o.trainData) return Status::badInput("method 'dns' trains the model: give fine-tuning data (finetune.data or --data)");
+  if (!o.trainData) return Status::badInput("method 'dns' trains the model: it needs training data (finetune.data)");
   if (r.finetune.epochs <= 0) return Status::badInput("method 'dns' recomputes masks while fine-tuning: set finetune.epochs > 0");
   auto layers = findPrunableLayers(graph);
   auto state = std::make_shared<std::vector<DnsLayer>>();

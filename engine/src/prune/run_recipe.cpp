@@ -75,7 +75,7 @@ Result<PruneRunResult> runRecipe(const Graph& model, const Recipe& recipe, const
     return o.progress(p);
   };
   if (recipe.finetune.epochs > 0 && !o.trainData && recipe.method == PruneMethod::Magnitude)
-    return Status::badInput("recipe key 'finetune.epochs': fine-tuning needs data (finetune.data or --data)");
+    return Status::badInput("recipe key 'finetune.epochs': fine-tuning needs training data (finetune.data)");
 
   auto first = resolveRecipe(g, recipe);
   if (!first) return first.status();
