@@ -2,6 +2,7 @@
 
 #include "topiary/executor.h"
 #include "topiary/onnx_io.h"
+#include "topiary/quantize.h"
 
 namespace {
 
@@ -20,6 +21,15 @@ std::string prunableWeight(const topiary::Graph& g, const topiary::Node& n) {
 std::shared_ptr<const LoadedModel> LoadedModel::fromGraph(topiary::Graph graph, const QString& path) {
   auto m = std::make_shared<LoadedModel>();
   m->path = path;
+  // A quantized model: its integer weights are shown, edited and pruned as
+  // the float values they stand for (the engine's pruning does the same).
+  auto dequantized = topiary::dequantizeWeights(graph);
+  if (!dequantized)
+    m->warnings << QString::fromStdString("quantized weights unreadable: " + dequantized.status().message());
+  else if (*dequantized > 0)
+    m->warnings << QString("%1 weights are stored as integers (a quantized model): shown and pruned as their float "
+                           "values; an export keeps them as floats unless quantization is set")
+                       .arg(*dequantized);
   if (graph.valueInfo.empty()) {
     topiary::Status st = topiary::inferShapes(graph, 1);
     if (!st) m->warnings << QString::fromStdString("shapes unknown: " + st.message());

@@ -4,6 +4,7 @@
 
 #include "topiary/executor.h"
 #include "topiary/onnx_io.h"
+#include "topiary/quantize.h"
 
 namespace topiary {
 
@@ -17,6 +18,11 @@ Result<ModelMetrics> measureModel(const Graph& graph) {
   Status ran = (*ex)->runOnZeros();
   if (!ran) m.flopsUnknown = "the run on zero inputs failed: " + ran.message();
   std::vector<double> flops = ran ? (*ex)->nodeFlops() : std::vector<double>(graph.nodes.size(), 0.0);
+  // Weights stored as integer codes count as the weights they stand for
+  // (on the layer reading them); their scales and zero points are no
+  // parameters of the network.
+  auto dequantized = findDequantizedWeights(graph);
+  if (!dequantized) return dequantized.status();
   std::set<std::string> counted;  // a shared weight counts once
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
     const Node& n = graph.nodes[i];
@@ -25,12 +31,15 @@ Result<ModelMetrics> measureModel(const Graph& graph) {
     lm.op = n.opType;
     lm.flops = flops[i];
     for (const auto& in : n.inputs) {
+      const Tensor* w = nullptr;
       auto it = graph.initializers.find(in);
-      if (it == graph.initializers.end() || it->second.dtype() != DType::Float) continue;
-      if (!counted.insert(in).second) continue;
-      lm.params += it->second.numel();
-      const float* p = it->second.f();
-      for (int64_t k = 0; k < it->second.numel(); ++k) lm.nonzeroParams += p[k] != 0.f;
+      if (it != graph.initializers.end() && !dequantized->sources.count(in)) w = &it->second;
+      auto dq = dequantized->values.find(in);
+      if (dq != dequantized->values.end()) w = &dq->second;
+      if (!w || w->dtype() != DType::Float || !counted.insert(in).second) continue;
+      lm.params += w->numel();
+      const float* p = w->f();
+      for (int64_t k = 0; k < w->numel(); ++k) lm.nonzeroParams += p[k] != 0.f;
     }
     if (ran && !n.outputs.empty())
       if (const Tensor* t = (*ex)->value(n.outputs[0])) lm.outputShape = shapeToString(t->shape());

@@ -108,6 +108,23 @@ class TestCliPrune : public QObject {
     for (const auto& n : written->nodes) dq += n.opType == "DequantizeLinear";
     QCOMPARE(dq, 5);
     QVERIFY(j["after"]["size_bytes"].get<int64_t>() * 3 < j["before"]["size_bytes"].get<int64_t>());
+    // info counts the integer weights as the weights they are (it counted
+    // only the float scales and biases: 472 of 61,706).
+    auto info = runCli({"info", out, "--json"});
+    QCOMPARE(info.exitCode, 0);
+    json ji = json::parse(info.out, nullptr, false);
+    QCOMPARE(ji["params"].get<int64_t>(), j["after"]["params"].get<int64_t>());
+    QCOMPARE(ji["nonzero_params"].get<int64_t>(), j["after"]["nonzero_params"].get<int64_t>());
+    // Pruning the quantized model again prunes it (it found no weight and
+    // reported 0% sparsity), with a note.
+    QString again = QString::fromStdString(testutil::tempDir() + "/q8-again.onnx");
+    QString r = writeText("again.json", R"({"default": {"sparsity": 0.75}})");
+    auto res = runCli({"prune", out, "--recipe", r, "--out", again, "--latency-runs", "0", "--json"});
+    QCOMPARE(res.exitCode, 0);
+    json ja = json::parse(res.out, nullptr, false);
+    QVERIFY2(ja["after"]["nonzero_params"].get<int64_t>() * 2 < j["after"]["nonzero_params"].get<int64_t>(),
+             res.out.c_str());
+    QVERIFY2(res.out.find("stored as integers") != std::string::npos, res.out.c_str());
   }
 
   void refusesToOverwriteModel() {

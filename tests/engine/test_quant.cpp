@@ -11,8 +11,11 @@
 #include "common/test_util.h"
 #include "topiary/arch.h"
 #include "topiary/executor.h"
+#include "topiary/metrics.h"
 #include "topiary/onnx_io.h"
+#include "topiary/prune_run.h"
 #include "topiary/quantize.h"
+#include "topiary/recipe.h"
 
 using namespace topiary;
 
@@ -217,6 +220,66 @@ class TestQuant : public QObject {
     QCOMPARE(rep.outputs.size(), size_t(1));
     double d = testutil::maxAbsDiff(rep.outputs[0].tensor, runOnce(q.value(), x));
     QVERIFY2(d < 1e-3, std::to_string(d).c_str());
+  }
+
+  // A quantized export, either form: its integer weights are found with the
+  // values fake quantization gives, counted as the weights they stand for
+  // (not their scales), and replaced by float initializers for pruning;
+  // runRecipe then prunes them (it did nothing: no float weight to find).
+  void dequantizedWeights_data() {
+    QTest::addColumn<int>("opset");
+    QTest::addColumn<bool>("perChannel");
+    for (int o : {13, 11, 6})
+      for (bool pc : {true, false})
+        QTest::newRow(qPrintable(QString("opset %1 %2").arg(o).arg(pc ? "per channel" : "per tensor"))) << o << pc;
+  }
+  void dequantizedWeights() {
+    QFETCH(int, opset);
+    QFETCH(bool, perChannel);
+    Graph g = lenetWithZeros();
+    for (auto& imp : g.opsetImports)
+      if (imp.domain.empty() || imp.domain == "ai.onnx") imp.version = opset;
+    const QuantSpec spec{8, perChannel};
+    auto q = exportQdq(g, spec);
+    QVERIFY(q.isOk());
+    Graph fq = g;
+    QVERIFY(fakeQuantizeGraph(fq, spec).isOk());
+    QVERIFY(findPrunableLayers(q.value()).empty());  // the integer weights hide them
+
+    auto found = findDequantizedWeights(q.value());
+    QVERIFY2(found.isOk(), found.status().message().c_str());
+    QCOMPARE(found->values.size(), size_t(5));
+    for (const auto& kv : found->values) {
+      QVERIFY2(testutil::maxAbsDiff(kv.second, fq.initializers.at(kv.first)) == 0.0, kv.first.c_str());
+      QVERIFY(found->sources.count(kv.first + "_quantized"));
+      QVERIFY(found->sources.count(kv.first + "_scale"));
+    }
+
+    auto mq = measureModel(q.value()), mf = measureModel(fq);
+    QVERIFY(mq.isOk() && mf.isOk());
+    QCOMPARE(mq->params, mf->params);
+    QCOMPARE(mq->nonzeroParams, mf->nonzeroParams);
+    QVERIFY(mq->nonzeroParams < mq->params);  // every third weight pruned
+
+    Graph back = q.value();
+    auto n = dequantizeWeights(back);
+    QVERIFY2(n.isOk(), n.status().message().c_str());
+    QCOMPARE(n.value(), 5);
+    for (const auto& node : back.nodes)
+      QVERIFY2(node.opType != "DequantizeLinear" && node.opType != "Cast", node.opType.c_str());
+    QCOMPARE(back.initializers.count("conv1.weight_quantized"), size_t(0));
+    QCOMPARE(findPrunableLayers(back).size(), size_t(5));
+    Tensor x = randomInput(2);
+    QVERIFY(testutil::maxAbsDiff(runOnce(back, x), runOnce(q.value(), x)) < 1e-6);
+
+    auto recipe = parseRecipe(R"({"default": {"granularity": "element", "sparsity": 0.75}})");
+    QVERIFY(recipe.isOk());
+    auto run = runRecipe(q.value(), recipe.value());
+    QVERIFY2(run.isOk(), run.status().message().c_str());
+    QVERIFY2(prunableSparsity(run->masked) > 0.7, std::to_string(prunableSparsity(run->masked)).c_str());
+    bool noted = false;
+    for (const auto& line : run->log) noted |= line.find("5 weights stored as integers") != std::string::npos;
+    QVERIFY(noted);
   }
 
   // Below opset 6 (Cast's 'to' was a string) the export is refused, naming

@@ -14,6 +14,7 @@
 #include "ModelDocument.h"
 #include "PreviewWorker.h"
 #include "common/test_util.h"
+#include "topiary/quantize.h"
 #include "gui_util.h"
 
 class TestLayerChoices : public QObject {
@@ -25,6 +26,7 @@ class TestLayerChoices : public QObject {
   void globalDefaultFallsBackPerLayer();
   void bnScaleOnlyWhereABatchNormIs();
   void nmOverWholeKernels();
+  void quantizedModelOffersItsLayers();
 
  private:
   static std::shared_ptr<const LoadedModel> load(const QString& file);
@@ -248,7 +250,6 @@ void TestLayerChoices::bnScaleOnlyWhereABatchNormIs() {
   QVERIFY(preview(resnet, doc.plan()).ok);
 }
 
-QTEST_MAIN(TestLayerChoices)
 // "2:4 kernels" (2 whole kernels kept of every 4 input channels): offered on
 // Convs with a kernel over 1x1 and at least 4 input channels, written to the
 // recipe as nm_pattern "kernel", read back, and previewed with exactly that
@@ -308,4 +309,31 @@ void TestLayerChoices::nmOverWholeKernels() {
     }
 }
 
+
+// A quantized model (int8 weights read through DequantizeLinear) lists the
+// same prunable layers as its float original, with their parameter counts,
+// says why in a warning, and previews a plan (it listed no layer at all).
+void TestLayerChoices::quantizedModelOffersItsLayers() {
+  auto f = load("lenet5.onnx");
+  if (!f) QSKIP("demo model not bundled");
+  auto q = topiary::exportQdq(*f->graph, {8, true});
+  QVERIFY(q.isOk());
+  auto m = LoadedModel::fromGraph(q.value(), "lenet5-q8.onnx");
+  QCOMPARE(m->layers.size(), f->layers.size());
+  for (int i = 0; i < m->layers.size(); ++i) {
+    QCOMPARE(m->layers[i].name, f->layers[i].name);
+    QCOMPARE(m->layers[i].params, f->layers[i].params);
+  }
+  QVERIFY2(m->warnings.join("\n").contains("5 weights are stored as integers"), qPrintable(m->warnings.join("\n")));
+  PrunePlan plan;
+  GlobalPlan global;
+  global.granularity = "element";
+  global.sparsity = 0.5;
+  plan.setGlobal(global);
+  const PreviewResult r = preview(m, plan);
+  QVERIFY2(r.ok, qPrintable(r.error));
+  QVERIFY(qAbs(r.layerSparsity.value(m->layers[0].name) - 0.5) < 0.01);
+}
+
+QTEST_MAIN(TestLayerChoices)
 #include "test_layer_choices.moc"

@@ -10,7 +10,10 @@
 // pruned weights stay pruned; means are over the nonzero weights.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "topiary/graph.h"
@@ -46,6 +49,20 @@ Status fakeQuantizeGraph(Graph& graph, const QuantSpec& spec);
 // Runs in ONNX Runtime and in Topiary's executor; the values equal
 // fakeQuantizeGraph's.
 Result<Graph> exportQdq(const Graph& graph, const QuantSpec& spec);
+
+// Weights stored as integers and read through DequantizeLinear of constant
+// initializers, or through Cast and Mul by constant scales (both forms
+// exportQdq writes; ONNX Runtime's QDQ tools write the first).
+struct DequantizedWeights {
+  std::map<std::string, Tensor> values;  // float value by the name the consumers read
+  std::set<std::string> sources;         // the initializers they come from (codes, scales, zero points)
+  std::vector<size_t> nodes;             // indices of the dequantizing nodes
+};
+Result<DequantizedWeights> findDequantizedWeights(const Graph& graph);
+// Replaces them by float initializers (pruning a quantized model works on
+// floats; a recipe's quantize stores them as integers again). Returns how
+// many weights were replaced.
+Result<int> dequantizeWeights(Graph& graph);
 
 // Quantization-aware training hooks: before each forward pass the weights
 // are fake-quantized (full-precision copies kept); after the backward pass

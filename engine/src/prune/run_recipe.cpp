@@ -66,6 +66,13 @@ std::string percent(double v) {
 Result<PruneRunResult> runRecipe(const Graph& model, const Recipe& recipe, const PruneRunOptions& o) {
   PruneRunResult res;
   Graph g = model;
+  // A quantized model: prune the float values its integer weights stand for.
+  auto dequantized = dequantizeWeights(g);
+  if (!dequantized) return dequantized.status();
+  if (*dequantized > 0)
+    res.log.push_back("read " + std::to_string(*dequantized) +
+                      " weights stored as integers (DequantizeLinear, or Cast and Mul) as floats; the result keeps "
+                      "them as floats unless the recipe quantizes");
   auto report = [&](const std::string& stage, int step, int steps) {
     if (!o.progress) return true;
     PruneProgress p;

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "topiary/executor.h"
+#include "topiary/quantize.h"
 #include "topiary/recipe.h"
 #include "topiary/train.h"
 
@@ -29,8 +30,12 @@ double score(const EvalResult& e, const Dataset& data, const std::vector<int>* r
 }
 }  // namespace
 
-Result<SensitivityResult> runSensitivity(const Graph& graph, const Dataset& data, const SensitivityOptions& o) {
+Result<SensitivityResult> runSensitivity(const Graph& model, const Dataset& data, const SensitivityOptions& o) {
   if (data.size() == 0) return Status::badInput("sensitivity: the data set '" + data.name + "' is empty");
+  // A quantized model: prune the float values its integer weights stand for.
+  Graph graph = model;
+  auto dequantized = dequantizeWeights(graph);
+  if (!dequantized) return dequantized.status();
   for (double s : o.sparsities)
     if (!(s >= 0 && s < 1)) return Status::badInput("sensitivity: sparsity " + std::to_string(s) + " is outside [0, 1)");
   SensitivityResult res;
