@@ -66,6 +66,7 @@ int cmdPrune(const QStringList& args) {
   std::string modelPath = str(p.positionalArguments()[0]), outPath = str(p.value("out"));
   if (topiary::sameFile(modelPath, outPath))
     return failBadInput("--out '" + outPath + "' is the input model; refusing to overwrite it");
+  if (topiary::Status st = topiary::checkOutputPath(outPath); !st) return fail(st.withContext("--out"));
 
   auto recipe = topiary::loadRecipe(str(p.value("recipe")));
   if (!recipe) return fail(recipe.status());

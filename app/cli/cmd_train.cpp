@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "topiary/arch.h"
 #include "topiary/dataset.h"
+#include "topiary/file_util.h"
 #include "topiary/onnx_io.h"
 #include "topiary/train.h"
 
@@ -97,6 +98,7 @@ int cmdTrain(const QStringList& args) {
   o.augmentShift = static_cast<int>(shift);
   o.augmentFlip = p.isSet("augment-flip");
   const std::string arch = str(p.value("arch")), spec = str(p.value("data")), out = str(p.value("out"));
+  if (topiary::Status st = topiary::checkOutputPath(out); !st) return fail(st.withContext("--out"));
   const bool json = p.isSet("json");
 
   topiary::ArchOptions ao;

@@ -66,7 +66,11 @@ Status renameDurably(const std::string& tmp, const std::string& path, const std:
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
-    return Status::internal("renaming " + tmp + " to " + path + " failed: " + std::strerror(err));
+    // A path the user can fix (a folder in the way, no permission) is bad
+    // input; anything else is the environment's failure.
+    const bool user = err == EISDIR || err == ENOTDIR || err == EACCES || err == EPERM || err == EROFS;
+    const std::string msg = "cannot write " + path + ": " + std::strerror(err);
+    return user ? Status::badInput(msg) : Status::internal("renaming " + tmp + " to " + path + " failed: " + std::strerror(err));
   }
   // Make the rename itself durable.
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -79,16 +83,26 @@ Status renameDurably(const std::string& tmp, const std::string& path, const std:
 
 }  // namespace
 
-Status writeFileAtomic(const std::string& path, const std::string& bytes, const std::string& protect) {
+Status checkOutputPath(const std::string& path, const std::string& protect) {
+  if (path.empty()) return Status::badInput("no output file given (the path is empty)");
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec) || std::filesystem::path(path).filename().empty())
+    return Status::badInput("expected an output file but " + path + " is a folder; give a file name");
   if (!protect.empty() && sameFile(path, protect))
     return Status::badInput("refusing to overwrite the source file " + protect +
                             "; choose another output path");
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  if (!std::filesystem::is_directory(dir, ec))
+    return Status::badInput("output folder does not exist: " + dir.string());
+  return Status::ok();
+}
+
+Status writeFileAtomic(const std::string& path, const std::string& bytes, const std::string& protect) {
+  TOPIARY_RETURN_IF_ERROR(checkOutputPath(path, protect));
   std::filesystem::path target(path);
   std::filesystem::path dir = target.parent_path();
   if (dir.empty()) dir = ".";
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec))
-    return Status::badInput("output folder does not exist: " + dir.string());
   std::random_device rd;
   std::string tmp = (dir / ("." + target.filename().string() + ".tmp-" + std::to_string(rd()))).string();
 #ifdef O_TMPFILE

@@ -226,6 +226,32 @@ class TestCliReliability : public QObject {
     QVERIFY(fs::last_write_time(model_) == mtime);
   }
 
+  // An --out that is a folder or empty is refused before any work, as bad
+  // input naming the problem (it was exit 1 after the whole run, with the
+  // temp file's rename in the message), by every command that writes one.
+  void outputPathThatIsNoFileIsRefusedFirst_data() {
+    QTest::addColumn<QString>("command");
+    QTest::addColumn<bool>("empty");
+    for (const char* c : {"prune", "train", "sensitivity"})
+      for (bool e : {false, true}) QTest::newRow(qPrintable(QString("%1 %2").arg(c).arg(e ? "empty" : "folder"))) << c << e;
+  }
+  void outputPathThatIsNoFileIsRefusedFirst() {
+    QFETCH(QString, command);
+    QFETCH(bool, empty);
+    const std::string sub = dir_ + "/outdir";
+    fs::create_directories(sub);
+    const QString out = empty ? QString() : q(sub);
+    QStringList args{command};
+    if (command == "prune") args << q(model_) << "--recipe" << q(recipe_);
+    if (command == "train") args << "--arch" << "lenet5" << "--data" << "fashion-mnist:train" << "--epochs" << "1";
+    if (command == "sensitivity") args << q(model_) << "--data" << "fashion-mnist";
+    args << "--out" << out;
+    CliResult r = runCli(args);
+    QVERIFY2(badInputProblem(r, {"--out", empty ? "empty" : "folder"}).empty(), r.err.c_str());
+    QVERIFY2(r.err.find("prune step") == std::string::npos && r.err.find("epoch") == std::string::npos, r.err.c_str());
+    QVERIFY(fs::is_empty(sub));
+  }
+
   void killDuringExportLeavesOldOrNewFile() {
     // 1024x1024 weights: a 4 MiB model whose export takes a noticeable time.
     fs::create_directories(dir_ + "/kill");

@@ -229,6 +229,18 @@ class TestReliability : public QObject {
     st = writeFileAtomic(dir + "/../atomic/out.bin", "y", path);
     QCOMPARE(st.kind(), ErrorKind::BadInput);
     QCOMPARE(readBytes(path), big);
+    // A folder or an empty path is the user's mistake, said so (it was an
+    // internal error naming the temp file's rename), and leaves nothing.
+    fs::create_directories(dir + "/sub");
+    for (const std::string& bad : {dir + "/sub", dir + "/sub/", std::string()}) {
+      st = writeFileAtomic(bad, "z");
+      QCOMPARE(st.kind(), ErrorKind::BadInput);
+      QVERIFY2(st.message().find(bad.empty() ? "empty" : "folder") != std::string::npos, st.message().c_str());
+    }
+    QVERIFY(fs::is_empty(dir + "/sub"));
+    files = 0;
+    for (const auto& e : fs::directory_iterator(dir)) files += e.path().filename() == "out.bin" || e.path().filename() == "sub" ? 1 : 100;
+    QCOMPARE(files, 2);
   }
   // An operator whose output would exceed the executor's tensor limit is
   // refused with the size it needs and the node's name, before allocating;

@@ -20,6 +20,11 @@ Result<std::string> readFile(const std::string& path, uint64_t maxBytes = (uint6
 Status writeFileAtomic(const std::string& path, const std::string& bytes,
                        const std::string& protect = std::string());
 
+// What writeFileAtomic checks before writing, for callers that should
+// refuse a bad path before long work: not empty, not a folder, in a folder
+// that exists, not `protect`. BadInput naming the problem.
+Status checkOutputPath(const std::string& path, const std::string& protect = std::string());
+
 // True when both paths name the same existing file.
 bool sameFile(const std::string& a, const std::string& b);
 
