@@ -74,6 +74,29 @@ class TestPruneAnalysis : public QObject {
     QCOMPARE(skipped, 3);  // fc1, fc2, fc3
   }
 
+  // Settings no layer can take are an error, not a table of skipped rows
+  // each naming the first layer (bn_scale with element granularity; bn_scale
+  // on a model without BatchNorm).
+  void sensitivityRefusesSettingsNoLayerTakes() {
+    Graph g = lenet();
+    SensitivityOptions o;
+    o.sparsities = {0.5};
+    o.workers = 1;
+    o.criterion = Criterion::BnScale;
+    o.granularity = Granularity::Element;
+    auto r = runSensitivity(g, data_, o);
+    QVERIFY(!r.isOk());
+    QCOMPARE(r.status().kind(), ErrorKind::BadInput);
+    QVERIFY2(r.status().message().find("bn_scale") != std::string::npos &&
+                 r.status().message().find("'element'") != std::string::npos,
+             r.status().message().c_str());
+    o.granularity = Granularity::Filter;  // LeNet-5 has no BatchNorm
+    r = runSensitivity(g, data_, o);
+    QVERIFY(!r.isOk());
+    QCOMPARE(r.status().kind(), ErrorKind::BadInput);
+    QVERIFY2(r.status().message().find("BatchNormalization") != std::string::npos, r.status().message().c_str());
+  }
+
   void sensitivityCancels() {
     Graph g = lenet();
     SensitivityOptions o;

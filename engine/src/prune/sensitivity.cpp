@@ -38,6 +38,10 @@ Result<SensitivityResult> runSensitivity(const Graph& model, const Dataset& data
   if (!dequantized) return dequantized.status();
   for (double s : o.sparsities)
     if (!(s >= 0 && s < 1)) return Status::badInput("sensitivity: sparsity " + std::to_string(s) + " is outside [0, 1)");
+  if (o.criterion == Criterion::BnScale && !isGroupGranularity(o.granularity))
+    return Status::badInput("sensitivity: criterion 'bn_scale' ranks channels by their BatchNorm scale: it needs "
+                            "granularity filter, channel or neuron (it is '" +
+                            std::string(granularityName(o.granularity)) + "')");
   SensitivityResult res;
   res.granularity = granularityName(o.granularity);
   res.criterion = criterionName(o.criterion);
@@ -82,6 +86,12 @@ Result<SensitivityResult> runSensitivity(const Graph& model, const Dataset& data
     LayerOverride only;
     probe.layers[L->node] = only;
     auto rr = resolveRecipe(graph, probe, isGroupGranularity(o.granularity) ? &groups : nullptr);
+    // The probe's default reaches every layer: an error about another
+    // layer is about these settings, not this layer (every row said
+    // "layer 'block1_conv1': ..." and the run exited 0).
+    if (!rr && rr.status().message().find("layer '" + L->node + "'") == std::string::npos)
+      return rr.status().withContext("sensitivity (" + std::string(granularityName(o.granularity)) + ", " +
+                                     criterionName(o.criterion) + ")");
     if (!rr) c.skipped = rr.status().message();
     else if (!rr->config.layers.count(L->node)) {
       // The probe resolves the default for every layer, so its notes speak of all of them: keep this layer's.
