@@ -220,6 +220,16 @@ class TestRecipe : public QObject {
     auto br = runRecipe(g.value(), bad.value());
     QVERIFY(!br.isOk());
     QVERIFY(br.status().message().find("nosuchnode") != std::string::npos);
+    // No sparsity (the default's 0): kept, and a note says why and what removes it.
+    auto kept = parseRecipe(R"({"layers": {"block1_add": {"granularity": "layer"}}})");
+    QVERIFY(kept.isOk());
+    auto kr = runRecipe(g.value(), kept.value());
+    QVERIFY2(kr.isOk(), kr.status().message().c_str());
+    QVERIFY(!kr->structural);
+    QVERIFY(kr->removed.findNode("block1_add") >= 0);
+    bool noted = false;
+    for (const auto& line : kr->log) noted |= line.rfind("block1_add: granularity 'layer' with sparsity 0", 0) == 0;
+    QVERIFY(noted);
   }
 
   void shippedRecipesParse() {

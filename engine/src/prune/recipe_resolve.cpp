@@ -66,6 +66,11 @@ Result<ResolvedRecipe> resolveRecipe(const Graph& graph, const Recipe& recipe, c
         Status st = checkLayerRemoval(graph, node);
         if (!st) return st.withContext("recipe key 'layers." + kv.first + "'");
         out.removeLayers.push_back(node);
+      } else if (!c.locked) {
+        // Sparsity is what removes it (0 keeps, anything above removes),
+        // inherited from the default when the entry has none.
+        out.notes.push_back(kv.first + ": granularity 'layer' with sparsity 0 keeps the layer; give it a sparsity " +
+                            "above 0 (any) to remove it");
       }
       continue;
     }
