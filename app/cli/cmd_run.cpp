@@ -34,11 +34,26 @@ int cmdRun(const QStringList& args) {
     }
     auto t = topiary::loadTensorProto(str(file));
     if (!t) return fail(t.status());
+    auto isInput = [&](const std::string& n) {
+      for (const auto& in : g->inputs)
+        if (in.name == n) return true;
+      return false;
+    };
+    std::string inputNames;
+    for (const auto& in : g->inputs) inputNames += (inputNames.empty() ? "" : ", ") + in.name;
     if (name.isEmpty()) {
-      if (!t->name.empty()) name = QString::fromStdString(t->name);
+      // The name inside the file when it is one of the model's inputs, else
+      // the model's only input.
+      if (!t->name.empty() && isInput(t->name)) name = QString::fromStdString(t->name);
       else if (g->inputs.size() == 1) name = QString::fromStdString(g->inputs[0].name);
-      else return failBadInput("input file " + str(file) + " has no tensor name; give it as NAME=FILE");
+      else
+        return failBadInput("input file " + str(file) + (t->name.empty() ? " has no tensor name" : " names '" + t->name + "', no input of the model") +
+                            "; give it as NAME=FILE (inputs: " + inputNames + ")");
     }
+    if (!isInput(str(name)))
+      return failBadInput("--input " + str(spec) + ": the model has no input '" + str(name) + "' (inputs: " + inputNames + ")");
+    for (const auto& given : inputs)
+      if (given.name == str(name)) return failBadInput("--input: '" + str(name) + "' is given twice");
     inputs.push_back({str(name), std::move(t->tensor)});
   }
   topiary::ExecutorOptions opts;

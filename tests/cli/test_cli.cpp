@@ -182,6 +182,22 @@ class TestCli : public QObject {
     QVERIFY2(reproduced >= 3, ("only " + std::to_string(reproduced) + " conformance cases could run").c_str());
   }
 
+  // An input name the model does not have, or one given twice, is refused
+  // naming the model's inputs (the first was reported as the real input
+  // missing; the second silently took the last file).
+  void runRefusesUnknownAndRepeatedInputs() {
+    const std::string dir = std::string(testutil::kOnnxTestData) + "/node/test_relu";
+    if (!QFileInfo::exists(QString::fromStdString(dir + "/model.onnx"))) QSKIP("ONNX test data not installed");
+    const QString model = QString::fromStdString(dir + "/model.onnx");
+    const QString in = QString::fromStdString(dir + "/test_data_set_0/input_0.pb");
+    const QString out = QString::fromStdString(testutil::tempDir() + "/run_inputs");
+    checkBadInput(runCli({"run", model, "--input", "wrong=" + in, "--output-dir", out}), {"'wrong'", "inputs: x"});
+    checkBadInput(runCli({"run", model, "--input", "x=" + in, "--input", "x=" + in, "--output-dir", out}),
+                  {"'x'", "twice"});
+    auto ok = runCli({"run", model, "--input", in, "--output-dir", out});  // a bare file: the name inside it
+    QVERIFY2(ok.exitCode == 0, ok.err.c_str());
+  }
+
   void benchJsonHasLatencies() {
     auto r = runCli({"bench", QString::fromStdString(mlpPath_), "--json", "--threads", "1", "--batch", "3",
                      "--warmup", "2", "--runs", "7"});
