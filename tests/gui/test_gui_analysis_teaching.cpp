@@ -4,6 +4,7 @@
 // previous step's plan. Screenshot to guitest::screenshotDir()/analysis-teaching.png.
 #include <QDir>
 #include <QLabel>
+#include <QTableWidget>
 #include <QtTest>
 
 #include "LoadedModel.h"
@@ -129,6 +130,19 @@ void TestGuiAnalysisTeaching::walkTheTour() {
   QCOMPARE(o.indexBytes4, o.indexBytes32);  // positions do not shrink with the values
   QVERIFY(o.indexBytes4 > o.valueBytes4);
   QVERIFY(tour.illustration().contains("index"));
+
+  // Every row counts its nonzero weights out of the model as loaded: the
+  // filter step's smaller model must not read "16416 / 16416".
+  auto* table = tour.findChild<QTableWidget*>();
+  QVERIFY(table);
+  QCOMPARE(table->rowCount(), 7);
+  for (int row = 0; row < table->rowCount(); ++row) {
+    const QString cell = table->item(row, 2)->text();
+    QVERIFY2(cell.endsWith(QString(" / %1").arg(dense.params)), qPrintable(cell));
+  }
+  QVERIFY2(table->item(2, 2)->text() == QString("%1 / %2").arg(tour.measured(2)->nonzeroParams).arg(dense.params),
+           qPrintable(table->item(2, 2)->text()));
+  QVERIFY(tour.measured(2)->params < dense.params);  // physically smaller
 
   QVERIFY(tour.grab().toImage().save(dir + "/analysis-teaching.png"));
 

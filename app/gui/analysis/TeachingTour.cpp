@@ -1,5 +1,7 @@
 #include "TeachingTour.h"
 
+#include "LoadedModel.h"
+
 #include <QBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -11,6 +13,7 @@
 #include <cmath>
 
 #include "AnalysisJob.h"
+#include "LoadedModel.h"
 #include "ModelDocument.h"
 #include "ValidationData.h"
 #include "topiary/dynamic.h"
@@ -246,7 +249,7 @@ QString TeachingTour::illustration() const {
     s = tr("Now: accuracy %1%, %2 of %3 weights nonzero, size %4 KB (%5), latency %6 ms.<br>")
             .arg(m->accuracy * 100, 0, 'f', 2)
             .arg(m->nonzeroParams)
-            .arg(m->params)
+            .arg(originalParams(*m))
             .arg(m->storageBytes / 1024.0, 0, 'f', 1)
             .arg(m->storageName)
             .arg(m->latencyMs, 0, 'f', 3);
@@ -292,6 +295,13 @@ QString TeachingTour::illustration() const {
   return s;
 }
 
+qint64 TeachingTour::originalParams(const PreviewResult& m) const {
+  // The model as loaded: a step that removes filters leaves a smaller model,
+  // whose own count made "16416 / 16416" read as nothing pruned.
+  const auto& model = doc_->model();
+  return model && model->metricsValid ? model->metrics.params : m.params;
+}
+
 void TeachingTour::refreshTable() {
   table_->setRowCount(0);
   for (auto it = measured_.begin(); it != measured_.end(); ++it) {
@@ -300,7 +310,7 @@ void TeachingTour::refreshTable() {
     table_->insertRow(row);
     const QStringList cells = {steps_[it.key()].title,
                                m.accuracyValid ? QString("%1%").arg(m.accuracy * 100, 0, 'f', 2) : tr("n/a"),
-                               QString("%1 / %2").arg(m.nonzeroParams).arg(m.params),
+                               QString("%1 / %2").arg(m.nonzeroParams).arg(originalParams(m)),
                                QString("%1 KB %2").arg(m.storageBytes / 1024.0, 0, 'f', 1).arg(m.storageName),
                                m.latencyMs >= 0 ? QString("%1 ms").arg(m.latencyMs, 0, 'f', 3) : tr("n/a")};
     for (int c = 0; c < cells.size(); ++c) table_->setItem(row, c, new QTableWidgetItem(cells[c]));

@@ -69,6 +69,8 @@ class TeachingTour : public QWidget {
   void onPreview();
   void startExtra(int step);
   void refreshTable();
+  // Weights of the model as loaded: the denominator of every step's count.
+  qint64 originalParams(const PreviewResult& m) const;
 
   ModelDocument* doc_;
   AnalysisJob* job_;
