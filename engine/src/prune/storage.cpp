@@ -208,7 +208,7 @@ nlohmann::json storageToJson(const ModelStorage& s) {
     formats[storageFormatName(kv.first)] = {{"value_bits", kv.second.valueBits},
                                             {"index_bits", kv.second.indexBits},
                                             {"scale_bits", kv.second.scaleBits},
-                                            {"bytes", kv.second.bytes()},
+                                            {"bytes", (kv.second.bits() + 7) / 8},  // whole bytes
                                             {"dense_fallback_layers", kv.second.denseFallbacks}};
   j["formats"] = formats;
   nlohmann::json layers = nlohmann::json::array();

@@ -376,7 +376,7 @@ nlohmann::json verdictToJson(const Verdict& v) {
                     {"value_bytes", b.valueBytes},
                     {"index_bytes", b.indexBytes},
                     {"scale_bytes", b.scaleBytes},
-                    {"bytes", b.total()},
+                    {"bytes", static_cast<int64_t>(std::ceil(b.total()))},  // whole bytes; the parts are bits / 8
                     {"dense_fallback_layers", b.denseFallbacks}});
   j["bars"] = bars;
   nlohmann::json lats = nlohmann::json::array();
