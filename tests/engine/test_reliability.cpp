@@ -245,6 +245,28 @@ class TestReliability : public QObject {
   // An operator whose output would exceed the executor's tensor limit is
   // refused with the size it needs and the node's name, before allocating;
   // the per-thread limit is restored after the run.
+  // Data with a class the model cannot output (12 class folders for 10
+  // outputs) is refused naming the sample, its label and the model's
+  // classes; it was evaluated with those samples counted wrong. Unlabelled
+  // samples (-1, agreement mode) stay fine.
+  void labelsBeyondTheModelsClassesAreRefused() {
+    auto g = buildArchitecture("lenet5");
+    QVERIFY(g.isOk());
+    Dataset d = syntheticData(40);
+    d.labels[17] = 11;
+    auto r = evaluate(g.value(), d, 16, 1);
+    QVERIFY(!r.isOk());
+    QCOMPARE(r.status().kind(), ErrorKind::BadInput);
+    QVERIFY2(r.status().message().find("sample 17") != std::string::npos &&
+                 r.status().message().find("label 11") != std::string::npos &&
+                 r.status().message().find("10 classes") != std::string::npos,
+             r.status().message().c_str());
+    d.labels[17] = -1;
+    r = evaluate(g.value(), d, 16, 1);
+    QVERIFY2(r.isOk(), r.status().message().c_str());
+    QCOMPARE(r->samples, int64_t(40));
+  }
+
   void hugeIntermediateTensorIsRefusedWithItsSize() {
     Tensor in(Shape{1, 4});
     Graph small = tileGraph(1000, 2);  // 8,000 floats: 32 KB

@@ -71,6 +71,13 @@ Status Evaluator::add(const Dataset& data, int batchSize, const std::atomic<bool
       const int64_t arg = std::max_element(row, row + c) - row;
       predictions_.push_back(static_cast<int>(arg));
       const int label = labels[static_cast<size_t>(i)];
+      // A class the model cannot output: the data is not this model's (12
+      // class folders for 10 outputs counted the extra classes as wrong).
+      if (label >= c)
+        return Status::badInput("sample " + std::to_string(samples_ + i) + " of '" + data.name + "' has label " +
+                                std::to_string(label) + ", but the model's output '" + logits_ + "' has " +
+                                std::to_string(c) + " classes (0 to " + std::to_string(c - 1) +
+                                "): the data does not match this model");
       if (arg == label) ++correct_;
       if (label >= 0 && label < c) {
         double mx = row[arg], sum = 0;
