@@ -145,7 +145,7 @@ int cmdEval(const QStringList& args) {
   QCommandLineParser p;
   p.addPositionalArgument("model", "ONNX model file");
   p.addOption(QCommandLineOption("data", "Data spec (default fashion-mnist, the test split).", "SPEC", "fashion-mnist"));
-  p.addOption(QCommandLineOption("limit", "Evaluate only the first N samples.", "N", "0"));
+  p.addOption(QCommandLineOption("limit", "Evaluate only the first N samples (default 0: all).", "N", "0"));
   p.addOption(QCommandLineOption("batch", "Batch size (default 256).", "B", "256"));
   p.addOption(QCommandLineOption("threads", "Threads (default: all cores).", "N", "0"));
   p.addOption(QCommandLineOption("dynamic-skip",
@@ -164,6 +164,9 @@ int cmdEval(const QStringList& args) {
   if (!ok1 || limit < 0) return failBadInput("--limit must be a non-negative integer, got '" + str(p.value("limit")) + "'");
   if (!ok2 || batch < 1 || batch > 65536) return failBadInput("--batch must be a positive integer, got '" + str(p.value("batch")) + "'");
   if (!ok3 || threads < 0 || threads > 1024) return failBadInput("--threads must be a non-negative integer");
+  if (p.isSet("profile") && !p.isSet("dynamic-skip"))
+    return failBadInput("--profile times each Conv of a --dynamic-skip run; give --dynamic-skip T (bench --profile "
+                        "times every layer of a plain run)");
   std::string path = str(p.positionalArguments()[0]), spec = str(p.value("data"));
   auto g = topiary::loadModel(path);
   if (!g) return fail(g.status());

@@ -43,7 +43,7 @@ int cmdPrune(const QStringList& args) {
   p.addOption(QCommandLineOption("recipe", "Recipe JSON file.", "R.json"));
   p.addOption(QCommandLineOption("out", "Output ONNX file.", "OUT.onnx"));
   p.addOption(QCommandLineOption("data", "Data spec to measure accuracy before and after (e.g. fashion-mnist).", "SPEC"));
-  p.addOption(QCommandLineOption("limit", "Evaluate on the first N samples only.", "N", "0"));
+  p.addOption(QCommandLineOption("limit", "Evaluate on the first N samples only (default 0: all).", "N", "0"));
   p.addOption(QCommandLineOption("train-data", "Fine-tuning data spec (overrides the recipe's finetune.data).", "SPEC"));
   p.addOption(QCommandLineOption("keep-shapes", "Write the masked model (original shapes) even when channels were removed."));
   p.addOption(QCommandLineOption("latency-runs", "Timed runs for latency (default 20, 0: skip).", "N", "20"));

@@ -19,7 +19,7 @@ int cmdReport(const QStringList& args) {
   p.addOption(QCommandLineOption("recipe", "Pruning recipe (JSON).", "R.json"));
   p.addOption(QCommandLineOption("data", "Evaluation data spec (e.g. fashion-mnist).", "SPEC"));
   p.addOption(QCommandLineOption("out", "Report folder to write (created when missing).", "DIR"));
-  p.addOption(QCommandLineOption("limit", "Evaluate on the first N samples only.", "N", "0"));
+  p.addOption(QCommandLineOption("limit", "Evaluate on the first N samples only (default 0: all).", "N", "0"));
   p.addOption(QCommandLineOption("train-data", "Fine-tuning data (default: the recipe's finetune.data).", "SPEC"));
   p.addOption(QCommandLineOption("sparsities", "Sensitivity sparsities (default 0.1,0.3,0.5,0.7,0.9).", "LIST",
                                  "0.1,0.3,0.5,0.7,0.9"));

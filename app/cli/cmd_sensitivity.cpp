@@ -21,7 +21,7 @@ int cmdSensitivity(const QStringList& args) {
   p.addOption(QCommandLineOption("sparsities", "Comma-separated sparsities (default 0.1,0.3,0.5,0.7,0.9).", "LIST",
                                  "0.1,0.3,0.5,0.7,0.9"));
   p.addOption(QCommandLineOption("layers", "Comma-separated layer names (default: every prunable layer).", "LIST"));
-  p.addOption(QCommandLineOption("limit", "Use the first N samples only.", "N", "0"));
+  p.addOption(QCommandLineOption("limit", "Use the first N samples only (default 0: all).", "N", "0"));
   p.addOption(QCommandLineOption("workers", "Worker threads (default: one per core).", "N", "0"));
   p.addOption(QCommandLineOption("agreement", "Measure top-1 agreement with the dense model instead of accuracy."));
   p.addOption(QCommandLineOption("out", "Write the JSON result to this file.", "S.json"));

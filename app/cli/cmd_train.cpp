@@ -49,7 +49,7 @@ int cmdTrain(const QStringList& args) {
   p.addOption(QCommandLineOption("step-every", "Step schedule: epochs between decays (default 1).", "N", "1"));
   p.addOption(QCommandLineOption("step-gamma", "Step schedule: decay factor (default 0.1).", "G", "0.1"));
   p.addOption(QCommandLineOption("threads", "Threads (default: all cores).", "N", "0"));
-  p.addOption(QCommandLineOption("limit", "Use only the first N training samples.", "N", "0"));
+  p.addOption(QCommandLineOption("limit", "Use only the first N training samples (default 0: all).", "N", "0"));
   p.addOption(QCommandLineOption("val-fraction", "Hold out this fraction for validation accuracy (default 0.05; 0: none).",
                                  "F", "0.05"));
   p.addOption(QCommandLineOption("augment-shift",

@@ -50,6 +50,11 @@ class TestCliDynamic : public QObject {
     QCOMPARE(r.exitCode, 2);
     QVERIFY2(r.err.find("--dynamic-skip") != std::string::npos && r.err.find("-1") != std::string::npos,
              r.err.c_str());
+    // --profile alone profiles nothing: refused (it was silently ignored).
+    r = clitest::runCli({"eval", model, "--limit", "8", "--profile"});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.find("--profile") != std::string::npos && r.err.find("--dynamic-skip") != std::string::npos,
+             r.err.c_str());
   }
 };
 
