@@ -180,6 +180,12 @@ class TestCliReliability : public QObject {
     QTest::newRow("huge epochs") << R"({"finetune": {"epochs": 1e12}})" << "finetune.epochs";
     QTest::newRow("layer that does not exist") << R"({"layers": {"conv9": {"sparsity": 0.5}}})" << "conv9";
     QTest::newRow("not JSON") << "{\"default\": " << "not valid JSON";
+    QTest::newRow("not JSON: where") << "{\"default\": {\"sparsity\": 0.5,\n  }}" << "line 2, column 3";
+    QTest::newRow("key twice") << R"({"default": {"sparsity": 0.5, "sparsity": 0.7}})" << "'default.sparsity' is given twice";
+    QTest::newRow("layer twice") << R"({"layers": {"conv1": {"sparsity": 0.5}, "conv1": {}}})" << "'layers.conv1' is given twice";
+    QTest::newRow("agp start above the end")
+        << R"({"default": {"sparsity": 0.5}, "schedule": {"kind": "agp", "initial_sparsity": 0.9}})"
+        << "0.9 is above the final sparsity 0.5";
     QTest::newRow("array instead of object") << R"([1, 2, 3])" << "must be an object";
     QTest::newRow("nesting bomb") << QString(100000, '[') << "levels deep";
   }

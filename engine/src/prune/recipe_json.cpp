@@ -1,7 +1,9 @@
 // Recipe <-> JSON. Every key is checked; errors name the key path and value.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <set>
+#include <vector>
 
 #include "topiary/file_util.h"
 #include "topiary/recipe.h"
@@ -36,6 +38,13 @@ std::string shown(const json& v) {
   std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
   if (s.size() > 80) s = s.substr(0, 77) + "...";
   return s;
+}
+
+// A number as a person writes it (0.9, not std::to_string's 0.900000).
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
 }
 
 Status keyError(const std::string& key, const json& v, const std::string& why) {
@@ -298,8 +307,8 @@ Result<Recipe> recipeFromJson(const json& j) {
     if (q.contains("aware")) TOPIARY_RETURN_IF_ERROR(getBool(q["aware"], "quantize.aware", r.quantize.aware));
   }
   if (r.schedule.kind == ScheduleKind::Agp && r.schedule.initialSparsity > r.defaults.sparsity && r.defaults.sparsity > 0)
-    return Status::badInput("recipe key 'schedule.initial_sparsity': " + std::to_string(r.schedule.initialSparsity) +
-                            " is above the final sparsity " + std::to_string(r.defaults.sparsity));
+    return Status::badInput("recipe key 'schedule.initial_sparsity': " + num(r.schedule.initialSparsity) +
+                            " is above the final sparsity " + num(r.defaults.sparsity));
   return r;
 }
 
@@ -329,8 +338,35 @@ Result<Recipe> parseRecipe(const std::string& text) {
   if (int d = nestingDepth(text); d > kMaxDepth)
     return Status::badInput("the recipe nests " + std::to_string(d) + " levels deep (at most " +
                             std::to_string(kMaxDepth) + " are allowed)");
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) return Status::badInput("the recipe is not valid JSON");
+  // A key given twice in one object: JSON parsers keep one of them
+  // silently, so the other setting would be lost without a word.
+  std::vector<std::set<std::string>> keys;  // per open object: its keys so far
+  std::vector<std::string> names;            // per open object: the key being read
+  std::string twice;
+  auto track = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      keys.emplace_back();
+      names.emplace_back();
+    } else if (event == json::parse_event_t::object_end && !keys.empty()) {
+      keys.pop_back();
+      names.pop_back();
+    } else if (event == json::parse_event_t::key && !keys.empty()) {
+      names.back() = parsed.get<std::string>();
+      if (!keys.back().insert(names.back()).second && twice.empty())
+        for (const auto& n : names) twice += (twice.empty() ? "" : ".") + n;
+    }
+    return true;
+  };
+  json j;
+  try {
+    j = json::parse(text, track);
+  } catch (const json::exception& e) {
+    // "[json.exception.parse_error.101] parse error at line 3, column 5: ..." without the tag.
+    std::string what = e.what();
+    const size_t tag = what.find("] ");
+    return Status::badInput("the recipe is not valid JSON: " + (tag == std::string::npos ? what : what.substr(tag + 2)));
+  }
+  if (!twice.empty()) return Status::badInput("recipe key '" + twice + "' is given twice in one object");
   return recipeFromJson(j);
 }
 
