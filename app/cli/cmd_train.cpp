@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -79,8 +80,8 @@ int cmdTrain(const QStringList& args) {
   if (o.optimizer != "sgd" && o.optimizer != "adam")
     return failBadInput("unknown optimizer '" + o.optimizer + "'; use sgd or adam");
   o.lr = o.optimizer == "adam" ? 0.001f : 0.01f;
-  if (p.isSet("lr") && (!toFloat(p.value("lr"), o.lr) || !(o.lr > 0)))
-    return failBadInput("--lr must be a positive number, got '" + str(p.value("lr")) + "'");
+  if (p.isSet("lr") && (!toFloat(p.value("lr"), o.lr) || !(o.lr > 0) || !std::isfinite(o.lr)))
+    return failBadInput("--lr must be a finite positive number, got '" + str(p.value("lr")) + "'");
   if (!toFloat(p.value("momentum"), o.momentum)) return failBadInput("--momentum must be a number");
   if (!toFloat(p.value("weight-decay"), o.weightDecay)) return failBadInput("--weight-decay must be a number");
   if (!toFloat(p.value("step-gamma"), o.stepGamma)) return failBadInput("--step-gamma must be a number");

@@ -2,6 +2,7 @@
 // BatchNorm running statistics, hooks, progress and cancellation.
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 
 #include "data/loaders.h"
 #include "topiary/train.h"
@@ -17,7 +18,11 @@ using Clock = std::chrono::steady_clock;
 Status checkOptions(const TrainOptions& o) {
   if (o.epochs < 1) return Status::badInput("epochs must be >= 1, got " + std::to_string(o.epochs));
   if (o.batchSize < 1) return Status::badInput("batch size must be >= 1, got " + std::to_string(o.batchSize));
-  if (!(o.lr > 0.f) || !std::isfinite(o.lr)) return Status::badInput("learning rate must be > 0");
+  if (!(o.lr > 0.f) || !std::isfinite(o.lr)) {
+    char got[32];
+    std::snprintf(got, sizeof got, "%g", static_cast<double>(o.lr));
+    return Status::badInput(std::string("learning rate must be a finite number above 0, got ") + got);
+  }
   if (o.optimizer != "sgd" && o.optimizer != "adam")
     return Status::badInput("unknown optimizer '" + o.optimizer + "'; use sgd or adam");
   if (o.schedule != "none" && o.schedule != "step" && o.schedule != "cosine")
