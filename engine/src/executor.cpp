@@ -285,6 +285,9 @@ std::vector<double> Executor::dynamicSkippedFlops(bool silent) const {
 }
 
 Status Executor::checkInput(const ValueInfo& info, const Tensor& t) const {
+  if (!dtypeSupported(info.dtype) && info.dtype != DType::Undefined)
+    return Status::unsupported("input '" + info.name + "' is " + dtypeName(info.dtype) +
+                               ", an element type the engine does not handle");
   if (t.dtype() != info.dtype)
     return Status::badInput("input '" + info.name + "' expects " + dtypeName(info.dtype) + " but got " +
                             dtypeName(t.dtype()));

@@ -198,6 +198,20 @@ class TestCli : public QObject {
     QVERIFY2(ok.exitCode == 0, ok.err.c_str());
   }
 
+  // An input of an element type the engine has no kernels for is named
+  // (bfloat16 read as "undefined", and run said "expects undefined").
+  void unhandledElementTypeIsNamed() {
+    const std::string dir = std::string(testutil::kOnnxTestData) + "/node/test_cast_BFLOAT16_to_FLOAT";
+    if (!QFileInfo::exists(QString::fromStdString(dir + "/model.onnx"))) QSKIP("ONNX test data not installed");
+    const QString model = QString::fromStdString(dir + "/model.onnx");
+    auto info = runCli({"info", model});
+    QCOMPARE(info.exitCode, 0);
+    QVERIFY2(info.out.find("input bfloat16 [3,4]") != std::string::npos, info.out.c_str());
+    checkBadInput(runCli({"run", model, "--input", QString::fromStdString(dir + "/test_data_set_0/input_0.pb"),
+                          "--output-dir", QString::fromStdString(testutil::tempDir() + "/bf16")}),
+                  {"'input' is bfloat16", "does not handle"});
+  }
+
   void benchJsonHasLatencies() {
     auto r = runCli({"bench", QString::fromStdString(mlpPath_), "--json", "--threads", "1", "--batch", "3",
                      "--warmup", "2", "--runs", "7"});
