@@ -280,7 +280,7 @@ class TestNmKernel : public QObject {
   void kernelPlan_data() {
     QTest::addColumn<int>("caseIndex");
     QTest::addColumn<int>("variant");  // 0 plain, 1 bias + Relu, 2 bias + LeakyRelu with a zero row and a 1-kernel row
-    for (int i = 0; i < 11; ++i)
+    for (int i = 0; i < 12; ++i)
       for (int v = 0; v < 3; ++v) QTest::newRow(qPrintable(QString("case%1 v%2").arg(i).arg(v))) << i << v;
   }
   void kernelPlan() {
@@ -298,6 +298,7 @@ class TestNmKernel : public QObject {
         {16, 8, 9, 9, 3, 1, 1, 1, 1, 4},     // 1:4
         {24, 7, 16, 16, 3, 1, 1, 1, 2, 8},   // 2:8, wide 256 ending on 16 (4 x 48 + 32 + 32)
         {4, 1, 3, 3, 3, 1, 1, 1, 2, 4},      // one output, one group (wide 16)
+        {12, 9, 14, 13, 3, 3, 1, 1, 2, 4},   // stride 3 (the element-wise phase split), 5x5 output
     };
     const Case c = cases[caseIndex];
     std::mt19937 rng(static_cast<unsigned>(57 * caseIndex + variant));
