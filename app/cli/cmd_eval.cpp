@@ -165,8 +165,9 @@ int cmdEval(const QStringList& args) {
   if (!ok2 || batch < 1 || batch > 65536) return failBadInput("--batch must be a positive integer, got '" + str(p.value("batch")) + "'");
   if (!ok3 || threads < 0 || threads > 1024) return failBadInput("--threads must be a non-negative integer");
   if (p.isSet("profile") && !p.isSet("dynamic-skip"))
-    return failBadInput("--profile times each Conv of a --dynamic-skip run; give --dynamic-skip T (bench --profile "
-                        "times every layer of a plain run)");
+    return failBadInput(
+        "--profile times each Conv of a --dynamic-skip run; give --dynamic-skip T (bench --profile "
+        "times every layer of a plain run)");
   std::string path = str(p.positionalArguments()[0]), spec = str(p.value("data"));
   auto g = topiary::loadModel(path);
   if (!g) return fail(g.status());

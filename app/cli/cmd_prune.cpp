@@ -124,7 +124,7 @@ int cmdPrune(const QStringList& args) {
     return failBadInput(
         std::string(recipe->method == topiary::PruneMethod::Admm  ? "method 'admm' trains the model"
                     : recipe->method == topiary::PruneMethod::Dns ? "method 'dns' trains the model"
-                                                                   : "recipe key 'finetune.epochs': fine-tuning") +
+                                                                  : "recipe key 'finetune.epochs': fine-tuning") +
         " needs training data: set finetune.data in the recipe or pass --train-data (--data is only evaluated)");
   po.trainData = haveTrain ? &trainData : nullptr;
   po.threads = threads;

@@ -44,14 +44,18 @@ int cmdRun(const QStringList& args) {
     if (name.isEmpty()) {
       // The name inside the file when it is one of the model's inputs, else
       // the model's only input.
-      if (!t->name.empty() && isInput(t->name)) name = QString::fromStdString(t->name);
+      if (!t->name.empty() && isInput(t->name))
+        name = QString::fromStdString(t->name);
       else if (g->inputs.size() == 1) name = QString::fromStdString(g->inputs[0].name);
       else
-        return failBadInput("input file " + str(file) + (t->name.empty() ? " has no tensor name" : " names '" + t->name + "', no input of the model") +
-                            "; give it as NAME=FILE (inputs: " + inputNames + ")");
+        return failBadInput(
+            "input file " + str(file) +
+            (t->name.empty() ? " has no tensor name" : " names '" + t->name + "', no input of the model") +
+            "; give it as NAME=FILE (inputs: " + inputNames + ")");
     }
     if (!isInput(str(name)))
-      return failBadInput("--input " + str(spec) + ": the model has no input '" + str(name) + "' (inputs: " + inputNames + ")");
+      return failBadInput("--input " + str(spec) + ": the model has no input '" + str(name) +
+                          "' (inputs: " + inputNames + ")");
     for (const auto& given : inputs)
       if (given.name == str(name)) return failBadInput("--input: '" + str(name) + "' is given twice");
     inputs.push_back({str(name), std::move(t->tensor)});

@@ -59,7 +59,8 @@ int cmdSensitivity(const QStringList& args) {
   };
   std::string path = str(p.positionalArguments()[0]);
   if (p.isSet("out"))
-    if (topiary::Status st = topiary::checkOutputPath(str(p.value("out")), path); !st) return fail(st.withContext("--out"));
+    if (topiary::Status st = topiary::checkOutputPath(str(p.value("out")), path); !st)
+      return fail(st.withContext("--out"));
   auto g = topiary::loadModel(path);
   if (!g) return fail(g.status());
   topiary::DatasetOptions dopt;

@@ -27,8 +27,9 @@ std::shared_ptr<const LoadedModel> LoadedModel::fromGraph(topiary::Graph graph, 
   if (!dequantized)
     m->warnings << QString::fromStdString("quantized weights unreadable: " + dequantized.status().message());
   else if (*dequantized > 0)
-    m->warnings << QString("%1 weights are stored as integers (a quantized model): shown and pruned as their float "
-                           "values; an export keeps them as floats unless quantization is set")
+    m->warnings << QString(
+                       "%1 weights are stored as integers (a quantized model): shown and pruned as their float "
+                       "values; an export keeps them as floats unless quantization is set")
                        .arg(*dequantized);
   if (graph.valueInfo.empty()) {
     topiary::Status st = topiary::inferShapes(graph, 1);

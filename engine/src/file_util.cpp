@@ -70,7 +70,8 @@ Status renameDurably(const std::string& tmp, const std::string& path, const std:
     // input; anything else is the environment's failure.
     const bool user = err == EISDIR || err == ENOTDIR || err == EACCES || err == EPERM || err == EROFS;
     const std::string msg = "cannot write " + path + ": " + std::strerror(err);
-    return user ? Status::badInput(msg) : Status::internal("renaming " + tmp + " to " + path + " failed: " + std::strerror(err));
+    return user ? Status::badInput(msg)
+                : Status::internal("renaming " + tmp + " to " + path + " failed: " + std::strerror(err));
   }
   // Make the rename itself durable.
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

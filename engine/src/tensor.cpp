@@ -42,20 +42,31 @@ const char* dtypeName(DType t) {
     case DType::Double: return "float64";
     case DType::UInt32: return "uint32";
     case DType::UInt64: return "uint64";
-    case DType::Undefined: return "undefined";
+    case DType::Undefined:
+      return "undefined";
   }
   // ONNX element types the engine has no DType for (values as in onnx.proto).
   switch (static_cast<int>(t)) {
-    case 14: return "complex64";
-    case 15: return "complex128";
-    case 16: return "bfloat16";
-    case 17: return "float8e4m3fn";
-    case 18: return "float8e4m3fnuz";
-    case 19: return "float8e5m2";
-    case 20: return "float8e5m2fnuz";
-    case 21: return "uint4";
-    case 22: return "int4";
-    default: return "an unknown element type";
+    case 14:
+      return "complex64";
+    case 15:
+      return "complex128";
+    case 16:
+      return "bfloat16";
+    case 17:
+      return "float8e4m3fn";
+    case 18:
+      return "float8e4m3fnuz";
+    case 19:
+      return "float8e5m2";
+    case 20:
+      return "float8e5m2fnuz";
+    case 21:
+      return "uint4";
+    case 22:
+      return "int4";
+    default:
+      return "an unknown element type";
   }
 }
 

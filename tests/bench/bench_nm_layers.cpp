@@ -73,9 +73,8 @@ void layers(const std::string& name, const std::string& pattern, const Graph& g,
   std::uniform_real_distribution<float> u(-1.f, 1.f);
   for (int64_t i = 0; i < x.numel(); ++i) x.at(i) = u(rng);
   if (!(*ex)->run(x)) return (void)std::fprintf(stderr, "%s: run failed\n", name.c_str());
-  std::printf("\n%s 2:4 (%s pattern), batch %lld, %d thread(s) (%s time): us per layer, median of %d\n",
-              name.c_str(), pattern.c_str(), static_cast<long long>(batch), gThreads, gThreads > 1 ? "wall" : "CPU",
-              rounds);
+  std::printf("\n%s 2:4 (%s pattern), batch %lld, %d thread(s) (%s time): us per layer, median of %d\n", name.c_str(),
+              pattern.c_str(), static_cast<long long>(batch), gThreads, gThreads > 1 ? "wall" : "CPU", rounds);
   std::printf("| layer | op | direct (Gemm: Eigen) | best dense | best 2:4 | x direct | x best dense |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   const std::vector<std::string> convKernels = {"dense", "direct",     "winograd",  "winograd43",   "co-vector",

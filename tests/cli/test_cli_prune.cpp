@@ -152,9 +152,12 @@ class TestCliPrune : public QObject {
   void trainingMethodsWithoutTrainingDataAreRefused_data() {
     QTest::addColumn<QString>("recipe");
     QTest::addColumn<QString>("names");
-    QTest::newRow("admm") << R"({"default": {"sparsity": 0.5}, "method": "admm"})" << "admm";
-    QTest::newRow("dns") << R"({"default": {"sparsity": 0.5}, "method": "dns"})" << "dns";
-    QTest::newRow("finetune") << R"({"default": {"sparsity": 0.5}, "finetune": {"epochs": 1}})" << "finetune.epochs";
+    QTest::newRow("admm") << R"({"default": {"sparsity": 0.5}, "method": "admm"})"
+                          << "admm";
+    QTest::newRow("dns") << R"({"default": {"sparsity": 0.5}, "method": "dns"})"
+                         << "dns";
+    QTest::newRow("finetune") << R"({"default": {"sparsity": 0.5}, "finetune": {"epochs": 1}})"
+                              << "finetune.epochs";
   }
   void trainingMethodsWithoutTrainingDataAreRefused() {
     QFETCH(QString, recipe);
@@ -163,8 +166,9 @@ class TestCliPrune : public QObject {
     QString out = QString::fromStdString(testutil::tempDir() + "/trains.onnx");
     auto res = runCli({"prune", model_, "--recipe", r, "--out", out, "--data", "fashion-mnist", "--limit", "50"});
     QCOMPARE(res.exitCode, 2);
-    QVERIFY2(res.err.find(names.toStdString()) != std::string::npos && res.err.find("--train-data") != std::string::npos,
-             res.err.c_str());
+    QVERIFY2(
+        res.err.find(names.toStdString()) != std::string::npos && res.err.find("--train-data") != std::string::npos,
+        res.err.c_str());
     QVERIFY(!QFile::exists(out));
   }
 

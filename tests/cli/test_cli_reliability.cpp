@@ -180,9 +180,12 @@ class TestCliReliability : public QObject {
     QTest::newRow("huge epochs") << R"({"finetune": {"epochs": 1e12}})" << "finetune.epochs";
     QTest::newRow("layer that does not exist") << R"({"layers": {"conv9": {"sparsity": 0.5}}})" << "conv9";
     QTest::newRow("not JSON") << "{\"default\": " << "not valid JSON";
-    QTest::newRow("not JSON: where") << "{\"default\": {\"sparsity\": 0.5,\n  }}" << "line 2, column 3";
-    QTest::newRow("key twice") << R"({"default": {"sparsity": 0.5, "sparsity": 0.7}})" << "'default.sparsity' is given twice";
-    QTest::newRow("layer twice") << R"({"layers": {"conv1": {"sparsity": 0.5}, "conv1": {}}})" << "'layers.conv1' is given twice";
+    QTest::newRow("not JSON: where") << "{\"default\": {\"sparsity\": 0.5,\n  }}"
+                                     << "line 2, column 3";
+    QTest::newRow("key twice") << R"({"default": {"sparsity": 0.5, "sparsity": 0.7}})"
+                               << "'default.sparsity' is given twice";
+    QTest::newRow("layer twice") << R"({"layers": {"conv1": {"sparsity": 0.5}, "conv1": {}}})"
+                                 << "'layers.conv1' is given twice";
     QTest::newRow("agp start above the end")
         << R"({"default": {"sparsity": 0.5}, "schedule": {"kind": "agp", "initial_sparsity": 0.9}})"
         << "0.9 is above the final sparsity 0.5";
@@ -239,7 +242,8 @@ class TestCliReliability : public QObject {
     QTest::addColumn<QString>("command");
     QTest::addColumn<bool>("empty");
     for (const char* c : {"prune", "train", "sensitivity"})
-      for (bool e : {false, true}) QTest::newRow(qPrintable(QString("%1 %2").arg(c).arg(e ? "empty" : "folder"))) << c << e;
+      for (bool e : {false, true})
+        QTest::newRow(qPrintable(QString("%1 %2").arg(c).arg(e ? "empty" : "folder"))) << c << e;
   }
   void outputPathThatIsNoFileIsRefusedFirst() {
     QFETCH(QString, command);
@@ -249,8 +253,16 @@ class TestCliReliability : public QObject {
     const QString out = empty ? QString() : q(sub);
     QStringList args{command};
     if (command == "prune") args << q(model_) << "--recipe" << q(recipe_);
-    if (command == "train") args << "--arch" << "lenet5" << "--data" << "fashion-mnist:train" << "--epochs" << "1";
-    if (command == "sensitivity") args << q(model_) << "--data" << "fashion-mnist";
+    if (command == "train")
+      args << "--arch"
+           << "lenet5"
+           << "--data"
+           << "fashion-mnist:train"
+           << "--epochs"
+           << "1";
+    if (command == "sensitivity")
+      args << q(model_) << "--data"
+           << "fashion-mnist";
     args << "--out" << out;
     CliResult r = runCli(args);
     QVERIFY2(badInputProblem(r, {"--out", empty ? "empty" : "folder"}).empty(), r.err.c_str());

@@ -81,7 +81,8 @@ class TestCliTrain : public QObject {
     QTest::newRow("bad optimizer") << QStringList{"train", "--arch", "lenet5", "--optimizer", "lbfgs", "--limit", "64",
                                                   "--out", out}
                                    << "lbfgs";
-    QTest::newRow("infinite lr") << QStringList{"train", "--arch", "lenet5", "--lr", "inf", "--limit", "64", "--out", out}
+    QTest::newRow("infinite lr") << QStringList{"train",   "--arch", "lenet5", "--lr", "inf",
+                                                "--limit", "64",     "--out",  out}
                                  << "--lr must be a finite positive number, got 'inf'";
     QTest::newRow("eval missing model") << QStringList{"eval", "/no/such/model.onnx"} << "/no/such/model.onnx";
     QTest::newRow("eval bad spec") << QStringList{"eval", QString::fromStdString(testutil::sourcePath("resources/models/lenet5.onnx")),

@@ -196,7 +196,6 @@ void checkConv(const Case& c, bool wholeKernels, const QString& kernel, int thre
   QVERIFY2(choice.find("50%") != std::string::npos, choice.c_str());  // the density shown with the kernel
 }
 
-
 }  // namespace
 
 class TestNmKernel : public QObject {
@@ -375,8 +374,7 @@ class TestNmKernel : public QObject {
     for (const char* k : {"nm-kernel-direct", ""})
       for (int t : {1, 2})
         for (int n : {3, 1})
-          QTest::newRow(qPrintable(QString("%1 t%2 n%3").arg(k[0] ? k : "auto").arg(t).arg(n))) << QString(k) << t
-                                                                                                 << n;
+          QTest::newRow(qPrintable(QString("%1 t%2 n%3").arg(k[0] ? k : "auto").arg(t).arg(n))) << QString(k) << t << n;
   }
   // Through the Conv operator: kernel-wise 2:4 5x5 weights, bias, fused
   // Relu, a batch over the workers; the forced kernel reports itself. One
@@ -423,8 +421,7 @@ class TestNmKernel : public QObject {
     for (const char* k : {"nm-direct", ""})
       for (int t : {1, 2})
         for (int n : {3, 1})
-          QTest::newRow(qPrintable(QString("%1 t%2 n%3").arg(k[0] ? k : "auto").arg(t).arg(n))) << QString(k) << t
-                                                                                                 << n;
+          QTest::newRow(qPrintable(QString("%1 t%2 n%3").arg(k[0] ? k : "auto").arg(t).arg(n))) << QString(k) << t << n;
   }
   // Through the Conv operator: 2:4 weights, bias, fused Relu, a batch over
   // the workers; the forced kernel reports itself, the timed choice matches

@@ -2,7 +2,6 @@
 // QuantizeLinear/DequantizeLinear kernels, QDQ export run by our executor and
 // by ONNX Runtime.
 #include <QtTest>
-
 #include <cmath>
 #include <random>
 #include <set>
@@ -197,7 +196,8 @@ class TestQuant : public QObject {
     QTest::addColumn<int>("opset");
     QTest::addColumn<bool>("perChannel");
     for (int o : {13, 11})  // ONNX Runtime runs opset 7 and later
-      for (bool pc : {true, false}) QTest::newRow(qPrintable(QString("opset %1 %2").arg(o).arg(pc ? "per channel" : "per tensor"))) << o << pc;
+      for (bool pc : {true, false})
+        QTest::newRow(qPrintable(QString("opset %1 %2").arg(o).arg(pc ? "per channel" : "per tensor"))) << o << pc;
   }
   void qdqRunsInOnnxRuntime() {
     QFETCH(int, opset);

@@ -239,7 +239,8 @@ class TestReliability : public QObject {
     }
     QVERIFY(fs::is_empty(dir + "/sub"));
     files = 0;
-    for (const auto& e : fs::directory_iterator(dir)) files += e.path().filename() == "out.bin" || e.path().filename() == "sub" ? 1 : 100;
+    for (const auto& e : fs::directory_iterator(dir))
+      files += e.path().filename() == "out.bin" || e.path().filename() == "sub" ? 1 : 100;
     QCOMPARE(files, 2);
   }
   // An operator whose output would exceed the executor's tensor limit is

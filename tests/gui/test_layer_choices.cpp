@@ -14,8 +14,8 @@
 #include "ModelDocument.h"
 #include "PreviewWorker.h"
 #include "common/test_util.h"
-#include "topiary/quantize.h"
 #include "gui_util.h"
+#include "topiary/quantize.h"
 
 class TestLayerChoices : public QObject {
   Q_OBJECT
@@ -308,7 +308,6 @@ void TestLayerChoices::nmOverWholeKernels() {
       QCOMPARE(kept, 2);
     }
 }
-
 
 // A quantized model (int8 weights read through DequantizeLinear) lists the
 // same prunable layers as its float original, with their parameter counts,

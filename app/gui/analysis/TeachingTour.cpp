@@ -1,7 +1,5 @@
 #include "TeachingTour.h"
 
-#include "LoadedModel.h"
-
 #include <QBoxLayout>
 #include <QHeaderView>
 #include <QLabel>

@@ -191,8 +191,9 @@ void NmConvPlan::run(const DirectConvPlan& p, const float* x, float* y, float* s
 
 void NmConvPlan::runRows(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
                          const Activation* act, int64_t oh0, int64_t oh1) const {
-  p.runWideRows(x, y, scratch, b, act, oh0, oh1,
-                [&](const float* xin, float* ywide, int64_t o0, int64_t o1) { compute(p, xin, ywide, scratch, o0, o1); });
+  p.runWideRows(x, y, scratch, b, act, oh0, oh1, [&](const float* xin, float* ywide, int64_t o0, int64_t o1) {
+    compute(p, xin, ywide, scratch, o0, o1);
+  });
 }
 
 void NmConvPlan::compute(const DirectConvPlan& p, const float* xin, float* ywide, float* scratch, int64_t o0,

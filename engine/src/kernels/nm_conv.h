@@ -80,14 +80,13 @@ struct NmConvPlan {
   // Output rows [oh0, oh1) only, as NmKernelDirectPlan::runRows: pieces
   // with disjoint rows, each with its own scratch of scratchFloats(p), may
   // run at once. Built for p only (builtFor()).
-  void runRows(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
-               const Activation* act, int64_t oh0, int64_t oh1) const;
+  void runRows(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b, const Activation* act,
+               int64_t oh0, int64_t oh1) const;
 
  private:
   // Wide outputs [o0, o1) of every channel into ywide (rounded up to a
   // whole vector); the staging buffer is in scratch.
-  void compute(const DirectConvPlan& p, const float* xin, float* ywide, float* scratch, int64_t o0,
-               int64_t o1) const;
+  void compute(const DirectConvPlan& p, const float* xin, float* ywide, float* scratch, int64_t o0, int64_t o1) const;
 };
 
 }  // namespace topiary::kernels

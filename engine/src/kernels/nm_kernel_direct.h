@@ -51,8 +51,8 @@ struct NmKernelDirectPlan {
   // own scratch of p.scratchFloats(), may run at once. Built for p only
   // (builtFor()). (Splitting the output channels instead left every layer
   // half of its input in the other core's cache: resnet8 lost its gain.)
-  void runRows(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
-               const Activation* act, int64_t oh0, int64_t oh1) const;
+  void runRows(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b, const Activation* act,
+               int64_t oh0, int64_t oh1) const;
 
  private:
   // Wide outputs [o0, o1) of every channel into ywide (rounded up to a

@@ -24,9 +24,10 @@ Result<Graph> exportQdq(const Graph& graph, const QuantSpec& spec) {
   const bool dequantizeLinear = opset >= 13 || (opset >= 10 && !spec.perChannel);
   const std::vector<PrunableLayer> layers = findPrunableLayers(graph);
   if (!dequantizeLinear && opset < 6 && !layers.empty())
-    return Status::badInput("quantized export needs ONNX opset 6 or later (Cast with a numeric 'to'); this model "
-                            "imports opset " +
-                            std::to_string(opset));
+    return Status::badInput(
+        "quantized export needs ONNX opset 6 or later (Cast with a numeric 'to'); this model "
+        "imports opset " +
+        std::to_string(opset));
   Graph g = graph;
   std::vector<Node> dq;
   for (const auto& L : layers) {

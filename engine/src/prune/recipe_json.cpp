@@ -341,7 +341,7 @@ Result<Recipe> parseRecipe(const std::string& text) {
   // A key given twice in one object: JSON parsers keep one of them
   // silently, so the other setting would be lost without a word.
   std::vector<std::set<std::string>> keys;  // per open object: its keys so far
-  std::vector<std::string> names;            // per open object: the key being read
+  std::vector<std::string> names;           // per open object: the key being read
   std::string twice;
   auto track = [&](int, json::parse_event_t event, json& parsed) {
     if (event == json::parse_event_t::object_start) {
@@ -364,7 +364,8 @@ Result<Recipe> parseRecipe(const std::string& text) {
     // "[json.exception.parse_error.101] parse error at line 3, column 5: ..." without the tag.
     std::string what = e.what();
     const size_t tag = what.find("] ");
-    return Status::badInput("the recipe is not valid JSON: " + (tag == std::string::npos ? what : what.substr(tag + 2)));
+    return Status::badInput("the recipe is not valid JSON: " +
+                            (tag == std::string::npos ? what : what.substr(tag + 2)));
   }
   if (!twice.empty()) return Status::badInput("recipe key '" + twice + "' is given twice in one object");
   return recipeFromJson(j);

@@ -39,9 +39,10 @@ Result<SensitivityResult> runSensitivity(const Graph& model, const Dataset& data
   for (double s : o.sparsities)
     if (!(s >= 0 && s < 1)) return Status::badInput("sensitivity: sparsity " + std::to_string(s) + " is outside [0, 1)");
   if (o.criterion == Criterion::BnScale && !isGroupGranularity(o.granularity))
-    return Status::badInput("sensitivity: criterion 'bn_scale' ranks channels by their BatchNorm scale: it needs "
-                            "granularity filter, channel or neuron (it is '" +
-                            std::string(granularityName(o.granularity)) + "')");
+    return Status::badInput(
+        "sensitivity: criterion 'bn_scale' ranks channels by their BatchNorm scale: it needs "
+        "granularity filter, channel or neuron (it is '" +
+        std::string(granularityName(o.granularity)) + "')");
   SensitivityResult res;
   res.granularity = granularityName(o.granularity);
   res.criterion = criterionName(o.criterion);

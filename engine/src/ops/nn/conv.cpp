@@ -242,8 +242,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     // two pieces of output rows, each padding its input rows into its own
     // scratch. (Halves of the output channels instead left half of every
     // layer's input in the other core's cache: resnet8 lost its gain.)
-    const bool nm = (mode == Mode::NmKernelDirect && nmKernel_.builtFor(pl)) ||
-                    (mode == Mode::NmDirect && nmConv_.builtFor(pl));
+    const bool nm =
+        (mode == Mode::NmKernelDirect && nmKernel_.builtFor(pl)) || (mode == Mode::NmDirect && nmConv_.builtFor(pl));
     if (nm && N_ == 1 && rawThreads_ > 1 && pl.Ho >= 2 &&
         2.0 * Cout_ * Cin_ * win_.kSize() * P / 2 >= kernels::kSharedMinFlops) {  // 2:4: half the weights
       const size_t need = static_cast<size_t>(kernels::kSharedSlots * S);
