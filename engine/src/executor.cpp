@@ -515,14 +515,20 @@ std::vector<double> Executor::nodeFlops() const {
   return flops;
 }
 
-Result<Tensor> makeInputLike(const ValueInfo& info, int64_t batch) {
+Result<Tensor> makeInputLike(const ValueInfo& info, int64_t batch, uint64_t maxBytes) {
   if (!info.hasShape) return Status::badInput("input '" + info.name + "' declares no shape");
   if (!dtypeSupported(info.dtype)) return Status::unsupported("input '" + info.name + "' has an unsupported type");
   Shape s;
   for (const Dim& d : info.dims) s.push_back(d.value >= 0 ? d.value : batch);
   auto n = checkedNumel(s);
   if (!n) return n.status();
-  if (n.value() > (int64_t(1) << 31)) return Status::badInput("input '" + info.name + "' is too large");
+  // By bytes, not elements: 2^31 floats was 8 GiB (a declared [3, 1.6e9]
+  // input took 6.4 GB before the run could refuse anything).
+  const uint64_t size = dtypeSize(info.dtype);
+  if (static_cast<uint64_t>(n.value()) > maxBytes / size)
+    return Status::badInput("input '" + info.name + "' of shape " + shapeToString(s) + " would need " +
+                            std::to_string(static_cast<uint64_t>(n.value()) * size) + " bytes, over the limit of " +
+                            std::to_string(maxBytes));
   return Tensor(info.dtype, s);
 }
 

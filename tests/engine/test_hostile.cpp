@@ -284,6 +284,20 @@ class TestHostile : public QObject {
     m3.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(999);
     auto g = loadModelFromBytes(bytesOf(m3));
     if (g.isOk()) QVERIFY(!makeInputLike(g->inputs[0], 1).isOk());
+    // An input declared huge is refused by its bytes before allocating: 1.6e9
+    // floats passed the old 2^31-element check and took 6.4 GB (CI's fuzzer).
+    ValueInfo huge;
+    huge.name = "x";
+    huge.hasShape = true;
+    huge.dims = {Dim{1593835518, ""}};
+    auto refused = makeInputLike(huge, 1);
+    QVERIFY(!refused.isOk());
+    QCOMPARE(refused.status().kind(), ErrorKind::BadInput);
+    QVERIFY2(refused.status().message().find("6375342072 bytes") != std::string::npos,
+             refused.status().message().c_str());
+    huge.dims = {Dim{1024, ""}};
+    QVERIFY(makeInputLike(huge, 1, 4096).isOk());  // exactly at the limit
+    QVERIFY(!makeInputLike(huge, 1, 4095).isOk());
   }
 
   void hostileTensorProtoFilesAreRefused() {

@@ -62,7 +62,7 @@ inline Outcome runLoaderTarget(const uint8_t* data, size_t size) {
   std::vector<topiary::Tensor> inputs;
   int64_t total = 0;
   for (const auto& info : g->inputs) {
-    auto t = topiary::makeInputLike(info, 1);
+    auto t = topiary::makeInputLike(info, 1, opts.maxTensorBytes);  // refused before allocating
     if (!t) return {Stage::RunRefused, t.status().message()};
     total += t->numel();
     if (total > (int64_t(1) << 16)) return {Stage::TooBigToRun, "inputs over 64K elements"};

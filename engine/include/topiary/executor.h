@@ -192,8 +192,9 @@ class Executor {
 // the input's is). Used for display and FLOP counts.
 Status inferShapes(Graph& graph, int64_t batch = 1);
 
-// A zero tensor matching a graph input's declaration, symbolic dims set to `batch`.
-Result<Tensor> makeInputLike(const ValueInfo& info, int64_t batch);
+// A zero tensor matching a graph input's declaration, symbolic dims set to
+// `batch`. BadInput (before allocating) when it would take over maxBytes.
+Result<Tensor> makeInputLike(const ValueInfo& info, int64_t batch, uint64_t maxBytes = uint64_t(4) << 30);
 
 // Zero tensors for every input of a graph (makeInputLike), with the
 // name/pointer pairs Executor::run takes. Movable, not copyable: `feed`
