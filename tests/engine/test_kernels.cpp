@@ -12,6 +12,7 @@
 #include "kernels/activation.h"
 #include "kernels/kernel_choice.h"
 #include "kernels/sparse_matrix.h"
+#include "kernels/sparse_window.h"
 #include "topiary/arch.h"
 #include "topiary/executor.h"
 
@@ -169,6 +170,70 @@ class TestKernels : public QObject {
     }
   }
 
+  // The windowed sparse matrix-vector form (kernels/sparse_window.h) against
+  // a double loop: partial windows and blocks, empty and full rows, 1..6
+  // rows of A; it adds to Y, writes only outputs < N, and reads A only up
+  // to each row's K (A with lda == K is allocated to the byte, for ASan).
+  void sparseWindow() {
+    std::mt19937 rng(11);
+    const int64_t shapes[][2] = {{1, 1}, {5, 16}, {16, 17}, {21, 37}, {33, 64}, {40, 100}, {17, 250}};
+    for (const auto& shape : shapes)
+      for (double keep : {0.0, 0.1, 0.5, 1.0})
+        for (int64_t M : {1, 2, 3, 5, 6})
+          for (int64_t pad : {0, 3}) {
+            const int64_t N = shape[0], K = shape[1], lda = K + pad, ldy = N + 2;
+            Tensor w = randomTensor({N, K}, rng);
+            pruneRandom(w, 1.0 - keep, rng);
+            if (N > 2)  // one output with no weight at all
+              for (int64_t k = 0; k < K; ++k) w.at(K + k) = 0.f;
+            std::vector<float> a(static_cast<size_t>(M * lda));
+            std::uniform_real_distribution<float> u(-1.f, 1.f);
+            for (float& v : a) v = u(rng);
+            std::vector<float> y(static_cast<size_t>(M * ldy)), y0;
+            for (float& v : y) v = u(rng);
+            y0 = y;
+            const auto plan = kernels::SparseWindowPlan::build(w.f(), N, K);
+            QCOMPARE(plan.blocks, (N + 15) / 16);
+            QCOMPARE(static_cast<int64_t>(plan.output.size()), N);
+            std::vector<float> yScalar = y;
+            plan.run(a.data(), lda, M, y.data(), ldy, 0, plan.blocks);
+            plan.runScalar(a.data(), lda, M, yScalar.data(), ldy, 0, plan.blocks);
+            double err = 0, errScalar = 0;
+            for (int64_t m = 0; m < M; ++m) {
+              for (int64_t n = 0; n < N; ++n) {
+                double ref = y0[static_cast<size_t>(m * ldy + n)];
+                for (int64_t k = 0; k < K; ++k)
+                  ref += static_cast<double>(w.at(n * K + k)) * a[static_cast<size_t>(m * lda + k)];
+                err = std::max(err, std::fabs(y[static_cast<size_t>(m * ldy + n)] - ref));
+                errScalar = std::max(errScalar, std::fabs(yScalar[static_cast<size_t>(m * ldy + n)] - ref));
+              }
+              for (int64_t n = N; n < ldy; ++n) {  // past N: untouched
+                QCOMPARE(y[static_cast<size_t>(m * ldy + n)], y0[static_cast<size_t>(m * ldy + n)]);
+                QCOMPARE(yScalar[static_cast<size_t>(m * ldy + n)], y0[static_cast<size_t>(m * ldy + n)]);
+              }
+            }
+            const QString what = QString("%1x%2 keep %3 M=%4 pad %5").arg(N).arg(K).arg(keep).arg(M).arg(pad);
+            QVERIFY2(err < 1e-4, qPrintable(what + QString(": error %1").arg(err)));
+            QVERIFY2(errScalar < 1e-4, qPrintable(what + QString(": scalar error %1").arg(errScalar)));
+            if (keep == 0.0) QCOMPARE(plan.slotCount(), int64_t(0));
+          }
+    // The layout itself: outputs ordered by their counts (fullest first),
+    // a block's slots per window = its fullest output's nonzeros there, no
+    // tile for an empty window.
+    const int64_t N = 3, K = 100;
+    std::vector<float> w(static_cast<size_t>(N * K), 0.f);
+    for (int64_t k : {1, 2, 3, 33}) w[static_cast<size_t>(k)] = 1.f;  // output 0: 3 in window 0, 1 in window 1
+    w[static_cast<size_t>(2 * K + 5)] = 2.f;                          // output 2: 1 in window 0
+    const auto plan = kernels::SparseWindowPlan::build(w.data(), N, K);
+    QCOMPARE(plan.output, (std::vector<int32_t>{0, 2, 1}));
+    QCOMPARE(plan.tileWindow, (std::vector<int32_t>{0, 1}));
+    QCOMPARE(plan.slotStart, (std::vector<int64_t>{0, 3, 4}));
+    QCOMPARE(plan.values[17], 0.f);  // output 2 (lane 1) has one nonzero: its second slot is padding
+    QCOMPARE(plan.values[1], 2.f);
+    QCOMPARE(int(plan.offsets[1]), 5);
+    QCOMPARE(int(plan.offsets[2 * 16]), 3);  // output 0's third nonzero in window 0
+  }
+
   void conv_data() {
     QTest::addColumn<QString>("kernel");
     QTest::addColumn<QString>("act");
@@ -264,7 +329,7 @@ class TestKernels : public QObject {
     QTest::addColumn<QString>("kernel");
     QTest::addColumn<int>("batch");
     QTest::addColumn<int>("transB");
-    for (const char* k : {"dense", "csr", ""})
+    for (const char* k : {"dense", "csr", "csr-window", ""})
       for (int batch : {1, 7, 64})
         for (int tb : {0, 1})
           QTest::newRow(qPrintable(QString("%1 b%2 tB%3").arg(k[0] ? k : "auto").arg(batch).arg(tb)))

@@ -36,8 +36,9 @@ namespace {
 // scaled difference is about 3e-5.
 constexpr double kTol = 1e-4;
 
-const char* const kForced[] = {"dense", "packed",     "direct",    "winograd",  "winograd43",   "co-vector",
-                               "csr",   "2:4",        "csr-direct", "nm-direct", "winograd43-nm", "nm-kernel-direct"};
+const char* const kForced[] = {"dense",     "packed", "direct",     "winograd",  "winograd43",    "co-vector",
+                               "csr",       "2:4",    "csr-direct", "nm-direct", "winograd43-nm", "nm-kernel-direct",
+                               "csr-window"};
 
 struct Variant {
   const char* name;

@@ -4,7 +4,9 @@
 // optimiser) a copy of op(B) packed for our own micro-kernel
 // (kernels/packed_gemm.h), a CSR form of op(B), and an N:M one when op(B) is
 // 2:4 along its inputs (kernels/nm_gemm.h), are timed against it on the
-// first batch, and a fused activation may follow.
+// first batch (at batch 1 also a windowed sparse form for
+// matrix-vector products, kernels/sparse_window.h), and a fused activation
+// may follow.
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstdio>
@@ -16,6 +18,7 @@
 #include "kernels/packed_gemm.h"
 #include "kernels/parallel_product.h"
 #include "kernels/sparse_matrix.h"
+#include "kernels/sparse_window.h"
 #include "kernels/threading.h"
 #include "kernels/tune_key.h"
 #include "ops/common.h"
@@ -31,7 +34,8 @@ using MMap = Eigen::Map<RowMat>;
 
 class Gemm final : public Kernel, public kernels::KernelChoice {
  public:
-  // frozen / forced: as for Conv (forced is "dense", "packed", "csr" or "2:4").
+  // frozen / forced: as for Conv (forced is "dense", "packed", "csr",
+  // "csr-window" or "2:4").
   // constantBias: C is absent or an initializer (the inference optimiser
   // marks it), so its packed bias row is built once.
   // flattenA: A of any rank >= 2 is read as [dim 0, the rest] (the
@@ -110,10 +114,15 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
       std::vector<Mode> modes{Mode::Dense, Mode::Packed};
       if (csr_.rows) modes.push_back(Mode::Csr);
       if (nm_.blocks > 0) modes.push_back(Mode::Nm);
+      // The windowed form only pays at batch 1 (a matrix-vector product);
+      // from 2 rows on, the CSR rows times the transposed batch reuse each
+      // weight across the rows.
+      if (csr_.rows && M == 1) modes.push_back(Mode::Window);
       if (forced_ == "dense") modes = {Mode::Dense};
       if (forced_ == "packed") modes = {Mode::Packed};
       if (forced_ == "csr" && csr_.rows) modes = {Mode::Csr};
       if (forced_ == "2:4" && nm_.blocks > 0) modes = {Mode::Nm};
+      if (forced_ == "csr-window" && csr_.rows) modes = {Mode::Window};
       // A layer seen before (same shapes, zero pattern) reuses its choice.
       // Only layers with sparse candidates are cached, as before the packed
       // kernel (engine_tune_cache counts the entries): dense weights re-time
@@ -135,6 +144,8 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
       }
       if (std::find(modes.begin(), modes.end(), Mode::Packed) != modes.end() && packed_.empty())
         packed_.pack(b.data(), K, N, b.cols(), transB_, alpha_);
+      if (std::find(modes.begin(), modes.end(), Mode::Window) != modes.end() && window_.blocks == 0)
+        window_ = kernels::SparseWindowPlan::build(csrDense().data(), N, K);
       mode_ = modes.front();
       for (Mode m : modes) {
         double t = modes.size() == 1 ? 0.0 : kernels::fastestOf(3, [&] {
@@ -151,10 +162,12 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
       }
       y = start;
       if (mode_ != Mode::Packed) packed_.clear();  // the copy of the weights is only kept when it is used
+      if (mode_ != Mode::Window) window_ = kernels::SparseWindowPlan{};
       if (!key.empty()) ctx.tuneCache->store(key, static_cast<int>(mode_));
       const char* name = mode_ == Mode::Dense    ? "dense"
                          : mode_ == Mode::Packed ? "packed"
                          : mode_ == Mode::Csr    ? "csr"
+                         : mode_ == Mode::Window ? "csr-window"
                                                  : "2:4";
       choice_ = name;
       if (csr_.rows) {  // weights sparse enough for the sparse forms: their density too
@@ -223,7 +236,7 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
     return Status::ok();
   }
 
-  enum class Mode { Dense, Csr, Nm, Packed };  // values kept in tune caches: append only
+  enum class Mode { Dense, Csr, Nm, Packed, Window };  // values kept in tune caches: append only
 
   // y += alpha * op(A) * op(B). The sparse form computes the transposed
   // product (weights as CSR rows times the batch transposed, so each
@@ -235,6 +248,9 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
     if (mode == Mode::Packed) return packed_.run(M, a.data(), a.cols(), y.data(), N, biasRow, &act_, threads);
     if (mode == Mode::Nm)  // A as it is (not transposed); split by rows or outputs (kernels/nm_gemm.h)
       return nm_.runAll(a.data(), K, M, y.data(), N, threads);
+    if (mode == Mode::Window)  // A as it is, split by blocks of 16 outputs
+      return parallelFor(window_.blocks, threads,
+                         [&](int64_t b0, int64_t b1) { window_.run(a.data(), a.cols(), M, y.data(), N, b0, b1); });
     if (mode == Mode::Csr) {
       aT_.resize(static_cast<size_t>(K * M));
       yT_.resize(static_cast<size_t>(N * M));
@@ -261,6 +277,16 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
       biasOf_ = c;
     }
     return bias_.data();
+  }
+
+  // alpha * op(B) as [N, K] again, from its CSR form.
+  std::vector<float> csrDense() const {
+    std::vector<float> w(static_cast<size_t>(csr_.rows * csr_.cols), 0.f);
+    for (int64_t r = 0; r < csr_.rows; ++r)
+      for (int64_t i = csr_.rowStart[static_cast<size_t>(r)]; i < csr_.rowStart[static_cast<size_t>(r + 1)]; ++i)
+        w[static_cast<size_t>(r * csr_.cols + csr_.colIndex[static_cast<size_t>(i)])] =
+            csr_.values[static_cast<size_t>(i)];
+    return w;
   }
 
   // CSR of alpha * op(B) (rows = outputs) when sparse enough; once.
@@ -295,6 +321,7 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
   std::string forced_;
   double density_ = 1;
   kernels::CsrMatrix csr_;
+  kernels::SparseWindowPlan window_;  // built when timed at batch 1; kept only when chosen
   kernels::NmGemmPlan nm_;  // blocks == 0 unless op(B) is N:M (at most 2 of 4) along its inputs
   Mode mode_ = Mode::Dense;
   int64_t tunedBatch_ = -1;
