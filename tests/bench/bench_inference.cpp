@@ -185,25 +185,31 @@ void breakEven(const std::string& model, const Graph& g, int64_t batch, int thre
     if (node.opType == "Conv" && node.attrInt("group", 1) > 1) continue;  // depthwise: no sparse kernel
     Tensor w = *in[1];
     in[1] = &w;
-    // Best dense kernel (im2col + GEMM or direct) against the best sparse
-    // one (CSR on im2col or CSR with input offsets) at each sparsity.
+    // Best dense kernel (Conv: im2col + GEMM or direct; Gemm: Eigen or
+    // packed) against the best sparse one (Conv: CSR on im2col or CSR with
+    // input offsets; Gemm: CSR, or the windowed form at batch 1) at each
+    // sparsity. A forced kernel the operator does not have would run its
+    // timed choice, so each list is filtered by operator.
     const bool conv = node.opType == "Conv";
     auto best = [&](std::initializer_list<const char*> kernels) {
       double b = 1e300;
       for (const char* k : kernels) {
-        if (!conv && std::strcmp(k, "dense") != 0 && std::strcmp(k, "csr") != 0) continue;
+        const std::string name = k;
+        const bool gemmOnly = name == "packed" || name == "csr-window";
+        const bool convOnly = name == "direct" || name == "csr-direct";
+        if ((conv && gemmOnly) || (!conv && convOnly) || (name == "csr-window" && batch != 1)) continue;
         double t = layerMs(node, g.opset(), in, k, threads, runs);
         if (t > 0) b = std::min(b, t);
       }
       return b;
     };
-    double dense = best({"dense", "direct"});
+    double dense = best({"dense", "direct", "packed"});
     std::printf("%-18s %-5s %9.4f", node.label().c_str(), node.opType.c_str(), dense);
     double be = -1;
     for (double s : sweep) {
       w = *(*ex)->nodeInputs(i)[1];
       magnitudePrune(w, s);
-      double t = best({"csr", "csr-direct"});
+      double t = best({"csr", "csr-direct", "csr-window"});
       std::printf(" %9.4f", t);
       if (be < 0 && t < dense) be = s;
     }
