@@ -185,8 +185,8 @@ void breakEven(const std::string& model, const Graph& g, int64_t batch, int thre
     if (node.opType == "Conv" && node.attrInt("group", 1) > 1) continue;  // depthwise: no sparse kernel
     Tensor w = *in[1];
     in[1] = &w;
-    // Best dense kernel (Conv: im2col + GEMM or direct; Gemm: Eigen or
-    // packed) against the best sparse one (Conv: CSR on im2col or CSR with
+    // Best dense kernel (the timed choice, im2col + GEMM or direct; Gemm:
+    // also Eigen or packed) against the best sparse one (Conv: CSR on im2col or CSR with
     // input offsets; Gemm: CSR, or the windowed form at batch 1) at each
     // sparsity. A forced kernel the operator does not have would run its
     // timed choice, so each list is filtered by operator.
@@ -203,7 +203,9 @@ void breakEven(const std::string& model, const Graph& g, int64_t batch, int thre
       }
       return b;
     };
-    double dense = best({"dense", "direct", "packed"});
+    // "": the layer's own timed choice, which on dense weights is the best
+    // dense kernel that applies (Winograd, co-vector, ...).
+    double dense = best({"", "dense", "direct", "packed"});
     std::printf("%-18s %-5s %9.4f", node.label().c_str(), node.opType.c_str(), dense);
     double be = -1;
     for (double s : sweep) {
