@@ -16,4 +16,8 @@ Result<std::unique_ptr<Kernel>> createPad(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createConvTranspose(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createResize(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createUpsample(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createLayerNormalization(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createInstanceNormalization(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createLrn(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createMeanVarianceNormalization(const Node& node, int opset);
 }  // namespace topiary::ops

@@ -17,6 +17,10 @@ void registerNnOps(OpRegistry& r) {
   r.add({"ConvTranspose", 1, INT_MAX, createConvTranspose});
   r.add({"Resize", 10, 17, createResize});  // 18 adds antialias, axes, keep_aspect_ratio_policy
   r.add({"Upsample", 7, 9, createUpsample});
+  r.add({"LayerNormalization", 17, INT_MAX, createLayerNormalization});
+  r.add({"InstanceNormalization", 1, INT_MAX, createInstanceNormalization});
+  r.add({"LRN", 1, INT_MAX, createLrn});
+  r.add({"MeanVarianceNormalization", 9, INT_MAX, createMeanVarianceNormalization});
 }
 
 }  // namespace topiary
