@@ -25,6 +25,18 @@ void registerTensorOps(OpRegistry& r) {
   r.add({"Range", 11, INT_MAX, createRange});
   r.add({"DepthToSpace", 1, INT_MAX, createDepthToSpace});  // mode (CRD) from opset 11
   r.add({"SpaceToDepth", 1, INT_MAX, createSpaceToDepth});
+  r.add({"Trilu", 14, INT_MAX, createTrilu});
+  r.add({"CumSum", 11, INT_MAX, createCumSum});
+  r.add({"OneHot", 9, INT_MAX, createOneHot});  // negative indices from opset 11, accepted at 9 too
+  r.add({"TopK", 1, INT_MAX, createTopK});      // k an input from 10; largest, sorted from 11
+  r.add({"NonZero", 9, INT_MAX, createNonZero});
+  r.add({"Scatter", 9, 10, createScatter});                        // renamed ScatterElements at 11
+  r.add({"ScatterElements", 11, INT_MAX, createScatterElements});  // reduction add/mul 16, max/min 18
+  r.add({"ScatterND", 11, INT_MAX, createScatterND});              // the same reductions
+  r.add({"Compress", 9, INT_MAX, createCompress});
+  r.add({"EyeLike", 9, INT_MAX, createEyeLike});
+  r.add({"ReverseSequence", 10, INT_MAX, createReverseSequence});
+  r.add({"Einsum", 12, INT_MAX, createEinsum});
 }
 
 }  // namespace topiary

@@ -23,4 +23,16 @@ Result<std::unique_ptr<Kernel>> createRange(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createDepthToSpace(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createSpaceToDepth(const Node& node, int opset);
 Result<std::unique_ptr<Kernel>> createGatherND(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createTrilu(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createCumSum(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createOneHot(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createTopK(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createNonZero(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createScatterElements(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createScatter(const Node& node, int opset);  // scatter_elements.cpp
+Result<std::unique_ptr<Kernel>> createScatterND(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createCompress(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createEyeLike(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createReverseSequence(const Node& node, int opset);
+Result<std::unique_ptr<Kernel>> createEinsum(const Node& node, int opset);
 }  // namespace topiary::ops
