@@ -57,6 +57,33 @@ void registerElementwiseOps(OpRegistry& r) {
   r.add({"Sign", 9, INT_MAX, createSign});
   r.add({"Elu", 6, INT_MAX, createElu});
   r.add({"Selu", 6, INT_MAX, createSelu});
+  r.add({"ReduceSum", 1, INT_MAX, createReduceSum});  // >= 13: axes as input
+  r.add({"ReduceMax", 1, INT_MAX, createReduceMax});  // >= 18: axes as input (all the Reduce* below)
+  r.add({"ReduceMin", 1, INT_MAX, createReduceMin});
+  r.add({"ReduceProd", 1, INT_MAX, createReduceProd});
+  r.add({"ReduceSumSquare", 1, INT_MAX, createReduceSumSquare});
+  r.add({"ReduceL1", 1, INT_MAX, createReduceL1});
+  r.add({"ReduceL2", 1, INT_MAX, createReduceL2});
+  r.add({"ReduceLogSum", 1, INT_MAX, createReduceLogSum});
+  r.add({"ReduceLogSumExp", 1, INT_MAX, createReduceLogSumExp});
+  r.add({"ArgMax", 1, INT_MAX, createArgMax});  // select_last_index from 12 (absent before: first index)
+  r.add({"ArgMin", 1, INT_MAX, createArgMin});
+  r.add({"Hardmax", 1, INT_MAX, createHardmax});  // < 13: coerced to 2-D at axis
+  r.add({"Mod", 10, INT_MAX, createMod});
+  r.add({"ThresholdedRelu", 10, INT_MAX, createThresholdedRelu});
+  r.add({"Shrink", 9, INT_MAX, createShrink});
+  r.add({"Celu", 12, INT_MAX, createCelu});
+  r.add({"IsNaN", 9, INT_MAX, createIsNaN});
+  r.add({"IsInf", 10, INT_MAX, createIsInf});
+  r.add({"Tan", 7, INT_MAX, createTan});
+  r.add({"Asin", 7, INT_MAX, createAsin});
+  r.add({"Acos", 7, INT_MAX, createAcos});
+  r.add({"Atan", 7, INT_MAX, createAtan});
+  r.add({"Sinh", 9, INT_MAX, createSinh});
+  r.add({"Cosh", 9, INT_MAX, createCosh});
+  r.add({"Asinh", 9, INT_MAX, createAsinh});
+  r.add({"Acosh", 9, INT_MAX, createAcosh});
+  r.add({"Atanh", 9, INT_MAX, createAtanh});
   r.add({"PRelu", 6, INT_MAX, createPRelu});  // < 7: slope broadcast as numpy does (superset)
 }
 

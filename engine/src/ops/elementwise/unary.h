@@ -50,6 +50,34 @@ Status unaryForwardNumeric(const char* op, const std::vector<const Tensor*>& in,
   return Status::ok();
 }
 
+// y = pred(x) as bool for a floating-point x (float32 or float64; pred is
+// a generic lambda). Unsupported for other types.
+template <class Pred>
+Status unaryPredicateFloating(const char* op, const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                              const RunContext& ctx, Pred pred) {
+  TOPIARY_RETURN_IF_ERROR(expectInputs(in, 1, op));
+  const Tensor& X = *in[0];
+  out[0]->resize(DType::Bool, X.shape());
+  uint8_t* y = out[0]->data<uint8_t>();
+  auto body = [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = X.data<T>();
+    parallelFor(
+        X.numel(), ctx.threads,
+        [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) y[i] = pred(x[i]) ? 1 : 0;
+        },
+        1 << 14);
+  };
+  if (X.dtype() == DType::Float)
+    body(float{});
+  else if (X.dtype() == DType::Double)
+    body(double{});
+  else
+    return Status::unsupported(std::string(op) + " on " + dtypeName(X.dtype()) + " tensors is not supported");
+  return Status::ok();
+}
+
 // gx = g(x, y, gy) elementwise, where y is the forward output.
 template <class G>
 Status unaryBackward(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>& out,
@@ -97,9 +125,7 @@ class UnaryFormula final : public Kernel {
                   const RunContext& ctx) override {
     return unaryBackward(in, out, gradOut, gradIn, ctx, g_);
   }
-  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override {
-    return unaryFlops(in, cost_);
-  }
+  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override { return unaryFlops(in, cost_); }
 
  private:
   const char* op_;

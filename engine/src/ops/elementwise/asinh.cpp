@@ -1,0 +1,15 @@
+// Asinh: y = asinh(x); dy/dx = 1 / sqrt(x^2 + 1).
+#include <cmath>
+
+#include "ops/elementwise/elementwise_ops.h"
+#include "ops/elementwise/unary.h"
+
+namespace topiary::ops {
+
+Result<std::unique_ptr<Kernel>> createAsinh(const Node&, int) {
+  return makeUnary(
+      "Asinh", kTranscendentalFlops, [](float x) { return std::asinh(x); },
+      [](float x, float, float gy) { return gy / std::sqrt(x * x + 1.f); });
+}
+
+}  // namespace topiary::ops
