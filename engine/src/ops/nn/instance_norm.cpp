@@ -28,9 +28,10 @@ class InstanceNorm final : public Kernel {
         return Status::badInput(std::string("InstanceNormalization ") + names[i] + " has shape " +
                                 shapeToString(in[i]->shape()) + " but the input has " + std::to_string(C) +
                                 " channels");
-    const int64_t planes = X.dim(0) * C;
-    const int64_t inner = planes > 0 ? X.numel() / planes : 0;
     out[0]->resize(DType::Float, X.shape());
+    if (X.numel() == 0) return Status::ok();  // its other dimensions may multiply past int64
+    const int64_t planes = X.dim(0) * C;
+    const int64_t inner = X.numel() / planes;
     const float *x = X.f(), *scale = in[1]->f(), *bias = in[2]->f();
     float* y = out[0]->f();
     parallelFor(planes, ctx.threads, [&](int64_t p0, int64_t p1) {

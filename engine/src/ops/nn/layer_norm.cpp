@@ -29,15 +29,6 @@ class LayerNorm final : public Kernel {
     int64_t axis = axis_;
     if (X.rank() == 0) return Status::badInput("LayerNormalization needs an input of rank >= 1");
     TOPIARY_RETURN_IF_ERROR(normalizeAxis(axis, X.rank(), "LayerNormalization axis"));
-    const Shape normShape(X.shape().begin() + axis, X.shape().end());
-    const int64_t inner = numelOf(normShape);
-    const int64_t outer = inner > 0 ? X.numel() / inner : numelOf(Shape(X.shape().begin(), X.shape().begin() + axis));
-    TOPIARY_RETURN_IF_ERROR(broadcastParam(*in[1], normShape, "Scale", scale_));
-    if (B)
-      TOPIARY_RETURN_IF_ERROR(broadcastParam(*B, normShape, "B", bias_));
-    else
-      bias_.assign(static_cast<size_t>(inner), 0.f);
-
     Shape statShape(X.shape().begin(), X.shape().begin() + axis);
     statShape.resize(X.shape().size(), 1);
     out[0]->resize(DType::Float, X.shape());
@@ -45,6 +36,16 @@ class LayerNorm final : public Kernel {
     Tensor* invOut = out.size() > 2 ? out[2] : nullptr;
     if (meanOut) meanOut->resize(DType::Float, statShape);
     if (invOut) invOut->resize(DType::Float, statShape);
+    // An empty tensor's other dimensions may multiply past int64.
+    if (X.numel() == 0) return Status::ok();
+    const Shape normShape(X.shape().begin() + axis, X.shape().end());
+    const int64_t inner = numelOf(normShape);
+    const int64_t outer = X.numel() / inner;
+    TOPIARY_RETURN_IF_ERROR(broadcastParam(*in[1], normShape, "Scale", scale_));
+    if (B)
+      TOPIARY_RETURN_IF_ERROR(broadcastParam(*B, normShape, "B", bias_));
+    else
+      bias_.assign(static_cast<size_t>(inner), 0.f);
     const float* x = X.f();
     float* y = out[0]->f();
     parallelFor(

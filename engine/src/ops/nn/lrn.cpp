@@ -24,8 +24,9 @@ class Lrn final : public Kernel {
     TOPIARY_RETURN_IF_ERROR(expectFloat(X, "LRN", "X"));
     if (X.rank() < 2) return Status::badInput("LRN needs X as [N,C,...], got " + shapeToString(X.shape()));
     const int64_t N = X.dim(0), C = X.dim(1);
-    const int64_t inner = N * C > 0 ? X.numel() / (N * C) : 0;
     out[0]->resize(DType::Float, X.shape());
+    if (X.numel() == 0) return Status::ok();  // its other dimensions may multiply past int64
+    const int64_t inner = X.numel() / (N * C);
     const int64_t before = (size_ - 1) / 2, after = size_ - 1 - before;
     const double k = static_cast<double>(alpha_) / static_cast<double>(size_);
     const float* x = X.f();

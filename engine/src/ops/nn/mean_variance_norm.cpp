@@ -25,14 +25,14 @@ class MeanVarianceNorm final : public Kernel {
       if (a >= rank) return Status::badInput("MeanVarianceNormalization needs an input of rank >= 1");
       reduced[static_cast<size_t>(a)] = true;
     }
-    // Every element belongs to the group named by its kept coordinates.
     const Shape& s = X.shape();
+    out[0]->resize(DType::Float, s);
+    const int64_t n = X.numel();
+    if (n == 0) return Status::ok();  // its other dimensions may multiply past int64
+    // Every element belongs to the group named by its kept coordinates.
     int64_t groups = 1;
     for (int64_t d = 0; d < rank; ++d)
       if (!reduced[static_cast<size_t>(d)]) groups *= s[static_cast<size_t>(d)];
-    out[0]->resize(DType::Float, s);
-    const int64_t n = X.numel();
-    if (n == 0) return Status::ok();
     group_.resize(static_cast<size_t>(n));
     std::vector<int64_t> idx(static_cast<size_t>(rank), 0);
     for (int64_t i = 0; i < n; ++i) {

@@ -28,8 +28,11 @@ class Compress final : public Kernel {
       TOPIARY_RETURN_IF_ERROR(normalizeAxis(axis, x.rank(), "Compress axis"));
       shape = x.shape();
       dim = shape[static_cast<size_t>(axis)];
-      for (int64_t d = 0; d < axis; ++d) outer *= shape[static_cast<size_t>(d)];
-      for (int d = static_cast<int>(axis) + 1; d < x.rank(); ++d) inner *= x.dim(d);
+      // An empty tensor's other dimensions may multiply past int64; nothing is copied from it.
+      if (x.numel() > 0) {
+        for (int64_t d = 0; d < axis; ++d) outer *= shape[static_cast<size_t>(d)];
+        for (int d = static_cast<int>(axis) + 1; d < x.rank(); ++d) inner *= x.dim(d);
+      }
     }
     const std::vector<double> c = cond.toDoubles();
     keep_.clear();
@@ -46,7 +49,7 @@ class Compress final : public Kernel {
     const size_t es = dtypeSize(x.dtype()), blockBytes = static_cast<size_t>(inner) * es;
     const char* src = static_cast<const char*>(x.raw());
     char* dst = static_cast<char*>(out[0]->raw());
-    if (blockBytes == 0) return Status::ok();
+    if (blockBytes == 0 || x.numel() == 0) return Status::ok();
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t j = 0; j < kept; ++j)
         std::memcpy(dst + static_cast<size_t>(o * kept + j) * blockBytes,

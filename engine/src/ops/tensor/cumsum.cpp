@@ -22,9 +22,10 @@ class CumSum final : public Kernel {
     if (x.rank() == 0) return Status::badInput("CumSum needs an input of rank >= 1");
     TOPIARY_RETURN_IF_ERROR(normalizeAxis(axis, x.rank(), "CumSum axis"));
     const int64_t dim = x.dim(static_cast<int>(axis));
-    int64_t inner = 1;
-    for (int d = static_cast<int>(axis) + 1; d < x.rank(); ++d) inner *= x.dim(d);
-    const int64_t outer = dim * inner > 0 ? x.numel() / (dim * inner) : 0;
+    int64_t inner = 1;  // of a nonempty tensor: an empty one's dimensions may multiply past int64
+    if (x.numel() > 0)
+      for (int d = static_cast<int>(axis) + 1; d < x.rank(); ++d) inner *= x.dim(d);
+    const int64_t outer = x.numel() > 0 ? x.numel() / (dim * inner) : 0;
     Tensor& y = *out[0];
     bool known = visitNumeric(x.dtype(), [&](auto tag) {
       using T = decltype(tag);

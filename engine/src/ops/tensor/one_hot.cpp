@@ -44,6 +44,7 @@ class OneHot final : public Kernel {
     shape.insert(shape.begin() + axis, depth);
     TOPIARY_RETURN_IF_ERROR(checkOutputShape(shape, values.dtype(), "OneHot"));
     out[0]->resize(values.dtype(), shape);
+    if (out[0]->numel() == 0) return Status::ok();  // the other dimensions may multiply past int64
     int64_t inner = 1;
     for (int64_t d = axis; d < rank; ++d) inner *= indices.shape()[static_cast<size_t>(d)];
     const std::vector<double> idx = indices.toDoubles();

@@ -27,8 +27,9 @@ class ReverseSequence final : public Kernel {
       if (l < 0 || l > T)
         return Status::badInput("ReverseSequence length " + std::to_string(l) + " is outside [0, " + std::to_string(T) +
                                 "]");
-    const int64_t inner = T * B > 0 ? x.numel() / (T * B) : 0;
     out[0]->resize(x.dtype(), x.shape());
+    if (x.numel() == 0) return Status::ok();  // its other dimensions may multiply past int64
+    const int64_t inner = x.numel() / (T * B);
     const size_t bytes = static_cast<size_t>(inner) * dtypeSize(x.dtype());
     if (bytes == 0) return Status::ok();
     const char* src = static_cast<const char*>(x.raw());

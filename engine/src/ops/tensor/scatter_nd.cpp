@@ -32,7 +32,8 @@ class ScatterND final : public Kernel {
       return Status::badInput("ScatterND updates have shape " + shapeToString(updates.shape()) + ", expected " +
                               shapeToString(want));
     const auto strides = stridesOf(x.shape());
-    const int64_t block = numelOf(Shape(x.shape().begin() + k, x.shape().end()));
+    // An empty tensor's dimensions may multiply past int64; no tuple is in range then.
+    const int64_t block = x.numel() > 0 ? numelOf(Shape(x.shape().begin() + k, x.shape().end())) : 0;
     const std::vector<int64_t> idx = indices.toInt64s();
     const size_t tuples = static_cast<size_t>(k) > 0 ? idx.size() / static_cast<size_t>(k) : 0;
     offsets_.resize(tuples);

@@ -33,9 +33,10 @@ class TopK final : public Kernel {
     if (k < 0 || k > dim)
       return Status::badInput("TopK k = " + std::to_string(k) + " is outside [0, " + std::to_string(dim) +
                               "] for axis " + std::to_string(axis) + " of " + shapeToString(x.shape()));
-    int64_t inner = 1;
-    for (int d = static_cast<int>(axis) + 1; d < x.rank(); ++d) inner *= x.dim(d);
-    const int64_t outer = dim * inner > 0 ? x.numel() / (dim * inner) : 0;
+    int64_t inner = 1;  // of a nonempty tensor: an empty one's dimensions may multiply past int64
+    if (x.numel() > 0)
+      for (int d = static_cast<int>(axis) + 1; d < x.rank(); ++d) inner *= x.dim(d);
+    const int64_t outer = x.numel() > 0 ? x.numel() / (dim * inner) : 0;
     Shape shape = x.shape();
     shape[static_cast<size_t>(axis)] = k;
     Tensor* values = out[0];
@@ -44,6 +45,7 @@ class TopK final : public Kernel {
       using T = decltype(tag);
       if (values) values->resize(x.dtype(), shape);
       if (indices) indices->resize(DType::Int64, shape);
+      if (x.numel() == 0) return;  // dim may be huge when another dimension is 0
       const T* src = x.data<T>();
       order_.resize(static_cast<size_t>(dim));
       // Strict weak order: "a comes first"; NaN ranks above every number.

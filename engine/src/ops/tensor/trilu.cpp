@@ -26,13 +26,14 @@ class Trilu final : public Kernel {
       k = (*kv)[0];
     }
     out[0]->resize(x.dtype(), x.shape());
+    if (x.numel() == 0) return Status::ok();  // its other dimensions may multiply past int64
     const int64_t rows = x.dim(-2), cols = x.dim(-1);
     const int64_t plane = rows * cols;
-    const int64_t planes = plane > 0 ? x.numel() / plane : 0;
+    const int64_t planes = x.numel() / plane;
     const size_t es = dtypeSize(x.dtype());
     const char* src = static_cast<const char*>(x.raw());
     char* dst = static_cast<char*>(out[0]->raw());
-    if (x.bytes()) std::memset(dst, 0, x.bytes());
+    std::memset(dst, 0, x.bytes());
     for (int64_t p = 0; p < planes; ++p)
       for (int64_t i = 0; i < rows; ++i) {
         // The kept columns of row i form one range [lo, hi); k may be huge.
