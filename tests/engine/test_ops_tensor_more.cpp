@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "common/test_util.h"
 #include "engine/test_ops_tensor_common.h"
 
 using namespace topiary;
@@ -337,6 +338,33 @@ class TestOpsTensorMore : public QObject {
       for (int64_t j = 0; j < 4; ++j) s += double(m.at(p[1] * 4 + j)) * B(p[0], j, p[2]);
       return s;
     });
+    // The general loop (integers; a broadcast batch of 1) agrees with the GEMM form.
+    Tensor ai = a.cast(DType::Int64), bi = b.cast(DType::Int64);
+    auto gemm = runOp("Einsum", {{"equation", Attribute::ofString("bij,bjk->bik")}}, {&ai, &bi}, 1, 12);
+    QVERIFY2(gemm.status.isOk(), gemm.status.message().c_str());
+    QCOMPARE(gemm.outs[0].dtype(), DType::Int64);
+    const auto av = ai.toInt64s(), bv = bi.toInt64s(), gv = gemm.outs[0].toInt64s();
+    for (int64_t i = 0; i < 2 * 3 * 5; ++i) {
+      auto p = unravel(i, {2, 3, 5});
+      int64_t want = 0;
+      for (int64_t j = 0; j < 4; ++j)
+        want += av[static_cast<size_t>((p[0] * 3 + p[1]) * 4 + j)] * bv[static_cast<size_t>((p[0] * 4 + j) * 5 + p[2])];
+      QCOMPARE(gv[static_cast<size_t>(i)], want);
+    }
+    Tensor m1 = m;
+    m1.reshapeInPlace({1, 4, 4});
+    auto viaLoop = runOp("Einsum", {{"equation", Attribute::ofString("...ij,...jk->...ik")}}, {&m1, &b}, 1, 12);
+    auto viaGemm = runOp("Einsum", {{"equation", Attribute::ofString("ij,bjk->bik")}}, {&m, &b}, 1, 12);
+    QVERIFY(viaLoop.status.isOk() && viaGemm.status.isOk());
+    QCOMPARE(viaLoop.outs[0].shape(), (Shape{2, 4, 5}));
+    QVERIFY(testutil::allClose(viaLoop.outs[0], viaGemm.outs[0], 1e-5, 1e-5));
+    auto diag = runOp("Einsum", {{"equation", Attribute::ofString("ii,ij->j")}}, {&m, &m}, 1, 12);
+    QVERIFY2(diag.status.isOk(), diag.status.message().c_str());
+    for (int64_t j = 0; j < 4; ++j) {
+      double want = 0;
+      for (int64_t i = 0; i < 4; ++i) want += double(m.at(i * 5)) * m.at(i * 4 + j);
+      QVERIFY(std::fabs(diag.outs[0].at(j) - want) < 1e-4);
+    }
     for (const char* bad : {"ij,jk", "i.j->i", "ij->k", "ij->ii", "ij->...", "i$->i"}) {
       auto k = buildOp("Einsum", {{"equation", Attribute::ofString(bad)}}, 1, 1, 12);
       if (!k) {

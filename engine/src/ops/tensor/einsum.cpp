@@ -6,8 +6,14 @@
 // operand walks its diagonal. One plain loop computes every output element
 // as the sum over the labels absent from the output (float sums in double;
 // integer sums wrap); its work is capped so a hostile equation cannot spin.
+// The common float contraction of two operands (attention's "bhid,bhjd->bhij",
+// a matrix product, a batched one) instead becomes one GEMM per batch: the
+// operands are copied into [batch, M, K] and [batch, K, N] order, multiplied
+// by Eigen, and the product is copied into the output's axis order.
+#include <Eigen/Core>
 #include <cctype>
 
+#include "kernels/threading.h"
 #include "ops/elementwise/dispatch.h"
 #include "ops/tensor/tensor_ops.h"
 #include "ops/tensor/tensor_util.h"
@@ -48,7 +54,8 @@ class Einsum final : public Kernel {
   Einsum(std::vector<Term> inputs, Term output, bool explicitOutput)
       : inputs_(std::move(inputs)), output_(std::move(output)), explicit_(explicitOutput) {}
 
-  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out, const RunContext&) override {
+  Status forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out,
+                 const RunContext& ctx) override {
     if (in.size() != inputs_.size())
       return Status::badInput("Einsum equation names " + std::to_string(inputs_.size()) +
                               " operands but the node has " + std::to_string(in.size()) + " inputs");
@@ -124,6 +131,8 @@ class Einsum final : public Kernel {
     for (int code : outAxes) outShape.push_back(size[static_cast<size_t>(code)]);
     for (int code : sumAxes) sumShape.push_back(size[static_cast<size_t>(code)]);
     TOPIARY_RETURN_IF_ERROR(checkOutputShape(outShape, dt, "Einsum"));
+    if (dt == DType::Float && in.size() == 2 && contractByGemm(in, axes, outAxes, size, outShape, *out[0], ctx))
+      return Status::ok();
     const int64_t outN = numelOf(outShape);
     auto sumN = checkedNumel(sumShape);
     if (!sumN) return sumN.status().withContext("Einsum");
@@ -187,9 +196,105 @@ class Einsum final : public Kernel {
   }
 
  private:
+  using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+  // Two float operands whose every label is a batch label (both operands and
+  // the output), an M label (A and the output), an N label (B and the
+  // output) or a K label (A and B, summed), each at most once per operand
+  // and without broadcasting. Returns false, having done nothing, otherwise.
+  bool contractByGemm(const std::vector<const Tensor*>& in, const std::vector<std::vector<int>>& axes,
+                      const std::vector<int>& outAxes, const std::vector<int64_t>& size, const Shape& outShape,
+                      Tensor& y, const RunContext& ctx) {
+    const size_t nCodes = size.size();
+    std::vector<int> where(nCodes, 0);  // bit 0: in A, bit 1: in B, bit 2: in the output
+    for (size_t k = 0; k < 2; ++k)
+      for (size_t a = 0; a < axes[k].size(); ++a) {
+        const int code = axes[k][a];
+        if (where[static_cast<size_t>(code)] & (1 << k)) return false;           // a diagonal
+        if (in[k]->shape()[a] != size[static_cast<size_t>(code)]) return false;  // broadcast
+        where[static_cast<size_t>(code)] |= 1 << k;
+      }
+    for (int code : outAxes) where[static_cast<size_t>(code)] |= 4;
+    std::vector<int> batch, m, n, kk;
+    for (size_t code = 0; code < nCodes; ++code) {
+      if (size[code] < 0) continue;
+      switch (where[code]) {
+        case 7:
+          batch.push_back(static_cast<int>(code));
+          break;
+        case 5:
+          m.push_back(static_cast<int>(code));
+          break;
+        case 6:
+          n.push_back(static_cast<int>(code));
+          break;
+        case 3:
+          kk.push_back(static_cast<int>(code));
+          break;
+        default:
+          return false;  // summed within one operand
+      }
+    }
+    // Products of label sizes, zero first: the sizes of an empty operand may
+    // multiply past int64. Nonempty, each product is bounded by an operand's size.
+    auto count = [&](const std::vector<int>& codes) {
+      Shape dims;
+      for (int code : codes) dims.push_back(size[static_cast<size_t>(code)]);
+      return numelOf(dims);
+    };
+    y.resize(DType::Float, outShape);
+    if (y.numel() == 0) return true;
+    const int64_t B = count(batch), M = count(m), N = count(n), K = count(kk);
+    if (K == 0) {
+      y.setZero();
+      return true;
+    }
+    // Copies operand k with its axes in the order `codes` (dense result).
+    auto arrange = [&](size_t k, std::vector<int> codes, Tensor& dst) {
+      const auto st = stridesOf(in[k]->shape());
+      Shape shape;
+      std::vector<int64_t> strides;
+      for (int code : codes) {
+        const size_t a = static_cast<size_t>(std::find(axes[k].begin(), axes[k].end(), code) - axes[k].begin());
+        shape.push_back(size[static_cast<size_t>(code)]);
+        strides.push_back(st[a]);
+      }
+      dst.resize(DType::Float, shape);
+      stridedGather(in[k]->raw(), dst.raw(), sizeof(float), shape, strides, 0, ctx.threads);
+    };
+    std::vector<int> orderA = batch, orderB = batch, orderC = batch;
+    orderA.insert(orderA.end(), m.begin(), m.end());
+    orderA.insert(orderA.end(), kk.begin(), kk.end());
+    orderB.insert(orderB.end(), kk.begin(), kk.end());
+    orderB.insert(orderB.end(), n.begin(), n.end());
+    orderC.insert(orderC.end(), m.begin(), m.end());
+    orderC.insert(orderC.end(), n.begin(), n.end());
+    arrange(0, orderA, a_);
+    arrange(1, orderB, b_);
+    c_.resize(DType::Float, {B, M, N});
+    const float *a = a_.f(), *b = b_.f();
+    float* c = c_.f();
+    const int threads = kernels::threadsFor(2.0 * static_cast<double>(B * M) * static_cast<double>(N * K), ctx.threads);
+    parallelFor(B, threads, [&](int64_t b0, int64_t b1) {
+      for (int64_t i = b0; i < b1; ++i)
+        Eigen::Map<RowMat>(c + i * M * N, M, N).noalias() =
+            Eigen::Map<const RowMat>(a + i * M * K, M, K) * Eigen::Map<const RowMat>(b + i * K * N, K, N);
+    });
+    // The product's axes (batch, M, N) into the output's order.
+    Shape cShape;
+    for (int code : orderC) cShape.push_back(size[static_cast<size_t>(code)]);
+    const auto cStrides = stridesOf(cShape);
+    std::vector<int64_t> strides;
+    for (int code : outAxes)
+      strides.push_back(cStrides[static_cast<size_t>(std::find(orderC.begin(), orderC.end(), code) - orderC.begin())]);
+    stridedGather(c, y.raw(), sizeof(float), outShape, strides, 0, ctx.threads);
+    return true;
+  }
+
   std::vector<Term> inputs_;
   Term output_;
   bool explicit_;
+  Tensor a_, b_, c_;  // the operands and the product in GEMM order, reused between runs
 };
 
 }  // namespace
