@@ -125,6 +125,18 @@ class TestOpsTensorMore : public QObject {
     // 2^31 classes of int32 for 6 indices: 48 GiB, refused before allocating.
     Tensor big = Tensor::fromVector<int64_t>({}, {int64_t(1) << 31});
     QCOMPARE(runOp("OneHot", {}, {&idx, &big, &values}, 1, 11).status.kind(), ErrorKind::BadInput);
+    // Below 4 GiB the executor's per-tensor byte limit refuses it (24 MiB here).
+    {
+      TensorByteLimit limit(1 << 20);
+      Tensor mid = Tensor::fromVector<int64_t>({}, {int64_t(1) << 20});
+      bool refused = false;
+      try {
+        (void)runOp("OneHot", {}, {&idx, &mid, &values}, 1, 11);
+      } catch (const TensorTooLarge&) {
+        refused = true;
+      }
+      QVERIFY(refused);
+    }
     Tensor three = Tensor::fromVector<int32_t>({3}, {0, 1, 2});
     QCOMPARE(runOp("OneHot", {}, {&idx, &depth, &three}, 1, 11).status.kind(), ErrorKind::BadInput);
     QCOMPARE(runOp("OneHot", {{"axis", Attribute::ofInt(3)}}, {&idx, &depth, &values}, 1, 11).status.kind(),
@@ -365,6 +377,10 @@ class TestOpsTensorMore : public QObject {
       for (int64_t i = 0; i < 4; ++i) want += double(m.at(i * 5)) * m.at(i * 4 + j);
       QVERIFY(std::fabs(diag.outs[0].at(j) - want) < 1e-4);
     }
+    // 2^33 multiply-adds for three small vectors: refused, not run.
+    Tensor v(DType::Float, {2048});
+    QCOMPARE(runOp("Einsum", {{"equation", Attribute::ofString("i,j,k->")}}, {&v, &v, &v}, 1, 12).status.kind(),
+             ErrorKind::Unsupported);
     for (const char* bad : {"ij,jk", "i.j->i", "ij->k", "ij->ii", "ij->...", "i$->i"}) {
       auto k = buildOp("Einsum", {{"equation", Attribute::ofString(bad)}}, 1, 1, 12);
       if (!k) {

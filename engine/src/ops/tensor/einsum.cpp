@@ -5,7 +5,7 @@
 // labels used once, in alphabetical order. A label repeated within one
 // operand walks its diagonal. One plain loop computes every output element
 // as the sum over the labels absent from the output (float sums in double;
-// integer sums wrap); its work is capped so a hostile equation cannot spin.
+// integer sums wrap); its work is capped (2^30) so a hostile equation cannot spin.
 // The common float contraction of two operands (attention's "bhid,bhjd->bhij",
 // a matrix product, a batched one) instead becomes one GEMM per batch: the
 // operands are copied into [batch, M, K] and [batch, K, N] order, multiplied
@@ -136,8 +136,9 @@ class Einsum final : public Kernel {
     const int64_t outN = numelOf(outShape);
     auto sumN = checkedNumel(sumShape);
     if (!sumN) return sumN.status().withContext("Einsum");
-    if (outN > 0 && sumN.value() > (int64_t(1) << 36) / outN)
-      return Status::unsupported("Einsum would need more than 2^36 multiply-adds");
+    if (outN > 0 && sumN.value() > (int64_t(1) << 30) / outN)
+      return Status::unsupported(
+          "Einsum would need more than 2^30 multiply-adds in its general loop (diagonals, broadcasting, integers)");
 
     // Strides of each operand along the output axes and along the summed
     // axes (a label used twice in one operand adds both strides: its diagonal;
