@@ -41,7 +41,8 @@ class TestDependency : public QObject {
     QCOMPARE(channelRoleOf("Add"), ChannelRole::Elementwise);
     QCOMPARE(channelRoleOf("Concat"), ChannelRole::Concat);
     QCOMPARE(channelRoleOf("Flatten"), ChannelRole::Reshape);
-    QCOMPARE(channelRoleOf("Transpose"), ChannelRole::Opaque);
+    QCOMPARE(channelRoleOf("Transpose"), ChannelRole::Transpose);
+    QCOMPARE(channelRoleOf("LRN"), ChannelRole::Opaque);  // mixes neighbouring channels
     QCOMPARE(channelRoleOf("NoSuchOp"), ChannelRole::Opaque);
     QCOMPARE(std::string(channelRoleName(ChannelRole::Elementwise)), std::string("elementwise"));
   }
@@ -246,7 +247,7 @@ class TestDependency : public QObject {
     t.opType = "Transpose";
     t.inputs = {"relu1"};
     t.outputs = {"swapped"};
-    t.attrs["perm"] = Attribute::ofInts({0, 1, 3, 2});
+    t.attrs["perm"] = Attribute::ofInts({0, 2, 1, 3});  // channels to axis 2
     g.nodes[static_cast<size_t>(g.findNode("conv2"))].inputs[0] = "swapped";
     g = withNode(g, static_cast<size_t>(relu) + 1, t);
     g.valueInfo.clear();
@@ -257,6 +258,94 @@ class TestDependency : public QObject {
     QVERIFY(!producedBy(groups, "conv2")->locked);  // after conv2 the channels are new again
     Graph locked = chainGraph();
     QVERIFY(pruneGroupChannels(locked, *g1, {0}).kind() == ErrorKind::BadInput);
+  }
+
+  // Channels-last (tf2onnx): a Transpose to NHWC keeps the channels, and a
+  // Flatten of it interleaves them: channel c is rows c, c + C, c + 2C, ...
+  void channelsLastFlattenInterleavesRows() {
+    auto groups = groupsOf(nhwcFlattenGraph());
+    const DependencyGroup* g = producedBy(groups, "conv1");
+    QVERIFY(g);
+    QVERIFY2(!g->locked, g->lockReason.c_str());
+    QCOMPARE(asSet(g->consumers), Set({"fc1"}));
+    QCOMPARE(g->attrUpdates, std::vector<std::string>({"flat"}));
+    const ChannelSlice* rows = nullptr;
+    for (const auto& s : g->slices)
+      if (s.tensor == "fc1.weight") rows = &s;
+    QVERIFY(rows);
+    QCOMPARE(rows->axis, 0);
+    QCOMPARE(rows->offset, int64_t(0));
+    QCOMPARE(rows->inner, int64_t(1));
+    QCOMPARE(rows->repeat, int64_t(25));
+    QCOMPARE(rows->period, int64_t(4));
+    QCOMPARE(sliceAxisIndices(*rows, 3), std::vector<int64_t>({3,  7,  11, 15, 19, 23, 27, 31, 35, 39, 43, 47, 51,
+                                                               55, 59, 63, 67, 71, 75, 79, 83, 87, 91, 95, 99}));
+    auto e = sliceElementIndices({100, 6}, *rows, 1);  // rows 1, 5, ...: 6 elements each
+    QCOMPARE(e.size(), size_t(150));
+    QCOMPARE(e[0], int64_t(6));
+    QCOMPARE(e[6], int64_t(30));
+    QCOMPARE(e.back(), int64_t(97 * 6 + 5));
+    const DependencyGroup* n = producedBy(groups, "fc1");  // its neurons, as usual
+    QVERIFY(n && !n->locked);
+    QCOMPARE(n->channels, int64_t(6));
+  }
+
+  void channelsLastConcatKeepsOffsets() {
+    auto groups = groupsOf(nhwcConcatFlattenGraph());
+    for (const auto& [conv, offset] : {std::pair<const char*, int64_t>{"convA", 0}, {"convB", 2}}) {
+      const DependencyGroup* g = producedBy(groups, conv);
+      QVERIFY(g && !g->locked);
+      bool found = false;
+      for (const auto& s : g->slices)
+        if (s.tensor == "fc.weight") {
+          found = true;
+          QCOMPARE(s.axis, 1);  // transB: columns
+          QCOMPARE(s.offset, offset);
+          QCOMPARE(s.inner, int64_t(1));
+          QCOMPARE(s.repeat, int64_t(16));
+          QCOMPARE(s.period, int64_t(5));
+        }
+      QVERIFY(found);
+    }
+  }
+
+  void channelsLastRoundTripIsOneGroup() {
+    auto groups = groupsOf(nhwcRoundTripGraph());
+    const DependencyGroup* g = producedBy(groups, "conv1");
+    QVERIFY(g && !g->locked);
+    QCOMPARE(asSet(g->consumers), Set({"conv2"}));
+    QVERIFY(asSet(g->members).count("act") && asSet(g->members).count("to_nchw"));
+    QVERIFY(hasSlice(*g, "conv2.weight", 1, 0, 1, ChannelSlice::Kind::ConsumerIn));
+  }
+
+  // Only per-element ops, a Transpose back and Flatten are traced on a
+  // channels-last tensor; anything with an axis or a partner locks.
+  void channelsLastLocksWhatItCannotTrace() {
+    struct Case {
+      const char* op;
+      std::vector<int64_t> perm;  // of a second Transpose instead of an op
+      const char* reason;
+    };
+    for (const Case& c : {Case{"Softmax", {}, "channels-last"}, Case{"Add", {}, "channels-last"},
+                          Case{"Transpose", {0, 2, 1, 3}, "moves the channel axis"}}) {
+      GraphBuilder b("nhwc_lock", 7);
+      std::string x = b.input("input", {3, 4, 4});
+      x = b.conv(x, "conv1", 3, 4, 3, 1, 1);
+      x = b.node("Transpose", "to_nhwc", {x}, {{"perm", Attribute::ofInts({0, 2, 3, 1})}});
+      if (std::string(c.op) == "Add")
+        x = b.node("Add", "op", {x, x});
+      else if (std::string(c.op) == "Transpose")
+        x = b.node("Transpose", "op", {x}, {{"perm", Attribute::ofInts(c.perm)}});
+      else
+        x = b.node(c.op, "op", {x}, {{"axis", Attribute::ofInt(-1)}});
+      b.output(b.gemm(b.flatten(x, "flat"), "fc", 64, 4), "logits", {4});
+      Graph g = b.finish().value();
+      auto groups = groupsOf(g);
+      const DependencyGroup* gr = producedBy(groups, "conv1");
+      QVERIFY(gr);
+      QVERIFY2(gr->locked, c.op);
+      QVERIFY2(gr->lockReason.find(c.reason) != std::string::npos, gr->lockReason.c_str());
+    }
   }
 
   void groupedConvLocks() {

@@ -188,6 +188,48 @@ inline Graph concatFlattenGraph() {
   return b.finish().value();
 }
 
+// The Keras Flatten as tf2onnx writes it: conv1 (4) -> relu -> Transpose to
+// NHWC -> Reshape [-1, 100] -> MatMul (100 -> 6) -> Add -> relu -> fc2. Channel
+// c of conv1 is rows c, c + 4, ..., c + 96 of the MatMul weight.
+inline Graph nhwcFlattenGraph() {
+  GraphBuilder b("nhwc_flatten", 7);
+  std::string x = b.input("input", {3, 5, 5});
+  x = b.relu(b.conv(x, "conv1", 3, 4, 3, 1, 1), "relu1");
+  x = b.node("Transpose", "to_nhwc", {x}, {{"perm", Attribute::ofInts({0, 2, 3, 1})}});
+  x = b.node("Reshape", "flat", {x, b.constant("flat_shape", Tensor::fromVector<int64_t>({2}, {-1, 100}))});
+  x = b.node("MatMul", "fc1", {x, b.heUniform("fc1.weight", {100, 6}, 100)});
+  x = b.relu(b.node("Add", "fc1_add", {x, b.constant("fc1.bias", Tensor(DType::Float, {6}))}), "fc1_relu");
+  b.output(b.gemm(x, "fc2", 6, 4), "logits", {4});
+  return b.finish().value();
+}
+
+// convA (2) and convB (3) on 4x4 -> Concat -> Transpose to NHWC -> Relu ->
+// Flatten -> fc (80 -> 4): convB's channel c is columns 2 + c + 5k.
+inline Graph nhwcConcatFlattenGraph() {
+  GraphBuilder b("nhwc_concat_flatten", 7);
+  std::string x = b.input("input", {3, 4, 4});
+  std::string a = b.relu(b.conv(x, "convA", 3, 2, 3, 1, 1), "reluA");
+  std::string c = b.conv(x, "convB", 3, 3, 1);
+  std::string y = b.node("Concat", "cat", {a, c}, {{"axis", Attribute::ofInt(1)}});
+  y = b.node("Transpose", "to_nhwc", {y}, {{"perm", Attribute::ofInts({0, 2, 3, 1})}});
+  y = b.relu(y, "relu_nhwc");
+  b.output(b.gemm(b.flatten(y, "flat"), "fc", 80, 4), "logits", {4});
+  return b.finish().value();
+}
+
+// conv1 (6) -> Transpose to NHWC -> HardSwish -> Transpose back -> conv2 (5) -> head
+inline Graph nhwcRoundTripGraph() {
+  GraphBuilder b("nhwc_round_trip", 7, 14);
+  std::string x = b.input("input", {3, 6, 6});
+  x = b.conv(x, "conv1", 3, 6, 3, 1, 1);
+  x = b.node("Transpose", "to_nhwc", {x}, {{"perm", Attribute::ofInts({0, 2, 3, 1})}});
+  x = b.hardSwish(x, "act");
+  x = b.node("Transpose", "to_nchw", {x}, {{"perm", Attribute::ofInts({0, 3, 1, 2})}});
+  x = b.conv(x, "conv2", 6, 5, 3, 1, 1);
+  head(b, x, 5);
+  return b.finish().value();
+}
+
 // Concat(Concat(convA, convB), convC) -> bn -> conv3, and a residual-free MaxPool on the way
 inline Graph nestedConcatGraph() {
   GraphBuilder b("nested_concat", 7);

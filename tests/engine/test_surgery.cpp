@@ -22,12 +22,20 @@ struct Case {
 };
 
 std::vector<Case> allCases() {
-  std::vector<Case> cases = {{"chain", chainGraph()},         {"residual", residualGraph()},
-                             {"concat", concatGraph()},       {"depthwise", depthwiseGraph()},
-                             {"se", seGraph()},               {"flatten_gemm", flattenGemmGraph(false)},
-                             {"reshape_gemm", flattenGemmGraph(true)}, {"concat_flatten", concatFlattenGraph()},
-                             {"nested_concat", nestedConcatGraph()},  {"matmul", matmulGraph()},
-                             {"passthrough_mix", passthroughMixGraph()}};
+  std::vector<Case> cases = {{"chain", chainGraph()},
+                             {"residual", residualGraph()},
+                             {"concat", concatGraph()},
+                             {"depthwise", depthwiseGraph()},
+                             {"se", seGraph()},
+                             {"flatten_gemm", flattenGemmGraph(false)},
+                             {"reshape_gemm", flattenGemmGraph(true)},
+                             {"concat_flatten", concatFlattenGraph()},
+                             {"nested_concat", nestedConcatGraph()},
+                             {"matmul", matmulGraph()},
+                             {"passthrough_mix", passthroughMixGraph()},
+                             {"nhwc_flatten", nhwcFlattenGraph()},
+                             {"nhwc_concat_flatten", nhwcConcatFlattenGraph()},
+                             {"nhwc_round_trip", nhwcRoundTripGraph()}};
   for (const char* a : {"lenet5", "lenet-300-100", "resnet8", "mobilenet-tiny", "vgg-small"}) {
     auto g = architecture(a);
     if (g.isOk()) cases.push_back({a, g.value()});

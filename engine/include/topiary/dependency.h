@@ -38,6 +38,8 @@ enum class ChannelRole {
   Elementwise,  // binary op: inputs and output share channels (Add, Sub, Mul, Div)
   Concat,       // output channels are the inputs' channels one after another
   Reshape,      // Flatten / Reshape: traced only when it flattens the trailing dims (or is a no-op)
+  Transpose,    // traced when it moves the channel axis to the end or back (NCHW <-> NHWC, as
+                // tf2onnx writes before a Keras Flatten); other permutations lock
   ShapeOnly,    // reads only the shape (Shape, Size): no coupling
   Opaque,       // anything else: channels cannot be traced; the group is locked
 };
@@ -60,6 +62,12 @@ struct ChannelSlice {
   int axis = 0;
   int64_t offset = 0;
   int64_t inner = 1;
+  // Channel c owns indices [offset + c*inner, offset + (c+1)*inner) along
+  // `axis`, and the same run `period` further on, `repeat` times in all.
+  // repeat > 1 is a channels-last Flatten (NHWC into a MatMul/Gemm): channel
+  // c is rows c, c + C, c + 2C, ... (inner 1, period C, repeat H*W).
+  int64_t repeat = 1;
+  int64_t period = 0;
 };
 const char* sliceKindName(ChannelSlice::Kind kind);
 
@@ -93,6 +101,8 @@ int groupOfTensor(const std::vector<DependencyGroup>& groups, const std::string&
 // Flat element indices of `shape` (row-major) covered by channel `channel` of
 // a slice, in increasing order. Empty when the slice does not fit the shape.
 std::vector<int64_t> sliceElementIndices(const Shape& shape, const ChannelSlice& slice, int64_t channel);
+// Indices along the slice's axis owned by channel `channel`, in increasing order.
+std::vector<int64_t> sliceAxisIndices(const ChannelSlice& slice, int64_t channel);
 
 // ---- importance -------------------------------------------------------------
 enum class Aggregation { Sum, Mean, Max };

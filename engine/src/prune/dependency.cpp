@@ -8,6 +8,11 @@
 // are not derived are the atoms: one atom is one DependencyGroup, and every
 // derived space refers back to atoms through (offset, inner) mappings, so a
 // Gemm after Flatten gets a slice "channel c -> rows [c*HW, (c+1)*HW)".
+// A Transpose that moves the channel axis to the end (NCHW -> NHWC) makes a
+// channels-last tensor (same channels, last axis), and a Flatten of one
+// gives the interleaved slice "channel c -> rows c, c + C, c + 2C, ...": the
+// Keras Flatten -> Dense that tf2onnx writes. Channels-last tensors are
+// traced only through unary per-element ops, a Transpose back and Flatten.
 // Anything the table in dependency_table.cpp does not understand locks the
 // groups it touches, with a reason naming the node and operator.
 #include <algorithm>
@@ -43,9 +48,12 @@ class Analyzer {
   }
 
  private:
+  // Channel c of `space` is channels [offset + c*inner, offset + (c+1)*inner)
+  // of the derived space, and again `period` further on, `repeat` times.
   struct Seg {
     int space;
     int64_t offset, inner;
+    int64_t repeat = 1, period = 0;
   };
   struct Derived {
     int space;
@@ -59,6 +67,7 @@ class Analyzer {
   struct Mapping {
     int atom;
     int64_t offset, inner;
+    int64_t repeat = 1, period = 0;
   };
 
   const Graph& g_;
@@ -74,6 +83,9 @@ class Analyzer {
   std::vector<std::pair<int, int>> touches_;              // (space, node index)
   std::vector<PendingSlice> slices_;
   std::vector<std::pair<int, std::string>> attrUpdates_;  // (space, node)
+  std::set<std::string> channelsLast_;                    // tensors of rank >= 3 whose channels are the last axis
+
+  bool isChannelsLast(const std::string& name) const { return channelsLast_.count(name) != 0; }
 
   bool shapeOf(const std::string& name, Shape& s) const {
     auto it = g_.initializers.find(name);
@@ -94,11 +106,13 @@ class Analyzer {
     auto it = spaceOf_.find(name);
     if (it != spaceOf_.end()) return it->second;
     Shape s;
-    if (!shapeOf(name, s) || s.size() < 2 || s[1] <= 0) return -1;
+    if (!shapeOf(name, s) || s.size() < 2) return -1;
+    const int64_t channels = isChannelsLast(name) ? s.back() : s[1];
+    if (channels <= 0) return -1;
     int id = static_cast<int>(spaceTensor_.size());
     spaceOf_[name] = id;
     spaceTensor_.push_back(name);
-    spaceChannels_.push_back(s[1]);
+    spaceChannels_.push_back(channels);
     parent_.push_back(id);
     return id;
   }
@@ -156,6 +170,7 @@ class Analyzer {
       case ChannelRole::Elementwise: return elementwise(n, idx);
       case ChannelRole::Concat: return concat(n, idx);
       case ChannelRole::Reshape: return reshape(n, idx);
+      case ChannelRole::Transpose: return transpose(n, idx);
       case ChannelRole::ShapeOnly: return;
       case ChannelRole::Opaque: return opaque(n, idx, "is not understood by the dependency analysis");
     }
@@ -168,6 +183,7 @@ class Analyzer {
     int sx = space(x), sy = space(n.outputs.empty() ? std::string() : n.outputs[0]);
     if (!g_.isInitializer(w) || (!b.empty() && !g_.isInitializer(b)) || g_.isInitializer(x))
       return opaque(n, idx, "has a runtime (non-initializer) weight");
+    if (isChannelsLast(x)) return opaque(n, idx, "reads a channels-last tensor");
     Shape ws = g_.initializers.at(w).shape();
     touch(sx, idx);
     touch(sy, idx);
@@ -280,7 +296,20 @@ class Analyzer {
     return "";
   }
 
+  // Per-element ops with no parameter and no axis: the same on any layout.
+  static bool layoutFree(const Node& n) {
+    static const std::set<std::string> ops = {"Relu",        "LeakyRelu", "Elu",    "Selu",     "Celu",     "Sigmoid",
+                                              "HardSigmoid", "HardSwish", "Tanh",   "Softplus", "Softsign", "Gelu",
+                                              "Mish",        "Abs",       "Neg",    "Exp",      "Erf",      "Clip",
+                                              "Cast",        "Identity",  "Dropout"};
+    return ops.count(n.opType) != 0;
+  }
+
   void passthrough(const Node& n, int idx) {
+    if (isChannelsLast(n.input(0))) {
+      if (!layoutFree(n)) return opaque(n, idx, "acts on a channels-last tensor");
+      for (const auto& o : n.outputs) channelsLast_.insert(o);  // before space() sizes them
+    }
     int sx = space(n.input(0));
     Shape in, out;
     if (n.outputs.empty() || !shapeOf(n.input(0), in) || !shapeOf(n.outputs[0], out)) {
@@ -291,7 +320,8 @@ class Analyzer {
     int sy = space(n.outputs[0]);
     if (sx < 0 && sy < 0) return;
     std::string problem = passthroughProblem(n, in, out);
-    if (sx < 0 || sy < 0 || in[1] != out[1]) problem = problem.empty() ? "changes the channel count" : problem;
+    if (sx < 0 || sy < 0 || spaceChannels_[static_cast<size_t>(sx)] != spaceChannels_[static_cast<size_t>(sy)])
+      problem = problem.empty() ? "changes the channel count" : problem;
     if (!problem.empty()) return opaque(n, idx, problem);
     touch(sx, idx);
     unite(sx, sy);
@@ -313,6 +343,8 @@ class Analyzer {
 
   void elementwise(const Node& n, int idx) {
     if (n.outputs.empty()) return;
+    for (const auto& in : n.inputs)
+      if (isChannelsLast(in)) return opaque(n, idx, "combines a channels-last tensor");
     int so = space(n.outputs[0]);
     Shape out;
     if (so < 0) {
@@ -346,6 +378,8 @@ class Analyzer {
 
   void concat(const Node& n, int idx) {
     if (n.outputs.empty()) return;
+    for (const auto& in : n.inputs)
+      if (isChannelsLast(in)) return opaque(n, idx, "concatenates a channels-last tensor");
     int so = space(n.outputs[0]);
     if (so < 0) {
       for (const auto& in : n.inputs)
@@ -373,7 +407,66 @@ class Analyzer {
     else if (axis == 1) derived_.push_back(d);
   }
 
+  // NCHW <-> NHWC: the same channels on another axis. Anything else that
+  // moves the channel axis cannot be traced.
+  void transpose(const Node& n, int idx) {
+    const std::string& x = n.input(0);
+    Shape in;
+    if (n.outputs.empty() || !shapeOf(x, in)) {
+      if (space(x) >= 0) opaque(n, idx, "has an input of unknown shape");
+      return;
+    }
+    const int64_t r = static_cast<int64_t>(in.size());
+    std::vector<int64_t> perm = n.attrInts("perm");
+    if (perm.empty())
+      for (int64_t i = r - 1; i >= 0; --i) perm.push_back(i);
+    bool identity = static_cast<int64_t>(perm.size()) == r, toLast = r >= 3 && identity, toFirst = toLast;
+    for (int64_t i = 0; i < static_cast<int64_t>(perm.size()); ++i) {
+      identity &= perm[static_cast<size_t>(i)] == i;
+      // [0, 2, 3, .., r-1, 1] and its inverse [0, r-1, 1, .., r-2]
+      const int64_t last = i == 0 ? 0 : i == r - 1 ? 1 : i + 1, first = i == 0 ? 0 : i == 1 ? r - 1 : i - 1;
+      toLast &= perm[static_cast<size_t>(i)] == last;
+      toFirst &= perm[static_cast<size_t>(i)] == first;
+    }
+    const std::string& y = n.outputs[0];
+    const bool xLast = isChannelsLast(x);
+    if ((identity && xLast) || (toLast && !xLast)) channelsLast_.insert(y);  // before space() sizes it
+    int sx = space(x), sy = space(y);
+    if (sx < 0 && sy < 0) return;
+    if (sx < 0 || sy < 0 || !(identity || (toLast && !xLast) || (toFirst && xLast)))
+      return opaque(n, idx, "moves the channel axis in a way the analysis cannot trace");
+    touch(sx, idx);
+    touch(sy, idx);
+    unite(sx, sy);
+  }
+
+  // A channels-last tensor [N, ..., C] flattened to [N, rest]: channel c is
+  // features c, c + C, c + 2C, ...
+  void flattenChannelsLast(const Node& n, int idx) {
+    Shape in, out;
+    int sx = space(n.input(0));
+    if (n.outputs.empty() || !shapeOf(n.input(0), in) || !shapeOf(n.outputs[0], out) || sx < 0)
+      return opaque(n, idx, "has an output of unknown shape");
+    const bool isReshape = n.opType == "Reshape";
+    if (isReshape && n.attrInt("allowzero", 0) != 0) return opaque(n, idx, "has allowzero=1");
+    int64_t spatial = 1;
+    for (size_t i = 1; i + 1 < in.size(); ++i) spatial = in[i] > 0 && spatial > 0 ? spatial * in[i] : -1;
+    const int64_t C = in.back();
+    int sy = space(n.outputs[0]);
+    const bool flattens = sy >= 0 && out.size() == 2 && out[0] == in[0] && spatial > 0 && out[1] == spatial * C &&
+                          (isReshape || n.attrInt("axis", 1) == 1);
+    if (!flattens) return opaque(n, idx, "reshapes a channels-last tensor in a way the analysis cannot trace");
+    touch(sx, idx);
+    touch(sy, idx);
+    if (spatial == 1)
+      unite(sx, sy);
+    else
+      derived_.push_back({sy, {{sx, 0, 1, spatial, C}}, n.label()});
+    if (isReshape) attrUpdates_.emplace_back(sy, n.label());
+  }
+
   void reshape(const Node& n, int idx) {
+    if (isChannelsLast(n.input(0))) return flattenChannelsLast(n, idx);
     int sx = space(n.input(0));
     Shape in, out;
     if (n.outputs.empty() || !shapeOf(n.input(0), in) || !shapeOf(n.outputs[0], out)) {
@@ -445,6 +538,7 @@ std::vector<DependencyGroup> Analyzer::assemble() {
   }
   std::map<int, std::vector<Mapping>> memo;
   std::set<int> visiting;
+  std::vector<std::pair<int, std::string>> compositionLocks;  // (atom, why)
   std::function<const std::vector<Mapping>&(int)> mappings = [&](int r) -> const std::vector<Mapping>& {
     auto m = memo.find(r);
     if (m != memo.end()) return m->second;
@@ -453,9 +547,24 @@ std::vector<DependencyGroup> Analyzer::assemble() {
       out.push_back({r, 0, 1});
     } else {
       visiting.insert(r);
-      for (const Seg& seg : derivedOf.at(r).front()->segs)
-        for (const Mapping& src : mappings(find(seg.space)))
-          out.push_back({src.atom, seg.offset + src.offset * seg.inner, src.inner * seg.inner});
+      const Derived* d = derivedOf.at(r).front();
+      for (const Seg& seg : d->segs)
+        for (const Mapping& src : mappings(find(seg.space))) {
+          // Atom channel a is src's runs [src.offset + a*src.inner, + src.inner) (+ k*src.period),
+          // each channel of which seg maps to [seg.offset + ch*seg.inner, + seg.inner) (+ k*seg.period).
+          Mapping m{src.atom, seg.offset + src.offset * seg.inner, src.inner * seg.inner};
+          if (seg.repeat > 1 && src.repeat > 1) {
+            compositionLocks.emplace_back(src.atom,
+                                          "node '" + d->node + "' interleaves channels that are already interleaved");
+          } else if (seg.repeat > 1) {
+            m.repeat = seg.repeat;
+            m.period = seg.period;
+          } else if (src.repeat > 1) {
+            m.repeat = src.repeat;
+            m.period = src.period * seg.inner;
+          }
+          out.push_back(m);
+        }
       visiting.erase(r);
     }
     return memo[r] = out;
@@ -492,8 +601,11 @@ std::vector<DependencyGroup> Analyzer::assemble() {
       ChannelSlice c = ps.slice;
       c.offset = ps.slice.offset + m.offset * ps.slice.inner;
       c.inner = ps.slice.inner * m.inner;
+      c.repeat = m.repeat;
+      c.period = m.period * ps.slice.inner;
       groups[m.atom].slices.push_back(c);
     }
+  for (const auto& l : compositionLocks) lockOf[l.first].push_back(l.second);
   for (auto& l : lockOf)
     for (const Mapping& m : mappings(l.first))
       for (const auto& why : l.second) {
@@ -528,7 +640,8 @@ std::vector<DependencyGroup> Analyzer::assemble() {
     std::vector<ChannelSlice> uniq;
     for (const auto& c : gr.slices) {
       bool dup = std::any_of(uniq.begin(), uniq.end(), [&](const ChannelSlice& u) {
-        return u.tensor == c.tensor && u.axis == c.axis && u.offset == c.offset && u.inner == c.inner;
+        return u.tensor == c.tensor && u.axis == c.axis && u.offset == c.offset && u.inner == c.inner &&
+               u.repeat == c.repeat && u.period == c.period;
       });
       if (!dup) uniq.push_back(c);
       if (!gr.locked && readers[c.tensor].size() > 1) {

@@ -29,17 +29,30 @@ int groupOfTensor(const std::vector<DependencyGroup>& groups, const std::string&
 
 std::vector<int64_t> sliceElementIndices(const Shape& shape, const ChannelSlice& slice, int64_t channel) {
   std::vector<int64_t> out;
-  if (slice.axis < 0 || slice.axis >= static_cast<int>(shape.size()) || slice.inner <= 0 || channel < 0) return out;
+  if (slice.axis < 0 || slice.axis >= static_cast<int>(shape.size()) || slice.inner <= 0 || channel < 0 ||
+      slice.repeat < 1 || (slice.repeat > 1 && slice.period < slice.inner))
+    return out;
   const size_t axis = static_cast<size_t>(slice.axis);
-  int64_t begin = slice.offset + channel * slice.inner, end = begin + slice.inner;
-  if (begin < 0 || end > shape[axis]) return out;
+  const std::vector<int64_t> along = sliceAxisIndices(slice, channel);
+  if (along.empty() || along.front() < 0 || along.back() >= shape[axis]) return out;
   int64_t outer = 1, after = 1;
   for (size_t i = 0; i < axis; ++i) outer *= shape[i];
   for (size_t i = axis + 1; i < shape.size(); ++i) after *= shape[i];
-  out.reserve(static_cast<size_t>(outer * slice.inner * after));
+  out.reserve(static_cast<size_t>(outer) * along.size() * static_cast<size_t>(after));
   for (int64_t o = 0; o < outer; ++o)
-    for (int64_t j = begin; j < end; ++j)
+    for (int64_t j : along)
       for (int64_t k = 0; k < after; ++k) out.push_back((o * shape[axis] + j) * after + k);
+  return out;
+}
+
+std::vector<int64_t> sliceAxisIndices(const ChannelSlice& slice, int64_t channel) {
+  std::vector<int64_t> out;
+  if (slice.inner <= 0 || slice.repeat < 1) return out;
+  out.reserve(static_cast<size_t>(slice.inner * slice.repeat));
+  for (int64_t r = 0; r < slice.repeat; ++r) {
+    const int64_t begin = slice.offset + channel * slice.inner + r * slice.period;
+    for (int64_t j = begin; j < begin + slice.inner; ++j) out.push_back(j);
+  }
   return out;
 }
 

@@ -71,6 +71,7 @@ const std::map<std::string, ChannelRole>& roleTable() {
       {"Concat", ChannelRole::Concat},
       {"Flatten", ChannelRole::Reshape},
       {"Reshape", ChannelRole::Reshape},
+      {"Transpose", ChannelRole::Transpose},
       {"Shape", ChannelRole::ShapeOnly},
       {"Size", ChannelRole::ShapeOnly},
   };
@@ -91,6 +92,7 @@ const char* channelRoleName(ChannelRole role) {
     case ChannelRole::Elementwise: return "elementwise";
     case ChannelRole::Concat: return "concat";
     case ChannelRole::Reshape: return "reshape";
+    case ChannelRole::Transpose: return "transpose";
     case ChannelRole::ShapeOnly: return "shape-only";
     case ChannelRole::Opaque: return "opaque";
   }

@@ -49,8 +49,10 @@ Status checkSliceFits(const Graph& graph, const ChannelSlice& s, int64_t channel
     return Status::badInput("initializer '" + s.tensor + "' of the group is not in the graph (groups are stale "
                             "after surgery: rebuild them)");
   const Shape& shape = it->second.shape();
-  if (s.axis < 0 || s.axis >= static_cast<int>(shape.size()) ||
-      s.offset + channels * s.inner > shape[static_cast<size_t>(s.axis)])
+  // One past the last index of the last channel's last run.
+  const bool wellFormed = s.inner > 0 && s.repeat >= 1 && (s.repeat == 1 || s.period >= s.inner) && s.offset >= 0;
+  const int64_t end = s.offset + channels * s.inner + (channels > 0 ? (s.repeat - 1) * s.period : 0);
+  if (s.axis < 0 || s.axis >= static_cast<int>(shape.size()) || !wellFormed || end > shape[static_cast<size_t>(s.axis)])
     return Status::badInput("initializer '" + s.tensor + "' of shape " + shapeToString(shape) +
                             " does not fit the group's slice (axis " + std::to_string(s.axis) +
                             "); the group is stale: rebuild it");
@@ -178,7 +180,7 @@ Status removeChannels(Graph& copy, const std::vector<std::pair<const DependencyG
       TOPIARY_RETURN_IF_ERROR(checkSliceFits(copy, s, group.channels));
       auto& along = drop[s.tensor][s.axis];
       for (int64_t c : gw.second)
-        for (int64_t j = s.offset + c * s.inner; j < s.offset + (c + 1) * s.inner; ++j) along.insert(j);
+        for (int64_t j : sliceAxisIndices(s, c)) along.insert(j);
     }
   }
   for (const auto& td : drop) {
