@@ -19,9 +19,22 @@ namespace topiary {
 
 namespace {
 
+// The axes a node lists (attribute, or an initializer input from the opsets
+// that moved them there); false when they are absent or computed at run time.
+bool listedAxes(const Graph& g, const Node& n, size_t input, std::vector<int64_t>& axes) {
+  if (n.hasAttr("axes")) {
+    axes = n.attrInts("axes");
+    return true;
+  }
+  auto it = g.initializers.find(n.input(input));
+  if (it == g.initializers.end()) return false;
+  axes = it->second.toInt64s();
+  return true;
+}
+
 // Operators that treat every sample of the batch on its own (given a
 // batch-first layout), so a graph made of them can run on slices of the batch.
-bool samplewise(const Node& n) {
+bool samplewise(const Graph& g, const Node& n) {
   static const char* const ops[] = {"Conv",
                                     "ConvTranspose",
                                     "MaxPool",
@@ -29,6 +42,8 @@ bool samplewise(const Node& n) {
                                     "GlobalAveragePool",
                                     "GlobalMaxPool",
                                     "BatchNormalization",
+                                    "InstanceNormalization",
+                                    "LRN",
                                     "Relu",
                                     "LeakyRelu",
                                     "PRelu",
@@ -39,27 +54,91 @@ bool samplewise(const Node& n) {
                                     "Tanh",
                                     "Elu",
                                     "Selu",
+                                    "Celu",
+                                    "ThresholdedRelu",
+                                    "Shrink",
                                     "Softplus",
+                                    "Softsign",
                                     "Add",
                                     "Sub",
                                     "Mul",
                                     "Div",
+                                    "Pow",
+                                    "Mod",
+                                    "Max",
+                                    "Min",
+                                    "Sum",
+                                    "Mean",
                                     "Dropout",
                                     "Identity",
-                                    "LRN",
+                                    "Cast",
                                     "Erf",
                                     "Exp",
                                     "Log",
                                     "Sqrt",
                                     "Abs",
-                                    "Neg"};
+                                    "Neg",
+                                    "Reciprocal",
+                                    "Floor",
+                                    "Ceil",
+                                    "Round",
+                                    "Sign",
+                                    "Sin",
+                                    "Cos",
+                                    "Tan"};
   if (!n.domain.empty() && n.domain != "ai.onnx") return false;
   for (const char* op : ops)
     if (n.opType == op) return true;
-  if (n.opType == "Gemm") return n.attrInt("transA", 0) == 0;
-  if (n.opType == "Flatten") return n.attrInt("axis", 1) == 1;
-  if (n.opType == "Softmax" || n.opType == "LogSoftmax") return n.attrInt("axis", 1) == 1 || n.attrInt("axis", 1) == -1;
-  if (n.opType == "Concat") return n.attrInt("axis", 0) != 0;
+  const std::string& op = n.opType;
+  if (op == "Gemm") return n.attrInt("transA", 0) == 0;
+  if (op == "Flatten") return n.attrInt("axis", 1) == 1;
+  if (op == "Softmax" || op == "LogSoftmax" || op == "Hardmax")
+    return n.attrInt("axis", 1) == 1 || n.attrInt("axis", 1) == -1;
+  if (op == "Concat") return n.attrInt("axis", 0) != 0;
+  // Exporters other than PyTorch's (tf2onnx, Paddle): a product with a
+  // constant matrix, NHWC <-> NCHW, flattening reshapes, reductions and
+  // squeezes that leave the batch axis alone.
+  if (op == "MatMul") {
+    auto w = g.initializers.find(n.input(1));
+    return w != g.initializers.end() && w->second.rank() == 2;
+  }
+  if (op == "Transpose") {
+    std::vector<int64_t> perm = n.attrInts("perm");
+    return !perm.empty() && perm[0] == 0;
+  }
+  if (op == "LayerNormalization") return n.attrInt("axis", -1) != 0;
+  if (op == "Reshape") {
+    // [0 or -1, d1, d2, ...] with the di fixed and multiplying to one sample's
+    // elements: each sample stays one row block.
+    auto target = g.initializers.find(n.input(1));
+    const ValueInfo* in = g.info(n.input(0));
+    if (target == g.initializers.end() || !in || !in->hasShape || n.attrInt("allowzero", 0) != 0) return false;
+    std::vector<int64_t> dims = target->second.toInt64s();
+    if (dims.empty() || (dims[0] != 0 && dims[0] != -1)) return false;
+    int64_t want = 1, have = 1;
+    for (size_t i = 1; i < in->dims.size(); ++i) {
+      if (in->dims[i].value <= 0) return false;
+      want *= in->dims[i].value;
+    }
+    for (size_t i = 1; i < dims.size(); ++i) {
+      if (dims[i] <= 0) return false;
+      have *= dims[i];
+    }
+    return want == have;
+  }
+  const bool reduce = op.rfind("Reduce", 0) == 0 || op == "ArgMax" || op == "ArgMin";
+  if (reduce && (op == "ArgMax" || op == "ArgMin")) return n.attrInt("axis", 0) != 0;
+  if (reduce || op == "Squeeze" || op == "Unsqueeze") {
+    std::vector<int64_t> axes;
+    if (!listedAxes(g, n, 1, axes) || axes.empty()) return false;  // none listed: every axis (Squeeze: unknown)
+    const ValueInfo* in = g.info(n.input(0));
+    const int64_t rank = !in || !in->hasShape ? -1
+                         : op == "Unsqueeze"  ? static_cast<int64_t>(in->dims.size() + axes.size())
+                                              : static_cast<int64_t>(in->dims.size());
+    for (int64_t a : axes)
+      if (a == 0 || (a < 0 && (rank < 0 || a + rank == 0))) return false;
+    return true;
+  }
   return false;
 }
 
@@ -70,7 +149,7 @@ bool shardable(const Graph& g) {
   if (g.inputs.size() != 1 || !g.inputs[0].hasShape || g.inputs[0].dims.empty() || g.inputs[0].dims[0].value >= 0)
     return false;
   for (const auto& n : g.nodes)
-    if (!samplewise(n)) return false;
+    if (!samplewise(g, n)) return false;
   return !g.outputs.empty();
 }
 
@@ -198,7 +277,19 @@ Result<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const Exe
   }
   // One thread: convolutional graphs only, in chunks whose activations stay in cache.
   const bool convs = std::any_of(run.nodes.begin(), run.nodes.end(), [](const Node& n) { return n.opType == "Conv"; });
-  if (options.optimizeForInference && options.splitBatch && (ex->ctx_.threads > 1 || convs) && shardable(run)) {
+  // A flattening Reshape is samplewise only if one sample's element count is
+  // known: models without value_info (tf2onnx writes none by default) have
+  // their shapes inferred on the optimised copy, once.
+  auto canShard = [&] {
+    if (shardable(run)) return true;
+    if (!ex->optimized_) return false;
+    const bool missing = std::any_of(run.nodes.begin(), run.nodes.end(), [&](const Node& n) {
+      const ValueInfo* in = n.opType == "Reshape" ? run.info(n.input(0)) : nullptr;
+      return n.opType == "Reshape" && (!in || !in->hasShape);
+    });
+    return missing && inferShapes(*ex->optimized_, 2).isOk() && shardable(run);
+  };
+  if (options.optimizeForInference && options.splitBatch && (ex->ctx_.threads > 1 || convs) && canShard()) {
     // A convolutional graph goes in chunks of 4 images, whose activations stay
     // in the core's cache from one layer to the next (a whole batch of 256
     // goes through memory at every layer: 1.2-1.4x the CPU time of chunks of

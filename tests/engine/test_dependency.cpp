@@ -43,6 +43,9 @@ class TestDependency : public QObject {
     QCOMPARE(channelRoleOf("Flatten"), ChannelRole::Reshape);
     QCOMPARE(channelRoleOf("Transpose"), ChannelRole::Transpose);
     QCOMPARE(channelRoleOf("LRN"), ChannelRole::Opaque);  // mixes neighbouring channels
+    QCOMPARE(channelRoleOf("ReduceL2"), ChannelRole::Passthrough);  // axes checked per node
+    QCOMPARE(channelRoleOf("Atan"), ChannelRole::Passthrough);
+    QCOMPARE(channelRoleOf("Mod"), ChannelRole::Elementwise);
     QCOMPARE(channelRoleOf("NoSuchOp"), ChannelRole::Opaque);
     QCOMPARE(std::string(channelRoleName(ChannelRole::Elementwise)), std::string("elementwise"));
   }

@@ -282,7 +282,7 @@ class Analyzer {
       if (pads[0] || pads[1] || pads[r] || pads[r + 1]) return "pads the batch or channel axis";
       return "";
     }
-    if (op == "Softmax" || op == "LogSoftmax") {
+    if (op == "Softmax" || op == "LogSoftmax" || op == "Hardmax") {
       int64_t def = g_.opset() >= 13 ? -1 : 1;
       if (normAxis(n.attrInt("axis", def), in.size()) <= 1) return "normalizes across channels";
       return "";
@@ -298,10 +298,13 @@ class Analyzer {
 
   // Per-element ops with no parameter and no axis: the same on any layout.
   static bool layoutFree(const Node& n) {
-    static const std::set<std::string> ops = {"Relu",        "LeakyRelu", "Elu",    "Selu",     "Celu",     "Sigmoid",
-                                              "HardSigmoid", "HardSwish", "Tanh",   "Softplus", "Softsign", "Gelu",
-                                              "Mish",        "Abs",       "Neg",    "Exp",      "Erf",      "Clip",
-                                              "Cast",        "Identity",  "Dropout"};
+    static const std::set<std::string> ops = {
+        "Relu",  "LeakyRelu", "Elu",      "Selu",     "Celu",    "Sigmoid", "HardSigmoid", "HardSwish",
+        "Tanh",  "Softplus",  "Softsign", "Gelu",     "Mish",    "Abs",     "Neg",         "Exp",
+        "Erf",   "Clip",      "Cast",     "Identity", "Dropout", "Sqrt",    "Log",         "Reciprocal",
+        "Floor", "Ceil",      "Round",    "Sign",     "Sin",     "Cos",     "Tan",         "Sinh",
+        "Cosh",  "Asin",      "Acos",     "Atan",     "Asinh",   "Acosh",   "Atanh",       "ThresholdedRelu",
+        "Shrink"};
     return ops.count(n.opType) != 0;
   }
 
