@@ -23,6 +23,9 @@ const topiary::Dataset* ValidationData::forGraph(const topiary::Graph& graph, QS
   for (size_t d = 1; d < in.size(); ++d) perSample *= in[d];
   for (size_t d = 1; d < img.size(); ++d) perImage *= img[d];
   if (in.size() == img.size() && perSample == perImage) return images_.get();
+  // [N, H, W] or channels-last [N, H, W, 1] inputs: each batch is reshaped
+  // where it is fed (topiary::fitImagesToInput).
+  if (topiary::fittedImageShape(img, graph.inputs[0]) != img) return images_.get();
   if (in.size() == 2 && in[1] == perImage) {
     if (!flat_) {
       flat_ = std::make_unique<topiary::Dataset>(*images_);

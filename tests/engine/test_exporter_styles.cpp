@@ -17,11 +17,13 @@
 
 #include "common/ort_util.h"
 #include "common/test_util.h"
+#include "topiary/dataset.h"
 #include "topiary/executor.h"
 #include "topiary/kernel.h"
 #include "topiary/onnx_io.h"
 #include "topiary/prune_run.h"
 #include "topiary/recipe.h"
+#include "topiary/train.h"
 
 using namespace topiary;
 
@@ -307,6 +309,60 @@ class TestExporterStyles : public QObject {
       QVERIFY2(s <= kTol, qPrintable(QString("%1: max |ours-ORT| %2").arg(expects[e].label.c_str()).arg(abs)));
     }
     std::printf("%zu exporter-style runs matched ONNX Runtime on %zu jobs\n", expects.size(), jobs.size());
+  }
+
+  // The data sets' images are [N, 1, H, W]; a channels-last [N, H, W, 1], an
+  // [N, H, W] or a flat [N, H*W] input reads the same bytes.
+  void imagesFitChannelsLastAndFlatInputs() {
+    auto input = [](std::vector<int64_t> dims) {
+      ValueInfo v;
+      v.hasShape = true;
+      v.dims.push_back(Dim{-1, "N"});
+      for (int64_t d : dims) v.dims.push_back(Dim{d, ""});
+      return v;
+    };
+    const Shape img{5, 1, 28, 28};
+    QCOMPARE(fittedImageShape(img, input({28, 28, 1})), Shape({5, 28, 28, 1}));
+    QCOMPARE(fittedImageShape(img, input({28, 28})), Shape({5, 28, 28}));
+    QCOMPARE(fittedImageShape(img, input({784})), Shape({5, 784}));
+    QCOMPARE(fittedImageShape(img, input({1, 28, 28})), img);
+    QCOMPARE(fittedImageShape(img, input({28, 28, 3})), img);  // another model: the executor names both shapes
+    QCOMPARE(fittedImageShape(img, input({27, 28, 1})), img);
+    QCOMPARE(fittedImageShape(img, input({-1, 28, 1})), img);  // an unknown dimension: no guess
+    QCOMPARE(fittedImageShape({5, 3, 28, 28}, input({28, 28, 3})), Shape({5, 3, 28, 28}));  // would need a transpose
+
+    // Evaluating and fine-tuning the Keras model on [N, 1, 28, 28] images.
+    Graph g = kerasCnn("flatten");
+    Dataset data;
+    data.name = "synthetic";
+    data.numClasses = 10;
+    data.images = Tensor(DType::Float, {40, 1, 28, 28});
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<float> u(0.f, 1.f);
+    for (int64_t i = 0; i < data.images.numel(); ++i) data.images.at(i) = u(rng);
+    for (int i = 0; i < 40; ++i) data.labels.push_back(i % 10);
+    auto ev = evaluate(g, data, 16, 2);
+    QVERIFY2(ev.isOk(), ev.status().message().c_str());
+    QCOMPARE(ev->samples, int64_t(40));
+    // The same predictions as the executor given the images reshaped by hand.
+    Tensor nhwc = data.images;
+    nhwc.reshapeInPlace({40, 28, 28, 1});
+    std::string err;
+    auto out = runOurs(g, nhwc, false, &err);
+    QVERIFY2(!out.empty(), err.c_str());
+    for (int64_t i = 0; i < 40; ++i) {
+      const float* row = out[0].f() + i * 10;
+      QCOMPARE(ev->predictions[static_cast<size_t>(i)], static_cast<int>(std::max_element(row, row + 10) - row));
+    }
+    TrainOptions t;
+    t.epochs = 1;
+    t.batchSize = 8;
+    t.threads = 1;
+    Graph trained = g;
+    Status st = train(trained, data, t);
+    QVERIFY2(st.isOk(), st.message().c_str());
+    const std::string w = "model/dense/MatMul/ReadVariableOp:0";
+    QVERIFY(testutil::maxAbsDiff(trained.initializers.at(w), g.initializers.at(w)) > 1e-6);  // it learned
   }
 };
 

@@ -21,11 +21,12 @@
 
 #include "LoadedModel.h"
 #include "ModelDocument.h"
-#include "PreviewController.h"
 #include "ParetoChart.h"
+#include "PreviewController.h"
 #include "PreviewPanel.h"
 #include "PreviewWorker.h"
 #include "ValidationData.h"
+#include "arch/graph_builder.h"
 #include "common/test_util.h"
 #include "gui_util.h"
 #include "topiary/executor.h"
@@ -45,6 +46,7 @@ class TestPreview : public QObject {
   void progressive_data();
   void progressive();
   void newerEditCancelsRefinement();
+  void channelsLastModelGetsItsImages();
 };
 
 namespace {
@@ -423,3 +425,36 @@ void TestPreview::newerEditCancelsRefinement() {
 
 QTEST_MAIN(TestPreview)
 #include "test_preview.moc"
+
+// A TensorFlow-style model takes [N, 28, 28, 1]: the workbench's validation
+// images ([N, 1, 28, 28], the same bytes) are offered to it and evaluate.
+void TestPreview::channelsLastModelGetsItsImages() {
+  topiary::arch::GraphBuilder b("nhwc", 5);
+  std::string x = b.input("input_1", {28, 28, 1});
+  x = b.node("Transpose", "to_nchw", {x}, {{"perm", topiary::Attribute::ofInts({0, 3, 1, 2})}});
+  x = b.relu(b.conv(x, "conv1", 1, 4, 3, 2, 1), "relu1");
+  x = b.flatten(b.globalAveragePool(x, "gap"), "flat");
+  b.output(b.gemm(x, "fc", 4, 10), "logits", {10});
+  auto g = b.finish();
+  QVERIFY2(g, g.status().message().c_str());
+  const QString file = QString::fromStdString(testutil::tempDir()) + "/nhwc.onnx";
+  QVERIFY(topiary::saveModel(g.value(), file.toStdString()).isOk());
+  auto m = LoadedModel::load(file);
+  QVERIFY2(m, m.status().message().c_str());
+  ValidationData data("fashion-mnist", 200);
+  QString why;
+  const topiary::Dataset* images = data.forGraph(*m.value()->graph, &why);
+  QVERIFY2(images, qPrintable(why));
+  auto ev = topiary::evaluate(*m.value()->graph, *images, 64, 1);
+  QVERIFY2(ev, ev.status().message().c_str());
+  QCOMPARE(ev->samples, int64_t(200));
+  // A model of another size is still refused, with both shapes named.
+  topiary::arch::GraphBuilder other("other", 5);
+  std::string y = other.input("input_1", {32, 32, 1});
+  y = other.node("Transpose", "to_nchw", {y}, {{"perm", topiary::Attribute::ofInts({0, 3, 1, 2})}});
+  other.output(other.gemm(other.flatten(other.globalAveragePool(y, "gap"), "flat"), "fc", 1, 10), "logits", {10});
+  auto o = other.finish();
+  QVERIFY(o);
+  QVERIFY(!data.forGraph(o.value(), &why));
+  QVERIFY2(why.contains("[N,32,32,1]") || why.contains("32,32,1"), qPrintable(why));
+}

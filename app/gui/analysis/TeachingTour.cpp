@@ -44,6 +44,7 @@ QString computeNeuron(const topiary::Graph& g, const topiary::Dataset& d, Neuron
   if (!ex) return QString::fromStdString(ex.status().message());
   topiary::Tensor img;
   d.batch(0, 1, img);
+  if (!g.inputs.empty()) topiary::fitImagesToInput(img, g.inputs[0]);
   topiary::Status st = (*ex)->run(img);
   if (!st) return QString::fromStdString(st.message());
   const topiary::Tensor* x = (*ex)->value(node->inputs[0]);

@@ -49,6 +49,16 @@ void setImageDecoder(ImageDecoder decoder);
 // Errors (BadInput) name the spec and the path that is missing or malformed.
 Result<Dataset> loadDataset(const std::string& spec, const DatasetOptions& options = {});
 
+struct ValueInfo;
+// The data sets hold single-channel images, [N, 1, H, W]. A model whose input
+// takes one sample as [H, W, 1] (channels-last, as TensorFlow exports), [H, W]
+// or [H*W] reads the very same bytes: `batch` is then reshaped in place to the
+// input's shape. Anything else (another size, several channels, unknown
+// dimensions) is left as it is, and the executor names both shapes.
+void fitImagesToInput(Tensor& batch, const ValueInfo& input);
+// The shape fitImagesToInput gives a batch of this shape (the same shape when it changes nothing).
+Shape fittedImageShape(const Shape& batch, const ValueInfo& input);
+
 // Splits off the last `fraction` of a (shuffled with seed) data set as validation.
 void splitDataset(const Dataset& all, double fraction, uint64_t seed, Dataset& train, Dataset& validation);
 

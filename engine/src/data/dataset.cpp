@@ -1,4 +1,6 @@
 // Data specs, batches, splits. Loaders for each source live beside this file.
+#include "topiary/dataset.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,7 +10,7 @@
 #include <random>
 
 #include "data/loaders.h"
-#include "topiary/dataset.h"
+#include "topiary/graph.h"
 
 namespace topiary {
 
@@ -23,6 +25,26 @@ void Dataset::batch(int64_t begin, int64_t count, Tensor& out, std::vector<int>*
   out.resize(DType::Float, s);
   if (count > 0) std::memcpy(out.f(), images.f() + begin * per, static_cast<size_t>(count * per) * sizeof(float));
   if (labelsOut) labelsOut->assign(labels.begin() + begin, labels.begin() + begin + count);
+}
+
+Shape fittedImageShape(const Shape& batch, const ValueInfo& input) {
+  if (batch.size() != 4 || batch[1] != 1 || !input.hasShape || input.dims.size() < 2) return batch;
+  Shape want{batch[0]};
+  std::vector<int64_t> squeezed;  // the input's dimensions after the batch, without the 1s
+  for (size_t i = 1; i < input.dims.size(); ++i) {
+    if (input.dims[i].value <= 0) return batch;
+    want.push_back(input.dims[i].value);
+    if (input.dims[i].value != 1) squeezed.push_back(input.dims[i].value);
+  }
+  const int64_t H = batch[2], W = batch[3];
+  const bool image = squeezed == std::vector<int64_t>{H, W} || (H == 1 && W == 1 && squeezed.empty());
+  const bool flat = squeezed == std::vector<int64_t>{H * W};
+  return image || flat ? want : batch;
+}
+
+void fitImagesToInput(Tensor& batch, const ValueInfo& input) {
+  Shape want = fittedImageShape(batch.shape(), input);
+  if (want != batch.shape()) batch.reshapeInPlace(want);
 }
 
 void Dataset::gather(const std::vector<int64_t>& indices, Tensor& out, std::vector<int>* labelsOut) const {

@@ -120,6 +120,7 @@ Result<TaylorSaliency> taylorSaliency(const Graph& graph, const Dataset& data, i
     int64_t begin = (static_cast<int64_t>(b) * batchSize) % data.size();
     int64_t count = std::min<int64_t>(batchSize, data.size() - begin);
     data.batch(begin, count, images, &labels);
+    if (!graph.inputs.empty()) fitImagesToInput(images, graph.inputs[0]);
     auto gr = computeGradients(graph, images, labels, activationNames, threads);
     if (!gr) return gr.status().withContext("computing gradients for the taylor criterion");
     for (const auto& kv : gr->weightGrads) {

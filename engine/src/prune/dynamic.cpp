@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "topiary/dataset.h"
 #include "topiary/executor.h"
 
 namespace topiary {
@@ -15,7 +16,16 @@ Result<DynamicReport> analyzeDynamicSkipping(const Graph& graph, const Tensor& i
   eo.threads = o.threads;
   auto ex = Executor::create(graph, eo);
   if (!ex) return ex.status();
-  TOPIARY_RETURN_IF_ERROR((*ex)->run(images));
+  // Single-channel images into a channels-last or flat input: the same bytes, another shape.
+  Tensor fitted;
+  const Tensor* x = &images;
+  const Shape want = fittedImageShape(images.shape(), graph.inputs[0]);
+  if (want != images.shape()) {
+    fitted = images;
+    fitted.reshapeInPlace(want);
+    x = &fitted;
+  }
+  TOPIARY_RETURN_IF_ERROR((*ex)->run(*x));
   const int64_t N = images.dim(0);
   std::vector<double> nodeFlops = (*ex)->nodeFlops();
   DynamicReport r;

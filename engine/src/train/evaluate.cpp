@@ -56,6 +56,7 @@ Status Evaluator::add(const Dataset& data, int batchSize, const std::atomic<bool
     if (cancel && cancel->load()) return Status::cancelled("evaluation cancelled");
     const int64_t count = std::min<int64_t>(batchSize, data.size() - begin);
     data.batch(begin, count, batch, &labels);
+    if (!ex_->graph().inputs.empty()) fitImagesToInput(batch, ex_->graph().inputs[0]);
     const auto t0 = Clock::now();
     Status st = ex_->run(batch);
     if (!st.isOk()) return st;

@@ -137,6 +137,7 @@ Status train(Graph& graph, const Dataset& data, const TrainOptions& options, con
       data.gather(idx, batch, &labels);
       if (options.augmentShift > 0 || options.augmentFlip)
         augmentBatch(batch, options.augmentShift, options.augmentFlip, options.seed * 0x9E3779B97F4A7C15ULL + step);
+      if (!graph.inputs.empty()) fitImagesToInput(batch, graph.inputs[0]);  // after augmenting [N,1,H,W]
       if (hooks.beforeForward) hooks.beforeForward(graph);
       Status st = a.forward(batch, true);
       if (!st.isOk()) return restore(st);
