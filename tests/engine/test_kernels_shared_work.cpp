@@ -256,7 +256,7 @@ class TestKernelsSharedWork : public QObject {
                                                         .arg(1e3 * inlineTime)));
       checked = true;
     }
-    if (!checked) QWARN("no call split in time between the caller and the helper (a loaded machine): not checked");
+    if (!checked) qWarning("no call split in time between the caller and the helper (a loaded machine): not checked");
     // Counted only while asked for, and only for the helper's pieces.
     const double before = kernels::helperCpuSeconds();
     kernels::runShared(2, [&](int64_t, int) { busy(); });
