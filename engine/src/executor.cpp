@@ -106,7 +106,13 @@ bool samplewise(const Graph& g, const Node& n) {
     std::vector<int64_t> perm = n.attrInts("perm");
     return !perm.empty() && perm[0] == 0;
   }
-  if (op == "LayerNormalization") return n.attrInt("axis", -1) != 0;
+  // An axis given from the end may still name the batch axis (-rank).
+  auto offBatch = [&](int64_t axis) {
+    const ValueInfo* in = g.info(n.input(0));
+    if (axis >= 0) return axis != 0;
+    return in && in->hasShape && axis + static_cast<int64_t>(in->dims.size()) != 0;
+  };
+  if (op == "LayerNormalization") return offBatch(n.attrInt("axis", -1));
   if (op == "Reshape") {
     // [0 or -1, d1, d2, ...] with the di fixed and multiplying to one sample's
     // elements: each sample stays one row block.
@@ -127,7 +133,7 @@ bool samplewise(const Graph& g, const Node& n) {
     return want == have;
   }
   const bool reduce = op.rfind("Reduce", 0) == 0 || op == "ArgMax" || op == "ArgMin";
-  if (reduce && (op == "ArgMax" || op == "ArgMin")) return n.attrInt("axis", 0) != 0;
+  if (reduce && (op == "ArgMax" || op == "ArgMin")) return offBatch(n.attrInt("axis", 0));
   if (reduce || op == "Squeeze" || op == "Unsqueeze") {
     std::vector<int64_t> axes;
     if (!listedAxes(g, n, 1, axes) || axes.empty()) return false;  // none listed: every axis (Squeeze: unknown)
@@ -277,15 +283,16 @@ Result<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const Exe
   }
   // One thread: convolutional graphs only, in chunks whose activations stay in cache.
   const bool convs = std::any_of(run.nodes.begin(), run.nodes.end(), [](const Node& n) { return n.opType == "Conv"; });
-  // A flattening Reshape is samplewise only if one sample's element count is
-  // known: models without value_info (tf2onnx writes none by default) have
-  // their shapes inferred on the optimised copy, once.
+  // Some operators are samplewise only given their input's shape (a
+  // flattening Reshape, axes counted from the end): models without
+  // value_info (tf2onnx writes none by default) have their shapes inferred
+  // on the optimised copy, once.
   auto canShard = [&] {
     if (shardable(run)) return true;
     if (!ex->optimized_) return false;
     const bool missing = std::any_of(run.nodes.begin(), run.nodes.end(), [&](const Node& n) {
-      const ValueInfo* in = n.opType == "Reshape" ? run.info(n.input(0)) : nullptr;
-      return n.opType == "Reshape" && (!in || !in->hasShape);
+      const ValueInfo* in = run.info(n.input(0));
+      return !samplewise(run, n) && (!in || !in->hasShape);
     });
     return missing && inferShapes(*ex->optimized_, 2).isOk() && shardable(run);
   };

@@ -13,6 +13,7 @@
 //    with our outputs.
 #include <QtTest>
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "common/ort_util.h"
@@ -309,6 +310,39 @@ class TestExporterStyles : public QObject {
       QVERIFY2(s <= kTol, qPrintable(QString("%1: max |ours-ORT| %2").arg(expects[e].label.c_str()).arg(abs)));
     }
     std::printf("%zu exporter-style runs matched ONNX Runtime on %zu jobs\n", expects.size(), jobs.size());
+  }
+
+  // An axis counted from the end can be the batch axis: such a node keeps the
+  // batch whole (a split run would reduce each chunk on its own).
+  void batchAxisFromTheEndIsNotSplit() {
+    for (const char* op : {"ArgMax", "LayerNormalization"}) {
+      Builder b;
+      b.g.opsetImports = {{"", 17}};
+      b.input("x", {10});
+      std::string y = b.node("MatMul", "mm", {"x", b.weight("w", {10, 10}, 0.5f)});
+      if (std::string(op) == "ArgMax")
+        y = b.node("ArgMax", "arg", {y}, {{"axis", Attribute::ofInt(-2)}, {"keepdims", Attribute::ofInt(1)}});
+      else
+        y = b.node("LayerNormalization", "ln", {y, b.positive("scale", 64 * 10)}, {{"axis", Attribute::ofInt(-2)}});
+      b.output(y);
+      if (std::string(op) == "LayerNormalization") {  // scale over [N, 10] needs a fixed N: use 64
+        b.g.initializers["scale"].reshapeInPlace({64, 10});
+      }
+      std::mt19937 rng(2);
+      Tensor x = makeInputLike(b.g.inputs[0], 64).value();
+      std::uniform_real_distribution<float> u(-1.f, 1.f);
+      for (int64_t i = 0; i < x.numel(); ++i) x.at(i) = u(rng);
+      std::string err;
+      auto split = runOurs(b.g, x, true, &err);  // 2 threads, optimised: split if allowed
+      QVERIFY2(!split.empty(), err.c_str());
+      auto whole = runOurs(b.g, x, false, &err);
+      QVERIFY2(!whole.empty(), err.c_str());
+      QCOMPARE(split[0].shape(), whole[0].shape());
+      QCOMPARE(split[0].bytes(), whole[0].bytes());
+      QVERIFY2(std::memcmp(split[0].raw(), whole[0].raw(), whole[0].bytes()) == 0 ||
+                   testutil::maxAbsDiff(split[0], whole[0]) < 1e-5,
+               op);
+    }
   }
 
   // The data sets' images are [N, 1, H, W]; a channels-last [N, H, W, 1], an
