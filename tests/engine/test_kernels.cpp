@@ -243,7 +243,7 @@ class TestKernels : public QObject {
                                  "csr-direct", "winograd", "co-vector", ""};  // "" = timed choice
     const char* acts[] = {"", "Relu", "LeakyRelu", "Clip", "HardSigmoid", "HardSwish"};
     int row = 0;
-    for (int shape = 0; shape < 20; ++shape)
+    for (int shape = 0; shape < 22; ++shape)
       for (const char* k : kernelsList)
         for (int threads : {1, 2}) {
           const char* act = acts[row++ % 6];
@@ -292,7 +292,11 @@ class TestKernels : public QObject {
                          // (stride 1 and 2, 64 and 32 outputs).
                          {1, 32, 7, 64, 3, 1, 1, 1, 1},
                          {1, 32, 14, 64, 3, 2, 1, 1, 1},
-                         {1, 128, 5, 32, 3, 1, 1, 1, 1}};
+                         {1, 128, 5, 32, 3, 1, 1, 1, 1},
+                         // 1x1 stride 2 (resnet8's projections): im2col's vector stride-2 copy, with the
+                         // row's last input unread (28 wide) and a 17-output row (33 wide, padded).
+                         {2, 6, 28, 12, 1, 2, 0, 1, 1},
+                         {3, 5, 33, 7, 1, 2, 1, 1, 1}};
     const Shp s = cases[shapeCase];
     std::mt19937 rng(static_cast<unsigned>(100 + shapeCase));
     Tensor X = randomTensor({s.n, s.c, s.h, s.h}, rng);
