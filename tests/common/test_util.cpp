@@ -61,6 +61,41 @@ bool allClose(const topiary::Tensor& actual, const topiary::Tensor& expected, do
   return true;
 }
 
+namespace {
+
+// Builds an executor, runs it with `run`, collects the outputs.
+template <typename Run>
+std::vector<topiary::Tensor> runWith(const topiary::Graph& g, const topiary::ExecutorOptions& options, std::string* why,
+                                     Run&& run) {
+  auto ex = topiary::Executor::create(g, options);
+  if (!ex) {
+    *why = ex.status().message();
+    return {};
+  }
+  topiary::Status st = run(**ex);
+  if (!st) {
+    *why = st.message();
+    return {};
+  }
+  std::vector<topiary::Tensor> out;
+  for (size_t i = 0; i < (*ex)->outputCount(); ++i) out.push_back((*ex)->output(i));
+  return out;
+}
+
+}  // namespace
+
+std::vector<topiary::Tensor> runOurs(const topiary::Graph& g, const std::vector<topiary::NamedTensor>& inputs,
+                                     const topiary::ExecutorOptions& options, std::string* why) {
+  std::vector<std::pair<std::string, const topiary::Tensor*>> feed;
+  for (const auto& in : inputs) feed.emplace_back(in.name, &in.tensor);
+  return runWith(g, options, why, [&](topiary::Executor& ex) { return ex.run(feed); });
+}
+
+std::vector<topiary::Tensor> runOurs(const topiary::Graph& g, const topiary::Tensor& input,
+                                     const topiary::ExecutorOptions& options, std::string* why) {
+  return runWith(g, options, why, [&](topiary::Executor& ex) { return ex.run(input); });
+}
+
 int countLines(const std::vector<std::string>& log, const std::string& needle) {
   int n = 0;
   for (const auto& line : log) n += line.find(needle) != std::string::npos;

@@ -171,23 +171,13 @@ Tensor randomInput(const Graph& g, int64_t batch, std::mt19937& rng) {
   return x;
 }
 
-std::vector<Tensor> runOurs(const Graph& g, const Tensor& x, bool optimized, std::string* why) {
+// How these tests run our executor: two threads, optionally with the
+// inference rewrites (and so the batch split).
+ExecutorOptions runOptions(bool optimized) {
   ExecutorOptions o;
   o.threads = 2;
   o.optimizeForInference = optimized;
-  auto ex = Executor::create(g, o);
-  if (!ex) {
-    *why = ex.status().message();
-    return {};
-  }
-  Status st = (*ex)->run(x);
-  if (!st) {
-    *why = st.message();
-    return {};
-  }
-  std::vector<Tensor> out;
-  for (size_t i = 0; i < (*ex)->outputCount(); ++i) out.push_back((*ex)->output(i));
-  return out;
+  return o;
 }
 
 }  // namespace
@@ -267,7 +257,7 @@ class TestExporterStyles : public QObject {
           jobs.push_back({file, {{reloaded->inputs[0].name, x}}});
           for (bool optimized : {false, true}) {
             std::string err;
-            auto out = runOurs(reloaded.value(), x, optimized, &err);
+            auto out = testutil::runOurs(reloaded.value(), x, runOptions(optimized), &err);
             QVERIFY2(!out.empty(), (tag + ": " + err).c_str());
             QCOMPARE(out[0].shape(), (Shape{batch, 10}));
             // Softmax rows sum to 1: the graph ran to its end.
@@ -295,7 +285,7 @@ class TestExporterStyles : public QObject {
       const std::string first = (*ex)->runNode(0).outputs[0];
       QVERIFY2((*ex)->value(first) == nullptr, (m.name + ": the batch of 64 was not split").c_str());
       std::string err;
-      auto whole = runOurs(m.graph, x, false, &err);
+      auto whole = testutil::runOurs(m.graph, x, runOptions(false), &err);
       QVERIFY2(!whole.empty(), err.c_str());
       QVERIFY2(testutil::maxAbsDiff((*ex)->output(0), whole[0]) < 1e-5, m.name.c_str());
     }
@@ -333,9 +323,9 @@ class TestExporterStyles : public QObject {
       std::uniform_real_distribution<float> u(-1.f, 1.f);
       for (int64_t i = 0; i < x.numel(); ++i) x.at(i) = u(rng);
       std::string err;
-      auto split = runOurs(b.g, x, true, &err);  // 2 threads, optimised: split if allowed
+      auto split = testutil::runOurs(b.g, x, runOptions(true), &err);  // 2 threads, optimised: split if allowed
       QVERIFY2(!split.empty(), err.c_str());
-      auto whole = runOurs(b.g, x, false, &err);
+      auto whole = testutil::runOurs(b.g, x, runOptions(false), &err);
       QVERIFY2(!whole.empty(), err.c_str());
       QCOMPARE(split[0].shape(), whole[0].shape());
       QCOMPARE(split[0].bytes(), whole[0].bytes());
@@ -382,7 +372,7 @@ class TestExporterStyles : public QObject {
     Tensor nhwc = data.images;
     nhwc.reshapeInPlace({40, 28, 28, 1});
     std::string err;
-    auto out = runOurs(g, nhwc, false, &err);
+    auto out = testutil::runOurs(g, nhwc, runOptions(false), &err);
     QVERIFY2(!out.empty(), err.c_str());
     for (int64_t i = 0; i < 40; ++i) {
       const float* row = out[0].f() + i * 10;

@@ -44,25 +44,6 @@ Tensor randomLike(const Tensor& t, std::mt19937& rng) {
   return r;
 }
 
-// Runs a graph on named inputs; empty vector plus `why` on failure.
-std::vector<Tensor> runOurs(const Graph& g, const std::vector<NamedTensor>& inputs, std::string* why) {
-  auto ex = Executor::create(g);
-  if (!ex) {
-    *why = ex.status().message();
-    return {};
-  }
-  std::vector<std::pair<std::string, const Tensor*>> feed;
-  for (const auto& in : inputs) feed.emplace_back(in.name, &in.tensor);
-  Status st = (*ex)->run(feed);
-  if (!st) {
-    *why = st.message();
-    return {};
-  }
-  std::vector<Tensor> out;
-  for (size_t i = 0; i < (*ex)->outputCount(); ++i) out.push_back((*ex)->output(i));
-  return out;
-}
-
 }  // namespace
 
 class TestOrtParity : public QObject {
@@ -106,7 +87,7 @@ class TestOrtParity : public QObject {
       c.inputs.push_back({g->inputs[i].name, std::move(t)});
     }
     std::string why;
-    c.ours = runOurs(g.value(), c.inputs, &why);
+    c.ours = testutil::runOurs(g.value(), c.inputs, {}, &why);
     if (c.ours.empty()) {
       // A claimed operator refusing a valid model (an opset or attribute not
       // handled yet) is reported, not failed: teammates are still adding them.
@@ -120,7 +101,7 @@ class TestOrtParity : public QObject {
     QVERIFY2(st.isOk(), st.message().c_str());
     auto g2 = loadModel(c.savedModel);
     QVERIFY2(g2.isOk(), (label + ": reloading our save: " + g2.status().message()).c_str());
-    c.oursSaved = runOurs(g2.value(), c.inputs, &why);
+    c.oursSaved = testutil::runOurs(g2.value(), c.inputs, {}, &why);
     QVERIFY2(!c.oursSaved.empty(), (label + ": re-saved model: " + why).c_str());
     cases_.push_back(std::move(c));
   }
