@@ -294,7 +294,7 @@ Result<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const Exe
       const ValueInfo* in = run.info(n.input(0));
       return !samplewise(run, n) && (!in || !in->hasShape);
     });
-    return missing && inferShapes(*ex->optimized_, 2).isOk() && shardable(run);
+    return missing && inferShapes(*ex->optimized_, 2, options).isOk() && shardable(run);
   };
   if (options.optimizeForInference && options.splitBatch && (ex->ctx_.threads > 1 || convs) && canShard()) {
     // A convolutional graph goes in chunks of 4 images, whose activations stay
@@ -630,11 +630,11 @@ Result<Tensor> makeInputLike(const ValueInfo& info, int64_t batch, uint64_t maxB
   return Tensor(info.dtype, s);
 }
 
-Result<ZeroFeed> ZeroFeed::make(const Graph& graph, int64_t batch) {
+Result<ZeroFeed> ZeroFeed::make(const Graph& graph, int64_t batch, uint64_t maxBytes) {
   ZeroFeed z;
   z.tensors.reserve(graph.inputs.size());
   for (const auto& in : graph.inputs) {
-    auto t = makeInputLike(in, batch);
+    auto t = makeInputLike(in, batch, maxBytes);
     if (!t) return t.status();
     z.tensors.push_back(std::move(t.value()));
   }
@@ -643,14 +643,19 @@ Result<ZeroFeed> ZeroFeed::make(const Graph& graph, int64_t batch) {
 }
 
 Status Executor::runOnZeros(int64_t batch) {
-  auto z = ZeroFeed::make(*graph_, batch);
+  auto z = ZeroFeed::make(*graph_, batch, maxTensorBytes_);
   if (!z) return z.status();
   zeros_ = std::make_unique<ZeroFeed>(std::move(z.value()));
   return run(zeros_->feed);
 }
 
-Status inferShapes(Graph& graph, int64_t batch) {
-  auto ex = Executor::create(graph);
+Status inferShapes(Graph& graph, int64_t batch) { return inferShapes(graph, batch, ExecutorOptions{}); }
+
+Status inferShapes(Graph& graph, int64_t batch, const ExecutorOptions& options) {
+  ExecutorOptions o;
+  o.threads = options.threads;
+  o.maxTensorBytes = options.maxTensorBytes;
+  auto ex = Executor::create(graph, o);
   if (!ex) return ex.status();
   TOPIARY_RETURN_IF_ERROR((*ex)->runOnZeros(batch));
   // The batch dimension is symbolic when the first input's first dim is.

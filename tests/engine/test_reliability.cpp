@@ -289,6 +289,53 @@ class TestReliability : public QObject {
     QVERIFY((*ok)->run(in).isOk());
     QCOMPARE((*ok)->output(0).shape(), (Shape{1000, 8}));
   }
+
+  // Shape inference runs the model too, so it takes the caller's cap: a
+  // tight one refuses the model with the size (it ran with the default 4 GiB
+  // whatever the caller had set), the zero inputs included, and records
+  // nothing; within the cap the shapes are recorded as before.
+  void inferShapesHonoursTheCallersTensorCap() {
+    Graph g = tileGraph(1000, 2);  // y: 8,000 floats, 32 KB
+    g.outputs[0].name = "z";
+    Node relu;
+    relu.name = "relu";
+    relu.opType = "Relu";
+    relu.inputs = {"y"};
+    relu.outputs = {"z"};
+    g.nodes.push_back(relu);
+    QVERIFY(g.validate().isOk());
+    ExecutorOptions tight;
+    tight.threads = 1;
+    tight.maxTensorBytes = 16 << 10;
+    Status st = inferShapes(g, 1, tight);
+    QVERIFY(!st.isOk());
+    QCOMPARE(st.kind(), ErrorKind::BadInput);
+    QString msg = QString::fromStdString(st.message());
+    QVERIFY2(msg.contains("32.0 KB") && msg.contains("16.4 KB") && msg.contains("'tile'") &&
+                 msg.contains("too much memory"),
+             qPrintable(msg));
+    QVERIFY(g.valueInfo.count("y") == 0);
+    QCOMPARE(TensorByteLimit::current(), ~uint64_t(0));
+
+    tight.maxTensorBytes = 8;  // under the [1,4] float input itself
+    st = inferShapes(g, 1, tight);
+    QVERIFY(!st.isOk());
+    QCOMPARE(st.kind(), ErrorKind::BadInput);
+    msg = QString::fromStdString(st.message());
+    QVERIFY2(msg.contains("input 'x'") && msg.contains("16 bytes") && msg.contains("limit of 8"), qPrintable(msg));
+
+    tight.maxTensorBytes = 64 << 10;
+    st = inferShapes(g, 1, tight);
+    QVERIFY2(st.isOk(), st.message().c_str());
+    QVERIFY(g.valueInfo.count("y") == 1);
+    QCOMPARE(g.valueInfo["y"].dims.size(), size_t(2));
+    QCOMPARE(g.valueInfo["y"].dims[0].value, int64_t(1000));
+    QCOMPARE(g.valueInfo["y"].dims[1].value, int64_t(8));
+    // The two-argument form keeps the default cap.
+    g.valueInfo.clear();
+    QVERIFY(inferShapes(g, 1).isOk());
+    QVERIFY(g.valueInfo.count("y") == 1);
+  }
 };
 
 QTEST_GUILESS_MAIN(TestReliability)

@@ -73,7 +73,7 @@ class Executor {
   // Runs once on zeros shaped like the graph's inputs (symbolic dims =
   // batch), kept by the executor so value() and the shapes behind
   // nodeFlops() stay valid afterwards: shape inference, FLOP counts and
-  // tracing all start this way.
+  // tracing all start this way. The zeros count against maxTensorBytes too.
   Status runOnZeros(int64_t batch = 1);
 
   // The graph the executor was built from (not the optimised copy).
@@ -189,8 +189,16 @@ class Executor {
 
 // Runs the graph once on zeros with the given batch size and records every
 // tensor's shape in graph.valueInfo (the batch dimension stays symbolic where
-// the input's is). Used for display and FLOP counts.
+// the input's is). Used for display and FLOP counts. Runs with default
+// ExecutorOptions (every core, the default maxTensorBytes).
 Status inferShapes(Graph& graph, int64_t batch = 1);
+// Same, with the caller's limits: options.maxTensorBytes caps every tensor,
+// the zero inputs included (a model whose shapes would need more is refused
+// with the size, BadInput, before allocating it), and options.threads sets
+// the threads. Every intermediate tensor must keep its value, so the
+// inference rewrites are never applied: optimizeForInference and the options
+// that go with it (splitBatch, dynamicSkipThreshold) are ignored.
+Status inferShapes(Graph& graph, int64_t batch, const ExecutorOptions& options);
 
 // A zero tensor matching a graph input's declaration, symbolic dims set to
 // `batch`. BadInput (before allocating) when it would take over maxBytes.
@@ -203,7 +211,8 @@ struct ZeroFeed {
   std::vector<Tensor> tensors;
   std::vector<std::pair<std::string, const Tensor*>> feed;
 
-  static Result<ZeroFeed> make(const Graph& graph, int64_t batch);
+  // BadInput when any input would take over maxBytes (makeInputLike).
+  static Result<ZeroFeed> make(const Graph& graph, int64_t batch, uint64_t maxBytes = uint64_t(4) << 30);
   ZeroFeed() = default;
   ZeroFeed(ZeroFeed&&) = default;
   ZeroFeed& operator=(ZeroFeed&&) = default;
