@@ -23,6 +23,11 @@ class Not final : public Kernel {
         1 << 15);
     return Status::ok();
   }
+
+  // One per element, as And, Or and Xor count.
+  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override {
+    return in.empty() ? 0.0 : static_cast<double>(numelOf(in[0]));
+  }
 };
 
 }  // namespace

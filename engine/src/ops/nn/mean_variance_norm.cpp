@@ -67,6 +67,12 @@ class MeanVarianceNorm final : public Kernel {
     return Status::ok();
   }
 
+  // Per element: a sum and a square-and-sum for the statistics, then a
+  // subtraction and a division; as InstanceNormalization counts.
+  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override {
+    return in.empty() ? 0.0 : 5.0 * static_cast<double>(numelOf(in[0]));
+  }
+
  private:
   std::vector<int64_t> axes_;
   std::vector<int64_t> group_;    // per element, reused between runs

@@ -66,37 +66,12 @@ class Einsum final : public Kernel {
 
     // Size of every label; the ellipsis axes broadcast numpy-style.
     int ellRank = 0;
-    for (size_t k = 0; k < in.size(); ++k) {
-      const int named = static_cast<int>(inputs_[k].labels.size()) - (inputs_[k].ellipsis ? 1 : 0);
-      if (in[k]->rank() < named || (!inputs_[k].ellipsis && in[k]->rank() != named))
-        return Status::badInput("Einsum operand " + std::to_string(k) + " of shape " + shapeToString(in[k]->shape()) +
-                                " does not match its " + std::to_string(named) + " labels");
-      ellRank = std::max(ellRank, in[k]->rank() - named);
-    }
-    const int nCodes = kLetters + ellRank;
-    std::vector<int64_t> size(static_cast<size_t>(nCodes), -1);
+    std::vector<int64_t> size;
     // Per operand: the code of each of its axes.
-    std::vector<std::vector<int>> axes(in.size());
-    for (size_t k = 0; k < in.size(); ++k) {
-      const int named = static_cast<int>(inputs_[k].labels.size()) - (inputs_[k].ellipsis ? 1 : 0);
-      const int ell = in[k]->rank() - named;
-      for (int code : inputs_[k].labels) {
-        if (code >= 0)
-          axes[k].push_back(code);
-        else
-          for (int e = 0; e < ell; ++e) axes[k].push_back(kLetters + ellRank - ell + e);
-      }
-      for (size_t a = 0; a < axes[k].size(); ++a) {
-        const int64_t d = in[k]->shape()[a];
-        int64_t& s = size[static_cast<size_t>(axes[k][a])];
-        const bool isEll = axes[k][a] >= kLetters;
-        if (s < 0 || (isEll && s == 1))
-          s = d;
-        else if (s != d && !(isEll && d == 1))
-          return Status::badInput("Einsum label sizes disagree: " + std::to_string(s) + " and " + std::to_string(d) +
-                                  " (operand " + std::to_string(k) + " " + shapeToString(in[k]->shape()) + ")");
-      }
-    }
+    std::vector<std::vector<int>> axes;
+    TOPIARY_RETURN_IF_ERROR(
+        labelSizes(in.size(), [&](size_t k) -> const Shape& { return in[k]->shape(); }, size, axes, ellRank));
+    const int nCodes = kLetters + ellRank;
     // Output axes.
     std::vector<int> outAxes;
     std::vector<int> uses(static_cast<size_t>(nCodes), 0);
@@ -196,7 +171,66 @@ class Einsum final : public Kernel {
     return Status::ok();
   }
 
+  // Every index combination takes one multiply per operand after the first,
+  // and one add when some label is summed (absent from the output): a
+  // matrix product counts 2*M*N*K, as MatMul does; a transpose or a diagonal
+  // counts nothing. For the GEMM form and the general loop alike.
+  double flops(const std::vector<Shape>& in, const std::vector<Shape>& out) const override {
+    if (in.size() != inputs_.size() || in.empty()) return 0.0;
+    int ellRank = 0;
+    std::vector<int64_t> size;
+    std::vector<std::vector<int>> axes;
+    if (!labelSizes(in.size(), [&](size_t k) -> const Shape& { return in[k]; }, size, axes, ellRank).isOk())
+      return 0.0;
+    double combinations = 1.0;
+    for (int64_t s : size)
+      if (s >= 0) combinations *= static_cast<double>(s);
+    const bool summed = !out.empty() && combinations > static_cast<double>(numelOf(out[0]));
+    return (static_cast<double>(in.size() - 1) + (summed ? 1.0 : 0.0)) * combinations;
+  }
+
  private:
+  // From the operands' shapes (shapeOf(k) for operand k): the size of every
+  // label code (-1: unused; the ellipsis axes, codes kLetters.., broadcast
+  // numpy-style), the code of each operand's axes, and the ellipsis rank.
+  template <class ShapeOf>
+  Status labelSizes(size_t nIn, ShapeOf shapeOf, std::vector<int64_t>& size, std::vector<std::vector<int>>& axes,
+                    int& ellRank) const {
+    ellRank = 0;
+    for (size_t k = 0; k < nIn; ++k) {
+      const int rank = static_cast<int>(shapeOf(k).size());
+      const int named = static_cast<int>(inputs_[k].labels.size()) - (inputs_[k].ellipsis ? 1 : 0);
+      if (rank < named || (!inputs_[k].ellipsis && rank != named))
+        return Status::badInput("Einsum operand " + std::to_string(k) + " of shape " + shapeToString(shapeOf(k)) +
+                                " does not match its " + std::to_string(named) + " labels");
+      ellRank = std::max(ellRank, rank - named);
+    }
+    size.assign(static_cast<size_t>(kLetters + ellRank), -1);
+    axes.assign(nIn, {});
+    for (size_t k = 0; k < nIn; ++k) {
+      const Shape& shape = shapeOf(k);
+      const int named = static_cast<int>(inputs_[k].labels.size()) - (inputs_[k].ellipsis ? 1 : 0);
+      const int ell = static_cast<int>(shape.size()) - named;
+      for (int code : inputs_[k].labels) {
+        if (code >= 0)
+          axes[k].push_back(code);
+        else
+          for (int e = 0; e < ell; ++e) axes[k].push_back(kLetters + ellRank - ell + e);
+      }
+      for (size_t a = 0; a < axes[k].size(); ++a) {
+        const int64_t d = shape[a];
+        int64_t& s = size[static_cast<size_t>(axes[k][a])];
+        const bool isEll = axes[k][a] >= kLetters;
+        if (s < 0 || (isEll && s == 1))
+          s = d;
+        else if (s != d && !(isEll && d == 1))
+          return Status::badInput("Einsum label sizes disagree: " + std::to_string(s) + " and " + std::to_string(d) +
+                                  " (operand " + std::to_string(k) + " " + shapeToString(shape) + ")");
+      }
+    }
+    return Status::ok();
+  }
+
   using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
   // Two float operands whose every label is a batch label (both operands and

@@ -45,6 +45,11 @@ class NonZero final : public Kernel {
     return Status::ok();
   }
 
+  // One comparison per element, as Equal counts.
+  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override {
+    return in.empty() ? 0.0 : static_cast<double>(numelOf(in[0]));
+  }
+
  private:
   std::vector<int64_t> hits_;  // flat positions, reused between runs
 };

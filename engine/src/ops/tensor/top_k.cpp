@@ -74,6 +74,18 @@ class TopK final : public Kernel {
     return Status::ok();
   }
 
+  // Comparisons: a partial sort of each slice costs about log2(k) per
+  // element (one per element for k <= 2, as ArgMax counts).
+  double flops(const std::vector<Shape>& in, const std::vector<Shape>& out) const override {
+    if (in.empty() || in[0].empty()) return 0.0;
+    const int64_t rank = static_cast<int64_t>(in[0].size());
+    const int64_t axis = axis_ < 0 ? axis_ + rank : axis_;
+    double k = 1.0;
+    if (!out.empty() && axis >= 0 && axis < static_cast<int64_t>(out[0].size()))
+      k = static_cast<double>(out[0][static_cast<size_t>(axis)]);
+    return std::max(1.0, std::log2(k)) * static_cast<double>(numelOf(in[0]));
+  }
+
  private:
   int64_t axis_, kAttr_;  // kAttr_ < 0: k is the second input (opset >= 10)
   bool largest_;
