@@ -46,9 +46,7 @@ inline void chunk(const DirectConvPlan& p, const float* xpad, const float* wpack
         if (at + 16 <= limit) {
           store16(ywide + b * pitch + at, out);
         } else if (at < limit) {  // the channel's last values: the rest belongs to the next channel
-          float part[16];
-          store16(part, out);
-          copyShort(part, ywide + b * pitch + at, limit - at);
+          storePrefix(ywide + b * pitch + at, out, limit - at);
         }
       }
     }
@@ -279,11 +277,8 @@ void DirectConvPlan::finish(float* ywide, float* y, const float* b, const Activa
       int64_t k = 0;
       for (; k < Wo && oh * Wo + k + 16 <= end && oh * Ws + k + 16 <= wide; k += 16)
         store16(yc + oh * Wo + k, activate16(*act, load16(yw + oh * Ws + k) + bias));
-      if (k < Wo) {  // reads up to 15 floats past the wide plane (scratchFloats() has them)
-        float part[16];
-        store16(part, activate16(*act, load16(yw + oh * Ws + k) + bias));
-        copyShort(part, yc + oh * Wo + k, Wo - k);
-      }
+      if (k < Wo)  // reads up to 15 floats past the wide plane (scratchFloats() has them)
+        storePrefix(yc + oh * Wo + k, activate16(*act, load16(yw + oh * Ws + k) + bias), Wo - k);
     }
   }
 }
