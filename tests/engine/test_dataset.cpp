@@ -225,6 +225,26 @@ class TestDataset : public QObject {
     setImageDecoder({});
   }
 
+  // A hidden folder beside the classes (Jupyter's .ipynb_checkpoints, .git)
+  // is no class: it sorted first and shifted every label by one.
+  void imageFolderSkipsHiddenFolders() {
+    std::string root = testutil::tempDir() + "/folder-hidden";
+    for (const char* cls : {"0", "1", ".ipynb_checkpoints"}) {
+      std::filesystem::create_directories(root + "/" + cls);
+      write(std::string("folder-hidden/") + cls + "/a.png", "x");
+    }
+    setImageDecoder([](const std::string&, int w, int h, std::vector<uint8_t>& px, std::string&) {
+      px.assign(static_cast<size_t>(w * h), 7);
+      return true;
+    });
+    auto d = loadDataset("folder:" + root);
+    setImageDecoder({});
+    QVERIFY2(d.isOk(), d.status().message().c_str());
+    QCOMPARE(d->numClasses, 2);
+    QCOMPARE(d->classNames, (std::vector<std::string>{"0", "1"}));
+    QCOMPARE(d->labels, (std::vector<int>{0, 1}));
+  }
+
   void batchesGatherAndSplit() {
     Dataset d;
     d.images = Tensor(DType::Float, {10, 1, 1, 2});

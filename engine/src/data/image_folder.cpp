@@ -15,9 +15,11 @@ Result<Dataset> loadImageFolder(const std::string& dir, const DatasetOptions& op
   if (!fs::is_directory(dir, ec)) return Status::badInput("not a folder: " + dir);
   const ImageDecoder& decode = imageDecoder();
   if (!decode) return Status::unsupported("reading image folders needs an image decoder, which this program lacks");
+  // Hidden folders (.ipynb_checkpoints, .git) are no classes: one would
+  // shift every label after it, as hidden files would be no images.
   std::vector<std::string> classes;
   for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_directory()) classes.push_back(e.path().filename().string());
+    if (e.is_directory() && e.path().filename().string()[0] != '.') classes.push_back(e.path().filename().string());
   if (ec) return Status::badInput("cannot list " + dir + ": " + ec.message());
   std::sort(classes.begin(), classes.end());
   if (classes.empty()) return Status::badInput(dir + " has no class subfolders (expected DIR/<class>/<images>)");
