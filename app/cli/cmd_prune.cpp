@@ -66,6 +66,8 @@ int cmdPrune(const QStringList& args) {
   std::string modelPath = str(p.positionalArguments()[0]), outPath = str(p.value("out"));
   if (topiary::sameFile(modelPath, outPath))
     return failBadInput("--out '" + outPath + "' is the input model; refusing to overwrite it");
+  if (topiary::sameFile(str(p.value("recipe")), outPath))
+    return failBadInput("--out '" + outPath + "' is the recipe; refusing to overwrite it");
   if (topiary::Status st = topiary::checkOutputPath(outPath); !st) return fail(st.withContext("--out"));
 
   auto recipe = topiary::loadRecipe(str(p.value("recipe")));

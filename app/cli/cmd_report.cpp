@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "topiary/analysis_report.h"
 #include "topiary/dataset.h"
+#include "topiary/file_util.h"
 #include "topiary/onnx_io.h"
 #include "topiary/recipe.h"
 
@@ -57,7 +58,17 @@ int cmdReport(const QStringList& args) {
 
   const std::string modelPath = str(p.positionalArguments()[0]), outDir = str(p.value("out"));
   if (QFileInfo(p.value("out")).isFile()) return failBadInput("--out '" + outDir + "' is a file; give a folder");
-  auto recipe = topiary::loadRecipe(str(p.value("recipe")));
+  // The folder's files are written over: never over an input (a recipe named
+  // recipe.json beside the report overwrote it, comments and all).
+  const std::string recipePath = str(p.value("recipe"));
+  for (const std::string& file : topiary::analysisReportFiles()) {
+    const std::string target = outDir + "/" + file;
+    for (const auto& input : {std::make_pair("model", modelPath), std::make_pair("recipe", recipePath)})
+      if (topiary::sameFile(target, input.second))
+        return failBadInput("--out '" + outDir + "': the report's " + file + " would overwrite the input " +
+                            input.first + " " + input.second + "; choose another folder");
+  }
+  auto recipe = topiary::loadRecipe(recipePath);
   if (!recipe) return fail(recipe.status());
   auto model = topiary::loadModel(modelPath);
   if (!model) return fail(model.status());

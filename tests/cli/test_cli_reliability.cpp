@@ -235,6 +235,32 @@ class TestCliReliability : public QObject {
     QVERIFY(fs::last_write_time(model_) == mtime);
   }
 
+  // The recipe is an input too: prune's --out naming it, or a report folder
+  // holding it as recipe.json, overwrote it (the report's recipe.json drops
+  // the user's comments). Refused before any work; the files stay as they were.
+  void recipeIsNeverWritten() {
+    const std::string sub = dir_ + "/inputs";
+    fs::create_directories(sub);
+    const std::string recipe = sub + "/recipe.json";
+    const std::string text = R"({"comment": "mine", "default": {"granularity": "element", "sparsity": 0.5}})";
+    writeBytes(recipe, text);
+    CliResult r = runCli({"prune", q(model_), "--recipe", q(recipe), "--out", q(recipe)});
+    QVERIFY2(badInputProblem(r, {"--out", "recipe", "overwrite"}).empty(), r.err.c_str());
+    QCOMPARE(readBytes(recipe), text);
+    r = runCli({"report", q(model_), "--recipe", q(recipe), "--data", "fashion-mnist", "--limit", "20", "--out",
+                q(sub), "--no-sensitivity", "--no-verdict", "--latency-runs", "0"});
+    QVERIFY2(badInputProblem(r, {"recipe.json", "overwrite", "input recipe"}).empty(), r.err.c_str());
+    QCOMPARE(readBytes(recipe), text);
+    QCOMPARE(strayFiles(sub, {"recipe.json"}), std::vector<std::string>{});
+    // The model named like one of the report's files is refused alike.
+    const std::string model = sub + "/report.json";
+    fs::copy_file(model_, model);
+    r = runCli({"report", q(model), "--recipe", q(recipe_), "--data", "fashion-mnist", "--limit", "20", "--out",
+                q(sub), "--no-sensitivity", "--no-verdict", "--latency-runs", "0"});
+    QVERIFY2(badInputProblem(r, {"report.json", "overwrite", "input model"}).empty(), r.err.c_str());
+    QCOMPARE(readBytes(model), readBytes(model_));
+  }
+
   // An --out that is a folder or empty is refused before any work, as bad
   // input naming the problem (it was exit 1 after the whole run, with the
   // temp file's rename in the message), by every command that writes one.
