@@ -21,6 +21,9 @@ int cmdRun(const QStringList& args) {
   if (!parseArgs(p, args, "Run a model on TensorProto inputs and write its outputs as TensorProto files.", code)) return code;
   if (p.positionalArguments().size() != 1) return failBadInput("run takes exactly one MODEL argument");
   if (!p.isSet("output-dir")) return failBadInput("run needs --output-dir DIR");
+  bool threadsOk = false;
+  const int threads = p.value("threads").toInt(&threadsOk);
+  if (!threadsOk || threads < 0 || threads > 1024) return failBadInput("--threads must be a non-negative integer");
   std::string path = str(p.positionalArguments()[0]);
   auto g = topiary::loadModel(path);
   if (!g) return fail(g.status());
@@ -61,7 +64,7 @@ int cmdRun(const QStringList& args) {
     inputs.push_back({str(name), std::move(t->tensor)});
   }
   topiary::ExecutorOptions opts;
-  opts.threads = p.value("threads").toInt();
+  opts.threads = threads;
   auto ex = topiary::Executor::create(g.value(), opts);
   if (!ex) return fail(ex.status());
   std::vector<std::pair<std::string, const topiary::Tensor*>> feed;

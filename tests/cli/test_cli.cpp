@@ -196,6 +196,10 @@ class TestCli : public QObject {
                   {"'x'", "twice"});
     auto ok = runCli({"run", model, "--input", in, "--output-dir", out});  // a bare file: the name inside it
     QVERIFY2(ok.exitCode == 0, ok.err.c_str());
+    // --threads is checked as every other command checks it (run took "abc"
+    // and "-3" as "every core").
+    for (const char* t : {"abc", "-3"})
+      checkBadInput(runCli({"run", model, "--input", in, "--output-dir", out, "--threads", t}), {"--threads"});
   }
 
   // An input of an element type the engine has no kernels for is named
