@@ -1,4 +1,5 @@
 // topiary-cli sensitivity MODEL --data SPEC: per-layer accuracy vs sparsity.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -84,8 +85,12 @@ int cmdSensitivity(const QStringList& args) {
   std::printf("%s on %s (%lld samples), %s %s, dense %s %.4f\n\n", path.c_str(), data->name.c_str(),
               static_cast<long long>(r->samples), r->granularity.c_str(), r->criterion.c_str(),
               r->agreement ? "agreement" : "accuracy", r->denseAccuracy);
+  // Whole names: exporters' names share long prefixes (model/conv2d/BiasAdd,
+  // model/conv2d_1/BiasAdd), and cut to one width two layers read the same.
+  int width = 20;
+  for (const auto& c : r->layers) width = std::max(width, static_cast<int>(c.layer.size()));
   for (const auto& c : r->layers) {
-    std::printf("%-20s %-6s", c.layer.substr(0, 20).c_str(), c.op.c_str());
+    std::printf("%-*s %-6s", width, c.layer.c_str(), c.op.c_str());
     if (!c.skipped.empty()) std::printf(" skipped: %s", c.skipped.c_str());
     for (size_t i = 0; i < c.sparsities.size(); ++i) std::printf("  %.0f%%:%.3f", 100 * c.sparsities[i], c.accuracies[i]);
     std::printf("\n");

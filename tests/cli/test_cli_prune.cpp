@@ -5,6 +5,7 @@
 #include <QtTest>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
@@ -203,6 +204,25 @@ class TestCliPrune : public QObject {
     res = runCli({"sensitivity", model_, "--data", "fashion-mnist", "--granularity", "blob"});
     QCOMPARE(res.exitCode, 2);
     QVERIFY(res.err.find("blob") != std::string::npos);
+  }
+
+  // The table prints whole layer names: tf2onnx's share long prefixes, and
+  // cut to 20 characters these two both read "model/block_1/conv2d".
+  void sensitivityTableKeepsLongNames() {
+    if (!loadDataset("fashion-mnist", {1, 0.f, 1.f}).isOk()) QSKIP("Fashion-MNIST not installed");
+    auto g = buildArchitecture("lenet5");
+    QVERIFY(g.isOk());
+    const std::map<std::string, std::string> rename = {{"conv1", "model/block_1/conv2d/BiasAdd"},
+                                                       {"conv2", "model/block_1/conv2d_1/BiasAdd"}};
+    for (auto& n : g->nodes)
+      if (rename.count(n.name)) n.name = rename.at(n.name);
+    const QString model = QString::fromStdString(testutil::tempDir() + "/long-names.onnx");
+    QVERIFY(saveModel(g.value(), model.toStdString()).isOk());
+    auto res = runCli({"sensitivity", model, "--data", "fashion-mnist", "--limit", "20", "--sparsities", "0.5",
+                       "--layers", "model/block_1/conv2d/BiasAdd,model/block_1/conv2d_1/BiasAdd"});
+    QVERIFY2(res.exitCode == 0, res.err.c_str());
+    for (const auto& kv : rename)
+      QVERIFY2(res.out.find(kv.second + " ") != std::string::npos, res.out.c_str());
   }
 };
 
