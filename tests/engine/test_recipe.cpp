@@ -104,6 +104,25 @@ class TestRecipe : public QObject {
     QCOMPARE(*back->layers.at("fc1.weight").sparsity, 0.9);
   }
 
+  // The 32-bit settings are saved as written: a report's recipe.json read
+  // "lr": 0.009999999776482582 for 0.01 (the float widened to a double).
+  void savedFloatsReadAsWritten() {
+    auto r = parseRecipe(R"({"method": "admm", "admm": {"rho": 0.003, "rho_growth": 1.3},
+      "finetune": {"lr": 0.01}})");
+    QVERIFY2(r.isOk(), r.status().message().c_str());
+    const std::string text = recipeToJson(r.value()).dump();
+    for (const char* want : {"\"lr\":0.01,", "\"rho\":0.003,", "\"rho_growth\":1.3}"})
+      QVERIFY2(text.find(want) != std::string::npos, (want + std::string(" not in ") + text).c_str());
+    auto d = parseRecipe(R"({"method": "dns", "dns": {"hysteresis": 0.2}})");
+    QVERIFY2(d.isOk(), d.status().message().c_str());
+    QVERIFY2(recipeToJson(d.value()).dump().find("\"hysteresis\":0.2,") != std::string::npos,
+             recipeToJson(d.value()).dump().c_str());
+    auto back = recipeFromJson(recipeToJson(r.value()));
+    QVERIFY2(back.isOk(), back.status().message().c_str());
+    QCOMPARE(back->finetune.lr, 0.01f);
+    QCOMPARE(back->admm.rho, 0.003f);
+  }
+
   // N:M settings in a default whose granularity is not nm still matter: a
   // layer that switches to nm inherits them, and they bound its own n or m.
   // A saved recipe keeps them (it used to drop them, so this one re-loaded

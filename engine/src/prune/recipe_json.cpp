@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 #include <vector>
 
@@ -380,6 +381,18 @@ Result<Recipe> loadRecipe(const std::string& path) {
 }
 
 namespace {
+// A 32-bit setting as the shortest decimal that reads back as the same float:
+// 0.01, not the double 0.009999999776482582 the float widens to.
+double asWritten(float f) {
+  char buf[32];
+  for (int digits = 1; digits < 9; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, static_cast<double>(f));
+    const double d = std::strtod(buf, nullptr);  // what a reader parses, then narrows as the recipe does
+    if (static_cast<float>(d) == f) return d;
+  }
+  return static_cast<double>(f);
+}
+
 json layerToJson(const LayerPruneConfig& c) {
   json j = {{"granularity", granularityName(c.granularity)}, {"sparsity", c.sparsity},
             {"criterion", criterionName(c.criterion)}};
@@ -417,15 +430,16 @@ json recipeToJson(const Recipe& r) {
   j["method"] = pruneMethodName(r.method);
   j["schedule"] = {{"kind", scheduleKindName(r.schedule.kind)}, {"steps", r.schedule.steps},
                    {"initial_sparsity", r.schedule.initialSparsity}};
-  j["finetune"] = {{"epochs", r.finetune.epochs}, {"lr", r.finetune.lr}, {"data", r.finetune.data},
+  j["finetune"] = {{"epochs", r.finetune.epochs}, {"lr", asWritten(r.finetune.lr)}, {"data", r.finetune.data},
                    {"batch", r.finetune.batch}, {"limit", r.finetune.limit},
                    {"max_batches", r.finetune.maxBatches}, {"optimizer", r.finetune.optimizer},
                    {"lr_schedule", r.finetune.lrSchedule}, {"augment_shift", r.finetune.augmentShift},
                    {"augment_flip", r.finetune.augmentFlip}};
   if (r.method == PruneMethod::Admm)
-    j["admm"] = {{"rho", r.admm.rho}, {"iterations", r.admm.iterations}, {"epochs", r.admm.epochs},
-                 {"rho_growth", r.admm.rhoGrowth}};
-  if (r.method == PruneMethod::Dns) j["dns"] = {{"hysteresis", r.dns.hysteresis}, {"update_every", r.dns.updateEvery}};
+    j["admm"] = {{"rho", asWritten(r.admm.rho)}, {"iterations", r.admm.iterations}, {"epochs", r.admm.epochs},
+                 {"rho_growth", asWritten(r.admm.rhoGrowth)}};
+  if (r.method == PruneMethod::Dns)
+    j["dns"] = {{"hysteresis", asWritten(r.dns.hysteresis)}, {"update_every", r.dns.updateEvery}};
   if (r.quantize.bits > 0)
     j["quantize"] = {{"bits", r.quantize.bits}, {"per_channel", r.quantize.perChannel}, {"aware", r.quantize.aware}};
   return j;
