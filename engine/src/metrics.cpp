@@ -24,13 +24,16 @@ Result<ModelMetrics> measureModel(const Graph& graph) {
   // (When they cannot be read, the model is still described, without them.)
   auto found = findDequantizedWeights(graph);
   const DequantizedWeights dequantized = found ? std::move(found.value()) : DequantizedWeights{};
+  // Their dequantizing nodes (DequantizeLinear, or Cast and Mul) compute a
+  // constant, no work per input: the FLOPs are the float model's.
+  const std::set<size_t> dequantizing(dequantized.nodes.begin(), dequantized.nodes.end());
   std::set<std::string> counted;  // a shared weight counts once
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
     const Node& n = graph.nodes[i];
     LayerMetrics lm;
     lm.name = n.label();
     lm.op = n.opType;
-    lm.flops = flops[i];
+    lm.flops = dequantizing.count(i) ? 0.0 : flops[i];
     for (const auto& in : n.inputs) {
       const Tensor* w = nullptr;
       auto it = graph.initializers.find(in);
