@@ -5,6 +5,10 @@
 #include <QPainter>
 #include <QStyleOptionGraphicsItem>
 
+namespace {
+constexpr double kTextInset = 18;  // the text's margins: 12 left (past the colour stripe), 6 right
+}  // namespace
+
 GraphNodeItem::GraphNodeItem(const QString& name, const QString& op, Kind kind)
     : name_(name), op_(op), kind_(kind) {
   setFlag(ItemIsSelectable);
@@ -87,17 +91,39 @@ void GraphNodeItem::paint(QPainter* p, const QStyleOptionGraphicsItem*, QWidget*
   f.setBold(true);
   p->setFont(f);
   QFontMetricsF fm(f);
-  QRectF text = r.adjusted(12, 3, -6, -9);  // clear of the sparsity bar
+  QRectF text = r.adjusted(12, 3, -(kTextInset - 12), -9);  // clear of the sparsity bar
   QString title = kind_ == Kind::Operator ? op_ : name_;
   p->drawText(text, Qt::AlignLeft | Qt::AlignTop, fm.elidedText(title, Qt::ElideRight, text.width()));
   f.setBold(false);
   f.setPointSizeF(7.5);
   p->setFont(f);
-  QFontMetricsF fm2(f);
-  QString second = kind_ == Kind::Operator ? name_ : detail_;
-  if (kind_ == Kind::Operator && prunable_ && sparsity_ > 0)
-    second = QString("%1  %2%").arg(name_).arg(qRound(sparsity_ * 100));
-  p->drawText(text, Qt::AlignLeft | Qt::AlignBottom, fm2.elidedText(second, Qt::ElideMiddle, text.width()));
+  p->drawText(text, Qt::AlignLeft | Qt::AlignBottom, secondLine(f));
+}
+
+QString GraphNodeItem::secondLine(const QFont& font) const {
+  QFontMetricsF fm(font);
+  const double width = kWidth - kTextInset;
+  if (kind_ != Kind::Operator) return fm.elidedText(detail_, Qt::ElideMiddle, width);
+  const QString suffix = prunable_ && sparsity_ > 0 ? QString("  %1%").arg(qRound(sparsity_ * 100)) : QString();
+  // Exporters name layers by scope (model/conv2d/BiasAdd beside
+  // model/conv2d_1/BiasAdd, model/separable_conv2d_13/separable_conv2d): the
+  // front is shared and the last scope tells them apart, so the front goes
+  // first, then the operator's own part, then the scope's middle. Cut in the
+  // middle of the whole name, the first two both read "model/conv...asAdd".
+  const double room = width - fm.horizontalAdvance(suffix);
+  const QString ellipsis(QChar(0x2026));
+  const QStringList parts = name_.split('/');
+  QString shown = name_;
+  for (int k = 1; k + 1 < parts.size() && fm.horizontalAdvance(shown) > room; ++k)
+    shown = ellipsis + "/" + parts.mid(k).join('/');
+  if (fm.horizontalAdvance(shown) <= room) return shown + suffix;
+  if (parts.size() < 2) return fm.elidedText(shown, Qt::ElideMiddle, room) + suffix;
+  const QString& scope = parts[parts.size() - 2];
+  if (fm.horizontalAdvance(ellipsis + "/" + scope + "/" + ellipsis) <= room)
+    return fm.elidedText(shown, Qt::ElideRight, room) + suffix;
+  // The scope alone is too long: its two ends (separ...conv2d_13).
+  const QString tail = "/" + ellipsis;
+  return fm.elidedText(scope, Qt::ElideMiddle, room - fm.horizontalAdvance(tail)) + tail + suffix;
 }
 
 QVariant GraphNodeItem::itemChange(GraphicsItemChange change, const QVariant& value) {

@@ -28,6 +28,10 @@ class GraphNodeItem : public QGraphicsItem {
   void setDetail(const QString& detail);  // second line, e.g. weight shape
 
   static QColor colorForOp(const QString& op);
+  // The second line as painted in `font` (the 7.5 pt label font): an
+  // operator's name, elided to the node's width, then its sparsity whole;
+  // an input's or output's detail.
+  QString secondLine(const QFont& font) const;
 
   QRectF boundingRect() const override;
   void paint(QPainter* p, const QStyleOptionGraphicsItem* option, QWidget* widget) override;

@@ -1,6 +1,8 @@
 // Layered DAG layout and the graph scene on a generated 500-node graph:
 // layering respects edges, sweeps reduce crossings, the layout is fast.
+#include <QApplication>
 #include <QElapsedTimer>
+#include <QFontMetricsF>
 #include <QScrollBar>
 #include <QtTest>
 
@@ -19,6 +21,7 @@ class TestGraphLayout : public QObject {
   void fiveHundredNodes();
   void smallGraphFitsWhole();
   void findAndSelect();
+  void scopedNamesStayApart();
 };
 
 void TestGraphLayout::chainIsVertical() {
@@ -147,6 +150,35 @@ void TestGraphLayout::findAndSelect() {
   QVERIFY(scene.node("n7")->prunable());
   scene.setHighlighted({"n1", "n2", "missing"});
   QCOMPARE(scene.highlighted(), (QSet<QString>{"n1", "n2"}));
+}
+
+// tf2onnx names layers by scope: model/conv2d/BiasAdd and
+// model/conv2d_1/BiasAdd both read "model/conv...asAdd" once cut in the
+// middle to a node's width. Their lines differ, keep the sparsity whole and
+// still fit the node.
+void TestGraphLayout::scopedNamesStayApart() {
+  QFont font = QApplication::font();
+  font.setPointSizeF(7.5);
+  const QStringList names = {"model/conv2d/BiasAdd", "model/conv2d_1/BiasAdd", "model/conv2d_2/BiasAdd",
+                             "model/separable_conv2d_13/separable_conv2d",
+                             "model/separable_conv2d_14/separable_conv2d"};
+  for (double sparsity : {0.0, 0.75}) {
+    QSet<QString> lines;
+    for (const QString& name : names) {
+      GraphNodeItem item(name, "Conv", GraphNodeItem::Kind::Operator);
+      item.setPrunable(true);
+      item.setSparsity(sparsity);
+      const QString line = item.secondLine(font);
+      QVERIFY2(QFontMetricsF(font).horizontalAdvance(line) <= GraphNodeItem::kWidth - 18 + 0.5, qPrintable(line));
+      if (sparsity > 0) QVERIFY2(line.endsWith("  75%"), qPrintable(line));
+      lines.insert(line);
+    }
+    QCOMPARE(lines.size(), names.size());
+  }
+  // A plain long name still keeps both ends.
+  GraphNodeItem plain("a_rather_long_layer_name_that_cannot_fit_17", "Conv", GraphNodeItem::Kind::Operator);
+  const QString line = plain.secondLine(font);
+  QVERIFY2(line.startsWith("a_") && line.endsWith("_17"), qPrintable(line));
 }
 
 QTEST_MAIN(TestGraphLayout)
