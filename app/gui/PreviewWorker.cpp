@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "ValidationData.h"
+#include "topiary/dataset.h"
 #include "topiary/executor.h"
 #include "topiary/onnx_io.h"
 #include "topiary/prune_run.h"
@@ -27,6 +28,7 @@ double medianLatencyMs(const topiary::Graph& g, const topiary::Dataset* data, co
   topiary::Tensor input;
   if (data) {
     data->batch(0, 1, input);
+    topiary::fitImagesToInput(input, g.inputs[0]);  // [1, 28, 28, 1] for a channels-last model
   } else {
     auto t = topiary::makeInputLike(g.inputs[0], 1);
     if (!t) return -1;
