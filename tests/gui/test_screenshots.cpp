@@ -3,6 +3,7 @@
 // (default: <build>/screenshots), for the README and for looking at.
 #include <QDir>
 #include <QtTest>
+#include <random>
 
 #include <QComboBox>
 #include <QDockWidget>
@@ -21,6 +22,7 @@
 #include "PreviewController.h"
 #include "PreviewPanel.h"
 #include "gui_util.h"
+#include "topiary/onnx_io.h"
 
 namespace {
 
@@ -43,6 +45,10 @@ class TestScreenshots : public QObject {
   // residual partner (the other producer of the Add), the Add and the
   // BatchNorms, so a student sees why they are pruned together; PNG of it.
   void residualGroup();
+  // A Keras CNN as tf2onnx writes it (NHWC input behind a Transpose, Clip as
+  // ReLU6, a Flatten through Transpose + Reshape, MatMul + Add): the graph
+  // with its Transpose nodes, PNG of the whole window and of the graph.
+  void channelsLastModel();
 };
 
 // The offscreen screen is small; show and lay the window out as on a 1600x1000 desktop.
@@ -191,6 +197,104 @@ void TestScreenshots::residualGroup() {
   const QString path = dir + "/graph-residual-group.png";
   QVERIFY(w.graphView()->grab().toImage().save(path));
   qInfo("%s: %d nodes highlighted (%s)", qPrintable(path), int(lit.size()), qPrintable(ops.join(" ")));
+}
+
+namespace {
+
+// The Keras model of engine_exporter_styles (Flatten variant), random weights.
+topiary::Graph kerasCnn() {
+  using namespace topiary;
+  Graph g;
+  g.opsetImports = {{"", 13}};
+  g.producerName = "tf2onnx";
+  std::mt19937 rng(7);
+  auto weight = [&](const std::string& name, Shape shape, float scale) {
+    Tensor t(DType::Float, shape);
+    std::normal_distribution<float> d(0.f, scale);
+    for (int64_t i = 0; i < t.numel(); ++i) t.at(i) = d(rng);
+    g.initializers[name] = t;
+    return name;
+  };
+  auto node = [&](const std::string& op, const std::string& name, std::vector<std::string> inputs,
+                  std::map<std::string, Attribute> attrs = {}) {
+    Node n;
+    n.opType = op;
+    n.name = name;
+    n.inputs = std::move(inputs);
+    n.outputs = {name + ":0"};
+    n.attrs = std::move(attrs);
+    g.nodes.push_back(n);
+    return n.outputs[0];
+  };
+  ValueInfo in;
+  in.name = "input_1";
+  in.hasShape = true;
+  in.dims = {Dim{-1, "unk__0"}, Dim{28, ""}, Dim{28, ""}, Dim{1, ""}};
+  g.inputs = {in};
+  const std::map<std::string, Attribute> same{{"auto_pad", Attribute::ofString("SAME_UPPER")},
+                                              {"kernel_shape", Attribute::ofInts({3, 3})}};
+  auto strided = same;
+  strided["strides"] = Attribute::ofInts({2, 2});
+  std::string x = node("Transpose", "model/conv2d/Conv2D__6", {"input_1"}, {{"perm", Attribute::ofInts({0, 3, 1, 2})}});
+  x = node("Conv", "model/conv2d/BiasAdd",
+           {x, weight("model/conv2d/Conv2D/ReadVariableOp:0", {8, 1, 3, 3}, 0.4f),
+            weight("model/conv2d/BiasAdd/ReadVariableOp:0", {8}, 0.1f)},
+           same);
+  x = node("Relu", "model/conv2d/Relu", {x});
+  x = node("MaxPool", "model/max_pooling2d/MaxPool", {x},
+           {{"kernel_shape", Attribute::ofInts({2, 2})}, {"strides", Attribute::ofInts({2, 2})}});
+  x = node("Conv", "model/conv2d_1/BiasAdd",
+           {x, weight("model/conv2d_1/Conv2D/ReadVariableOp:0", {16, 8, 3, 3}, 0.2f),
+            weight("model/conv2d_1/BiasAdd/ReadVariableOp:0", {16}, 0.1f)},
+           strided);
+  g.initializers["zero:0"] = Tensor::scalar(0.f);
+  g.initializers["six:0"] = Tensor::scalar(6.f);
+  x = node("Clip", "model/conv2d_1/Relu6", {x, "zero:0", "six:0"});
+  x = node("Transpose", "model/conv2d_1/Relu6__12", {x}, {{"perm", Attribute::ofInts({0, 2, 3, 1})}});
+  g.initializers["const_fold_opt__20"] = Tensor::fromVector<int64_t>({2}, {-1, 7 * 7 * 16});
+  x = node("Reshape", "model/flatten/Reshape", {x, "const_fold_opt__20"});
+  x = node("MatMul", "model/dense/MatMul", {x, weight("model/dense/MatMul/ReadVariableOp:0", {7 * 7 * 16, 32}, 0.1f)});
+  x = node("Add", "model/dense/BiasAdd", {x, weight("model/dense/BiasAdd/ReadVariableOp:0", {32}, 0.1f)});
+  x = node("Relu", "model/dense/Relu", {x});
+  x = node("MatMul", "model/dense_1/MatMul", {x, weight("model/dense_1/MatMul/ReadVariableOp:0", {32, 10}, 0.3f)});
+  x = node("Add", "model/dense_1/BiasAdd", {x, weight("model/dense_1/BiasAdd/ReadVariableOp:0", {10}, 0.1f)});
+  x = node("Softmax", "model/dense_1/Softmax", {x}, {{"axis", Attribute::ofInt(-1)}});
+  ValueInfo out;
+  out.name = x;
+  g.outputs = {out};
+  return g;
+}
+
+}  // namespace
+
+void TestScreenshots::channelsLastModel() {
+  guitest::isolateSettings();
+  const QString dir = guitest::screenshotDir();
+  const QString model = QDir(dir).filePath("keras-cnn.onnx");
+  QVERIFY(topiary::saveModel(kerasCnn(), model.toStdString()).isOk());
+  MainWindow w;
+  showAsOnDesktop(w);
+  QSignalSpy opened(&w, &MainWindow::modelOpened);
+  w.openModel(model);
+  QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
+  ModelDocument* doc = w.document();
+  doc->editAllSparsity(0.5);
+  QTRY_VERIFY_WITH_TIMEOUT(doc->hasPreview() && !doc->preview().estimate && doc->preview().plan == doc->plan() &&
+                               !w.previewController()->busy(),
+                           60000);
+  for (const char* name : {"model/conv2d/Conv2D__6", "model/conv2d_1/Relu6__12", "model/flatten/Reshape"})
+    QVERIFY2(w.graphScene()->node(name), name);
+  w.selectLayer("model/conv2d_1/BiasAdd");
+  w.graphView()->fitAll();
+  QTest::qWait(50);
+  for (const auto& shot : {std::make_pair("keras-main-window.png", static_cast<QWidget*>(&w)),
+                           std::make_pair("keras-graph.png", static_cast<QWidget*>(w.graphView()))}) {
+    QImage img = shot.second->grab().toImage();
+    const QString path = dir + "/" + shot.first;
+    QVERIFY2(img.save(path), qPrintable(path));
+    qInfo("%s: %dx%d, %d colours", qPrintable(path), img.width(), img.height(), colourCount(img));
+    QVERIFY2(colourCount(img) > 8, shot.first);
+  }
 }
 
 QTEST_MAIN(TestScreenshots)
