@@ -131,6 +131,13 @@ JobPanel::JobPanel(ModelDocument* doc, QWidget* parent) : QWidget(parent), doc_(
   connect(agp_, &QPushButton::clicked, this, [this] { startPruneJob("agp", epochs_->value()); });
   connect(bench_, &QPushButton::clicked, this, [this] { startBenchmark(); });
   connect(cancelButton_, &QPushButton::clicked, this, &JobPanel::cancel);
+  // A job works on the model it started with: opening another one stops it
+  // (its trained weights would otherwise replace the new model's).
+  connect(doc_, &ModelDocument::modelChanged, this, [this] {
+    if (!running_) return;
+    modelSwitched_ = true;
+    cancel();
+  });
 }
 
 JobPanel::~JobPanel() {
@@ -198,6 +205,7 @@ void JobPanel::start(JobRequest req, const QString& what) {
   cancel_ = std::make_shared<std::atomic<bool>>(false);
   req.cancel = cancel_;
   running_ = true;
+  modelSwitched_ = false;
   what_ = what;
   for (QPushButton* b : {fineTune_, admm_, dns_, agp_, bench_}) b->setEnabled(false);
   cancelButton_->setEnabled(true);
@@ -234,9 +242,10 @@ void JobPanel::onFinished(const JobOutcome& o) {
   cancelButton_->setEnabled(false);
   bar_->setValue(o.ok ? 1000 : 0);
   bar_->setFormat(o.ok ? tr("done") : (o.cancelled ? tr("cancelled") : tr("failed")));
-  status_->setText(o.message);
+  status_->setText(modelSwitched_ ? tr("%1 stopped: another model was opened. %2").arg(what_, o.message) : o.message);
   if (!o.log.isEmpty()) status_->setToolTip(o.log.join("\n"));
   // A finished training job replaces the in-memory weights (never the file).
-  if (o.ok && o.model) doc_->replaceWeights(o.model, what_);
+  if (o.ok && o.model && !modelSwitched_) doc_->replaceWeights(o.model, what_);
+  modelSwitched_ = false;
   emit jobFinished(o);
 }

@@ -61,6 +61,9 @@ class JobPanel : public QWidget {
   std::shared_ptr<std::atomic<bool>> cancel_;
   bool running_ = false;
   QString what_;  // the running job's name (undo text)
+  // Another model was opened while the job ran: its outcome belongs to the
+  // previous model and is shown, never applied.
+  bool modelSwitched_ = false;
   JobOutcome last_;
   QProgressBar* bar_;
   QLabel* status_;

@@ -355,6 +355,9 @@ void MainWindow::onModelLoaded() {
   if (!r) {
     QString msg = QString::fromStdString(r.status().message());
     setEngineStatus(tr("Could not open %1").arg(QFileInfo(loadingPath_).fileName()));
+    // A session waiting for this model is dropped with it (left pending, its
+    // plan landed on whatever model was opened next).
+    pendingSession_ = QJsonObject();
     emit openFailed(msg);
     if (isVisible()) QMessageBox::warning(this, tr("Could not open model"), msg);
     return;
@@ -378,8 +381,13 @@ void MainWindow::onModelLoaded() {
   table_->resizeColumnsToContents();
   if (!m->layers.isEmpty()) selectLayer(m->layers.front().name);
   if (!pendingSession_.isEmpty()) {
+    // Only on the session's own model: another one opened meanwhile (a
+    // newer request superseded the session's) gets a fresh plan.
+    const QString sessionModel = pendingSession_["model"].toString();
     QString err;
-    if (!SessionStore::applyTo(pendingSession_, *doc_, &err)) setEngineStatus(tr("Session not applied: %1").arg(err));
+    if (QFileInfo(sessionModel).absoluteFilePath() == QFileInfo(m->path).absoluteFilePath() &&
+        !SessionStore::applyTo(pendingSession_, *doc_, &err))
+      setEngineStatus(tr("Session not applied: %1").arg(err));
     pendingSession_ = QJsonObject();
   }
   emit modelOpened(m->path);

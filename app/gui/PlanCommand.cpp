@@ -16,5 +16,8 @@ bool PlanCommand::mergeWith(const QUndoCommand* other) {
   if (o->mergeKey_ != mergeKey_ || mergeKey_.isEmpty()) return false;
   after_ = o->after_;
   setText(o->text());
+  // Dragged back to where it started: no step at all (QUndoStack drops an
+  // obsolete command, so Ctrl+Z undoes the edit before it, not nothing).
+  setObsolete(after_ == before_);
   return true;
 }

@@ -1,0 +1,166 @@
+// Opening another model while the workbench is busy (offscreen): a model that
+// fails to load keeps the one on screen and leaves nothing behind for the
+// next open (a session's plan), a training job still running on the previous
+// model never pours its weights into the new one, and an undo step that
+// merges back to where it started disappears.
+#include <QApplication>
+#include <QDialog>
+#include <QFile>
+#include <QTemporaryDir>
+#include <QTimer>
+#include <QtTest>
+
+#include "JobPanel.h"
+#include "LayerTableModel.h"
+#include "MainWindow.h"
+#include "ModelDocument.h"
+#include "SessionStore.h"
+#include "gui_util.h"
+
+namespace {
+
+// Closes every modal dialog (the "could not open" warning) as it appears, so
+// the test never blocks on one; counts how many it closed.
+class DialogCloser : public QObject {
+ public:
+  explicit DialogCloser(QObject* parent) : QObject(parent) {
+    connect(&timer_, &QTimer::timeout, this, [this] {
+      if (auto* d = qobject_cast<QDialog*>(QApplication::activeModalWidget())) {
+        titles << d->windowTitle();
+        d->reject();
+      }
+    });
+    timer_.start(20);
+  }
+  QStringList titles;
+
+ private:
+  QTimer timer_;
+};
+
+}  // namespace
+
+class TestSwitching : public QObject {
+  Q_OBJECT
+ private slots:
+  void initTestCase();
+  void truncatedModelKeepsPrevious();
+  void failedSessionIsNotAppliedLater();
+  void jobOfPreviousModelIsDropped();
+  void editBackToStartLeavesNoUndoStep();
+  void cleanupTestCase();
+
+ private:
+  bool open(const QString& path);
+  MainWindow* w_ = nullptr;
+  DialogCloser* closer_ = nullptr;
+  QTemporaryDir dir_;
+  QString demo_;
+};
+
+void TestSwitching::initTestCase() {
+  guitest::isolateSettings();
+  QVERIFY(dir_.isValid());
+  demo_ = guitest::demoModelPath();
+  QVERIFY(!demo_.isEmpty());
+  w_ = new MainWindow;
+  w_->show();
+  closer_ = new DialogCloser(this);
+  QVERIFY(open(demo_));
+}
+
+void TestSwitching::cleanupTestCase() { delete w_; }
+
+bool TestSwitching::open(const QString& path) {
+  QSignalSpy opened(w_, &MainWindow::modelOpened);
+  w_->openModel(path);
+  return opened.wait(30000) || opened.count() > 0;
+}
+
+void TestSwitching::truncatedModelKeepsPrevious() {
+  QFile src(demo_);
+  QVERIFY(src.open(QIODevice::ReadOnly));
+  const QByteArray bytes = src.readAll();
+  const QString bad = dir_.filePath("truncated.onnx");
+  QFile out(bad);
+  QVERIFY(out.open(QIODevice::WriteOnly));
+  out.write(bytes.left(bytes.size() / 2));
+  out.close();
+  auto before = w_->document()->model();
+  QSignalSpy failed(w_, &MainWindow::openFailed);
+  w_->openModel(bad);
+  QVERIFY(failed.wait(30000));
+  QVERIFY(!failed.first().first().toString().isEmpty());
+  QCOMPARE(w_->document()->model(), before);
+  QVERIFY(w_->windowTitle().endsWith(QFileInfo(demo_).fileName()));
+  QTRY_VERIFY_WITH_TIMEOUT(closer_->titles.contains("Could not open model"), 5000);
+}
+
+void TestSwitching::failedSessionIsNotAppliedLater() {
+  // A session whose model cannot be read: its plan must not land on the next
+  // model the user opens.
+  const QString bad = dir_.filePath("garbage.onnx");
+  QFile out(bad);
+  QVERIFY(out.open(QIODevice::WriteOnly));
+  out.write("not an onnx model at all");
+  out.close();
+  PrunePlan plan;
+  GlobalPlan g = plan.global();
+  g.sparsity = 0.5;
+  plan.setGlobal(g);
+  QJsonObject session{{"format", "topiary-session"}, {"version", 1}, {"model", bad}, {"recipe", plan.toRecipe()}};
+  const QString sessionPath = dir_.filePath("bad.topiary");
+  QString err;
+  QVERIFY2(SessionStore::writeJson(session, sessionPath, &err), qPrintable(err));
+  QSignalSpy failed(w_, &MainWindow::openFailed);
+  QVERIFY2(w_->openSession(sessionPath, &err), qPrintable(err));
+  QVERIFY(failed.wait(30000));
+  QVERIFY(open(demo_));
+  QCOMPARE(w_->document()->plan(), PrunePlan());
+}
+
+void TestSwitching::jobOfPreviousModelIsDropped() {
+  ModelDocument* doc = w_->document();
+  JobPanel* jobs = w_->jobPanel();
+  QVERIFY(open(demo_));
+  const QString other = QFINDTESTDATA(TOPIARY_SOURCE_DIR "/resources/models/lenet-300-100.onnx");
+  QVERIFY(!other.isEmpty());
+  QSignalSpy finished(jobs, &JobPanel::jobFinished);
+  topiary::TrainOptions o;
+  o.epochs = 1;
+  jobs->startFineTune(o, 2000);
+  QVERIFY(jobs->running());
+  QVERIFY(open(other));
+  auto opened = doc->model();
+  QVERIFY(finished.count() > 0 || finished.wait(120000));
+  QTest::qWait(50);
+  // The document still holds the model the user opened, untouched.
+  QCOMPARE(doc->model(), opened);
+  QVERIFY(!doc->weightsModified());
+  QCOMPARE(doc->undoStack()->count(), 0);
+}
+
+void TestSwitching::editBackToStartLeavesNoUndoStep() {
+  QVERIFY(open(demo_));
+  ModelDocument* doc = w_->document();
+  LayerTableModel* tm = w_->layerModel();
+  const QModelIndex cell = tm->index(0, LayerTableModel::Sparsity);
+  // The layer gets its own plan first (one undo step of its own).
+  QVERIFY(tm->setData(tm->index(0, LayerTableModel::Criterion), "l2"));
+  QCOMPARE(doc->undoStack()->count(), 1);
+  const PrunePlan start = doc->plan();
+  // A slider dragged up and back: every step is committed live and merges
+  // into one undo step, which is no step at all once back at the start.
+  QVERIFY(tm->setData(cell, 0.3));
+  QVERIFY(tm->setData(cell, 0.5));
+  QCOMPARE(doc->undoStack()->count(), 2);
+  QVERIFY(tm->setData(cell, 0.0));
+  QCOMPARE(doc->plan(), start);
+  // Ctrl+Z must do something visible: it undoes the criterion.
+  QCOMPARE(doc->undoStack()->count(), 1);
+  doc->undoStack()->undo();
+  QCOMPARE(doc->plan().layerPlan(tm->layerAt(0)).criterion, QString("l1"));
+}
+
+QTEST_MAIN(TestSwitching)
+#include "test_switching.moc"
