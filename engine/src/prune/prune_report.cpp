@@ -15,7 +15,7 @@ Result<LatencyStats> measureLatency(const Graph& graph, int batch, int runs, int
   eo.threads = threads;
   auto ex = Executor::create(graph, eo);
   if (!ex) return ex.status();
-  auto zeros = ZeroFeed::make(graph, batch);
+  auto zeros = ZeroFeed::make(graph, batch, eo.maxTensorBytes);  // the executor's cap, not a second default
   if (!zeros) return zeros.status();
   const auto& feed = zeros->feed;
   for (int w = 0; w < 3; ++w) TOPIARY_RETURN_IF_ERROR((*ex)->run(feed));  // warm-up: buffers, caches, threads

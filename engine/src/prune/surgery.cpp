@@ -139,30 +139,16 @@ Status maskGroupChannels(Graph& graph, const DependencyGroup& group, const std::
 
 namespace {
 
-// The graph's shapes after surgery: one run at batch 1 on ONE thread, as
-// inferShapes(graph, 1) records them. inferShapes runs with every core; on
-// a small graph and a busy machine the threads' fork/join cost 60-160 ms
-// per call against 0.2-0.7 ms on one thread (resnet8, mobilenet-tiny).
+// The graph's shapes after surgery: inferShapes at batch 1 on ONE thread.
+// With every core, on a small graph and a busy machine the threads'
+// fork/join cost 60-160 ms per call against 0.2-0.7 ms on one thread
+// (resnet8, mobilenet-tiny). The old shapes are dropped first: tensors the
+// surgery removed must not keep an entry.
 Status reinferShapes(Graph& g) {
   ExecutorOptions eo;
   eo.threads = 1;
-  auto ex = Executor::create(g, eo);
-  if (!ex) return ex.status();
-  TOPIARY_RETURN_IF_ERROR((*ex)->runOnZeros());
   g.valueInfo.clear();
-  for (const auto& node : g.nodes)
-    for (const auto& out : node.outputs) {
-      if (out.empty() || g.isGraphOutput(out)) continue;
-      const Tensor* t = (*ex)->value(out);
-      if (!t) continue;
-      ValueInfo v;
-      v.name = out;
-      v.dtype = t->dtype();
-      v.hasShape = true;
-      for (int64_t d : t->shape()) v.dims.push_back(Dim{d, ""});
-      g.valueInfo[out] = v;
-    }
-  return Status::ok();
+  return inferShapes(g, 1, eo);
 }
 
 // Removes the listed channels of several groups of ONE analysis from `copy`
