@@ -1,7 +1,8 @@
 // FLOP counts of the operators that do arithmetic in proportion to their data
 // (a multiply-add counts 2), as Kernel::flops reports them and as
 // measureModel (topiary-cli info) sums them. Einsum, MeanVarianceNormalization,
-// CumSum, TopK, Not and NonZero reported 0 whatever their shapes.
+// CumSum, TopK, Not and NonZero reported 0 whatever their shapes, and so did
+// ScatterElements/ScatterND with a reduction.
 #include <QtTest>
 
 #include <map>
@@ -118,6 +119,30 @@ class TestOpFlops : public QObject {
     auto gather = build("Gather", {{"axis", Attribute::ofInt(0)}});
     QVERIFY(gather.isOk());
     QCOMPARE(gather.value()->flops({{4, 5}, {3}}, {{3, 5}}), 0.0);
+  }
+
+  // A scatter with a reduction combines every update element with the value
+  // already there (one add, mul, max or min each); without one it only moves
+  // data.
+  void scatterReductionsCountPerUpdate() {
+    for (const char* reduction : {"add", "mul", "max", "min"}) {
+      auto elements = build("ScatterElements", {{"reduction", Attribute::ofString(reduction)}}, 18);
+      QVERIFY2(elements.isOk(), elements.status().message().c_str());
+      QCOMPARE(elements.value()->flops({{4, 5}, {2, 5}, {2, 5}}, {{4, 5}}), 10.0);
+      auto nd = build("ScatterND", {{"reduction", Attribute::ofString(reduction)}}, 18);
+      QVERIFY2(nd.isOk(), nd.status().message().c_str());
+      // Three index pairs into [4,5,6]: updates [3,6].
+      QCOMPARE(nd.value()->flops({{4, 5, 6}, {3, 2}, {3, 6}}, {{4, 5, 6}}), 18.0);
+    }
+    auto plain = build("ScatterElements", {}, 18);
+    QVERIFY(plain.isOk());
+    QCOMPARE(plain.value()->flops({{4, 5}, {2, 5}, {2, 5}}, {{4, 5}}), 0.0);
+    auto none = build("ScatterND", {{"reduction", Attribute::ofString("none")}}, 18);
+    QVERIFY2(none.isOk(), none.status().message().c_str());
+    QCOMPARE(none.value()->flops({{4, 5, 6}, {3, 2}, {3, 6}}, {{4, 5, 6}}), 0.0);
+    auto old = build("Scatter", {}, 10);
+    QVERIFY(old.isOk());
+    QCOMPARE(old.value()->flops({{4, 5}, {2, 5}, {2, 5}}, {{4, 5}}), 0.0);
   }
 
   // What topiary-cli info reports: measureModel's per-layer FLOPs from a run

@@ -58,6 +58,10 @@ class ScatterElements final : public Kernel {
     return scatterInto(*out[0], updates, offsets_, 1, reduction_, op_);
   }
 
+  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override {
+    return scatterFlops(in, reduction_);
+  }
+
  private:
   std::string op_;
   int64_t axis_;

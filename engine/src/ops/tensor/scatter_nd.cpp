@@ -54,6 +54,10 @@ class ScatterND final : public Kernel {
     return scatterInto(*out[0], updates, offsets_, block, reduction_, "ScatterND");
   }
 
+  double flops(const std::vector<Shape>& in, const std::vector<Shape>&) const override {
+    return scatterFlops(in, reduction_);
+  }
+
  private:
   ScatterReduction reduction_;
   std::vector<int64_t> offsets_;  // reused between runs

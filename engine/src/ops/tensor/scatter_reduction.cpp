@@ -1,5 +1,6 @@
 #include "ops/tensor/scatter_reduction.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "ops/elementwise/dispatch.h"
@@ -56,6 +57,13 @@ Status scatterInto(Tensor& data, const Tensor& updates, const std::vector<int64_
   });
   if (!known) return Status::unsupported(op + " reduction does not support type " + dtypeName(data.dtype()));
   return Status::ok();
+}
+
+double scatterFlops(const std::vector<Shape>& in, ScatterReduction reduction) {
+  if (reduction == ScatterReduction::None || in.size() < 3) return 0.0;
+  double n = 1.0;
+  for (int64_t d : in[2]) n *= static_cast<double>(std::max<int64_t>(d, 0));
+  return n;
 }
 
 }  // namespace topiary::ops

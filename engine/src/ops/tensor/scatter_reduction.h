@@ -22,4 +22,9 @@ Result<ScatterReduction> parseScatterReduction(const Node& node, int opset, cons
 Status scatterInto(Tensor& data, const Tensor& updates, const std::vector<int64_t>& offsets, int64_t block,
                    ScatterReduction reduction, const std::string& op);
 
+// FLOPs of a scatter given its input shapes (data, indices, updates): one
+// add/mul/max/min per update element with a reduction; plain replacement
+// moves data and counts nothing.
+double scatterFlops(const std::vector<Shape>& in, ScatterReduction reduction);
+
 }  // namespace topiary::ops
