@@ -1,5 +1,7 @@
 #include "cli_common.h"
 
+#include <QCoreApplication>
+
 #include <cstdio>
 #include <iostream>
 
@@ -15,7 +17,15 @@ bool parseArgs(QCommandLineParser& parser, const QStringList& args, const QStrin
     return false;
   }
   if (parser.isSet("help")) {
-    std::cout << parser.helpText().toStdString();
+    // Qt starts the usage line with the program as it was started (often a
+    // full build path) and knows nothing of the command; say what to type.
+    QString help = parser.helpText();
+    const QStringList appArgs = QCoreApplication::arguments();
+    const QString program = appArgs.isEmpty() ? QCoreApplication::applicationFilePath() : appArgs.constFirst();
+    const QString started = QStringLiteral("Usage: ") + program;
+    if (help.startsWith(started) && !args.isEmpty())
+      help.replace(0, started.size(), QStringLiteral("Usage: topiary-cli ") + args.constFirst());
+    std::cout << help.toStdString();
     exitCode = 0;
     return false;
   }

@@ -44,7 +44,8 @@ int cmdSensitivity(const QStringList& args) {
   }
   if (o.sparsities.empty()) return failBadInput("--sparsities is empty");
   if (p.isSet("layers"))
-    for (const QString& s : p.value("layers").split(',', Qt::SkipEmptyParts)) o.layers.push_back(str(s.trimmed()));
+    for (const QString& s : p.value("layers").split(',', Qt::SkipEmptyParts))
+      if (!s.trimmed().isEmpty()) o.layers.push_back(str(s.trimmed()));  // the engine sweeps a repeated name once
   bool ok1 = false, ok2 = false;
   long long limit = p.value("limit").toLongLong(&ok1);
   o.workers = p.value("workers").toInt(&ok2);

@@ -304,6 +304,22 @@ class TestCli : public QObject {
     checkBadInput(runCli({"info", QString::fromStdString(mlpPath_), "--no-such-option"}), {"no-such-option"});
     checkBadInput(runCli({"bench"}), {"MODEL"});
   }
+
+  // A command's --help says what to type: "topiary-cli sensitivity ...", not
+  // the path the binary was started from (Qt's default usage line).
+  void commandHelpNamesTheCommand_data() {
+    QTest::addColumn<QString>("command");
+    for (const char* c : {"info", "run", "train", "eval", "prune", "sensitivity", "report", "bench"})
+      QTest::newRow(c) << QString(c);
+  }
+  void commandHelpNamesTheCommand() {
+    QFETCH(QString, command);
+    auto r = runCli({command, "--help"});
+    QVERIFY2(r.finished && r.exitCode == 0, r.err.c_str());
+    const std::string usage = "Usage: topiary-cli " + command.toStdString() + " [options]";
+    QVERIFY2(r.out.rfind(usage, 0) == 0, r.out.c_str());
+    QVERIFY2(r.out.find(TOPIARY_CLI) == std::string::npos, r.out.c_str());
+  }
 };
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -206,6 +206,37 @@ class TestCliPrune : public QObject {
     QVERIFY(res.err.find("blob") != std::string::npos);
   }
 
+  // A layer named twice is swept once, in the order first named.
+  void sensitivityLayersAreDeduplicated() {
+    if (!loadDataset("fashion-mnist", {1, 0.f, 1.f}).isOk()) QSKIP("Fashion-MNIST not installed");
+    auto res = runCli({"sensitivity", model_, "--data", "fashion-mnist", "--limit", "20", "--sparsities", "0.5",
+                       "--layers", "conv2,conv1,conv2,conv1", "--json"});
+    QVERIFY2(res.exitCode == 0, res.err.c_str());
+    json j = json::parse(res.out, nullptr, false);
+    QVERIFY2(j.is_object(), res.out.c_str());
+    QCOMPARE(j["layers"].size(), size_t(2));
+    QCOMPARE(j["layers"][0]["name"].get<std::string>(), std::string("conv2"));
+    QCOMPARE(j["layers"][1]["name"].get<std::string>(), std::string("conv1"));
+    res = runCli({"sensitivity", model_, "--data", "fashion-mnist", "--limit", "20", "--sparsities", "0.5",
+                  "--layers", "conv1,conv1"});
+    QVERIFY2(res.exitCode == 0, res.err.c_str());
+    size_t rows = 0;
+    for (size_t at = res.out.find("conv1 "); at != std::string::npos; at = res.out.find("conv1 ", at + 1)) ++rows;
+    QVERIFY2(rows == 1, res.out.c_str());
+  }
+
+  // Removing fc3 ([1,84] -> [N,10], a graph output with a symbolic batch) is
+  // refused; the message shows the batch the same way on both shapes.
+  void layerRemovalMessageShowsOneBatch() {
+    QString r = writeText("fc3-layer.json", R"({"layers": {"fc3": {"granularity": "layer", "sparsity": 0.5}}})");
+    auto res = runCli({"prune", model_, "--recipe", r, "--out", QString::fromStdString(testutil::tempDir() + "/x.onnx")});
+    QCOMPARE(res.exitCode, 2);
+    QVERIFY2(res.err.find("fc3") != std::string::npos, res.err.c_str());
+    QVERIFY2(res.err.find("[1,10]") != std::string::npos, res.err.c_str());
+    QVERIFY2(res.err.find("[1,84]") != std::string::npos, res.err.c_str());
+    QVERIFY2(res.err.find("[-1,") == std::string::npos, res.err.c_str());
+  }
+
   // The table prints whole layer names: tf2onnx's share long prefixes, and
   // cut to 20 characters these two both read "model/block_1/conv2d".
   void sensitivityTableKeepsLongNames() {

@@ -2,6 +2,8 @@
 // whole residual branch (the Add then passes the skip path through).
 #include <algorithm>
 #include <set>
+#include <string>
+#include <utility>
 
 #include "prune/dependency_internal.h"
 #include "topiary/dependency.h"
@@ -30,6 +32,19 @@ bool sameShape(const Shape& a, const Shape& b) {
   for (size_t i = 0; i < a.size(); ++i)
     if (a[i] != b[i] && a[i] >= 0 && b[i] >= 0) return false;
   return true;
+}
+
+// Two shapes as a message shows them side by side. A graph output keeps its
+// declared symbolic batch (-1) while the tensors inferred at batch 1 hold 1;
+// shown raw that reads "[-1,10] into [1,84]", as if the batch differed too.
+// A dimension symbolic on one side only shows the other side's size.
+std::pair<std::string, std::string> shownPair(Shape a, Shape b) {
+  if (a.size() == b.size())
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (a[i] < 0 && b[i] >= 0) a[i] = b[i];
+      else if (b[i] < 0 && a[i] >= 0) b[i] = a[i];
+    }
+  return {shapeToString(a), shapeToString(b)};
 }
 
 std::string who(const Node& n) { return "node '" + n.label() + "' (" + n.opType + ")"; }
@@ -78,9 +93,11 @@ Status planResidual(const Graph& g, int idx, RemovalPlan& plan) {
   if (branch[drop].empty())
     return Status::badInput(who(add) + " has no branch of its own to remove (both inputs are used elsewhere)");
   const Shape& keepShape = drop == 0 ? b : a;
-  if (!sameShape(keepShape, out))
-    return Status::badInput("removing the branch of " + who(add) + " would change " + shapeToString(out) +
-                            " into the skip path's " + shapeToString(keepShape));
+  if (!sameShape(keepShape, out)) {
+    const auto shown = shownPair(out, keepShape);
+    return Status::badInput("removing the branch of " + who(add) + " would change " + shown.first +
+                            " into the skip path's " + shown.second);
+  }
   plan.drop = branch[drop];
   plan.drop.insert(idx);
   plan.bypassed = idx;
@@ -112,10 +129,12 @@ Status planRemoval(const Graph& g, const std::string& nodeName, RemovalPlan& pla
   if (vin->dtype != DType::Float)
     return Status::badInput(who(n) + " works on " + dtypeName(vin->dtype) +
                             " tensors (shape arithmetic, indices); only layers on float activations can be removed");
-  if (!sameShape(in, out) || vin->dtype != vout->dtype)
-    return Status::badInput("removing " + who(n) + " would change its output " + shapeToString(out) + " " +
-                            dtypeName(vout->dtype) + " into its input " + shapeToString(in) + " " +
-                            dtypeName(vin->dtype) + "; only a layer that keeps the shape can be replaced by identity");
+  if (!sameShape(in, out) || vin->dtype != vout->dtype) {
+    const auto shown = shownPair(out, in);
+    return Status::badInput("removing " + who(n) + " would change its output " + shown.first + " " +
+                            dtypeName(vout->dtype) + " into its input " + shown.second + " " + dtypeName(vin->dtype) +
+                            "; only a layer that keeps the shape can be replaced by identity");
+  }
   plan.drop = {idx};
   plan.bypassed = idx;
   plan.keep = data[0];

@@ -1,6 +1,7 @@
 // Per-layer sensitivity sweeps on worker threads.
 #include "topiary/sensitivity.h"
 
+#include <algorithm>
 #include <mutex>
 #include <thread>
 
@@ -63,7 +64,8 @@ Result<SensitivityResult> runSensitivity(const Graph& model, const Dataset& data
   for (const auto& name : o.layers) {
     const PrunableLayer* l = findPrunableLayer(layers, name);
     if (!l) return Status::badInput("sensitivity: no prunable layer named '" + name + "'");
-    chosen.push_back(l);
+    // A layer named twice is swept once, where it was first named.
+    if (std::find(chosen.begin(), chosen.end(), l) == chosen.end()) chosen.push_back(l);
   }
   std::vector<DependencyGroup> groups;
   if (isGroupGranularity(o.granularity)) {
