@@ -99,7 +99,7 @@ JobPanel::JobPanel(ModelDocument* doc, QWidget* parent) : QWidget(parent), doc_(
   valAcc_->attachAxis(ayAcc_);
   chart_ = new QChartView(chart, this);
   chart_->setRenderHint(QPainter::Antialiasing);
-  chart_->setMinimumHeight(200);
+  chart_->setMinimumHeight(140);  // with the preview above, fits a 1366x768 screen
   chart_->setMinimumWidth(300);
 
   // Buttons in two rows above, the curves below with all the remaining

@@ -270,8 +270,17 @@ void MainWindow::showEvent(QShowEvent* e) {
 
 void MainWindow::applyDefaultLayout(const QSize& size) {
   resize(size);
-  resizeDocks({layersDock_, previewDock_}, {540, 540}, Qt::Horizontal);
-  resizeDocks({previewDock_, weightsDock_}, {500, size.height() - 500}, Qt::Vertical);
+  // The centre keeps room for the graph's toolbar: with two 540 px side docks
+  // a 1280 px window hid the find field behind the toolbar's overflow arrow,
+  // and Ctrl+F focused a hidden field. (Below about 1400 px the Group box
+  // still overflows: the jobs panel holds the right column at 443 px.)
+  const int side = std::min(540, std::max(300, (size.width() - 520) / 2));
+  resizeDocks({layersDock_, previewDock_}, {side, side}, Qt::Horizontal);
+  // The preview takes about half the height (500 px of 1000); on a short
+  // screen a fixed 500 left the weights below their minimum, and the dock
+  // layout then squeezed the preview's chart until its axes were elided.
+  const int previewHeight = std::min(500, size.height() * 11 / 20);
+  resizeDocks({previewDock_, weightsDock_}, {previewHeight, size.height() - previewHeight}, Qt::Vertical);
 }
 
 void MainWindow::closeEvent(QCloseEvent* e) {

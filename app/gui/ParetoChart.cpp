@@ -4,6 +4,7 @@
 #include <QLegendMarker>
 #include <QLineSeries>
 #include <QMouseEvent>
+#include <QResizeEvent>
 #include <QScatterSeries>
 #include <QValueAxis>
 #include <algorithm>
@@ -58,7 +59,10 @@ ParetoChart::ParetoChart(Cost cost, QWidget* parent) : QChartView(parent), cost_
   }
   setChart(chart);
   setRenderHint(QPainter::Antialiasing);
-  setMinimumHeight(200);
+  // Small enough that the preview dock and the weights/jobs dock below it
+  // fit a 1366x768 screen together (gui_usability fitsSmallScreen); the
+  // default layout gives the chart more.
+  setMinimumHeight(150);
   setToolTip(tr("Click a point to restore that configuration"));
 }
 
@@ -175,6 +179,7 @@ void ParetoChart::setPoints(const QVector<TriedPoint>& points, int currentIndex,
   const double py = std::max((y1 - y0) * 0.1, 1.0);
   ax_->setRange(std::max(0.0, x0 - px), x1 + px);
   ay_->setRange(std::max(0.0, y0 - py), std::min(100.0, y1 + py));
+  ay_->setTickCount(yTicks_);  // from the height (resizeEvent); nice numbers below may change it
   // Round ticks, with as many decimals as the span needs (a 41-43 KB range
   // labelled "%.0f" read 41, 41, 42, 42, 43).
   for (QValueAxis* a : {ax_, ay_}) {
@@ -183,4 +188,17 @@ void ParetoChart::setPoints(const QVector<TriedPoint>& points, int currentIndex,
     const int decimals = span >= 20 ? 0 : span >= 2 ? 1 : span >= 0.2 ? 2 : 3;
     a->setLabelFormat(QString("%.%1f").arg(decimals));
   }
+}
+
+void ParetoChart::resizeEvent(QResizeEvent* e) {
+  // Below this the legend left the plot a strip whose axis labels and title
+  // were elided to "..." (the preview dock on a 768-pixel screen).
+  const bool roomy = e->size().height() >= 240;
+  chart()->legend()->setVisible(roomy);
+  yTicks_ = roomy ? 6 : 3;  // overlapping tick labels are elided too
+  if (ay_->tickCount() > yTicks_) {
+    ay_->setTickCount(yTicks_);
+    ay_->applyNiceNumbers();
+  }
+  QChartView::resizeEvent(e);
 }

@@ -43,6 +43,8 @@ class ParetoChart : public QChartView {
  protected:
   void mousePressEvent(QMouseEvent* e) override;
   void mouseReleaseEvent(QMouseEvent* e) override;
+  // A short chart drops its legend, so the plot keeps room for its axes.
+  void resizeEvent(QResizeEvent* e) override;
 
  signals:
   void pointClicked(int index);
@@ -56,6 +58,7 @@ class ParetoChart : public QChartView {
   QLineSeries* estimateBar_;
   QValueAxis* ax_;
   QValueAxis* ay_;
+  int yTicks_ = 6;
   QVector<QPointF> xy_;
   QVector<int> front_;
   bool hasPending_ = false;

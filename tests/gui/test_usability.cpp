@@ -3,20 +3,25 @@
 // left out, an entry opens its model), no two actions on one shortcut and the
 // common actions all have one, Esc reaches a table editor while no job runs,
 // dropping a session opens it and dropping anything else is refused, and a
-// second open while a model loads wins (queued: the GUI thread never waits on a load).
+// second open while a model loads wins (queued: the GUI thread never waits on a load),
+// and the window shrinks to fit a 1366x768 laptop screen.
 #include <QAction>
 #include <QComboBox>
 #include <QPointer>
 #include <QDockWidget>
+#include <QLineEdit>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMimeData>
 #include <QTableView>
+#include <QValueAxis>
 #include <QtTest>
 
 #include "LayerTableModel.h"
 #include "MainWindow.h"
 #include "ModelDocument.h"
+#include "ParetoChart.h"
+#include "PreviewPanel.h"
 #include "SessionStore.h"
 #include "common/test_util.h"
 #include "gui_util.h"
@@ -31,6 +36,7 @@ class TestUsability : public QObject {
   void escapeReachesEditorWithoutJob();
   void dropSessionAndRefuseOthers();
   void secondOpenWins();
+  void fitsSmallScreen();
 
  private:
   // Copies the demo model to `dir`/`name` (two folders, one file name).
@@ -217,6 +223,50 @@ void TestUsability::secondOpenWins() {
   QVERIFY(w.windowTitle().contains("second.onnx"));
   // The superseded load never became the document's model.
   QCOMPARE(changed.count(), 1);
+}
+
+void TestUsability::fitsSmallScreen() {
+  // A 1366x768 screen leaves about 700 px of height for a window (panel and
+  // title bar): the docks' minimum sizes must not hold it taller, or the
+  // status bar and the bottom of every dock end up off screen.
+  MainWindow w;
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  QSignalSpy opened(&w, &MainWindow::modelOpened);
+  w.openModel(demo_);
+  QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
+  w.applyDefaultLayout(QSize(1280, 680));  // what a first start on that screen does
+  QTRY_VERIFY_WITH_TIMEOUT(w.document()->hasPreview() && !w.document()->preview().estimate, 30000);
+  QTest::qWait(100);
+  QVERIFY2(w.height() <= 680 && w.width() <= 1280,
+           qPrintable(QString("window %1x%2, minimum %3x%4")
+                          .arg(w.width())
+                          .arg(w.height())
+                          .arg(w.minimumSizeHint().width())
+                          .arg(w.minimumSizeHint().height())));
+  // The graph's toolbar shows its find field (Ctrl+F focuses it), not only
+  // an overflow arrow.
+  QVERIFY(w.findField()->isVisible());
+  // And the preview keeps a chart tall enough for its axes to be read.
+  ParetoChart* chart = nullptr;  // the one on the current tab
+  for (ParetoChart* c : w.previewPanel()->findChildren<ParetoChart*>())
+    if (c->isVisible()) chart = c;
+  QVERIFY(chart);
+  // (Qt Charts elides every accuracy label to "..." once they would touch.)
+  const double plot = chart->chart()->plotArea().height();
+  const auto vertical = chart->chart()->axes(Qt::Vertical);
+  QVERIFY(!vertical.isEmpty());
+  auto* ay = qobject_cast<QValueAxis*>(vertical.first());
+  QVERIFY(ay);
+  const double spacing = plot / std::max(1, ay->tickCount() - 1);
+  const int label = QFontMetrics(ay->labelsFont()).height();
+  QVERIFY2(spacing >= 1.5 * label,
+           qPrintable(QString("accuracy ticks %1 px apart for %2 px labels (plot %3 px, chart %4 px)")
+                          .arg(spacing)
+                          .arg(label)
+                          .arg(plot)
+                          .arg(chart->height())));
+  w.grab().save(guitest::screenshotDir() + "/main-window-1280x680.png");
 }
 
 QTEST_MAIN(TestUsability)
