@@ -32,7 +32,11 @@ std::shared_ptr<const LoadedModel> LoadedModel::fromGraph(topiary::Graph graph, 
                        "values; an export keeps them as floats unless quantization is set")
                        .arg(*dequantized);
   if (graph.valueInfo.empty()) {
-    topiary::Status st = topiary::inferShapes(graph, 1);
+    // On one thread: multi-threaded inference of a small graph cost 60-160 ms
+    // per call on a busy machine against under 1 ms on one (README).
+    topiary::ExecutorOptions eo;
+    eo.threads = 1;
+    topiary::Status st = topiary::inferShapes(graph, 1, eo);
     if (!st) m->warnings << QString::fromStdString("shapes unknown: " + st.message());
   }
   auto metrics = topiary::measureModel(graph);
