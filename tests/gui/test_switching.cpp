@@ -1,9 +1,11 @@
 // Opening another model while the workbench is busy (offscreen): a model that
 // fails to load keeps the one on screen and leaves nothing behind for the
 // next open (a session's plan), a training job still running on the previous
-// model never pours its weights into the new one, and an undo step that
+// model never pours its weights into the new one (nor a sensitivity sweep
+// its curves and sparsities), and an undo step that
 // merges back to where it started disappears.
 #include <QApplication>
+#include <QChartView>
 #include <QDialog>
 #include <QFile>
 #include <QTemporaryDir>
@@ -15,6 +17,8 @@
 #include "MainWindow.h"
 #include "ModelDocument.h"
 #include "SessionStore.h"
+#include "analysis/SensitivityView.h"
+#include "analysis/VerdictView.h"
 #include "gui_util.h"
 
 namespace {
@@ -48,6 +52,8 @@ class TestSwitching : public QObject {
   void failedSessionIsNotAppliedLater();
   void jobOfPreviousModelIsDropped();
   void editBackToStartLeavesNoUndoStep();
+  void sensitivityOfPreviousModelIsDropped();
+  void verdictOfPreviousModelIsDropped();
   void cleanupTestCase();
 
  private:
@@ -160,6 +166,43 @@ void TestSwitching::editBackToStartLeavesNoUndoStep() {
   QCOMPARE(doc->undoStack()->count(), 1);
   doc->undoStack()->undo();
   QCOMPARE(doc->plan().layerPlan(tm->layerAt(0)).criterion, QString("l1"));
+}
+
+void TestSwitching::sensitivityOfPreviousModelIsDropped() {
+  // The sweep runs on the model it started with; once another is open its
+  // curves would be shown for, and "apply all" would set sparsities on, the
+  // new model's layers (lenet5 and lenet5-caffe share layer names).
+  QVERIFY(open(demo_));
+  ModelDocument* doc = w_->document();
+  SensitivityView view(doc);
+  view.setData("fashion-mnist", 200);
+  view.setSparsities({0.3, 0.6, 0.9});
+  view.setGranularity("element");
+  QSignalSpy done(&view, &SensitivityView::finished);
+  view.compute();
+  QVERIFY(view.busy());
+  QVERIFY(open(QFINDTESTDATA(TOPIARY_SOURCE_DIR "/resources/models/lenet5-caffe.onnx")));
+  QVERIFY(done.count() > 0 || done.wait(120000));
+  QTRY_VERIFY_WITH_TIMEOUT(!view.busy(), 30000);
+  QVERIFY(view.result() == nullptr);
+  QCOMPARE(view.applyAllAtTolerance(), 0);
+  QCOMPARE(doc->plan(), PrunePlan());
+  QVERIFY(view.chartView()->chart()->series().isEmpty());
+}
+
+void TestSwitching::verdictOfPreviousModelIsDropped() {
+  QVERIFY(open(demo_));
+  VerdictView view(w_->document());
+  view.setData("fashion-mnist", 200);
+  view.setLatencyRuns(3);
+  QSignalSpy done(&view, &VerdictView::finished);
+  view.compute();
+  QVERIFY(view.busy());
+  QVERIFY(open(QFINDTESTDATA(TOPIARY_SOURCE_DIR "/resources/models/lenet5-caffe.onnx")));
+  QVERIFY(done.count() > 0 || done.wait(120000));
+  QTRY_VERIFY_WITH_TIMEOUT(!view.busy(), 30000);
+  QVERIFY(view.verdict() == nullptr);
+  QVERIFY(view.charts().isEmpty());
 }
 
 QTEST_MAIN(TestSwitching)

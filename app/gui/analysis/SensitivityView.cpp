@@ -91,6 +91,9 @@ QString SensitivityView::cacheKey() const {
 }
 
 void SensitivityView::onModelChanged() {
+  // A sweep still running measures the previous weights: stop it (its
+  // finish is dropped below, as the model it started on is gone).
+  if (job_->busy()) job_->cancel();
   result_.reset();
   applyAll_->setEnabled(false);
   chartView_->chart()->removeAllSeries();
@@ -121,11 +124,15 @@ void SensitivityView::compute() {
   status_->setText(tr("Loading %1...").arg(spec));
   auto finishedConn = std::make_shared<QMetaObject::Connection>();
   *finishedConn =
-      connect(job_, &AnalysisJob::finished, this, [this, key, out, finishedConn](bool ok, const QString& err) {
+      connect(job_, &AnalysisJob::finished, this, [this, key, out, finishedConn, model](bool ok, const QString& err) {
         disconnect(*finishedConn);
         computeButton_->setEnabled(true);
         cancelButton_->setEnabled(false);
-        if (ok) {
+        if (doc_->model() != model) {
+          // Another model (or trained weights) came in meanwhile: these
+          // curves name its predecessor's layers, never shown nor applied.
+          status_->setText(tr("Sensitivity stopped: the model changed. Compute again for this one."));
+        } else if (ok) {
           cache_.insert(key, out);
           result_ = out;
           showResult();

@@ -88,6 +88,7 @@ VerdictView::VerdictView(ModelDocument* doc, QWidget* parent)
     status_->setText(t);
   });
   connect(doc_, &ModelDocument::modelChanged, this, [this] {
+    if (job_->busy()) job_->cancel();  // it measures the previous model
     verdict_.reset();
     verdictLabel_->setVisible(false);
     details_->clear();
@@ -118,11 +119,14 @@ void VerdictView::compute() {
   cancelButton_->setEnabled(true);
   status_->setText(tr("Loading %1...").arg(spec));
   auto conn = std::make_shared<QMetaObject::Connection>();
-  *conn = connect(job_, &AnalysisJob::finished, this, [this, out, conn](bool ok, const QString& err) {
+  *conn = connect(job_, &AnalysisJob::finished, this, [this, out, conn, model](bool ok, const QString& err) {
     disconnect(*conn);
     computeButton_->setEnabled(true);
     cancelButton_->setEnabled(false);
-    if (ok) {
+    if (doc_->model() != model) {
+      // Another model was opened meanwhile: this verdict is its predecessor's.
+      status_->setText(tr("Comparison stopped: the model changed. Compute again for this one."));
+    } else if (ok) {
       verdict_ = out;
       showVerdict();
     } else {
