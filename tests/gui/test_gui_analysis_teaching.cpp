@@ -12,6 +12,7 @@
 #include "PreviewController.h"
 #include "analysis/TeachingTour.h"
 #include "gui_util.h"
+#include "common/test_util.h"
 #include "topiary/dataset.h"
 #include "topiary/executor.h"
 
@@ -19,6 +20,7 @@ class TestGuiAnalysisTeaching : public QObject {
   Q_OBJECT
  private slots:
   void walkTheTour();
+  void lockedLayersShareIsStated();
 };
 
 void TestGuiAnalysisTeaching::walkTheTour() {
@@ -149,6 +151,31 @@ void TestGuiAnalysisTeaching::walkTheTour() {
   tour.back();
   QCOMPARE(tour.current(), 5);
   QVERIFY(doc.plan() == tour.planFor(5));
+}
+
+// On lenet-300-100 the tour's locked first layer holds most of the weights,
+// so "50% of every layer" removes far less of the model: the illustration
+// says how much the first and last layers hold, from the layers' own counts.
+void TestGuiAnalysisTeaching::lockedLayersShareIsStated() {
+  guitest::isolateSettings();
+  auto m = LoadedModel::load(QString::fromStdString(testutil::sourcePath("resources/models/lenet-300-100.onnx")));
+  QVERIFY2(m, m ? "" : m.status().message().c_str());
+  ModelDocument doc;
+  doc.setModel(m.value());
+  TeachingTour tour(&doc);
+  const auto& layers = m.value()->layers;
+  QVERIFY(layers.size() == 3);
+  qint64 total = 0;
+  for (const auto& l : layers) total += l.params;
+  const double share = static_cast<double>(layers.front().params + layers.back().params) / static_cast<double>(total);
+  QVERIFY(share > 0.8);  // fc1 (784 x 300) and fc3 against fc2 (300 x 100)
+  tour.goTo(0);
+  QVERIFY(!tour.illustration().contains("stay whole"));  // the dense step prunes nothing
+  tour.goTo(1);
+  const QString text = tour.illustration();
+  QVERIFY2(text.contains(layers.front().name + " and " + layers.back().name + " stay whole"), qPrintable(text));
+  QVERIFY2(text.contains(QString("%1% of this model's weights").arg(share * 100, 0, 'f', 0)), qPrintable(text));
+  QVERIFY2(text.contains(QString("other %1%").arg((1 - share) * 100, 0, 'f', 0)), qPrintable(text));
 }
 
 QTEST_MAIN(TestGuiAnalysisTeaching)

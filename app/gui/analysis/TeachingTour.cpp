@@ -252,6 +252,7 @@ QString TeachingTour::illustration() const {
             .arg(m->storageBytes / 1024.0, 0, 'f', 1)
             .arg(m->storageName)
             .arg(m->latencyMs, 0, 'f', 3);
+  if (current_ > 0) s += lockedShare();
   switch (steps_[current_].extra) {
     case TeachingStep::Extra::Neuron: {
       const NeuronExample& n = neuron_;
@@ -292,6 +293,25 @@ QString TeachingTour::illustration() const {
       break;
   }
   return s;
+}
+
+// A step prunes "every layer" but the first and the last; where those two
+// hold most of the model (lenet-300-100's fc1 alone: 88%), 50% of every
+// layer removed 6% of its weights, and the step's text alone misled.
+QString TeachingTour::lockedShare() const {
+  const auto& model = doc_->model();
+  if (!model || model->layers.size() <= 2) return {};
+  qint64 total = 0;
+  for (const auto& l : model->layers) total += l.params;
+  if (total <= 0) return {};
+  const auto& first = model->layers.front();
+  const auto& last = model->layers.back();
+  const double share = static_cast<double>(first.params + last.params) / static_cast<double>(total);
+  return tr("%1 and %2 stay whole and hold %3% of this model's weights: the step's percentage applies to the "
+            "other %4%.<br>")
+      .arg(first.name, last.name)
+      .arg(share * 100, 0, 'f', 0)
+      .arg((1 - share) * 100, 0, 'f', 0);
 }
 
 qint64 TeachingTour::originalParams(const PreviewResult& m) const {

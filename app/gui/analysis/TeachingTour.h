@@ -71,6 +71,9 @@ class TeachingTour : public QWidget {
   void refreshTable();
   // Weights of the model as loaded: the denominator of every step's count.
   qint64 originalParams(const PreviewResult& m) const;
+  // How much of the model the always-whole first and last layers hold, as a
+  // sentence for the illustration (empty when the tour locks nothing).
+  QString lockedShare() const;
 
   ModelDocument* doc_;
   AnalysisJob* job_;
