@@ -100,8 +100,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   statusBar()->addPermanentWidget(modelLabel_);
 
   connect(scene_, &GraphScene::nodeSelected, this, &MainWindow::onGraphSelection);
-  connect(&loader_, &QFutureWatcher<topiary::Result<std::shared_ptr<const LoadedModel>>>::finished, this,
-          &MainWindow::onModelLoaded);
+  connect(&loader_, &QFutureWatcher<LoadOutcome>::finished, this, &MainWindow::onModelLoaded);
+  connect(sessions_, &SessionStore::saved, this,
+          [this](const QString& path) { setEngineStatus(tr("Saved session %1").arg(path)); });
+  connect(sessions_, &SessionStore::saveFailed, this, [this](const QString& path, const QString& err) {
+    setEngineStatus(tr("Session not saved: %1").arg(err));
+    if (isVisible()) QMessageBox::warning(this, tr("Save session"), tr("%1 was not saved: %2").arg(path, err));
+  });
   connect(doc_, &ModelDocument::planChanged, this, &MainWindow::refreshShading);
   connect(doc_, &ModelDocument::previewChanged, this, [this] {
     refreshShading();
@@ -350,7 +355,29 @@ void MainWindow::openModel(const QString& path) {
 
 void MainWindow::startLoad(const QString& path) {
   loadingPath_ = path;
-  loader_.setFuture(QtConcurrent::run([path] { return LoadedModel::load(path); }));
+  // A session's fine-tuned weights load with its model, on the same worker.
+  QString weights;
+  if (!pendingSession_.isEmpty() &&
+      QFileInfo(pendingSession_["model"].toString()).absoluteFilePath() == QFileInfo(path).absoluteFilePath())
+    weights = pendingSession_["weights"].toString();
+  loader_.setFuture(QtConcurrent::run([path, weights] {
+    LoadOutcome out;
+    auto r = LoadedModel::load(path);
+    if (!r) {
+      out.error = QString::fromStdString(r.status().message());
+      return out;
+    }
+    out.model = r.value();
+    out.weightsPath = weights;
+    if (!weights.isEmpty()) {
+      auto w = SessionStore::loadWeights(weights, *out.model);
+      if (w)
+        out.weights = w.value();
+      else
+        out.weightsError = QString::fromStdString(w.status().message());
+    }
+    return out;
+  }));
 }
 
 void MainWindow::onModelLoaded() {
@@ -360,9 +387,9 @@ void MainWindow::onModelLoaded() {
     startLoad(next);
     return;
   }
-  auto r = loader_.result();
-  if (!r) {
-    QString msg = QString::fromStdString(r.status().message());
+  const LoadOutcome r = loader_.result();
+  if (!r.model) {
+    const QString msg = r.error;
     setEngineStatus(tr("Could not open %1").arg(QFileInfo(loadingPath_).fileName()));
     // A session waiting for this model is dropped with it (left pending, its
     // plan landed on whatever model was opened next).
@@ -371,7 +398,7 @@ void MainWindow::onModelLoaded() {
     if (isVisible()) QMessageBox::warning(this, tr("Could not open model"), msg);
     return;
   }
-  std::shared_ptr<const LoadedModel> m = r.value();
+  std::shared_ptr<const LoadedModel> m = r.model;
   recent_->add(m->path);
   selected_.clear();
   doc_->setModel(m);
@@ -394,9 +421,26 @@ void MainWindow::onModelLoaded() {
     // newer request superseded the session's) gets a fresh plan.
     const QString sessionModel = pendingSession_["model"].toString();
     QString err;
-    if (QFileInfo(sessionModel).absoluteFilePath() == QFileInfo(m->path).absoluteFilePath() &&
-        !SessionStore::applyTo(pendingSession_, *doc_, &err))
-      setEngineStatus(tr("Session not applied: %1").arg(err));
+    if (QFileInfo(sessionModel).absoluteFilePath() == QFileInfo(m->path).absoluteFilePath()) {
+      // The weights first: new weights drop the tried points, which the session brings back.
+      QString warning;
+      if (r.weights)
+        doc_->replaceWeights(r.weights, tr("Fine-tuned weights of the session"));
+      else if (!r.weightsError.isEmpty())
+        warning = r.weightsError;
+      else if (pendingSession_["weights_fine_tuned"].toBool())
+        warning = tr("the session names no file with its fine-tuned weights (key 'weights')");
+      if (!SessionStore::applyTo(pendingSession_, *doc_, &err)) {
+        setEngineStatus(tr("Session not applied: %1").arg(err));
+      } else if (!warning.isEmpty()) {
+        // The source model is left as it is; the plan still applies to its weights.
+        warning = tr("The session opened on the weights of %1, not its fine-tuned ones: %2")
+                      .arg(QFileInfo(m->path).fileName(), warning);
+        setEngineStatus(warning);
+        emit sessionWarning(warning);
+        if (isVisible()) QMessageBox::warning(this, tr("Open session"), warning);
+      }
+    }
     pendingSession_ = QJsonObject();
   }
   emit modelOpened(m->path);
@@ -503,6 +547,8 @@ bool MainWindow::openSession(const QString& path, QString* error) {
     if (error) *error = tr("the session's model %1 does not exist (key 'model')").arg(model);
     return false;
   }
+  // The weights file is named relative to the session's folder.
+  if (s.contains("weights")) s["weights"] = SessionStore::weightsPathOf(s, path);
   pendingSession_ = s;
   openModel(model);
   return true;
@@ -531,8 +577,8 @@ void MainWindow::saveSessionDialog() {
   if (f.isEmpty()) return;
   if (!f.endsWith(".topiary")) f += ".topiary";
   QString err;
-  if (!sessions_->save(f, &err)) QMessageBox::warning(this, tr("Save session"), err);
-  else setEngineStatus(tr("Saved session %1").arg(f));
+  if (sessions_->save(f, &err) && sessions_->busy())
+    setEngineStatus(tr("Saving session %1 (writing the fine-tuned weights)...").arg(f));
 }
 
 void MainWindow::openSessionDialog() {

@@ -74,6 +74,9 @@ class MainWindow : public QMainWindow {
  signals:
   void modelOpened(const QString& path);
   void openFailed(const QString& message);
+  // A session opened, but not all of it: e.g. its fine-tuned weights file is
+  // missing or damaged, so it opened on the model file's weights.
+  void sessionWarning(const QString& message);
 
  protected:
   void closeEvent(QCloseEvent* e) override;
@@ -92,6 +95,15 @@ class MainWindow : public QMainWindow {
   void findNext();
   void openDialog();
   void startLoad(const QString& path);
+  // What a load on the worker brings back: the model and, for a session
+  // with fine-tuned weights, those weights (or why they could not be read).
+  struct LoadOutcome {
+    std::shared_ptr<const LoadedModel> model;
+    QString error;
+    std::shared_ptr<const LoadedModel> weights;
+    QString weightsPath;
+    QString weightsError;
+  };
   void restoreWindowState();
   // Bumped when the default dock arrangement changes, so an old saved state
   // does not bring back a layout that no longer exists.
@@ -128,7 +140,7 @@ class MainWindow : public QMainWindow {
   QMenu* viewMenu_;
   QDockWidget* layersDock_;
   QDockWidget* weightsDock_;
-  QFutureWatcher<topiary::Result<std::shared_ptr<const LoadedModel>>> loader_;
+  QFutureWatcher<LoadOutcome> loader_;
   QString loadingPath_;
   QString selected_;
   int findIndex_ = 0;

@@ -28,6 +28,7 @@ PreviewController::PreviewController(ModelDocument* doc, QObject* parent)
   });
   connect(doc_, &ModelDocument::weightsChanged, this, &PreviewController::request);
   connect(doc_, &ModelDocument::modelChanged, this, [this] {
+    opened_ = doc_->model().get();
     if (auto_ && doc_->hasModel()) request();
   });
 }
@@ -62,8 +63,8 @@ void PreviewController::request() {
   // The first request for a model measures the unpruned baseline too (the
   // plan of a freshly opened model is empty); it must not be cancelled, or
   // quick edits right after opening would leave the "before" column empty.
-  if (baselineFor_ != req.model.get() && !doc_->hasBaseline()) {
-    baselineFor_ = req.model.get();
+  if (baselineFor_ != opened_ && !doc_->hasBaseline()) {
+    baselineFor_ = opened_;
     PreviewRequest base = req;
     base.plan = PrunePlan();
     base.baseline = true;
@@ -101,8 +102,7 @@ void PreviewController::onSkipped(quint64 generation) {
 void PreviewController::onEstimated(const PreviewResult& r) {
   // Still busy: the refinement runs. An estimate of an older request is
   // dropped like its final result would be.
-  if (r.baseline && r.ok && doc_->model() && baselineFor_ == doc_->model().get() && !doc_->hasBaseline())
-    doc_->setBaseline(r);
+  if (r.baseline && r.ok && doc_->model() && baselineFor_ == opened_ && !doc_->hasBaseline()) doc_->setBaseline(r);
   if (r.generation != latest_->load() || !r.ok) return;
   doc_->setPreview(r);
   emit estimateReady(r);
@@ -110,7 +110,7 @@ void PreviewController::onEstimated(const PreviewResult& r) {
 
 void PreviewController::onFinished(const PreviewResult& r) {
   if (--running_ == 0) emit busyChanged(false);
-  if (r.baseline && r.ok && doc_->model() && baselineFor_ == doc_->model().get()) doc_->setBaseline(r);
+  if (r.baseline && r.ok && doc_->model() && baselineFor_ == opened_) doc_->setBaseline(r);
   if (r.generation != latest_->load()) return;  // a newer request is on its way
   lastMs_ = r.elapsedMs;
   lastError_ = r.ok ? QString() : r.error;

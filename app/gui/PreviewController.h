@@ -71,6 +71,9 @@ class PreviewController : public QObject {
   qint64 firstStage_ = 256;
   QString lastError_;
   const LoadedModel* baselineFor_ = nullptr;  // model whose baseline was requested
+  // The model as opened: the baseline is its unpruned numbers, also once a
+  // training job (or a session's fine-tuned weights) replaced its weights.
+  const LoadedModel* opened_ = nullptr;
   // What the newest request computes (compared by address, never dereferenced).
   const LoadedModel* pendingModel_ = nullptr;
   PrunePlan pendingPlan_;

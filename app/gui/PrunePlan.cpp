@@ -132,3 +132,25 @@ bool PrunePlan::fromRecipe(const QJsonObject& recipe, PrunePlan& out, QString* e
   out = c;
   return true;
 }
+
+QJsonObject PrunePlan::heldSparsities() const {
+  QJsonObject held;
+  for (auto it = layers_.begin(); it != layers_.end(); ++it)
+    if (it->locked || it->granularity == "nm") held[it.key()] = it->sparsity;
+  return held;
+}
+
+bool PrunePlan::restoreHeldSparsities(const QJsonObject& held, QString* error) {
+  for (auto it = held.begin(); it != held.end(); ++it) {
+    auto layer = layers_.find(it.key());
+    const double s = it.value().toDouble(-1);
+    if (layer == layers_.end() || s < 0 || s >= 1) {
+      if (error)
+        *error = layer == layers_.end() ? "held_sparsity." + it.key() + ": no such layer in the recipe"
+                                        : "held_sparsity." + it.key() + ": must be a number in [0, 1)";
+      return false;
+    }
+    layer->sparsity = s;
+  }
+  return true;
+}

@@ -68,6 +68,12 @@ class PrunePlan {
   QJsonObject toRecipe() const;
   // Parses a recipe; on error returns false and names the offending key.
   static bool fromRecipe(const QJsonObject& recipe, PrunePlan& out, QString* error);
+  // The recipe says what gets pruned: 0 for a locked layer, no sparsity for
+  // an N:M one. The sparsity such a layer holds (back on unlock or on another
+  // granularity) is kept here, by layer name, so that a session reopens the
+  // plan it saved; restoreHeldSparsities() puts them back after fromRecipe.
+  QJsonObject heldSparsities() const;
+  bool restoreHeldSparsities(const QJsonObject& held, QString* error);
 
   bool operator==(const PrunePlan& o) const { return global_ == o.global_ && layers_ == o.layers_; }
   bool operator!=(const PrunePlan& o) const { return !(*this == o); }

@@ -7,8 +7,10 @@
 #include <QJsonDocument>
 #include <QSaveFile>
 #include <QStandardPaths>
+#include <QtConcurrent>
 
 #include "ModelDocument.h"
+#include "topiary/onnx_io.h"
 
 SessionStore::SessionStore(ModelDocument* doc, QObject* parent) : QObject(parent), doc_(doc) {
   timer_.setSingleShot(true);
@@ -19,19 +21,36 @@ SessionStore::SessionStore(ModelDocument* doc, QObject* parent) : QObject(parent
   };
   connect(doc_, &ModelDocument::planChanged, this, schedule);
   connect(doc_, &ModelDocument::triedChanged, this, schedule);
+  connect(&weightsWriter_, &QFutureWatcher<QString>::finished, this, [this] {
+    const Write w = current_;
+    const QString err = weightsWriter_.result();
+    current_ = Write();
+    writing_ = false;
+    if (w.autosave && w.discardGeneration != discardGeneration_) {
+      QFile::remove(w.weightsPath);  // the recovery was discarded while its weights were written
+    } else if (!err.isEmpty()) {
+      emit saveFailed(w.path, tr("cannot write the fine-tuned weights: %1").arg(err));
+    } else {
+      written_[w.weightsPath] = w.weights;
+      finish(w, nullptr);
+    }
+    startNext();
+  });
 }
 
 QJsonObject SessionStore::toJson(const ModelDocument& doc) {
   QJsonObject s;
   s["format"] = "topiary-session";
-  s["version"] = 1;
+  s["version"] = 2;
   s["model"] = doc.hasModel() ? QFileInfo(doc.model()->path).absoluteFilePath() : QString();
   s["recipe"] = doc.plan().toRecipe();
+  s["held_sparsity"] = doc.plan().heldSparsities();
   s["storage"] = doc.plan().global().storage;
   s["weights_fine_tuned"] = doc.weightsModified();
   QJsonArray tried;
   for (const TriedPoint& p : doc.tried())
     tried.append(QJsonObject{{"recipe", p.plan.toRecipe()},
+                             {"held_sparsity", p.plan.heldSparsities()},
                              {"storage", p.plan.global().storage},
                              {"accuracy", p.accuracy},
                              {"size_bytes", double(p.storageBytes)},
@@ -73,20 +92,28 @@ bool SessionStore::readJson(const QString& path, QJsonObject& session, QString* 
   return true;
 }
 
+namespace {
+
+// A plan as a session stores it: the recipe plus the sparsities it does not carry.
+bool readPlan(const QJsonObject& o, PrunePlan& plan, QString* error) {
+  if (!PrunePlan::fromRecipe(o["recipe"].toObject(), plan, error)) return false;
+  if (!plan.restoreHeldSparsities(o["held_sparsity"].toObject(), error)) return false;
+  GlobalPlan g = plan.global();
+  g.storage = o["storage"].toString(g.storage);
+  plan.setGlobal(g);
+  return true;
+}
+
+}  // namespace
+
 bool SessionStore::applyTo(const QJsonObject& session, ModelDocument& doc, QString* error) {
   PrunePlan plan;
-  if (!PrunePlan::fromRecipe(session["recipe"].toObject(), plan, error)) return false;
-  GlobalPlan g = plan.global();
-  g.storage = session["storage"].toString(g.storage);
-  plan.setGlobal(g);
+  if (!readPlan(session, plan, error)) return false;
   QVector<TriedPoint> tried;
   for (const QJsonValue& v : session["tried"].toArray()) {
     const QJsonObject o = v.toObject();
     TriedPoint p;
-    if (!PrunePlan::fromRecipe(o["recipe"].toObject(), p.plan, error)) return false;
-    GlobalPlan pg = p.plan.global();
-    pg.storage = o["storage"].toString(pg.storage);
-    p.plan.setGlobal(pg);
+    if (!readPlan(o, p.plan, error)) return false;
     p.accuracy = o["accuracy"].toDouble();
     p.storageBytes = qint64(o["size_bytes"].toDouble());
     p.latencyMs = o["latency_ms"].toDouble();
@@ -97,11 +124,114 @@ bool SessionStore::applyTo(const QJsonObject& session, ModelDocument& doc, QStri
   return true;
 }
 
-bool SessionStore::save(const QString& path, QString* error) {
-  if (!writeJson(toJson(*doc_), path, error)) return false;
-  path_ = path;
+QString SessionStore::weightsPathFor(const QString& sessionPath) {
+  QString base = QFileInfo(sessionPath).absoluteFilePath();
+  if (base.endsWith(".topiary", Qt::CaseInsensitive)) base.chop(8);
+  return base + ".weights.onnx";
+}
+
+QString SessionStore::weightsPathOf(const QJsonObject& session, const QString& sessionPath) {
+  const QString f = session["weights"].toString();
+  if (f.isEmpty()) return {};
+  return QFileInfo(sessionPath).absoluteDir().absoluteFilePath(f);
+}
+
+topiary::Result<std::shared_ptr<const LoadedModel>> SessionStore::loadWeights(const QString& path,
+                                                                              const LoadedModel& original) {
+  const std::string file = path.toStdString();
+  if (!QFileInfo::exists(path)) return topiary::Status::badInput("the fine-tuned weights file " + file + " is missing");
+  auto g = topiary::loadModel(file);
+  if (!g)
+    return topiary::Status::badInput("the fine-tuned weights file " + file +
+                                     " cannot be read: " + g.status().message());
+  const topiary::Graph& want = *original.graph;
+  const topiary::Graph& got = g.value();
+  std::string mismatch;
+  if (got.nodes.size() != want.nodes.size()) {
+    mismatch = std::to_string(got.nodes.size()) + " nodes instead of " + std::to_string(want.nodes.size());
+  } else {
+    for (size_t i = 0; i < want.nodes.size() && mismatch.empty(); ++i) {
+      const topiary::Node& a = want.nodes[i];
+      const topiary::Node& b = got.nodes[i];
+      if (a.opType != b.opType || a.inputs != b.inputs || a.outputs != b.outputs)
+        mismatch = "node " + a.label() + " differs";
+    }
+  }
+  if (mismatch.empty() && got.initializers.size() != want.initializers.size())
+    mismatch = std::to_string(got.initializers.size()) + " initializers instead of " +
+               std::to_string(want.initializers.size());
+  for (const auto& [name, t] : want.initializers) {
+    if (!mismatch.empty()) break;
+    auto it = got.initializers.find(name);
+    if (it == got.initializers.end())
+      mismatch = "initializer " + name + " is missing";
+    else if (it->second.dtype() != t.dtype() || it->second.shape() != t.shape())
+      mismatch = "initializer " + name + " has another type or shape";
+  }
+  if (!mismatch.empty())
+    return topiary::Status::badInput("the fine-tuned weights file " + file + " does not belong to " +
+                                     original.path.toStdString() + ": " + mismatch);
+  return LoadedModel::fromGraph(std::move(g.value()), original.path);
+}
+
+SessionStore::Write SessionStore::prepare(const QString& path, bool autosave) const {
+  Write w;
+  w.path = path;
+  w.autosave = autosave;
+  w.discardGeneration = discardGeneration_;
+  w.json = toJson(*doc_);
+  if (doc_->hasModel() && doc_->weightsModified()) {
+    w.weightsPath = weightsPathFor(path);
+    w.json["weights"] = QFileInfo(w.weightsPath).fileName();
+    w.weights = doc_->model();
+  }
+  return w;
+}
+
+bool SessionStore::submit(Write w, QString* error) {
+  if (w.autosave && w.discardGeneration != discardGeneration_) return false;
+  if (writing_) {
+    // One pending write per file: the newest state.
+    for (int i = queue_.size() - 1; i >= 0; --i)
+      if (queue_[i].path == w.path) queue_.removeAt(i);
+    queue_.append(w);
+    return true;
+  }
+  // These weights are already in that file: only the JSON changes.
+  if (w.weights && written_.value(w.weightsPath).lock() == w.weights && QFileInfo::exists(w.weightsPath))
+    w.weights.reset();
+  if (!w.weights) return finish(w, error);
+  writing_ = true;
+  current_ = w;
+  weightsWriter_.setFuture(QtConcurrent::run([m = w.weights, out = w.weightsPath] {
+    // Refuses to write over the source model; atomic (temp file, then rename).
+    const topiary::Status st = topiary::saveModel(*m->graph, out.toStdString(), m->path.toStdString());
+    return st ? QString() : QString::fromStdString(st.message());
+  }));
   return true;
 }
+
+bool SessionStore::finish(const Write& w, QString* error) {
+  QString err;
+  if (!writeJson(w.json, w.path, &err)) {
+    if (error) *error = err;
+    emit saveFailed(w.path, err);
+    return false;
+  }
+  if (w.autosave) {
+    emit autosaved(w.path);
+  } else {
+    path_ = w.path;
+    emit saved(w.path);
+  }
+  return true;
+}
+
+void SessionStore::startNext() {
+  while (!writing_ && !queue_.isEmpty()) submit(queue_.takeFirst(), nullptr);
+}
+
+bool SessionStore::save(const QString& path, QString* error) { return submit(prepare(path, false), error); }
 
 QString SessionStore::autosavePath() const {
   if (!autosave_.isEmpty()) return autosave_;
@@ -112,13 +242,16 @@ bool SessionStore::hasRecovery() const { return QFileInfo::exists(autosavePath()
 
 void SessionStore::discardRecovery() {
   timer_.stop();
+  ++discardGeneration_;
+  for (int i = queue_.size() - 1; i >= 0; --i)
+    if (queue_[i].autosave) queue_.removeAt(i);
+  const QString weights = weightsPathFor(autosavePath());
+  written_.remove(weights);
   QFile::remove(autosavePath());
+  QFile::remove(weights);
 }
 
 bool SessionStore::autosaveNow() {
   if (!doc_->hasModel()) return false;
-  QString err;
-  if (!writeJson(toJson(*doc_), autosavePath(), &err)) return false;
-  emit autosaved(autosavePath());
-  return true;
+  return submit(prepare(autosavePath(), true), nullptr);
 }

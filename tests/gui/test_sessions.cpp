@@ -1,8 +1,11 @@
 // Session files on the demo model (offscreen): save and reopen a .topiary
-// session (model path, plan, tried points), autosave a moment after a change,
+// session (model path, plan including what locked and N:M layers hold, tried
+// points, fine-tuned weights with the fallback when their file is missing or
+// damaged), autosave a moment after a change,
 // recovery offered when a crashed run left its autosave behind, errors that
 // name the problem; window/dock state kept across starts; drag and drop.
 #include <QApplication>
+#include <QCryptographicHash>
 #include <QDockWidget>
 #include <QDropEvent>
 #include <QFile>
@@ -20,11 +23,36 @@
 #include "common/test_util.h"
 #include "gui_util.h"
 
+namespace {
+
+// Largest difference between two models' initializers (-1 when the names differ).
+double weightDiff(const topiary::Graph& a, const topiary::Graph& b) {
+  if (a.initializers.size() != b.initializers.size()) return -1;
+  double d = 0;
+  for (const auto& kv : a.initializers) {
+    auto it = b.initializers.find(kv.first);
+    if (it == b.initializers.end()) return -1;
+    d = std::max(d, testutil::maxAbsDiff(kv.second, it->second));
+  }
+  return d;
+}
+
+QByteArray fileHash(const QString& path) {
+  QFile f(path);
+  if (!f.open(QIODevice::ReadOnly)) return {};
+  return QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256);
+}
+
+}  // namespace
+
 class TestSessions : public QObject {
   Q_OBJECT
  private slots:
   void initTestCase();
   void saveAndReopen();
+  void lockedAndNmLayersKeepTheirPlan();
+  void fineTunedWeightsReopen();
+  void missingOrDamagedWeightsFallBack();
   void autosaveAfterChange();
   void recoveryAfterCrash();
   void cleanExitLeavesNoRecovery();
@@ -36,6 +64,11 @@ class TestSessions : public QObject {
   // A window with the demo open and two tried configurations.
   std::unique_ptr<MainWindow> openDemo();
   bool waitPreview(MainWindow& w);
+  // The demo with changed weights, applied as a finished training job applies
+  // them (one undo step), saved to `path`; false on failure.
+  bool saveFineTuned(MainWindow& w, const QString& path, std::shared_ptr<const LoadedModel>& fineTuned);
+  // Opens the session at `path` in `w` and waits until its model is open.
+  bool openAndWait(MainWindow& w, const QString& path);
   QString dir_;
 };
 
@@ -97,6 +130,225 @@ void TestSessions::saveAndReopen() {
     QCOMPARE(again.document()->tried()[i].accuracy, tried[i].accuracy);
     QCOMPARE(again.document()->tried()[i].storageBytes, tried[i].storageBytes);
   }
+}
+
+void TestSessions::lockedAndNmLayersKeepTheirPlan() {
+  auto w = openDemo();
+  QVERIFY(w);
+  ModelDocument* doc = w->document();
+  LayerTableModel* tm = w->layerModel();
+  const int last = tm->rowCount() - 1;
+  QVERIFY(last >= 2);
+  doc->editAllSparsity(0.3);
+  // The first layer: element-wise at 60%, then locked (it keeps its 60%).
+  QVERIFY(tm->setData(tm->index(0, LayerTableModel::Granularity), "element"));
+  QVERIFY(tm->setData(tm->index(0, LayerTableModel::Sparsity), 0.6));
+  QVERIFY(tm->setData(tm->index(0, LayerTableModel::Lock), Qt::Checked, Qt::CheckStateRole));
+  // The second: 45%, then 2:4 (the pattern fixes what is pruned; the 45% is
+  // what it returns to on another granularity).
+  QVERIFY(tm->setData(tm->index(1, LayerTableModel::Sparsity), 0.45));
+  QVERIFY(tm->setData(tm->index(1, LayerTableModel::Granularity), "2:4"));
+  // The last: 70%, locked.
+  QVERIFY(tm->setData(tm->index(last, LayerTableModel::Sparsity), 0.7));
+  QVERIFY(tm->setData(tm->index(last, LayerTableModel::Lock), Qt::Checked, Qt::CheckStateRole));
+  QVERIFY(waitPreview(*w));
+  const PrunePlan plan = doc->plan();
+  QCOMPARE(plan.layerPlan(tm->layerAt(0)).sparsity, 0.6);
+  QVERIFY(plan.layerPlan(tm->layerAt(0)).locked);
+  QCOMPARE(plan.layerPlan(tm->layerAt(1)).granularity, QString("nm"));
+  QCOMPARE(plan.layerPlan(tm->layerAt(1)).sparsity, 0.45);
+  QCOMPARE(plan.layerPlan(tm->layerAt(last)).sparsity, 0.7);
+  const QVector<TriedPoint> tried = doc->tried();
+  QVERIFY(!tried.isEmpty());
+  QVERIFY(std::any_of(tried.begin(), tried.end(), [&](const TriedPoint& p) { return p.plan == plan; }));
+
+  const QString path = dir_ + "/locked.topiary";
+  QString err;
+  QSignalSpy saved(w->sessions(), &SessionStore::saved);
+  QVERIFY2(w->sessions()->save(path, &err), qPrintable(err));
+  QTRY_COMPARE_WITH_TIMEOUT(saved.count(), 1, 30000);
+  // The recipe still says what is pruned (topiary-cli reads it): nothing of a
+  // locked layer; the held sparsities are beside it.
+  QJsonObject json;
+  QVERIFY(SessionStore::readJson(path, json, &err));
+  const QJsonObject first = json["recipe"].toObject()["layers"].toObject()[tm->layerAt(0)].toObject();
+  QCOMPARE(first["sparsity"].toDouble(-1), 0.0);
+  QVERIFY(first["locked"].toBool());
+  QCOMPARE(json["held_sparsity"].toObject()[tm->layerAt(0)].toDouble(), 0.6);
+
+  MainWindow again;
+  QVERIFY(openAndWait(again, path));
+  const PrunePlan& back = again.document()->plan();
+  for (const LayerInfo& li : again.document()->model()->layers) {
+    const LayerPlan a = plan.layerPlan(li.name), b = back.layerPlan(li.name);
+    QVERIFY2(a.sparsity == b.sparsity, qPrintable(li.name + ": sparsity " + QString::number(b.sparsity) +
+                                                  " instead of " + QString::number(a.sparsity)));
+    QCOMPARE(b.granularity, a.granularity);
+    QCOMPARE(b.locked, a.locked);
+    QCOMPARE(b.criterion, a.criterion);
+    QCOMPARE(b.n, a.n);
+    QCOMPARE(b.m, a.m);
+    QCOMPARE(back.hasOwnPlan(li.name), plan.hasOwnPlan(li.name));
+  }
+  QVERIFY(back == plan);
+  QCOMPARE(again.document()->tried().size(), tried.size());
+  for (int i = 0; i < tried.size(); ++i) QVERIFY(again.document()->tried()[i].plan == tried[i].plan);
+  // Unlocking brings back what the layer held.
+  LayerTableModel* atm = again.layerModel();
+  QVERIFY(atm->setData(atm->index(0, LayerTableModel::Lock), Qt::Unchecked, Qt::CheckStateRole));
+  QCOMPARE(again.document()->plan().layerPlan(atm->layerAt(0)).sparsity, 0.6);
+}
+
+bool TestSessions::saveFineTuned(MainWindow& w, const QString& path, std::shared_ptr<const LoadedModel>& fineTuned) {
+  ModelDocument* doc = w.document();
+  topiary::Graph g = *doc->model()->graph;
+  for (auto& [name, t] : g.initializers)
+    if (t.dtype() == topiary::DType::Float)
+      for (int64_t i = 0; i < t.numel(); ++i) t.at(i) = t.at(i) * 0.5f + 0.01f;
+  fineTuned = LoadedModel::fromGraph(std::move(g), doc->model()->path);
+  // What JobPanel does with a finished fine-tune.
+  doc->replaceWeights(fineTuned, "Fine-tune");
+  if (!doc->weightsModified() || doc->model() != fineTuned) return false;
+  QSignalSpy saved(w.sessions(), &SessionStore::saved);
+  QSignalSpy failed(w.sessions(), &SessionStore::saveFailed);
+  QString err;
+  if (!w.sessions()->save(path, &err)) return false;
+  QElapsedTimer t;
+  t.start();
+  while (saved.isEmpty() && failed.isEmpty() && t.elapsed() < 30000) saved.wait(200);
+  return saved.count() == 1 && failed.isEmpty();
+}
+
+bool TestSessions::openAndWait(MainWindow& w, const QString& path) {
+  QSignalSpy opened(&w, &MainWindow::modelOpened);
+  QString err;
+  if (!w.openSession(path, &err)) return false;
+  QElapsedTimer t;
+  t.start();
+  while (opened.isEmpty() && t.elapsed() < 30000) opened.wait(200);
+  return opened.count() == 1;
+}
+
+void TestSessions::fineTunedWeightsReopen() {
+  const QString model = guitest::demoModelPath();
+  const QByteArray sourceHash = fileHash(model);
+  QVERIFY(!sourceHash.isEmpty());
+  auto w = openDemo();
+  QVERIFY(w);
+  const std::shared_ptr<const LoadedModel> original = w->document()->model();
+  w->document()->editAllSparsity(0.4);
+  QVERIFY(waitPreview(*w));
+  std::shared_ptr<const LoadedModel> fineTuned;
+  const QString path = dir_ + "/fine.topiary";
+  QVERIFY(saveFineTuned(*w, path, fineTuned));
+  QVERIFY(waitPreview(*w));  // a tried point on the new weights
+  QVERIFY(weightDiff(*fineTuned->graph, *original->graph) > 0.001);
+  const QString weights = SessionStore::weightsPathFor(path);
+  QCOMPARE(weights, dir_ + "/fine.weights.onnx");
+  QVERIFY(QFile::exists(weights));
+  QJsonObject json;
+  QString err;
+  QVERIFY(SessionStore::readJson(path, json, &err));
+  QCOMPARE(json["weights"].toString(), QString("fine.weights.onnx"));
+  QCOMPARE(json["model"].toString(), QFileInfo(model).absoluteFilePath());
+  // Saved again: the plan and tried points change, the weights are not written again.
+  QVERIFY2(w->sessions()->save(path, &err), qPrintable(err));
+  QVERIFY(!w->sessions()->busy());
+  const PrunePlan plan = w->document()->plan();
+  const QVector<TriedPoint> tried = w->document()->tried();
+  QVERIFY(!tried.isEmpty());
+
+  MainWindow again;
+  QSignalSpy warned(&again, &MainWindow::sessionWarning);
+  QVERIFY(openAndWait(again, path));
+  ModelDocument* doc = again.document();
+  QVERIFY(warned.isEmpty());
+  QVERIFY(doc->weightsModified());
+  QCOMPARE(doc->model()->path, model);
+  QCOMPARE(weightDiff(*doc->model()->graph, *fineTuned->graph), 0.0);
+  QVERIFY(weightDiff(*doc->model()->graph, *original->graph) > 0.001);
+  QVERIFY(doc->plan() == plan);
+  QCOMPARE(doc->tried().size(), tried.size());
+  // The baseline is the file's model, as it was before the session was saved.
+  QVERIFY(waitPreview(again));
+  QVERIFY(doc->hasBaseline() && w->document()->hasBaseline());
+  QVERIFY2(qAbs(doc->baseline().accuracy - w->document()->baseline().accuracy) < 0.005,
+           qPrintable(QString("baseline accuracy %1 instead of %2")
+                          .arg(doc->baseline().accuracy)
+                          .arg(w->document()->baseline().accuracy)));
+  // One undo step goes back to the file's weights, as the fine-tune's did.
+  doc->undoStack()->undo();
+  QVERIFY(!doc->weightsModified());
+  QCOMPARE(weightDiff(*doc->model()->graph, *original->graph), 0.0);
+  doc->undoStack()->redo();
+  QCOMPARE(weightDiff(*doc->model()->graph, *fineTuned->graph), 0.0);
+
+  // The autosave keeps them too, and a clean exit removes both files.
+  SessionStore* s = again.sessions();
+  s->setAutosavePath(dir_ + "/autosave-fine.topiary");
+  QSignalSpy autosaved(s, &SessionStore::autosaved);
+  QVERIFY(s->autosaveNow());
+  QTRY_COMPARE_WITH_TIMEOUT(autosaved.count(), 1, 30000);
+  const QString autosaveWeights = SessionStore::weightsPathFor(s->autosavePath());
+  QVERIFY(QFile::exists(autosaveWeights));
+  {
+    MainWindow recovered;
+    recovered.sessions()->setAutosavePath(s->autosavePath());
+    QSignalSpy opened(&recovered, &MainWindow::modelOpened);
+    QVERIFY(recovered.recoverIfCrashed(false));
+    QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
+    QCOMPARE(weightDiff(*recovered.document()->model()->graph, *fineTuned->graph), 0.0);
+  }
+  s->discardRecovery();
+  QVERIFY(!QFile::exists(s->autosavePath()));
+  QVERIFY(!QFile::exists(autosaveWeights));
+  QCOMPARE(fileHash(model), sourceHash);  // the source model is never written
+}
+
+void TestSessions::missingOrDamagedWeightsFallBack() {
+  const QString model = guitest::demoModelPath();
+  const QByteArray sourceHash = fileHash(model);
+  auto w = openDemo();
+  QVERIFY(w);
+  const std::shared_ptr<const LoadedModel> original = w->document()->model();
+  w->document()->editAllSparsity(0.35);
+  std::shared_ptr<const LoadedModel> fineTuned;
+  const QString path = dir_ + "/lost.topiary";
+  QVERIFY(saveFineTuned(*w, path, fineTuned));
+  const PrunePlan plan = w->document()->plan();
+  const QString weights = SessionStore::weightsPathFor(path);
+  QVERIFY(QFile::remove(weights));
+  {
+    MainWindow again;
+    QSignalSpy warned(&again, &MainWindow::sessionWarning);
+    QVERIFY(openAndWait(again, path));
+    QCOMPARE(warned.count(), 1);
+    const QString msg = warned.first().at(0).toString();
+    QVERIFY2(msg.contains("lost.weights.onnx") && msg.contains("missing") && msg.contains(QFileInfo(model).fileName()),
+             qPrintable(msg));
+    // Falls back to the file's weights with the session's plan.
+    QVERIFY(!again.document()->weightsModified());
+    QCOMPARE(weightDiff(*again.document()->model()->graph, *original->graph), 0.0);
+    QVERIFY(again.document()->plan() == plan);
+    QCOMPARE(again.document()->undoStack()->count(), 0);
+  }
+  // A damaged file: the same fallback, naming the problem.
+  QFile f(weights);
+  QVERIFY(f.open(QIODevice::WriteOnly));
+  f.write("not an onnx model");
+  f.close();
+  {
+    MainWindow again;
+    QSignalSpy warned(&again, &MainWindow::sessionWarning);
+    QVERIFY(openAndWait(again, path));
+    QCOMPARE(warned.count(), 1);
+    const QString msg = warned.first().at(0).toString();
+    QVERIFY2(msg.contains("lost.weights.onnx") && msg.contains("cannot be read"), qPrintable(msg));
+    QVERIFY(!again.document()->weightsModified());
+    QCOMPARE(weightDiff(*again.document()->model()->graph, *original->graph), 0.0);
+    QVERIFY(again.document()->plan() == plan);
+  }
+  QCOMPARE(fileHash(model), sourceHash);
 }
 
 void TestSessions::autosaveAfterChange() {
