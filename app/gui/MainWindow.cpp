@@ -1,5 +1,6 @@
 #include "MainWindow.h"
 
+#include <QAbstractItemView>
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
@@ -14,6 +15,7 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QScreen>
+#include <QScrollBar>
 #include <QSettings>
 #include <QShowEvent>
 #include <QStatusBar>
@@ -23,21 +25,21 @@
 #include <QVBoxLayout>
 #include <QtConcurrent>
 
+#include "Exporter.h"
 #include "GlobalControls.h"
 #include "GraphNodeItem.h"
 #include "GraphScene.h"
 #include "GraphView.h"
 #include "HeatmapPanel.h"
+#include "JobPanel.h"
 #include "LayerTableDelegate.h"
 #include "LayerTableModel.h"
 #include "ModelDocument.h"
-#include "Exporter.h"
-#include "JobPanel.h"
 #include "PreviewController.h"
-#include "SessionStore.h"
 #include "PreviewPanel.h"
 #include "RecentFiles.h"
 #include "ResourceLocator.h"
+#include "SessionStore.h"
 #include "analysis/AnalysisMenu.h"
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
@@ -59,12 +61,20 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   find_ = new QLineEdit(centre);
   find_->setPlaceholderText(tr("Find layer (Ctrl+F)"));
   find_->setClearButtonEnabled(true);
-  find_->setMinimumWidth(150);
+  // The toolbar must hold everything in the ~445 px the centre keeps in a
+  // 1280 px window (the jobs panel holds the right column at 443 px): the
+  // find field grows up to 220 px when there is room, and the Group box
+  // shows at least 11 characters of a group's name (the list shows them whole).
+  find_->setMinimumWidth(120);
   find_->setMaximumWidth(220);
   groups_ = new QComboBox(centre);
   groups_->setToolTip(tr("Dependency groups: channels that must be pruned together"));
-  groups_->setMinimumContentsLength(15);
+  groups_->setMinimumContentsLength(11);
   groups_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  groups_->view()->setTextElideMode(Qt::ElideNone);
+  // With room to spare (a wider window) the box takes it, up to 320 px.
+  groups_->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+  groups_->setMaximumWidth(320);
   auto* centreLayout = new QVBoxLayout(centre);
   centreLayout->setContentsMargins(0, 0, 0, 0);
   centreLayout->setSpacing(0);
@@ -84,7 +94,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   bar->addSeparator();
   bar->addWidget(find_);
   bar->addSeparator();
-  bar->addWidget(new QLabel(tr(" Group "), centre));
+  bar->addWidget(new QLabel(tr("Group "), centre));
   bar->addWidget(groups_);
   connect(find_, &QLineEdit::returnPressed, this, &MainWindow::findNext);
   connect(find_, &QLineEdit::textChanged, this, [this] { findIndex_ = 0; });
@@ -277,8 +287,9 @@ void MainWindow::applyDefaultLayout(const QSize& size) {
   resize(size);
   // The centre keeps room for the graph's toolbar: with two 540 px side docks
   // a 1280 px window hid the find field behind the toolbar's overflow arrow,
-  // and Ctrl+F focused a hidden field. (Below about 1400 px the Group box
-  // still overflows: the jobs panel holds the right column at 443 px.)
+  // and Ctrl+F focused a hidden field. At 1280 px the centre gets about
+  // 445 px (the jobs panel holds the right column at 443 px), which the
+  // toolbar's widths are chosen to fit.
   const int side = std::min(540, std::max(300, (size.width() - 520) / 2));
   resizeDocks({layersDock_, previewDock_}, {side, side}, Qt::Horizontal);
   // The preview takes about half the height (500 px of 1000); on a short
@@ -460,7 +471,11 @@ void MainWindow::refreshGroups() {
                         .arg(g.channels)
                         .arg(g.locked ? tr(" locked") : QString());
     groups_->addItem(label, g.id);
+    groups_->setItemData(groups_->count() - 1, label, Qt::ToolTipRole);  // the box itself elides it
   }
+  // The list is as wide as its longest entry, wider than the box if need be.
+  groups_->view()->setMinimumWidth(groups_->view()->sizeHintForColumn(0) +
+                                   groups_->view()->verticalScrollBar()->sizeHint().width());
   if (!m->groupsError.isEmpty()) groups_->setToolTip(tr("Dependency analysis failed: %1").arg(m->groupsError));
 }
 

@@ -55,6 +55,7 @@ class MainWindow : public QMainWindow {
   JobPanel* jobPanel() const { return jobs_; }
   SessionStore* sessions() const { return sessions_; }
   QLineEdit* findField() const { return find_; }
+  QComboBox* groupBox() const { return groups_; }
   // The first-start arrangement at `size` (also used by the screenshot test).
   void applyDefaultLayout(const QSize& size);
 

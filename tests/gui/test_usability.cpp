@@ -4,16 +4,19 @@
 // common actions all have one, Esc reaches a table editor while no job runs,
 // dropping a session opens it and dropping anything else is refused, and a
 // second open while a model loads wins (queued: the GUI thread never waits on a load),
-// and the window shrinks to fit a 1366x768 laptop screen.
+// and the window shrinks to fit a 1366x768 laptop screen (and 1280x680) with
+// every control of the graph's toolbar on it, none behind its overflow arrow.
 #include <QAction>
 #include <QComboBox>
-#include <QPointer>
 #include <QDockWidget>
 #include <QLineEdit>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMimeData>
+#include <QPointer>
 #include <QTableView>
+#include <QToolBar>
+#include <QToolButton>
 #include <QValueAxis>
 #include <QtTest>
 
@@ -36,6 +39,7 @@ class TestUsability : public QObject {
   void escapeReachesEditorWithoutJob();
   void dropSessionAndRefuseOthers();
   void secondOpenWins();
+  void fitsSmallScreen_data();
   void fitsSmallScreen();
 
  private:
@@ -225,28 +229,54 @@ void TestUsability::secondOpenWins() {
   QCOMPARE(changed.count(), 1);
 }
 
+void TestUsability::fitsSmallScreen_data() {
+  QTest::addColumn<QSize>("size");
+  QTest::newRow("1280x680") << QSize(1280, 680);
+  QTest::newRow("1366x768") << QSize(1366, 768);
+}
+
 void TestUsability::fitsSmallScreen() {
   // A 1366x768 screen leaves about 700 px of height for a window (panel and
   // title bar): the docks' minimum sizes must not hold it taller, or the
   // status bar and the bottom of every dock end up off screen.
+  QFETCH(QSize, size);
   MainWindow w;
   w.show();
   QVERIFY(QTest::qWaitForWindowExposed(&w));
   QSignalSpy opened(&w, &MainWindow::modelOpened);
   w.openModel(demo_);
   QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
-  w.applyDefaultLayout(QSize(1280, 680));  // what a first start on that screen does
+  w.applyDefaultLayout(size);  // what a first start on that screen does
   QTRY_VERIFY_WITH_TIMEOUT(w.document()->hasPreview() && !w.document()->preview().estimate, 30000);
   QTest::qWait(100);
-  QVERIFY2(w.height() <= 680 && w.width() <= 1280,
+  QVERIFY2(w.height() <= size.height() && w.width() <= size.width(),
            qPrintable(QString("window %1x%2, minimum %3x%4")
                           .arg(w.width())
                           .arg(w.height())
                           .arg(w.minimumSizeHint().width())
                           .arg(w.minimumSizeHint().height())));
+  // Saved before the checks below, so that a failure can be looked at.
+  w.grab().save(guitest::screenshotDir() + QString("/main-window-%1x%2.png").arg(size.width()).arg(size.height()));
   // The graph's toolbar shows its find field (Ctrl+F focuses it), not only
   // an overflow arrow.
   QVERIFY(w.findField()->isVisible());
+  // Every control of that toolbar, the Group box included, lies on it: none
+  // is hidden behind the overflow arrow, and the arrow itself is not shown.
+  auto* bar = qobject_cast<QToolBar*>(w.findField()->parentWidget());
+  QVERIFY(bar);
+  QVERIFY(w.groupBox()->isVisible());
+  QVERIFY(bar->rect().contains(w.groupBox()->geometry()));
+  for (QAction* a : bar->actions()) {
+    QWidget* item = bar->widgetForAction(a);
+    QVERIFY(item);
+    QVERIFY2(item->isVisible() && bar->rect().contains(item->geometry()),
+             qPrintable(QString("'%1' at x %2..%3 of a %4 px toolbar")
+                            .arg(a->isSeparator() ? QString("separator") : a->text())
+                            .arg(item->x())
+                            .arg(item->geometry().right())
+                            .arg(bar->width())));
+  }
+  for (QToolButton* b : bar->findChildren<QToolButton*>("qt_toolbar_ext_button")) QVERIFY(!b->isVisible());
   // And the preview keeps a chart tall enough for its axes to be read.
   ParetoChart* chart = nullptr;  // the one on the current tab
   for (ParetoChart* c : w.previewPanel()->findChildren<ParetoChart*>())
@@ -266,7 +296,6 @@ void TestUsability::fitsSmallScreen() {
                           .arg(label)
                           .arg(plot)
                           .arg(chart->height())));
-  w.grab().save(guitest::screenshotDir() + "/main-window-1280x680.png");
 }
 
 QTEST_MAIN(TestUsability)
