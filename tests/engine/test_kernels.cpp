@@ -13,6 +13,7 @@
 #include "kernels/kernel_choice.h"
 #include "kernels/sparse_matrix.h"
 #include "kernels/sparse_window.h"
+#include "kernels/vec.h"
 #include "topiary/arch.h"
 #include "topiary/executor.h"
 
@@ -121,6 +122,29 @@ std::map<std::string, Attribute> fastAttrs(const std::string& kernel, const std:
 class TestKernels : public QObject {
   Q_OBJECT
  private slots:
+  // The short-copy helpers of kernels/vec.h that im2col and the direct
+  // kernels share: exact values, nothing written past the last output, and
+  // (input sized exactly, so ASan sees an overread) nothing read past the
+  // last input, for every length around the 16-wide vector steps.
+  void copyHelpers() {
+    for (int64_t n = 0; n <= 50; ++n) {
+      std::vector<float> src(static_cast<size_t>(std::max<int64_t>(1, 2 * n - 1)));
+      for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<float>(i) + 0.5f;
+      std::vector<float> dst(static_cast<size_t>(n + 20), -7.f);
+      kernels::copyStride2(src.data(), dst.data(), n);
+      for (int64_t i = 0; i < n; ++i) QCOMPARE(dst[static_cast<size_t>(i)], src[static_cast<size_t>(2 * i)]);
+      for (size_t i = static_cast<size_t>(n); i < dst.size(); ++i) QCOMPARE(dst[i], -7.f);
+      for (int64_t k = 0; k <= std::min<int64_t>(n, 16); ++k) {
+        std::fill(dst.begin(), dst.end(), -7.f);
+        kernels::v16 v;
+        for (int j = 0; j < 16; ++j) v[j] = static_cast<float>(j + 1);
+        kernels::storePrefix(dst.data(), v, k);
+        for (int64_t i = 0; i < k; ++i) QCOMPARE(dst[static_cast<size_t>(i)], static_cast<float>(i + 1));
+        QCOMPARE(dst[static_cast<size_t>(k)], -7.f);
+      }
+    }
+  }
+
   // CSR and N:M products against a triple loop, including row strides wider
   // than n and n around the 16/64-wide vector blocks.
   void sparseProducts() {

@@ -116,11 +116,12 @@ void DirectConvPlan::pack(const float* w) { packInto(w, packed); }
 
 namespace {
 
-// Row copies for padInput, 16 floats per store: the lanes past the row are
-// cleared and land on what follows the row in the buffer, which is either
-// padding (zero) or written later (padInput fills the buffer in memory
-// order), so no scalar tail is needed. Reads past the row stay inside the
-// input (up to xEnd) or go through a zeroed local block.
+// Stride-1 row copies for padInput (stride-2 rows use copyStride2), 16
+// floats per store: the lanes past the row are cleared and land on what
+// follows the row in the buffer, which is either padding (zero) or written
+// later (padInput fills the buffer in memory order), so no scalar tail is
+// needed. Reads past the row stay inside the input (up to xEnd) or go
+// through a zeroed local block.
 inline v16 loadRow(const float* p, int64_t avail, const float* xEnd) {
   if (p + 16 <= xEnd) return load16(p);
   float tmp[16] = {};
@@ -131,16 +132,6 @@ inline v16 loadRow(const float* p, int64_t avail, const float* xEnd) {
 // dst[k] = src[k], k < n.
 void copyRow(const float* src, const float* xEnd, float* dst, int64_t n) {
   for (int64_t k = 0; k < n; k += 16) store16(dst + k, keepFirst(loadRow(src + k, n - k, xEnd), n - k));
-}
-
-// dst[k] = src[2k], k < n (the reads reach src[2n - 2]).
-void copyEveryOther(const float* src, const float* xEnd, float* dst, int64_t n) {
-  for (int64_t k = 0; k < n; k += 16) {
-    const int64_t avail = 2 * (n - k) - 1;
-    v16 e, o;
-    deinterleave(loadRow(src + 2 * k, avail, xEnd), loadRow(src + 2 * k + 16, avail - 16, xEnd), e, o);
-    store16(dst + k, keepFirst(e, n - k));
-  }
 }
 
 }  // namespace
@@ -187,7 +178,7 @@ void DirectConvPlan::padInput(const float* x, float* buf, int64_t channelStride,
           if (sW == 1)
             copyRow(src, xEnd, row, n);
           else
-            copyEveryOther(src, xEnd, row, n);
+            copyStride2(src, row, n);
         }
       }
   }

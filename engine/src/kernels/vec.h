@@ -126,6 +126,33 @@ inline void storePrefix(float* p, v16 v, int64_t n) {
 #endif
 }
 
+// dst[i] = src[2 i] for i < n: reads nothing past src[2 (n - 1)] and writes
+// nothing past dst[n - 1]. With AVX-512, 16 outputs per step: two masked
+// loads, one two-source permute keeping the even lanes, one masked store (a
+// scalar loop here took half of a 1x1 stride-2 projection's time at 90%
+// sparsity). Used by im2col and by the direct kernels' phase planes.
+inline void copyStride2(const float* src, float* dst, int64_t n) {
+#if defined(__AVX512F__)
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (int64_t i = 0; i < n; i += 16) {
+    const int64_t m = n - i < 16 ? n - i : 16, need = 2 * m - 1;  // outputs, inputs read
+    const __mmask16 lo = static_cast<__mmask16>(need >= 16 ? 0xffffu : (1u << need) - 1);
+    const __mmask16 hi = static_cast<__mmask16>(need > 16 ? (1u << (need - 16)) - 1 : 0u);
+    const __m512 a = _mm512_maskz_loadu_ps(lo, src + 2 * i), b = _mm512_maskz_loadu_ps(hi, src + 2 * i + 16);
+    _mm512_mask_storeu_ps(dst + i, static_cast<__mmask16>(m == 16 ? 0xffffu : (1u << m) - 1),
+                          _mm512_permutex2var_ps(a, even, b));
+  }
+#else
+  int64_t i = 0;
+  for (; i + 16 < n; i += 16) {  // whole vectors while src[2 i + 31] <= src[2 (n - 1)]
+    v16 e, o;
+    deinterleave(load16(src + 2 * i), load16(src + 2 * i + 16), e, o);
+    store16(dst + i, e);
+  }
+  for (; i < n; ++i) dst[i] = src[2 * i];
+#endif
+}
+
 inline void zeroShort(float* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) store16(dst + i, v16{});

@@ -2,10 +2,6 @@
 
 #include <algorithm>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
 #include "kernels/vec.h"
 #include "ops/common.h"
 
@@ -14,26 +10,8 @@ namespace topiary::ops {
 namespace {
 
 using kernels::copyShort;
+using kernels::copyStride2;
 using kernels::zeroShort;
-
-// dst[i] = src[2 i] for i < n, reading no input past src[2 (n - 1)]. A
-// scalar loop here took half of a 1x1 stride-2 projection's time at 90%
-// sparsity (resnet8's block2_proj: 2.5 of about 4.7 us per image).
-void copyStride2(const float* src, float* dst, int64_t n) {
-#if defined(__AVX512F__)
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  for (int64_t i = 0; i < n; i += 16) {
-    const int64_t m = std::min<int64_t>(16, n - i), need = 2 * m - 1;  // outputs, inputs read
-    const __mmask16 lo = static_cast<__mmask16>(need >= 16 ? 0xffffu : (1u << need) - 1);
-    const __mmask16 hi = static_cast<__mmask16>(need > 16 ? (1u << (need - 16)) - 1 : 0u);
-    const __m512 a = _mm512_maskz_loadu_ps(lo, src + 2 * i), b = _mm512_maskz_loadu_ps(hi, src + 2 * i + 16);
-    _mm512_mask_storeu_ps(dst + i, static_cast<__mmask16>(m == 16 ? 0xffffu : (1u << m) - 1),
-                          _mm512_permutex2var_ps(a, even, b));
-  }
-#else
-  for (int64_t i = 0; i < n; ++i) dst[i] = src[2 * i];
-#endif
-}
 
 // 2-D (one image plane per channel, no depth): each row of the column
 // matrix is built output row by output row as zeros for the padded ends and
