@@ -267,7 +267,7 @@ class TestKernels : public QObject {
                                  "csr-direct", "winograd", "co-vector", ""};  // "" = timed choice
     const char* acts[] = {"", "Relu", "LeakyRelu", "Clip", "HardSigmoid", "HardSwish"};
     int row = 0;
-    for (int shape = 0; shape < 22; ++shape)
+    for (int shape = 0; shape < 24; ++shape)
       for (const char* k : kernelsList)
         for (int threads : {1, 2}) {
           const char* act = acts[row++ % 6];
@@ -320,7 +320,12 @@ class TestKernels : public QObject {
                          // 1x1 stride 2 (resnet8's projections): im2col's vector stride-2 copy, with the
                          // row's last input unread (28 wide) and a 17-output row (33 wide, padded).
                          {2, 6, 28, 12, 1, 2, 0, 1, 1},
-                         {3, 5, 33, 7, 1, 2, 1, 1, 1}};
+                         {3, 5, 33, 7, 1, 2, 1, 1, 1},
+                         // Every tap in one stride phase, so the direct kernels store only that
+                         // phase plane: 1x1 stride 3 (the per-element phase scatter) and 3x3 with
+                         // dilation 2 at stride 2 (taps 2 apart, all on even rows and columns).
+                         {2, 3, 14, 5, 1, 3, 1, 1, 1},
+                         {2, 4, 15, 6, 3, 2, 2, 1, 2}};
     const Shp s = cases[shapeCase];
     std::mt19937 rng(static_cast<unsigned>(100 + shapeCase));
     Tensor X = randomTensor({s.n, s.c, s.h, s.h}, rng);

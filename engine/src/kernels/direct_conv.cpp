@@ -86,13 +86,23 @@ void DirectConvPlan::init() {
   Ws = (Wp + sW - 1) / sW;
   wide = (Ho * Ws + 15) / 16 * 16;
   const int64_t phase = Hs * Ws;
+  onlyPhase = -1;
+  bool several = false;
+  for (int64_t kh = 0; kh < kH; ++kh)
+    for (int64_t kw = 0; kw < kW; ++kw) {
+      const int64_t ph = (kh * dH % sH) * sW + kw * dW % sW;
+      if (onlyPhase < 0) onlyPhase = ph;
+      several = several || ph != onlyPhase;
+    }
+  if (several) onlyPhase = -1;
+  phases = onlyPhase < 0 ? sH * sW : 1;
   shifts.clear();
   for (int64_t kh = 0; kh < kH; ++kh)
     for (int64_t kw = 0; kw < kW; ++kw) {
       const int64_t r = kh * dH, c = kw * dW;
-      shifts.push_back(((r % sH) * sW + c % sW) * phase + (r / sH) * Ws + c / sW);
+      shifts.push_back(phaseSlot(r % sH, c % sW) * phase + (r / sH) * Ws + c / sW);
     }
-  plane = sH * sW * phase;
+  plane = phases * phase;
   // Unpadded stride-1 input whose every read stays inside one channel plane
   // (1x1 convolutions, mostly) is read in place; output rows with no extra
   // columns and no rounding are written in place.
@@ -150,11 +160,13 @@ void DirectConvPlan::padInput(const float* x, float* buf, int64_t channelStride,
       // incrementally (no division per element).
       for (int64_t ih = first; ih < rows; ++ih) {
         const int64_t r = ih + padT;
+        if (onlyPhase >= 0 && r % sH != onlyPhase / sW) continue;
         const float* src = x + (ci * H + ih) * W;
-        float* row = dst + (r % sH) * sW * phase + (r / sH) * Ws;
+        float* row = dst + (r / sH) * Ws;
         int64_t pc = padL % sW, cc = padL / sW;
         for (int64_t iw = 0; iw < cols; ++iw) {
-          row[pc * phase + cc] = src[iw];
+          const int64_t slot = phaseSlot(r % sH, pc);
+          if (slot >= 0) row[slot * phase + cc] = src[iw];
           if (++pc == sW) {
             pc = 0;
             ++cc;
@@ -166,12 +178,14 @@ void DirectConvPlan::padInput(const float* x, float* buf, int64_t channelStride,
     // Phase planes in memory order, rows in order within each (see copyRow).
     for (int64_t pr = 0; pr < sH; ++pr)
       for (int64_t pc = 0; pc < sW; ++pc) {
+        const int64_t slot = phaseSlot(pr, pc);
+        if (slot < 0) continue;  // no tap reads this phase
         // first row from `first` with (ih + padT) % sH == pr
         const int64_t ihp = first + ((pr - padT - first) % sH + sH) % sH;
         const int64_t iw0 = ((pc - padL) % sW + sW) % sW;   // first column with (iw + padL) % sW == pc
         if (iw0 >= cols) continue;
         const int64_t n = sW == 1 ? cols : (cols - iw0 + 1) / 2;
-        float* plane0 = dst + (pr * sW + pc) * phase + (iw0 + padL) / sW;
+        float* plane0 = dst + slot * phase + (iw0 + padL) / sW;
         for (int64_t ih = ihp; ih < rows; ih += sH) {
           const float* src = x + (ci * H + ih) * W + iw0;
           float* row = plane0 + ((ih + padT) / sH) * Ws;
@@ -237,7 +251,7 @@ const float* DirectConvPlan::paddedInputRows(const float* x, float* scratch, int
   // Zero those phase rows of every phase plane, then copy the input rows
   // that land in them (padded row r is phase row r / sH).
   for (int64_t ci = 0; ci < cin; ++ci)
-    for (int64_t ph = 0; ph < sH * sW; ++ph) {
+    for (int64_t ph = 0; ph < phases; ++ph) {
       float* rows = scratch + ci * plane + ph * Hs * Ws + q0 * Ws;
       std::fill(rows, rows + (q1 - q0) * Ws, 0.f);
     }

@@ -25,7 +25,12 @@ struct DirectConvPlan {
   int64_t Hp = 0, Wp = 0;  // padded plane
   int64_t Hs = 0, Ws = 0;  // one phase plane
   int64_t wide = 0;        // flattened wide output per channel, rounded up to 16
-  int64_t plane = 0;       // floats per input channel (all its phase planes)
+  int64_t plane = 0;       // floats per input channel (all its stored phase planes)
+  // Phase planes stored per channel: sH * sW, or 1 when every tap reads the
+  // same phase (1x1 stride-2 projections read only phase (0, 0); copying
+  // and clearing the other three was 3/4 of their input copy).
+  int64_t phases = 1;
+  int64_t onlyPhase = -1;  // that phase's index pr * sW + pc, else -1
   bool inPlaceInput = false, inPlaceOutput = false;
   // Rows with no extra columns (Ws == Wo): run() writes the output directly,
   // channels Ho*Wo apart, the last vector of each channel clipped, with bias
@@ -35,6 +40,12 @@ struct DirectConvPlan {
   std::vector<float> packed;    // weights as [cout/8 blocks][cin][tap][8]
 
   void init();
+  // Where phase (pr, pc) is stored among a channel's phase planes, or -1
+  // when no tap reads it.
+  int64_t phaseSlot(int64_t pr, int64_t pc) const {
+    const int64_t ph = pr * sW + pc;
+    return onlyPhase < 0 ? ph : (ph == onlyPhase ? 0 : -1);
+  }
   // Repacks weights [cout, cin, kH, kW] for the kernel (once per weight change).
   void pack(const float* w);
   int64_t scratchFloats() const { return cin * plane + wide + 16 + cout * wide + 16; }
