@@ -106,12 +106,6 @@ inline void transpose16(v16 r[16]) {
 #undef TOPIARY_LO1
 #undef TOPIARY_HI1
 
-inline void copyShort(const float* src, float* dst, int64_t n) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) store16(dst + i, load16(src + i));
-  for (; i < n; ++i) dst[i] = src[i];
-}
-
 // p[0..n) = the first n lanes of v (0 <= n <= 16); nothing past p[n - 1] is
 // written. One masked store with AVX-512 (a row's last part of a vector
 // went through a stack copy and a scalar loop: a fifth of the 14x14 sparse
@@ -151,6 +145,27 @@ inline void copyStride2(const float* src, float* dst, int64_t n) {
   }
   for (; i < n; ++i) dst[i] = src[2 * i];
 #endif
+}
+
+// The first n floats at p (0 <= n <= 16), the other lanes zero; nothing
+// past p[n - 1] is read. One masked load with AVX-512.
+inline v16 loadPrefix(const float* p, int64_t n) {
+#if defined(__AVX512F__)
+  const __m512 v = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
+  return reinterpret_cast<const v16&>(v);
+#else
+  float part[16] = {};
+  for (int64_t i = 0; i < n; ++i) part[i] = p[i];
+  return load16(part);
+#endif
+}
+
+// dst[0..n) = src[0..n): whole vectors, then one masked load and store
+// (a row's last part of a vector went through a scalar loop or a stack copy).
+inline void copyShort(const float* src, float* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) store16(dst + i, load16(src + i));
+  if (i < n) storePrefix(dst + i, loadPrefix(src + i, n - i), n - i);
 }
 
 inline void zeroShort(float* dst, int64_t n) {
