@@ -134,6 +134,15 @@ class TestKernels : public QObject {
       kernels::copyStride2(src.data(), dst.data(), n);
       for (int64_t i = 0; i < n; ++i) QCOMPARE(dst[static_cast<size_t>(i)], src[static_cast<size_t>(2 * i)]);
       for (size_t i = static_cast<size_t>(n); i < dst.size(); ++i) QCOMPARE(dst[i], -7.f);
+      std::vector<float> row(src.begin(), src.begin() + n);  // exactly n floats
+      std::fill(dst.begin(), dst.end(), -7.f);
+      kernels::copyShort(row.data(), dst.data(), n);
+      for (int64_t i = 0; i < n; ++i) QCOMPARE(dst[static_cast<size_t>(i)], row[static_cast<size_t>(i)]);
+      for (size_t i = static_cast<size_t>(n); i < dst.size(); ++i) QCOMPARE(dst[i], -7.f);
+      if (n <= 16) {
+        const kernels::v16 v = kernels::loadPrefix(row.data(), n);
+        for (int j = 0; j < 16; ++j) QCOMPARE(v[j], j < n ? row[static_cast<size_t>(j)] : 0.f);
+      }
       for (int64_t k = 0; k <= std::min<int64_t>(n, 16); ++k) {
         std::fill(dst.begin(), dst.end(), -7.f);
         kernels::v16 v;
