@@ -39,28 +39,54 @@ struct Activation {
 // The activation on 16 values in registers, for kernels that apply it
 // while storing their output instead of in a pass over memory after it.
 // Same formulas and NaN behaviour as apply().
+template <Activation::Kind K>
 inline v16 activate16(const Activation& a, v16 x) {
-  switch (a.kind) {
-    case Activation::Kind::None:
-      return x;
-    case Activation::Kind::Relu:
-      return x > 0.f ? x : v16{};
-    case Activation::Kind::LeakyRelu:
-      return x >= 0.f ? x : a.alpha * x;
-    case Activation::Kind::Clip: {
-      const v16 lo = x < a.alpha ? v16{} + a.alpha : x;
-      return a.beta < lo ? v16{} + a.beta : lo;
-    }
-    case Activation::Kind::HardSigmoid: {
-      const v16 t = a.alpha * x + a.beta, lo = t < 0.f ? v16{} : t;
-      return 1.f < lo ? v16{} + 1.f : lo;
-    }
-    case Activation::Kind::HardSwish: {
-      const v16 t = x * (1.f / 6.f) + 0.5f, lo = t < 0.f ? v16{} : t;
-      return x * (1.f < lo ? v16{} + 1.f : lo);
-    }
+  using Kind = Activation::Kind;
+  if constexpr (K == Kind::Relu) {
+    return x > 0.f ? x : v16{};
+  } else if constexpr (K == Kind::LeakyRelu) {
+    return x >= 0.f ? x : a.alpha * x;
+  } else if constexpr (K == Kind::Clip) {
+    const v16 lo = x < a.alpha ? v16{} + a.alpha : x;
+    return a.beta < lo ? v16{} + a.beta : lo;
+  } else if constexpr (K == Kind::HardSigmoid) {
+    const v16 t = a.alpha * x + a.beta, lo = t < 0.f ? v16{} : t;
+    return 1.f < lo ? v16{} + 1.f : lo;
+  } else if constexpr (K == Kind::HardSwish) {
+    const v16 t = x * (1.f / 6.f) + 0.5f, lo = t < 0.f ? v16{} : t;
+    return x * (1.f < lo ? v16{} + 1.f : lo);
+  } else {
+    (void)a;
+    return x;
   }
-  return x;
+}
+
+// Calls f once with a callable v16 -> v16 that applies `a`, one
+// instantiation of f per kind, so a loop inside f carries no switch per
+// vector (activate16 below is an indirect jump per 16 outputs).
+template <class F>
+inline void withActivation16(const Activation& a, F&& f) {
+  using Kind = Activation::Kind;
+  switch (a.kind) {
+    case Kind::None:
+      return f([&a](v16 x) { return activate16<Kind::None>(a, x); });
+    case Kind::Relu:
+      return f([&a](v16 x) { return activate16<Kind::Relu>(a, x); });
+    case Kind::LeakyRelu:
+      return f([&a](v16 x) { return activate16<Kind::LeakyRelu>(a, x); });
+    case Kind::Clip:
+      return f([&a](v16 x) { return activate16<Kind::Clip>(a, x); });
+    case Kind::HardSigmoid:
+      return f([&a](v16 x) { return activate16<Kind::HardSigmoid>(a, x); });
+    case Kind::HardSwish:
+      return f([&a](v16 x) { return activate16<Kind::HardSwish>(a, x); });
+  }
+}
+
+inline v16 activate16(const Activation& a, v16 x) {
+  v16 out = x;
+  withActivation16(a, [&](auto act) { out = act(x); });
+  return out;
 }
 
 }  // namespace topiary::kernels
