@@ -113,42 +113,42 @@ void CoVectorConvPlan::run(const float* x, float* y, float* scratch, const float
   static const Activation kNone;
   const Activation* regAct = act && !r ? act : &kNone;
   const int64_t taps = kH * kW, outPlane = Ho * Wo;
-  for (int64_t co0 = 0; co0 < cout; co0 += 16 * kMaxV) {
-    const int V = static_cast<int>(std::min<int64_t>(kMaxV, (cout - co0 + 15) / 16));
-    const int64_t nco = std::min<int64_t>(16 * V, cout - co0);
-    const float* wp = packed.data() + co0 * cin * taps;
-    // Each output row in equal runs of at most kMaxR[V] pixels.
-    const int64_t runs = (Wo + kMaxR[V] - 1) / kMaxR[V];
-    for (int64_t oh = oh0; oh < oh1; ++oh)
-      for (int64_t k = 0, ow0 = 0; k < runs; ++k) {
-        const int R = static_cast<int>(Wo / runs + (k < Wo % runs ? 1 : 0));
-        const TileFn f = sW == 1 ? Tiles<1>::get(V, R) : Tiles<2>::get(V, R);
-        f(xin + (oh * sH) * Wp + ow0 * sW, *this, wp, tmp);
-        // Into NCHW: each 16-channel vector of the R pixels is transposed in
-        // registers to 16 pixel runs. Whole-vector stores spill past the run
-        // onto pixels of these rows written later; the rows' end is exact
-        // (what follows is another plane, or rows of another thread).
-        const bool whole = oh * Wo + ow0 + 16 <= oh1 * Wo;
-        for (int v = 0; v < V; ++v) {
-          v16 rows[16];
-          for (int i = 0; i < 16; ++i) rows[i] = i < R ? load16(tmp + (i * V + v) * 16) : v16{};
-          transpose16(rows);
-          for (int64_t j = 0; j < 16 && 16 * v + j < nco; ++j) {
-            const int64_t co = co0 + 16 * v + j;
-            const v16 out = activate16(*regAct, rows[j] + (b ? b[co] : 0.f));
-            float* yo = y + co * outPlane + oh * Wo + ow0;
-            if (whole) {
-              store16(yo, out);
-            } else {
-              float part[16];
-              store16(part, out);
-              copyShort(part, yo, R);
+  // The activation chosen once per call, not per stored vector.
+  withActivation16(*regAct, [&](auto activate) {
+    for (int64_t co0 = 0; co0 < cout; co0 += 16 * kMaxV) {
+      const int V = static_cast<int>(std::min<int64_t>(kMaxV, (cout - co0 + 15) / 16));
+      const int64_t nco = std::min<int64_t>(16 * V, cout - co0);
+      const float* wp = packed.data() + co0 * cin * taps;
+      // Each output row in equal runs of at most kMaxR[V] pixels.
+      const int64_t runs = (Wo + kMaxR[V] - 1) / kMaxR[V];
+      for (int64_t oh = oh0; oh < oh1; ++oh)
+        for (int64_t k = 0, ow0 = 0; k < runs; ++k) {
+          const int R = static_cast<int>(Wo / runs + (k < Wo % runs ? 1 : 0));
+          const TileFn f = sW == 1 ? Tiles<1>::get(V, R) : Tiles<2>::get(V, R);
+          f(xin + (oh * sH) * Wp + ow0 * sW, *this, wp, tmp);
+          // Into NCHW: each 16-channel vector of the R pixels is transposed in
+          // registers to 16 pixel runs. Whole-vector stores spill past the run
+          // onto pixels of these rows written later; the rows' end is exact
+          // (what follows is another plane, or rows of another thread).
+          const bool whole = oh * Wo + ow0 + 16 <= oh1 * Wo;
+          for (int v = 0; v < V; ++v) {
+            v16 rows[16];
+            for (int i = 0; i < 16; ++i) rows[i] = i < R ? load16(tmp + (i * V + v) * 16) : v16{};
+            transpose16(rows);
+            for (int64_t j = 0; j < 16 && 16 * v + j < nco; ++j) {
+              const int64_t co = co0 + 16 * v + j;
+              const v16 out = activate(rows[j] + (b ? b[co] : 0.f));
+              float* yo = y + co * outPlane + oh * Wo + ow0;
+              if (whole)
+                store16(yo, out);
+              else
+                storePrefix(yo, out, R);
             }
           }
+          ow0 += R;
         }
-        ow0 += R;
-      }
-  }
+    }
+  });
   if (!r) return;
   if (!act) act = &kNone;
   const int64_t first = oh0 * Wo, count = (oh1 - oh0) * Wo;
