@@ -18,9 +18,10 @@ int chunkWidth(int64_t vectors, int64_t v0) { return static_cast<int>(std::min<i
 // R pixels x V output vectors: R * V accumulators (at most 24 of the 32
 // AVX-512 registers), V weight loads and R broadcasts per input channel.
 // Pixel r, input channel i of x is x[r * ps + i * cs].
-template <int V, int R>
+// `act`: one activation's v16 -> v16 callable (withActivation16).
+template <int V, int R, class A>
 inline void tile(const float* w, const float* bias, const float* x, int64_t ps, int64_t cs, int64_t cin, float* y,
-                 int64_t ys, const Activation& act) {
+                 int64_t ys, const A& act) {
   v16 acc[R][V];
   for (int v = 0; v < V; ++v) {
     const v16 b = load16(bias + v * kLanes);
@@ -35,17 +36,17 @@ inline void tile(const float* w, const float* bias, const float* x, int64_t ps, 
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int v = 0; v < V; ++v) store16(y + r * ys + v * kLanes, activate16(act, acc[r][v]));
+    for (int v = 0; v < V; ++v) store16(y + r * ys + v * kLanes, act(acc[r][v]));
 }
 
 // One chunk of V output vectors over all P pixels: tiles of R, then single pixels.
-template <int V>
+template <int V, class A>
 void chunk(const float* w, const float* bias, const float* x, int64_t ps, int64_t cs, int64_t cin, int64_t P, float* y,
-           int64_t ys, const Activation& act) {
+           int64_t ys, const A& act) {
   constexpr int R = V == 4 ? 6 : V == 3 ? 8 : 12;
   int64_t p = 0;
-  for (; p + R <= P; p += R) tile<V, R>(w, bias, x + p * ps, ps, cs, cin, y + p * ys, ys, act);
-  for (; p < P; ++p) tile<V, 1>(w, bias, x + p * ps, ps, cs, cin, y + p * ys, ys, act);
+  for (; p + R <= P; p += R) tile<V, R, A>(w, bias, x + p * ps, ps, cs, cin, y + p * ys, ys, act);
+  for (; p < P; ++p) tile<V, 1, A>(w, bias, x + p * ps, ps, cs, cin, y + p * ys, ys, act);
 }
 
 }  // namespace
@@ -68,25 +69,28 @@ void PointwisePlan::run(const float* x, bool xNhwc, float* y, bool yNhwc, float*
   const int64_t vectors = cout / kLanes, ps = xNhwc ? cin : 1, cs = xNhwc ? 1 : P;
   float* yt = yNhwc ? y : scratch;
   const float* bias = packed.data() + cin * cout;
-  for (int64_t v0 = 0; v0 < vectors; v0 += kMaxChunk) {
-    const float* w = packed.data() + cin * kLanes * v0;
-    const float* b = bias + v0 * kLanes;
-    float* yc = yt + v0 * kLanes;
-    switch (chunkWidth(vectors, v0)) {
-      case 4:
-        chunk<4>(w, b, x, ps, cs, cin, P, yc, cout, *act);
-        break;
-      case 3:
-        chunk<3>(w, b, x, ps, cs, cin, P, yc, cout, *act);
-        break;
-      case 2:
-        chunk<2>(w, b, x, ps, cs, cin, P, yc, cout, *act);
-        break;
-      default:
-        chunk<1>(w, b, x, ps, cs, cin, P, yc, cout, *act);
-        break;
+  // The activation chosen once per call, not per stored vector.
+  withActivation16(*act, [&](auto activate) {
+    for (int64_t v0 = 0; v0 < vectors; v0 += kMaxChunk) {
+      const float* w = packed.data() + cin * kLanes * v0;
+      const float* b = bias + v0 * kLanes;
+      float* yc = yt + v0 * kLanes;
+      switch (chunkWidth(vectors, v0)) {
+        case 4:
+          chunk<4>(w, b, x, ps, cs, cin, P, yc, cout, activate);
+          break;
+        case 3:
+          chunk<3>(w, b, x, ps, cs, cin, P, yc, cout, activate);
+          break;
+        case 2:
+          chunk<2>(w, b, x, ps, cs, cin, P, yc, cout, activate);
+          break;
+        default:
+          chunk<1>(w, b, x, ps, cs, cin, P, yc, cout, activate);
+          break;
+      }
     }
-  }
+  });
   if (yNhwc) return;
   // A region's exit: [P, cout] -> [cout, P], 16x16 blocks through registers.
   for (int64_t c0 = 0; c0 < cout; c0 += kLanes)
@@ -95,15 +99,7 @@ void PointwisePlan::run(const float* x, bool xNhwc, float* y, bool yNhwc, float*
       v16 r[kLanes];
       for (int64_t k = 0; k < kLanes; ++k) r[k] = k < cnt ? load16(yt + (p0 + k) * cout + c0) : v16{};
       transpose16(r);
-      for (int64_t c = 0; c < kLanes; ++c) {
-        if (cnt == kLanes) {
-          store16(y + (c0 + c) * P + p0, r[c]);
-        } else {
-          float tail[kLanes];
-          store16(tail, r[c]);
-          copyShort(tail, y + (c0 + c) * P + p0, cnt);
-        }
-      }
+      for (int64_t c = 0; c < kLanes; ++c) storePrefix(y + (c0 + c) * P + p0, r[c], cnt);
     }
 }
 
