@@ -82,9 +82,14 @@ int cmdTrain(const QStringList& args) {
   o.lr = o.optimizer == "adam" ? 0.001f : 0.01f;
   if (p.isSet("lr") && (!toFloat(p.value("lr"), o.lr) || !(o.lr > 0) || !std::isfinite(o.lr)))
     return failBadInput("--lr must be a finite positive number, got '" + str(p.value("lr")) + "'");
-  if (!toFloat(p.value("momentum"), o.momentum)) return failBadInput("--momentum must be a number");
-  if (!toFloat(p.value("weight-decay"), o.weightDecay)) return failBadInput("--weight-decay must be a number");
-  if (!toFloat(p.value("step-gamma"), o.stepGamma)) return failBadInput("--step-gamma must be a number");
+  // Written so that nan fails: it passed `< 0` and training then reported a
+  // divergence, blaming the learning rate.
+  if (!toFloat(p.value("momentum"), o.momentum) || !(o.momentum >= 0 && o.momentum < 1))
+    return failBadInput("--momentum must be a number in [0, 1), got '" + str(p.value("momentum")) + "'");
+  if (!toFloat(p.value("weight-decay"), o.weightDecay) || !(o.weightDecay >= 0) || !std::isfinite(o.weightDecay))
+    return failBadInput("--weight-decay must be a finite number >= 0, got '" + str(p.value("weight-decay")) + "'");
+  if (!toFloat(p.value("step-gamma"), o.stepGamma) || !(o.stepGamma > 0) || !std::isfinite(o.stepGamma))
+    return failBadInput("--step-gamma must be a finite number above 0, got '" + str(p.value("step-gamma")) + "'");
   o.epochs = static_cast<int>(epochs);
   o.seed = static_cast<uint64_t>(seed);
   o.batchSize = static_cast<int>(batch);

@@ -84,6 +84,18 @@ class TestCliTrain : public QObject {
     QTest::newRow("infinite lr") << QStringList{"train",   "--arch", "lenet5", "--lr", "inf",
                                                 "--limit", "64",     "--out",  out}
                                  << "--lr must be a finite positive number, got 'inf'";
+    // nan passed the range checks (training then blamed the learning rate),
+    // and a negative step factor trained by gradient ascent with exit 0.
+    QTest::newRow("nan momentum") << QStringList{"train",   "--arch", "lenet5", "--momentum", "nan",
+                                                 "--limit", "64",     "--out",  out}
+                                  << "--momentum must be a number in [0, 1), got 'nan'";
+    QTest::newRow("infinite weight decay")
+        << QStringList{"train", "--arch", "lenet5", "--weight-decay", "inf", "--limit", "64", "--out", out}
+        << "--weight-decay must be a finite number >= 0, got 'inf'";
+    QTest::newRow("negative step gamma") << QStringList{"train",        "--arch", "lenet5",   "--schedule", "step",
+                                                        "--step-gamma", "-1",     "--epochs", "2",          "--limit",
+                                                        "64",           "--out",  out}
+                                         << "--step-gamma must be a finite number above 0, got '-1'";
     QTest::newRow("eval missing model") << QStringList{"eval", "/no/such/model.onnx"} << "/no/such/model.onnx";
     QTest::newRow("eval bad spec") << QStringList{"eval", QString::fromStdString(testutil::sourcePath("resources/models/lenet5.onnx")),
                                                   "--data", "imagenet"}

@@ -3,6 +3,8 @@
 #include <QtTest>
 
 #include <atomic>
+#include <functional>
+#include <limits>
 
 #include "arch/graph_builder.h"
 #include "common/test_util.h"
@@ -233,6 +235,27 @@ class TestTrain : public QObject {
     o.epochs = 0;
     QCOMPARE(train(g.value(), train_, o).kind(), ErrorKind::BadInput);
     QCOMPARE(train(g.value(), Dataset{}, TrainOptions{}).kind(), ErrorKind::BadInput);
+    // NaN passed `< 0` checks; a negative step factor made the rate negative.
+    // Each is refused before a weight changes, naming the option.
+    const Graph untouched = g.value();
+    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+    const std::vector<std::pair<std::function<void(TrainOptions&)>, std::string>> bad = {
+        {[&](TrainOptions& t) { t.momentum = nan; }, "momentum"},
+        {[&](TrainOptions& t) { t.weightDecay = nan; }, "weight decay"},
+        {[&](TrainOptions& t) { t.weightDecay = inf; }, "weight decay"},
+        {[&](TrainOptions& t) { t.schedule = "step", t.stepGamma = -1.f; }, "decay factor"},
+        {[&](TrainOptions& t) { t.schedule = "step", t.stepGamma = nan; }, "decay factor"},
+        {[&](TrainOptions& t) { t.schedule = "step", t.stepEvery = 0; }, "epochs between decays"},
+    };
+    for (const auto& b : bad) {
+      o = TrainOptions{};
+      o.maxBatchesPerEpoch = 2;
+      b.first(o);
+      st = train(g.value(), train_, o);
+      QCOMPARE(st.kind(), ErrorKind::BadInput);
+      QVERIFY2(st.message().find(b.second) != std::string::npos, st.message().c_str());
+    }
+    QVERIFY(sameWeights(untouched, g.value()));
     // Labels beyond the model's classes.
     Dataset wrong;
     wrong.images = Tensor(DType::Float, {4, 1, 28, 28});

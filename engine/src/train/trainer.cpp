@@ -15,20 +15,33 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+std::string num(float v) {
+  char got[32];
+  std::snprintf(got, sizeof got, "%g", static_cast<double>(v));
+  return got;
+}
+
+// Comparisons are written so that NaN fails them: a NaN momentum or weight
+// decay passed every `x < 0` test and turned the weights into NaN.
 Status checkOptions(const TrainOptions& o) {
   if (o.epochs < 1) return Status::badInput("epochs must be >= 1, got " + std::to_string(o.epochs));
   if (o.batchSize < 1) return Status::badInput("batch size must be >= 1, got " + std::to_string(o.batchSize));
-  if (!(o.lr > 0.f) || !std::isfinite(o.lr)) {
-    char got[32];
-    std::snprintf(got, sizeof got, "%g", static_cast<double>(o.lr));
-    return Status::badInput(std::string("learning rate must be a finite number above 0, got ") + got);
-  }
+  if (!(o.lr > 0.f) || !std::isfinite(o.lr))
+    return Status::badInput("learning rate must be a finite number above 0, got " + num(o.lr));
   if (o.optimizer != "sgd" && o.optimizer != "adam")
     return Status::badInput("unknown optimizer '" + o.optimizer + "'; use sgd or adam");
   if (o.schedule != "none" && o.schedule != "step" && o.schedule != "cosine")
     return Status::badInput("unknown schedule '" + o.schedule + "'; use none, step or cosine");
-  if (o.weightDecay < 0.f) return Status::badInput("weight decay must be >= 0");
-  if (o.momentum < 0.f || o.momentum >= 1.f) return Status::badInput("momentum must be in [0, 1)");
+  if (!(o.weightDecay >= 0.f) || !std::isfinite(o.weightDecay))
+    return Status::badInput("weight decay must be a finite number >= 0, got " + num(o.weightDecay));
+  if (!(o.momentum >= 0.f && o.momentum < 1.f))
+    return Status::badInput("momentum must be in [0, 1), got " + num(o.momentum));
+  if (o.schedule == "step" && o.stepEvery < 1)
+    return Status::badInput("step schedule: epochs between decays must be >= 1, got " + std::to_string(o.stepEvery));
+  // A negative factor made the rate negative after the first decay: gradient
+  // ascent, with no error.
+  if (o.schedule == "step" && (!(o.stepGamma > 0.f) || !std::isfinite(o.stepGamma)))
+    return Status::badInput("step schedule: the decay factor must be a finite number above 0, got " + num(o.stepGamma));
   if (o.augmentShift < 0 || o.augmentShift > 8)
     return Status::badInput("augmentation shift must be 0..8 pixels, got " + std::to_string(o.augmentShift));
   return Status::ok();
