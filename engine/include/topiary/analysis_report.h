@@ -33,7 +33,9 @@ struct TradeoffPoint {
 struct AnalysisReport {
   std::string modelPath, recipeName, dataName;
   nlohmann::json recipe;      // recipeToJson of the recipe that ran
-  ModelReport before, after;  // after: the physically pruned model when the recipe removed structure
+  // after: the physically pruned model when the recipe removed structure; when
+  // it quantizes, size and latency are those of the exported QDQ model.
+  ModelReport before, after;
   bool structural = false;
   std::vector<std::string> log;  // runRecipe's notes
   bool hasSensitivity = false;

@@ -8,7 +8,9 @@
 
 #include "report/charts.h"
 #include "topiary/file_util.h"
+#include "topiary/onnx_io.h"
 #include "topiary/prune_run.h"
+#include "topiary/quantize.h"
 
 namespace topiary {
 
@@ -68,9 +70,25 @@ Result<AnalysisReport> buildAnalysisReport(const Graph& graph, const Recipe& rec
   rep.structural = run->structural;
   rep.log = run->log;
   say("measuring the pruned model", 0.3);
-  auto after = measureReport(run->structural ? run->removed : run->masked, ro);
+  const Graph& pruned = run->structural ? run->removed : run->masked;
+  auto after = measureReport(pruned, ro);
   if (!after) return after.status();
   rep.after = std::move(after.value());
+  if (recipe.quantize.bits > 0) {
+    // What the recipe exports (`topiary-cli prune`, the workbench) stores
+    // int8 codes read through DequantizeLinear: its size and latency are that
+    // model's, not the float one's (an 8-bit LeNet-5 read 242 KB, not 64 KB).
+    auto q = exportQdq(pruned, {recipe.quantize.bits, recipe.quantize.perChannel});
+    if (!q) return q.status();
+    auto bytes = serializeModel(q.value());
+    if (!bytes) return bytes.status();
+    rep.after.metrics.sizeBytes = static_cast<int64_t>(bytes->size());
+    if (rep.after.hasLatency) {
+      auto lat = measureLatency(q.value(), ro.batch, ro.latencyRuns, ro.threads);
+      if (!lat) return lat.status();
+      rep.after.latency = lat.value();
+    }
+  }
   rep.tradeoff.push_back(pointOf("dense", rep.before));
   rep.tradeoff.push_back(pointOf(o.recipeName.empty() ? "recipe" : o.recipeName, rep.after));
   if (cancelled()) return Status::cancelled();
