@@ -40,12 +40,12 @@ void Activation::applyWithBias(float* p, int64_t n, float bias) const {
 
 void Activation::apply(float* p, int64_t n) const { applyWithBias(p, n, 0.f); }
 
-void Activation::applyWithResidual(float* p, const float* r, int64_t n) const {
+void Activation::applyWithResidual(float* p, const float* r, int64_t n, float bias) const {
   // One pass (the add and then the activation were two over the output).
   withActivation16(*this, [&](auto act) {
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16) store16(p + i, act(load16(p + i) + load16(r + i)));
-    if (i < n) storePrefix(p + i, act(loadPrefix(p + i, n - i) + loadPrefix(r + i, n - i)), n - i);
+    for (; i + 16 <= n; i += 16) store16(p + i, act(load16(p + i) + bias + load16(r + i)));
+    if (i < n) storePrefix(p + i, act(loadPrefix(p + i, n - i) + bias + loadPrefix(r + i, n - i)), n - i);
   });
 }
 

@@ -24,8 +24,8 @@ struct Activation {
   void apply(float* p, int64_t n) const;
   // out = act(out + bias) on one row of n values.
   void applyWithBias(float* p, int64_t n, float bias) const;
-  // out = act(out + r) on n values.
-  void applyWithResidual(float* p, const float* r, int64_t n) const;
+  // out = act(out + bias + r) on n values, in one pass.
+  void applyWithResidual(float* p, const float* r, int64_t n, float bias = 0.f) const;
   // Reads the topiary.act* attributes of a node (None when absent); another
   // prefix names a second activation on the same node (prefix, prefix_alpha,
   // prefix_beta; the fused squeeze-excite carries two).

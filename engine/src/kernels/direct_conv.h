@@ -61,8 +61,11 @@ struct DirectConvPlan {
   // (ci * plane + shift(tap)), so each nonzero is one multiply-add of a
   // contiguous input run into the output row: no im2col, no zero FMAs.
   CsrMatrix sparseOffsets(const float* w) const;
+  // y = act(conv + b + r); r (a residual [cout, Ho, Wo]) may be null. With
+  // writeThrough the product goes straight to y (one pass for bias,
+  // residual and activation after it), else through the wide buffer.
   void runSparse(const CsrMatrix& offsets, const float* x, float* y, float* scratch, const float* b,
-                 const Activation* act) const;
+                 const Activation* act, const float* r = nullptr) const;
   // Bias, activation and row compaction of the wide output, for output
   // rows [oh0, oh1) (oh1 < 0: Ho) of every channel. Disjoint row ranges
   // may be finished by different threads at once, each from its own wide

@@ -43,17 +43,16 @@ inline void sparseRow(int64_t count, Entry entry, const float* x, int64_t n, int
     }
     store16(y + p, a0);
   }
-  if (p < n) {
-    float acc[16] = {};
+  if (p < n) {  // the last 1-15 outputs: masked loads and store, nothing past n read or written
+    v16 a0 = {};
     const int64_t rest = n - p;
     for (int64_t i = 0; i < count; ++i) {
       float v;
       int64_t c;
       entry(i, v, c);
-      const float* xr = x + c * ldx + p;
-      for (int64_t j = 0; j < rest; ++j) acc[j] += v * xr[j];
+      a0 += v * loadPrefix(x + c * ldx + p, rest);
     }
-    std::copy(acc, acc + rest, y + p);
+    storePrefix(y + p, a0, rest);
   }
 }
 

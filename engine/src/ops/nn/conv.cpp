@@ -83,15 +83,15 @@ class Conv final : public Kernel, public kernels::KernelChoice {
       return Status::ok();
     }
     if (frozen_ && tunedBatch_ != tuneKey()) tune(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, ctx.tuneCache);
-    if (direct(mode_))
-      directPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_);
+    if (direct(mode_))  // csr-direct adds the residual while its output is in cache
+      directPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_, R ? R->f() : nullptr);
     else if (winograd(mode_))  // these two add the residual per plane while in cache
       winogradPath(mode_, X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, R ? R->f() : nullptr);
     else if (mode_ == Mode::CoVector)
       coVectorPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, R ? R->f() : nullptr);
     else
       gemmPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_);
-    if (R && !winograd(mode_) && mode_ != Mode::CoVector) addResidual(*R, Y, threads);
+    if (R && !winograd(mode_) && mode_ != Mode::CoVector && mode_ != Mode::SparseDirect) addResidual(*R, Y, threads);
     return Status::ok();
   }
 
@@ -225,7 +225,9 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   // kernels/direct_conv.h per image; images split over workers.
   // SparseDirect: the CSR-with-input-offsets form; NmDirect: N:M rows (kernels/nm_conv.h); NmKernelDirect:
   // kernel-wise N:M (kernels/nm_kernel_direct.h); frozen weights only.
-  void directPath(const float* x, const float* w, const float* b, float* y, int threads, Mode mode = Mode::Direct) {
+  // r: the fused residual, added here by csr-direct only (the caller adds it for the others).
+  void directPath(const float* x, const float* w, const float* b, float* y, int threads, Mode mode = Mode::Direct,
+                  const float* r = nullptr) {
     kernels::DirectConvPlan& pl = direct_;
     if (configure(pl, Cin_, Cout_) || pl.packed.empty()) {  // frozen weights: packed once per geometry
       pl.pack(w);
@@ -267,7 +269,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
             nmKernel_.run(pl, x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b, &pathAct_);
           else if (mode == Mode::SparseDirect)
             pl.runSparse(directCsr_, x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b,
-                         &pathAct_);
+                         r ? &act_ : &pathAct_, r ? r + n * Cout_ * P : nullptr);
           else
             pl.run(x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b, &pathAct_);
     });
