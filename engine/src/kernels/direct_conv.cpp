@@ -217,10 +217,12 @@ void DirectConvPlan::runSparse(const CsrMatrix& offsets, const float* x, float* 
     }
     return;
   }
-  runWide(x, y, scratch, b, r ? nullptr : act, [&](const float* xin, float* ywide, int64_t, int64_t) {
-    csrTimesDense(offsets, xin, wide, 1, ywide, wide, 0, cout);
-  });
-  if (r) act->applyWithResidual(y, r, cout * P);
+  runWide(
+      x, y, scratch, b, act,
+      [&](const float* xin, float* ywide, int64_t, int64_t) {
+        csrTimesDense(offsets, xin, wide, 1, ywide, wide, 0, cout);
+      },
+      r);
 }
 
 CsrMatrix DirectConvPlan::sparseOffsets(const float* w) const {
@@ -257,8 +259,8 @@ const float* DirectConvPlan::paddedInputRows(const float* x, float* scratch, int
   return scratch;
 }
 
-void DirectConvPlan::finish(float* ywide, float* y, const float* b, const Activation* act, int64_t oh0,
-                            int64_t oh1) const {
+void DirectConvPlan::finish(float* ywide, float* y, const float* b, const Activation* act, int64_t oh0, int64_t oh1,
+                            const float* r) const {
   static const Activation kNone;
   if (!act) act = &kNone;
   if (oh1 < 0) oh1 = Ho;
@@ -267,7 +269,10 @@ void DirectConvPlan::finish(float* ywide, float* y, const float* b, const Activa
       const float bias = b ? b[co] : 0.f;
       float* yw = ywide + co * wide;
       if (ywide == y) {  // inPlaceOutput: channels Ho * Wo apart in both
-        if (!act->none() || bias != 0.f) act->applyWithBias(yw + oh0 * Wo, (oh1 - oh0) * Wo, bias);
+        if (r)
+          act->applyWithResidual(yw + oh0 * Wo, r + co * Ho * Wo + oh0 * Wo, (oh1 - oh0) * Wo, bias);
+        else if (!act->none() || bias != 0.f)
+          act->applyWithBias(yw + oh0 * Wo, (oh1 - oh0) * Wo, bias);
         continue;
       }
       // Rows compacted with bias and activation on the way. Whole vectors
@@ -275,14 +280,20 @@ void DirectConvPlan::finish(float* ywide, float* y, const float* b, const Activa
       // lanes past a row land on the next rows, written right after. Near the
       // channel's end the rest is copied exactly, since what follows may
       // belong to another thread.
+      // The residual, if any, is read at the same offsets as y is written.
       float* yc = y + co * Ho * Wo;
+      const float* rc = r ? r + co * Ho * Wo : nullptr;
       const int64_t end = oh1 * Wo;
       for (int64_t oh = oh0; oh < oh1; ++oh) {
         int64_t k = 0;
-        for (; k < Wo && oh * Wo + k + 16 <= end && oh * Ws + k + 16 <= wide; k += 16)
-          store16(yc + oh * Wo + k, activate(load16(yw + oh * Ws + k) + bias));
-        if (k < Wo)  // reads up to 15 floats past the wide plane (scratchFloats() has them)
-          storePrefix(yc + oh * Wo + k, activate(load16(yw + oh * Ws + k) + bias), Wo - k);
+        for (; k < Wo && oh * Wo + k + 16 <= end && oh * Ws + k + 16 <= wide; k += 16) {
+          const v16 v = load16(yw + oh * Ws + k) + bias;
+          store16(yc + oh * Wo + k, activate(rc ? v + load16(rc + oh * Wo + k) : v));
+        }
+        if (k < Wo) {  // reads up to 15 floats past the wide plane (scratchFloats() has them)
+          const v16 v = load16(yw + oh * Ws + k) + bias;
+          storePrefix(yc + oh * Wo + k, activate(rc ? v + loadPrefix(rc + oh * Wo + k, Wo - k) : v), Wo - k);
+        }
       }
     }
   });

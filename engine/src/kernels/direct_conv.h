@@ -71,8 +71,10 @@ struct DirectConvPlan {
   // may be finished by different threads at once, each from its own wide
   // buffer: nothing outside those rows of y is written. ywide == y (an
   // inPlaceOutput plan's wideOutput()) only adds bias and activation.
-  // act may be null (none).
-  void finish(float* ywide, float* y, const float* b, const Activation* act, int64_t oh0 = 0, int64_t oh1 = -1) const;
+  // act may be null (none). r: a residual [cout, Ho, Wo] added before the
+  // activation (may be null).
+  void finish(float* ywide, float* y, const float* b, const Activation* act, int64_t oh0 = 0, int64_t oh1 = -1,
+              const float* r = nullptr) const;
   // One image through a kernel that fills wide outputs:
   // compute(xin, ywide, o0, o1) writes outputs [o0, o1) of every channel
   // (channels `wide` floats apart; it may round o1 up to a whole vector).
@@ -85,11 +87,11 @@ struct DirectConvPlan {
   // the row itself, a 1x1 read in place ran 15 floats past x's end), and
   // finishes those rows only.
   template <class Compute>
-  void runWide(const float* x, float* y, float* scratch, const float* b, const Activation* act,
-               const Compute& compute) const {
+  void runWide(const float* x, float* y, float* scratch, const float* b, const Activation* act, const Compute& compute,
+               const float* r = nullptr) const {
     float* ywide = wideOutput(y, scratch);
     compute(paddedInput(x, scratch), ywide, int64_t{0}, wide);
-    finish(ywide, y, b, act);
+    finish(ywide, y, b, act, 0, -1, r);
   }
   template <class Compute>
   void runWideRows(const float* x, float* y, float* scratch, const float* b, const Activation* act, int64_t oh0,
