@@ -98,17 +98,7 @@ int cmdPrune(const QStringList& args) {
   ro.latencyRuns = runs;
   ro.threads = threads;
   ro.data = haveEval ? &evalData : nullptr;
-  if (recipe->quantize.bits > 0 && recipe->quantize.bits != 8 && recipe->quantize.bits != 4)
-    ro.bits.push_back(recipe->quantize.bits);
-  for (const auto& kv : recipe->layers)
-    if (kv.second.n && kv.second.m) {
-      ro.n = *kv.second.n;
-      ro.m = *kv.second.m;
-    }
-  if (recipe->defaults.granularity == topiary::Granularity::NM) {
-    ro.n = recipe->defaults.n;
-    ro.m = recipe->defaults.m;
-  }
+  topiary::priceAsRecipe(recipe.value(), ro);
   auto before = topiary::measureReport(model.value(), ro);
   if (!before) return fail(before.status().withContext(modelPath));
 

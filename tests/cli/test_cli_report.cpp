@@ -46,6 +46,7 @@ class TestCliReport : public QObject {
  private slots:
   void writesFolderAndMatchesPrune();
   void quantizedRecipeSizeIsTheExportedFile();
+  void nmStorageMatchesPrune();
   void badInput();
 };
 
@@ -137,6 +138,32 @@ void TestCliReport::quantizedRecipeSizeIsTheExportedFile() {
   QVERIFY(fileSize < j["before"]["size_bytes"].get<int64_t>() / 3);
   QCOMPARE(j["after"]["accuracy"].get<double>(), pj["after"]["accuracy"].get<double>());
   QVERIFY(j["after"]["latency_ms"]["median"].get<double>() > 0);
+}
+
+// The report prices N:M storage at the recipe's own pattern, as prune does
+// (a 1:4 recipe was priced as 2:4 there: twice the bytes prune reported).
+void TestCliReport::nmStorageMatchesPrune() {
+  if (!QFile::exists(model_)) QSKIP("resources/models/lenet5.onnx missing");
+  const std::vector<std::pair<std::string, std::string>> recipes = {
+      {"nm-1-4.json", R"({"default": {"granularity": "nm", "n": 1, "m": 4}})"},
+      {"nm-fc1.json",
+       R"({"default": {"granularity": "element", "sparsity": 0.5}, "layers": {"fc1": {"granularity": "nm", "n": 1, "m": 8}}})"}};
+  for (const auto& [name, text] : recipes) {
+    const QString recipe = writeText(name, text);
+    auto r = runCli({"report", model_, "--recipe", recipe, "--data", "fashion-mnist", "--limit", "50", "--out",
+                     QString::fromStdString(testutil::tempDir() + "/report-" + name), "--no-sensitivity",
+                     "--no-verdict", "--latency-runs", "0", "--json"});
+    QVERIFY2(r.exitCode == 0, r.err.c_str());
+    auto pr =
+        runCli({"prune", model_, "--recipe", recipe, "--out",
+                QString::fromStdString(testutil::tempDir() + "/" + name + ".onnx"), "--latency-runs", "0", "--json"});
+    QVERIFY2(pr.exitCode == 0, pr.err.c_str());
+    const json rep = json::parse(r.out)["after"]["storage"], pru = json::parse(pr.out)["after"]["storage"];
+    for (const char* bits : {"32", "8", "4"}) {
+      const json &a = rep[bits]["formats"]["nm"], &b = pru[bits]["formats"]["nm"];
+      QVERIFY2(a == b, (name + " at " + bits + " bits: report " + a.dump() + ", prune " + b.dump()).c_str());
+    }
+  }
 }
 
 void TestCliReport::badInput() {

@@ -5,13 +5,13 @@
 #pragma once
 
 #include <atomic>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "topiary/dataset.h"
 #include "topiary/graph.h"
 #include "topiary/metrics.h"
+#include "topiary/recipe.h"
 #include "topiary/status.h"
 #include "topiary/storage.h"
 
@@ -59,6 +59,10 @@ struct ModelReport {
 };
 
 Result<ModelReport> measureReport(const Graph& graph, const ReportOptions& options = {});
+// Prices storage as the recipe stores it: its quantize.bits besides 32, 8 and
+// 4, and its N:M pattern (the default's when that is N:M, else that of a layer
+// entry that is), so that `topiary-cli prune` and `report` give one number.
+void priceAsRecipe(const Recipe& recipe, ReportOptions& options);
 // metricsToJson's keys + effective_flops, latency_ms{median,min,max},
 // accuracy and samples (when measured), storage{"32": storageToJson, ...}.
 nlohmann::json reportToJson(const ModelReport& r);

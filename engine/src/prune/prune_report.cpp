@@ -97,6 +97,22 @@ Result<ModelReport> measureReport(const Graph& graph, const ReportOptions& o) {
   return r;
 }
 
+void priceAsRecipe(const Recipe& recipe, ReportOptions& options) {
+  const int bits = recipe.quantize.bits;
+  if (bits > 0 && std::find(options.bits.begin(), options.bits.end(), bits) == options.bits.end())
+    options.bits.push_back(bits);
+  if (recipe.defaults.granularity == Granularity::NM) {
+    options.n = recipe.defaults.n;
+    options.m = recipe.defaults.m;
+    return;
+  }
+  for (const auto& kv : recipe.layers)
+    if (kv.second.granularity == Granularity::NM) {
+      options.n = kv.second.n.value_or(recipe.defaults.n);
+      options.m = kv.second.m.value_or(recipe.defaults.m);
+    }
+}
+
 nlohmann::json reportToJson(const ModelReport& r) {
   nlohmann::json j = metricsToJson(r.metrics);
   j["effective_flops"] = r.flops.effective;

@@ -52,8 +52,9 @@ Result<AnalysisReport> buildAnalysisReport(const Graph& graph, const Recipe& rec
   ro.latencyRuns = o.latencyRuns;
   ro.threads = o.threads;
   ro.cancel = o.cancel;
-  if (recipe.quantize.bits > 0 && recipe.quantize.bits != 8 && recipe.quantize.bits != 4 && recipe.quantize.bits != 32)
-    ro.bits.push_back(recipe.quantize.bits);
+  // Priced as `topiary-cli prune` prices it (a 1:4 recipe's N:M storage was
+  // priced as 2:4, twice what prune reported).
+  priceAsRecipe(recipe, ro);
   say("measuring the model", 0.0);
   auto before = measureReport(graph, ro);
   if (!before) return before.status();
