@@ -5,8 +5,9 @@
 #pragma once
 
 #include <atomic>
-#include <nlohmann/json.hpp>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "topiary/dataset.h"
 #include "topiary/graph.h"
