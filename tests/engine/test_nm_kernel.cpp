@@ -436,13 +436,21 @@ class TestNmKernel : public QObject {
   }
 
   // A fused residual (topiary.residual: Y = Relu(conv(X) + B + R)) on the
-  // forced N:M kernel: the residual is added after the kernel, then the
-  // activation, so the kernel itself must leave its output unactivated.
+  // forced N:M kernel, which adds it while compacting its output, before the
+  // activation: two images on one thread (stride 2), and one image whose
+  // output rows are shared with a helper thread (each piece adds the
+  // residual of its own rows).
+  void convResidual_data() {
+    QTest::addColumn<int>("shared");
+    QTest::newRow("batch 2, 1 thread") << 0;
+    QTest::newRow("batch 1, rows shared by 2 threads") << 1;
+  }
   void convResidual() {
     using namespace topiary;
+    QFETCH(int, shared);
     std::mt19937 rng(11);
-    const Case c{8, 12, 7, 7, 3, 2, 1, 1, 2, 4};  // stride 2: 4x4 outputs
-    const int64_t N = 2, taps = 9, Ho = 4;
+    const Case c = shared ? Case{16, 16, 14, 14, 3, 1, 1, 1, 2, 4} : Case{8, 12, 7, 7, 3, 2, 1, 1, 2, 4};
+    const int64_t N = shared ? 1 : 2, taps = 9, Ho = shared ? 14 : 4;
     Tensor X = nntest::randomTensor({N, c.cin, c.H, c.W}, rng);
     Tensor W = nntest::randomTensor({c.cout, c.cin, c.k, c.k}, rng);
     Tensor B = nntest::randomTensor({c.cout}, rng);
@@ -453,7 +461,7 @@ class TestNmKernel : public QObject {
     std::map<std::string, Attribute> attrs{{"topiary.frozen", Attribute::ofInt(1)},
                                            {"topiary.residual", Attribute::ofInt(1)},
                                            {"topiary.kernel", Attribute::ofString("nm-direct")},
-                                           {"strides", Attribute::ofInts({2, 2})},
+                                           {"strides", Attribute::ofInts({c.stride, c.stride})},
                                            {"pads", Attribute::ofInts({1, 1, 1, 1})}};
     Node actNode;
     Activation relu;
@@ -463,6 +471,7 @@ class TestNmKernel : public QObject {
     auto k = nntest::build("Conv", attrs);
     QVERIFY(static_cast<bool>(k));
     RunContext ctx;
+    ctx.threads = shared ? 2 : 1;
     std::string why;
     std::vector<Tensor> out = nntest::run(*k.value(), {&X, &W, &B, &R}, 1, ctx, &why);
     QVERIFY2(!out.empty(), why.c_str());

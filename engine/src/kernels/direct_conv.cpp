@@ -179,7 +179,7 @@ void DirectConvPlan::padInput(const float* x, float* buf, int64_t channelStride,
 }
 
 void DirectConvPlan::runPacked(const float* pack, const float* x, float* y, float* scratch, const float* b,
-                               const Activation* act) const {
+                               const Activation* act, const float* r) const {
   static const Activation kNone;
   if (!act) act = &kNone;
   const float* xin = paddedInput(x, scratch);
@@ -188,14 +188,19 @@ void DirectConvPlan::runPacked(const float* pack, const float* x, float* y, floa
   // An output written straight to y gets bias and activation in the
   // kernel's registers (finish() would be a second pass over it, which cost
   // 5-6% of mobilenet-tiny's time on its 28x28 pointwise layer); a wide
-  // output is finished while it is compacted.
+  // output is finished while it is compacted. A residual comes before the
+  // activation, so with one the registers get the bias only and a pass
+  // over this image's output adds the residual and activates.
   const int64_t pitch = writeThrough ? Ho * Wo : wide;
   for (int64_t co = 0; co < cout; co += kBlock) {
     const int count = static_cast<int>(std::min<int64_t>(kBlock, cout - co));
     kBlocks[count](*this, xin, pack + (co / kBlock) * cin * taps * kBlock, ywide + co * pitch, pitch, pitch,
-                   writeThrough && b ? b + co : nullptr, writeThrough ? act : nullptr);
+                   writeThrough && b ? b + co : nullptr, writeThrough ? (r ? &kNone : act) : nullptr);
   }
-  if (!writeThrough) finish(ywide, y, b, act);
+  if (!writeThrough)
+    finish(ywide, y, b, act, 0, -1, r);
+  else if (r)
+    act->applyWithResidual(y, r, cout * Ho * Wo);
 }
 
 void DirectConvPlan::runSparse(const CsrMatrix& offsets, const float* x, float* y, float* scratch, const float* b,

@@ -49,14 +49,17 @@ struct DirectConvPlan {
   // Repacks weights [cout, cin, kH, kW] for the kernel (once per weight change).
   void pack(const float* w);
   int64_t scratchFloats() const { return cin * plane + wide + 16 + cout * wide + 16; }
-  // One image: x [cin, H, W] -> y [cout, Ho, Wo] = act(conv + b) (b, act
-  // may be null). `scratch` holds scratchFloats() floats.
-  void run(const float* x, float* y, float* scratch, const float* b = nullptr, const Activation* act = nullptr) const {
-    runPacked(packed.data(), x, y, scratch, b, act);
+  // One image: x [cin, H, W] -> y [cout, Ho, Wo] = act(conv + b + r) (b,
+  // act and the residual r [cout, Ho, Wo] may be null). `scratch` holds
+  // scratchFloats() floats. Every kernel on this layout (dense, CSR, N:M)
+  // adds the residual while its output is in cache.
+  void run(const float* x, float* y, float* scratch, const float* b = nullptr, const Activation* act = nullptr,
+           const float* r = nullptr) const {
+    runPacked(packed.data(), x, y, scratch, b, act, r);
   }
   // Same with weights packed elsewhere (depthwise: one packing per channel).
-  void runPacked(const float* pack, const float* x, float* y, float* scratch, const float* b,
-                 const Activation* act) const;
+  void runPacked(const float* pack, const float* x, float* y, float* scratch, const float* b, const Activation* act,
+                 const float* r = nullptr) const;
   // Sparse weights: CSR whose column indices are input offsets
   // (ci * plane + shift(tap)), so each nonzero is one multiply-add of a
   // contiguous input run into the output row: no im2col, no zero FMAs.
@@ -95,10 +98,10 @@ struct DirectConvPlan {
   }
   template <class Compute>
   void runWideRows(const float* x, float* y, float* scratch, const float* b, const Activation* act, int64_t oh0,
-                   int64_t oh1, const Compute& compute) const {
+                   int64_t oh1, const Compute& compute, const float* r = nullptr) const {
     float* ywide = scratch + cin * plane + wide + 16;
     compute(paddedInputRows(x, scratch, oh0, oh1), ywide, oh0 * Ws / 16 * 16, oh1 >= Ho ? wide : oh1 * Ws);
-    finish(ywide, y, b, act, oh0, oh1);
+    finish(ywide, y, b, act, oh0, oh1, r);
   }
   // Where the sparse and N:M kernels write the wide output (channels `wide`
   // floats apart): y itself when inPlaceOutput, else the scratch after the

@@ -183,17 +183,18 @@ int64_t NmConvPlan::scratchFloats(const DirectConvPlan& p) const {
 }
 
 void NmConvPlan::run(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
-                     const Activation* act) const {
-  if (!builtFor(p)) return p.run(x, y, scratch, b, act);
-  p.runWide(x, y, scratch, b, act,
-            [&](const float* xin, float* ywide, int64_t o0, int64_t o1) { compute(p, xin, ywide, scratch, o0, o1); });
+                     const Activation* act, const float* r) const {
+  if (!builtFor(p)) return p.run(x, y, scratch, b, act, r);
+  p.runWide(
+      x, y, scratch, b, act,
+      [&](const float* xin, float* ywide, int64_t o0, int64_t o1) { compute(p, xin, ywide, scratch, o0, o1); }, r);
 }
 
 void NmConvPlan::runRows(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
-                         const Activation* act, int64_t oh0, int64_t oh1) const {
-  p.runWideRows(x, y, scratch, b, act, oh0, oh1, [&](const float* xin, float* ywide, int64_t o0, int64_t o1) {
-    compute(p, xin, ywide, scratch, o0, o1);
-  });
+                         const Activation* act, int64_t oh0, int64_t oh1, const float* r) const {
+  p.runWideRows(
+      x, y, scratch, b, act, oh0, oh1,
+      [&](const float* xin, float* ywide, int64_t o0, int64_t o1) { compute(p, xin, ywide, scratch, o0, o1); }, r);
 }
 
 void NmConvPlan::compute(const DirectConvPlan& p, const float* xin, float* ywide, float* scratch, int64_t o0,

@@ -75,13 +75,13 @@ struct NmConvPlan {
   void stagingShape(int64_t& cols, int64_t& most) const;
   // One image, as DirectConvPlan::run (scratch: scratchFloats(p) floats).
   // Weights build() refused run on p's dense kernel (p must be packed).
-  void run(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
-           const Activation* act) const;
+  void run(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b, const Activation* act,
+           const float* r = nullptr) const;
   // Output rows [oh0, oh1) only, as NmKernelDirectPlan::runRows: pieces
   // with disjoint rows, each with its own scratch of scratchFloats(p), may
   // run at once. Built for p only (builtFor()).
   void runRows(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b, const Activation* act,
-               int64_t oh0, int64_t oh1) const;
+               int64_t oh0, int64_t oh1, const float* r = nullptr) const;
 
  private:
   // Wide outputs [o0, o1) of every channel into ywide (rounded up to a

@@ -130,16 +130,18 @@ bool NmKernelDirectPlan::builtFor(const DirectConvPlan& p) const {
 }
 
 void NmKernelDirectPlan::run(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
-                             const Activation* act) const {
-  if (!builtFor(p)) return p.run(x, y, scratch, b, act);
-  p.runWide(x, y, scratch, b, act,
-            [&](const float* xin, float* ywide, int64_t o0, int64_t o1) { compute(p, xin, ywide, o0, o1); });
+                             const Activation* act, const float* r) const {
+  if (!builtFor(p)) return p.run(x, y, scratch, b, act, r);
+  p.runWide(
+      x, y, scratch, b, act,
+      [&](const float* xin, float* ywide, int64_t o0, int64_t o1) { compute(p, xin, ywide, o0, o1); }, r);
 }
 
 void NmKernelDirectPlan::runRows(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
-                                 const Activation* act, int64_t oh0, int64_t oh1) const {
-  p.runWideRows(x, y, scratch, b, act, oh0, oh1,
-                [&](const float* xin, float* ywide, int64_t o0, int64_t o1) { compute(p, xin, ywide, o0, o1); });
+                                 const Activation* act, int64_t oh0, int64_t oh1, const float* r) const {
+  p.runWideRows(
+      x, y, scratch, b, act, oh0, oh1,
+      [&](const float* xin, float* ywide, int64_t o0, int64_t o1) { compute(p, xin, ywide, o0, o1); }, r);
 }
 
 void NmKernelDirectPlan::compute(const DirectConvPlan& p, const float* xin, float* ywide, int64_t o0,

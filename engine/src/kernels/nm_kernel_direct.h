@@ -42,8 +42,8 @@ struct NmKernelDirectPlan {
   bool builtFor(const DirectConvPlan& p) const;
   // One image, as DirectConvPlan::run; scratch holds p.scratchFloats()
   // floats. Weights build() refused run on p's dense kernel (p must be packed).
-  void run(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b,
-           const Activation* act) const;
+  void run(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b, const Activation* act,
+           const float* r = nullptr) const;
 
   // Output rows [oh0, oh1) of one image (batch 1 shared with a helper
   // thread): pads only the input rows they read into `scratch` and writes
@@ -52,7 +52,7 @@ struct NmKernelDirectPlan {
   // (builtFor()). (Splitting the output channels instead left every layer
   // half of its input in the other core's cache: resnet8 lost its gain.)
   void runRows(const DirectConvPlan& p, const float* x, float* y, float* scratch, const float* b, const Activation* act,
-               int64_t oh0, int64_t oh1) const;
+               int64_t oh0, int64_t oh1, const float* r = nullptr) const;
 
  private:
   // Wide outputs [o0, o1) of every channel into ywide (rounded up to a

@@ -83,7 +83,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
       return Status::ok();
     }
     if (frozen_ && tunedBatch_ != tuneKey()) tune(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, ctx.tuneCache);
-    if (direct(mode_))  // csr-direct adds the residual while its output is in cache
+    if (direct(mode_))  // the direct-layout kernels (dense, CSR, N:M) add the residual while in cache
       directPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_, R ? R->f() : nullptr);
     else if (winograd(mode_))  // these two add the residual per plane while in cache
       winogradPath(mode_, X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, R ? R->f() : nullptr);
@@ -91,7 +91,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
       coVectorPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, R ? R->f() : nullptr);
     else
       gemmPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_);
-    if (R && !winograd(mode_) && mode_ != Mode::CoVector && mode_ != Mode::SparseDirect) addResidual(*R, Y, threads);
+    if (R && !direct(mode_) && !winograd(mode_) && mode_ != Mode::CoVector) addResidual(*R, Y, threads);
     return Status::ok();
   }
 
@@ -225,7 +225,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   // kernels/direct_conv.h per image; images split over workers.
   // SparseDirect: the CSR-with-input-offsets form; NmDirect: N:M rows (kernels/nm_conv.h); NmKernelDirect:
   // kernel-wise N:M (kernels/nm_kernel_direct.h); frozen weights only.
-  // r: the fused residual, added here by csr-direct only (the caller adds it for the others).
+  // r: the fused residual [N, Cout, Ho, Wo] (may be null), added by every kernel here while its output is in cache.
   void directPath(const float* x, const float* w, const float* b, float* y, int threads, Mode mode = Mode::Direct,
                   const float* r = nullptr) {
     kernels::DirectConvPlan& pl = direct_;
@@ -237,6 +237,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     if (mode == Mode::NmDirect && !nmConv_.builtFor(pl)) nmConv_.build(pl, w);
     if (mode == Mode::NmKernelDirect && !nmKernel_.builtFor(pl)) nmKernel_.build(pl, w);
     const int64_t P = win_.outSize(), inN = win_.inSize();
+    const kernels::Activation* act = r ? &act_ : &pathAct_;  // with a residual, the activation comes after it
     const int64_t S = mode == Mode::NmDirect ? nmConv_.scratchFloats(pl) : pl.scratchFloats();
     const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
     if (directScratch_.size() < static_cast<size_t>(T * S)) directScratch_.resize(static_cast<size_t>(T * S));
@@ -255,23 +256,27 @@ class Conv final : public Kernel, public kernels::KernelChoice {
         const int64_t oh0 = i == 0 ? 0 : half, oh1 = i == 0 ? half : pl.Ho;
         float* scratch = directScratch_.data() + slot * S;
         if (mode == Mode::NmDirect)
-          nmConv_.runRows(pl, x, y, scratch, b, &pathAct_, oh0, oh1);
+          nmConv_.runRows(pl, x, y, scratch, b, act, oh0, oh1, r);
         else
-          nmKernel_.runRows(pl, x, y, scratch, b, &pathAct_, oh0, oh1);
+          nmKernel_.runRows(pl, x, y, scratch, b, act, oh0, oh1, r);
       });
     }
     parallelFor(T, T, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t)
-        for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n)
+        for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n) {
+          const float* xn = x + n * Cin_ * inN;
+          float* yn = y + n * Cout_ * P;
+          float* scratch = directScratch_.data() + t * S;
+          const float* rn = r ? r + n * Cout_ * P : nullptr;
           if (mode == Mode::NmDirect)
-            nmConv_.run(pl, x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b, &pathAct_);
+            nmConv_.run(pl, xn, yn, scratch, b, act, rn);
           else if (mode == Mode::NmKernelDirect)
-            nmKernel_.run(pl, x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b, &pathAct_);
+            nmKernel_.run(pl, xn, yn, scratch, b, act, rn);
           else if (mode == Mode::SparseDirect)
-            pl.runSparse(directCsr_, x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b,
-                         r ? &act_ : &pathAct_, r ? r + n * Cout_ * P : nullptr);
+            pl.runSparse(directCsr_, xn, yn, scratch, b, act, rn);
           else
-            pl.run(x + n * Cin_ * inN, y + n * Cout_ * P, directScratch_.data() + t * S, b, &pathAct_);
+            pl.run(xn, yn, scratch, b, act, rn);
+        }
     });
   }
 
