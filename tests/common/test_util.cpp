@@ -43,6 +43,17 @@ double maxAbsDiff(const topiary::Tensor& a, const topiary::Tensor& b) {
   return m;
 }
 
+double weightDiff(const topiary::Graph& a, const topiary::Graph& b) {
+  if (a.initializers.size() != b.initializers.size()) return -1;
+  double d = 0;
+  for (const auto& kv : a.initializers) {
+    auto it = b.initializers.find(kv.first);
+    if (it == b.initializers.end()) return -1;
+    d = std::max(d, maxAbsDiff(kv.second, it->second));
+  }
+  return d;
+}
+
 bool allClose(const topiary::Tensor& actual, const topiary::Tensor& expected, double rtol, double atol, std::string* why) {
   if (actual.shape() != expected.shape()) {
     if (why) *why = "shape " + topiary::shapeToString(actual.shape()) + " != expected " + topiary::shapeToString(expected.shape());

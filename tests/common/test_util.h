@@ -20,6 +20,9 @@ topiary::Graph architecture(const std::string& name);
 
 // Max |a-b| over elements; +inf when shapes or types differ.
 double maxAbsDiff(const topiary::Tensor& a, const topiary::Tensor& b);
+// Largest maxAbsDiff between two models' same-named initializers; -1 when
+// the initializer names differ.
+double weightDiff(const topiary::Graph& a, const topiary::Graph& b);
 // ONNX backend test rule: |a-b| <= atol + rtol*|b| everywhere. Describes the worst element in `why`.
 bool allClose(const topiary::Tensor& actual, const topiary::Tensor& expected, double rtol, double atol, std::string* why = nullptr);
 // Runs a graph through our executor (built with `options`) and returns its

@@ -13,21 +13,7 @@
 #include "gui_util.h"
 #include "topiary/prune.h"
 
-namespace {
-
-// Largest difference between two models' initializers (-1 when the names differ).
-double weightDiff(const topiary::Graph& a, const topiary::Graph& b) {
-  if (a.initializers.size() != b.initializers.size()) return -1;
-  double d = 0;
-  for (const auto& kv : a.initializers) {
-    auto it = b.initializers.find(kv.first);
-    if (it == b.initializers.end()) return -1;
-    d = std::max(d, testutil::maxAbsDiff(kv.second, it->second));
-  }
-  return d;
-}
-
-}  // namespace
+using testutil::weightDiff;
 
 class TestJobs : public QObject {
   Q_OBJECT
