@@ -47,6 +47,7 @@ class TestCliReport : public QObject {
   void writesFolderAndMatchesPrune();
   void quantizedRecipeSizeIsTheExportedFile();
   void nmStorageMatchesPrune();
+  void perTensorRecipeIsPricedPerTensor();
   void badInput();
 };
 
@@ -164,6 +165,33 @@ void TestCliReport::nmStorageMatchesPrune() {
       QVERIFY2(a == b, (name + " at " + bits + " bits: report " + a.dump() + ", prune " + b.dump()).c_str());
     }
   }
+}
+
+// A recipe quantizing with one scale per tensor is priced so, by prune and
+// report alike: 32 scale bits per weight tensor, not one scale per channel.
+void TestCliReport::perTensorRecipeIsPricedPerTensor() {
+  if (!QFile::exists(model_)) QSKIP("resources/models/lenet5.onnx missing");
+  int64_t scaleBits[2] = {0, 0};
+  for (int perChannel = 0; perChannel < 2; ++perChannel) {
+    const std::string name = perChannel ? "q8-channel.json" : "q8-tensor.json";
+    const QString recipe =
+        writeText(name, std::string(R"({"default": {"granularity": "element", "sparsity": 0.5},)") +
+                            R"( "quantize": {"bits": 8, "per_channel": )" + (perChannel ? "true" : "false") + "}}");
+    auto pr =
+        runCli({"prune", model_, "--recipe", recipe, "--out",
+                QString::fromStdString(testutil::tempDir() + "/" + name + ".onnx"), "--latency-runs", "0", "--json"});
+    QVERIFY2(pr.exitCode == 0, pr.err.c_str());
+    auto r = runCli({"report", model_, "--recipe", recipe, "--data", "fashion-mnist", "--limit", "50", "--out",
+                     QString::fromStdString(testutil::tempDir() + "/report-" + name), "--no-sensitivity",
+                     "--no-verdict", "--latency-runs", "0", "--json"});
+    QVERIFY2(r.exitCode == 0, r.err.c_str());
+    const json pru = json::parse(pr.out)["after"]["storage"]["8"], rep = json::parse(r.out)["after"]["storage"]["8"];
+    QCOMPARE(pru["per_channel"].get<bool>(), perChannel == 1);
+    QVERIFY2(pru["formats"] == rep["formats"], (pru["formats"].dump() + " against " + rep["formats"].dump()).c_str());
+    scaleBits[perChannel] = pru["formats"]["dense"]["scale_bits"].get<int64_t>();
+  }
+  QCOMPARE(scaleBits[0], int64_t{32 * 5});  // lenet5: conv1, conv2, fc1, fc2, fc3
+  QVERIFY2(scaleBits[1] > scaleBits[0], std::to_string(scaleBits[1]).c_str());
 }
 
 void TestCliReport::badInput() {

@@ -61,8 +61,8 @@ struct ModelReport {
 
 Result<ModelReport> measureReport(const Graph& graph, const ReportOptions& options = {});
 // Prices storage as the recipe stores it: its quantize.bits besides 32, 8 and
-// 4, and its N:M pattern (the default's when that is N:M, else that of a layer
-// entry that is), so that `topiary-cli prune` and `report` give one number.
+// 4, with its per_channel or per-tensor scales, and its N:M pattern (the default's when that is N:M, else that of a
+// layer entry that is), so that `topiary-cli prune` and `report` give one number.
 void priceAsRecipe(const Recipe& recipe, ReportOptions& options);
 // metricsToJson's keys + effective_flops, latency_ms{median,min,max},
 // accuracy and samples (when measured), storage{"32": storageToJson, ...}.

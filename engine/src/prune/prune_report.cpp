@@ -101,6 +101,7 @@ void priceAsRecipe(const Recipe& recipe, ReportOptions& options) {
   const int bits = recipe.quantize.bits;
   if (bits > 0 && std::find(options.bits.begin(), options.bits.end(), bits) == options.bits.end())
     options.bits.push_back(bits);
+  if (bits > 0) options.perChannel = recipe.quantize.perChannel;  // one scale per tensor: 32 bits, not one per channel
   if (recipe.defaults.granularity == Granularity::NM) {
     options.n = recipe.defaults.n;
     options.m = recipe.defaults.m;
