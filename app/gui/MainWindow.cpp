@@ -379,7 +379,6 @@ void MainWindow::startLoad(const QString& path) {
       return out;
     }
     out.model = r.value();
-    out.weightsPath = weights;
     if (!weights.isEmpty()) {
       auto w = SessionStore::loadWeights(weights, *out.model);
       if (w)

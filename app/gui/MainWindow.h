@@ -102,7 +102,6 @@ class MainWindow : public QMainWindow {
     std::shared_ptr<const LoadedModel> model;
     QString error;
     std::shared_ptr<const LoadedModel> weights;
-    QString weightsPath;
     QString weightsError;
   };
   void restoreWindowState();
