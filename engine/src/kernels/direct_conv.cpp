@@ -153,7 +153,7 @@ void DirectConvPlan::padInput(const float* x, float* buf, int64_t channelStride,
   }
   // Phase by phase, every channel's rows of it in order. What a phase
   // copies does not depend on the channel, so its divisions are done once
-  // per phase (per channel and phase they were a fifth of this copy's time).
+  // per phase (per channel and phase they were over a tenth of this copy's time).
   for (int64_t pr = 0; pr < sH; ++pr)
     for (int64_t pc = 0; pc < sW; ++pc) {
       const int64_t slot = phaseSlot(pr, pc);
