@@ -8,6 +8,7 @@
 #include <QSaveFile>
 #include <QStandardPaths>
 #include <QtConcurrent>
+#include <cstring>
 
 #include "ModelDocument.h"
 #include "topiary/onnx_io.h"
@@ -136,6 +137,69 @@ QString SessionStore::weightsPathOf(const QJsonObject& session, const QString& s
   return QFileInfo(sessionPath).absoluteDir().absoluteFilePath(f);
 }
 
+namespace {
+
+bool sameTensor(const topiary::Tensor& a, const topiary::Tensor& b) {
+  return a.dtype() == b.dtype() && a.shape() == b.shape() &&
+         (a.bytes() == 0 || std::memcmp(a.raw(), b.raw(), a.bytes()) == 0);
+}
+
+bool sameAttribute(const topiary::Attribute& a, const topiary::Attribute& b) {
+  return a.type == b.type && a.i == b.i && a.s == b.s && a.ints == b.ints && a.strings == b.strings &&
+         std::memcmp(&a.f, &b.f, sizeof a.f) == 0 && a.floats.size() == b.floats.size() &&
+         (a.floats.empty() || std::memcmp(a.floats.data(), b.floats.data(), a.floats.size() * sizeof(float)) == 0) &&
+         sameTensor(a.t, b.t);
+}
+
+bool sameValueInfo(const topiary::ValueInfo& a, const topiary::ValueInfo& b) {
+  return a.name == b.name && a.dtype == b.dtype && a.shapeString() == b.shapeString();
+}
+
+// What makes `got` another graph than `want`, or empty. Only the float
+// initializers' values may differ: they are what training changes.
+std::string graphMismatch(const topiary::Graph& want, const topiary::Graph& got) {
+  if (got.nodes.size() != want.nodes.size())
+    return std::to_string(got.nodes.size()) + " nodes instead of " + std::to_string(want.nodes.size());
+  for (size_t i = 0; i < want.nodes.size(); ++i) {
+    const topiary::Node& a = want.nodes[i];
+    const topiary::Node& b = got.nodes[i];
+    if (a.opType != b.opType || a.domain != b.domain || a.inputs != b.inputs || a.outputs != b.outputs)
+      return "node " + a.label() + " differs";
+    for (const auto& [key, value] : a.attrs) {
+      auto it = b.attrs.find(key);
+      if (it == b.attrs.end() || !sameAttribute(value, it->second))
+        return "node " + a.label() + " has another attribute " + key;
+    }
+    for (const auto& [key, value] : b.attrs)
+      if (!a.attrs.count(key)) return "node " + a.label() + " has another attribute " + key;
+  }
+  if (got.inputs.size() != want.inputs.size() || got.outputs.size() != want.outputs.size())
+    return "the graph has other inputs or outputs";
+  for (size_t i = 0; i < want.inputs.size(); ++i)
+    if (!sameValueInfo(want.inputs[i], got.inputs[i]))
+      return "input " + want.inputs[i].name + " differs (" + got.inputs[i].name + " " + got.inputs[i].shapeString() +
+             ")";
+  for (size_t i = 0; i < want.outputs.size(); ++i)
+    if (got.outputs[i].name != want.outputs[i].name) return "output " + want.outputs[i].name + " differs";
+  if (got.initializers.size() != want.initializers.size())
+    return std::to_string(got.initializers.size()) + " initializers instead of " +
+           std::to_string(want.initializers.size());
+  for (const auto& [name, t] : want.initializers) {
+    auto it = got.initializers.find(name);
+    if (it == got.initializers.end()) return "initializer " + name + " is missing";
+    if (it->second.dtype() != t.dtype() || it->second.shape() != t.shape())
+      return "initializer " + name + " has another type or shape (" + topiary::shapeToString(it->second.shape()) +
+             " instead of " + topiary::shapeToString(t.shape()) + ")";
+    // Integer initializers (shapes, indices) are part of the graph, not weights.
+    const bool real = t.dtype() == topiary::DType::Float || t.dtype() == topiary::DType::Float16 ||
+                      t.dtype() == topiary::DType::Double;
+    if (!real && !sameTensor(t, it->second)) return "initializer " + name + " holds other values";
+  }
+  return {};
+}
+
+}  // namespace
+
 topiary::Result<std::shared_ptr<const LoadedModel>> SessionStore::loadWeights(const QString& path,
                                                                               const LoadedModel& original) {
   const std::string file = path.toStdString();
@@ -144,34 +208,14 @@ topiary::Result<std::shared_ptr<const LoadedModel>> SessionStore::loadWeights(co
   if (!g)
     return topiary::Status::badInput("the fine-tuned weights file " + file +
                                      " cannot be read: " + g.status().message());
-  const topiary::Graph& want = *original.graph;
-  const topiary::Graph& got = g.value();
-  std::string mismatch;
-  if (got.nodes.size() != want.nodes.size()) {
-    mismatch = std::to_string(got.nodes.size()) + " nodes instead of " + std::to_string(want.nodes.size());
-  } else {
-    for (size_t i = 0; i < want.nodes.size() && mismatch.empty(); ++i) {
-      const topiary::Node& a = want.nodes[i];
-      const topiary::Node& b = got.nodes[i];
-      if (a.opType != b.opType || a.inputs != b.inputs || a.outputs != b.outputs)
-        mismatch = "node " + a.label() + " differs";
-    }
-  }
-  if (mismatch.empty() && got.initializers.size() != want.initializers.size())
-    mismatch = std::to_string(got.initializers.size()) + " initializers instead of " +
-               std::to_string(want.initializers.size());
-  for (const auto& [name, t] : want.initializers) {
-    if (!mismatch.empty()) break;
-    auto it = got.initializers.find(name);
-    if (it == got.initializers.end())
-      mismatch = "initializer " + name + " is missing";
-    else if (it->second.dtype() != t.dtype() || it->second.shape() != t.shape())
-      mismatch = "initializer " + name + " has another type or shape";
-  }
+  const std::string mismatch = graphMismatch(*original.graph, g.value());
   if (!mismatch.empty())
     return topiary::Status::badInput("the fine-tuned weights file " + file + " does not belong to " +
                                      original.path.toStdString() + ": " + mismatch);
-  return LoadedModel::fromGraph(std::move(g.value()), original.path);
+  // Only the weights come from the file; the graph stays the opened model's.
+  topiary::Graph graph = *original.graph;
+  for (auto& [name, t] : graph.initializers) t = std::move(g.value().initializers.at(name));
+  return LoadedModel::fromGraph(std::move(graph), original.path);
 }
 
 SessionStore::Write SessionStore::prepare(const QString& path, bool autosave) const {

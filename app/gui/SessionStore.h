@@ -42,9 +42,11 @@ class SessionStore : public QObject {
   // names (key 'weights'), or empty when it has none.
   static QString weightsPathOf(const QJsonObject& session, const QString& sessionPath);
   // Loads a session's weights file for the already loaded `original` (call on
-  // a worker): it must hold the same graph (nodes, initializer names, types
-  // and shapes). The result keeps original.path, so exports still start from
-  // and protect the source file. Errors name the file and what is wrong.
+  // a worker): it must hold the same graph (nodes and their attributes,
+  // inputs and outputs, initializer names, types and shapes, the values of
+  // integer initializers); only the float weights are taken from it. The
+  // result keeps original.path, so exports still start from and protect the
+  // source file. Errors name the file and what is wrong.
   static topiary::Result<std::shared_ptr<const LoadedModel>> loadWeights(const QString& path,
                                                                          const LoadedModel& original);
 

@@ -1,7 +1,7 @@
 // Session files on the demo model (offscreen): save and reopen a .topiary
 // session (model path, plan including what locked and N:M layers hold, tried
-// points, fine-tuned weights with the fallback when their file is missing or
-// damaged), autosave a moment after a change,
+// points, fine-tuned weights with the fallback when their file is missing,
+// damaged or of another graph), autosave a moment after a change,
 // recovery offered when a crashed run left its autosave behind, errors that
 // name the problem; window/dock state kept across starts; drag and drop.
 #include <QApplication>
@@ -22,6 +22,7 @@
 #include "SessionStore.h"
 #include "common/test_util.h"
 #include "gui_util.h"
+#include "topiary/onnx_io.h"
 
 namespace {
 
@@ -43,6 +44,7 @@ class TestSessions : public QObject {
   void lockedAndNmLayersKeepTheirPlan();
   void fineTunedWeightsReopen();
   void missingOrDamagedWeightsFallBack();
+  void weightsOfAnotherGraphFallBack();
   void autosaveAfterChange();
   void recoveryAfterCrash();
   void cleanExitLeavesNoRecovery();
@@ -339,6 +341,92 @@ void TestSessions::missingOrDamagedWeightsFallBack() {
     QVERIFY(again.document()->plan() == plan);
   }
   QCOMPARE(fileHash(model), sourceHash);
+}
+
+void TestSessions::weightsOfAnotherGraphFallBack() {
+  const QString resnetPath = QString::fromStdString(testutil::sourcePath("resources/models/resnet8.onnx"));
+  if (!QFile::exists(resnetPath)) QSKIP("resnet8 not bundled");
+  const QByteArray resnetHash = fileHash(resnetPath);
+  // The fine-tuned weights of a LeNet-5 session.
+  auto lenet = openDemo();
+  QVERIFY(lenet);
+  std::shared_ptr<const LoadedModel> fineTuned;
+  const QString lenetSession = dir_ + "/lenet-ft.topiary";
+  QVERIFY(saveFineTuned(*lenet, lenetSession, fineTuned));
+  const QString lenetWeights = SessionStore::weightsPathFor(lenetSession);
+
+  // A ResNet-8 session whose weights file is a copy of LeNet-5's.
+  QString err;
+  std::shared_ptr<const LoadedModel> resnet;
+  const QString resnetSession = dir_ + "/resnet-ft.topiary";
+  {
+    MainWindow w;
+    QSignalSpy opened(&w, &MainWindow::modelOpened);
+    w.openModel(resnetPath);
+    QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
+    resnet = w.document()->model();
+    w.document()->editAllSparsity(0.3);
+    QSignalSpy saved(w.sessions(), &SessionStore::saved);
+    QVERIFY2(w.sessions()->save(resnetSession, &err), qPrintable(err));
+    QTRY_COMPARE_WITH_TIMEOUT(saved.count(), 1, 30000);
+  }
+  QJsonObject json;
+  QVERIFY(SessionStore::readJson(resnetSession, json, &err));
+  json["weights"] = "resnet-ft.weights.onnx";
+  json["weights_fine_tuned"] = true;
+  QVERIFY(SessionStore::writeJson(json, resnetSession, &err));
+  const QString resnetWeights = SessionStore::weightsPathFor(resnetSession);
+  QVERIFY(QFile::copy(lenetWeights, resnetWeights));
+
+  // Opens `session` and checks that it fell back to `model`'s own weights
+  // with a warning naming the weights file and `why`.
+  auto fallsBack = [&](const QString& session, const std::shared_ptr<const LoadedModel>& model, const QString& why) {
+    MainWindow again;
+    QSignalSpy warned(&again, &MainWindow::sessionWarning);
+    QVERIFY(openAndWait(again, session));
+    QCOMPARE(warned.count(), 1);
+    const QString msg = warned.first().at(0).toString();
+    QVERIFY2(msg.contains(QFileInfo(SessionStore::weightsPathFor(session)).fileName()) &&
+                 msg.contains("does not belong") && msg.contains(why),
+             qPrintable(msg));
+    ModelDocument* doc = again.document();
+    QVERIFY(!doc->weightsModified());
+    QCOMPARE(doc->undoStack()->count(), 0);
+    QCOMPARE(doc->model()->graph->nodes.size(), model->graph->nodes.size());
+    QCOMPARE(weightDiff(*doc->model()->graph, *model->graph), 0.0);
+    QVERIFY(waitPreview(again));  // and the model still runs
+    QVERIFY2(doc->preview().ok, qPrintable(doc->preview().error));
+  };
+  fallsBack(resnetSession, resnet, "nodes instead of");
+  if (QTest::currentTestFailed()) return;
+
+  // LeNet-5's own graph, but one initializer of another shape.
+  const topiary::Graph& lenetGraph = *fineTuned->graph;
+  const std::string fc3Bias = lenetGraph.nodes[static_cast<size_t>(lenetGraph.findNode("fc3"))].input(2);
+  QVERIFY(!fc3Bias.empty());
+  {
+    topiary::Graph g = lenetGraph;
+    g.initializers[fc3Bias] = topiary::Tensor(topiary::Shape{1, 10});
+    QVERIFY(topiary::saveModel(g, lenetWeights.toStdString()));
+  }
+  // The original weights of LeNet-5, when the session was saved.
+  lenet->document()->undoStack()->undo();
+  QVERIFY(!lenet->document()->weightsModified());
+  const std::shared_ptr<const LoadedModel> lenetOriginal = lenet->document()->model();
+  fallsBack(lenetSession, lenetOriginal,
+            "initializer " + QString::fromStdString(fc3Bias) + " has another type or shape");
+  if (QTest::currentTestFailed()) return;
+
+  // The same nodes and tensors, but a layer that computes something else:
+  // fc3 scaled by alpha = 0.5. Its weights would make another model.
+  {
+    topiary::Graph g = lenetGraph;
+    g.nodes[static_cast<size_t>(g.findNode("fc3"))].attrs["alpha"] = topiary::Attribute::ofFloat(0.5f);
+    QVERIFY(topiary::saveModel(g, lenetWeights.toStdString()));
+  }
+  fallsBack(lenetSession, lenetOriginal, "fc3 has another attribute alpha");
+  if (QTest::currentTestFailed()) return;
+  QCOMPARE(fileHash(resnetPath), resnetHash);  // the source model is never written
 }
 
 void TestSessions::autosaveAfterChange() {
