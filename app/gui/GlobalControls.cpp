@@ -80,6 +80,7 @@ GlobalControls::GlobalControls(ModelDocument* doc, QWidget* parent) : QWidget(pa
   connect(sparsity_, &SparsityEditor::valueChanged, this, [this](double v) {
     if (!syncing_) doc_->editAllSparsity(v);
   });
+  connect(sparsity_, &SparsityEditor::editingFinished, doc_, &ModelDocument::endEditGesture);
   const QList<QPair<QComboBox*, QString>> combos = {{granularity_, tr("default granularity")},
                                                     {criterion_, tr("default criterion")},
                                                     {ranking_, tr("ranking")},
@@ -88,10 +89,16 @@ GlobalControls::GlobalControls(ModelDocument* doc, QWidget* parent) : QWidget(pa
                                                     {storage_, tr("storage format")}};
   for (const auto& [c, what] : combos) {
     const QString name = what;
-    connect(c, &QComboBox::currentIndexChanged, this, [this, name] { commit(name); });
+    // A choice is a gesture of its own: two choices are two undo steps.
+    connect(c, &QComboBox::currentIndexChanged, this, [this, name] {
+      commit(name);
+      doc_->endEditGesture();
+    });
   }
   connect(steps_, &QSpinBox::valueChanged, this, [this] { commit(tr("schedule steps")); });
   connect(bits_, &QSpinBox::valueChanged, this, [this] { commit(tr("quantization bits")); });
+  connect(steps_, &QSpinBox::editingFinished, doc_, &ModelDocument::endEditGesture);
+  connect(bits_, &QSpinBox::editingFinished, doc_, &ModelDocument::endEditGesture);
   connect(doc_, &ModelDocument::planChanged, this, &GlobalControls::syncFromDocument);
   connect(doc_, &ModelDocument::modelChanged, this, &GlobalControls::syncFromDocument);
   syncFromDocument();

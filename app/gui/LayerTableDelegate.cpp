@@ -62,6 +62,11 @@ void LayerTableDelegate::setModelData(QWidget* editor, QAbstractItemModel* model
   QStyledItemDelegate::setModelData(editor, model, index);
 }
 
+void LayerTableDelegate::destroyEditor(QWidget* editor, const QModelIndex& index) const {
+  if (auto* table = qobject_cast<const LayerTableModel*>(index.model())) table->endEditGesture();
+  QStyledItemDelegate::destroyEditor(editor, index);
+}
+
 void LayerTableDelegate::paint(QPainter* painter, const QStyleOptionViewItem& option, const QModelIndex& index) const {
   if (index.column() != LayerTableModel::Sparsity) {
     QStyledItemDelegate::paint(painter, option, index);

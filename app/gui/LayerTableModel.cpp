@@ -211,6 +211,8 @@ Qt::ItemFlags LayerTableModel::flags(const QModelIndex& index) const {
   }
 }
 
+void LayerTableModel::endEditGesture() const { doc_->endEditGesture(); }
+
 bool LayerTableModel::setData(const QModelIndex& index, const QVariant& value, int role) {
   if (!index.isValid() || index.row() >= rowCount()) return false;
   const QString layer = layerAt(index.row());

@@ -34,6 +34,8 @@ class LayerTableModel : public QAbstractTableModel {
   // engine adapts it ("" when the default does not apply: left dense).
   QString effectiveGranularity(int row) const;
   int rowOf(const QString& layer) const;
+  // An editor closed: the next edit of a cell is an undo step of its own.
+  void endEditGesture() const;
 
   static QString formatCount(double v);  // 1234567 -> "1.23M"
 

@@ -19,25 +19,27 @@ void ModelDocument::setModel(std::shared_ptr<const LoadedModel> model) {
   emit triedChanged();
 }
 
+QString ModelDocument::mergeKey(const QString& control) const { return control + "#" + QString::number(gesture_); }
+
 void ModelDocument::editLayerPlan(const QString& layer, const LayerPlan& plan, const QString& what) {
   PrunePlan next = plan_;
   next.setPlan(layer, plan);
   if (next == plan_) return;
-  undo_.push(new PlanCommand(this, plan_, next, what, "layer:" + layer + ":" + what));
+  undo_.push(new PlanCommand(this, plan_, next, what, mergeKey("layer:" + layer + ":" + what)));
 }
 
 void ModelDocument::editGlobal(const GlobalPlan& plan, const QString& what) {
   PrunePlan next = plan_;
   next.setGlobal(plan);
   if (next == plan_) return;
-  undo_.push(new PlanCommand(this, plan_, next, what, "global:" + what));
+  undo_.push(new PlanCommand(this, plan_, next, what, mergeKey("global:" + what)));
 }
 
 void ModelDocument::editAllSparsity(double sparsity) {
   PrunePlan next = plan_;
   next.setAllSparsity(sparsity);
   if (next == plan_) return;
-  undo_.push(new PlanCommand(this, plan_, next, tr("Set all sparsities"), "all-sparsity"));
+  undo_.push(new PlanCommand(this, plan_, next, tr("Set all sparsities"), mergeKey("all-sparsity")));
 }
 
 void ModelDocument::restorePlan(const PrunePlan& plan, const QString& what) {

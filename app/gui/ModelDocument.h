@@ -38,6 +38,10 @@ class ModelDocument : public QObject {
   void editGlobal(const GlobalPlan& plan, const QString& what);
   void editAllSparsity(double sparsity);
   void restorePlan(const PrunePlan& plan, const QString& what);
+  // Ends the current gesture (an editor closed, a slider released, a choice
+  // made): consecutive edits of one control merge into one undo step only
+  // within a gesture, so two separate edits of a cell are two steps.
+  void endEditGesture() { ++gesture_; }
 
   // Applied by the undo commands (and when a session is loaded).
   void applyPlan(const PrunePlan& plan);
@@ -60,6 +64,9 @@ class ModelDocument : public QObject {
   void weightsChanged();
 
  private:
+  // Edits with equal keys merge: the same control within one gesture.
+  QString mergeKey(const QString& control) const;
+
   std::shared_ptr<const LoadedModel> model_;
   PrunePlan plan_;
   QUndoStack undo_;
@@ -67,4 +74,5 @@ class ModelDocument : public QObject {
   PreviewResult baseline_;  // the unpruned model's numbers
   QVector<TriedPoint> tried_;
   bool weightsModified_ = false;
+  quint64 gesture_ = 0;
 };

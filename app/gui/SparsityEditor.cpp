@@ -26,6 +26,8 @@ SparsityEditor::SparsityEditor(QWidget* parent) : QWidget(parent) {
     spin_->setValue(v);
     emit valueChanged(v / 100.0);
   });
+  connect(slider_, &QSlider::sliderReleased, this, &SparsityEditor::editingFinished);
+  connect(spin_, &QDoubleSpinBox::editingFinished, this, &SparsityEditor::editingFinished);
   connect(spin_, &QDoubleSpinBox::valueChanged, this, [this](double v) {
     QSignalBlocker b(slider_);
     slider_->setValue(qRound(v));

@@ -17,6 +17,8 @@ class SparsityEditor : public QWidget {
 
  signals:
   void valueChanged(double fraction);
+  // The slider was released or the number entered: one edit ends.
+  void editingFinished();
 
  private:
   QSlider* slider_;

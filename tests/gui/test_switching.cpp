@@ -3,20 +3,26 @@
 // next open (a session's plan), a training job still running on the previous
 // model never pours its weights into the new one (nor a sensitivity sweep
 // its curves and sparsities), and an undo step that
-// merges back to where it started disappears.
+// merges back to where it started disappears, while two separate edits of one
+// control (two editors opened on a cell, two numbers entered) stay two steps.
 #include <QApplication>
 #include <QChartView>
+#include <QComboBox>
 #include <QDialog>
+#include <QDoubleSpinBox>
 #include <QFile>
+#include <QTableView>
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QtTest>
 
+#include "GlobalControls.h"
 #include "JobPanel.h"
 #include "LayerTableModel.h"
 #include "MainWindow.h"
 #include "ModelDocument.h"
 #include "SessionStore.h"
+#include "SparsityEditor.h"
 #include "analysis/SensitivityView.h"
 #include "analysis/VerdictView.h"
 #include "gui_util.h"
@@ -52,6 +58,7 @@ class TestSwitching : public QObject {
   void failedSessionIsNotAppliedLater();
   void jobOfPreviousModelIsDropped();
   void editBackToStartLeavesNoUndoStep();
+  void separateEditsAreSeparateUndoSteps();
   void sensitivityOfPreviousModelIsDropped();
   void verdictOfPreviousModelIsDropped();
   void cleanupTestCase();
@@ -166,6 +173,67 @@ void TestSwitching::editBackToStartLeavesNoUndoStep() {
   QCOMPARE(doc->undoStack()->count(), 1);
   doc->undoStack()->undo();
   QCOMPARE(doc->plan().layerPlan(tm->layerAt(0)).criterion, QString("l1"));
+}
+
+void TestSwitching::separateEditsAreSeparateUndoSteps() {
+  QVERIFY(open(demo_));
+  ModelDocument* doc = w_->document();
+  QUndoStack* undo = doc->undoStack();
+  LayerTableModel* tm = w_->layerModel();
+  QTableView* table = w_->layerTable();
+  const QString layer = tm->layerAt(0);
+  const QModelIndex cell = tm->index(0, LayerTableModel::Sparsity);
+  // Opens the cell's editor, enters each of `percents` in turn (each commits
+  // live, as a slider drag does) and closes it with Enter.
+  auto editCell = [&](const QList<double>& percents) {
+    table->setCurrentIndex(cell);
+    table->edit(cell);
+    auto* spin = table->indexWidget(cell) ? table->indexWidget(cell)->findChild<QDoubleSpinBox*>() : nullptr;
+    QVERIFY(spin);
+    for (double p : percents) spin->setValue(p);
+    QTest::keyClick(spin, Qt::Key_Return);
+    QTRY_VERIFY(!table->indexWidget(cell));
+  };
+  const int before = undo->count();
+  editCell({20, 30});  // one editor: one step
+  if (QTest::currentTestFailed()) return;
+  QCOMPARE(undo->count(), before + 1);
+  editCell({50});  // a second editor on the same cell: a step of its own
+  if (QTest::currentTestFailed()) return;
+  QCOMPARE(undo->count(), before + 2);
+  QCOMPARE(doc->plan().layerPlan(layer).sparsity, 0.5);
+  undo->undo();
+  QCOMPARE(doc->plan().layerPlan(layer).sparsity, 0.3);
+  undo->undo();
+  QCOMPARE(doc->plan().layerPlan(layer).sparsity, 0.0);
+
+  // The same for the all-layers control: two numbers entered, two steps.
+  auto* all = w_->globalControls()->sparsity()->findChild<QDoubleSpinBox*>();
+  QVERIFY(all);
+  const int beforeAll = undo->index();  // the two steps above were undone
+  for (double p : {40.0, 60.0}) {
+    all->setValue(p);
+    QTest::keyClick(all, Qt::Key_Return);
+  }
+  QCOMPARE(undo->index(), beforeAll + 2);
+  undo->undo();
+  QCOMPARE(doc->plan().global().sparsity, 0.4);
+
+  // And two choices of the default granularity.
+  QComboBox* granularity = w_->globalControls()->granularity();
+  const QString start = doc->plan().global().granularity;
+  QStringList others;
+  for (int i = 0; i < granularity->count(); ++i)
+    if (granularity->itemText(i) != start &&
+        (granularity->model()->flags(granularity->model()->index(i, 0)) & Qt::ItemIsEnabled))
+      others << granularity->itemText(i);
+  QVERIFY(others.size() >= 2);
+  const int beforeChoice = undo->index();
+  granularity->setCurrentText(others[0]);
+  granularity->setCurrentText(others[1]);
+  QCOMPARE(undo->index(), beforeChoice + 2);
+  undo->undo();
+  QCOMPARE(doc->plan().global().granularity, others[0]);
 }
 
 void TestSwitching::sensitivityOfPreviousModelIsDropped() {
