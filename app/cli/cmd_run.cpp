@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "topiary/executor.h"
+#include "topiary/file_util.h"
 #include "topiary/onnx_io.h"
 
 namespace cli {
@@ -28,6 +29,7 @@ int cmdRun(const QStringList& args) {
   auto g = topiary::loadModel(path);
   if (!g) return fail(g.status());
   std::vector<topiary::NamedTensor> inputs;
+  std::vector<std::string> inputFiles;
   for (const QString& spec : p.values("input")) {
     QString name, file = spec;
     int eq = spec.indexOf('=');
@@ -62,6 +64,22 @@ int cmdRun(const QStringList& args) {
     for (const auto& given : inputs)
       if (given.name == str(name)) return failBadInput("--input: '" + str(name) + "' is given twice");
     inputs.push_back({str(name), std::move(t->tensor)});
+    inputFiles.push_back(str(file));
+  }
+  // output_<i>.pb must not land on the model or an input file (a chained
+  // run reading DIR/output_0.pb and writing to DIR replaced its input).
+  const std::string dir = str(p.value("output-dir"));
+  auto outputFile = [&](size_t i) {
+    return (std::filesystem::path(dir) / ("output_" + std::to_string(i) + ".pb")).string();
+  };
+  for (size_t i = 0; i < g->outputs.size(); ++i) {
+    const std::string file = outputFile(i);
+    if (topiary::sameFile(file, path))
+      return failBadInput("--output-dir: " + file + " is the model; refusing to overwrite it");
+    for (const auto& in : inputFiles)
+      if (topiary::sameFile(file, in))
+        return failBadInput("--output-dir: " + file + " is the input file " + in +
+                            "; refusing to overwrite it (choose another folder)");
   }
   topiary::ExecutorOptions opts;
   opts.threads = threads;
@@ -71,14 +89,13 @@ int cmdRun(const QStringList& args) {
   for (const auto& nt : inputs) feed.emplace_back(nt.name, &nt.tensor);
   topiary::Status st = (*ex)->run(feed);
   if (!st) return fail(st);
-  std::string dir = str(p.value("output-dir"));
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return failBadInput("cannot create output folder " + dir + ": " + ec.message());
   nlohmann::json outs = nlohmann::json::array();
   for (size_t i = 0; i < (*ex)->outputCount(); ++i) {
     const auto& name = g->outputs[i].name;
-    std::string file = (std::filesystem::path(dir) / ("output_" + std::to_string(i) + ".pb")).string();
+    const std::string file = outputFile(i);
     st = topiary::saveTensorProto((*ex)->output(i), name, file);
     if (!st) return fail(st);
     outs.push_back({{"name", name}, {"file", file}, {"shape", topiary::shapeToString((*ex)->output(i).shape())},

@@ -202,6 +202,37 @@ class TestCli : public QObject {
       checkBadInput(runCli({"run", model, "--input", in, "--output-dir", out, "--threads", t}), {"--threads"});
   }
 
+  // `run` never writes an output over its model or an input file, however the
+  // folder is spelled: feeding DIR/output_0.pb back with --output-dir DIR
+  // replaced the input with the output, exit 0.
+  void runNeverOverwritesItsInputs() {
+    const std::string dir = std::string(testutil::kOnnxTestData) + "/node/test_relu";
+    if (!QFileInfo::exists(QString::fromStdString(dir + "/model.onnx"))) QSKIP("ONNX test data not installed");
+    const std::string work = testutil::tempDir() + "/run_chain";
+    fs::create_directories(work + "/sub");
+    const std::string inBytes = readBytes(dir + "/test_data_set_0/input_0.pb");
+    const std::string modelBytes = readBytes(dir + "/model.onnx");
+    const std::string in = writeBytes("run_chain/output_0.pb", inBytes);
+    const std::string model = writeBytes("run_chain/model.onnx", modelBytes);
+    checkBadInput(runCli({"run", QString::fromStdString(model), "--input", QString::fromStdString(in), "--output-dir",
+                          QString::fromStdString(work + "/sub/..")}),
+                  {"output_0.pb", "input file", "refusing to overwrite"});
+    QVERIFY(readBytes(in) == inBytes);
+    const std::string modelAsOutput = writeBytes("run_chain/sub/output_0.pb", modelBytes);
+    checkBadInput(runCli({"run", QString::fromStdString(modelAsOutput), "--input", "x=" + QString::fromStdString(in),
+                          "--output-dir", QString::fromStdString(work + "/sub")}),
+                  {"output_0.pb", "is the model"});
+    QVERIFY(readBytes(modelAsOutput) == modelBytes);
+    // Another folder is fine, and the output there is the reference output.
+    auto ok = runCli({"run", QString::fromStdString(model), "--input", QString::fromStdString(in), "--output-dir",
+                      QString::fromStdString(work + "/out")});
+    QVERIFY2(ok.exitCode == 0, ok.err.c_str());
+    auto got = loadTensorProto(work + "/out/output_0.pb");
+    auto want = loadTensorProto(dir + "/test_data_set_0/output_0.pb");
+    QVERIFY(got.isOk() && want.isOk());
+    QVERIFY(testutil::allClose(got->tensor, want->tensor, 1e-6, 1e-6));
+  }
+
   // An input of an element type the engine has no kernels for is named
   // (bfloat16 read as "undefined", and run said "expects undefined").
   void unhandledElementTypeIsNamed() {
