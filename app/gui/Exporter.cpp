@@ -2,12 +2,27 @@
 
 #include <QFileInfo>
 #include <QJsonDocument>
+#include <QRegularExpression>
 
 #include "topiary/file_util.h"
 #include "topiary/onnx_io.h"
 #include "topiary/prune_run.h"
 #include "topiary/quantize.h"
 #include "topiary/recipe.h"
+
+namespace {
+
+// An argument as a POSIX shell reads it back: a path with a space (or a
+// quote, $ or *) would otherwise split or expand when the command is pasted.
+QString shellQuoted(const QString& arg) {
+  static const QRegularExpression plain("^[A-Za-z0-9_./:=+,@%-]+$");
+  if (plain.match(arg).hasMatch()) return arg;
+  QString q = arg;
+  q.replace("'", "'\\''");
+  return "'" + q + "'";
+}
+
+}  // namespace
 
 QString Exporter::defaultRecipePath(const QString& outPath) {
   QString base = outPath;
@@ -71,6 +86,7 @@ ExportResult Exporter::exportModel(const LoadedModel& model, const PrunePlan& pl
   r.ok = true;
   r.modelPath = QFileInfo(outPath).absoluteFilePath();
   r.recipePath = QFileInfo(recipePath).absoluteFilePath();
-  r.cliCommand = QString("topiary-cli prune %1 --recipe %2 --out %3").arg(start, r.recipePath, r.modelPath);
+  r.cliCommand = QString("topiary-cli prune %1 --recipe %2 --out %3")
+                     .arg(shellQuoted(start), shellQuoted(r.recipePath), shellQuoted(r.modelPath));
   return r;
 }

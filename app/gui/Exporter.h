@@ -20,7 +20,7 @@ struct ExportResult {
   // reproduce them: the trained weights (original shapes) are written here
   // and the command below starts from this file instead.
   QString basePath;
-  QString cliCommand;  // the topiary-cli command that reproduces modelPath
+  QString cliCommand;       // the topiary-cli command that reproduces modelPath (paths quoted for a POSIX shell)
   bool structural = false;  // channels physically removed
   qint64 params = 0, nonzeroParams = 0;
   QStringList log;

@@ -2,7 +2,8 @@
 // recipe (same initializers bit for bit, same outputs on the same inputs),
 // for unstructured, N:M, structured (physically smaller) and quantized plans
 // and for weights changed by a training job; the source model is never
-// written; writes leave no partial files behind.
+// written; writes leave no partial files behind; the command the status bar
+// shows runs as shown in a shell, with spaces and quotes in the paths.
 #include <QCryptographicHash>
 #include <QDir>
 #include <QJsonDocument>
@@ -62,6 +63,7 @@ class TestExport : public QObject {
   void trainedWeightsExportWithTheirBase();
   void neverWritesTheSource();
   void failedExportLeavesNothing();
+  void commandRunsAsShown();
 
  private:
   // Runs topiary-cli prune; empty string on success, else why not.
@@ -256,6 +258,38 @@ void TestExport::failedExportLeavesNothing() {
   QVERIFY(!a.ok);
   QVERIFY2(a.error.contains("Jobs") && a.error.contains("'method'"), qPrintable(a.error));
   QVERIFY(!QFileInfo::exists(sub + "/a.onnx"));
+}
+
+void TestExport::commandRunsAsShown() {
+  // A user's folders: a space and a quote in the names.
+  const QString sub = dir_ + "/my models/Ann's run";
+  QVERIFY(QDir().mkpath(sub));
+  const QString src = sub + "/lenet 5.onnx";
+  QFile::remove(src);
+  QVERIFY(QFile::copy(model_->path, src));
+  auto m = LoadedModel::load(src);
+  QVERIFY(m);
+  PrunePlan plan;
+  plan.setAllSparsity(0.6);
+  const QString out = sub + "/lenet 5 pruned.onnx";
+  ExportResult r = Exporter::exportModel(*m.value(), plan, out);
+  QVERIFY2(r.ok, qPrintable(r.error));
+  auto gui = topiary::loadModel(out.toStdString());
+  QVERIFY(gui);
+  QVERIFY(QFile::remove(out));
+  // Pasted into a shell (with the built topiary-cli in place of the name on PATH).
+  QVERIFY(r.cliCommand.startsWith("topiary-cli "));
+  const QString cmd = "'" + QStringLiteral(TOPIARY_CLI) + "'" + r.cliCommand.mid(QString("topiary-cli").size());
+  QProcess p;
+  p.start("/bin/sh", {"-c", cmd});
+  QVERIFY(p.waitForFinished(120000));
+  QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0,
+           qPrintable(r.cliCommand + ": " + QString::fromUtf8(p.readAllStandardError())));
+  auto cli = topiary::loadModel(out.toStdString());
+  QVERIFY2(cli, qPrintable(r.cliCommand));
+  QCOMPARE(cli->initializers.size(), gui->initializers.size());
+  for (const auto& kv : gui->initializers)
+    QCOMPARE(testutil::maxAbsDiff(kv.second, cli->initializers.at(kv.first)), 0.0);
 }
 
 QTEST_MAIN(TestExport)
