@@ -2,7 +2,8 @@
 // with topiary.kernel = "direct") against a plain double-precision loop on
 // every output width from 1 to 17 (groups of 8 outputs for 3x3 and of 4 for
 // 5x5, then one shorter group), 3x3 and 5x5 taps, strides 1 and 2, a partial 16-channel block,
-// padding 0 to 2, with and without a fused activation, one and two threads.
+// padding 0 to 2, with and without a fused activation, one and two threads;
+// and the same for the sparse kernel (kernels/depthwise_sparse.h, "csr").
 #include <QtTest>
 #include <algorithm>
 #include <random>
@@ -90,6 +91,79 @@ class TestDepthwiseRows : public QObject {
       QCOMPARE(dynamic_cast<const kernels::KernelChoice&>(*kern.value()).kernelChoice(), std::string("dw-interleaved"));
       const double diff = testutil::maxAbsDiff(out[0], ref);
       QVERIFY2(diff < 1e-5, qPrintable(QString("diff %1").arg(diff)));
+    }
+  }
+
+  // The sparse kernel (kernels/depthwise_sparse.h, forced with "csr") on the
+  // same widths: stride 1 (whole and masked vectors), 2 (two-vector
+  // de-interleave, last input read masked) and 3 (scalar), padding up to 2
+  // (taps that read only padding for some rows or columns), sparsity from
+  // none to every weight zero (planes of act(bias) alone).
+  void sparseMatchesReference_data() {
+    QTest::addColumn<int>("k");
+    QTest::addColumn<int>("stride");
+    QTest::addColumn<int>("wo");
+    QTest::addColumn<double>("sparsity");
+    QTest::addColumn<int>("threads");
+    QTest::addColumn<int>("channels");
+    QTest::addColumn<int>("images");
+    for (int k : {3, 5})
+      for (int stride : {1, 2, 3})
+        for (int wo : {1, 2, 7, 14, 15, 16, 17, 28, 33, 130})
+          for (double sparsity : {0.0, 0.9, 1.0}) {
+            const int threads = wo % 3 == 0 || wo % 4 == 0 ? 2 : 1;
+            QTest::newRow(
+                qPrintable(QString("k%1 s%2 wo%3 sp%4 t%5").arg(k).arg(stride).arg(wo).arg(sparsity).arg(threads)))
+                << k << stride << wo << sparsity << threads << (wo % 2 ? 19 : 16) << 3;
+          }
+    // One image with enough work (4 MFLOP) for two threads: its channels are split between them.
+    QTest::newRow("one image, channels split") << 5 << 1 << 48 << 0.5 << 2 << 48 << 1;
+  }
+  void sparseMatchesReference() {
+    QFETCH(int, k);
+    QFETCH(int, stride);
+    QFETCH(int, wo);
+    QFETCH(double, sparsity);
+    QFETCH(int, threads);
+    QFETCH(int, channels);
+    QFETCH(int, images);
+    std::mt19937 rng(static_cast<unsigned>(k * 1000 + stride * 100 + wo + int(sparsity * 10)));
+    const int64_t c = channels, n = images;
+    int64_t pad = wo % 3;
+    auto inWidth = [&] { return (wo - 1) * stride + k - 2 * pad; };
+    while (inWidth() < 1) --pad;
+    const int64_t w = inWidth(), h = std::max<int64_t>(w + 1, k);
+    Tensor X = randomTensor({n, c, h, w}, rng);
+    Tensor W = randomTensor({c, 1, k, k}, rng);
+    Tensor B = randomTensor({c}, rng);
+    std::bernoulli_distribution drop(sparsity);
+    int64_t kept = 0;
+    for (int64_t i = 0; i < W.numel(); ++i)
+      if (drop(rng))
+        W.at(i) = 0.f;
+      else
+        ++kept;
+    const bool hardSwish = wo % 2 == 0;
+    std::map<std::string, Attribute> attrs{{"topiary.frozen", Attribute::ofInt(1)},
+                                           {"topiary.kernel", Attribute::ofString("csr")},
+                                           {"group", Attribute::ofInt(c)},
+                                           {"strides", Attribute::ofInts({stride, stride})},
+                                           {"pads", Attribute::ofInts({pad, pad, pad, pad})}};
+    if (hardSwish) attrs["topiary.act"] = Attribute::ofString("HardSwish");
+    auto kern = build("Conv", attrs);
+    QVERIFY2(kern.isOk(), kern.isOk() ? "" : kern.status().message().c_str());
+    RunContext ctx;
+    ctx.threads = threads;
+    const Tensor ref = refDepthwise(X, W, B, stride, pad, hardSwish);
+    QCOMPARE(ref.dim(3), int64_t(wo));
+    for (int pass = 0; pass < 2; ++pass) {  // the second reuses the packed taps
+      std::string why;
+      std::vector<Tensor> out = run(*kern.value(), {&X, &W, &B}, 1, ctx, &why);
+      QVERIFY2(out.size() == 1, why.c_str());
+      const std::string choice = dynamic_cast<const kernels::KernelChoice&>(*kern.value()).kernelChoice();
+      QVERIFY2(choice.rfind("dw-sparse", 0) == 0, choice.c_str());
+      const double diff = testutil::maxAbsDiff(out[0], ref);
+      QVERIFY2(diff < 1e-5, qPrintable(QString("diff %1, %2 of %3 weights kept").arg(diff).arg(kept).arg(W.numel())));
     }
   }
 };

@@ -365,6 +365,7 @@ class TestKernels : public QObject {
       QVERIFY2(kernel == "csr-direct" ? c.contains("-direct") : c.startsWith(kernel), choice.c_str());
     if (s.group == s.c && s.co == s.c && (kernel == "direct" || kernel == "dense"))
       QCOMPARE(c, QString(kernel == "direct" ? "dw-interleaved" : "dw-plane"));
+    if (s.group == s.c && s.co == s.c && kernel == "csr") QVERIFY2(c.startsWith("dw-sparse"), choice.c_str());
   }
 
   void gemm_data() {

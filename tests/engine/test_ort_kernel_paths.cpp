@@ -133,7 +133,8 @@ class TestOrtKernelPaths : public QObject {
               const std::string name = c.substr(0, c.find(' '));  // without the density
               if (k.empty()) choicesSeen.insert(name);
               else if (name == k || (k == "csr-direct" && name == "2:4-direct") ||
-                       (k == "direct" && name == "dw-interleaved") || (k == "dense" && name == "dw-plane"))
+                       (k == "direct" && name == "dw-interleaved") || (k == "dense" && name == "dw-plane") ||
+                       (k == "csr" && name == "dw-sparse"))
                 ++forcedSeen[k];
             }
           }

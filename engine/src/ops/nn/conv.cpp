@@ -14,6 +14,7 @@
 #include "kernels/activation.h"
 #include "kernels/co_vector_conv.h"
 #include "kernels/depthwise_conv.h"
+#include "kernels/depthwise_sparse.h"
 #include "kernels/direct_conv.h"
 #include "kernels/kernel_choice.h"
 #include "kernels/nm_conv.h"
@@ -351,29 +352,72 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   }
 
   // Depthwise 2-D with one output per channel: the channel-interleaved kernel
-  // (kernels/depthwise_conv.h) or the direct kernel per plane, whichever
-  // was faster on the first batch (frozen weights; "direct" forces the
-  // interleaved one and "dense" the per-plane one). Unfrozen weights (training)
-  // and several outputs per channel take the per-plane kernel.
+  // (kernels/depthwise_conv.h), the direct kernel per plane or, with at most
+  // kMaxSparseDensity of the weights nonzero, the sparse one that runs only
+  // each channel's kept taps (kernels/depthwise_sparse.h), whichever was
+  // fastest on the first batch (frozen weights; "direct" forces the
+  // interleaved one, "dense" the per-plane one and "csr" the sparse one).
+  // Unfrozen weights (training) and several outputs per channel take the
+  // per-plane kernel.
+  enum class DwKernel { Plane, Interleaved, Sparse };
   void depthwise2d(const float* x, const float* w, const float* b, float* y, int threads) {
     if (Cout_ == group_ && frozen_) {
       if (tunedBatch_ != tuneKey()) {
         tunedBatch_ = tuneKey();
-        dwInterleaved_ = forced_ == "direct";
-        if (forced_ != "direct" && forced_ != "dense") {
+        density_ = kernels::density(w, Cout_ * win_.kSize());
+        dwKernel_ = forced_ == "direct" ? DwKernel::Interleaved : forced_ == "csr" ? DwKernel::Sparse : DwKernel::Plane;
+        if (forced_ != "direct" && forced_ != "dense" && forced_ != "csr") {
           const int64_t fullBatch = N_;
           N_ = std::min<int64_t>(N_, 8);
-          dwInterleaved_ = false;
-          const double plane = kernels::fastestOf(3, [&] { depthwisePlanes(x, w, b, y, threads); });
-          const double inter = kernels::fastestOf(3, [&] { depthwiseInterleaved(x, w, b, y, threads); });
+          std::vector<DwKernel> kinds{DwKernel::Plane, DwKernel::Interleaved};
+          if (density_ <= kMaxSparseDensity) kinds.push_back(DwKernel::Sparse);
+          double best = 1e300;
+          DwKernel tunedDw = kinds[0];
+          for (DwKernel k : kinds) {
+            const double t = kernels::fastestOf(3, [&] { depthwiseWith(k, x, w, b, y, threads); });
+            if (t < best) best = t, tunedDw = k;
+          }
+          dwKernel_ = tunedDw;
           N_ = fullBatch;
-          dwInterleaved_ = inter < plane;
         }
-        choice_ = dwInterleaved_ ? "dw-interleaved" : "dw-plane";
+        const char* names[] = {"dw-plane", "dw-interleaved", "dw-sparse"};
+        choice_ = names[static_cast<int>(dwKernel_)];
+        char pct[16];
+        std::snprintf(pct, sizeof pct, " %.0f%%", 100.0 * density_);
+        if (dwKernel_ == DwKernel::Sparse) choice_ += pct;
       }
-      if (dwInterleaved_) return depthwiseInterleaved(x, w, b, y, threads);
+      return depthwiseWith(dwKernel_, x, w, b, y, threads);
     }
     depthwisePlanes(x, w, b, y, threads);
+  }
+
+  void depthwiseWith(DwKernel k, const float* x, const float* w, const float* b, float* y, int threads) {
+    if (k == DwKernel::Interleaved) return depthwiseInterleaved(x, w, b, y, threads);
+    if (k == DwKernel::Sparse) return depthwiseSparse(x, w, b, y, threads);
+    depthwisePlanes(x, w, b, y, threads);
+  }
+
+  void depthwiseSparse(const float* x, const float* w, const float* b, float* y, int threads) {
+    kernels::DepthwiseSparsePlan& pl = dws_;
+    if (pl.C != Cin_ || !planMatches(pl) || pl.first.empty()) {
+      pl = planFor<kernels::DepthwiseSparsePlan>();
+      pl.C = Cin_;
+      pl.pack(w, b);  // frozen weights: packed once per geometry
+    }
+    const int64_t P = win_.outSize(), inN = win_.inSize();
+    // Images over the threads; a single image's channels are split instead.
+    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_ * Cin_)));
+    parallelFor(T, T, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        if (N_ >= T) {
+          for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n)
+            pl.run(x + n * Cin_ * inN, y + n * Cout_ * P, &pathAct_, 0, Cin_);
+        } else {
+          for (int64_t n = 0; n < N_; ++n)
+            pl.run(x + n * Cin_ * inN, y + n * Cout_ * P, &pathAct_, Cin_ * t / T, Cin_ * (t + 1) / T);
+        }
+      }
+    });
   }
 
   void depthwiseInterleaved(const float* x, const float* w, const float* b, float* y, int threads) {
@@ -606,7 +650,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   kernels::Winograd43NmPlan wino43nm_;
   kernels::CoVectorConvPlan coVec_;
   kernels::CoVectorConvPlan coVecHalves_[2];  // one image on two threads by output-channel halves (coVectorPath)
-  bool dwInterleaved_ = false;
+  DwKernel dwKernel_ = DwKernel::Plane;
+  kernels::DepthwiseSparsePlan dws_;
   std::vector<std::vector<float>> dwPacked_;
   std::vector<float> directScratch_;
   // Resolved per call from the input shapes.

@@ -1,0 +1,166 @@
+#include "kernels/depthwise_sparse.h"
+
+#include <algorithm>
+
+#include "kernels/activation.h"
+#include "kernels/vec.h"
+
+namespace topiary::kernels {
+
+namespace {
+
+constexpr int64_t kChunk = 128;  // outputs of a row held in registers at once (8 vectors)
+constexpr int64_t kVecs = kChunk / 16;
+
+// The outputs o in [0, n) whose input o * s + off lies in [0, size): [lo, hi).
+void insideRange(int64_t n, int64_t s, int64_t off, int64_t size, int64_t& lo, int64_t& hi) {
+  lo = off >= 0 ? 0 : (-off + s - 1) / s;
+  hi = size - off <= 0 ? 0 : std::min<int64_t>(n, (size - 1 - off) / s + 1);
+  if (hi < lo) hi = lo;
+}
+
+// Which of the S * 16 floats from x are read for output lanes [lo, hi): the
+// input of lane l is x[l * S], so bits lo * S .. (hi - 1) * S (S = 1, 2).
+uint32_t laneBits(int64_t lo, int64_t hi, int64_t s) {
+  if (lo >= hi) return 0;
+  const uint32_t upto = (hi - 1) * s + 1;  // bits [0, upto)
+  return static_cast<uint32_t>(((uint64_t{1} << upto) - 1) & ~((uint64_t{1} << (lo * s)) - 1));
+}
+
+// 16 outputs' inputs x[l * S] for the lanes whose bits are set in `bits`
+// (laneBits), the other lanes zero; nothing else is read (x itself may lie
+// before the row, in its padding).
+template <int S>
+inline v16 loadLanes(const float* x, uint32_t bits) {
+#if defined(__AVX512F__)
+  if constexpr (S == 1) {
+    const __m512 v = _mm512_maskz_loadu_ps(static_cast<__mmask16>(bits), x);
+    return reinterpret_cast<const v16&>(v);
+  } else {
+    const __m512 a = _mm512_maskz_loadu_ps(static_cast<__mmask16>(bits & 0xffff), x);
+    const __m512 b = _mm512_maskz_loadu_ps(static_cast<__mmask16>(bits >> 16), x + 16);
+    v16 even, odd;
+    deinterleave(reinterpret_cast<const v16&>(a), reinterpret_cast<const v16&>(b), even, odd);
+    return even;
+  }
+#else
+  float part[16] = {};
+  for (int l = 0; l < 16; ++l)
+    if (bits >> (l * S) & 1u) part[l] = x[l * S];
+  return load16(part);
+#endif
+}
+
+// One output row's NV vectors from output column `col`: every tap that
+// reaches the row adds to them in registers; stored once, activated.
+template <int NV, int S>
+void rowChunk(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0, const DepthwiseSparsePlan::Tap* t1,
+              const float* xc, float* yr, float bias, const Activation& a, int64_t oh, int64_t chunk, int64_t width) {
+  v16 acc[NV];
+  for (int j = 0; j < NV; ++j) acc[j] = v16{} + bias;
+  const int64_t col = chunk * kChunk;
+  for (const DepthwiseSparsePlan::Tap* t = t0; t < t1; ++t) {
+    if (oh < t->oh0 || oh >= t->oh1) continue;
+    const float* xr = xc + (oh * p.sH + t->ih) * p.W + (col * S + t->iw);
+    const uint32_t* bits = p.laneMasks.data() + t->masks + chunk * kVecs;
+    const v16 w = v16{} + t->w;
+    for (int j = 0; j < NV; ++j)
+      if (bits[j]) acc[j] += w * loadLanes<S>(xr + 16 * S * j, bits[j]);
+  }
+  for (int j = 0; j < NV; ++j) {
+    const v16 v = activate16(a, acc[j]);
+    if (16 * j + 16 <= width)
+      store16(yr + 16 * j, v);
+    else
+      storePrefix(yr + 16 * j, v, width - 16 * j);
+  }
+}
+
+template <int S>
+using RowFn = void (*)(const DepthwiseSparsePlan&, const DepthwiseSparsePlan::Tap*, const DepthwiseSparsePlan::Tap*,
+                       const float*, float*, float, const Activation&, int64_t, int64_t, int64_t);
+
+template <int S>
+RowFn<S> rowFor(int64_t nv) {
+  static const RowFn<S> fns[kVecs] = {rowChunk<1, S>, rowChunk<2, S>, rowChunk<3, S>, rowChunk<4, S>,
+                                      rowChunk<5, S>, rowChunk<6, S>, rowChunk<7, S>, rowChunk<8, S>};
+  return fns[nv - 1];
+}
+
+template <int S>
+void channel(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0, const DepthwiseSparsePlan::Tap* t1,
+             const float* xc, float* yc, float bias, const Activation& a) {
+  for (int64_t chunk = 0; chunk * kChunk < p.Wo; ++chunk) {
+    const int64_t width = std::min(kChunk, p.Wo - chunk * kChunk);
+    const RowFn<S> row = rowFor<S>((width + 15) / 16);
+    for (int64_t oh = 0; oh < p.Ho; ++oh)
+      row(p, t0, t1, xc, yc + oh * p.Wo + chunk * kChunk, bias, a, oh, chunk, width);
+  }
+}
+
+}  // namespace
+
+void DepthwiseSparsePlan::pack(const float* w, const float* b) {
+  taps.clear();
+  laneMasks.clear();
+  first.assign(static_cast<size_t>(C + 1), 0);
+  bias.assign(static_cast<size_t>(C), 0.f);
+  const int64_t chunks = (Wo + kChunk - 1) / kChunk;
+  for (int64_t c = 0; c < C; ++c) {
+    first[static_cast<size_t>(c)] = static_cast<int64_t>(taps.size());
+    if (b) bias[static_cast<size_t>(c)] = b[c];
+    for (int64_t kh = 0; kh < kH; ++kh)
+      for (int64_t kw = 0; kw < kW; ++kw) {
+        const float v = w[(c * kH + kh) * kW + kw];
+        if (v == 0.f) continue;
+        Tap t;
+        t.w = v;
+        t.ih = kh * dH - padT;
+        t.iw = kw * dW - padL;
+        insideRange(Ho, sH, t.ih, H, t.oh0, t.oh1);
+        insideRange(Wo, sW, t.iw, W, t.ow0, t.ow1);
+        if (t.oh0 >= t.oh1 || t.ow0 >= t.ow1) continue;  // a tap that only ever reads padding adds nothing
+        t.masks = static_cast<int64_t>(laneMasks.size());
+        for (int64_t ch = 0; ch < chunks; ++ch)
+          for (int64_t j = 0; j < kVecs; ++j) {
+            const int64_t col = ch * kChunk + 16 * j;  // output column of lane 0
+            const int64_t lo = std::max<int64_t>(t.ow0 - col, 0), hi = std::min<int64_t>(t.ow1 - col, 16);
+            laneMasks.push_back(sW <= 2 ? laneBits(lo, hi, sW) : 0);
+          }
+        taps.push_back(t);
+      }
+  }
+  first[static_cast<size_t>(C)] = static_cast<int64_t>(taps.size());
+}
+
+void DepthwiseSparsePlan::run(const float* x, float* y, const Activation* act, int64_t c0, int64_t c1) const {
+  static const Activation kNone;
+  const Activation& a = act ? *act : kNone;
+  const int64_t inPlane = H * W, outPlane = Ho * Wo;
+  for (int64_t c = c0; c < c1; ++c) {
+    const float* xc = x + c * inPlane;
+    float* yc = y + c * outPlane;
+    const Tap* t0 = taps.data() + first[static_cast<size_t>(c)];
+    const Tap* t1 = taps.data() + first[static_cast<size_t>(c + 1)];
+    const float b = bias[static_cast<size_t>(c)];
+    if (t0 == t1) {  // no tap: the plane is act(bias)
+      const v16 v = activate16(a, v16{} + b);
+      int64_t i = 0;
+      for (; i + 16 <= outPlane; i += 16) store16(yc + i, v);
+      if (i < outPlane) storePrefix(yc + i, v, outPlane - i);
+    } else if (sW == 1) {
+      channel<1>(*this, t0, t1, xc, yc, b, a);
+    } else if (sW == 2) {
+      channel<2>(*this, t0, t1, xc, yc, b, a);
+    } else {  // rare: larger strides accumulate in place, scalar
+      for (int64_t i = 0; i < outPlane; ++i) yc[i] = b;
+      for (const Tap* t = t0; t < t1; ++t)
+        for (int64_t oh = t->oh0; oh < t->oh1; ++oh)
+          for (int64_t ow = t->ow0; ow < t->ow1; ++ow)
+            yc[oh * Wo + ow] += t->w * xc[(oh * sH + t->ih) * W + ow * sW + t->iw];
+      a.apply(yc, outPlane);
+    }
+  }
+}
+
+}  // namespace topiary::kernels
