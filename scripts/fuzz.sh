@@ -40,8 +40,9 @@ seed_recipe() {
   echo '{"default":{"granularity":"element","sparsity":0.9},"quantize":{"bits":4,"per_channel":false},"finetune":{"epochs":1,"lr":0.01,"data":"fashion-mnist:train"}}' > "$dir/element.json"
 }
 
-status=0
-for t in "${TARGETS[@]}"; do
+# One target: fuzz it, report, copy new crashing inputs; returns 1 on a finding.
+fuzz_one() {
+  local t=$1 status=0 corpus artifacts regress before rc execs rate cov new slow
   corpus="${FUZZ_CORPUS_DIR:-$BUILD/corpus}/$t"
   artifacts="$BUILD/artifacts/$t"
   regress="tests/fuzz/regressions/$t"
@@ -79,5 +80,20 @@ for t in "${TARGETS[@]}"; do
     [ "$new" -gt 0 ] && echo "fuzz: copied into $regress (replayed by ctest engine_fuzz_regressions)"
     echo "fuzz: log: $BUILD/fuzz_$t.log"
   fi
-done
+  return $status
+}
+
+# The targets run side by side when there is a core for each (each fuzzer is
+# one process on one core), one after the other otherwise.
+status=0
+if [ "$(nproc)" -ge ${#TARGETS[@]} ]; then
+  pids=()
+  for t in "${TARGETS[@]}"; do
+    fuzz_one "$t" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || status=1; done
+else
+  for t in "${TARGETS[@]}"; do fuzz_one "$t" || status=1; done
+fi
 exit $status
