@@ -117,6 +117,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     setEngineStatus(tr("Session not saved: %1").arg(err));
     if (isVisible()) QMessageBox::warning(this, tr("Save session"), tr("%1 was not saved: %2").arg(path, err));
   });
+  // Retried after every change: a dialog each time would interrupt every edit.
+  connect(sessions_, &SessionStore::autosaveFailed, this, [this](const QString& path, const QString& err) {
+    setEngineStatus(tr("Autosave to %1 failed (no recovery after a crash until it works): %2").arg(path, err));
+  });
   connect(doc_, &ModelDocument::planChanged, this, &MainWindow::refreshShading);
   connect(doc_, &ModelDocument::previewChanged, this, [this] {
     refreshShading();

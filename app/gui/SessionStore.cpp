@@ -30,7 +30,7 @@ SessionStore::SessionStore(ModelDocument* doc, QObject* parent) : QObject(parent
     if (w.autosave && w.discardGeneration != discardGeneration_) {
       QFile::remove(w.weightsPath);  // the recovery was discarded while its weights were written
     } else if (!err.isEmpty()) {
-      emit saveFailed(w.path, tr("cannot write the fine-tuned weights: %1").arg(err));
+      failed(w, tr("cannot write the fine-tuned weights: %1").arg(err));
     } else {
       written_[w.weightsPath] = w.weights;
       finish(w, nullptr);
@@ -259,7 +259,7 @@ bool SessionStore::finish(const Write& w, QString* error) {
   QString err;
   if (!writeJson(w.json, w.path, &err)) {
     if (error) *error = err;
-    emit saveFailed(w.path, err);
+    failed(w, err);
     return false;
   }
   if (w.autosave) {
@@ -269,6 +269,13 @@ bool SessionStore::finish(const Write& w, QString* error) {
     emit saved(w.path);
   }
   return true;
+}
+
+void SessionStore::failed(const Write& w, const QString& error) {
+  if (w.autosave)
+    emit autosaveFailed(w.path, error);
+  else
+    emit saveFailed(w.path, error);
 }
 
 void SessionStore::startNext() {

@@ -72,6 +72,8 @@ class SessionStore : public QObject {
   void autosaved(const QString& path);
   void saved(const QString& path);
   void saveFailed(const QString& path, const QString& error);
+  // An autosave could not be written (not a save the user asked for).
+  void autosaveFailed(const QString& path, const QString& error);
 
  private:
   struct Write {
@@ -86,6 +88,7 @@ class SessionStore : public QObject {
   // Runs `w` now or after the write in progress.
   bool submit(Write w, QString* error);
   bool finish(const Write& w, QString* error);
+  void failed(const Write& w, const QString& error);
   void startNext();
 
   ModelDocument* doc_;

@@ -6,6 +6,7 @@
 // name the problem; window/dock state kept across starts; drag and drop.
 #include <QApplication>
 #include <QCryptographicHash>
+#include <QDialog>
 #include <QDockWidget>
 #include <QDropEvent>
 #include <QFile>
@@ -46,6 +47,7 @@ class TestSessions : public QObject {
   void missingOrDamagedWeightsFallBack();
   void weightsOfAnotherGraphFallBack();
   void autosaveAfterChange();
+  void failedAutosaveDoesNotInterrupt();
   void recoveryAfterCrash();
   void cleanExitLeavesNoRecovery();
   void badSessionsNameTheProblem();
@@ -459,6 +461,45 @@ void TestSessions::autosaveAfterChange() {
   QCOMPARE(saved.count(), 1);
   QVERIFY(SessionStore::readJson(s->autosavePath(), json, &err));
   QCOMPARE(json["recipe"].toObject()["default"].toObject()["sparsity"].toDouble(), 0.35);
+}
+
+void TestSessions::failedAutosaveDoesNotInterrupt() {
+  auto w = openDemo();
+  QVERIFY(w);
+  w->show();
+  w->previewController()->setAutoPreview(false);
+  // Closes modal dialogs as they appear and counts them.
+  int dialogs = 0;
+  QTimer closer;
+  connect(&closer, &QTimer::timeout, [&] {
+    if (auto* d = qobject_cast<QDialog*>(QApplication::activeModalWidget())) {
+      ++dialogs;
+      d->reject();
+    }
+  });
+  closer.start(20);
+  // An autosave folder that cannot be written (gone, read-only, full disk):
+  // every change fails its autosave a few seconds later, which must not put a
+  // modal dialog in front of the user each time; the status bar says it.
+  // (A file where the folder should be: even root cannot write there.)
+  const QString blocked = dir_ + "/not-a-folder";
+  QFile block(blocked);
+  QVERIFY(block.open(QIODevice::WriteOnly));
+  block.close();
+  SessionStore* s = w->sessions();
+  s->setAutosavePath(blocked + "/autosave.topiary");
+  for (double sparsity : {0.2, 0.3, 0.4}) {
+    w->document()->editAllSparsity(sparsity);
+    QVERIFY(!s->autosaveNow());
+  }
+  QCOMPARE(dialogs, 0);
+  QVERIFY2(w->engineStatus().contains("utosave") && w->engineStatus().contains("not-a-folder"),
+           qPrintable(w->engineStatus()));
+  // A session the user saves there is still refused with a dialog.
+  QString err;
+  QVERIFY(!s->save(blocked + "/mine.topiary", &err));
+  QTRY_COMPARE(dialogs, 1);
+  QVERIFY2(w->engineStatus().contains("not saved"), qPrintable(w->engineStatus()));
 }
 
 void TestSessions::recoveryAfterCrash() {
