@@ -14,6 +14,7 @@
 #include <QTemporaryDir>
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <random>
 
@@ -173,8 +174,9 @@ int cmdBench(const QStringList& args) {
   if (p.isSet("dynamic-skip")) {
     bool ok = false;
     opts.dynamicSkipThreshold = p.value("dynamic-skip").toFloat(&ok);
-    if (!ok || !(opts.dynamicSkipThreshold >= 0) || !opts.optimizeForInference)
-      return failBadInput("--dynamic-skip needs a threshold >= 0 (and no --no-optimize), got '" +
+    if (!ok || !(opts.dynamicSkipThreshold >= 0) || !std::isfinite(opts.dynamicSkipThreshold) ||
+        !opts.optimizeForInference)
+      return failBadInput("--dynamic-skip needs a finite threshold >= 0 (and no --no-optimize), got '" +
                           str(p.value("dynamic-skip")) + "'");
   }
   auto ex = topiary::Executor::create(g.value(), opts);

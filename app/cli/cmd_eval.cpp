@@ -3,6 +3,7 @@
 // at each threshold, evaluated batch by batch in turn (so a busy machine
 // slows them alike), with the FLOPs saved per input.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 
@@ -181,8 +182,9 @@ int cmdEval(const QStringList& args) {
     for (const QString& part : p.value("dynamic-skip").split(',')) {
       bool ok = false;
       float t = part.trimmed().toFloat(&ok);
-      if (!ok || !(t >= 0))
-        return failBadInput("--dynamic-skip needs thresholds >= 0 separated by commas, got '" + str(part) + "'");
+      // inf passed `t >= 0` and printed as "threshold": null in the JSON.
+      if (!ok || !(t >= 0) || !std::isfinite(t))
+        return failBadInput("--dynamic-skip needs finite thresholds >= 0 separated by commas, got '" + str(part) + "'");
       thresholds.push_back(t);
     }
     return evalDynamic(path, g.value(), data.value(), thresholds, batch, threads, p.isSet("json"), p.isSet("profile"));

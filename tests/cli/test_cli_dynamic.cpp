@@ -50,6 +50,16 @@ class TestCliDynamic : public QObject {
     QCOMPARE(r.exitCode, 2);
     QVERIFY2(r.err.find("--dynamic-skip") != std::string::npos && r.err.find("-1") != std::string::npos,
              r.err.c_str());
+    // inf and nan are refused too (inf ran and printed "threshold": null).
+    for (const char* t : {"inf", "nan"}) {
+      r = clitest::runCli({"eval", model, "--limit", "8", "--dynamic-skip", QString("0,") + t, "--json"});
+      QCOMPARE(r.exitCode, 2);
+      QVERIFY2(r.out.empty() && r.err.find("--dynamic-skip") != std::string::npos && r.err.find(t) != std::string::npos,
+               r.err.c_str());
+      r = clitest::runCli({"bench", model, "--runs", "1", "--dynamic-skip", t, "--json"});
+      QCOMPARE(r.exitCode, 2);
+      QVERIFY2(r.out.empty() && r.err.find("--dynamic-skip") != std::string::npos, r.err.c_str());
+    }
     // --profile alone profiles nothing: refused (it was silently ignored).
     r = clitest::runCli({"eval", model, "--limit", "8", "--profile"});
     QCOMPARE(r.exitCode, 2);
