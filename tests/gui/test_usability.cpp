@@ -35,6 +35,7 @@ class TestUsability : public QObject {
  private slots:
   void initTestCase();
   void recentFiles();
+  void recentFileLabelsReadAsTheFiles();
   void shortcutsUniqueAndPresent();
   void escapeReachesEditorWithoutJob();
   void dropSessionAndRefuseOthers();
@@ -107,6 +108,48 @@ void TestUsability::recentFiles() {
   emit recent->aboutToShow();
   QCOMPARE(recent->actions().first()->text(), QString("(none)"));
   QVERIFY(!recent->actions().first()->isEnabled());
+}
+
+namespace {
+
+// What a menu shows for an action's text: "&&" is a literal '&', a lone '&'
+// marks the next letter as the shortcut and is not shown.
+QString shownText(const QString& text) {
+  QString out;
+  for (int i = 0; i < text.size(); ++i) {
+    if (text[i] != '&') {
+      out += text[i];
+    } else if (i + 1 < text.size() && text[i + 1] == '&') {
+      out += '&';
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void TestUsability::recentFileLabelsReadAsTheFiles() {
+  // Two experiments whose folders share a name, and a name with an '&'.
+  const QString x = copyDemo("x/exp", "model.onnx");
+  const QString y = copyDemo("y/exp", "model.onnx");
+  const QString rd = copyDemo("r-and-d", "R&D.onnx");
+  QVERIFY(!x.isEmpty() && !y.isEmpty() && !rd.isEmpty());
+  MainWindow w;
+  w.show();
+  QSignalSpy opened(&w, &MainWindow::modelOpened);
+  for (const QString& p : {x, y, rd}) {
+    w.openModel(p);
+    QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
+    opened.clear();
+  }
+  QMenu* recent = menuTitled(&w, "Open &Recent");
+  QVERIFY(recent);
+  emit recent->aboutToShow();
+  QStringList shown;
+  for (QAction* act : recent->actions())
+    if (!act->isSeparator() && shown.size() < 3) shown << shownText(act->text());
+  QCOMPARE(shown, QStringList({"1 R&D.onnx", "2 model.onnx  (y/exp)", "3 model.onnx  (x/exp)"}));
 }
 
 void TestUsability::shortcutsUniqueAndPresent() {
