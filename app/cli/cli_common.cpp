@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "topiary/file_util.h"
+
 namespace cli {
 
 bool parseArgs(QCommandLineParser& parser, const QStringList& args, const QString& usage, int& exitCode) {
@@ -38,6 +40,17 @@ int fail(const topiary::Status& st) {
 }
 
 int failBadInput(const std::string& message) { return fail(topiary::Status::badInput(message)); }
+
+topiary::Status checkNotDataFile(const std::string& out, const std::string& spec, const std::string& option) {
+  if (spec.rfind("idx:", 0) != 0) return topiary::Status::ok();
+  const std::string files = spec.substr(4);
+  const size_t comma = files.find(',');
+  for (const std::string& f : {files.substr(0, comma), comma == std::string::npos ? "" : files.substr(comma + 1)})
+    if (!f.empty() && topiary::sameFile(out, f))
+      return topiary::Status::badInput("'" + out + "' is the data file " + f + " of " + option +
+                                       "; refusing to overwrite it");
+  return topiary::Status::ok();
+}
 
 void printJson(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
 

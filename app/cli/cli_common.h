@@ -28,6 +28,10 @@ bool parseArgs(QCommandLineParser& parser, const QStringList& args, const QStrin
 int fail(const topiary::Status& st);
 int failBadInput(const std::string& message);
 
+// BadInput when `out` is one of the files a data spec reads (idx:IMAGES,LABELS),
+// `option` naming the spec's option; ok otherwise.
+topiary::Status checkNotDataFile(const std::string& out, const std::string& spec, const std::string& option);
+
 void printJson(const nlohmann::json& j);
 std::string str(const QString& s);
 

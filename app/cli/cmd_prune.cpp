@@ -72,6 +72,10 @@ int cmdPrune(const QStringList& args) {
 
   auto recipe = topiary::loadRecipe(str(p.value("recipe")));
   if (!recipe) return fail(recipe.status());
+  for (const auto& [spec, option] : {std::pair<std::string, std::string>{str(p.value("data")), "--data"},
+                                     {str(p.value("train-data")), "--train-data"},
+                                     {recipe->finetune.data, "the recipe's finetune.data"}})
+    if (topiary::Status st = checkNotDataFile(outPath, spec, option); !st) return fail(st.withContext("--out"));
   auto model = topiary::loadModel(modelPath);
   if (!model) return fail(model.status());
 

@@ -63,6 +63,9 @@ int cmdSensitivity(const QStringList& args) {
   if (p.isSet("out"))
     if (topiary::Status st = topiary::checkOutputPath(str(p.value("out")), path); !st)
       return fail(st.withContext("--out"));
+  if (p.isSet("out"))
+    if (topiary::Status st = checkNotDataFile(str(p.value("out")), str(p.value("data")), "--data"); !st)
+      return fail(st.withContext("--out"));
   auto g = topiary::loadModel(path);
   if (!g) return fail(g.status());
   topiary::DatasetOptions dopt;

@@ -105,6 +105,7 @@ int cmdTrain(const QStringList& args) {
   o.augmentFlip = p.isSet("augment-flip");
   const std::string arch = str(p.value("arch")), spec = str(p.value("data")), out = str(p.value("out"));
   if (topiary::Status st = topiary::checkOutputPath(out); !st) return fail(st.withContext("--out"));
+  if (topiary::Status st = checkNotDataFile(out, spec, "--data"); !st) return fail(st.withContext("--out"));
   const bool json = p.isSet("json");
 
   topiary::ArchOptions ao;

@@ -233,6 +233,38 @@ class TestCli : public QObject {
     QVERIFY(testutil::allClose(got->tensor, want->tensor, 1e-6, 1e-6));
   }
 
+  // train, sensitivity and prune never write --out over a file of their idx:
+  // data (train --out naming the labels file trained, then replaced it with
+  // the model, exit 0; sensitivity --out replaced the images).
+  void outputNeverOverwritesDataFiles() {
+    std::string images("\0\0\x08\x03\0\0\0\x04\0\0\0\x1c\0\0\0\x1c", 16), labels("\0\0\x08\x01\0\0\0\x04", 8);
+    for (int i = 0; i < 4 * 28 * 28; ++i) images += static_cast<char>((i * 37) % 256);
+    labels += std::string("\x01\x02\x03\x04", 4);
+    const std::string img = writeBytes("data_images.idx", images), lab = writeBytes("data_labels.idx", labels);
+    const QString spec = QString::fromStdString("idx:" + img + "," + lab);
+    const QString lenet = QString::fromStdString(testutil::sourcePath("resources/models/lenet5.onnx"));
+    const std::string recipe = writeBytes("data_recipe.json", R"({"default": {"sparsity": 0.5}})");
+    checkBadInput(runCli({"train", "--arch", "lenet5", "--data", spec, "--epochs", "1", "--threads", "1", "--out",
+                          QString::fromStdString(testutil::tempDir() + "/./data_labels.idx")}),
+                  {"--out", "data file", "--data", "refusing to overwrite"});
+    checkBadInput(runCli({"sensitivity", lenet, "--data", spec, "--sparsities", "0.5", "--layers", "fc3", "--out",
+                          QString::fromStdString(img)}),
+                  {"--out", "data file", "--data"});
+    checkBadInput(runCli({"prune", lenet, "--recipe", QString::fromStdString(recipe), "--data", spec, "--out",
+                          QString::fromStdString(img)}),
+                  {"--out", "data file", "--data"});
+    checkBadInput(runCli({"prune", lenet, "--recipe", QString::fromStdString(recipe), "--train-data", spec, "--out",
+                          QString::fromStdString(lab)}),
+                  {"--out", "data file", "--train-data"});
+    QVERIFY(readBytes(img) == images);
+    QVERIFY(readBytes(lab) == labels);
+    // The same data with an output elsewhere works.
+    auto ok = runCli({"train", "--arch", "lenet5", "--data", spec, "--epochs", "1", "--threads", "1", "--out",
+                      QString::fromStdString(testutil::tempDir() + "/data_model.onnx")});
+    QVERIFY2(ok.exitCode == 0, ok.err.c_str());
+    QVERIFY(loadModel(testutil::tempDir() + "/data_model.onnx").isOk());
+  }
+
   // An input of an element type the engine has no kernels for is named
   // (bfloat16 read as "undefined", and run said "expects undefined").
   void unhandledElementTypeIsNamed() {
