@@ -95,7 +95,8 @@ class TestDepthwiseRows : public QObject {
   }
 
   // The sparse kernel (kernels/depthwise_sparse.h, forced with "csr") on the
-  // same widths: stride 1 (whole and masked vectors), 2 (two-vector
+  // same widths and a 130-wide row (a 128-output chunk and a second one of
+  // 2): stride 1 (whole and masked vectors), 2 (two-vector
   // de-interleave, last input read masked) and 3 (scalar), padding up to 2
   // (taps that read only padding for some rows or columns), sparsity from
   // none to every weight zero (planes of act(bias) alone).
