@@ -37,6 +37,34 @@ Tensor refDepthwise(const Tensor& X, const Tensor& W, const Tensor& B, int64_t s
   return Y;
 }
 
+// X through a depthwise Conv forced onto `kernel`, twice (the second run
+// reuses the packed weights and scratch), against refDepthwise; the kernel
+// choice must start with `expected`. `what` is added to a failure's message.
+void checkForced(const char* kernel, const std::string& expected, const Tensor& X, const Tensor& W, const Tensor& B,
+                 int64_t stride, int64_t pad, bool hardSwish, int threads, int64_t wo, const QString& what = {}) {
+  std::map<std::string, Attribute> attrs{{"topiary.frozen", Attribute::ofInt(1)},
+                                         {"topiary.kernel", Attribute::ofString(kernel)},
+                                         {"group", Attribute::ofInt(X.dim(1))},
+                                         {"strides", Attribute::ofInts({stride, stride})},
+                                         {"pads", Attribute::ofInts({pad, pad, pad, pad})}};
+  if (hardSwish) attrs["topiary.act"] = Attribute::ofString("HardSwish");
+  auto kern = build("Conv", attrs);
+  QVERIFY2(kern.isOk(), kern.isOk() ? "" : kern.status().message().c_str());
+  RunContext ctx;
+  ctx.threads = threads;
+  const Tensor ref = refDepthwise(X, W, B, stride, pad, hardSwish);
+  QCOMPARE(ref.dim(3), wo);
+  for (int pass = 0; pass < 2; ++pass) {
+    std::string why;
+    std::vector<Tensor> out = run(*kern.value(), {&X, &W, &B}, 1, ctx, &why);
+    QVERIFY2(out.size() == 1, why.c_str());
+    const std::string choice = dynamic_cast<const kernels::KernelChoice&>(*kern.value()).kernelChoice();
+    QVERIFY2(choice.rfind(expected, 0) == 0, choice.c_str());
+    const double diff = testutil::maxAbsDiff(out[0], ref);
+    QVERIFY2(diff < 1e-5, qPrintable(QString("diff %1 %2").arg(diff).arg(what)));
+  }
+}
+
 }  // namespace
 
 class TestDepthwiseRows : public QObject {
@@ -71,27 +99,7 @@ class TestDepthwiseRows : public QObject {
     Tensor X = randomTensor({n, c, h, w}, rng);
     Tensor W = randomTensor({c, 1, k, k}, rng);
     Tensor B = randomTensor({c}, rng);
-    const bool hardSwish = wo % 2 == 0;
-    std::map<std::string, Attribute> attrs{{"topiary.frozen", Attribute::ofInt(1)},
-                                           {"topiary.kernel", Attribute::ofString("direct")},
-                                           {"group", Attribute::ofInt(c)},
-                                           {"strides", Attribute::ofInts({stride, stride})},
-                                           {"pads", Attribute::ofInts({pad, pad, pad, pad})}};
-    if (hardSwish) attrs["topiary.act"] = Attribute::ofString("HardSwish");
-    auto kern = build("Conv", attrs);
-    QVERIFY2(kern.isOk(), kern.isOk() ? "" : kern.status().message().c_str());
-    RunContext ctx;
-    ctx.threads = threads;
-    const Tensor ref = refDepthwise(X, W, B, stride, pad, hardSwish);
-    QCOMPARE(ref.dim(3), int64_t(wo));
-    for (int pass = 0; pass < 2; ++pass) {  // the second reuses the packed weights and scratch
-      std::string why;
-      std::vector<Tensor> out = run(*kern.value(), {&X, &W, &B}, 1, ctx, &why);
-      QVERIFY2(out.size() == 1, why.c_str());
-      QCOMPARE(dynamic_cast<const kernels::KernelChoice&>(*kern.value()).kernelChoice(), std::string("dw-interleaved"));
-      const double diff = testutil::maxAbsDiff(out[0], ref);
-      QVERIFY2(diff < 1e-5, qPrintable(QString("diff %1").arg(diff)));
-    }
+    checkForced("direct", "dw-interleaved", X, W, B, stride, pad, wo % 2 == 0, threads, wo);
   }
 
   // The sparse kernel (kernels/depthwise_sparse.h, forced with "csr") on the
@@ -144,28 +152,8 @@ class TestDepthwiseRows : public QObject {
         W.at(i) = 0.f;
       else
         ++kept;
-    const bool hardSwish = wo % 2 == 0;
-    std::map<std::string, Attribute> attrs{{"topiary.frozen", Attribute::ofInt(1)},
-                                           {"topiary.kernel", Attribute::ofString("csr")},
-                                           {"group", Attribute::ofInt(c)},
-                                           {"strides", Attribute::ofInts({stride, stride})},
-                                           {"pads", Attribute::ofInts({pad, pad, pad, pad})}};
-    if (hardSwish) attrs["topiary.act"] = Attribute::ofString("HardSwish");
-    auto kern = build("Conv", attrs);
-    QVERIFY2(kern.isOk(), kern.isOk() ? "" : kern.status().message().c_str());
-    RunContext ctx;
-    ctx.threads = threads;
-    const Tensor ref = refDepthwise(X, W, B, stride, pad, hardSwish);
-    QCOMPARE(ref.dim(3), int64_t(wo));
-    for (int pass = 0; pass < 2; ++pass) {  // the second reuses the packed taps
-      std::string why;
-      std::vector<Tensor> out = run(*kern.value(), {&X, &W, &B}, 1, ctx, &why);
-      QVERIFY2(out.size() == 1, why.c_str());
-      const std::string choice = dynamic_cast<const kernels::KernelChoice&>(*kern.value()).kernelChoice();
-      QVERIFY2(choice.rfind("dw-sparse", 0) == 0, choice.c_str());
-      const double diff = testutil::maxAbsDiff(out[0], ref);
-      QVERIFY2(diff < 1e-5, qPrintable(QString("diff %1, %2 of %3 weights kept").arg(diff).arg(kept).arg(W.numel())));
-    }
+    checkForced("csr", "dw-sparse", X, W, B, stride, pad, wo % 2 == 0, threads, wo,
+                QString("(%1 of %2 weights kept)").arg(kept).arg(W.numel()));
   }
 };
 
