@@ -122,7 +122,8 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
           return QString("%1%").arg(targetPct);
         case Params: return formatCount(double(li.params));
         case Nonzeros: return formatCount(measured ? double(pv.layerNonzeros.value(li.name)) : double(li.params));
-        case Flops: return formatCount(li.flops * (1.0 - achieved));
+        case Flops:
+          return doc_->model()->metricsValid ? formatCount(li.flops * (1.0 - achieved)) : QStringLiteral("-");
         default: return {};
       }
     case Qt::EditRole:

@@ -119,9 +119,12 @@ void PreviewPanel::refreshCard() {
   fill(2, b.ok ? LayerTableModel::formatCount(double(b.nonzeroParams)) : QString(),
        a.ok ? LayerTableModel::formatCount(double(a.nonzeroParams)) : QString(),
        a.ok && b.ok ? ratioText(double(b.nonzeroParams), double(a.nonzeroParams)) : QString());
-  fill(3, b.ok ? LayerTableModel::formatCount(b.effectiveFlops) : QString(),
-       a.ok ? LayerTableModel::formatCount(a.effectiveFlops) : QString(),
-       a.ok && b.ok ? ratioText(b.effectiveFlops, a.effectiveFlops) : QString());
+  // Unmeasured FLOPs read "-", not 0 (a model with an operator the engine lacks).
+  auto flops = [](const PreviewResult& r) {
+    return r.ok && r.flopsKnown ? LayerTableModel::formatCount(r.effectiveFlops) : QString();
+  };
+  fill(3, flops(b), flops(a),
+       a.ok && b.ok && a.flopsKnown && b.flopsKnown ? ratioText(b.effectiveFlops, a.effectiveFlops) : QString());
   fill(4, lat(b), lat(a), a.ok && b.ok ? ratioText(b.latencyMs, a.latencyMs) : QString());
   if (a.ok) {
     QString s;

@@ -33,6 +33,7 @@ struct PreviewResult {
   qint64 params = 0;
   qint64 nonzeroParams = 0;
   double flops = 0;            // dense FLOPs, batch 1
+  bool flopsKnown = false;     // false when the model could not be measured (an operator the engine lacks)
   double effectiveFlops = 0;   // FLOPs scaled by each layer's density
   qint64 denseBytes = 0;       // serialized ONNX size with zeros stored
   qint64 storageBytes = 0;     // size under the chosen storage format (+ quantization)

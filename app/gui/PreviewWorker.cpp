@@ -214,6 +214,7 @@ PreviewResult PreviewWorker::compute(const PreviewRequest& req,
     keptFlops += li.flops * density;
   }
   r.flops = model.metrics.flops;
+  r.flopsKnown = model.metricsValid;
   r.effectiveFlops = r.flops - prunableFlops + keptFlops;
 
   // What export writes: removed layers and all-zero channels physically gone

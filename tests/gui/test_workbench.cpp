@@ -41,6 +41,7 @@ class TestWorkbench : public QObject {
   void findByName();
   void globalControlsAreUndoable();
   void tableNamesTheLayersUnit();
+  void unsupportedOperatorIsNamed();
   void cleanupTestCase();
 
  private:
@@ -60,6 +61,48 @@ void TestWorkbench::initTestCase() {
 }
 
 void TestWorkbench::cleanupTestCase() { delete w_; }
+
+void TestWorkbench::unsupportedOperatorIsNamed() {
+  // LeNet-5 with one activation in a custom domain, which the engine cannot run.
+  auto g = topiary::loadModel(model_.toStdString());
+  QVERIFY(g);
+  topiary::Graph graph = g.value();
+  const int relu = graph.findNode("relu3");
+  QVERIFY(relu >= 0);
+  graph.nodes[size_t(relu)].opType = "Swish";
+  graph.nodes[size_t(relu)].domain = "com.example";
+  graph.opsetImports.push_back({"com.example", 1});
+  const QString path = QString::fromStdString(testutil::tempDir()) + "/custom-op.onnx";
+  const topiary::Status st = topiary::saveModel(graph, path.toStdString());
+  QVERIFY2(st, st.message().c_str());
+  MainWindow w;
+  QSignalSpy opened(&w, &MainWindow::modelOpened);
+  w.openModel(path);
+  QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
+  // It opens to be seen and pruned element-wise; the status names the operator.
+  QVERIFY2(w.engineStatus().contains("com.example.Swish") && w.engineStatus().contains("relu3"),
+           qPrintable(w.engineStatus()));
+  ModelDocument* doc = w.document();
+  GlobalPlan gp = doc->plan().global();
+  gp.granularity = "element";
+  gp.sparsity = 0.5;
+  doc->editGlobal(gp, "element");
+  QTRY_VERIFY_WITH_TIMEOUT(doc->hasPreview() && doc->preview().plan == doc->plan() && !doc->preview().estimate &&
+                               !w.previewController()->busy(),
+                           30000);
+  const PreviewResult& p = doc->preview();
+  QVERIFY(p.nonzeroParams < p.params * 0.6);
+  QVERIFY(!p.accuracyValid);
+  QVERIFY2(p.notes.join(" ").contains("com.example.Swish"), qPrintable(p.notes.join(" | ")));
+  // What was not measured reads "-", never 0.
+  PreviewPanel* panel = w.previewPanel();
+  QCOMPARE(panel->afterText("accuracy"), QString("-"));
+  QCOMPARE(panel->afterText("flops"), QString("-"));
+  QCOMPARE(panel->afterText("latency"), QString("-"));
+  LayerTableModel* tm = w.layerModel();
+  for (int r = 0; r < tm->rowCount(); ++r)
+    QCOMPARE(tm->index(r, LayerTableModel::Flops).data().toString(), QString("-"));
+}
 
 bool TestWorkbench::waitForCurrentPreview(int timeoutMs) {
   ModelDocument* doc = w_->document();
