@@ -192,6 +192,36 @@ class TestRecipe : public QObject {
              bad.status().message().c_str());
   }
 
+  // bn_scale with a single-weight granularity names the recipe key that set
+  // it, not the first layer of the model ("recipe: layer 'block1_dw': ...").
+  void bnScaleOnWeightGranularityNamesTheKey_data() {
+    QTest::addColumn<QString>("recipe");
+    QTest::addColumn<QString>("key");
+    QTest::newRow("default") << R"({"default": {"granularity": "element", "sparsity": 0.5, "criterion": "bn_scale"}})"
+                             << "'default.criterion'";
+    QTest::newRow("nm default") << R"({"default": {"granularity": "nm", "criterion": "bn_scale"}})"
+                                << "'default.criterion'";
+    QTest::newRow("layer granularity")
+        << R"({"default": {"granularity": "filter", "sparsity": 0.5, "criterion": "bn_scale"},
+              "layers": {"block2_pw": {"granularity": "element"}}})"
+        << "'layers.block2_pw.granularity'";
+    QTest::newRow("layer criterion") << R"({"default": {"granularity": "element", "sparsity": 0.5},
+              "layers": {"block2_pw": {"criterion": "bn_scale"}}})"
+                                     << "'layers.block2_pw.criterion'";
+  }
+  void bnScaleOnWeightGranularityNamesTheKey() {
+    QFETCH(QString, recipe);
+    QFETCH(QString, key);
+    auto r = parseRecipe(recipe.toStdString());
+    QVERIFY2(r.isOk(), r.status().message().c_str());
+    auto rr = resolveRecipe(testutil::architecture("mobilenet-tiny"), r.value());
+    QVERIFY(!rr.isOk());
+    QCOMPARE(rr.status().kind(), ErrorKind::BadInput);
+    const std::string msg = rr.status().message();
+    QVERIFY2(msg.find("recipe key " + key.toStdString()) != std::string::npos, msg.c_str());
+    QVERIFY2(msg.find("filter, channel or neuron") != std::string::npos, msg.c_str());
+  }
+
   void resolveAdaptsDefault() {
     Graph g = lenet();
     auto r = parseRecipe(R"({"default": {"granularity": "filter", "sparsity": 0.5},

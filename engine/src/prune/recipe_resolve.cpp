@@ -112,6 +112,18 @@ Result<ResolvedRecipe> resolveRecipe(const Graph& graph, const Recipe& recipe, c
       }
     }
     if (c.granularity == Granularity::Layer) continue;
+    // bn_scale ranks whole channels: on a single-weight granularity it is an
+    // error naming the key that set it (it named a layer the user never wrote).
+    if (c.criterion == Criterion::BnScale && !isGroupGranularity(c.granularity)) {
+      const bool criterionFromDefault = ex == explicitFor.end() || !ex->second->criterion;
+      const std::string key = criterionFromDefault && fromDefault ? "default.criterion"
+                              : criterionFromDefault              ? "layers." + L.node + ".granularity"
+                                                                  : "layers." + L.node + ".criterion";
+      return Status::badInput("recipe key '" + key +
+                              "': criterion bn_scale ranks whole channels and needs granularity "
+                              "filter, channel or neuron (layer '" +
+                              L.node + "' gets '" + granularityName(c.granularity) + "')");
+    }
     bool prunes = !c.locked && (c.granularity == Granularity::NM || c.sparsity > 0);
     if (prunes && isGroupGranularity(c.granularity)) {
       TOPIARY_RETURN_IF_ERROR(needGroups());
