@@ -590,10 +590,14 @@ bool MainWindow::recoverIfCrashed(bool ask) {
 
 void MainWindow::saveSessionDialog() {
   if (!doc_->hasModel()) return;
-  QString f = QFileDialog::getSaveFileName(this, tr("Save session"), sessions_->currentPath(),
-                                           tr("Topiary sessions (*.topiary)"));
-  if (f.isEmpty()) return;
-  if (!f.endsWith(".topiary")) f += ".topiary";
+  // The dialog adds the suffix to a name typed without one before it asks
+  // whether to replace an existing file; adding it after the dialog replaced
+  // an existing x.topiary without asking when "x" was typed.
+  QFileDialog dialog(this, tr("Save session"), sessions_->currentPath(), tr("Topiary sessions (*.topiary)"));
+  dialog.setAcceptMode(QFileDialog::AcceptSave);
+  dialog.setDefaultSuffix("topiary");
+  if (dialog.exec() != QDialog::Accepted || dialog.selectedFiles().isEmpty()) return;
+  const QString f = dialog.selectedFiles().constFirst();
   QString err;
   if (sessions_->save(f, &err) && sessions_->busy())
     setEngineStatus(tr("Saving session %1 (writing the fine-tuned weights)...").arg(f));

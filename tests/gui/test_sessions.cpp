@@ -4,15 +4,20 @@
 // damaged or of another graph), autosave a moment after a change,
 // recovery offered when a crashed run left its autosave behind, errors that
 // name the problem; window/dock state kept across starts; drag and drop.
+#include <QAction>
 #include <QApplication>
 #include <QCryptographicHash>
 #include <QDialog>
 #include <QDockWidget>
 #include <QDropEvent>
 #include <QFile>
+#include <QFileDialog>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QLineEdit>
+#include <QMessageBox>
 #include <QMimeData>
+#include <QPushButton>
 #include <QSettings>
 #include <QtTest>
 
@@ -48,6 +53,7 @@ class TestSessions : public QObject {
   void weightsOfAnotherGraphFallBack();
   void autosaveAfterChange();
   void failedAutosaveDoesNotInterrupt();
+  void saveAsAsksBeforeReplacing();
   void recoveryAfterCrash();
   void cleanExitLeavesNoRecovery();
   void badSessionsNameTheProblem();
@@ -500,6 +506,54 @@ void TestSessions::failedAutosaveDoesNotInterrupt() {
   QVERIFY(!s->save(blocked + "/mine.topiary", &err));
   QTRY_COMPARE(dialogs, 1);
   QVERIFY2(w->engineStatus().contains("not saved"), qPrintable(w->engineStatus()));
+}
+
+void TestSessions::saveAsAsksBeforeReplacing() {
+  auto w = openDemo();
+  QVERIFY(w);
+  w->show();
+  w->previewController()->setAutoPreview(false);
+  const QString existing = dir_ + "/replace-me.topiary";
+  {
+    QFile f(existing);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("a session the user keeps");
+  }
+  QAction* saveAs = nullptr;
+  for (QAction* a : w->findChildren<QAction*>())
+    if (a->shortcut() == QKeySequence(QKeySequence::Save)) saveAs = a;
+  QVERIFY(saveAs);
+  // The user types the name without its suffix, is asked whether to replace
+  // the file, says no, and cancels the dialog.
+  int asked = 0;
+  bool typed = false;
+  QTimer driver;
+  connect(&driver, &QTimer::timeout, [&] {
+    QWidget* modal = QApplication::activeModalWidget();
+    if (auto* box = qobject_cast<QMessageBox*>(modal)) {
+      ++asked;
+      box->button(QMessageBox::No)->click();
+    } else if (auto* dialog = qobject_cast<QFileDialog*>(modal)) {
+      if (!typed) {
+        auto* name = dialog->findChild<QLineEdit*>("fileNameEdit");
+        if (!name) return;
+        typed = true;
+        dialog->setDirectory(dir_);
+        name->setText("replace-me");
+        QMetaObject::invokeMethod(dialog, "accept", Qt::QueuedConnection);
+      } else {
+        dialog->reject();
+      }
+    }
+  });
+  driver.start(20);
+  saveAs->trigger();
+  driver.stop();
+  QVERIFY(typed);
+  QCOMPARE(asked, 1);
+  QFile f(existing);
+  QVERIFY(f.open(QIODevice::ReadOnly));
+  QCOMPARE(f.readAll(), QByteArray("a session the user keeps"));
 }
 
 void TestSessions::recoveryAfterCrash() {
