@@ -60,12 +60,12 @@ int cmdSensitivity(const QStringList& args) {
     if (tty) std::fprintf(stderr, "\r%d/%d", done, total);
   };
   std::string path = str(p.positionalArguments()[0]);
-  if (p.isSet("out"))
-    if (topiary::Status st = topiary::checkOutputPath(str(p.value("out")), path); !st)
-      return fail(st.withContext("--out"));
-  if (p.isSet("out"))
-    if (topiary::Status st = checkNotDataFile(str(p.value("out")), str(p.value("data")), "--data"); !st)
-      return fail(st.withContext("--out"));
+  if (p.isSet("out")) {
+    const std::string out = str(p.value("out"));
+    topiary::Status st = topiary::checkOutputPath(out, path);
+    if (st) st = checkNotDataFile(out, str(p.value("data")), "--data");
+    if (!st) return fail(st.withContext("--out"));
+  }
   auto g = topiary::loadModel(path);
   if (!g) return fail(g.status());
   topiary::DatasetOptions dopt;
