@@ -107,7 +107,9 @@ class TestDepthwiseRows : public QObject {
   // 2): stride 1 (whole and masked vectors), 2 (two-vector
   // de-interleave, last input read masked) and 3 (scalar), padding up to 2
   // (taps that read only padding for some rows or columns), sparsity from
-  // none to every weight zero (planes of act(bias) alone).
+  // none to every weight zero (planes of act(bias) alone). Stride 1 with
+  // same padding (k3 pad 1: wo 1, 7, 16, 28, 130; k5 pad 2: wo 2, 14, 17)
+  // runs the plane as one flat row, vectors spanning output rows.
   void sparseMatchesReference_data() {
     QTest::addColumn<int>("k");
     QTest::addColumn<int>("stride");
@@ -127,6 +129,7 @@ class TestDepthwiseRows : public QObject {
           }
     // One image with enough work (4 MFLOP) for two threads: its channels are split between them.
     QTest::newRow("one image, channels split") << 5 << 1 << 48 << 0.5 << 2 << 48 << 1;
+    QTest::newRow("one image, flat plane, channels split") << 5 << 1 << 50 << 0.5 << 2 << 48 << 1;
   }
   void sparseMatchesReference() {
     QFETCH(int, k);

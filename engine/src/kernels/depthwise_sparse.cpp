@@ -87,6 +87,43 @@ RowFn<S> rowFor(int64_t nv) {
   return fns[nv - 1];
 }
 
+// Flat plane (plan.flat): NV vectors of outputs from flat output `base`.
+template <int NV>
+void flatChunk(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0, const DepthwiseSparsePlan::Tap* t1,
+               const float* xc, float* yc, float bias, const Activation& a, int64_t base, int64_t count) {
+  v16 acc[NV];
+  for (int j = 0; j < NV; ++j) acc[j] = v16{} + bias;
+  const uint32_t* masks = p.laneMasks.data() + base / 16;
+  for (const DepthwiseSparsePlan::Tap* t = t0; t < t1; ++t) {
+    const float* xr = xc + (base + t->shift);
+    const uint32_t* bits = masks + t->masks;
+    const v16 w = v16{} + t->w;
+    for (int j = 0; j < NV; ++j)
+      if (bits[j]) acc[j] += w * loadLanes<1>(xr + 16 * j, bits[j]);
+  }
+  for (int j = 0; j < NV; ++j) {
+    const v16 v = activate16(a, acc[j]);
+    if (16 * j + 16 <= count)
+      store16(yc + base + 16 * j, v);
+    else
+      storePrefix(yc + base + 16 * j, v, count - 16 * j);
+  }
+}
+
+using FlatFn = void (*)(const DepthwiseSparsePlan&, const DepthwiseSparsePlan::Tap*, const DepthwiseSparsePlan::Tap*,
+                        const float*, float*, float, const Activation&, int64_t, int64_t);
+
+void flatChannel(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0, const DepthwiseSparsePlan::Tap* t1,
+                 const float* xc, float* yc, float bias, const Activation& a) {
+  static const FlatFn fns[kVecs] = {flatChunk<1>, flatChunk<2>, flatChunk<3>, flatChunk<4>,
+                                    flatChunk<5>, flatChunk<6>, flatChunk<7>, flatChunk<8>};
+  const int64_t plane = p.Ho * p.Wo;
+  for (int64_t base = 0; base < plane; base += kChunk) {
+    const int64_t count = std::min(kChunk, plane - base);
+    fns[(count + 15) / 16 - 1](p, t0, t1, xc, yc, bias, a, base, count);
+  }
+}
+
 template <int S>
 void channel(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0, const DepthwiseSparsePlan::Tap* t1,
              const float* xc, float* yc, float bias, const Activation& a) {
@@ -106,6 +143,20 @@ void DepthwiseSparsePlan::pack(const float* w, const float* b) {
   first.assign(static_cast<size_t>(C + 1), 0);
   bias.assign(static_cast<size_t>(C), 0.f);
   const int64_t chunks = (Wo + kChunk - 1) / kChunk;
+  flat = sH == 1 && sW == 1 && Wo == W;
+  const int64_t flatVecs = (Ho * Wo + 15) / 16;
+  if (flat) {  // per kernel position and vector: the lanes whose input is inside the image
+    laneMasks.assign(static_cast<size_t>(kH * kW * flatVecs), 0u);
+    for (int64_t kh = 0; kh < kH; ++kh)
+      for (int64_t kw = 0; kw < kW; ++kw) {
+        const int64_t ih = kh * dH - padT, iw = kw * dW - padL;
+        uint32_t* m = laneMasks.data() + (kh * kW + kw) * flatVecs;
+        for (int64_t i = 0; i < Ho * Wo; ++i) {
+          const int64_t r = i / Wo + ih, col = i % Wo + iw;
+          if (r >= 0 && r < H && col >= 0 && col < W) m[i / 16] |= 1u << (i % 16);
+        }
+      }
+  }
   for (int64_t c = 0; c < C; ++c) {
     first[static_cast<size_t>(c)] = static_cast<int64_t>(taps.size());
     if (b) bias[static_cast<size_t>(c)] = b[c];
@@ -120,6 +171,12 @@ void DepthwiseSparsePlan::pack(const float* w, const float* b) {
         insideRange(Ho, sH, t.ih, H, t.oh0, t.oh1);
         insideRange(Wo, sW, t.iw, W, t.ow0, t.ow1);
         if (t.oh0 >= t.oh1 || t.ow0 >= t.ow1) continue;  // a tap that only ever reads padding adds nothing
+        if (flat) {
+          t.masks = (kh * kW + kw) * flatVecs;
+          t.shift = t.ih * W + t.iw;
+          taps.push_back(t);
+          continue;
+        }
         t.masks = static_cast<int64_t>(laneMasks.size());
         for (int64_t ch = 0; ch < chunks; ++ch)
           for (int64_t j = 0; j < kVecs; ++j) {
@@ -148,6 +205,8 @@ void DepthwiseSparsePlan::run(const float* x, float* y, const Activation* act, i
       int64_t i = 0;
       for (; i + 16 <= outPlane; i += 16) store16(yc + i, v);
       if (i < outPlane) storePrefix(yc + i, v, outPlane - i);
+    } else if (flat) {
+      flatChannel(*this, t0, t1, xc, yc, b, a);
     } else if (sW == 1) {
       channel<1>(*this, t0, t1, xc, yc, b, a);
     } else if (sW == 2) {
