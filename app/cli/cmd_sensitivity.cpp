@@ -23,7 +23,9 @@ int cmdSensitivity(const QStringList& args) {
                                  "0.1,0.3,0.5,0.7,0.9"));
   p.addOption(QCommandLineOption("layers", "Comma-separated layer names (default: every prunable layer).", "LIST"));
   p.addOption(QCommandLineOption("limit", "Use the first N samples only (default 0: all).", "N", "0"));
-  p.addOption(QCommandLineOption("workers", "Worker threads (default: one per core).", "N", "0"));
+  p.addOption(QCommandLineOption(
+      "threads", "Threads, each sweeping one (layer, sparsity) at a time (default: all cores).", "N", "0"));
+  p.addOption(QCommandLineOption("workers", "The same as --threads (its older name).", "N", "0"));
   p.addOption(QCommandLineOption("agreement", "Measure top-1 agreement with the dense model instead of accuracy."));
   p.addOption(QCommandLineOption("out", "Write the JSON result to this file.", "S.json"));
   int code = 0;
@@ -46,11 +48,25 @@ int cmdSensitivity(const QStringList& args) {
   if (p.isSet("layers"))
     for (const QString& s : p.value("layers").split(',', Qt::SkipEmptyParts))
       if (!s.trimmed().isEmpty()) o.layers.push_back(str(s.trimmed()));  // the engine sweeps a repeated name once
-  bool ok1 = false, ok2 = false;
+  bool ok1 = false;
   long long limit = p.value("limit").toLongLong(&ok1);
-  o.workers = p.value("workers").toInt(&ok2);
   if (!ok1 || limit < 0) return failBadInput("--limit must be a non-negative integer, got '" + str(p.value("limit")) + "'");
-  if (!ok2 || o.workers < 0 || o.workers > 256) return failBadInput("--workers must be a non-negative integer");
+  // --threads as in every other command; --workers, its older name, still
+  // works, and both given must agree.
+  int threads = 0;
+  for (const char* name : {"threads", "workers"}) {
+    if (!p.isSet(name)) continue;
+    bool ok = false;
+    const int v = p.value(name).toInt(&ok);
+    if (!ok || v < 0 || v > 256)
+      return failBadInput(std::string("--") + name + " must be an integer from 0 to 256, got '" + str(p.value(name)) +
+                          "'");
+    if (p.isSet("threads") && std::string(name) == "workers" && v != threads)
+      return failBadInput("--threads " + std::to_string(threads) + " and --workers " + std::to_string(v) +
+                          " disagree; --workers is the older name of --threads, give one of them");
+    threads = v;
+  }
+  o.workers = threads;
   o.agreement = p.isSet("agreement");
   bool json = p.isSet("json");
   // A progress counter on a terminal only: redirected to a file, its

@@ -206,6 +206,38 @@ class TestCliPrune : public QObject {
     QVERIFY(res.err.find("blob") != std::string::npos);
   }
 
+  // sensitivity takes --threads like every other command; --workers, its
+  // older name, still works, and the two given with different values are an
+  // error naming both (--threads was an unknown option).
+  void sensitivityTakesThreads() {
+    const QStringList base = {"sensitivity",  model_, "--data",   "fashion-mnist", "--limit", "20",
+                              "--sparsities", "0.5",  "--layers", "conv2",         "--json"};
+    auto res = runCli(base + QStringList{"--threads", "1", "--workers", "2"});
+    QVERIFY2(res.exitCode == 2, res.err.c_str());
+    for (const char* want : {"error: ", "--threads 1", "--workers 2"})
+      QVERIFY2(res.err.find(want) != std::string::npos, res.err.c_str());
+    res = runCli(base + QStringList{"--threads", "-1"});
+    QVERIFY2(res.exitCode == 2 && res.err.find("--threads") != std::string::npos, res.err.c_str());
+    res = runCli(base + QStringList{"--workers", "300"});
+    QVERIFY2(res.exitCode == 2 && res.err.find("--workers") != std::string::npos, res.err.c_str());
+    res = runCli({"sensitivity", "--help"});
+    QVERIFY2(res.exitCode == 0, res.err.c_str());
+    QVERIFY2(res.out.find("--threads <N>") != std::string::npos, res.out.c_str());
+    QVERIFY2(res.out.find("--workers <N>") != std::string::npos, res.out.c_str());
+    if (!loadDataset("fashion-mnist", {1, 0.f, 1.f}).isOk()) QSKIP("Fashion-MNIST not installed");
+    std::string first;
+    for (const QStringList& threads : {QStringList{"--threads", "2"}, QStringList{"--workers", "2"},
+                                       QStringList{"--threads", "1", "--workers", "1"}}) {
+      res = runCli(base + threads);
+      QVERIFY2(res.exitCode == 0, (threads.join(' ').toStdString() + ": " + res.err).c_str());
+      json j = json::parse(res.out, nullptr, false);
+      QVERIFY2(j.is_object() && j["layers"].size() == 1, res.out.c_str());
+      const std::string points = j["layers"][0]["points"].dump();
+      if (first.empty()) first = points;
+      QCOMPARE(points, first);  // the same sweep whatever the thread count
+    }
+  }
+
   // A layer named twice is swept once, in the order first named.
   void sensitivityLayersAreDeduplicated() {
     if (!loadDataset("fashion-mnist", {1, 0.f, 1.f}).isOk()) QSKIP("Fashion-MNIST not installed");
