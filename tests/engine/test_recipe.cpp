@@ -57,6 +57,16 @@ class TestRecipe : public QObject {
     QTest::newRow("lr underflow") << R"({"finetune": {"lr": 1e-50}})" << "finetune.lr" << "too small";
     QTest::newRow("rho underflow") << R"({"admm": {"rho": 1e-40}})" << "admm.rho" << "too small";
     QTest::newRow("lr_schedule") << R"({"finetune": {"lr_schedule": "linear"}})" << "finetune.lr_schedule" << "linear";
+    // Free-text keys must still be text (a number was accepted without a word).
+    QTest::newRow("name number") << R"({"name": 123})"
+                                 << "'name'"
+                                 << "is not a string";
+    QTest::newRow("name object") << R"({"name": {"v": 1}})"
+                                 << "'name'"
+                                 << "is not a string";
+    QTest::newRow("comment number") << R"({"comment": 7})"
+                                    << "'comment'"
+                                    << "is not a string";
   }
   void errorsNameKeyAndValue() {
     QFETCH(QString, json);

@@ -177,6 +177,12 @@ Result<Recipe> recipeFromJson(const json& j) {
   Recipe r;
   TOPIARY_RETURN_IF_ERROR(checkKeys(j, "", {"default", "layers", "ranking", "method", "schedule", "finetune", "admm",
                                             "dns", "quantize", "comment", "name"}));
+  // Free text the engine does not use, but still text: a number or an
+  // object there is a mistake in the recipe, not a label.
+  for (const char* key : {"name", "comment"}) {
+    std::string text;
+    if (j.contains(key)) TOPIARY_RETURN_IF_ERROR(getString(j[key], key, text));
+  }
   if (j.contains("default")) {
     LayerOverride o;
     TOPIARY_RETURN_IF_ERROR(parseLayer(j["default"], "default", o));
