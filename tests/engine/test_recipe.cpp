@@ -67,6 +67,16 @@ class TestRecipe : public QObject {
     QTest::newRow("comment number") << R"({"comment": 7})"
                                     << "'comment'"
                                     << "is not a string";
+    // A one-shot schedule prunes once: steps were accepted and ignored.
+    QTest::newRow("one-shot steps") << R"({"schedule": {"kind": "one-shot", "steps": 5}})"
+                                    << "schedule.steps"
+                                    << "one-shot";
+    QTest::newRow("default kind steps") << R"({"schedule": {"steps": 3}})"
+                                        << "schedule.steps"
+                                        << "(the default)";
+    QTest::newRow("iterative initial") << R"({"schedule": {"kind": "iterative", "steps": 3, "initial_sparsity": 0.2}})"
+                                       << "schedule.initial_sparsity"
+                                       << "iterative";
   }
   void errorsNameKeyAndValue() {
     QFETCH(QString, json);
@@ -112,6 +122,38 @@ class TestRecipe : public QObject {
     QVERIFY(!back->quantize.perChannel);
     QVERIFY(back->globalRanking);
     QCOMPARE(*back->layers.at("fc1.weight").sparsity, 0.9);
+  }
+
+  // Free text, a one-shot schedule with steps 1, and every shipped recipe
+  // saved by recipeToJson (which writes steps 1 and initial_sparsity 0 for a
+  // one-shot schedule) load again: refusing meaningless schedule values must
+  // not refuse a recipe Topiary saved itself.
+  void oneShotAndTextKeysStillLoad_data() {
+    QTest::addColumn<QString>("json");
+    QTest::newRow("name and comment") << R"({"name": "lenet 80%", "comment": "", "default": {"sparsity": 0.8}})";
+    QTest::newRow("one-shot steps 1") << R"({"schedule": {"kind": "one-shot", "steps": 1}})";
+    QTest::newRow("oneshot spelling") << R"({"schedule": {"kind": "oneshot", "initial_sparsity": 0}})";
+    QTest::newRow("as the GUI writes it")
+        << R"({"default": {"granularity": "filter", "sparsity": 0.3, "criterion": "l1"},
+      "layers": {}, "method": "magnitude", "ranking": "layer", "schedule": {"kind": "one-shot"}})";
+    QTest::newRow("agp")
+        << R"({"default": {"sparsity": 0.8}, "schedule": {"kind": "agp", "steps": 4, "initial_sparsity": 0.2}})";
+    QDir dir(QString::fromStdString(testutil::sourcePath("resources/recipes")));
+    for (const QString& f : dir.entryList({"*.json"}, QDir::Files)) {
+      QFile file(dir.filePath(f));
+      QVERIFY(file.open(QIODevice::ReadOnly));
+      QTest::newRow(qPrintable("shipped " + f)) << QString::fromUtf8(file.readAll());
+    }
+  }
+  void oneShotAndTextKeysStillLoad() {
+    QFETCH(QString, json);
+    auto r = parseRecipe(json.toStdString());
+    QVERIFY2(r.isOk(), r.status().message().c_str());
+    const nlohmann::json saved = recipeToJson(r.value());
+    auto back = parseRecipe(saved.dump(2));
+    QVERIFY2(back.isOk(), (back.status().message() + " in " + saved.dump()).c_str());
+    QCOMPARE(recipeToJson(back.value()).dump(), saved.dump());
+    if (r->schedule.kind == ScheduleKind::OneShot) QCOMPARE(saved["schedule"]["steps"].get<int>(), 1);
   }
 
   // The 32-bit settings are saved as written: a report's recipe.json read

@@ -233,6 +233,18 @@ Result<Recipe> recipeFromJson(const json& j) {
     }
     if (s.contains("initial_sparsity"))
       TOPIARY_RETURN_IF_ERROR(getNumber(s["initial_sparsity"], "schedule.initial_sparsity", 0, 1, true, r.schedule.initialSparsity));
+    // A one-shot schedule prunes once, and only agp starts from an initial
+    // sparsity: other values would be ignored without a word. The values
+    // recipeToJson writes for such schedules (steps 1, initial_sparsity 0)
+    // are accepted, so a saved recipe loads again.
+    const std::string kind =
+        std::string("'") + scheduleKindName(r.schedule.kind) + "'" + (s.contains("kind") ? "" : " (the default)");
+    if (r.schedule.kind == ScheduleKind::OneShot && r.schedule.steps > 1)
+      return keyError("schedule.steps", s["steps"],
+                      "means nothing for schedule kind " + kind + ", which prunes once (use iterative or agp)");
+    if (r.schedule.kind != ScheduleKind::Agp && r.schedule.initialSparsity > 0)
+      return keyError("schedule.initial_sparsity", s["initial_sparsity"],
+                      "means nothing for schedule kind " + kind + " (only agp starts from an initial sparsity)");
   }
   if (j.contains("finetune")) {
     const json& f = j["finetune"];
