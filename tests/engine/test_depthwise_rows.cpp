@@ -120,7 +120,7 @@ class TestDepthwiseRows : public QObject {
     QTest::addColumn<int>("images");
     for (int k : {3, 5})
       for (int stride : {1, 2, 3})
-        for (int wo : {1, 2, 7, 14, 15, 16, 17, 28, 33, 130})
+        for (int wo : {1, 2, 7, 8, 14, 15, 16, 17, 28, 33, 130})
           for (double sparsity : {0.0, 0.9, 1.0}) {
             const int threads = wo % 3 == 0 || wo % 4 == 0 ? 2 : 1;
             QTest::newRow(

@@ -124,6 +124,39 @@ void flatChannel(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t
   }
 }
 
+#if defined(__AVX512F__)
+// Stride 2 with at most 8 outputs per row (14x14 -> 7x7): two output rows per
+// vector, lanes 0-7 row oh and lanes 8-15 row oh + 1. Each row's inputs are
+// one masked 16-float load, and the even lanes of the two loads de-interleaved
+// are both rows' inputs in lane order: a 7x7 plane takes 4 vectors per tap
+// instead of 7. The two rows are adjacent in y, so one compress and one masked
+// store write both.
+void pairRows(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0, const DepthwiseSparsePlan::Tap* t1,
+              const float* xc, float* yc, float bias, const Activation& a) {
+  const uint32_t row = (1u << p.Wo) - 1;
+  const __mmask16 keep = static_cast<__mmask16>(row | row << 8);
+  for (int64_t oh = 0; oh < p.Ho; oh += 2) {
+    const bool second = oh + 1 < p.Ho;
+    v16 acc = v16{} + bias;
+    for (const DepthwiseSparsePlan::Tap* t = t0; t < t1; ++t) {
+      const bool in0 = oh >= t->oh0 && oh < t->oh1, in1 = second && oh + 1 >= t->oh0 && oh + 1 < t->oh1;
+      if (!in0 && !in1) continue;
+      // Chunk 0's first vector: lanes [ow0, ow1) within 0-7, so bits below 16.
+      const uint32_t bits = p.laneMasks[static_cast<size_t>(t->masks)];
+      const float* x0 = xc + (oh * p.sH + t->ih) * p.W + t->iw;
+      const __m512 r0 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(in0 ? bits : 0u), x0);
+      const __m512 r1 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(in1 ? bits : 0u), x0 + p.sH * p.W);
+      v16 even, odd;
+      deinterleave(reinterpret_cast<const v16&>(r0), reinterpret_cast<const v16&>(r1), even, odd);
+      acc += t->w * even;
+    }
+    const v16 v = activate16(a, acc);
+    const __m512 both = _mm512_maskz_compress_ps(keep, reinterpret_cast<const __m512&>(v));
+    storePrefix(yc + oh * p.Wo, reinterpret_cast<const v16&>(both), second ? 2 * p.Wo : p.Wo);
+  }
+}
+#endif
+
 template <int S>
 void channel(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0, const DepthwiseSparsePlan::Tap* t1,
              const float* xc, float* yc, float bias, const Activation& a) {
@@ -210,6 +243,12 @@ void DepthwiseSparsePlan::run(const float* x, float* y, const Activation* act, i
     } else if (sW == 1) {
       channel<1>(*this, t0, t1, xc, yc, b, a);
     } else if (sW == 2) {
+#if defined(__AVX512F__)
+      if (Wo <= 8) {
+        pairRows(*this, t0, t1, xc, yc, b, a);
+        continue;
+      }
+#endif
       channel<2>(*this, t0, t1, xc, yc, b, a);
     } else {  // rare: larger strides accumulate in place, scalar
       for (int64_t i = 0; i < outPlane; ++i) yc[i] = b;
