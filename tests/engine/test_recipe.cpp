@@ -127,8 +127,11 @@ class TestRecipe : public QObject {
   // Free text, a one-shot schedule with steps 1, and every shipped recipe
   // saved by recipeToJson (which writes steps 1 and initial_sparsity 0 for a
   // one-shot schedule) load again: refusing meaningless schedule values must
-  // not refuse a recipe Topiary saved itself.
-  void oneShotAndTextKeysStillLoad_data() {
+  // not refuse a recipe Topiary saved itself. The same holds for an nm
+  // default's sparsity, which n:m overrides: recipeToJson saves 0 for the
+  // shipped 2:4 recipes and the GUI saves its global sparsity, so a sparsity
+  // that disagrees with n/m cannot be refused without refusing those.
+  void savedRecipesLoadAgain_data() {
     QTest::addColumn<QString>("json");
     QTest::newRow("name and comment") << R"({"name": "lenet 80%", "comment": "", "default": {"sparsity": 0.8}})";
     QTest::newRow("one-shot steps 1") << R"({"schedule": {"kind": "one-shot", "steps": 1}})";
@@ -138,6 +141,10 @@ class TestRecipe : public QObject {
       "layers": {}, "method": "magnitude", "ranking": "layer", "schedule": {"kind": "one-shot"}})";
     QTest::newRow("agp")
         << R"({"default": {"sparsity": 0.8}, "schedule": {"kind": "agp", "steps": 4, "initial_sparsity": 0.2}})";
+    QTest::newRow("nm default as the GUI writes it")
+        << R"({"default": {"granularity": "nm", "sparsity": 0.7, "criterion": "l1"},
+      "layers": {"conv1": {"granularity": "nm", "criterion": "l1", "n": 1, "m": 4}}, "method": "magnitude",
+      "ranking": "layer", "schedule": {"kind": "one-shot"}})";
     QDir dir(QString::fromStdString(testutil::sourcePath("resources/recipes")));
     for (const QString& f : dir.entryList({"*.json"}, QDir::Files)) {
       QFile file(dir.filePath(f));
@@ -145,7 +152,7 @@ class TestRecipe : public QObject {
       QTest::newRow(qPrintable("shipped " + f)) << QString::fromUtf8(file.readAll());
     }
   }
-  void oneShotAndTextKeysStillLoad() {
+  void savedRecipesLoadAgain() {
     QFETCH(QString, json);
     auto r = parseRecipe(json.toStdString());
     QVERIFY2(r.isOk(), r.status().message().c_str());
