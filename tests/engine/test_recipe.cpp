@@ -281,6 +281,48 @@ class TestRecipe : public QObject {
     QVERIFY2(msg.find("filter, channel or neuron") != std::string::npos, msg.c_str());
   }
 
+  // dns with a granularity other than element names the recipe key that set
+  // it, not the first layer of the model it reached ("layer 'conv1' has
+  // granularity 'filter'" for a default the user wrote once).
+  void dnsOnNonElementGranularityNamesTheKey_data() {
+    QTest::addColumn<QString>("recipe");
+    QTest::addColumn<QString>("key");
+    QTest::addColumn<QString>("granularity");
+    QTest::newRow("default") << R"({"default": {"granularity": "filter", "sparsity": 0.5}})"
+                             << "'default.granularity'"
+                             << "'filter'";
+    QTest::newRow("default, layer sparsity")
+        << R"({"default": {"granularity": "nm"}, "layers": {"fc1": {"sparsity": 0.5}}})"
+        << "'default.granularity'"
+        << "'nm'";
+    QTest::newRow("layer") << R"({"default": {"sparsity": 0.5}, "layers": {"fc1": {"granularity": "neuron"}}})"
+                           << "'layers.fc1.granularity'"
+                           << "'neuron'";
+    QTest::newRow("layer by weight")
+        << R"({"default": {"sparsity": 0.5}, "layers": {"fc2.weight": {"granularity": "neuron"}}})"
+        << "'layers.fc2.weight.granularity'"
+        << "'neuron'";
+  }
+  void dnsOnNonElementGranularityNamesTheKey() {
+    QFETCH(QString, recipe);
+    QFETCH(QString, key);
+    QFETCH(QString, granularity);
+    nlohmann::json j = nlohmann::json::parse(recipe.toStdString());
+    j["method"] = "dns";
+    j["finetune"] = {{"epochs", 1}};
+    auto r = recipeFromJson(j);
+    QVERIFY2(r.isOk(), r.status().message().c_str());
+    Dataset data;  // the error comes before any training
+    PruneRunOptions o;
+    o.trainData = &data;
+    auto run = runRecipe(lenet(), r.value(), o);
+    QVERIFY(!run.isOk());
+    QCOMPARE(run.status().kind(), ErrorKind::BadInput);
+    const QString msg = QString::fromStdString(run.status().message());
+    QVERIFY2(msg.startsWith("recipe key " + key), qPrintable(msg));
+    QVERIFY2(msg.contains(granularity) && msg.contains("element"), qPrintable(msg));
+  }
+
   void resolveAdaptsDefault() {
     Graph g = lenet();
     auto r = parseRecipe(R"({"default": {"granularity": "filter", "sparsity": 0.5},

@@ -57,9 +57,23 @@ Status runDns(Graph& graph, const PruneConfig& config, const Recipe& r, const Pr
   for (const auto& kv : config.layers) {
     const LayerPruneConfig& c = kv.second;
     if (c.locked || c.sparsity <= 0) continue;
-    if (c.granularity != Granularity::Element)
-      return Status::badInput("method 'dns' prunes single weights: layer '" + kv.first + "' has granularity '" +
-                              granularityName(c.granularity) + "' (use element)");
+    if (c.granularity != Granularity::Element) {
+      // Name the recipe key that set the granularity: from "default" it
+      // reaches every layer, and naming the first one (a layer the user
+      // never wrote) hid where to change it.
+      std::string key = "default.granularity";
+      Granularity written = r.defaults.granularity;
+      for (const auto& e : r.layers)
+        if (e.second.granularity && findPrunableLayer(layers, e.first) &&
+            findPrunableLayer(layers, e.first)->node == kv.first) {
+          key = "layers." + e.first + ".granularity";
+          written = *e.second.granularity;
+        }
+      return Status::badInput("recipe key '" + key +
+                              "': method 'dns' prunes single weights and needs granularity "
+                              "element, not '" +
+                              granularityName(written) + "' (layer '" + kv.first + "')");
+    }
     DnsLayer d;
     d.layer = findPrunableLayer(layers, kv.first);
     d.sparsity = config.globalRanking ? config.globalSparsity : c.sparsity;
