@@ -8,6 +8,7 @@
 #include <QScatterSeries>
 #include <QValueAxis>
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 ParetoChart::ParetoChart(Cost cost, QWidget* parent) : QChartView(parent), cost_(cost) {
@@ -64,6 +65,10 @@ ParetoChart::ParetoChart(Cost cost, QWidget* parent) : QChartView(parent), cost_
   // default layout gives the chart more.
   setMinimumHeight(150);
   setToolTip(tr("Click a point to restore that configuration"));
+  QFont titleFont = chart->titleFont();
+  titleFont.setPointSizeF(std::max(7.0, titleFont.pointSizeF() * 0.85));
+  chart->setTitleFont(titleFont);
+  chart->setTitleBrush(QColor(150, 60, 30));
 }
 
 QVector<int> ParetoChart::paretoFront(const QVector<QPointF>& pts) {
@@ -89,6 +94,7 @@ int ParetoChart::nearest(const QPointF& v) const {
   double bestD = 1e300;
   const double sx = std::max(1e-12, ax_->max() - ax_->min()), sy = std::max(1e-12, ay_->max() - ay_->min());
   for (int i = 0; i < xy_.size(); ++i) {
+    if (!drawn_[i]) continue;
     double dx = (xy_[i].x() - v.x()) / sx, dy = (xy_[i].y() - v.y()) / sy;
     double d = dx * dx + dy * dy;
     if (d < bestD) {
@@ -103,6 +109,7 @@ int ParetoChart::pointAt(const QPoint& viewPos, int maxPixels) const {
   int best = -1;
   double bestD = double(maxPixels) * maxPixels;
   for (int i = 0; i < xy_.size(); ++i) {
+    if (!drawn_[i]) continue;
     const QPoint d = viewPosOf(i) - viewPos;
     const double dd = double(d.x()) * d.x() + double(d.y()) * d.y();
     if (dd <= bestD) {
@@ -129,7 +136,7 @@ void ParetoChart::mouseReleaseEvent(QMouseEvent* e) {
 }
 
 QPoint ParetoChart::viewPosOf(int index) const {
-  if (index < 0 || index >= xy_.size()) return {};
+  if (!isDrawn(index)) return {};
   const QPointF inChart = chart()->mapToPosition(xy_[index], tried_);
   return mapFromScene(chart()->mapToScene(inChart));
 }
@@ -137,21 +144,49 @@ QPoint ParetoChart::viewPosOf(int index) const {
 void ParetoChart::setPoints(const QVector<TriedPoint>& points, int currentIndex, const TriedPoint* pending,
                             double pendingStdErr) {
   auto costOf = [&](const TriedPoint& p) { return cost_ == Cost::SizeKB ? p.storageBytes / 1024.0 : p.latencyMs; };
+  // A latency that could not be measured is stored as -1: drawn at x = -1 it
+  // read as a real (impossible) measurement, so it is left out and named.
+  auto known = [](double cost) { return std::isfinite(cost) && cost >= 0; };
   xy_.clear();
-  for (const TriedPoint& p : points) xy_.push_back(QPointF(costOf(p), p.accuracy * 100.0));
-  front_ = paretoFront(xy_);
-  QList<QPointF> all(xy_.begin(), xy_.end());
-  tried_->replace(all);
+  drawn_.clear();
+  QVector<QPointF> drawnXy;
+  QVector<int> drawnIndex;
+  QStringList unmeasured;
+  for (int i = 0; i < points.size(); ++i) {
+    const TriedPoint& p = points[i];
+    xy_.push_back(QPointF(costOf(p), p.accuracy * 100.0));
+    drawn_.push_back(known(xy_.back().x()));
+    if (drawn_.back()) {
+      drawnXy << xy_.back();
+      drawnIndex << i;
+    } else {
+      unmeasured << QString::number(p.accuracy * 100.0, 'f', 2) + "%";
+    }
+  }
+  front_.clear();
+  for (int i : paretoFront(drawnXy)) front_ << drawnIndex[i];
+  const QString what = cost_ == Cost::SizeKB ? tr("size") : tr("latency");
+  const QString note =
+      unmeasured.isEmpty() ? QString()
+      : unmeasured.size() == 1
+          ? tr("1 tried point not drawn: its %1 was not measured").arg(what)
+          : tr("%1 tried points not drawn: their %2 was not measured").arg(unmeasured.size()).arg(what);
+  chart()->setTitle(note);
+  QString tip = tr("Click a point to restore that configuration");
+  if (!unmeasured.isEmpty())
+    tip += "\n" + tr("Not drawn (%1 not measured), accuracy: %2").arg(what, unmeasured.join(", "));
+  setToolTip(tip);
+  tried_->replace(QList<QPointF>(drawnXy.begin(), drawnXy.end()));
   QList<QPointF> f;
   for (int i : front_) f << xy_[i];
   frontLine_->replace(f);
   QList<QPointF> cur;
-  if (currentIndex >= 0 && currentIndex < xy_.size()) cur << xy_[currentIndex];
+  if (isDrawn(currentIndex)) cur << xy_[currentIndex];
   current_->replace(cur);
   // The estimate is drawn but is not a tried point: it cannot be clicked and
   // does not move the front until its accuracy on every image is known.
-  hasPending_ = pending && costOf(*pending) >= 0;
-  QVector<QPointF> extent = xy_;
+  hasPending_ = pending && known(costOf(*pending));
+  QVector<QPointF> extent = drawnXy;
   if (hasPending_) {
     pending_ = QPointF(costOf(*pending), pending->accuracy * 100.0);
     const double e = pendingStdErr * 100.0;

@@ -3,7 +3,9 @@
 // drawn as a line and the current configuration marked. Clicking a point
 // asks to restore its configuration. While a preview is still an estimate
 // (the first images only), it is drawn as its own point with a one-standard-
-// error bar, so the chart is never blank while the numbers refine.
+// error bar, so the chart is never blank while the numbers refine. A point
+// whose cost was not measured (a latency of -1) is not drawn at a made-up
+// coordinate: the chart's title counts it and the tooltip gives its accuracy.
 #pragma once
 
 #include <QChartView>
@@ -33,11 +35,14 @@ class ParetoChart : public QChartView {
   static QVector<int> paretoFront(const QVector<QPointF>& costAccuracy);
   const QVector<int>& front() const { return front_; }
   int pointCount() const { return xy_.size(); }
+  // Point `index` is drawn: its cost was measured.
+  bool isDrawn(int index) const { return index >= 0 && index < drawn_.size() && drawn_[index]; }
   // The index of the point nearest to a value-space position.
   int nearest(const QPointF& value) const;
-  // Where point `index` is drawn, in viewport coordinates (for tests and tooltips).
+  // Where point `index` is drawn, in viewport coordinates (for tests and
+  // tooltips); a null point when it is not drawn.
   QPoint viewPosOf(int index) const;
-  // The point drawn within `maxPixels` of a viewport position, or -1.
+  // The drawn point within `maxPixels` of a viewport position, or -1.
   int pointAt(const QPoint& viewPos, int maxPixels) const;
 
  protected:
@@ -59,7 +64,8 @@ class ParetoChart : public QChartView {
   QValueAxis* ax_;
   QValueAxis* ay_;
   int yTicks_ = 6;
-  QVector<QPointF> xy_;
+  QVector<QPointF> xy_;  // one per tried point, in their order
+  QVector<bool> drawn_;  // its cost is known
   QVector<int> front_;
   bool hasPending_ = false;
   QPointF pending_;

@@ -117,7 +117,7 @@ bool SessionStore::applyTo(const QJsonObject& session, ModelDocument& doc, QStri
     if (!readPlan(o, p.plan, error)) return false;
     p.accuracy = o["accuracy"].toDouble();
     p.storageBytes = qint64(o["size_bytes"].toDouble());
-    p.latencyMs = o["latency_ms"].toDouble();
+    p.latencyMs = o["latency_ms"].toDouble(-1);  // absent: not measured (0 would be drawn as a real latency)
     tried.push_back(p);
   }
   doc.applyPlan(plan);

@@ -2,11 +2,15 @@
 // layer through the table model and watch the worker's preview change, undo,
 // highlight a dependency group, start and cancel a fine-tune, measure the
 // preview's latency, restore a configuration by clicking its Pareto point,
-// find a layer by name, undo the global controls. (Export: test_export.)
+// find a layer by name, undo the global controls; a tried point whose latency
+// was not measured is left off the latency chart, which says so. (Export: test_export.)
+#include <QChart>
 #include <QComboBox>
 #include <QDockWidget>
 #include <QFileInfo>
+#include <QJsonArray>
 #include <QLineEdit>
+#include <QScatterSeries>
 #include <QSpinBox>
 #include <QTableView>
 #include <QtTest>
@@ -22,6 +26,7 @@
 #include "ParetoChart.h"
 #include "PreviewController.h"
 #include "PreviewPanel.h"
+#include "SessionStore.h"
 #include "common/test_util.h"
 #include "gui_util.h"
 #include "topiary/onnx_io.h"
@@ -42,6 +47,7 @@ class TestWorkbench : public QObject {
   void globalControlsAreUndoable();
   void tableNamesTheLayersUnit();
   void unsupportedOperatorIsNamed();
+  void unmeasuredLatencyIsNotDrawn();
   void cleanupTestCase();
 
  private:
@@ -102,6 +108,55 @@ void TestWorkbench::unsupportedOperatorIsNamed() {
   LayerTableModel* tm = w.layerModel();
   for (int r = 0; r < tm->rowCount(); ++r)
     QCOMPARE(tm->index(r, LayerTableModel::Flops).data().toString(), QString("-"));
+}
+
+void TestWorkbench::unmeasuredLatencyIsNotDrawn() {
+  // Three tried points; the second's latency could not be measured (-1). It
+  // was drawn at x = -1: the cheapest point, alone on the Pareto front.
+  QVector<TriedPoint> tried(3);
+  tried[0].accuracy = 0.90;
+  tried[0].latencyMs = 0.050;
+  tried[1].accuracy = 0.95;
+  tried[1].latencyMs = -1;
+  tried[2].accuracy = 0.80;
+  tried[2].latencyMs = 0.030;
+  for (int i = 0; i < 3; ++i) tried[i].storageBytes = (30 + 10 * i) * 1024;
+  ParetoChart chart(ParetoChart::Cost::LatencyMs);
+  chart.resize(500, 360);
+  chart.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&chart));
+  chart.setPoints(tried, 1);
+  QCoreApplication::processEvents();
+  chart.grab().save(guitest::screenshotDir() + "/pareto-latency-unmeasured.png");
+  QScatterSeries* drawn = nullptr;
+  for (QAbstractSeries* s : chart.chart()->series())
+    if (s->name() == "tried") drawn = qobject_cast<QScatterSeries*>(s);
+  QVERIFY(drawn);
+  QList<QPointF> xs = drawn->points();
+  QCOMPARE(xs.size(), 2);
+  for (const QPointF& p : xs) QVERIFY2(p.x() > 0, qPrintable(QString("a point drawn at latency %1").arg(p.x())));
+  // The front is made of measured points only: 0.03 ms 80%, then 0.05 ms 90%.
+  QCOMPARE(chart.front(), (QVector<int>{2, 0}));
+  // The chart says what it left out, and where the user looks for it.
+  QVERIFY2(chart.chart()->title().contains("not drawn") && chart.chart()->title().contains("latency"),
+           qPrintable(chart.chart()->title()));
+  QVERIFY2(chart.toolTip().contains("95.00%"), qPrintable(chart.toolTip()));
+  // It cannot be clicked where it is not drawn (the top-left corner included).
+  QCOMPARE(chart.pointAt(QPoint(0, 0), 12), -1);
+  for (int i : {0, 2}) QCOMPARE(chart.pointAt(chart.viewPosOf(i), 12), i);
+  // The size chart has every size: all three drawn, no note.
+  ParetoChart size(ParetoChart::Cost::SizeKB);
+  size.setPoints(tried, 1);
+  QVERIFY(size.chart()->title().isEmpty());
+  QCOMPARE(size.front(), (QVector<int>{0, 1}));
+  // A session point without a latency is "not measured", not 0 ms.
+  ModelDocument doc;
+  QJsonObject point{{"recipe", QJsonObject()}, {"accuracy", 0.9}, {"size_bytes", 30000.0}};
+  QJsonObject session{{"format", "topiary-session"}, {"recipe", QJsonObject()}, {"tried", QJsonArray{point}}};
+  QString err;
+  QVERIFY2(SessionStore::applyTo(session, doc, &err), qPrintable(err));
+  QCOMPARE(doc.tried().size(), 1);
+  QVERIFY(doc.tried()[0].latencyMs < 0);
 }
 
 bool TestWorkbench::waitForCurrentPreview(int timeoutMs) {
