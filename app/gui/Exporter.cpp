@@ -1,8 +1,10 @@
 #include "Exporter.h"
 
+#include <QFile>
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QRegularExpression>
+#include <QVector>
 
 #include "topiary/file_util.h"
 #include "topiary/onnx_io.h"
@@ -20,6 +22,48 @@ QString shellQuoted(const QString& arg) {
   QString q = arg;
   q.replace("'", "'\\''");
   return "'" + q + "'";
+}
+
+struct PendingWrite {
+  QString path;
+  std::string bytes;
+};
+
+// Writes every file (each atomically) or none: on a failure the files this
+// call created are removed and the ones it replaced get their previous bytes
+// back. Returns why it failed, or "".
+QString writeAllOrNothing(const QVector<PendingWrite>& writes, const QString& protect) {
+  const std::string guard = protect.toStdString();
+  for (const PendingWrite& w : writes) {
+    topiary::Status st = topiary::checkOutputPath(w.path.toStdString(), guard);
+    if (!st) return QString::fromStdString(st.message());
+  }
+  struct Done {
+    QString path;
+    bool existed;
+    std::string previous;
+  };
+  QVector<Done> done;
+  for (const PendingWrite& w : writes) {
+    Done d{w.path, QFileInfo::exists(w.path), {}};
+    if (d.existed) {
+      auto old = topiary::readFile(w.path.toStdString());
+      if (!old) return QString::fromStdString(old.status().message());
+      d.previous = std::move(old.value());
+    }
+    topiary::Status st = topiary::writeFileAtomic(w.path.toStdString(), w.bytes, guard);
+    if (!st) {
+      for (auto it = done.rbegin(); it != done.rend(); ++it) {
+        if (it->existed)
+          (void)topiary::writeFileAtomic(it->path.toStdString(), it->previous, guard);
+        else
+          QFile::remove(it->path);
+      }
+      return QString::fromStdString(st.message());
+    }
+    done.push_back(std::move(d));
+  }
+  return {};
 }
 
 }  // namespace
@@ -72,14 +116,24 @@ ExportResult Exporter::exportModel(const LoadedModel& model, const PrunePlan& pl
     if (!q) return fail(QString::fromStdString(q.status().message()));
     written = std::move(q.value());
   }
-  topiary::Status st = topiary::saveModel(written, outPath.toStdString(), model.path.toStdString());
-  if (!st) return fail(QString::fromStdString(st.message()));
-  st = topiary::writeFileAtomic(recipePath.toStdString(), json.toStdString(), model.path.toStdString());
-  if (!st) return fail(QString::fromStdString(st.message()));
+  // All or nothing: every file's bytes are made and every path checked before
+  // the first write, and a write that fails takes back the ones before it
+  // (a model without its recipe, or a recipe naming a trained base that is
+  // not there, would not reproduce anything).
+  auto modelBytes = topiary::serializeModel(written);
+  if (!modelBytes) return fail(QString::fromStdString(modelBytes.status().message()));
+  QVector<PendingWrite> writes;
+  writes.push_back({outPath, std::move(modelBytes.value())});
+  writes.push_back({recipePath, json.toStdString()});
+  if (weightsModified) {
+    auto baseBytes = topiary::serializeModel(*model.graph);
+    if (!baseBytes) return fail(QString::fromStdString(baseBytes.status().message()));
+    writes.push_back({basePath, std::move(baseBytes.value())});
+  }
+  const QString why = writeAllOrNothing(writes, model.path);
+  if (!why.isEmpty()) return fail(why);
   QString start = model.path;
   if (weightsModified) {
-    st = topiary::saveModel(*model.graph, basePath.toStdString(), model.path.toStdString());
-    if (!st) return fail(QString::fromStdString(st.message()));
     r.basePath = QFileInfo(basePath).absoluteFilePath();
     start = r.basePath;
   }

@@ -2,17 +2,27 @@
 // recipe (same initializers bit for bit, same outputs on the same inputs),
 // for unstructured, N:M, structured (physically smaller) and quantized plans
 // and for weights changed by a training job; the source model is never
-// written; writes leave no partial files behind; the command the status bar
-// shows runs as shown in a shell, with spaces and quotes in the paths.
+// written; writes leave no partial files behind, and a failed export (its
+// trained base, or any file after the first) none of its files, earlier
+// exports of that name as they were; the command the status bar shows runs
+// as shown in a shell, with spaces and quotes in the paths.
+#include <QAction>
+#include <QApplication>
 #include <QCryptographicHash>
 #include <QDir>
+#include <QFileDialog>
 #include <QJsonDocument>
+#include <QLineEdit>
+#include <QMessageBox>
 #include <QProcess>
 #include <QtTest>
 #include <random>
 
 #include "Exporter.h"
 #include "LoadedModel.h"
+#include "MainWindow.h"
+#include "ModelDocument.h"
+#include "PreviewController.h"
 #include "PreviewWorker.h"
 #include "PrunePlan.h"
 #include "common/test_util.h"
@@ -52,6 +62,25 @@ double outputDiff(const topiary::Graph& a, const topiary::Graph& b, QString* why
   return testutil::maxAbsDiff((*ea)->output(0), (*eb)->output(0));
 }
 
+// The demo's weights scaled by 0.9: weights as a training job leaves them.
+std::shared_ptr<const LoadedModel> trainedCopy(const LoadedModel& model) {
+  topiary::Graph g = *model.graph;
+  for (auto& kv : g.initializers)
+    if (kv.second.dtype() == topiary::DType::Float)
+      for (int64_t i = 0; i < kv.second.numel(); ++i) kv.second.f()[i] *= 0.9f;
+  return LoadedModel::fromGraph(std::move(g), model.path);
+}
+
+void writeText(const QString& path, const QByteArray& text) {
+  QFile f(path);
+  if (f.open(QIODevice::WriteOnly)) f.write(text);
+}
+
+QByteArray readText(const QString& path) {
+  QFile f(path);
+  return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
 }  // namespace
 
 class TestExport : public QObject {
@@ -63,6 +92,9 @@ class TestExport : public QObject {
   void trainedWeightsExportWithTheirBase();
   void neverWritesTheSource();
   void failedExportLeavesNothing();
+  void failedTrainedBaseLeavesNothing();
+  void failedLaterWriteTakesBackEarlierOnes();
+  void failedExportFromTheWindow();
   void commandRunsAsShown();
 
  private:
@@ -258,6 +290,103 @@ void TestExport::failedExportLeavesNothing() {
   QVERIFY(!a.ok);
   QVERIFY2(a.error.contains("Jobs") && a.error.contains("'method'"), qPrintable(a.error));
   QVERIFY(!QFileInfo::exists(sub + "/a.onnx"));
+}
+
+void TestExport::failedTrainedBaseLeavesNothing() {
+  // With trained weights an export writes three files; the third cannot be
+  // written (a folder has its name). The model and recipe were left behind
+  // with no base for their command to start from.
+  auto trained = trainedCopy(*model_);
+  QVERIFY(trained);
+  const QString sub = dir_ + "/base-blocked";
+  QVERIFY(QDir().mkpath(sub + "/m.trained-base.onnx"));
+  PrunePlan plan;
+  plan.setAllSparsity(0.5);
+  ExportResult r = Exporter::exportModel(*trained, plan, sub + "/m.onnx", QString(), true);
+  QVERIFY(!r.ok);
+  QVERIFY2(r.error.contains("m.trained-base.onnx"), qPrintable(r.error));
+  QCOMPARE(QDir(sub).entryList(QDir::Files | QDir::Hidden), QStringList());
+  // An earlier export of that name keeps what it had.
+  writeText(sub + "/m.onnx", "earlier model");
+  writeText(sub + "/m.recipe.json", "earlier recipe");
+  r = Exporter::exportModel(*trained, plan, sub + "/m.onnx", QString(), true);
+  QVERIFY(!r.ok);
+  QCOMPARE(readText(sub + "/m.onnx"), QByteArray("earlier model"));
+  QCOMPARE(readText(sub + "/m.recipe.json"), QByteArray("earlier recipe"));
+  QCOMPARE(QDir(sub).entryList(QDir::Files | QDir::Hidden).size(), 2);
+}
+
+void TestExport::failedLaterWriteTakesBackEarlierOnes() {
+  // A write that fails after the path checks passed (here: /proc, where no
+  // one can create a file, root included; for a user also a full disk or a
+  // read-only folder): the model written before it is taken back.
+  if (!QFileInfo(QStringLiteral("/proc/self")).isDir()) QSKIP("no /proc");
+  const QString sub = dir_ + "/late-failure";
+  QVERIFY(QDir().mkpath(sub));
+  const QString recipe = QStringLiteral("/proc/self/m.recipe.json");
+  PrunePlan plan;
+  plan.setAllSparsity(0.5);
+  ExportResult r = Exporter::exportModel(*model_, plan, sub + "/m.onnx", recipe);
+  QVERIFY(!r.ok);
+  QVERIFY2(r.error.contains("/proc/self"), qPrintable(r.error));
+  QCOMPARE(QDir(sub).entryList(QDir::Files | QDir::Hidden), QStringList());
+  // A model there before: replaced, then given back its bytes.
+  writeText(sub + "/m.onnx", "earlier model");
+  r = Exporter::exportModel(*model_, plan, sub + "/m.onnx", recipe);
+  QVERIFY(!r.ok);
+  QCOMPARE(readText(sub + "/m.onnx"), QByteArray("earlier model"));
+  QCOMPARE(QDir(sub).entryList(QDir::Files | QDir::Hidden), QStringList{"m.onnx"});
+}
+
+void TestExport::failedExportFromTheWindow() {
+  // File > Export after a training job, where the trained base cannot be
+  // written: the user is told why, and finds no half export on disk.
+  const QString sub = dir_ + "/window";
+  QVERIFY(QDir().mkpath(sub + "/w.trained-base.onnx"));
+  MainWindow w;
+  w.show();
+  QSignalSpy opened(&w, &MainWindow::modelOpened);
+  w.openModel(model_->path);
+  QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
+  // The baseline preview first, so that its status line does not replace the export's.
+  QTRY_VERIFY_WITH_TIMEOUT(w.document()->hasBaseline() && !w.previewController()->busy(), 30000);
+  w.previewController()->setAutoPreview(false);
+  auto trained = trainedCopy(*w.document()->model());
+  QVERIFY(trained);
+  w.document()->replaceWeights(trained, "Fine-tune");
+  QVERIFY(w.document()->weightsModified());
+  w.document()->editAllSparsity(0.5);
+  QAction* exportAction = nullptr;
+  for (QAction* a : w.findChildren<QAction*>())
+    if (a->shortcut() == QKeySequence(Qt::CTRL | Qt::Key_E)) exportAction = a;
+  QVERIFY(exportAction);
+  bool typed = false;
+  QString warning, status;
+  QTimer driver;
+  connect(&driver, &QTimer::timeout, [&] {
+    QWidget* modal = QApplication::activeModalWidget();
+    if (auto* box = qobject_cast<QMessageBox*>(modal)) {
+      warning = box->text();
+      status = w.engineStatus();  // a preview finishing later may replace it
+      box->accept();
+    } else if (auto* dialog = qobject_cast<QFileDialog*>(modal)) {
+      auto* name = dialog->findChild<QLineEdit*>("fileNameEdit");
+      if (!name || typed) return;
+      typed = true;
+      dialog->setDirectory(sub);
+      name->setText("w.onnx");
+      QMetaObject::invokeMethod(dialog, "accept", Qt::QueuedConnection);
+    }
+  });
+  driver.start(20);
+  exportAction->trigger();
+  QTRY_VERIFY_WITH_TIMEOUT(!warning.isEmpty(), 30000);
+  driver.stop();
+  QVERIFY(typed);
+  QVERIFY2(warning.contains("w.trained-base.onnx"), qPrintable(warning));
+  QCOMPARE(status, QString("Export failed"));
+  QVERIFY(!QFileInfo::exists(sub + "/w.onnx"));
+  QVERIFY(!QFileInfo::exists(sub + "/w.recipe.json"));
 }
 
 void TestExport::commandRunsAsShown() {
