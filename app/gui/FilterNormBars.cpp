@@ -5,7 +5,7 @@
 #include <cmath>
 #include <numeric>
 
-FilterNormBars::FilterNormBars(QWidget* parent) : QWidget(parent) { setMinimumHeight(90); }
+FilterNormBars::FilterNormBars(QWidget* parent) : QWidget(parent) { setMinimumHeight(56); }
 
 void FilterNormBars::setWeights(const topiary::Tensor* weight, const topiary::Tensor* mask, bool filtersAreColumns,
                                 const QString& criterion) {

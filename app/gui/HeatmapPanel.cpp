@@ -3,8 +3,10 @@
 #include <QElapsedTimer>
 #include <QLabel>
 #include <QPainter>
+#include <QResizeEvent>
 #include <QScrollArea>
 #include <QVBoxLayout>
+#include <algorithm>
 
 #include "FilterNormBars.h"
 #include "HeatmapRenderer.h"
@@ -79,6 +81,13 @@ HeatmapPanel::HeatmapPanel(QWidget* parent) : QWidget(parent) {
   lay->addWidget(scroll_, 1);
   lay->addWidget(bars_);
   clear();
+}
+
+void HeatmapPanel::resizeEvent(QResizeEvent* e) {
+  // A fixed share: at their preferred 110 px in a short dock the bars left
+  // the heatmap 54 px, less than one row of filters.
+  bars_->setFixedHeight(std::clamp(e->size().height() / 5, 56, 110));
+  QWidget::resizeEvent(e);
 }
 
 void HeatmapPanel::clear() {

@@ -29,6 +29,10 @@ class HeatmapPanel : public QWidget {
   FilterNormBars* normBars() const { return bars_; }
   double lastRenderMs() const { return renderMs_; }
 
+ protected:
+  // The norm bars take a fifth of the height (56..110 px), the heatmap the rest.
+  void resizeEvent(QResizeEvent* e) override;
+
  private:
   QLabel* title_;
   QLabel* legend_;

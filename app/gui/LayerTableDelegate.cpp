@@ -100,6 +100,26 @@ void LayerTableDelegate::paint(QPainter* painter, const QStyleOptionViewItem& op
 
 QSize LayerTableDelegate::sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const {
   QSize s = QStyledItemDelegate::sizeHint(option, index);
-  if (index.column() == LayerTableModel::Sparsity) s.setWidth(qMax(s.width(), 90));
+  // Room for the widest label ("50→75%") whatever the rows say now, so the
+  // column does not jump as the preview's numbers arrive.
+  if (index.column() == LayerTableModel::Sparsity)
+    s.setWidth(qMax(s.width(), option.fontMetrics.horizontalAdvance(QStringLiteral("00\u219200%")) + 14));
   return s;
+}
+
+void LayerTableDelegate::updateEditorGeometry(QWidget* editor, const QStyleOptionViewItem& option,
+                                              const QModelIndex& index) const {
+  QStyledItemDelegate::updateEditorGeometry(editor, option, index);
+  // The columns are only as wide as their text: an editor wider than its cell
+  // (the sparsity slider and spin box) lies over its neighbours while it is
+  // open, kept inside the table.
+  const int want = editor->sizeHint().width();
+  if (want <= editor->width()) return;
+  QRect r = editor->geometry();
+  r.setWidth(want);
+  if (const QWidget* area = editor->parentWidget()) {
+    if (r.right() > area->width() - 1) r.moveRight(area->width() - 1);
+    if (r.left() < 0) r.moveLeft(0);
+  }
+  editor->setGeometry(r);
 }

@@ -17,4 +17,7 @@ class LayerTableDelegate : public QStyledItemDelegate {
   void destroyEditor(QWidget* editor, const QModelIndex& index) const override;
   void paint(QPainter* painter, const QStyleOptionViewItem& option, const QModelIndex& index) const override;
   QSize sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const override;
+  // An editor wider than its column (the sparsity slider) overlaps the next columns.
+  void updateEditorGeometry(QWidget* editor, const QStyleOptionViewItem& option,
+                            const QModelIndex& index) const override;
 };

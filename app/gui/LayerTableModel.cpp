@@ -189,12 +189,32 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
 
 QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
   if (orientation != Qt::Horizontal) return {};
-  static const char* names[] = {"Layer", "Op", "Granularity", "Criterion", "Sparsity", "Lock", "Params", "Nonzeros",
-                                "FLOPs"};
+  // Short names, so that every column fits a narrow dock; the tooltips say them whole.
+  static const char* names[] = {"Layer", "Op", "Gran.", "Crit.", "Sparsity", "Lock", "Params", "Nonzero", "FLOPs"};
   if (role == Qt::DisplayRole && section >= 0 && section < ColumnCount) return tr(names[section]);
-  if (role == Qt::ToolTipRole && section == Flops) return tr("FLOPs at batch 1, scaled by the layer's density");
-  if (role == Qt::ToolTipRole && section == Lock) return tr("Locked layers are never pruned");
-  return {};
+  if (role != Qt::ToolTipRole) return {};
+  switch (section) {
+    case Name:
+      return tr("Layer (node) name");
+    case Op:
+      return tr("ONNX operator");
+    case Granularity:
+      return tr("Granularity: what is pruned (element, N:M, kernel, filter/neuron, channel, layer)");
+    case Criterion:
+      return tr("Criterion: how the units to prune are ranked (l1, l2, taylor, bn_scale, random)");
+    case Sparsity:
+      return tr("Sparsity: target fraction of the layer's weights to prune, and what the preview measured");
+    case Lock:
+      return tr("Locked layers are never pruned");
+    case Params:
+      return tr("Parameters (weights and biases)");
+    case Nonzeros:
+      return tr("Nonzero parameters after pruning");
+    case Flops:
+      return tr("FLOPs at batch 1, scaled by the layer's density");
+    default:
+      return {};
+  }
 }
 
 Qt::ItemFlags LayerTableModel::flags(const QModelIndex& index) const {

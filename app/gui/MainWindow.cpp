@@ -61,10 +61,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   find_ = new QLineEdit(centre);
   find_->setPlaceholderText(tr("Find layer (Ctrl+F)"));
   find_->setClearButtonEnabled(true);
-  // The toolbar must hold everything in the ~445 px the centre keeps in a
-  // 1280 px window (the jobs panel holds the right column at 443 px): the
-  // find field grows up to 220 px when there is room, and the Group box
-  // shows at least 11 characters of a group's name (the list shows them whole).
+  // The toolbar must hold everything in the ~420 px the centre keeps in a
+  // 1280 px window (applyDefaultLayout): the find field grows up to 220 px
+  // when there is room, and the Group box shows at least 11 characters of a
+  // group's name (the list shows them whole).
   find_->setMinimumWidth(120);
   find_->setMaximumWidth(220);
   groups_ = new QComboBox(centre);
@@ -145,7 +145,16 @@ void MainWindow::buildDocks() {
                           QAbstractItemView::EditKeyPressed | QAbstractItemView::AnyKeyPressed);
   table_->verticalHeader()->setVisible(false);
   table_->verticalHeader()->setDefaultSectionSize(24);
-  table_->horizontalHeader()->setStretchLastSection(true);
+  // The numbers and choices take the width their text needs (about 400 px in
+  // all), the layer names the rest, elided in the middle ("model/co…/BiasAdd";
+  // the tooltip has them whole); with a fixed width for each, Params and the
+  // columns after it sat behind a horizontal scrollbar at 1280x680.
+  QHeaderView* header = table_->horizontalHeader();
+  header->setMinimumSectionSize(24);
+  header->setSectionResizeMode(QHeaderView::ResizeToContents);
+  header->setSectionResizeMode(LayerTableModel::Name, QHeaderView::Stretch);
+  table_->setWordWrap(false);  // wrapped at a '/', a name was cut at its end whatever the elide mode
+  table_->setTextElideMode(Qt::ElideMiddle);
   table_->setAlternatingRowColors(true);
   connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this, &MainWindow::onTableSelection);
   controls_ = new GlobalControls(doc_, this);
@@ -197,7 +206,7 @@ void MainWindow::buildDocks() {
   // with the weights, so the graph gets the full height in the centre.
   addDockWidget(Qt::RightDockWidgetArea, previewDock_);
   splitDockWidget(previewDock_, weightsDock_, Qt::Vertical);
-  tabifyDockWidget(weightsDock_, jobsDock_);
+  tabifyDockWidget(weightsDock_, jobsDock_);  // (on a small screen under the layers: applyDefaultLayout)
   connect(jobs_, &JobPanel::jobStarted, this, [this](const QString& w) { setEngineStatus(tr("Engine: %1 running").arg(w)); });
   connect(jobs_, &JobPanel::jobFinished, this, [this](const JobOutcome& o) { setEngineStatus(tr("Engine: %1").arg(o.message)); });
   weightsDock_->raise();
@@ -289,11 +298,36 @@ void MainWindow::showEvent(QShowEvent* e) {
 
 void MainWindow::applyDefaultLayout(const QSize& size) {
   resize(size);
-  // The centre keeps room for the graph's toolbar: with two 540 px side docks
-  // a 1280 px window hid the find field behind the toolbar's overflow arrow,
-  // and Ctrl+F focused a hidden field. At 1280 px the centre gets about
-  // 445 px (the jobs panel holds the right column at 443 px), which the
-  // toolbar's widths are chosen to fit.
+  // A compact arrangement below 800 px of height or 1440 px of width: there
+  // the right column could not hold the preview, the weights and the
+  // Weights/Jobs tabs together (at 1280x680 the heatmap got 54 px, one row of
+  // filters, with the preview at its minimum), and a 380 px layer table hid
+  // Params and the columns after it behind a horizontal scrollbar. The
+  // weights and jobs go under the layer table, whose column they widen (the
+  // jobs panel is 443 px wide), and the preview keeps the right column's
+  // full height.
+  const bool compact = size.height() < 800 || size.width() < 1440;
+  if (compact)
+    splitDockWidget(layersDock_, weightsDock_, Qt::Vertical);
+  else
+    splitDockWidget(previewDock_, weightsDock_, Qt::Vertical);
+  tabifyDockWidget(weightsDock_, jobsDock_);
+  weightsDock_->raise();
+  if (compact) {
+    // The centre keeps about 420 px for the graph and its toolbar; the left
+    // column takes a little more of the rest than the preview (the table's
+    // columns). The weights get a little over half the height: with the
+    // demo's five layers the table shows them all, the heatmap 148 px.
+    const int docks = std::max(700, size.width() - 430);
+    const int left = std::min(540, docks * 55 / 100);
+    resizeDocks({layersDock_, previewDock_}, {left, std::min(540, docks - left)}, Qt::Horizontal);
+    const int weightsHeight = size.height() * 53 / 100;
+    resizeDocks({layersDock_, weightsDock_}, {size.height() - weightsHeight, weightsHeight}, Qt::Vertical);
+    return;
+  }
+  // Two side docks of at most 540 px: the centre keeps room for the graph's
+  // toolbar (wider docks once hid the find field behind the toolbar's
+  // overflow arrow, and Ctrl+F focused a hidden field).
   const int side = std::min(540, std::max(300, (size.width() - 520) / 2));
   resizeDocks({layersDock_, previewDock_}, {side, side}, Qt::Horizontal);
   // The preview takes about half the height (500 px of 1000); on a short

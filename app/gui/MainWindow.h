@@ -107,7 +107,7 @@ class MainWindow : public QMainWindow {
   void restoreWindowState();
   // Bumped when the default dock arrangement changes, so an old saved state
   // does not bring back a layout that no longer exists.
-  static constexpr int kStateVersion = 2;
+  static constexpr int kStateVersion = 3;
   void exportDialog();
   void saveSessionDialog();
   void openSessionDialog();

@@ -5,21 +5,27 @@
 // dropping a session opens it and dropping anything else is refused, and a
 // second open while a model loads wins (queued: the GUI thread never waits on a load),
 // and the window shrinks to fit a 1366x768 laptop screen (and 1280x680) with
-// every control of the graph's toolbar on it, none behind its overflow arrow.
+// every control of the graph's toolbar on it, none behind its overflow arrow,
+// every column of the layer table in view without a horizontal scrollbar (the
+// sparsity editor opening at its full width) and a heatmap at least 140 px tall.
 #include <QAction>
 #include <QComboBox>
 #include <QDockWidget>
+#include <QHeaderView>
 #include <QLineEdit>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMimeData>
 #include <QPointer>
+#include <QScrollBar>
 #include <QTableView>
 #include <QToolBar>
 #include <QToolButton>
 #include <QValueAxis>
 #include <QtTest>
 
+#include "HeatmapPanel.h"
+#include "HeatmapView.h"
 #include "LayerTableModel.h"
 #include "MainWindow.h"
 #include "ModelDocument.h"
@@ -291,6 +297,7 @@ void TestUsability::fitsSmallScreen() {
   QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
   w.applyDefaultLayout(size);  // what a first start on that screen does
   QTRY_VERIFY_WITH_TIMEOUT(w.document()->hasPreview() && !w.document()->preview().estimate, 30000);
+  w.selectLayer("conv2");  // so the weights dock shows a heatmap
   QTest::qWait(100);
   QVERIFY2(w.height() <= size.height() && w.width() <= size.width(),
            qPrintable(QString("window %1x%2, minimum %3x%4")
@@ -320,6 +327,59 @@ void TestUsability::fitsSmallScreen() {
                             .arg(bar->width())));
   }
   for (QToolButton* b : bar->findChildren<QToolButton*>("qt_toolbar_ext_button")) QVERIFY(!b->isVisible());
+  // Every column of the layer table is in view, none behind a horizontal
+  // scrollbar (at 1280x680 Params and the columns after it were).
+  QTableView* table = w.layerTable();
+  QHeaderView* header = table->horizontalHeader();
+  QStringList widths;
+  for (int c = 0; c < header->count(); ++c)
+    widths
+        << QString("%1 %2").arg(table->model()->headerData(c, Qt::Horizontal).toString()).arg(header->sectionSize(c));
+  QVERIFY2(!table->horizontalScrollBar()->isVisible(),
+           qPrintable(QString("%1 px table: %2").arg(table->viewport()->width()).arg(widths.join(", "))));
+  for (int c = 0; c < header->count(); ++c) {
+    const int right = header->sectionViewportPosition(c) + header->sectionSize(c);
+    QVERIFY2(header->sectionViewportPosition(c) >= 0 && right <= table->viewport()->width(),
+             qPrintable(QString("column '%1' at %2..%3 of a %4 px table")
+                            .arg(table->model()->headerData(c, Qt::Horizontal).toString())
+                            .arg(header->sectionViewportPosition(c))
+                            .arg(right)
+                            .arg(table->viewport()->width())));
+    // Wide enough for its header and for what its cells say (the layer
+    // names may be elided, the tooltip has them whole).
+    if (c != LayerTableModel::Name) {
+      int need = header->sectionSizeHint(c);
+      for (int r = 0; r < table->model()->rowCount(); ++r)
+        need =
+            std::max(need, table->fontMetrics().horizontalAdvance(table->model()->index(r, c).data().toString()) + 8);
+      QVERIFY2(header->sectionSize(c) >= need,
+               qPrintable(QString("column '%1' is %2 px, its text needs %3")
+                              .arg(table->model()->headerData(c, Qt::Horizontal).toString())
+                              .arg(header->sectionSize(c))
+                              .arg(need)));
+    }
+  }
+  // The sparsity editor (slider and spin box) opens at its full width over
+  // the narrow column's neighbours, inside the table.
+  const QModelIndex sparsity = table->model()->index(1, LayerTableModel::Sparsity);
+  table->setCurrentIndex(sparsity);
+  table->edit(sparsity);
+  QWidget* editor = table->indexWidget(sparsity);
+  QVERIFY(editor);
+  QTRY_VERIFY(editor->isVisible());
+  QVERIFY2(editor->width() >= editor->sizeHint().width() && editor->x() >= 0 &&
+               editor->geometry().right() < table->viewport()->width(),
+           qPrintable(QString("editor %1 px at x %2 (wants %3) in a %4 px table")
+                          .arg(editor->width())
+                          .arg(editor->x())
+                          .arg(editor->sizeHint().width())
+                          .arg(table->viewport()->width())));
+  QTest::keyClick(editor, Qt::Key_Escape);
+  // The weights heatmap gets room for more than one row of filters (it had 54 px).
+  QWidget* heatmapArea = w.heatmaps()->view()->parentWidget();  // the scroll area's viewport
+  QVERIFY(heatmapArea && heatmapArea->isVisible());
+  QVERIFY2(heatmapArea->height() >= 140, qPrintable(QString("heatmap %1 px tall").arg(heatmapArea->height())));
+  qInfo("heatmap %d px tall, layer table %d px wide", heatmapArea->height(), table->viewport()->width());
   // And the preview keeps a chart tall enough for its axes to be read.
   ParetoChart* chart = nullptr;  // the one on the current tab
   for (ParetoChart* c : w.previewPanel()->findChildren<ParetoChart*>())
