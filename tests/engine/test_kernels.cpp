@@ -272,11 +272,11 @@ class TestKernels : public QObject {
     QTest::addColumn<QString>("act");
     QTest::addColumn<int>("shapeCase");
     QTest::addColumn<int>("threads");
-    const char* kernelsList[] = {"dense",      "direct",   "csr",       "2:4",
-                                 "csr-direct", "winograd", "co-vector", ""};  // "" = timed choice
+    const char* kernelsList[] = {"dense",    "direct",    "csr",    "2:4", "csr-direct",
+                                 "winograd", "co-vector", "csr-pw", ""};  // "" = timed choice
     const char* acts[] = {"", "Relu", "LeakyRelu", "Clip", "HardSigmoid", "HardSwish"};
     int row = 0;
-    for (int shape = 0; shape < 24; ++shape)
+    for (int shape = 0; shape < 26; ++shape)
       for (const char* k : kernelsList)
         for (int threads : {1, 2}) {
           const char* act = acts[row++ % 6];
@@ -334,7 +334,12 @@ class TestKernels : public QObject {
                          // phase plane: 1x1 stride 3 (the per-element phase scatter) and 3x3 with
                          // dilation 2 at stride 2 (taps 2 apart, all on even rows and columns).
                          {2, 3, 14, 5, 1, 3, 1, 1, 1},
-                         {2, 4, 15, 6, 3, 2, 2, 1, 2}};
+                         {2, 4, 15, 6, 3, 2, 2, 1, 2},
+                         // 1x1 stride 1 for the sparse pointwise kernel: 121 pixels (7 whole vectors
+                         // and 9 lanes), and one image with enough work to split its outputs over
+                         // two threads (784 pixels: 6 chunks of 128 and one of 16).
+                         {3, 5, 11, 9, 1, 1, 0, 1, 1},
+                         {1, 64, 28, 64, 1, 1, 0, 1, 1}};
     const Shp s = cases[shapeCase];
     std::mt19937 rng(static_cast<unsigned>(100 + shapeCase));
     Tensor X = randomTensor({s.n, s.c, s.h, s.h}, rng);
@@ -342,7 +347,7 @@ class TestKernels : public QObject {
     Tensor B = randomTensor({s.co}, rng);
     if (kernel == "2:4")
       prune24(W, W.numel() / s.co);
-    else if (kernel == "csr" || kernel == "csr-direct" || kernel.isEmpty())
+    else if (kernel == "csr" || kernel == "csr-direct" || kernel == "csr-pw" || kernel.isEmpty())
       pruneRandom(W, 0.85, rng);
     auto attrs = fastAttrs(kernel.toStdString(), act.toStdString());
     attrs["strides"] = Attribute::ofInts({s.stride, s.stride});
@@ -360,8 +365,9 @@ class TestKernels : public QObject {
     // weights that happen to be 2:4 reports "2:4-direct".
     const QString c = QString::fromStdString(choice);
     const bool winograd = s.group == 1 && s.k == 3 && s.stride == 1 && s.dil == 1;
-    const bool coVector = s.stride <= 2;
-    if (s.group == 1 && !kernel.isEmpty() && (kernel != "winograd" || winograd) && (kernel != "co-vector" || coVector))
+    const bool coVector = s.stride <= 2, pointwise = s.k == 1 && s.stride == 1 && s.pad == 0;
+    if (s.group == 1 && !kernel.isEmpty() && (kernel != "winograd" || winograd) &&
+        (kernel != "co-vector" || coVector) && (kernel != "csr-pw" || pointwise))
       QVERIFY2(kernel == "csr-direct" ? c.contains("-direct") : c.startsWith(kernel), choice.c_str());
     if (s.group == s.c && s.co == s.c && (kernel == "direct" || kernel == "dense"))
       QCOMPARE(c, QString(kernel == "direct" ? "dw-interleaved" : "dw-plane"));

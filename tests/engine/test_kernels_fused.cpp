@@ -60,7 +60,7 @@ class TestKernelsFused : public QObject {
     const char* acts[] = {"Relu", "", "HardSwish"};
     int row = 0;
     for (int shape = 0; shape < 9; ++shape)
-      for (const char* k : {"dense", "direct", "winograd", "co-vector", "csr-direct", ""})  // "" = timed choice
+      for (const char* k : {"dense", "direct", "winograd", "co-vector", "csr-direct", "csr-pw", ""})  // "" = timed
         for (int threads : {1, 2}) {
           const char* act = acts[row++ % 3];
           QTest::newRow(qPrintable(
@@ -95,7 +95,8 @@ class TestKernelsFused : public QObject {
     Tensor X = randomTensor({s.n, s.c, s.h, s.h}, rng);
     Tensor W = randomTensor({s.co, s.c, s.k, s.k}, rng);
     Tensor B = randomTensor({s.co}, rng);
-    if (kernel == "csr-direct")  // sparse weights; 1x1 layers write the product straight to y and add R after
+    if (kernel == "csr-direct" ||
+        kernel == "csr-pw")  // sparse weights; 1x1 layers write the product straight to y and add R after
       for (int64_t i = 0; i < W.numel(); ++i)
         if (std::uniform_real_distribution<double>(0, 1)(rng) < 0.8) W.at(i) = 0.f;
     Tensor R = randomTensor({s.n, s.co, ho, ho}, rng, -2.f, 2.f);
@@ -121,7 +122,8 @@ class TestKernelsFused : public QObject {
       const bool winogradApplies = s.k == 3 && s.stride == 1;
       // csr-direct on weights that happen to be 2:4 reports "2:4-direct".
       const QString c = QString::fromStdString(choice);
-      if (!kernel.isEmpty() && (kernel != "winograd" || winogradApplies))
+      const bool pointwise = s.k == 1 && s.stride == 1 && s.pad == 0;
+      if (!kernel.isEmpty() && (kernel != "winograd" || winogradApplies) && (kernel != "csr-pw" || pointwise))
         QVERIFY2(kernel == "csr-direct" ? c.contains("-direct") : c.startsWith(kernel), choice.c_str());
     }
   }

@@ -20,6 +20,7 @@
 #include "kernels/nm_conv.h"
 #include "kernels/nm_kernel_direct.h"
 #include "kernels/parallel_product.h"
+#include "kernels/pointwise_sparse.h"
 #include "kernels/shared_work.h"
 #include "kernels/sparse_matrix.h"
 #include "kernels/threading.h"
@@ -90,9 +91,12 @@ class Conv final : public Kernel, public kernels::KernelChoice {
       winogradPath(mode_, X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, R ? R->f() : nullptr);
     else if (mode_ == Mode::CoVector)
       coVectorPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, R ? R->f() : nullptr);
+    else if (mode_ == Mode::SparsePointwise)  // adds the residual before the activation, in registers
+      sparsePointwisePath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, R ? R->f() : nullptr);
     else
       gemmPath(X.f(), W.f(), B ? B->f() : nullptr, Y.f(), threads, mode_);
-    if (R && !direct(mode_) && !winograd(mode_) && mode_ != Mode::CoVector) addResidual(*R, Y, threads);
+    if (R && !direct(mode_) && !winograd(mode_) && mode_ != Mode::CoVector && mode_ != Mode::SparsePointwise)
+      addResidual(*R, Y, threads);
     return Status::ok();
   }
 
@@ -174,8 +178,20 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads, N_)));
   }
 
-  enum class Mode { Dense, Csr, Nm, Direct, SparseDirect, Winograd, CoVector, Winograd43, NmDirect, Winograd43Nm,
-                    NmKernelDirect };
+  enum class Mode {
+    Dense,
+    Csr,
+    Nm,
+    Direct,
+    SparseDirect,
+    Winograd,
+    CoVector,
+    Winograd43,
+    NmDirect,
+    Winograd43Nm,
+    NmKernelDirect,
+    SparsePointwise
+  };
   static bool winograd(Mode m) { return m == Mode::Winograd || m == Mode::Winograd43 || m == Mode::Winograd43Nm; }
   // The kernels on DirectConvPlan's layout (directPath()).
   static bool direct(Mode m) {
@@ -420,6 +436,29 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     });
   }
 
+  // 1x1 stride-1 layers with sparse frozen weights (kernels/pointwise_sparse.h):
+  // images over the threads; a single image's output channels are split instead.
+  void sparsePointwisePath(const float* x, const float* w, const float* b, float* y, int threads,
+                           const float* r = nullptr) {
+    kernels::PointwiseSparsePlan& pl = pws_;
+    if (pl.cin != Cin_ || pl.cout != Cout_ || pl.first.empty()) pl.pack(w, b, Cout_, Cin_);  // frozen: once
+    const int64_t P = win_.outSize();
+    const kernels::Activation* act = r ? &act_ : &pathAct_;  // with a residual, the activation comes after it
+    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_ * Cout_)));
+    parallelFor(T, T, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        if (N_ >= T) {
+          for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n)
+            pl.run(x + n * Cin_ * P, P, y + n * Cout_ * P, r ? r + n * Cout_ * P : nullptr, act, 0, Cout_);
+        } else {
+          for (int64_t n = 0; n < N_; ++n)
+            pl.run(x + n * Cin_ * P, P, y + n * Cout_ * P, r ? r + n * Cout_ * P : nullptr, act, Cout_ * t / T,
+                   Cout_ * (t + 1) / T);
+        }
+      }
+    });
+  }
+
   void depthwiseInterleaved(const float* x, const float* w, const float* b, float* y, int threads) {
     kernels::DepthwisePlan& pl = dwi_;
     if (pl.C != Cin_ || !planMatches(pl) || pl.packed.empty()) {
@@ -539,6 +578,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     if (winogradApplies()) modes.insert(modes.end(), {Mode::Winograd, Mode::Winograd43});
     if (hasWino43Nm_) modes.push_back(Mode::Winograd43Nm);
     if (hasNmKernelDirect_) modes.push_back(Mode::NmKernelDirect);
+    if (!csr_.empty() && group_ == 1 && pointwise()) modes.push_back(Mode::SparsePointwise);
     const bool coVector = directApplies() && kernels::CoVectorConvPlan::applies(win_.s[1], win_.s[2]);
     if (coVector) modes.push_back(Mode::CoVector);
     // topiary.kernel forces one of the kernels that apply (tests, benchmarks).
@@ -552,7 +592,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
                                                      {"winograd43", Mode::Winograd43},
                                                      {"co-vector", Mode::CoVector},
                                                      {"winograd43-nm", Mode::Winograd43Nm},
-                                                     {"nm-kernel-direct", Mode::NmKernelDirect}};
+                                                     {"nm-kernel-direct", Mode::NmKernelDirect},
+                                                     {"csr-pw", Mode::SparsePointwise}};
     for (const auto& f : forcible)
       if (forced_ == f.first && std::find(modes.begin(), modes.end(), f.second) != modes.end()) modes = {f.second};
     std::string key;  // a layer seen before (same shapes, zero pattern) reuses its choice
@@ -595,6 +636,8 @@ class Conv final : public Kernel, public kernels::KernelChoice {
           winogradPath(m, x, w, b, y, threads);
         else if (m == Mode::CoVector)
           coVectorPath(x, w, b, y, threads);
+        else if (m == Mode::SparsePointwise)
+          sparsePointwisePath(x, w, b, y, threads);
         else
           gemmPath(x, w, b, y, threads, m);
       });
@@ -607,8 +650,18 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     if (!key.empty()) cache->store(key, static_cast<int>(mode_));
     char pct[16];
     std::snprintf(pct, sizeof pct, " %.0f%%", 100.0 * density_);
-    const char* names[] = {"dense",    "csr",       "2:4",        "direct",    hasNm_ ? "2:4-direct" : "csr-direct",
-                           "winograd", "co-vector", "winograd43", "nm-direct", "winograd43-nm", "nm-kernel-direct"};
+    const char* names[] = {"dense",
+                           "csr",
+                           "2:4",
+                           "direct",
+                           hasNm_ ? "2:4-direct" : "csr-direct",
+                           "winograd",
+                           "co-vector",
+                           "winograd43",
+                           "nm-direct",
+                           "winograd43-nm",
+                           "nm-kernel-direct",
+                           "csr-pw"};
     choice_ = names[static_cast<int>(mode_)];
     if (!csr_.empty()) choice_ += pct;
   }
@@ -652,6 +705,7 @@ class Conv final : public Kernel, public kernels::KernelChoice {
   kernels::CoVectorConvPlan coVecHalves_[2];  // one image on two threads by output-channel halves (coVectorPath)
   DwKernel dwKernel_ = DwKernel::Plane;
   kernels::DepthwiseSparsePlan dws_;
+  kernels::PointwiseSparsePlan pws_;
   std::vector<std::vector<float>> dwPacked_;
   std::vector<float> directScratch_;
   // Resolved per call from the input shapes.

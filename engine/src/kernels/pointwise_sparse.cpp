@@ -1,0 +1,105 @@
+#include "kernels/pointwise_sparse.h"
+
+#include <algorithm>
+
+#include "kernels/activation.h"
+#include "kernels/vec.h"
+
+namespace topiary::kernels {
+
+namespace {
+
+constexpr int64_t kChunk = 128;  // pixels held in registers at once (8 vectors)
+
+// The lanes of vector j of a chunk of `count` pixels: all 16, or the first
+// ones of the last vector (nothing past the chunk is read: the last input
+// channel's plane ends there). Masks computed once per chunk keep the sum
+// in registers (a per-load branch between a whole and a partial load made
+// the compiler keep the 8 sums on the stack).
+inline uint32_t laneMask(int j, int64_t count) {
+  const int64_t n = std::min<int64_t>(16, count - 16 * j);
+  return n >= 16 ? 0xffffu : (1u << n) - 1;
+}
+
+inline v16 loadMasked(const float* p, uint32_t mask) {
+#if defined(__AVX512F__)
+  const __m512 v = _mm512_maskz_loadu_ps(static_cast<__mmask16>(mask), p);
+  return reinterpret_cast<const v16&>(v);
+#else
+  float part[16] = {};
+  for (int l = 0; l < 16; ++l)
+    if (mask >> l & 1u) part[l] = p[l];
+  return load16(part);
+#endif
+}
+
+template <int NV>
+void chunk(const PointwiseSparsePlan& pl, int64_t co, const float* x, int64_t P, float* y, const float* r,
+           const Activation& a, int64_t base, int64_t count) {
+  uint32_t mask[NV];
+  v16 acc[NV];
+#pragma GCC unroll 8
+  for (int j = 0; j < NV; ++j) {
+    mask[j] = laneMask(j, count);
+    acc[j] = v16{} + pl.bias[static_cast<size_t>(co)];
+  }
+  const int64_t k1 = pl.first[static_cast<size_t>(co + 1)];
+  for (int64_t k = pl.first[static_cast<size_t>(co)]; k < k1; ++k) {
+    const float* xr = x + pl.input[static_cast<size_t>(k)] * P + base;
+    const v16 w = v16{} + pl.value[static_cast<size_t>(k)];
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) acc[j] += w * loadMasked(xr + 16 * j, mask[j]);
+  }
+  if (r)
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) acc[j] += loadMasked(r + co * P + base + 16 * j, mask[j]);
+  float* yr = y + co * P + base;
+#pragma GCC unroll 8
+  for (int j = 0; j < NV; ++j) {
+    const v16 v = activate16(a, acc[j]);
+    if (16 * j + 16 <= count)
+      store16(yr + 16 * j, v);
+    else
+      storePrefix(yr + 16 * j, v, count - 16 * j);
+  }
+}
+
+using ChunkFn = void (*)(const PointwiseSparsePlan&, int64_t, const float*, int64_t, float*, const float*,
+                         const Activation&, int64_t, int64_t);
+
+}  // namespace
+
+void PointwiseSparsePlan::pack(const float* w, const float* b, int64_t co, int64_t ci) {
+  cout = co;
+  cin = ci;
+  first.assign(static_cast<size_t>(cout + 1), 0);
+  input.clear();
+  value.clear();
+  bias.assign(static_cast<size_t>(cout), 0.f);
+  for (int64_t o = 0; o < cout; ++o) {
+    first[static_cast<size_t>(o)] = static_cast<int64_t>(value.size());
+    if (b) bias[static_cast<size_t>(o)] = b[o];
+    for (int64_t i = 0; i < cin; ++i)
+      if (w[o * cin + i] != 0.f) {
+        input.push_back(i);
+        value.push_back(w[o * cin + i]);
+      }
+  }
+  first[static_cast<size_t>(cout)] = static_cast<int64_t>(value.size());
+}
+
+void PointwiseSparsePlan::run(const float* x, int64_t P, float* y, const float* r, const Activation* act, int64_t c0,
+                              int64_t c1) const {
+  static const Activation kNone;
+  static const ChunkFn fns[8] = {chunk<1>, chunk<2>, chunk<3>, chunk<4>, chunk<5>, chunk<6>, chunk<7>, chunk<8>};
+  const Activation& a = act ? *act : kNone;
+  // Pixel chunks outside, output channels inside: a chunk of every input
+  // channel (16 channels: 8 KB) stays in L1 while all the outputs read it.
+  for (int64_t base = 0; base < P; base += kChunk) {
+    const int64_t count = std::min(kChunk, P - base);
+    const ChunkFn fn = fns[(count + 15) / 16 - 1];
+    for (int64_t co = c0; co < c1; ++co) fn(*this, co, x, P, y, r, a, base, count);
+  }
+}
+
+}  // namespace topiary::kernels
