@@ -33,9 +33,11 @@ inline v16 loadMasked(const float* p, uint32_t mask) {
 #endif
 }
 
-template <int NV>
-void chunk(const PointwiseSparsePlan& pl, int64_t co, const float* x, int64_t P, float* y, const float* r,
-           const Activation& a, int64_t base, int64_t count) {
+// One output channel's chunk; `act` is one activation's v16 -> v16 callable
+// (withActivation16), so the stores carry no switch per vector.
+template <int NV, class Act>
+inline void chunk(const PointwiseSparsePlan& pl, int64_t co, const float* x, int64_t P, float* y, const float* r,
+                  const Act& act, int64_t base, int64_t count) {
   uint32_t mask[NV];
   v16 acc[NV];
 #pragma GCC unroll 8
@@ -56,7 +58,7 @@ void chunk(const PointwiseSparsePlan& pl, int64_t co, const float* x, int64_t P,
   float* yr = y + co * P + base;
 #pragma GCC unroll 8
   for (int j = 0; j < NV; ++j) {
-    const v16 v = activate16(a, acc[j]);
+    const v16 v = act(acc[j]);
     if (16 * j + 16 <= count)
       store16(yr + 16 * j, v);
     else
@@ -64,8 +66,12 @@ void chunk(const PointwiseSparsePlan& pl, int64_t co, const float* x, int64_t P,
   }
 }
 
-using ChunkFn = void (*)(const PointwiseSparsePlan&, int64_t, const float*, int64_t, float*, const float*,
-                         const Activation&, int64_t, int64_t);
+// Output channels [c0, c1) of one chunk of NV vectors.
+template <int NV, class Act>
+void chunkRows(const PointwiseSparsePlan& pl, int64_t c0, int64_t c1, const float* x, int64_t P, float* y,
+               const float* r, const Act& act, int64_t base, int64_t count) {
+  for (int64_t co = c0; co < c1; ++co) chunk<NV>(pl, co, x, P, y, r, act, base, count);
+}
 
 }  // namespace
 
@@ -91,15 +97,39 @@ void PointwiseSparsePlan::pack(const float* w, const float* b, int64_t co, int64
 void PointwiseSparsePlan::run(const float* x, int64_t P, float* y, const float* r, const Activation* act, int64_t c0,
                               int64_t c1) const {
   static const Activation kNone;
-  static const ChunkFn fns[8] = {chunk<1>, chunk<2>, chunk<3>, chunk<4>, chunk<5>, chunk<6>, chunk<7>, chunk<8>};
-  const Activation& a = act ? *act : kNone;
   // Pixel chunks outside, output channels inside: a chunk of every input
   // channel (16 channels: 8 KB) stays in L1 while all the outputs read it.
-  for (int64_t base = 0; base < P; base += kChunk) {
-    const int64_t count = std::min(kChunk, P - base);
-    const ChunkFn fn = fns[(count + 15) / 16 - 1];
-    for (int64_t co = c0; co < c1; ++co) fn(*this, co, x, P, y, r, a, base, count);
-  }
+  withActivation16(act ? *act : kNone, [&](auto a) {
+    for (int64_t base = 0; base < P; base += kChunk) {
+      const int64_t count = std::min(kChunk, P - base);
+      switch ((count + 15) / 16) {
+        case 1:
+          chunkRows<1>(*this, c0, c1, x, P, y, r, a, base, count);
+          break;
+        case 2:
+          chunkRows<2>(*this, c0, c1, x, P, y, r, a, base, count);
+          break;
+        case 3:
+          chunkRows<3>(*this, c0, c1, x, P, y, r, a, base, count);
+          break;
+        case 4:
+          chunkRows<4>(*this, c0, c1, x, P, y, r, a, base, count);
+          break;
+        case 5:
+          chunkRows<5>(*this, c0, c1, x, P, y, r, a, base, count);
+          break;
+        case 6:
+          chunkRows<6>(*this, c0, c1, x, P, y, r, a, base, count);
+          break;
+        case 7:
+          chunkRows<7>(*this, c0, c1, x, P, y, r, a, base, count);
+          break;
+        default:
+          chunkRows<8>(*this, c0, c1, x, P, y, r, a, base, count);
+          break;
+      }
+    }
+  });
 }
 
 }  // namespace topiary::kernels
