@@ -53,9 +53,11 @@ inline v16 loadLanes(const float* x, uint32_t bits) {
 
 // One output row's NV vectors from output column `col`: every tap that
 // reaches the row adds to them in registers; stored once, activated.
-template <int NV, int S>
+// `act` is one activation's v16 -> v16 callable (withActivation16), so the
+// stores carry no switch per vector.
+template <int NV, int S, class Act>
 void rowChunk(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0, const DepthwiseSparsePlan::Tap* t1,
-              const float* xc, float* yr, float bias, const Activation& a, int64_t oh, int64_t chunk, int64_t width) {
+              const float* xc, float* yr, float bias, const Act& act, int64_t oh, int64_t chunk, int64_t width) {
   v16 acc[NV];
   for (int j = 0; j < NV; ++j) acc[j] = v16{} + bias;
   const int64_t col = chunk * kChunk;
@@ -68,7 +70,7 @@ void rowChunk(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0, 
       if (bits[j]) acc[j] += w * loadLanes<S>(xr + 16 * S * j, bits[j]);
   }
   for (int j = 0; j < NV; ++j) {
-    const v16 v = activate16(a, acc[j]);
+    const v16 v = act(acc[j]);
     if (16 * j + 16 <= width)
       store16(yr + 16 * j, v);
     else
@@ -76,21 +78,22 @@ void rowChunk(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0, 
   }
 }
 
-template <int S>
+template <int S, class Act>
 using RowFn = void (*)(const DepthwiseSparsePlan&, const DepthwiseSparsePlan::Tap*, const DepthwiseSparsePlan::Tap*,
-                       const float*, float*, float, const Activation&, int64_t, int64_t, int64_t);
+                       const float*, float*, float, const Act&, int64_t, int64_t, int64_t);
 
-template <int S>
-RowFn<S> rowFor(int64_t nv) {
-  static const RowFn<S> fns[kVecs] = {rowChunk<1, S>, rowChunk<2, S>, rowChunk<3, S>, rowChunk<4, S>,
-                                      rowChunk<5, S>, rowChunk<6, S>, rowChunk<7, S>, rowChunk<8, S>};
+template <int S, class Act>
+RowFn<S, Act> rowFor(int64_t nv) {
+  static const RowFn<S, Act> fns[kVecs] = {rowChunk<1, S, Act>, rowChunk<2, S, Act>, rowChunk<3, S, Act>,
+                                           rowChunk<4, S, Act>, rowChunk<5, S, Act>, rowChunk<6, S, Act>,
+                                           rowChunk<7, S, Act>, rowChunk<8, S, Act>};
   return fns[nv - 1];
 }
 
 // Flat plane (plan.flat): NV vectors of outputs from flat output `base`.
-template <int NV>
+template <int NV, class Act>
 void flatChunk(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0, const DepthwiseSparsePlan::Tap* t1,
-               const float* xc, float* yc, float bias, const Activation& a, int64_t base, int64_t count) {
+               const float* xc, float* yc, float bias, const Act& act, int64_t base, int64_t count) {
   v16 acc[NV];
   for (int j = 0; j < NV; ++j) acc[j] = v16{} + bias;
   const uint32_t* masks = p.laneMasks.data() + base / 16;
@@ -102,7 +105,7 @@ void flatChunk(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0,
       if (bits[j]) acc[j] += w * loadLanes<1>(xr + 16 * j, bits[j]);
   }
   for (int j = 0; j < NV; ++j) {
-    const v16 v = activate16(a, acc[j]);
+    const v16 v = act(acc[j]);
     if (16 * j + 16 <= count)
       store16(yc + base + 16 * j, v);
     else
@@ -110,13 +113,15 @@ void flatChunk(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0,
   }
 }
 
+template <class Act>
 using FlatFn = void (*)(const DepthwiseSparsePlan&, const DepthwiseSparsePlan::Tap*, const DepthwiseSparsePlan::Tap*,
-                        const float*, float*, float, const Activation&, int64_t, int64_t);
+                        const float*, float*, float, const Act&, int64_t, int64_t);
 
+template <class Act>
 void flatChannel(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0, const DepthwiseSparsePlan::Tap* t1,
-                 const float* xc, float* yc, float bias, const Activation& a) {
-  static const FlatFn fns[kVecs] = {flatChunk<1>, flatChunk<2>, flatChunk<3>, flatChunk<4>,
-                                    flatChunk<5>, flatChunk<6>, flatChunk<7>, flatChunk<8>};
+                 const float* xc, float* yc, float bias, const Act& a) {
+  static const FlatFn<Act> fns[kVecs] = {flatChunk<1, Act>, flatChunk<2, Act>, flatChunk<3, Act>, flatChunk<4, Act>,
+                                         flatChunk<5, Act>, flatChunk<6, Act>, flatChunk<7, Act>, flatChunk<8, Act>};
   const int64_t plane = p.Ho * p.Wo;
   for (int64_t base = 0; base < plane; base += kChunk) {
     const int64_t count = std::min(kChunk, plane - base);
@@ -131,8 +136,9 @@ void flatChannel(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t
 // are both rows' inputs in lane order: a 7x7 plane takes 4 vectors per tap
 // instead of 7. The two rows are adjacent in y, so one compress and one masked
 // store write both.
+template <class Act>
 void pairRows(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0, const DepthwiseSparsePlan::Tap* t1,
-              const float* xc, float* yc, float bias, const Activation& a) {
+              const float* xc, float* yc, float bias, const Act& act) {
   const uint32_t row = (1u << p.Wo) - 1;
   const __mmask16 keep = static_cast<__mmask16>(row | row << 8);
   for (int64_t oh = 0; oh < p.Ho; oh += 2) {
@@ -150,19 +156,19 @@ void pairRows(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0, 
       deinterleave(reinterpret_cast<const v16&>(r0), reinterpret_cast<const v16&>(r1), even, odd);
       acc += t->w * even;
     }
-    const v16 v = activate16(a, acc);
+    const v16 v = act(acc);
     const __m512 both = _mm512_maskz_compress_ps(keep, reinterpret_cast<const __m512&>(v));
     storePrefix(yc + oh * p.Wo, reinterpret_cast<const v16&>(both), second ? 2 * p.Wo : p.Wo);
   }
 }
 #endif
 
-template <int S>
+template <int S, class Act>
 void channel(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0, const DepthwiseSparsePlan::Tap* t1,
-             const float* xc, float* yc, float bias, const Activation& a) {
+             const float* xc, float* yc, float bias, const Act& a) {
   for (int64_t chunk = 0; chunk * kChunk < p.Wo; ++chunk) {
     const int64_t width = std::min(kChunk, p.Wo - chunk * kChunk);
-    const RowFn<S> row = rowFor<S>((width + 15) / 16);
+    const RowFn<S, Act> row = rowFor<S, Act>((width + 15) / 16);
     for (int64_t oh = 0; oh < p.Ho; ++oh)
       row(p, t0, t1, xc, yc + oh * p.Wo + chunk * kChunk, bias, a, oh, chunk, width);
   }
@@ -227,38 +233,40 @@ void DepthwiseSparsePlan::run(const float* x, float* y, const Activation* act, i
   static const Activation kNone;
   const Activation& a = act ? *act : kNone;
   const int64_t inPlane = H * W, outPlane = Ho * Wo;
-  for (int64_t c = c0; c < c1; ++c) {
-    const float* xc = x + c * inPlane;
-    float* yc = y + c * outPlane;
-    const Tap* t0 = taps.data() + first[static_cast<size_t>(c)];
-    const Tap* t1 = taps.data() + first[static_cast<size_t>(c + 1)];
-    const float b = bias[static_cast<size_t>(c)];
-    if (t0 == t1) {  // no tap: the plane is act(bias)
-      const v16 v = activate16(a, v16{} + b);
-      int64_t i = 0;
-      for (; i + 16 <= outPlane; i += 16) store16(yc + i, v);
-      if (i < outPlane) storePrefix(yc + i, v, outPlane - i);
-    } else if (flat) {
-      flatChannel(*this, t0, t1, xc, yc, b, a);
-    } else if (sW == 1) {
-      channel<1>(*this, t0, t1, xc, yc, b, a);
-    } else if (sW == 2) {
+  withActivation16(a, [&](auto actv) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const float* xc = x + c * inPlane;
+      float* yc = y + c * outPlane;
+      const Tap* t0 = taps.data() + first[static_cast<size_t>(c)];
+      const Tap* t1 = taps.data() + first[static_cast<size_t>(c + 1)];
+      const float b = bias[static_cast<size_t>(c)];
+      if (t0 == t1) {  // no tap: the plane is act(bias)
+        const v16 v = actv(v16{} + b);
+        int64_t i = 0;
+        for (; i + 16 <= outPlane; i += 16) store16(yc + i, v);
+        if (i < outPlane) storePrefix(yc + i, v, outPlane - i);
+      } else if (flat) {
+        flatChannel(*this, t0, t1, xc, yc, b, actv);
+      } else if (sW == 1) {
+        channel<1>(*this, t0, t1, xc, yc, b, actv);
+      } else if (sW == 2) {
 #if defined(__AVX512F__)
-      if (Wo <= 8) {
-        pairRows(*this, t0, t1, xc, yc, b, a);
-        continue;
-      }
+        if (Wo <= 8) {
+          pairRows(*this, t0, t1, xc, yc, b, actv);
+          continue;
+        }
 #endif
-      channel<2>(*this, t0, t1, xc, yc, b, a);
-    } else {  // rare: larger strides accumulate in place, scalar
-      for (int64_t i = 0; i < outPlane; ++i) yc[i] = b;
-      for (const Tap* t = t0; t < t1; ++t)
-        for (int64_t oh = t->oh0; oh < t->oh1; ++oh)
-          for (int64_t ow = t->ow0; ow < t->ow1; ++ow)
-            yc[oh * Wo + ow] += t->w * xc[(oh * sH + t->ih) * W + ow * sW + t->iw];
-      a.apply(yc, outPlane);
+        channel<2>(*this, t0, t1, xc, yc, b, actv);
+      } else {  // rare: larger strides accumulate in place, scalar
+        for (int64_t i = 0; i < outPlane; ++i) yc[i] = b;
+        for (const Tap* t = t0; t < t1; ++t)
+          for (int64_t oh = t->oh0; oh < t->oh1; ++oh)
+            for (int64_t ow = t->ow0; ow < t->ow1; ++ow)
+              yc[oh * Wo + ow] += t->w * xc[(oh * sH + t->ih) * W + ow * sW + t->iw];
+        a.apply(yc, outPlane);
+      }
     }
-  }
+  });
 }
 
 }  // namespace topiary::kernels
