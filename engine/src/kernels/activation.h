@@ -89,4 +89,19 @@ inline v16 activate16(const Activation& a, v16 x) {
   return out;
 }
 
+// y[0, count) = act(acc[j]) vector by vector, the last vector masked when it
+// is partial (16 * (NV - 1) < count <= 16 * NV); act is a withActivation16
+// callable. The sparse kernels' store of the sums they hold in registers.
+template <int NV, class Act>
+[[gnu::always_inline]] inline void storeActivated(float* y, const v16 (&acc)[NV], int64_t count, const Act& act) {
+#pragma GCC unroll 8
+  for (int j = 0; j < NV; ++j) {
+    const v16 v = act(acc[j]);
+    if (16 * j + 16 <= count)
+      store16(y + 16 * j, v);
+    else
+      storePrefix(y + 16 * j, v, count - 16 * j);
+  }
+}
+
 }  // namespace topiary::kernels

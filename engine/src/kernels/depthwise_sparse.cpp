@@ -69,13 +69,7 @@ void rowChunk(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0, 
     for (int j = 0; j < NV; ++j)
       if (bits[j]) acc[j] += w * loadLanes<S>(xr + 16 * S * j, bits[j]);
   }
-  for (int j = 0; j < NV; ++j) {
-    const v16 v = act(acc[j]);
-    if (16 * j + 16 <= width)
-      store16(yr + 16 * j, v);
-    else
-      storePrefix(yr + 16 * j, v, width - 16 * j);
-  }
+  storeActivated(yr, acc, width, act);
 }
 
 template <int S, class Act>
@@ -104,13 +98,7 @@ void flatChunk(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0,
     for (int j = 0; j < NV; ++j)
       if (bits[j]) acc[j] += w * loadLanes<1>(xr + 16 * j, bits[j]);
   }
-  for (int j = 0; j < NV; ++j) {
-    const v16 v = act(acc[j]);
-    if (16 * j + 16 <= count)
-      store16(yc + base + 16 * j, v);
-    else
-      storePrefix(yc + base + 16 * j, v, count - 16 * j);
-  }
+  storeActivated(yc + base, acc, count, act);
 }
 
 template <class Act>

@@ -55,15 +55,7 @@ inline void chunk(const PointwiseSparsePlan& pl, int64_t co, const float* x, int
   if (r)
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) acc[j] += loadMasked(r + co * P + base + 16 * j, mask[j]);
-  float* yr = y + co * P + base;
-#pragma GCC unroll 8
-  for (int j = 0; j < NV; ++j) {
-    const v16 v = act(acc[j]);
-    if (16 * j + 16 <= count)
-      store16(yr + 16 * j, v);
-    else
-      storePrefix(yr + 16 * j, v, count - 16 * j);
-  }
+  storeActivated(y + co * P + base, acc, count, act);
 }
 
 // Output channels [c0, c1) of one chunk of NV vectors.
