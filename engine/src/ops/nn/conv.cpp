@@ -421,41 +421,37 @@ class Conv final : public Kernel, public kernels::KernelChoice {
       pl.pack(w, b);  // frozen weights: packed once per geometry
     }
     const int64_t P = win_.outSize(), inN = win_.inSize();
-    // Images over the threads; a single image's channels are split instead.
-    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_ * Cin_)));
+    imagesOrChannels(Cin_, threads, [&](int64_t n, int64_t c0, int64_t c1) {
+      pl.run(x + n * Cin_ * inN, y + n * Cout_ * P, &pathAct_, c0, c1);
+    });
+  }
+
+  // fn(n, c0, c1) over every image n and channels [c0, c1) of C: images over
+  // the threads, or, with fewer images than threads, each image's channels
+  // split among them (the sparse depthwise and pointwise kernels).
+  template <class F>
+  void imagesOrChannels(int64_t C, int threads, F&& fn) const {
+    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_ * C)));
     parallelFor(T, T, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
         if (N_ >= T) {
-          for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n)
-            pl.run(x + n * Cin_ * inN, y + n * Cout_ * P, &pathAct_, 0, Cin_);
+          for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n) fn(n, 0, C);
         } else {
-          for (int64_t n = 0; n < N_; ++n)
-            pl.run(x + n * Cin_ * inN, y + n * Cout_ * P, &pathAct_, Cin_ * t / T, Cin_ * (t + 1) / T);
+          for (int64_t n = 0; n < N_; ++n) fn(n, C * t / T, C * (t + 1) / T);
         }
       }
     });
   }
 
-  // 1x1 stride-1 layers with sparse frozen weights (kernels/pointwise_sparse.h):
-  // images over the threads; a single image's output channels are split instead.
+  // 1x1 stride-1 layers with sparse frozen weights (kernels/pointwise_sparse.h).
   void sparsePointwisePath(const float* x, const float* w, const float* b, float* y, int threads,
                            const float* r = nullptr) {
     kernels::PointwiseSparsePlan& pl = pws_;
     if (pl.cin != Cin_ || pl.cout != Cout_ || pl.first.empty()) pl.pack(w, b, Cout_, Cin_);  // frozen: once
     const int64_t P = win_.outSize();
     const kernels::Activation* act = r ? &act_ : &pathAct_;  // with a residual, the activation comes after it
-    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_ * Cout_)));
-    parallelFor(T, T, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) {
-        if (N_ >= T) {
-          for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n)
-            pl.run(x + n * Cin_ * P, P, y + n * Cout_ * P, r ? r + n * Cout_ * P : nullptr, act, 0, Cout_);
-        } else {
-          for (int64_t n = 0; n < N_; ++n)
-            pl.run(x + n * Cin_ * P, P, y + n * Cout_ * P, r ? r + n * Cout_ * P : nullptr, act, Cout_ * t / T,
-                   Cout_ * (t + 1) / T);
-        }
-      }
+    imagesOrChannels(Cout_, threads, [&](int64_t n, int64_t c0, int64_t c1) {
+      pl.run(x + n * Cin_ * P, P, y + n * Cout_ * P, r ? r + n * Cout_ * P : nullptr, act, c0, c1);
     });
   }
 
