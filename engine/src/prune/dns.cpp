@@ -63,12 +63,13 @@ Status runDns(Graph& graph, const PruneConfig& config, const Recipe& r, const Pr
       // never wrote) hid where to change it.
       std::string key = "default.granularity";
       Granularity written = r.defaults.granularity;
-      for (const auto& e : r.layers)
-        if (e.second.granularity && findPrunableLayer(layers, e.first) &&
-            findPrunableLayer(layers, e.first)->node == kv.first) {
+      for (const auto& e : r.layers) {
+        const auto* named = e.second.granularity ? findPrunableLayer(layers, e.first) : nullptr;
+        if (named && named->node == kv.first) {
           key = "layers." + e.first + ".granularity";
           written = *e.second.granularity;
         }
+      }
       return Status::badInput("recipe key '" + key +
                               "': method 'dns' prunes single weights and needs granularity "
                               "element, not '" +
