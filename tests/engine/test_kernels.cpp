@@ -276,7 +276,7 @@ class TestKernels : public QObject {
                                  "winograd", "co-vector", "csr-pw", ""};  // "" = timed choice
     const char* acts[] = {"", "Relu", "LeakyRelu", "Clip", "HardSigmoid", "HardSwish"};
     int row = 0;
-    for (int shape = 0; shape < 26; ++shape)
+    for (int shape = 0; shape < 28; ++shape)
       for (const char* k : kernelsList)
         for (int threads : {1, 2}) {
           const char* act = acts[row++ % 6];
@@ -339,13 +339,18 @@ class TestKernels : public QObject {
                          // and 9 lanes), and one image with enough work to split its outputs over
                          // two threads (784 pixels: 6 chunks of 128 and one of 16).
                          {3, 5, 11, 9, 1, 1, 0, 1, 1},
-                         {1, 64, 28, 64, 1, 1, 0, 1, 1}};
+                         {1, 64, 28, 64, 1, 1, 0, 1, 1},
+                         // ... and with 2:4 weights, so every input plane is read often enough to
+                         // be copied to 64-byte aligned planes first: 49 pixels (two images), 196
+                         // (one image, outputs over two threads, each with its own copy).
+                         {2, 8, 7, 24, 1, 1, 0, 1, 1},
+                         {1, 12, 14, 32, 1, 1, 0, 1, 1}};
     const Shp s = cases[shapeCase];
     std::mt19937 rng(static_cast<unsigned>(100 + shapeCase));
     Tensor X = randomTensor({s.n, s.c, s.h, s.h}, rng);
     Tensor W = randomTensor({s.co, s.c / s.group, s.k, s.k}, rng);
     Tensor B = randomTensor({s.co}, rng);
-    if (kernel == "2:4")
+    if (kernel == "2:4" || (kernel == "csr-pw" && shapeCase >= 26))
       prune24(W, W.numel() / s.co);
     else if (kernel == "csr" || kernel == "csr-direct" || kernel == "csr-pw" || kernel.isEmpty())
       pruneRandom(W, 0.85, rng);

@@ -29,8 +29,16 @@ struct PointwiseSparsePlan {
   void pack(const float* w, const float* b, int64_t cout, int64_t cin);
   int64_t nonzeros() const { return static_cast<int64_t>(value.size()); }
   // One image of P pixels, output channels [c0, c1): x [cin, P] -> y [cout, P];
-  // r [cout, P] (may be null) is added before act (may be null). No allocation.
-  void run(const float* x, int64_t P, float* y, const float* r, const Activation* act, int64_t c0, int64_t c1) const;
+  // r [cout, P] (may be null) is added before act (may be null). No
+  // allocation: when P is not a multiple of 16, x is first copied to `stage`
+  // (stageFloats(P) floats, owned by the caller, one per concurrent call;
+  // null runs on x in place) with every plane 64-byte aligned.
+  void run(const float* x, int64_t P, float* y, const float* r, const Activation* act, int64_t c0, int64_t c1,
+           float* stage = nullptr) const;
+  int64_t stageFloats(int64_t P) const;
+
+ private:
+  static int64_t stagedStride(int64_t P);  // 0: planes already aligned (P % 16 == 0)
 };
 
 }  // namespace topiary::kernels

@@ -28,6 +28,12 @@ inline v16 load16(const float* p) {
   return v;
 }
 inline void store16(float* p, v16 v) { std::memcpy(p, &v, sizeof v); }
+// Every lane x: one broadcast (v16{} + x first adds 0 to x, one more
+// instruction inside the sparse kernels' inner loops).
+inline v16 broadcast16(float x) {
+  v16 v = {x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
+  return v;
+}
 
 typedef int32_t i16x __attribute__((vector_size(64)));
 

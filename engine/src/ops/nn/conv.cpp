@@ -421,23 +421,27 @@ class Conv final : public Kernel, public kernels::KernelChoice {
       pl.pack(w, b);  // frozen weights: packed once per geometry
     }
     const int64_t P = win_.outSize(), inN = win_.inSize();
-    imagesOrChannels(Cin_, threads, [&](int64_t n, int64_t c0, int64_t c1) {
+    imagesOrChannels(Cin_, threads, [&](int64_t, int64_t n, int64_t c0, int64_t c1) {
       pl.run(x + n * Cin_ * inN, y + n * Cout_ * P, &pathAct_, c0, c1);
     });
   }
 
-  // fn(n, c0, c1) over every image n and channels [c0, c1) of C: images over
-  // the threads, or, with fewer images than threads, each image's channels
-  // split among them (the sparse depthwise and pointwise kernels).
+  // fn(t, n, c0, c1) over every image n and channels [c0, c1) of C: images
+  // over the threads, or, with fewer images than threads, each image's
+  // channels split among them (the sparse depthwise and pointwise kernels);
+  // t is the worker's slot, below workers(C, threads).
+  int workers(int64_t C, int threads) const {
+    return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_ * C)));
+  }
   template <class F>
   void imagesOrChannels(int64_t C, int threads, F&& fn) const {
-    const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_ * C)));
+    const int T = workers(C, threads);
     parallelFor(T, T, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
         if (N_ >= T) {
-          for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n) fn(n, 0, C);
+          for (int64_t n = N_ * t / T; n < N_ * (t + 1) / T; ++n) fn(t, n, 0, C);
         } else {
-          for (int64_t n = 0; n < N_; ++n) fn(n, C * t / T, C * (t + 1) / T);
+          for (int64_t n = 0; n < N_; ++n) fn(t, n, C * t / T, C * (t + 1) / T);
         }
       }
     });
@@ -450,8 +454,12 @@ class Conv final : public Kernel, public kernels::KernelChoice {
     if (pl.cin != Cin_ || pl.cout != Cout_ || pl.first.empty()) pl.pack(w, b, Cout_, Cin_);  // frozen: once
     const int64_t P = win_.outSize();
     const kernels::Activation* act = r ? &act_ : &pathAct_;  // with a residual, the activation comes after it
-    imagesOrChannels(Cout_, threads, [&](int64_t n, int64_t c0, int64_t c1) {
-      pl.run(x + n * Cin_ * P, P, y + n * Cout_ * P, r ? r + n * Cout_ * P : nullptr, act, c0, c1);
+    const int64_t S = pl.stageFloats(P);                     // each worker's aligned copy of an image (0: not needed)
+    const size_t need = static_cast<size_t>(S * workers(Cout_, threads));
+    if (directScratch_.size() < need) directScratch_.resize(need);
+    imagesOrChannels(Cout_, threads, [&](int64_t t, int64_t n, int64_t c0, int64_t c1) {
+      pl.run(x + n * Cin_ * P, P, y + n * Cout_ * P, r ? r + n * Cout_ * P : nullptr, act, c0, c1,
+             S > 0 ? directScratch_.data() + t * S : nullptr);
     });
   }
 
