@@ -2,7 +2,7 @@
 // outputs per channel) on any window rank, by plain loops over the taps:
 // the forward path for 1-D and 3-D depthwise Conv and the backward of every
 // depthwise Conv. 2-D inference runs on kernels/depthwise_conv.h or the
-// direct kernel instead (ops/nn/conv.cpp).
+// direct kernel instead (ops/nn/conv_depthwise2d.cpp).
 #pragma once
 
 #include <cstdint>
