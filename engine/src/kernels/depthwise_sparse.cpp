@@ -59,13 +59,13 @@ template <int NV, int S, class Act>
 void rowChunk(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0, const DepthwiseSparsePlan::Tap* t1,
               const float* xc, float* yr, float bias, const Act& act, int64_t oh, int64_t chunk, int64_t width) {
   v16 acc[NV];
-  for (int j = 0; j < NV; ++j) acc[j] = v16{} + bias;
+  for (int j = 0; j < NV; ++j) acc[j] = broadcast16(bias);
   const int64_t col = chunk * kChunk;
   for (const DepthwiseSparsePlan::Tap* t = t0; t < t1; ++t) {
     if (oh < t->oh0 || oh >= t->oh1) continue;
     const float* xr = xc + (oh * p.sH + t->ih) * p.W + (col * S + t->iw);
     const uint32_t* bits = p.laneMasks.data() + t->masks + chunk * kVecs;
-    const v16 w = v16{} + t->w;
+    const v16 w = broadcast16(t->w);
     for (int j = 0; j < NV; ++j)
       if (bits[j]) acc[j] += w * loadLanes<S>(xr + 16 * S * j, bits[j]);
   }
@@ -89,12 +89,12 @@ template <int NV, class Act>
 void flatChunk(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0, const DepthwiseSparsePlan::Tap* t1,
                const float* xc, float* yc, float bias, const Act& act, int64_t base, int64_t count) {
   v16 acc[NV];
-  for (int j = 0; j < NV; ++j) acc[j] = v16{} + bias;
+  for (int j = 0; j < NV; ++j) acc[j] = broadcast16(bias);
   const uint32_t* masks = p.laneMasks.data() + base / 16;
   for (const DepthwiseSparsePlan::Tap* t = t0; t < t1; ++t) {
     const float* xr = xc + (base + t->shift);
     const uint32_t* bits = masks + t->masks;
-    const v16 w = v16{} + t->w;
+    const v16 w = broadcast16(t->w);
     for (int j = 0; j < NV; ++j)
       if (bits[j]) acc[j] += w * loadLanes<1>(xr + 16 * j, bits[j]);
   }
@@ -131,7 +131,7 @@ void pairRows(const DepthwiseSparsePlan& p, const DepthwiseSparsePlan::Tap* t0, 
   const __mmask16 keep = static_cast<__mmask16>(row | row << 8);
   for (int64_t oh = 0; oh < p.Ho; oh += 2) {
     const bool second = oh + 1 < p.Ho;
-    v16 acc = v16{} + bias;
+    v16 acc = broadcast16(bias);
     for (const DepthwiseSparsePlan::Tap* t = t0; t < t1; ++t) {
       const bool in0 = oh >= t->oh0 && oh < t->oh1, in1 = second && oh + 1 >= t->oh0 && oh + 1 < t->oh1;
       if (!in0 && !in1) continue;
@@ -229,7 +229,7 @@ void DepthwiseSparsePlan::run(const float* x, float* y, const Activation* act, i
       const Tap* t1 = taps.data() + first[static_cast<size_t>(c + 1)];
       const float b = bias[static_cast<size_t>(c)];
       if (t0 == t1) {  // no tap: the plane is act(bias)
-        const v16 v = actv(v16{} + b);
+        const v16 v = actv(broadcast16(b));
         int64_t i = 0;
         for (; i + 16 <= outPlane; i += 16) store16(yc + i, v);
         if (i < outPlane) storePrefix(yc + i, v, outPlane - i);

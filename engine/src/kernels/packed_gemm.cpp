@@ -15,10 +15,6 @@ namespace {
 constexpr int kMaxRows = 12;
 constexpr int64_t P = PackedGemm::kPanel;
 
-// x in all lanes. Not v16{} + x: adding zero is not an identity for -0.f,
-// so the compiler keeps the add (one more instruction per row and k).
-inline v16 splat(float x) { return v16{x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
-
 // Outputs rows x 16V at y (row stride ldy) over kc steps of k: starts from
 // `init` (rows ldi apart; ldi == 0 repeats one row), adds a (rows lda apart)
 // times the packed panel bp (16V floats per k), stores act(sum) or the plain
@@ -33,7 +29,7 @@ void tile(int64_t kc, const float* a, int64_t lda, const float* bp, const float*
     v16 b[V];
     for (int v = 0; v < V; ++v) b[v] = load16(bp + (k * V + v) * 16);
     for (int r = 0; r < R; ++r) {
-      const v16 av = splat(a[r * lda + k]);
+      const v16 av = broadcast16(a[r * lda + k]);
       for (int v = 0; v < V; ++v) c[r][v] += av * b[v];
     }
   }

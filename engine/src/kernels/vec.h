@@ -28,8 +28,9 @@ inline v16 load16(const float* p) {
   return v;
 }
 inline void store16(float* p, v16 v) { std::memcpy(p, &v, sizeof v); }
-// Every lane x: one broadcast (v16{} + x first adds 0 to x, one more
-// instruction inside the sparse kernels' inner loops).
+// Every lane x: one broadcast. Not v16{} + x: adding zero is not an identity
+// for -0.f, so the compiler keeps the add (one more instruction in the
+// sparse kernels' and the packed Gemm's inner loops).
 inline v16 broadcast16(float x) {
   v16 v = {x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
   return v;
