@@ -31,6 +31,26 @@ struct ConvShape {
 // A 1x1, stride-1, unpadded window: the input is its own im2col matrix.
 bool isPointwise(const Window& win);
 
+// A fresh 2-D kernel plan (direct, depthwise, Winograd, co-vector) with the
+// window's geometry; the caller sets the channels and calls init().
+template <class Plan>
+Plan planForWindow(const Window& win) {
+  Plan pl{};
+  pl.H = win.in[1];
+  pl.W = win.in[2];
+  pl.kH = win.k[1];
+  pl.kW = win.k[2];
+  pl.dH = win.d[1];
+  pl.dW = win.d[2];
+  pl.sH = win.s[1];
+  pl.sW = win.s[2];
+  pl.padT = win.padBegin[1];
+  pl.padL = win.padBegin[2];
+  pl.Ho = win.out[1];
+  pl.Wo = win.out[2];
+  return pl;
+}
+
 // gx (added to; may be null) and gw (overwritten; may be null) from gy, with
 // images split over `workers` and one inner thread count of `threads` when
 // there is a single worker. `col` and `part` are the caller's scratch (the

@@ -372,40 +372,16 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
 
   // Frozen weights: each channel's filters packed once per geometry.
   void packDepthwise(const float* w, const float* b) {
-    kernels::DirectConvPlan pl{};
+    kernels::DirectConvPlan pl = planForWindow<kernels::DirectConvPlan>(win_);
     pl.cin = 1;
     pl.cout = Cout_ / group_;
-    pl.H = win_.in[1];
-    pl.W = win_.in[2];
-    pl.kH = win_.k[1];
-    pl.kW = win_.k[2];
-    pl.dH = win_.d[1];
-    pl.dW = win_.d[2];
-    pl.sH = win_.s[1];
-    pl.sW = win_.s[2];
-    pl.padT = win_.padBegin[1];
-    pl.padL = win_.padBegin[2];
-    pl.Ho = win_.out[1];
-    pl.Wo = win_.out[2];
     const bool same = dwPlan_.cout == pl.cout && dwPlan_.H == pl.H && dwPlan_.W == pl.W && dwPlan_.Ho == pl.Ho &&
                       dwPlan_.Wo == pl.Wo && dwPlan_.kH == pl.kH && dwPlan_.kW == pl.kW && dwPlan_.padT == pl.padT &&
                       dwPlan_.padL == pl.padL && dwPacked_.size() == static_cast<size_t>(group_);
     if (same) return;
     if (Cout_ == group_) {  // the interleaved kernel, for images with little to skip
-      kernels::DepthwisePlan d{};
+      kernels::DepthwisePlan d = planForWindow<kernels::DepthwisePlan>(win_);
       d.C = Cin_;
-      d.H = pl.H;
-      d.W = pl.W;
-      d.kH = pl.kH;
-      d.kW = pl.kW;
-      d.dH = pl.dH;
-      d.dW = pl.dW;
-      d.sH = pl.sH;
-      d.sW = pl.sW;
-      d.padT = pl.padT;
-      d.padL = pl.padL;
-      d.Ho = pl.Ho;
-      d.Wo = pl.Wo;
       d.init();
       d.pack(w, b);
       dwi_ = std::move(d);

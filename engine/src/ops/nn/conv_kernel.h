@@ -117,20 +117,7 @@ class ConvKernel final : public Kernel, public kernels::KernelChoice {
   // A fresh plan with this window's geometry (the caller sets channels and calls init()).
   template <class Plan>
   Plan planFor() const {
-    Plan pl{};
-    pl.H = win_.in[1];
-    pl.W = win_.in[2];
-    pl.kH = win_.k[1];
-    pl.kW = win_.k[2];
-    pl.dH = win_.d[1];
-    pl.dW = win_.d[2];
-    pl.sH = win_.s[1];
-    pl.sW = win_.s[2];
-    pl.padT = win_.padBegin[1];
-    pl.padL = win_.padBegin[2];
-    pl.Ho = win_.out[1];
-    pl.Wo = win_.out[2];
-    return pl;
+    return planForWindow<Plan>(win_);
   }
 
   // Sets the plan's geometry from the window; true when it changed.
