@@ -5,6 +5,7 @@
 // fusion) on whole architectures against the graph run as stored.
 #include <QtTest>
 #include <cmath>
+#include <iterator>
 #include <random>
 #include <set>
 
@@ -16,6 +17,7 @@
 #include "kernels/vec.h"
 #include "topiary/arch.h"
 #include "topiary/executor.h"
+#include "topiary/kernel_tune_cache.h"
 
 using namespace topiary;
 using namespace nntest;
@@ -415,6 +417,45 @@ class TestKernels : public QObject {
       }
     QVERIFY2(err < 1e-4, qPrintable(QString("choice %1, error %2").arg(QString::fromStdString(choice)).arg(err)));
     if (!kernel.isEmpty()) QVERIFY2(QString::fromStdString(choice).startsWith(kernel), choice.c_str());
+  }
+
+  // A timed Gemm with sparse weights is timed again for each class of row
+  // counts (1; 2 to 8, where the windowed form is a candidate; more), each
+  // class keyed apart in the tune cache, and never keeps the windowed form
+  // past 8 rows; every run matches the loop.
+  void gemmRowClasses() {
+    std::mt19937 rng(29);
+    const int64_t K = 64, Nout = 40;
+    Tensor Bw = randomTensor({Nout, K}, rng), C = randomTensor({Nout}, rng);
+    pruneRandom(Bw, 0.9, rng);
+    auto attrs = fastAttrs("", "Relu");
+    attrs["transB"] = Attribute::ofInt(1);
+    auto k = build("Gemm", attrs);
+    QVERIFY(k.isOk());
+    KernelTuneCache cache;
+    RunContext ctx;
+    ctx.threads = 1;
+    ctx.tuneCache = &cache;
+    const int64_t rows[] = {4, 32, 1, 8, 9, 4};
+    const size_t entries[] = {1, 2, 3, 3, 3, 3};  // 8 shares 4's class, 9 shares 32's
+    for (size_t r = 0; r < std::size(rows); ++r) {
+      const int64_t M = rows[r];
+      Tensor A = randomTensor({M, K}, rng);
+      std::vector<Tensor> out = run(*k.value(), {&A, &Bw, &C}, 1, ctx);
+      QCOMPARE(out.size(), size_t(1));
+      double err = 0;
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < Nout; ++j) {
+          double s = C.at(j);
+          for (int64_t q = 0; q < K; ++q) s += A.at(i * K + q) * Bw.at(j * K + q);
+          err = std::max(err, std::fabs(out[0].at(i * Nout + j) - refActivation("Relu", s)));
+        }
+      QVERIFY2(err < 1e-4, qPrintable(QString("%1 rows: error %2").arg(M).arg(err)));
+      QCOMPARE(cache.size(), entries[r]);
+      const auto* kc = dynamic_cast<const kernels::KernelChoice*>(k.value().get());
+      QVERIFY(kc);
+      if (M > 8) QVERIFY2(kc->kernelChoice().rfind("csr-window", 0) != 0, kc->kernelChoice().c_str());
+    }
   }
 
   void optimizedArchitectures_data() {

@@ -7,7 +7,8 @@
 // reuse their choice instead of timing again.
 //
 // A choice is keyed by the operator, its input and weight shapes, its
-// attributes, the thread count, batch-of-one or not, and a hash of the
+// attributes, the thread count, the batch class (one image or more; a Gemm
+// also tells up to 8 rows from more), and a hash of the
 // weights' zero pattern (which is what the sparse kernels' speed depends
 // on; the values themselves do not matter). Thread-safe: the shards of one
 // executor and concurrent executors may share one cache.
