@@ -130,6 +130,31 @@ class TestOpsNnPool : public QObject {
     }
   }
 
+  // Without the Indices output MaxPool takes its values-only paths: the
+  // generic window loop and, for 2x2 stride 2 without padding, the vector
+  // row (16 outputs per step, a masked last step; odd widths leave the last
+  // input column unread). Both against the reference, exactly.
+  void maxPoolValuesOnly() {
+    std::mt19937 rng(12);
+    std::vector<PoolCase> cases = poolCases();
+    for (Shape x : {Shape{2, 3, 28, 28}, Shape{1, 2, 10, 10}, Shape{1, 2, 7, 9}, Shape{2, 1, 5, 33}, Shape{1, 1, 4, 66},
+                    Shape{1, 3, 3, 2}, Shape{1, 1, 2, 40}, Shape{3, 16, 14, 14}})
+      cases.push_back({x, {2, 2}, {2, 2}, {}, {}, "", false, false});
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const PoolCase& c = cases[i];
+      auto k = build("MaxPool", poolAttrs(c, true), 12);
+      QVERIFY2(k.isOk(), k.status().message().c_str());
+      Tensor X = randomTensor(c.x, rng, -3.f, -1.f);  // all negative: a zero read from outside would win
+      RunContext ctx;
+      ctx.threads = 2;
+      std::string why;
+      auto y = run(*k.value(), {&X}, 1, ctx, &why);
+      QVERIFY2(!y.empty(), why.c_str());
+      QVERIFY2(testutil::allClose(y[0], refPool(X, c).max, 0, 0, &why),
+               ("case " + std::to_string(i) + ": " + why).c_str());
+    }
+  }
+
   void maxPoolColumnMajorIndices() {
     auto k = OpRegistry::instance().build(
         makeNode("MaxPool", {{"kernel_shape", Attribute::ofInts({2, 2})}, {"storage_order", Attribute::ofInt(1)}}, 2), 12);

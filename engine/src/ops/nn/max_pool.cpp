@@ -2,15 +2,37 @@
 // auto_pad; optional Indices output (flat index into X, row-major or, with
 // storage_order 1, column-major over the spatial axes). Forward also runs on
 // int8/uint8 (opset 12); backward routes dY to each window's argmax.
+#include <algorithm>
 #include <limits>
 
 #include "kernels/threading.h"
+#include "kernels/vec.h"
 #include "ops/common.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/nn/window.h"
 
 namespace topiary::ops {
 namespace {
+
+using kernels::v16;
+
+// One output row of the 2x2/2 pool, 16 outputs per step: each input row's
+// 32 floats as two (masked) loads, the two rows' maximum, then the maximum
+// of its even and odd lanes. Nothing past r[2 Wo - 1] is read. (Per output
+// with four scalar reads it ran at about 2 inputs per cycle: 0.18 ms of
+// lenet5's 3.1 ms at batch 256.)
+void maxPool2x2Row(const float* r0, const float* r1, float* y, int64_t Wo) {
+  const auto vmax = [](v16 a, v16 b) { return a > b ? a : b; };
+  for (int64_t ow = 0; ow < Wo; ow += 16) {
+    const int64_t n = std::min<int64_t>(16, Wo - ow), lo = std::min<int64_t>(16, 2 * n), hi = 2 * n - lo;
+    const float* a0 = r0 + 2 * ow;
+    const float* a1 = r1 + 2 * ow;
+    v16 even, odd;
+    kernels::deinterleave(vmax(kernels::loadPrefix(a0, lo), kernels::loadPrefix(a1, lo)),
+                          vmax(kernels::loadPrefix(a0 + 16, hi), kernels::loadPrefix(a1 + 16, hi)), even, odd);
+    kernels::storePrefix(y + ow, vmax(even, odd), n);
+  }
+}
 
 class MaxPool final : public Kernel {
  public:
@@ -112,16 +134,10 @@ class MaxPool final : public Kernel {
       for (int64_t p = p0; p < p1; ++p) {
         const float* xc = x + p * inN;
         float* yc = y + p * P;
-        if (twoByTwo) {
-          // The common 2x2/2 pool: four reads per output, no window arithmetic.
+        if (twoByTwo) {  // the common 2x2/2 pool: no window arithmetic
           const int64_t W = win_.in[2], Wo = win_.out[2];
-          for (int64_t oh = 0; oh < win_.out[1]; ++oh) {
-            const float* r0 = xc + 2 * oh * W;
-            const float* r1 = r0 + W;
-            float* yr = yc + oh * Wo;
-            for (int64_t ow = 0; ow < Wo; ++ow)
-              yr[ow] = std::max(std::max(r0[2 * ow], r0[2 * ow + 1]), std::max(r1[2 * ow], r1[2 * ow + 1]));
-          }
+          for (int64_t oh = 0; oh < win_.out[1]; ++oh)
+            maxPool2x2Row(xc + 2 * oh * W, xc + (2 * oh + 1) * W, yc + oh * Wo, Wo);
           continue;
         }
         std::fill(yc, yc + P, std::numeric_limits<float>::lowest());
