@@ -494,11 +494,11 @@ class TestNmKernel : public QObject {
     QTest::addColumn<int>("K");
     QTest::addColumn<int>("M");
     // M >= 64: whole blocks of 64 rows in the batched form (rows in lanes),
-    // the rest by rows; K 13 and 30 end in a partial group and a partial
-    // 16-input block.
-    const int shapes[][3] = {{16, 8, 1},    {37, 13, 5},   {100, 300, 19}, {5, 4, 8},   {48, 64, 15},
-                             {300, 784, 2}, {1, 3, 3},     {17, 1, 4},     {64, 22, 9}, {300, 784, 70},
-                             {37, 13, 130}, {10, 100, 64}, {21, 30, 128},  {3, 17, 200}};
+    // then one block of 32 when 32 rows or more remain, the rest by rows;
+    // K 13 and 30 end in a partial group and a partial 16-input block.
+    const int shapes[][3] = {{16, 8, 1},    {37, 13, 5},  {100, 300, 19}, {5, 4, 8},      {48, 64, 15},  {300, 784, 2},
+                             {1, 3, 3},     {17, 1, 4},   {64, 22, 9},    {300, 784, 70}, {37, 13, 130}, {10, 100, 64},
+                             {21, 30, 128}, {3, 17, 200}, {300, 784, 32}, {37, 13, 100},  {21, 30, 47}};
     for (const auto& s : shapes)
       QTest::newRow(qPrintable(QString("N%1 K%2 M%3").arg(s[0]).arg(s[1]).arg(s[2]))) << s[0] << s[1] << s[2];
   }

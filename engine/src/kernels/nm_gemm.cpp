@@ -79,8 +79,6 @@ void NmGemmPlan::runScalar(const float* a, int64_t lda, int64_t M, float* y, int
 namespace {
 
 constexpr int kSlotOutputs = NmGemmPlan::kSlotOutputs;
-constexpr int64_t kRows = NmGemmPlan::kBatchRows;
-constexpr int kRowVectors = static_cast<int>(kRows / 16);
 
 // The first 64-byte aligned float of buf: a vector load that crosses a
 // cache line costs twice one that does not, and the batched form's loads
@@ -90,11 +88,15 @@ float* aligned(std::vector<float>& buf) {
   return buf.data() + (off ? (64 - off) / sizeof(float) : 0);
 }
 
-// Rows m0 .. m0 + kRows - 1 of Y, outputs [n0, n1) (n0 a multiple of 16),
-// by the batched form (see nm_gemm.h); `scratch` (64-byte aligned) holds
-// p.batchScratchFloats() floats.
+// Rows m0 .. m0 + 16 RV - 1 of Y, outputs [n0, n1) (n0 a multiple of 16),
+// by the batched form (see nm_gemm.h): RV = 4 for the blocks of
+// kBatchRows rows, 2 for a last block of 32; `scratch` (64-byte aligned)
+// holds p.batchScratchFloats() floats.
+template <int RV>
 void batchedRows(const NmGemmPlan& p, const float* a, int64_t lda, int64_t m0, float* y, int64_t ldy, int64_t n0,
                  int64_t n1, float* scratch) {
+  constexpr int kRowVectors = RV;
+  constexpr int64_t kRows = 16 * RV;
   const int64_t K = p.K;
   // at[k][i] = A[m0 + i][k], 16 x 16 blocks through registers.
   float* at = scratch;
@@ -215,18 +217,25 @@ int64_t NmGemmPlan::batchScratchFloats() const {
 }
 
 void NmGemmPlan::runAll(const float* a, int64_t lda, int64_t M, float* y, int64_t ldy, int threads) const {
-  const int64_t rowBlocks = slotInputs.empty() ? 0 : M / kBatchRows, done = rowBlocks * kBatchRows;
-  if (rowBlocks > 0) {
+  // Blocks of kBatchRows rows, then one of 32 when at least 32 rows remain.
+  const int64_t rowBlocks = slotInputs.empty() ? 0 : M / kBatchRows;
+  const bool half = !slotInputs.empty() && M - rowBlocks * kBatchRows >= kBatchRows / 2;
+  const int64_t pieces = rowBlocks + (half ? 1 : 0), done = rowBlocks * kBatchRows + (half ? kBatchRows / 2 : 0);
+  if (pieces > 0) {
     // Scratch per slot of runPieces, sized here on the calling thread: which
     // thread runs which block varies from run to run, so a per-thread buffer
     // grown inside a piece could allocate in any later run.
-    const int slots = static_cast<int>(std::clamp<int64_t>(threads, 1, rowBlocks));
+    const int slots = static_cast<int>(std::clamp<int64_t>(threads, 1, pieces));
     const size_t floats = static_cast<size_t>(batchScratchFloats() + 16);
     if (static_cast<int>(scratch_.size()) < slots) scratch_.resize(static_cast<size_t>(slots));
     for (int i = 0; i < slots; ++i)
       if (scratch_[static_cast<size_t>(i)].size() < floats) scratch_[static_cast<size_t>(i)].resize(floats);
-    runPieces(rowBlocks, slots, [&](int64_t i, int slot) {
-      batchedRows(*this, a, lda, i * kBatchRows, y, ldy, 0, N, aligned(scratch_[static_cast<size_t>(slot)]));
+    runPieces(pieces, slots, [&](int64_t i, int slot) {
+      float* scratch = aligned(scratch_[static_cast<size_t>(slot)]);
+      if (i < rowBlocks)
+        batchedRows<4>(*this, a, lda, i * kBatchRows, y, ldy, 0, N, scratch);
+      else
+        batchedRows<2>(*this, a, lda, i * kBatchRows, y, ldy, 0, N, scratch);
     });
   }
   if (done < M)
@@ -237,9 +246,11 @@ void NmGemmPlan::runAll(const float* a, int64_t lda, int64_t M, float* y, int64_
 void NmGemmPlan::run(const float* a, int64_t lda, int64_t M, float* y, int64_t ldy, int64_t b0, int64_t b1) const {
   const int64_t n0 = b0 * 16, n1 = std::min(N, b1 * 16);
   int64_t m0 = 0;
-  if (!slotInputs.empty() && n0 < n1 && M >= kBatchRows) {
+  if (!slotInputs.empty() && n0 < n1 && M >= kBatchRows / 2) {
     std::vector<float> scratch(static_cast<size_t>(batchScratchFloats() + 16));
-    for (; m0 + kBatchRows <= M; m0 += kBatchRows) batchedRows(*this, a, lda, m0, y, ldy, n0, n1, aligned(scratch));
+    for (; m0 + kBatchRows <= M; m0 += kBatchRows) batchedRows<4>(*this, a, lda, m0, y, ldy, n0, n1, aligned(scratch));
+    if (m0 + kBatchRows / 2 <= M)
+      batchedRows<2>(*this, a, lda, m0, y, ldy, n0, n1, aligned(scratch)), m0 += kBatchRows / 2;
   }
   if (m0 == M) return;
 #if defined(__AVX512F__)
