@@ -210,7 +210,7 @@ void NmConvPlan::compute(const DirectConvPlan& p, const float* xin, float* ywide
   int64_t cols = 0, most = 1;
   stagingShape(cols, most);
   float* staging = scratch + p.scratchFloats();  // scratchFloats(p) - p.scratchFloats() floats
-  float* buf = staging + (16 - (reinterpret_cast<uintptr_t>(staging) / sizeof(float)) % 16) % 16;
+  float* buf = align64(staging);
   for (int64_t o = o0; o < end;) {
     const int64_t left = (end - o) / 16;
     // 5 vectors left go as 3 + 2 (no 5-wide block); 6+ as 6 unless that leaves 1 (then 4 first).

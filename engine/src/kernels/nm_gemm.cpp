@@ -80,13 +80,9 @@ namespace {
 
 constexpr int kSlotOutputs = NmGemmPlan::kSlotOutputs;
 
-// The first 64-byte aligned float of buf: a vector load that crosses a
-// cache line costs twice one that does not, and the batched form's loads
-// all have the same offset.
-float* aligned(std::vector<float>& buf) {
-  const auto off = reinterpret_cast<uintptr_t>(buf.data()) % 64;
-  return buf.data() + (off ? (64 - off) / sizeof(float) : 0);
-}
+// The first 64-byte aligned float of buf (align64): the batched form's
+// loads all have the same offset.
+float* aligned(std::vector<float>& buf) { return align64(buf.data()); }
 
 // Rows m0 .. m0 + 16 RV - 1 of Y, outputs [n0, n1) (n0 a multiple of 16),
 // by the batched form (see nm_gemm.h): RV = 4 for the blocks of

@@ -62,9 +62,9 @@ struct NmGemmPlan {
   void run(const float* a, int64_t lda, int64_t M, float* y, int64_t ldy, int64_t b0, int64_t b1) const;
   // Every output block, over `threads`: the batched blocks of rows (as in
   // run()) split over the threads (each transposes only its own rows of A),
-  // the rest of the rows by output blocks. Keeps the batched form's scratch per thread
-  // slot between calls (no allocation once warm), so one plan must not run
-  // two runAll() at once.
+  // the rest of the rows by output blocks. Keeps the batched form's scratch
+  // per thread slot between calls (no allocation once warm), so one plan
+  // must not run two runAll() at once.
   void runAll(const float* a, int64_t lda, int64_t M, float* y, int64_t ldy, int threads) const;
   // Floats of scratch one block of kBatchRows rows needs.
   int64_t batchScratchFloats() const;

@@ -111,7 +111,7 @@ void PointwiseSparsePlan::run(const float* x, int64_t P, float* y, const float* 
   int64_t S = P;
   if (stage && stageFloats(P) != 0) {
     S = stagedStride(P);
-    float* s = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(stage) + 63) & ~uintptr_t{63});
+    float* s = align64(stage);
     for (int64_t c = 0; c < cin; ++c) std::copy(x + c * P, x + c * P + P, s + c * S);
     x = s;
   }

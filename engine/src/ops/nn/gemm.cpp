@@ -105,9 +105,9 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
     bool filled = false;
     // Re-timed when the rows move to another class: 1, up to kWindowRows, more.
     const int64_t rowClass = M == 1 ? 1 : M <= kWindowRows ? 2 : 3;
-    if (frozen_ && !transA_ && tunedBatch_ != rowClass) {
+    if (frozen_ && !transA_ && tunedRows_ != rowClass) {
       // Time each kernel on the real input, starting from the bias each time.
-      tunedBatch_ = rowClass;
+      tunedRows_ = rowClass;
       fillBias();
       filled = true;
       buildSparse(b);
@@ -132,7 +132,7 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
       std::string key;
       if (ctx.tuneCache && modes.size() > 1 && csr_.rows) {
         key = kernels::TuneKey("Gemm")
-                  .add(tunedBatch_)
+                  .add(tunedRows_)
                   .add(threads)
                   .add(K)
                   .add(N)
@@ -331,7 +331,7 @@ class Gemm final : public Kernel, public kernels::KernelChoice {
   kernels::SparseWindowPlan window_;  // built when timed (up to kWindowRows rows); kept only when chosen
   kernels::NmGemmPlan nm_;  // blocks == 0 unless op(B) is N:M (at most 2 of 4) along its inputs
   Mode mode_ = Mode::Dense;
-  int64_t tunedBatch_ = -1;  // the row class mode_ was timed for (see forward)
+  int64_t tunedRows_ = -1;  // the row class mode_ was timed for (see forward)
   std::string choice_ = "dense";
   kernels::DenseGemm dense_;
   kernels::PackedGemm packed_;     // alpha * op(B) in the micro-kernel's layout; empty unless chosen
