@@ -111,16 +111,40 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
   connect(scene_, &GraphScene::nodeSelected, this, &MainWindow::onGraphSelection);
   connect(&loader_, &QFutureWatcher<LoadOutcome>::finished, this, &MainWindow::onModelLoaded);
-  connect(sessions_, &SessionStore::saved, this,
-          [this](const QString& path) { setEngineStatus(tr("Saved session %1").arg(path)); });
-  connect(sessions_, &SessionStore::saveFailed, this, [this](const QString& path, const QString& err) {
-    setEngineStatus(tr("Session not saved: %1").arg(err));
-    if (isVisible()) QMessageBox::warning(this, tr("Save session"), tr("%1 was not saved: %2").arg(path, err));
+  // Session write failures stay in their own label until a write of the same
+  // kind succeeds: the engine status beside it changes with every preview.
+  sessionLabel_ = new QLabel(this);
+  sessionLabel_->setObjectName("SessionProblem");
+  sessionLabel_->setStyleSheet("QLabel { color: #b00020; }");
+  sessionLabel_->hide();
+  statusBar()->addPermanentWidget(sessionLabel_);
+  auto showSessionProblem = [this](bool autosave, const QString& text, const QString& detail) {
+    sessionProblemIsAutosave_ = autosave;
+    sessionLabel_->setText(text);
+    sessionLabel_->setToolTip(detail);
+    sessionLabel_->setVisible(!text.isEmpty());
+  };
+  connect(sessions_, &SessionStore::saved, this, [this, showSessionProblem](const QString& path) {
+    setEngineStatus(tr("Saved session %1").arg(path));
+    if (!sessionProblemIsAutosave_) showSessionProblem(false, QString(), QString());
   });
+  connect(sessions_, &SessionStore::autosaved, this, [this, showSessionProblem](const QString&) {
+    if (sessionProblemIsAutosave_) showSessionProblem(false, QString(), QString());
+  });
+  connect(sessions_, &SessionStore::saveFailed, this,
+          [this, showSessionProblem](const QString& path, const QString& err) {
+            showSessionProblem(false, tr("Session not saved"), tr("%1 was not saved: %2").arg(path, err));
+            setEngineStatus(tr("Session not saved: %1").arg(err));
+            if (isVisible()) QMessageBox::warning(this, tr("Save session"), tr("%1 was not saved: %2").arg(path, err));
+          });
   // Retried after every change: a dialog each time would interrupt every edit.
-  connect(sessions_, &SessionStore::autosaveFailed, this, [this](const QString& path, const QString& err) {
-    setEngineStatus(tr("Autosave to %1 failed (no recovery after a crash until it works): %2").arg(path, err));
-  });
+  connect(sessions_, &SessionStore::autosaveFailed, this,
+          [this, showSessionProblem](const QString& path, const QString& err) {
+            const QString text =
+                tr("Autosave to %1 failed (no recovery after a crash until it works): %2").arg(path, err);
+            showSessionProblem(true, tr("Autosave failing"), text);
+            setEngineStatus(text);
+          });
   connect(doc_, &ModelDocument::planChanged, this, &MainWindow::refreshShading);
   connect(doc_, &ModelDocument::previewChanged, this, [this] {
     refreshShading();
@@ -590,6 +614,7 @@ void MainWindow::findNext() {
 
 void MainWindow::setEngineStatus(const QString& text) { statusLabel_->setText(text); }
 QString MainWindow::engineStatus() const { return statusLabel_->text(); }
+QString MainWindow::sessionProblem() const { return sessionLabel_->isHidden() ? QString() : sessionLabel_->toolTip(); }
 
 bool MainWindow::openSession(const QString& path, QString* error) {
   QJsonObject s;

@@ -71,6 +71,11 @@ class MainWindow : public QMainWindow {
   void highlightGroup(int id);
   void setEngineStatus(const QString& text);
   QString engineStatus() const;
+  // The last session write that failed (autosave or save; path and reason),
+  // flagged in the status bar
+  // until a later write of that kind succeeds; empty when none has failed.
+  // Kept apart from the engine status, which every preview replaces.
+  QString sessionProblem() const;
 
  signals:
   void modelOpened(const QString& path);
@@ -135,6 +140,8 @@ class MainWindow : public QMainWindow {
   QLineEdit* find_;
   QComboBox* groups_;
   QLabel* statusLabel_;
+  QLabel* sessionLabel_;
+  bool sessionProblemIsAutosave_ = false;
   QLabel* modelLabel_;
   QMenu* recentMenu_;
   QMenu* viewMenu_;

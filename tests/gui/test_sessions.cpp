@@ -499,13 +499,28 @@ void TestSessions::failedAutosaveDoesNotInterrupt() {
     QVERIFY(!s->autosaveNow());
   }
   QCOMPARE(dialogs, 0);
-  QVERIFY2(w->engineStatus().contains("utosave") && w->engineStatus().contains("not-a-folder"),
-           qPrintable(w->engineStatus()));
+  QVERIFY2(w->sessionProblem().contains("utosave") && w->sessionProblem().contains("not-a-folder"),
+           qPrintable(w->sessionProblem()));
+  // A preview that ends afterwards replaces the engine status, not the
+  // warning that autosave is failing.
+  QSignalSpy previewed(w->previewController(), &PreviewController::resultReady);
+  w->previewController()->request();
+  QVERIFY(previewed.wait(60000));
+  QVERIFY2(w->engineStatus().contains("Last preview"), qPrintable(w->engineStatus()));
+  QVERIFY2(w->sessionProblem().contains("utosave"), qPrintable(w->sessionProblem()));
+  w->resize(1100, 700);
+  QVERIFY(w->grab().save(guitest::screenshotDir() + "/session-autosave-failing.png"));
   // A session the user saves there is still refused with a dialog.
   QString err;
   QVERIFY(!s->save(blocked + "/mine.topiary", &err));
   QTRY_COMPARE(dialogs, 1);
-  QVERIFY2(w->engineStatus().contains("not saved"), qPrintable(w->engineStatus()));
+  QVERIFY2(w->sessionProblem().contains("mine.topiary was not saved"), qPrintable(w->sessionProblem()));
+  // The warning goes once a save of the same kind works.
+  QSignalSpy saved(s, &SessionStore::saved);
+  QVERIFY(s->save(dir_ + "/mine.topiary", &err));
+  QTRY_VERIFY(saved.count() == 1);
+  QVERIFY2(w->sessionProblem().isEmpty(), qPrintable(w->sessionProblem()));
+  QCOMPARE(dialogs, 1);
 }
 
 void TestSessions::saveAsAsksBeforeReplacing() {
