@@ -72,8 +72,8 @@ class MainWindow : public QMainWindow {
   void setEngineStatus(const QString& text);
   QString engineStatus() const;
   // The last session write that failed (autosave or save; path and reason),
-  // flagged in the status bar
-  // until a later write of that kind succeeds; empty when none has failed.
+  // flagged in the status bar until a later write of that kind succeeds;
+  // empty when none has failed.
   // Kept apart from the engine status, which every preview replaces.
   QString sessionProblem() const;
 
