@@ -34,6 +34,7 @@
 #include "JobPanel.h"
 #include "LayerTableDelegate.h"
 #include "LayerTableModel.h"
+#include "LayerTableView.h"
 #include "ModelDocument.h"
 #include "PreviewController.h"
 #include "PreviewPanel.h"
@@ -160,7 +161,7 @@ MainWindow::~MainWindow() { loader_.waitForFinished(); }
 void MainWindow::buildDocks() {
   // Layers: global controls above the table.
   tableModel_ = new LayerTableModel(doc_, this);
-  table_ = new QTableView;
+  table_ = new LayerTableView;
   table_->setModel(tableModel_);
   table_->setItemDelegate(new LayerTableDelegate(table_));
   table_->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -171,12 +172,9 @@ void MainWindow::buildDocks() {
   table_->verticalHeader()->setDefaultSectionSize(24);
   // The numbers and choices take the width their text needs (about 400 px in
   // all), the layer names the rest, elided in the middle ("model/co…/BiasAdd";
-  // the tooltip has them whole); with a fixed width for each, Params and the
-  // columns after it sat behind a horizontal scrollbar at 1280x680.
-  QHeaderView* header = table_->horizontalHeader();
-  header->setMinimumSectionSize(24);
-  header->setSectionResizeMode(QHeaderView::ResizeToContents);
-  header->setSectionResizeMode(LayerTableModel::Name, QHeaderView::Stretch);
+  // the tooltip has them whole), down to about 12 characters (LayerTableView);
+  // with a fixed width for each, Params and the columns after it sat behind a
+  // horizontal scrollbar at 1280x680.
   table_->setWordWrap(false);  // wrapped at a '/', a name was cut at its end whatever the elide mode
   table_->setTextElideMode(Qt::ElideMiddle);
   table_->setAlternatingRowColors(true);

@@ -27,6 +27,7 @@
 #include "HeatmapPanel.h"
 #include "HeatmapView.h"
 #include "LayerTableModel.h"
+#include "LayerTableView.h"
 #include "MainWindow.h"
 #include "ModelDocument.h"
 #include "ParetoChart.h"
@@ -48,6 +49,7 @@ class TestUsability : public QObject {
   void secondOpenWins();
   void fitsSmallScreen_data();
   void fitsSmallScreen();
+  void narrowTableKeepsNames();
 
  private:
   // Copies the demo model to `dir`/`name` (two folders, one file name).
@@ -402,4 +404,46 @@ void TestUsability::fitsSmallScreen() {
 }
 
 QTEST_MAIN(TestUsability)
+void TestUsability::narrowTableKeepsNames() {
+  // A window narrower than the layer table's numbers need (1100 px: 440 px
+  // for the layers dock) used to squeeze the names to "c…1": they now keep a
+  // readable width and the table scrolls sideways; once the dock is wide
+  // again, every column is in view and the names take the rest.
+  MainWindow w;
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  QSignalSpy opened(&w, &MainWindow::modelOpened);
+  w.openModel(demo_);
+  QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
+  auto* table = qobject_cast<LayerTableView*>(w.layerTable());
+  QVERIFY(table);
+  QHeaderView* header = table->horizontalHeader();
+  auto* dock = w.findChild<QDockWidget*>("LayersDock");
+  QVERIFY(dock);
+  const QFontMetrics fm(table->font());
+  const int conv1 = fm.horizontalAdvance("conv1");
+  auto columnsWidth = [&] {
+    int sum = 0;
+    for (int c = 0; c < header->count(); ++c) sum += header->sectionSize(c);
+    return sum;
+  };
+  w.resize(1100, 700);
+  w.resizeDocks({dock}, {300}, Qt::Horizontal);
+  QTRY_VERIFY(table->viewport()->width() < columnsWidth() - header->sectionSize(LayerTableModel::Name) + conv1);
+  QTRY_VERIFY2(header->sectionSize(LayerTableModel::Name) >= table->nameColumnFloor(),
+               qPrintable(QString("name column %1 px, floor %2, table %3 px")
+                              .arg(header->sectionSize(LayerTableModel::Name))
+                              .arg(table->nameColumnFloor())
+                              .arg(table->viewport()->width())));
+  QVERIFY(table->nameColumnFloor() > conv1);
+  QTRY_VERIFY(table->horizontalScrollBar()->isVisible());
+  w.grab().save(guitest::screenshotDir() + "/layer-table-narrow.png");
+  w.resize(1600, 900);
+  w.resizeDocks({dock}, {700}, Qt::Horizontal);
+  QTRY_VERIFY(!table->horizontalScrollBar()->isVisible());
+  // No gap after the last column, none behind the scrollbar: the names fill it.
+  QTRY_COMPARE(columnsWidth(), table->viewport()->width());
+  QVERIFY(header->sectionSize(LayerTableModel::Name) > table->nameColumnFloor());
+}
+
 #include "test_usability.moc"
