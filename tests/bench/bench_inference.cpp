@@ -5,12 +5,18 @@
 // for both engines; then, per Conv/Gemm layer, the sparsity at which the CSR
 // kernel starts beating the dense one (break-even) and the 2:4 speed-up; and
 // the time to evaluate the 10,000 Fashion-MNIST test images with lenet5.
-//   bench_inference [--threads N] [--runs R] [--models DIR] [--no-ort]
-//                   [--model NAME ...] [--no-breakeven] [--no-eval]
+//   bench_inference [--threads N] [--runs R] [--rounds K] [--models DIR]
+//                   [--no-ort] [--model NAME ...] [--no-breakeven] [--no-eval]
 // Models come from DIR/<name>.onnx (default resources/models) when present,
 // else are built untrained (latency does not depend on the weights' values;
 // the pruning patterns are magnitude pruning of whatever weights there are).
-// Medians of R runs after 3 warm-up runs; ratio = ours / ORT.
+// Medians of R runs after 3 warm-up runs; ratio = ours / ORT. With K rounds
+// (default 3) every row is measured in our engine and then in ONNX Runtime K
+// times over, alternating, and the table shows the median of the K medians
+// and the median (and range) of the K per-round ratios: on a virtual machine
+// whose speed changes from one minute to the next, a ratio of two times taken
+// minutes apart can be off by a third; one of two times taken in the same
+// round cannot.
 #include <unistd.h>
 
 #include <algorithm>
@@ -106,9 +112,25 @@ struct Row {
   int64_t batch = 1;
   double ours = 0, ort = -1, flopsFraction = 1, denseOurs = 0;
   std::string file, input;
+  // One entry per round: our median, ONNX Runtime's (-1: did not run).
+  std::vector<double> oursRounds, ortRounds;
+  // Medians over the rounds of ours/ORT and dense/this, and their ranges.
+  double ratio = 0, ratioMin = 0, ratioMax = 0, speedup = 0, speedupMin = 0, speedupMax = 0;
 };
 
-// Runs every row's model with ONNX Runtime in one Node process.
+// Median, minimum and maximum of the per-round quotients a[i] / b[i] (rounds
+// where either is missing are left out).
+void roundRatios(const std::vector<double>& a, const std::vector<double>& b, double& med, double& lo, double& hi) {
+  std::vector<double> q;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i)
+    if (a[i] > 0 && b[i] > 0) q.push_back(a[i] / b[i]);
+  med = median(q);
+  lo = q.empty() ? 0 : *std::min_element(q.begin(), q.end());
+  hi = q.empty() ? 0 : *std::max_element(q.begin(), q.end());
+}
+
+// Runs every row's model with ONNX Runtime in one Node process and appends
+// each row's median to its ortRounds.
 bool runOrt(std::vector<Row>& rows, int threads, int runs, const std::string& dir) {
   nlohmann::json jobs = nlohmann::json::array();
   for (const auto& r : rows)
@@ -125,7 +147,7 @@ bool runOrt(std::vector<Row>& rows, int threads, int runs, const std::string& di
   auto j = nlohmann::json::parse(ss.str(), nullptr, false);
   if (!j.is_array() || j.size() != rows.size()) return false;
   for (size_t i = 0; i < rows.size(); ++i)
-    if (j[i].contains("latency_ms")) rows[i].ort = j[i]["latency_ms"].value("median", -1.0);
+    rows[i].ortRounds.push_back(j[i].contains("latency_ms") ? j[i]["latency_ms"].value("median", -1.0) : -1.0);
   return true;
 }
 
@@ -242,7 +264,7 @@ void breakEven(const std::string& model, const Graph& g, int64_t batch, int thre
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 2, runs = 30;
+  int threads = 2, runs = 30, rounds = 3;
   bool ort = true, doBreakEven = true, doEval = true;
   std::string modelsDir = std::string(TOPIARY_SOURCE_DIR) + "/resources/models";
   std::vector<std::string> names;
@@ -252,6 +274,8 @@ int main(int argc, char** argv) {
       threads = std::max(1, std::atoi(argv[++i]));
     else if (a == "--runs" && i + 1 < argc)
       runs = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--rounds" && i + 1 < argc)
+      rounds = std::max(1, std::atoi(argv[++i]));
     else if (a == "--models" && i + 1 < argc)
       modelsDir = argv[++i];
     else if (a == "--model" && i + 1 < argc)
@@ -264,7 +288,7 @@ int main(int argc, char** argv) {
       doEval = false;
     else {
       std::fprintf(stderr,
-                   "usage: bench_inference [--threads N] [--runs R] [--models DIR] [--model NAME ...] [--no-ort] "
+                   "usage: bench_inference [--threads N] [--runs R] [--rounds K] [--models DIR] [--model NAME ...] [--no-ort] "
                    "[--no-breakeven] [--no-eval]\n");
       return 2;
     }
@@ -282,7 +306,8 @@ int main(int argc, char** argv) {
       {"filter 50%", R"({"default": {"granularity": "filter", "sparsity": 0.5}})", true},
   };
   std::vector<Row> rows;
-  std::vector<Graph> denseGraphs;
+  std::vector<Graph> denseGraphs, rowGraphs;
+  std::vector<Tensor> rowInputs;
   for (const auto& name : names) {
     Graph g;
     std::string file = modelsDir + "/" + name + ".onnx";
@@ -329,29 +354,57 @@ int main(int argc, char** argv) {
         Tensor x = randomInput(pg, batch, 42);
         r.input = (tmp / ("input-" + std::to_string(rows.size()) + ".pb")).string();
         if (!saveTensorProto(x, "input", r.input)) return 2;
-        std::string err;
-        r.ours = oursMs(pg, x, threads, batch == 1 ? runs * 4 : runs, &err);
-        if (r.ours < 0) {
-          std::fprintf(stderr, "error: %s %s: %s\n", name.c_str(), v.name.c_str(), err.c_str());
-          return 1;
-        }
         rows.push_back(r);
+        rowGraphs.push_back(pg);
+        rowInputs.push_back(std::move(x));
       }
     }
   }
-  if (ort && !runOrt(rows, threads, runs, tmp.string()))
-    std::fprintf(stderr, "warning: ONNX Runtime did not run (node tools/ort/run.mjs); ORT columns empty\n");
-  for (auto& r : rows)
+  bool ortRan = ort;
+  for (int round = 0; round < rounds; ++round) {
+    for (size_t i = 0; i < rows.size(); ++i) {
+      std::string err;
+      const double ms = oursMs(rowGraphs[i], rowInputs[i], threads, rows[i].batch == 1 ? runs * 4 : runs, &err);
+      if (ms < 0) {
+        std::fprintf(stderr, "error: %s %s: %s\n", rows[i].model.c_str(), rows[i].variant.c_str(), err.c_str());
+        return 1;
+      }
+      rows[i].oursRounds.push_back(ms);
+    }
+    if (ortRan && !runOrt(rows, threads, runs, tmp.string())) {
+      std::fprintf(stderr, "warning: ONNX Runtime did not run (node tools/ort/run.mjs); ORT columns empty\n");
+      ortRan = false;
+    }
+  }
+  for (auto& r : rows) {
+    r.ours = median(r.oursRounds);
+    std::vector<double> ort;
+    for (double v : r.ortRounds)
+      if (v > 0) ort.push_back(v);
+    r.ort = ort.empty() ? -1 : median(ort);
+    roundRatios(r.oursRounds, r.ortRounds, r.ratio, r.ratioMin, r.ratioMax);
     for (const auto& d : rows)
-      if (d.model == r.model && d.batch == r.batch && d.variant == "dense") r.denseOurs = d.ours;
+      if (d.model == r.model && d.batch == r.batch && d.variant == "dense") {
+        r.denseOurs = d.ours;
+        roundRatios(d.oursRounds, r.oursRounds, r.speedup, r.speedupMin, r.speedupMax);
+      }
+  }
 
-  std::printf("\nlatency, %d threads, median of %d runs (batch 1: %d) in ms\n", threads, runs, runs * 4);
-  std::printf("%-15s %-17s %6s %10s %10s %9s %12s %8s\n", "model", "variant", "batch", "topiary", "onnxrt", "ours/ort",
-              "dense/this", "flops");
+  std::printf("\nlatency, %d threads, median of %d runs (batch 1: %d) in ms; %d round%s, each measuring every row in "
+              "both engines; ratios are medians of the per-round ratios [min-max]\n",
+              threads, runs, runs * 4, rounds, rounds == 1 ? "" : "s");
+  std::printf("%-15s %-17s %6s %10s %10s %9s %11s %10s %11s %8s\n", "model", "variant", "batch", "topiary", "onnxrt",
+              "ours/ort", "range", "dense/this", "range", "flops");
+  auto range = [](double lo, double hi) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.2f-%.2f", lo, hi);
+    return std::string(b);
+  };
   for (const auto& r : rows)
-    std::printf("%-15s %-17s %6lld %10.4f %10.4f %9.2f %12.2f %7.0f%%\n", r.model.c_str(), r.variant.c_str(),
-                static_cast<long long>(r.batch), r.ours, r.ort, r.ort > 0 ? r.ours / r.ort : 0.0,
-                r.ours > 0 ? r.denseOurs / r.ours : 0.0, 100 * r.flopsFraction);
+    std::printf("%-15s %-17s %6lld %10.4f %10.4f %9.2f %11s %10.2f %11s %7.0f%%\n", r.model.c_str(), r.variant.c_str(),
+                static_cast<long long>(r.batch), r.ours, r.ort, r.ratio,
+                r.ort > 0 ? range(r.ratioMin, r.ratioMax).c_str() : "-", r.speedup,
+                range(r.speedupMin, r.speedupMax).c_str(), 100 * r.flopsFraction);
 
   if (doBreakEven)
     for (size_t m = 0; m < names.size(); ++m)
