@@ -287,9 +287,10 @@ int main(int argc, char** argv) {
     else if (a == "--no-eval")
       doEval = false;
     else {
-      std::fprintf(stderr,
-                   "usage: bench_inference [--threads N] [--runs R] [--rounds K] [--models DIR] [--model NAME ...] [--no-ort] "
-                   "[--no-breakeven] [--no-eval]\n");
+      std::fprintf(
+          stderr,
+          "usage: bench_inference [--threads N] [--runs R] [--rounds K] [--models DIR] [--model NAME ...] [--no-ort] "
+          "[--no-breakeven] [--no-eval]\n");
       return 2;
     }
   }
@@ -390,9 +391,10 @@ int main(int argc, char** argv) {
       }
   }
 
-  std::printf("\nlatency, %d threads, median of %d runs (batch 1: %d) in ms; %d round%s, each measuring every row in "
-              "both engines; ratios are medians of the per-round ratios [min-max]\n",
-              threads, runs, runs * 4, rounds, rounds == 1 ? "" : "s");
+  std::printf(
+      "\nlatency, %d threads, median of %d runs (batch 1: %d) in ms; %d round%s, each measuring every row in "
+      "both engines; ratios are medians of the per-round ratios [min-max]\n",
+      threads, runs, runs * 4, rounds, rounds == 1 ? "" : "s");
   std::printf("%-15s %-17s %6s %10s %10s %9s %11s %10s %11s %8s\n", "model", "variant", "batch", "topiary", "onnxrt",
               "ours/ort", "range", "dense/this", "range", "flops");
   auto range = [](double lo, double hi) {
