@@ -23,20 +23,22 @@ void LayerTableView::setModel(QAbstractItemModel* m) {
   QTableView::setModel(m);
   if (!m || m->columnCount() <= LayerTableModel::Name) return;
   horizontalHeader()->setSectionResizeMode(LayerTableModel::Name, QHeaderView::Fixed);
-  connect(m, &QAbstractItemModel::modelReset, this, &LayerTableView::fitNameColumn);
-  connect(m, &QAbstractItemModel::layoutChanged, this, &LayerTableView::fitNameColumn);
-  fitNameColumn();
+  // The names change only with the rows; edits of the numbers just refit.
+  connect(m, &QAbstractItemModel::modelReset, this, &LayerTableView::measureNames);
+  connect(m, &QAbstractItemModel::layoutChanged, this, &LayerTableView::measureNames);
+  connect(m, &QAbstractItemModel::rowsInserted, this, &LayerTableView::measureNames);
+  connect(m, &QAbstractItemModel::rowsRemoved, this, &LayerTableView::measureNames);
+  measureNames();
 }
 
-int LayerTableView::nameColumnFloor() const {
+void LayerTableView::measureNames() {
   const QFontMetrics fm(font());
   const int margin = 2 * style()->pixelMetric(QStyle::PM_FocusFrameHMargin, nullptr, this) + 8;
-  int widest =
-      fm.horizontalAdvance(model() ? model()->headerData(LayerTableModel::Name, Qt::Horizontal).toString() : QString());
-  if (model())
-    for (int r = 0; r < model()->rowCount(); ++r)
-      widest = std::max(widest, fm.horizontalAdvance(model()->index(r, LayerTableModel::Name).data().toString()));
-  return std::min(widest, 12 * fm.averageCharWidth()) + margin;
+  int widest = fm.horizontalAdvance(model()->headerData(LayerTableModel::Name, Qt::Horizontal).toString());
+  for (int r = 0; r < model()->rowCount(); ++r)
+    widest = std::max(widest, fm.horizontalAdvance(model()->index(r, LayerTableModel::Name).data().toString()));
+  nameFloor_ = std::min(widest, 12 * fm.averageCharWidth()) + margin;
+  fitNameColumn();
 }
 
 bool LayerTableView::viewportEvent(QEvent* event) {

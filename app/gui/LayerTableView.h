@@ -11,13 +11,16 @@ class LayerTableView : public QTableView {
   explicit LayerTableView(QWidget* parent = nullptr);
   void setModel(QAbstractItemModel* model) override;
   // The narrowest the name column gets: about 12 characters, or the widest
-  // name when that is less.
-  int nameColumnFloor() const;
+  // name when that is less (measured when the model's rows change, not on
+  // every edit of their numbers).
+  int nameColumnFloor() const { return nameFloor_; }
 
  protected:
   bool viewportEvent(QEvent* event) override;
 
  private:
+  void measureNames();
   void fitNameColumn();
+  int nameFloor_ = 0;
   bool fitting_ = false;
 };
