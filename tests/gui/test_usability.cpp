@@ -56,6 +56,14 @@ class TestUsability : public QObject {
   QString copyDemo(const QString& dir, const QString& name);
   static QMenu* menuTitled(QWidget* w, const QString& title);
   QString demo_;
+  // Shows the window and opens the demo model in it; false when either fails.
+  bool showWithDemo(MainWindow& w) {
+    w.show();
+    if (!QTest::qWaitForWindowExposed(&w)) return false;
+    QSignalSpy opened(&w, &MainWindow::modelOpened);
+    w.openModel(demo_);
+    return QTest::qWaitFor([&] { return opened.count() == 1; }, 30000);
+  }
 };
 
 void TestUsability::initTestCase() {
@@ -292,11 +300,7 @@ void TestUsability::fitsSmallScreen() {
   // status bar and the bottom of every dock end up off screen.
   QFETCH(QSize, size);
   MainWindow w;
-  w.show();
-  QVERIFY(QTest::qWaitForWindowExposed(&w));
-  QSignalSpy opened(&w, &MainWindow::modelOpened);
-  w.openModel(demo_);
-  QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
+  QVERIFY(showWithDemo(w));
   w.applyDefaultLayout(size);  // what a first start on that screen does
   QTRY_VERIFY_WITH_TIMEOUT(w.document()->hasPreview() && !w.document()->preview().estimate, 30000);
   w.selectLayer("conv2");  // so the weights dock shows a heatmap
@@ -410,11 +414,7 @@ void TestUsability::narrowTableKeepsNames() {
   // readable width and the table scrolls sideways; once the dock is wide
   // again, every column is in view and the names take the rest.
   MainWindow w;
-  w.show();
-  QVERIFY(QTest::qWaitForWindowExposed(&w));
-  QSignalSpy opened(&w, &MainWindow::modelOpened);
-  w.openModel(demo_);
-  QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 30000);
+  QVERIFY(showWithDemo(w));
   auto* table = qobject_cast<LayerTableView*>(w.layerTable());
   QVERIFY(table);
   QHeaderView* header = table->horizontalHeader();
