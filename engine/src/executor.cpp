@@ -1,5 +1,7 @@
 #include "topiary/executor.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -211,6 +213,14 @@ Executor::~Executor() {
   for (auto& t : pool_->workers) t.join();
 }
 
+namespace {
+// The memory the machine has: the default of ExecutorOptions::maxRunBytes.
+uint64_t physicalMemoryBytes() {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : ~uint64_t(0);
+}
+}  // namespace
+
 int defaultThreadCount() {
   unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : static_cast<int>(n);
@@ -221,6 +231,7 @@ Result<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const Exe
   ex->graph_ = &graph;
   ex->run_ = &graph;
   ex->maxTensorBytes_ = options.maxTensorBytes;
+  ex->maxRunBytes_ = options.maxRunBytes ? options.maxRunBytes : physicalMemoryBytes();
   ex->tuneCache_ = options.tuneCache ? options.tuneCache : std::make_shared<KernelTuneCache>();
   ex->ctx_.tuneCache = ex->tuneCache_.get();
   if (options.optimizeForInference) {
@@ -310,6 +321,7 @@ Result<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const Exe
     ExecutorOptions one;
     one.threads = 1;
     one.maxTensorBytes = options.maxTensorBytes;
+    one.maxRunBytes = std::max<uint64_t>(1, ex->maxRunBytes_ / static_cast<uint64_t>(ex->ctx_.threads));
     one.tuneCache = ex->tuneCache_;
     for (int t = 0; t < ex->ctx_.threads; ++t) {
       auto shard = Executor::create(run, one);  // the optimised graph: its kernels are already frozen
@@ -430,6 +442,7 @@ Status Executor::run(const std::vector<std::pair<std::string, const Tensor*>>& i
   std::vector<const Tensor*>& in = stepIn_;
   std::vector<Tensor*>& out = stepOut_;
   TensorByteLimit limit(maxTensorBytes_);
+  uint64_t held = 0;  // bytes of the tensors this run has produced so far (all are kept)
   for (size_t n = 0; n < steps_.size(); ++n) {
     if (ctx_.cancel && ctx_.cancel->load(std::memory_order_relaxed)) return Status::cancelled();
     Step& step = steps_[n];
@@ -449,6 +462,13 @@ Status Executor::run(const std::vector<std::pair<std::string, const Tensor*>>& i
     }
     if (profiling_)
       nodeMs_[n] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (st.isOk()) {
+      for (int s : step.out)
+        if (s >= 0) held += slots_[static_cast<size_t>(s)].owned.bytes();
+      if (held > maxRunBytes_)
+        st = Status::badInput("its outputs bring the tensors this run holds to " + byteSize(held) +
+                              ", over the limit of " + byteSize(maxRunBytes_) + " (ExecutorOptions::maxRunBytes)");
+    }
     if (!st.isOk()) {
       const Node& node = run_->nodes[n];
       return st.withContext("node '" + node.label() + "' (" + node.opType + ")");
@@ -655,6 +675,7 @@ Status inferShapes(Graph& graph, int64_t batch, const ExecutorOptions& options) 
   ExecutorOptions o;
   o.threads = options.threads;
   o.maxTensorBytes = options.maxTensorBytes;
+  o.maxRunBytes = options.maxRunBytes;
   auto ex = Executor::create(graph, o);
   if (!ex) return ex.status();
   TOPIARY_RETURN_IF_ERROR((*ex)->runOnZeros(batch));

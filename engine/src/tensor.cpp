@@ -119,6 +119,7 @@ Tensor& Tensor::operator=(const Tensor& other) {
 
 namespace {
 thread_local uint64_t tensorByteLimit = ~uint64_t(0);
+}  // namespace
 
 std::string byteSize(uint64_t bytes) {
   char buf[32];
@@ -128,7 +129,6 @@ std::string byteSize(uint64_t bytes) {
     std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(bytes) / 1e6);
   return buf;
 }
-}  // namespace
 
 TensorTooLarge::TensorTooLarge(uint64_t bytes, uint64_t limit)
     : bytes_(bytes), limit_(limit),

@@ -4,13 +4,13 @@
 // message or a successful run, the same way twice; under the sanitizer build
 // (scripts/sanitize.sh) this also catches any memory error coming back.
 #include <QtTest>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "common/test_util.h"
 #include "fuzz/fuzz_targets.h"
+#include "fuzz/hostile_models.h"
 
 namespace fs = std::filesystem;
 
@@ -82,6 +82,33 @@ class TestFuzzRegressions : public QObject {
     fuzz::Outcome bad = replay(fuzz::runRecipeTarget, R"({"default": {"sparsity": 1.5}})");
     QVERIFY(bad.stage == fuzz::Stage::LoadRefused);
     QVERIFY2(bad.message.find("sparsity") != std::string::npos, bad.message.c_str());
+  }
+
+  // The class of input behind a fuzzer's out-of-memory: every tensor is under
+  // the harness's 16 MB, but a run keeps them all, and 120 of them are 1.9 GB.
+  // The harness's maxRunBytes (256 MiB, 268.4 MB) refuses it at the 17th, naming it.
+  void chainOfLargeTensorsIsRefused() {
+    onnx::ModelProto m = hostile::baseModel();
+    auto* g = m.mutable_graph();
+    g->clear_node();
+    g->clear_output();
+    auto* shape = hostile::replaceWeight(m, {2});
+    shape->set_data_type(onnx::TensorProto::INT64);
+    shape->add_int64_data(4000);
+    shape->add_int64_data(1000);  // 4,000,000 floats: 16.0 MB
+    hostile::addNode(g, "Expand", {"x", "w"}, {"h0"}, "expand");
+    const int chain = 120;
+    for (int i = 1; i <= chain; ++i)
+      hostile::addNode(g, "Neg", {"h" + std::to_string(i - 1)}, {"h" + std::to_string(i)}, "neg" + std::to_string(i));
+    hostile::addValueInfo(g->add_output(), "h" + std::to_string(chain), {4000, 1000});
+    g->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(1)->set_dim_value(1);
+    std::string bytes = hostile::bytesOf(m);
+    QVERIFY(bytes.size() < 65536);  // within the fuzzer's -max_len
+    fuzz::Outcome o = replay(fuzz::runLoaderTarget, bytes);
+    QVERIFY2(o.stage == fuzz::Stage::RunRefused, o.message.c_str());
+    QVERIFY2(o.message.find("'neg16'") != std::string::npos && o.message.find("268.4 MB") != std::string::npos &&
+                 o.message.find("maxRunBytes") != std::string::npos,
+             o.message.c_str());
   }
 
   void loaderRegressionsReplay() { replayAll("loader", fuzz::runLoaderTarget); }

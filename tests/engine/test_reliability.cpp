@@ -290,6 +290,56 @@ class TestReliability : public QObject {
     QCOMPARE((*ok)->output(0).shape(), (Shape{1000, 8}));
   }
 
+  // Every tensor a run makes is kept, so many outputs each under
+  // maxTensorBytes can still add up to more than the machine has (a fuzzer's
+  // chain of 16 MB tensors reached 3.3 GB): maxRunBytes caps their sum, at
+  // the node that passes it; a cap above the sum runs the same graph.
+  void manyIntermediatesAreRefusedWithTheirTotal() {
+    Graph g = tileGraph(1000, 2);  // y0: 8,000 floats, 32 KB
+    g.outputs[0].name = "y20";
+    g.nodes[0].outputs = {"y0"};
+    for (int i = 1; i <= 20; ++i) {
+      Node neg;
+      neg.name = "neg" + std::to_string(i);
+      neg.opType = "Neg";
+      neg.inputs = {"y" + std::to_string(i - 1)};
+      neg.outputs = {"y" + std::to_string(i)};
+      g.nodes.push_back(neg);
+    }
+    QVERIFY(g.validate().isOk());
+    Tensor in = Tensor::fromVector<float>({1, 4}, {1.f, -2.f, 3.f, -4.f});
+    ExecutorOptions tight;
+    tight.threads = 1;
+    tight.maxTensorBytes = 64 << 10;
+    tight.maxRunBytes = 200000;  // the 7th tensor passes it: 7 x 32,000 bytes
+    auto refused = Executor::create(g, tight);
+    QVERIFY(refused.isOk());
+    Status st = (*refused)->run(in);
+    QVERIFY(!st.isOk());
+    QCOMPARE(st.kind(), ErrorKind::BadInput);
+    const QString msg = QString::fromStdString(st.message());
+    QVERIFY2(
+        msg.contains("'neg6'") && msg.contains("224.0 KB") && msg.contains("200.0 KB") && msg.contains("maxRunBytes"),
+        qPrintable(msg));
+    // Shape inference takes the same cap.
+    Graph copy = g;
+    st = inferShapes(copy, 1, tight);
+    QVERIFY(!st.isOk());
+    QVERIFY2(QString::fromStdString(st.message()).contains("'neg6'"), st.message().c_str());
+
+    tight.maxRunBytes = 21 * 32000;  // exactly the sum: allowed
+    auto ok = Executor::create(g, tight);
+    QVERIFY(ok.isOk());
+    st = (*ok)->run(in);
+    QVERIFY2(st.isOk(), st.message().c_str());
+    QCOMPARE((*ok)->output(0).shape(), (Shape{1000, 8}));
+    QCOMPARE((*ok)->output(0).data<float>()[1], -2.f);  // x[1] after twenty negations
+    // The default is the machine's memory, far above this graph's 672 KB.
+    auto plain = Executor::create(g, ExecutorOptions{});
+    QVERIFY(plain.isOk());
+    QVERIFY((*plain)->run(in).isOk());
+  }
+
   // Shape inference runs the model too, so it takes the caller's cap: a
   // tight one refuses the model with the size (it ran with the default 4 GiB
   // whatever the caller had set), the zero inputs included, and records

@@ -57,6 +57,9 @@ inline Outcome runLoaderTarget(const uint8_t* data, size_t size) {
   // Operators may compute large but legal shapes (Tile, Expand, Resize); cap
   // them like the loader's tensors so each input runs in milliseconds.
   opts.maxTensorBytes = 16 << 20;
+  // A run keeps every tensor it makes: a chain of many such outputs must be
+  // refused too, not fill the machine (a fuzzer's model did, 3.3 GB).
+  opts.maxRunBytes = 256 << 20;
   auto ex = topiary::Executor::create(g.value(), opts);
   if (!ex) return {Stage::CreateRefused, ex.status().message()};
   std::vector<topiary::Tensor> inputs;

@@ -48,6 +48,13 @@ struct ExecutorOptions {
   // Largest tensor any operator may produce while running; a model whose
   // shapes would need more is refused with the size (not run out of memory).
   uint64_t maxTensorBytes = uint64_t(4) << 30;
+  // Largest sum of the tensors one run holds at once. A run keeps every
+  // intermediate tensor (value() reads them afterwards), so a chain of many
+  // tensors each under maxTensorBytes can still need more memory than the
+  // machine has; such a model is refused at the node where the total passes
+  // this, with both sizes. 0: the machine's physical memory. A split batch
+  // gives each thread's shard an equal share.
+  uint64_t maxRunBytes = 0;
   // Where Conv/Gemm kernel choices (timed on the first batch with
   // optimizeForInference) are remembered. Executors that share one skip the
   // timing for layers whose shapes and zero pattern they have already seen
@@ -169,6 +176,7 @@ class Executor {
   int64_t chunkImages_ = 0;          // images per chunk of a split run of a convolutional graph (0: not one)
   std::unique_ptr<ZeroFeed> zeros_;  // inputs of runOnZeros()
   uint64_t maxTensorBytes_ = uint64_t(4) << 30;
+  uint64_t maxRunBytes_ = ~uint64_t(0);
   std::shared_ptr<KernelTuneCache> tuneCache_;
   std::vector<Slot> slots_;
   std::vector<Step> steps_;

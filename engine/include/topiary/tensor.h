@@ -73,6 +73,7 @@ class TensorByteLimit {
 };
 
 std::string shapeToString(const Shape& s);  // "[1,3,28,28]"
+std::string byteSize(uint64_t bytes);       // "32.0 KB", "16.8 MB" (decimal units), as limit errors print sizes
 // Element count of a shape; fails on negative dimensions or overflow.
 Result<int64_t> checkedNumel(const Shape& s);
 int64_t numelOf(const Shape& s);  // unchecked product (shape already validated)
