@@ -455,7 +455,7 @@ Status Executor::run(const std::vector<std::pair<std::string, const Tensor*>>& i
     try {
       st = step.kernel->forward(in, out, ctx_);
     } catch (const TensorTooLarge& e) {
-      st = Status::badInput(std::string("its output would need too much memory: ") + e.what() +
+      st = Status::badInput(std::string("it would need too much memory: ") + e.what() +
                             " (ExecutorOptions::maxTensorBytes)");
     } catch (const std::bad_alloc&) {
       st = Status::badInput("out of memory");

@@ -111,6 +111,33 @@ class TestFuzzRegressions : public QObject {
              o.message.c_str());
   }
 
+  // The other class that fits the fuzzer's 3.3 GB: one work buffer, not a
+  // tensor. A 200x200 kernel padded by 165 on a 1x1 image makes a 132x132
+  // output (70 KB) from a 2.8 GB im2col matrix; the buffer takes the tensor
+  // cap (16 MB here) and is refused before it is allocated.
+  void hugeIm2colIsRefused() {
+    onnx::ModelProto m = hostile::baseModel();
+    auto* g = m.mutable_graph();
+    g->clear_node();
+    g->clear_output();
+    g->clear_initializer();
+    g->clear_input();
+    hostile::addValueInfo(g->add_input(), "x", {1, 1, 1, 1});
+    hostile::addValueInfo(g->add_input(), "w", {1, 1, 200, 200});  // 40,000 zeros from the harness
+    auto* conv = hostile::addNode(g, "Conv", {"x", "w"}, {"y"}, "conv");
+    auto* pads = conv->add_attribute();
+    pads->set_name("pads");
+    pads->set_type(onnx::AttributeProto::INTS);
+    for (int i = 0; i < 4; ++i) pads->add_ints(165);
+    hostile::addValueInfo(g->add_output(), "y", {1, 1, 132, 132});
+    fuzz::Outcome o = replay(fuzz::runLoaderTarget, hostile::bytesOf(m));
+    QVERIFY2(o.stage == fuzz::Stage::RunRefused, o.message.c_str());
+    QVERIFY2(o.message.find("'conv'") != std::string::npos &&
+                 o.message.find("work buffer of 2787.8 MB") != std::string::npos &&
+                 o.message.find("16.8 MB") != std::string::npos,
+             o.message.c_str());
+  }
+
   void loaderRegressionsReplay() { replayAll("loader", fuzz::runLoaderTarget); }
   void recipeRegressionsReplay() { replayAll("recipe", fuzz::runRecipeTarget); }
 };

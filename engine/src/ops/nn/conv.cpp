@@ -35,6 +35,7 @@
 #include "ops/nn/im2col.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/nn/window.h"
+#include "ops/scratch.h"
 #include "topiary/kernel_tune_cache.h"
 
 namespace topiary::ops {
@@ -264,7 +265,7 @@ void ConvKernel::gemmPath(const float* x, const float* w, const float* b, float*
   const int64_t colN = Cin_ * win_.kSize() * P;
   const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N_)));
   const int inner = T == 1 ? threads : 1;
-  if (!pointwise() && col_.size() < static_cast<size_t>(T * colN)) col_.resize(static_cast<size_t>(T * colN));
+  if (!pointwise() && col_.size() < static_cast<size_t>(T * colN)) sizeScratch(col_, static_cast<size_t>(T * colN));
   parallelFor(T, T, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       float* col = pointwise() ? nullptr : col_.data() + t * colN;

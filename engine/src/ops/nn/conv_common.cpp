@@ -5,6 +5,7 @@
 
 #include "ops/common.h"
 #include "ops/nn/im2col.h"
+#include "ops/scratch.h"
 
 namespace topiary::ops {
 namespace {
@@ -60,7 +61,7 @@ void convBackwardIm2col(const ConvShape& s, const float* x, const float* w, cons
   const int64_t wN = s.Cout * Kc;
   const int T = workers;
   const bool direct = isPointwise(win);  // 1x1: the input is its own im2col matrix
-  if (!direct) colScratch.resize(static_cast<size_t>(T * colN));
+  if (!direct) sizeScratch(colScratch, static_cast<size_t>(T * colN));
   if (gw) part.assign(static_cast<size_t>(T * wN), 0.f);
   parallelFor(T, T, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {

@@ -33,6 +33,7 @@
 #include "ops/nn/im2col.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/nn/window.h"
+#include "ops/scratch.h"
 
 namespace topiary::ops {
 namespace {
@@ -194,7 +195,7 @@ class DynamicSkipConv final : public Kernel, public kernels::KernelChoice, publi
     const int64_t Kc = A * taps;
     const float* src = x;
     if (!pointwise() || A < Cin_ || gather) {
-      if (s.col.size() < static_cast<size_t>(Kc * P)) s.col.resize(static_cast<size_t>(Cin_ * taps * P));
+      if (s.col.size() < static_cast<size_t>(Kc * P)) sizeScratch(s.col, static_cast<size_t>(Cin_ * taps * P));
       for (int64_t i = 0; i < A; ++i) {
         const float* xc = x + act[i] * inN;
         float* dst = s.col.data() + i * taps * P;

@@ -10,6 +10,7 @@
 #include "ops/nn/im2col.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/nn/window.h"
+#include "ops/scratch.h"
 
 namespace topiary::ops {
 namespace {
@@ -41,7 +42,7 @@ class ConvTranspose final : public Kernel {
     const int64_t xN = win_.outSize(), yN = win_.inSize(), K = win_.kSize();
     const int64_t CinG = Cin_ / group_, CoutG = Cout_ / group_, colN = CoutG * K * xN;
     const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx.threads, N_)));
-    col_.resize(static_cast<size_t>(T * colN));
+    sizeScratch(col_, static_cast<size_t>(T * colN));
     parallelFor(T, T, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
         float* col = col_.data() + t * colN;
@@ -89,7 +90,7 @@ class ConvTranspose final : public Kernel {
         GB->f()[c] = static_cast<float>(s);
       }
     }
-    col_.resize(static_cast<size_t>(colN));
+    sizeScratch(col_, static_cast<size_t>(colN));
     // Images run in order (dW accumulates); im2col and the GEMMs use the threads.
     for (int64_t n = 0; n < N_; ++n) {
       im2col(GY.f() + n * Cout_ * yN, Cout_, win_, col_.data(), ctx.threads);
