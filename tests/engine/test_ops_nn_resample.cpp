@@ -1,6 +1,7 @@
 // Pad and Resize/Upsample against naive references; Pad's backward by finite
 // differences.
 #include <QtTest>
+#include <limits>
 
 #include "engine/test_ops_nn_helpers.h"
 
@@ -138,6 +139,44 @@ class TestOpsNnResample : public QObject {
     std::vector<Tensor> out(1);
     QCOMPARE(build("Pad", {}, 13).value()->forward({&X, &wrong}, {&out[0]}, RunContext{}).kind(), ErrorKind::BadInput);
     QVERIFY(!build("Pad", {}, 10).isOk());  // opset < 11 needs the pads attribute
+  }
+
+  // Sizes are checked before the per-axis index maps are built: an empty
+  // output builds none (an axis padded to 10^12 beside an empty one used to
+  // ask for an 8 TB map), an output over the thread's tensor cap is refused
+  // with its size, and pads that overflow int64 are refused by name.
+  void padChecksSizesBeforeItsMaps() {
+    auto k = build("Pad", {}, 13);
+    QVERIFY(k.isOk());
+    Tensor X(DType::Float, Shape{0, 2});
+    Tensor pads = int64s({0, 0, 0, 1000000000000});
+    std::vector<Tensor> out(1);
+    Status st = k.value()->forward({&X, &pads}, {&out[0]}, RunContext{});
+    QVERIFY2(st.isOk(), st.message().c_str());
+    QCOMPARE(out[0].shape(), (Shape{0, 1000000000002}));
+
+    Tensor Y(DType::Float, Shape{2, 2});
+    Tensor wide = int64s({0, 0, 0, 1000});  // [2, 1002] floats: 8,016 bytes
+    {
+      TensorByteLimit cap(8000);
+      bool refused = false;
+      try {
+        st = k.value()->forward({&Y, &wide}, {&out[0]}, RunContext{});
+      } catch (const TensorTooLarge& e) {
+        refused = true;
+        QCOMPARE(e.bytes(), uint64_t(8016));
+        QCOMPARE(e.limit(), uint64_t(8000));
+      }
+      QVERIFY(refused);
+    }
+    st = k.value()->forward({&Y, &wide}, {&out[0]}, RunContext{});
+    QVERIFY2(st.isOk(), st.message().c_str());
+    QCOMPARE(out[0].shape(), (Shape{2, 1002}));
+
+    Tensor overflow = int64s({0, 0, 0, std::numeric_limits<int64_t>::max()});
+    st = k.value()->forward({&Y, &overflow}, {&out[0]}, RunContext{});
+    QCOMPARE(st.kind(), ErrorKind::BadInput);
+    QVERIFY2(st.message().find("overflow") != std::string::npos, st.message().c_str());
   }
 
   void resizeMatchesReference() {

@@ -3,10 +3,12 @@
 // second input (opset 11+, with an optional constant_value input and, from
 // opset 18, an optional axes input). Any element type; backward (float) sums
 // each output gradient into the input element it was copied from.
+#include <algorithm>
 #include <cstring>
 
 #include "ops/common.h"
 #include "ops/nn/nn_ops.h"
+#include "ops/scratch.h"
 
 namespace topiary::ops {
 namespace {
@@ -122,26 +124,44 @@ class Pad final : public Kernel {
     inShape_ = X.shape();
     outShape_.resize(static_cast<size_t>(r));
     map_.resize(static_cast<size_t>(r));
+    bool empty = false;
     for (size_t d = 0; d < static_cast<size_t>(r); ++d) {
       int64_t n = inShape_[d], pb = pads[d], pe = pads[d + static_cast<size_t>(r)];
-      outShape_[d] = n + pb + pe;
+      if (__builtin_add_overflow(n, pb, &outShape_[d]) || __builtin_add_overflow(outShape_[d], pe, &outShape_[d]))
+        return Status::badInput("Pad's pads on axis " + std::to_string(d) + " overflow the axis length");
       if (outShape_[d] < 0)
         return Status::badInput("Pad crops axis " + std::to_string(d) + " of " + shapeToString(inShape_) + " below zero");
       if (n == 0 && outShape_[d] > 0 && mode_ != PadMode::Constant)
         return Status::badInput("Pad cannot reflect or extend the empty axis " + std::to_string(d));
+      empty |= outShape_[d] == 0;
+    }
+    // The output's size is checked before the index maps are built: a fuzzer's
+    // model padded one axis to 257 million, and its map took 2 GB before the
+    // 65 GB output was refused. An empty output needs no maps at all.
+    auto numel = checkedNumel(outShape_);
+    if (!numel) return numel.status().withContext("Pad output " + shapeToString(outShape_));
+    const uint64_t es = std::max<uint64_t>(1, dtypeSize(X.dtype())), limit = TensorByteLimit::current();
+    if (static_cast<uint64_t>(*numel) > limit / es)
+      throw TensorTooLarge(
+          static_cast<uint64_t>(*numel) > ~uint64_t(0) / es ? ~uint64_t(0) : static_cast<uint64_t>(*numel) * es, limit);
+    for (size_t d = 0; d < static_cast<size_t>(r); ++d) {
+      const int64_t n = inShape_[d], pb = pads[d];
       std::vector<int64_t>& m = map_[d];
-      m.resize(static_cast<size_t>(outShape_[d]));
-      for (int64_t o = 0; o < outShape_[d]; ++o) {
-        int64_t i = o - pb;
-        if (i < 0 || i >= n) {
+      sizeScratch(m, empty ? 0 : static_cast<size_t>(outShape_[d]));
+      for (int64_t o = 0; o < static_cast<int64_t>(m.size()); ++o) {
+        // 128 bits: a begin pad near INT64_MIN with an end pad that makes up for it is a legal axis.
+        const __int128 w = static_cast<__int128>(o) - pb;
+        int64_t i = static_cast<int64_t>(w);
+        if (w < 0 || w >= n) {
           if (mode_ == PadMode::Constant) i = -1;
-          else if (mode_ == PadMode::Edge) i = i < 0 ? 0 : n - 1;
+          else if (mode_ == PadMode::Edge)
+            i = w < 0 ? 0 : n - 1;
           else if (n == 1) i = 0;
           else {
             // Mirror without repeating the border element; period 2(n-1).
-            int64_t period = 2 * (n - 1);
-            i = ((i % period) + period) % period;
-            if (i >= n) i = period - i;
+            const __int128 period = 2 * static_cast<__int128>(n - 1);
+            i = static_cast<int64_t>(((w % period) + period) % period);
+            if (i >= n) i = static_cast<int64_t>(period - i);
           }
         }
         m[static_cast<size_t>(o)] = i;
