@@ -179,6 +179,32 @@ class TestOpsNnResample : public QObject {
     QVERIFY2(st.message().find("overflow") != std::string::npos, st.message().c_str());
   }
 
+  // Resize's per-axis tables (4 taps per output index) wait for the output's
+  // size too: an empty output builds none (an axis of 10^10 beside an empty
+  // one used to ask for 320 GB), and one over the cap is refused with its size.
+  void resizeChecksSizesBeforeItsTables() {
+    auto k = build("Resize", {{"mode", Attribute::ofString("linear")}}, 13);
+    QVERIFY(k.isOk());
+    Tensor X(DType::Float, Shape{0, 2});
+    Tensor sizes = int64s({0, 10000000000});
+    std::vector<Tensor> out(1);
+    Status st = k.value()->forward({&X, nullptr, nullptr, &sizes}, {&out[0]}, RunContext{});
+    QVERIFY2(st.isOk(), st.message().c_str());
+    QCOMPARE(out[0].shape(), (Shape{0, 10000000000}));
+
+    Tensor Y(DType::Float, Shape{2, 2});
+    Tensor wide = int64s({2, 1001});  // 8,008 bytes
+    TensorByteLimit cap(8000);
+    bool refused = false;
+    try {
+      st = k.value()->forward({&Y, nullptr, nullptr, &wide}, {&out[0]}, RunContext{});
+    } catch (const TensorTooLarge& e) {
+      refused = true;
+      QCOMPARE(e.bytes(), uint64_t(8008));
+    }
+    QVERIFY(refused);
+  }
+
   void resizeMatchesReference() {
     struct Case {
       Shape x;

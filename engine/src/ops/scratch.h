@@ -6,6 +6,7 @@
 // is refused with its size instead of filling memory.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -33,6 +34,19 @@ void sizeScratch(std::vector<T>& v, size_t n) {
   const uint64_t limit = TensorByteLimit::current();
   if (n > limit / sizeof(T)) throw ScratchTooLarge(static_cast<uint64_t>(n) * sizeof(T), limit);
   v.resize(n);
+}
+
+// The element count of an output `shape` of `dtype`, checked against this
+// thread's cap before a kernel builds tables sized by the output's axes
+// (Pad's and Resize's per-axis index maps): TensorTooLarge when over it,
+// BadInput when the count overflows.
+inline Result<int64_t> checkOutputSize(const Shape& shape, DType dtype, const std::string& what) {
+  auto numel = checkedNumel(shape);
+  if (!numel) return numel.status().withContext(what + " " + shapeToString(shape));
+  const uint64_t es = std::max<uint64_t>(1, dtypeSize(dtype)), limit = TensorByteLimit::current(),
+                 n = static_cast<uint64_t>(numel.value());
+  if (n > limit / es) throw TensorTooLarge(n > ~uint64_t(0) / es ? ~uint64_t(0) : n * es, limit);
+  return numel;
 }
 
 }  // namespace topiary::ops

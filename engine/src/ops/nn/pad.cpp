@@ -3,7 +3,6 @@
 // second input (opset 11+, with an optional constant_value input and, from
 // opset 18, an optional axes input). Any element type; backward (float) sums
 // each output gradient into the input element it was copied from.
-#include <algorithm>
 #include <cstring>
 
 #include "ops/common.h"
@@ -138,12 +137,8 @@ class Pad final : public Kernel {
     // The output's size is checked before the index maps are built: a fuzzer's
     // model padded one axis to 257 million, and its map took 2 GB before the
     // 65 GB output was refused. An empty output needs no maps at all.
-    auto numel = checkedNumel(outShape_);
-    if (!numel) return numel.status().withContext("Pad output " + shapeToString(outShape_));
-    const uint64_t es = std::max<uint64_t>(1, dtypeSize(X.dtype())), limit = TensorByteLimit::current();
-    if (static_cast<uint64_t>(*numel) > limit / es)
-      throw TensorTooLarge(
-          static_cast<uint64_t>(*numel) > ~uint64_t(0) / es ? ~uint64_t(0) : static_cast<uint64_t>(*numel) * es, limit);
+    auto numel = checkOutputSize(outShape_, X.dtype(), "Pad output");
+    if (!numel) return numel.status();
     for (size_t d = 0; d < static_cast<size_t>(r); ++d) {
       const int64_t n = inShape_[d], pb = pads[d];
       std::vector<int64_t>& m = map_[d];

@@ -11,6 +11,7 @@
 
 #include "ops/common.h"
 #include "ops/nn/nn_ops.h"
+#include "ops/scratch.h"
 
 namespace topiary::ops {
 namespace {
@@ -154,13 +155,17 @@ class Resize final : public Kernel {
     for (size_t d = 0; d < r; ++d)
       if (X.shape()[d] == 0 && outShape_[d] > 0)
         return Status::badInput("Resize cannot grow the empty axis " + std::to_string(d) + " of " + shapeToString(X.shape()));
+    // Checked before the per-axis tables (4 taps per output index) are built;
+    // an empty output needs none.
+    auto numel = checkOutputSize(outShape_, X.dtype(), "Resize output");
+    if (!numel) return numel.status();
     size_t combos = 1;
     index_.resize(r);
     weight_.resize(r);
     outside_.resize(r);
     taps_.resize(r);
     for (size_t d = 0; d < r; ++d) {
-      buildAxis(d, X.shape()[d], outShape_[d], static_cast<float>(scales[d]));
+      buildAxis(d, X.shape()[d], numel.value() == 0 ? 0 : outShape_[d], static_cast<float>(scales[d]));
       if (d + 1 < r) combos *= static_cast<size_t>(taps_[d]);
     }
     if (combos > kMaxRowCombos) return Status::unsupported("Resize interpolating along too many axes at once");
