@@ -110,6 +110,15 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   statusBar()->addWidget(statusLabel_, 1);
   statusBar()->addPermanentWidget(modelLabel_);
 
+  // The open model's load warnings (an operator the engine lacks, unknown
+  // shapes) stay in their own label while it is open: the engine status
+  // beside it changes as soon as the first preview finishes.
+  modelWarningLabel_ = new QLabel(this);
+  modelWarningLabel_->setObjectName("ModelWarnings");
+  modelWarningLabel_->setStyleSheet("QLabel { color: #8a5a00; }");
+  modelWarningLabel_->hide();
+  statusBar()->addPermanentWidget(modelWarningLabel_);
+
   connect(scene_, &GraphScene::nodeSelected, this, &MainWindow::onGraphSelection);
   connect(&loader_, &QFutureWatcher<LoadOutcome>::finished, this, &MainWindow::onModelLoaded);
   // Session write failures stay in their own label until a write of the same
@@ -484,6 +493,11 @@ void MainWindow::onModelLoaded() {
   QString status = tr("Opened %1").arg(QFileInfo(m->path).fileName());
   if (!m->warnings.isEmpty()) status += " (" + m->warnings.join("; ") + ")";
   setEngineStatus(status);
+  const QString warningText =
+      m->warnings.size() == 1 ? tr("Warning: %1").arg(m->warnings.front()) : tr("%1 warnings").arg(m->warnings.size());
+  modelWarningLabel_->setText(modelWarningLabel_->fontMetrics().elidedText(warningText, Qt::ElideRight, 360));
+  modelWarningLabel_->setToolTip(m->warnings.join("\n"));
+  modelWarningLabel_->setVisible(!m->warnings.isEmpty());
   table_->resizeColumnsToContents();
   if (!m->layers.isEmpty()) selectLayer(m->layers.front().name);
   if (!pendingSession_.isEmpty()) {
@@ -612,6 +626,9 @@ void MainWindow::findNext() {
 
 void MainWindow::setEngineStatus(const QString& text) { statusLabel_->setText(text); }
 QString MainWindow::engineStatus() const { return statusLabel_->text(); }
+QString MainWindow::modelWarnings() const {
+  return modelWarningLabel_->isHidden() ? QString() : modelWarningLabel_->toolTip();
+}
 QString MainWindow::sessionProblem() const { return sessionLabel_->isHidden() ? QString() : sessionLabel_->toolTip(); }
 
 bool MainWindow::openSession(const QString& path, QString* error) {

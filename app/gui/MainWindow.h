@@ -76,6 +76,9 @@ class MainWindow : public QMainWindow {
   // empty when none has failed.
   // Kept apart from the engine status, which every preview replaces.
   QString sessionProblem() const;
+  // The open model's load warnings, one per line (empty when it has none):
+  // shown in their own status-bar label until another model opens.
+  QString modelWarnings() const;
 
  signals:
   void modelOpened(const QString& path);
@@ -143,6 +146,7 @@ class MainWindow : public QMainWindow {
   QLabel* sessionLabel_;
   bool sessionProblemIsAutosave_ = false;
   QLabel* modelLabel_;
+  QLabel* modelWarningLabel_;
   QMenu* recentMenu_;
   QMenu* viewMenu_;
   QDockWidget* layersDock_;
