@@ -36,6 +36,7 @@
 #include "LayerTableModel.h"
 #include "LayerTableView.h"
 #include "ModelDocument.h"
+#include "NoticeLabel.h"
 #include "PreviewController.h"
 #include "PreviewPanel.h"
 #include "RecentFiles.h"
@@ -113,26 +114,18 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   // The open model's load warnings (an operator the engine lacks, unknown
   // shapes) stay in their own label while it is open: the engine status
   // beside it changes as soon as the first preview finishes.
-  modelWarningLabel_ = new QLabel(this);
-  modelWarningLabel_->setObjectName("ModelWarnings");
-  modelWarningLabel_->setStyleSheet("QLabel { color: #8a5a00; }");
-  modelWarningLabel_->hide();
+  modelWarningLabel_ = new NoticeLabel("ModelWarnings", "#8a5a00", this);
   statusBar()->addPermanentWidget(modelWarningLabel_);
 
   connect(scene_, &GraphScene::nodeSelected, this, &MainWindow::onGraphSelection);
   connect(&loader_, &QFutureWatcher<LoadOutcome>::finished, this, &MainWindow::onModelLoaded);
   // Session write failures stay in their own label until a write of the same
   // kind succeeds: the engine status beside it changes with every preview.
-  sessionLabel_ = new QLabel(this);
-  sessionLabel_->setObjectName("SessionProblem");
-  sessionLabel_->setStyleSheet("QLabel { color: #b00020; }");
-  sessionLabel_->hide();
+  sessionLabel_ = new NoticeLabel("SessionProblem", "#b00020", this);
   statusBar()->addPermanentWidget(sessionLabel_);
   auto showSessionProblem = [this](bool autosave, const QString& text, const QString& detail) {
     sessionProblemIsAutosave_ = autosave;
-    sessionLabel_->setText(text);
-    sessionLabel_->setToolTip(detail);
-    sessionLabel_->setVisible(!text.isEmpty());
+    sessionLabel_->setNotice(text, detail);
   };
   connect(sessions_, &SessionStore::saved, this, [this, showSessionProblem](const QString& path) {
     setEngineStatus(tr("Saved session %1").arg(path));
@@ -493,11 +486,11 @@ void MainWindow::onModelLoaded() {
   QString status = tr("Opened %1").arg(QFileInfo(m->path).fileName());
   if (!m->warnings.isEmpty()) status += " (" + m->warnings.join("; ") + ")";
   setEngineStatus(status);
-  const QString warningText =
-      m->warnings.size() == 1 ? tr("Warning: %1").arg(m->warnings.front()) : tr("%1 warnings").arg(m->warnings.size());
-  modelWarningLabel_->setText(modelWarningLabel_->fontMetrics().elidedText(warningText, Qt::ElideRight, 360));
-  modelWarningLabel_->setToolTip(m->warnings.join("\n"));
-  modelWarningLabel_->setVisible(!m->warnings.isEmpty());
+  const int warnings = int(m->warnings.size());
+  modelWarningLabel_->setNotice(warnings == 0   ? QString()
+                                : warnings == 1 ? tr("Warning: %1").arg(m->warnings.front())
+                                                : tr("%1 warnings").arg(warnings),
+                                m->warnings.join("\n"));
   table_->resizeColumnsToContents();
   if (!m->layers.isEmpty()) selectLayer(m->layers.front().name);
   if (!pendingSession_.isEmpty()) {
@@ -626,10 +619,8 @@ void MainWindow::findNext() {
 
 void MainWindow::setEngineStatus(const QString& text) { statusLabel_->setText(text); }
 QString MainWindow::engineStatus() const { return statusLabel_->text(); }
-QString MainWindow::modelWarnings() const {
-  return modelWarningLabel_->isHidden() ? QString() : modelWarningLabel_->toolTip();
-}
-QString MainWindow::sessionProblem() const { return sessionLabel_->isHidden() ? QString() : sessionLabel_->toolTip(); }
+QString MainWindow::modelWarnings() const { return modelWarningLabel_->detail(); }
+QString MainWindow::sessionProblem() const { return sessionLabel_->detail(); }
 
 bool MainWindow::openSession(const QString& path, QString* error) {
   QJsonObject s;
