@@ -46,6 +46,12 @@ Run runWith(const Graph& g, const std::shared_ptr<KernelTuneCache>& cache, const
   return r;
 }
 
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : " | ") + x;
+  return s;
+}
+
 // Zeroes the `fraction` smallest-magnitude weights of an initializer.
 void pruneSmallest(Tensor& w, double fraction) {
   std::vector<float> mag(static_cast<size_t>(w.numel()));
@@ -95,7 +101,7 @@ class TestTuneCache : public QObject {
     const Run scaled = runWith(g, cache, x);
     QCOMPARE(cache->misses(), timed + 1);
     QCOMPARE(cache->hits(), 3 * timed + 1);
-    QCOMPARE(scaled.choices, pruned.choices);
+    QVERIFY2(scaled.choices == pruned.choices, (join(scaled.choices) + " vs " + join(pruned.choices)).c_str());
 
     // An executor without a shared cache makes its own and leaves this one alone.
     runWith(g, nullptr, x);
